@@ -1,0 +1,46 @@
+# The two commands of README.md: `make serve` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONFIG ?= etc/development.ini
+
+.PHONY: serve test install install-test browser i18n clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+
+# Re-install only when the package metadata changed.
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+serve: install
+	$(BIN)/lienthong --config $(CONFIG) init --demo
+	$(BIN)/lienthong --config $(CONFIG) serve
+
+# Debian's chromium for the browser tests, when we may install packages (root) and it is missing.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core >/dev/null; \
+	fi
+
+test: install-test browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Re-extract the message catalog and compile the translations.
+i18n: install-test
+	$(BIN)/pot-create -o skins/locale/lienthong.pot core skins
+	$(BIN)/python -m lienthong.core.i18n_tools compile
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

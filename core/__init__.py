@@ -1,0 +1,137 @@
+"""LienThong core: the WSGI application factory and the configuration it builds.
+
+``main`` is the ``paste.app_factory``: ``pserve etc/development.ini`` or any WSGI server
+can run it. Every default below can be overridden in the ini.
+"""
+import logging
+import os
+import secrets
+import warnings
+
+# Pyramid 2.x still imports pkg_resources; the deprecation notice is not for our users.
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+
+import transaction
+from pyramid.config import Configurator
+from pyramid.settings import asbool
+
+from .plugins import hookimpl, make_plugin_manager  # noqa: F401  (hookimpl is the plugin API)
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "pyramid.default_locale_name": "vi",
+    "retry.attempts": "3",
+    "lienthong.blob_store": "zodb",
+    "lienthong.session.secure": "true",
+    "lienthong.session.timeout": "1800",
+    "lienthong.auto_migrate": "false",
+    "lienthong.metrics.allow": "127.0.0.1 ::1",
+}
+
+
+class StartupError(RuntimeError):
+    """The application cannot start; the message says why in one line."""
+
+
+def _session_secret(settings):
+    secret = settings.get("lienthong.secret")
+    if secret:
+        return secret
+    path = settings.get("lienthong.secret_file")
+    if path:
+        if os.path.exists(path):
+            with open(path) as f:
+                return f.read().strip()
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secret)
+        return secret
+    log.warning("no lienthong.secret configured: sessions will not survive a restart")
+    return secrets.token_urlsafe(48)
+
+
+def make_config(settings, plugins=()):
+    """Build the Configurator: everything ``main`` does before making the WSGI app."""
+    from pyramid.session import SignedCookieSessionFactory
+
+    from .resources.site import root_factory
+    from .security import LienThongSecurityPolicy
+
+    settings = {**DEFAULTS, **settings}
+    if "zodbconn.uri" not in settings:
+        raise StartupError("zodbconn.uri is not set: name the database in the ini file")
+    from .db import check_var_writable
+    check_var_writable(settings["zodbconn.uri"])
+
+    config = Configurator(settings=settings, root_factory=root_factory)
+    config.include("pyramid_tm")
+    config.include("pyramid_retry")
+    config.include("pyramid_zodbconn")
+
+    config.set_session_factory(SignedCookieSessionFactory(
+        _session_secret(settings),
+        cookie_name="lienthong_session",
+        secure=asbool(settings["lienthong.session.secure"]),
+        httponly=True,
+        samesite="Lax",
+        timeout=int(settings["lienthong.session.timeout"]),
+        reissue_time=60,
+    ))
+    config.set_security_policy(LienThongSecurityPolicy())
+    config.set_default_csrf_options(require_csrf=True)
+
+    config.include(".content")
+    config.include(".i18n")
+    config.include(".skins")
+    config.include(".tweens")
+    config.include(".views")
+
+    from .metrics import AppMetrics
+    registry = config.registry
+    registry.lienthong_metrics = AppMetrics(lambda: getattr(registry, "_zodb_databases", {}).get(""))
+
+    pm = make_plugin_manager(settings, extra=plugins)
+    config.registry.lienthong_plugins = pm
+    config.include(".blobs")
+    pm.hook.lienthong_configure(config=config)
+    return config
+
+
+def _startup_check(registry):
+    """Create the site on first use and refuse a database this code must not touch."""
+    from . import evolve
+    from .services.setup import ensure_site
+
+    db = registry._zodb_databases[""]  # the database pyramid_zodbconn opened
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        tm.begin()
+        site, created = ensure_site(conn.root(), tm)
+        tm.commit()
+        if created:
+            log.info("created a new site at generation %s", site.generation)
+        auto = asbool(registry.settings.get("lienthong.auto_migrate"))
+        try:
+            evolve.check(site, auto_migrate=auto)
+        except evolve.DatabaseTooNew as exc:
+            raise StartupError(str(exc)) from exc
+        except evolve.MigrationPending as exc:
+            raise StartupError(str(exc)) from exc
+        if evolve.pending(site):
+            evolve.migrate(site, tm)
+    finally:
+        tm.abort()
+        conn.close()
+
+
+def main(global_config, **settings):
+    """The ``paste.app_factory``: build and return the WSGI application."""
+    config = make_config(settings)
+    registry = config.registry
+    app = config.make_wsgi_app()
+    _startup_check(registry)
+    return app

@@ -1,0 +1,221 @@
+"""The ``lienthong`` command: set up, serve, migrate and inspect a site.
+
+Every command reads the PasteDeploy ini named by ``--config`` (default
+``etc/development.ini``) and calls the same services as the web application.
+Errors end with one clear line on stderr and a non-zero exit status.
+"""
+import code
+import contextlib
+import os
+import sys
+
+import click
+import transaction
+
+DEFAULT_CONFIG = os.environ.get("LIENTHONG_CONFIG", "etc/development.ini")
+
+
+class Env:
+    """What a command needs: the ini path and, lazily, the settings."""
+
+    def __init__(self, config):
+        self.config = config
+        self._settings = None
+
+    @property
+    def settings(self):
+        if self._settings is None:
+            from plaster import get_settings
+            self._settings = get_settings(self.config, "app:main")
+            if "zodbconn.uri" not in self._settings:
+                raise click.ClickException(f"{self.config}: [app:main] has no zodbconn.uri")
+        return self._settings
+
+    @contextlib.contextmanager
+    def site(self, create=False, check_generation=True):
+        """Open the database; yield (site, transaction manager); close it afterwards."""
+        from . import evolve
+        from .db import StorageError, open_database
+        from .resources.site import find_site
+        from .services.setup import ensure_site
+
+        try:
+            db = open_database(self.settings["zodbconn.uri"])
+        except StorageError as exc:
+            raise click.ClickException(str(exc)) from exc
+        tm = transaction.TransactionManager()
+        conn = db.open(transaction_manager=tm)
+        try:
+            tm.begin()
+            root = conn.root()
+            if create:
+                site, _created = ensure_site(root, tm)
+            else:
+                site = find_site(root)
+                if site is None:
+                    raise click.ClickException("the database has no site yet: run `lienthong init` first")
+            if check_generation:
+                try:
+                    evolve.check(site, auto_migrate=True)
+                except evolve.DatabaseTooNew as exc:
+                    raise click.ClickException(str(exc)) from exc
+            yield site, tm
+            tm.commit()
+        finally:
+            tm.abort()
+            conn.close()
+            db.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--config", default=DEFAULT_CONFIG, show_default=True, envvar="LIENTHONG_CONFIG",
+              help="PasteDeploy ini file of the site.")
+@click.pass_context
+def cli(ctx, config):
+    """LienThong: the provincial document-exchange hub.
+
+    Set up a site with `lienthong init --demo`, then `lienthong serve`.
+    """
+    if ctx.invoked_subcommand and not os.path.isfile(config):
+        raise click.ClickException(f"configuration file not found: {config}")
+    ctx.obj = Env(config)
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Add the demo province: ~30 units and users in every role.")
+@click.pass_obj
+def init(env, demo):
+    """Create the site in the database (keeps existing data)."""
+    from .services import demo as demo_service
+    from .services.passwords import random_password
+
+    with env.site(create=True) as (site, tm):
+        if not demo:
+            click.echo(f"site ready at schema generation {site.generation}")
+            return
+        if "admin" in site["users"]:
+            click.echo("the demo province is already there: keeping the existing data")
+            return
+        password = os.environ.get("LIENTHONG_DEMO_PASSWORD")
+        generated = not password
+        password = password or random_password()
+        added = demo_service.populate(site, password)
+    click.echo(f"demo province created: {len(demo_service.UNITS)} units, {added} users")
+    if generated:
+        click.echo(f"demo password for every demo login (shown once): {password}")
+    click.echo("logins: " + ", ".join(u[0] for u in demo_service.USERS))
+
+
+@cli.command()
+@click.option("--host", default=None, help="Listen address (default: the ini's [server:main]).")
+@click.option("--port", default=None, type=int, help="Port (default: the ini's [server:main]).")
+@click.pass_obj
+def serve(env, host, port):
+    """Serve the site with waitress."""
+    import waitress
+    from plaster import get_settings
+    from pyramid.paster import get_app, setup_logging
+
+    from . import StartupError
+    from .db import StorageError
+
+    setup_logging(env.config)
+    try:
+        app = get_app(env.config, "main")
+    except (StartupError, StorageError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:
+        msg = str(exc)
+        if type(exc).__name__ == "LockError":
+            from .db import explain
+            msg = explain(exc, env.settings["zodbconn.uri"])
+        raise click.ClickException(msg) from exc
+    server = dict(get_settings(env.config, "server:main"))
+    server.pop("use", None)
+    if host:
+        server["host"] = host
+        server.pop("listen", None)
+    if port:
+        server["port"] = str(port)
+        server.pop("listen", None)
+    click.echo(f"serving on http://{server.get('host', '127.0.0.1')}:{server.get('port', '6543')}/")
+    waitress.serve(app, **server)
+
+
+@cli.command()
+@click.pass_obj
+def migrate(env):
+    """Run pending schema evolve steps."""
+    from . import evolve
+
+    with env.site(check_generation=True) as (site, tm):
+        applied = evolve.migrate(site, tm, echo=click.echo)
+    click.echo(f"migrated to generation {applied[-1]}" if applied else
+               f"nothing to do: the database is at generation {evolve.current_generation()}")
+
+
+@cli.command()
+@click.pass_obj
+def shell(env):
+    """Python shell with `site` and `transaction` bound (commit with transaction.commit())."""
+    with env.site() as (site, tm):
+        banner = "LienThong shell: `site` is the root; `tm.commit()` saves changes."
+        code.interact(banner=banner, local={"site": site, "tm": tm, "transaction": tm})
+
+
+@cli.command()
+@click.argument("login")
+@click.option("--fullname", required=True, help="Full name as shown in the UI.")
+@click.option("--unit", "unit_code", default=None, help="Identifier code of the user's unit.")
+@click.option("--role", "roles", multiple=True, help="Role (repeatable): system_admin, unit_admin, clerk, "
+                                                      "leader, specialist, auditor.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              envvar="LIENTHONG_NEW_PASSWORD", help="Password (prompted when not given).")
+@click.option("--email", default="")
+@click.option("--position", default="")
+@click.pass_obj
+def adduser(env, login, fullname, unit_code, roles, password, email, position):
+    """Add a user account."""
+    from .services import accounts, audit
+    from .services.passwords import PasswordPolicyError
+
+    with env.site() as (site, tm):
+        try:
+            accounts.add_user(site, audit.Actor.system("cli"), login, fullname, password, unit_code, roles,
+                              position, email)
+        except (accounts.AccountError, PasswordPolicyError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"user {login} added")
+
+
+@cli.group()
+def audit():
+    """The audit log."""
+
+
+@audit.command("verify")
+@click.pass_obj
+def audit_verify(env):
+    """Check the hash chain; report the first broken link."""
+    with env.site(check_generation=False) as (site, tm):
+        count = len(site["audit"])
+        broken = site["audit"].verify()
+    if broken:
+        seq, reason = broken
+        click.echo(f"audit log BROKEN at entry {seq}: {reason}", err=True)
+        sys.exit(1)
+    click.echo(f"audit log intact: {count} entries")
+
+
+@cli.command()
+@click.pass_obj
+def plugins(env):
+    """List the enabled plugins and the hooks each implements."""
+    from .plugins import describe, make_plugin_manager
+
+    for name, dist, version, hooks in describe(make_plugin_manager(env.settings)):
+        click.echo(f"{name}\t{dist} {version}\t{', '.join(hooks)}")
+
+
+def main():  # pragma: no cover - console entry point alternative
+    cli()

@@ -1,0 +1,54 @@
+"""Content-type registry: names the kinds of resources and how to make them.
+
+Plugins add types through the ``config.add_content_type`` directive from their
+``lienthong_configure`` hook, so the core never needs to import them.
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ContentType:
+    name: str
+    factory: object
+    title: str = ""
+    addable_to: tuple = ()
+    meta: dict = field(default_factory=dict)
+
+
+class ContentRegistry:
+    def __init__(self):
+        self._types = {}
+
+    def add(self, name, factory, title="", addable_to=(), **meta):
+        self._types[name] = ContentType(name, factory, title or name, tuple(addable_to), meta)
+
+    def get(self, name):
+        return self._types[name]
+
+    def create(self, name, *args, **kw):
+        return self._types[name].factory(*args, **kw)
+
+    def names(self):
+        return sorted(self._types)
+
+    def __contains__(self, name):
+        return name in self._types
+
+
+def get_content_registry(registry):
+    reg = getattr(registry, "lienthong_content", None)
+    if reg is None:
+        reg = registry.lienthong_content = ContentRegistry()
+    return reg
+
+
+def add_content_type(config, name, factory, title="", addable_to=(), **meta):
+    """Configurator directive: ``config.add_content_type('Thing', Thing)``."""
+    def register():
+        get_content_registry(config.registry).add(name, factory, title, addable_to, **meta)
+    config.action(("lienthong-content-type", name), register)
+
+
+def includeme(config):
+    config.add_directive("add_content_type", add_content_type)
+    get_content_registry(config.registry)

@@ -1,0 +1,58 @@
+"""Opening the object database from the ``zodbconn.uri`` setting, with errors a person can act on."""
+import os
+from urllib.parse import urlsplit
+
+import zodburi
+from ZODB import DB
+
+
+class StorageError(RuntimeError):
+    """The database could not be opened; the message says why in one line."""
+
+
+def file_storage_path(uri):
+    """The Data.fs path of a ``file://`` URI, else None."""
+    if not uri.startswith("file://"):
+        return None
+    return uri[len("file://"):].split("?", 1)[0]
+
+
+def explain(exc, uri):
+    """Turn a storage exception into one clear sentence."""
+    name = type(exc).__name__
+    if name == "LockError":
+        return (f"the database {file_storage_path(uri) or uri} is locked by another process "
+                f"(is `lienthong serve` or a worker already running?)")
+    if isinstance(exc, KeyError) or "scheme" in str(exc).lower():
+        scheme = urlsplit(uri).scheme or uri
+        return f"unknown storage URI scheme {scheme!r} in zodbconn.uri = {uri}"
+    if isinstance(exc, (PermissionError, IsADirectoryError, FileNotFoundError, NotADirectoryError)):
+        return f"cannot open the database at {uri}: {exc.strerror or exc} ({getattr(exc, 'filename', '')})"
+    return f"cannot open the database at {uri}: {name}: {exc}"
+
+
+def check_var_writable(uri):
+    """For FileStorage, make sure its directory exists and is writable."""
+    path = file_storage_path(uri)
+    if path is None:
+        return
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create the data directory {directory}: {exc.strerror}") from exc
+    if not os.access(directory, os.W_OK):
+        raise StorageError(f"the data directory {directory} is not writable")
+
+
+def open_database(uri):
+    try:
+        storage_factory, dbkw = zodburi.resolve_uri(uri)
+    except Exception as exc:
+        raise StorageError(explain(exc, uri)) from exc
+    check_var_writable(uri)
+    try:
+        storage = storage_factory()
+    except Exception as exc:
+        raise StorageError(explain(exc, uri)) from exc
+    return DB(storage, **dbkw)

@@ -1,0 +1,74 @@
+"""Schema evolution: numbered steps that bring an older database up to this code.
+
+The site records ``generation``; ``CURRENT`` is the generation this code writes.
+``lienthong migrate`` runs the pending steps in one transaction each. A database newer
+than the code is refused at start-up so that old code never writes new data.
+"""
+import logging
+
+import transaction
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseTooNew(RuntimeError):
+    pass
+
+
+class MigrationPending(RuntimeError):
+    pass
+
+
+def step_1_top_level_containers(site):
+    """Generation 1: every top-level container of DESIGN.md exists."""
+    site.ensure_containers()
+
+
+def step_2_audit_head(site):
+    """Generation 2: the audit log records the head of its hash chain."""
+    audit = site["audit"]
+    if not hasattr(audit, "head"):
+        from .resources.audit import GENESIS
+        last = None
+        for last in audit.entries.values():
+            pass
+        audit.head = last["hash"] if last else GENESIS
+
+
+#: ordered steps; the position + 1 is the generation each one produces
+STEPS = [step_1_top_level_containers, step_2_audit_head]
+
+
+def current_generation():
+    return len(STEPS)
+
+
+def pending(site):
+    return [(n, step) for n, step in enumerate(STEPS, 1) if n > site.generation]
+
+
+def check(site, auto_migrate=False):
+    """Refuse a newer database; with ``auto_migrate`` false, also refuse pending steps."""
+    code = current_generation()
+    if site.generation > code:
+        raise DatabaseTooNew(
+            f"the database is at schema generation {site.generation} but this version of "
+            f"LienThong knows only up to {code}: upgrade LienThong before starting it")
+    if site.generation < code and not auto_migrate:
+        raise MigrationPending(
+            f"the database is at schema generation {site.generation}, this code needs {code}: "
+            f"run `lienthong migrate`")
+
+
+def migrate(site, tm=None, echo=log.info):
+    """Run pending steps, committing after each; return the generations applied."""
+    tm = tm or transaction.manager
+    applied = []
+    for number, step in pending(site):
+        echo(f"evolve: generation {number}: {step.__doc__.strip().splitlines()[0]}")
+        step(site)
+        site.generation = number
+        tm.get().note(f"lienthong evolve to generation {number}")
+        tm.commit()
+        applied.append(number)
+    return applied

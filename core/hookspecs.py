@@ -1,0 +1,63 @@
+"""The hooks a LienThong plugin can implement.
+
+A plugin is a module (or object) registered under the ``lienthong.plugins`` entry-point
+group; it implements any of the functions below, decorated with
+``lienthong.core.hookimpl``. The core calls them; it never imports a plugin by name.
+An operator disables a plugin with ``lienthong.plugins.disabled = name other`` in the ini.
+"""
+import pluggy
+
+hookspec = pluggy.HookspecMarker("lienthong")
+
+
+@hookspec
+def lienthong_configure(config):
+    """Extend the Pyramid configuration at start-up.
+
+    Add views, routes, static views, skin layers (``config.add_skin_layer``), content
+    types (``config.add_content_type``) or settings. Called once, after the core's own
+    configuration and before the configuration is committed.
+    """
+
+
+@hookspec
+def lienthong_blob_stores():
+    """Return a list of attachment stores (objects with ``name``, ``put``, ``open``, ``exists``).
+
+    ``put(site, stream) -> key`` stores bytes and returns their SHA-256 key;
+    ``open(site, key)`` returns a readable binary file; ``exists(site, key)`` tells
+    whether the key is stored. The store named by ``lienthong.blob_store`` (default
+    ``zodb``) is used for new attachments.
+    """
+
+
+@hookspec
+def lienthong_signers():
+    """Return a list of signing/verification backends (PAdES for PDF, XML-DSig for edXML)."""
+
+
+@hookspec
+def lienthong_transports():
+    """Return a list of transport adapters: one per eOffice product or peer hub.
+
+    An adapter delivers outbound messages from the durable queue, takes inbound ones
+    and maps product statuses to the edXML status codes.
+    """
+
+
+@hookspec
+def lienthong_validate_outgoing(document, sender):
+    """Check a document before it is issued; return a list of reasons to refuse (empty: fine).
+
+    Runs before anything is stored. Every implementation runs; any reason refuses the send.
+    """
+
+
+@hookspec
+def lienthong_document_sent(document):
+    """Called after the transaction that sent ``document`` committed (mail, webhooks, metrics)."""
+
+
+@hookspec
+def lienthong_delivery_changed(delivery, old_state, new_state):
+    """Called after the transaction that moved ``delivery`` from ``old_state`` committed."""

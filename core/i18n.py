@@ -1,0 +1,34 @@
+"""Vietnamese first, English second: message factory, locale choice and the template translator."""
+from pyramid.i18n import TranslationString, TranslationStringFactory
+
+DOMAIN = "lienthong"
+_ = TranslationStringFactory(DOMAIN)
+
+LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
+DEFAULT = "vi"
+COOKIE = "_LOCALE_"
+
+
+def locale_negotiator(request):
+    """The ``lang`` parameter or cookie when it names a language we have, else the default."""
+    for candidate in (request.params.get("lang"), request.cookies.get(COOKIE)):
+        if candidate in LANGUAGES:
+            return candidate
+    return request.registry.settings.get("pyramid.default_locale_name", DEFAULT)
+
+
+def template_translator(request):
+    """A Chameleon ``translate`` function bound to this request's localizer."""
+    localizer = request.localizer
+
+    def translate(msgid, domain=None, mapping=None, default=None, context=None, target_language=None):
+        if isinstance(msgid, TranslationString):
+            return localizer.translate(msgid)
+        return localizer.translate(TranslationString(msgid, domain=domain or DOMAIN, default=default,
+                                                     mapping=mapping))
+    return translate
+
+
+def includeme(config):
+    config.set_locale_negotiator(locale_negotiator)
+    config.add_translation_dirs("lienthong.skins:locale")

@@ -1,0 +1,1 @@
+"""Persistent resources: the traversal tree. Nothing here knows about requests."""

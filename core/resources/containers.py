@@ -1,0 +1,32 @@
+"""The top-level containers of the site that later parts of the system fill."""
+from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
+
+from .folder import Folder
+from .. import security as sec
+
+
+class Documents(Folder):
+    """/documents/<uuid>: data messages (filled by the document-exchange service)."""
+    content_type = "Documents"
+
+
+class Transport(Folder):
+    """/transport: outbound queue, dead letters, peer endpoints."""
+    content_type = "Transport"
+    __acl__ = [(Allow, f"role:{sec.SYSTEM_ADMIN}", ALL_PERMISSIONS), (Deny, Everyone, ALL_PERMISSIONS)]
+
+
+class Board(Folder):
+    """/board: the moderated notice board."""
+    content_type = "Board"
+
+
+class Incidents(Folder):
+    """/incidents: incident reports."""
+    content_type = "Incidents"
+
+
+class Catalog(Folder):
+    """/catalog: indexes for listing and search."""
+    content_type = "Catalog"
+    __acl__ = [(Allow, f"role:{sec.SYSTEM_ADMIN}", ALL_PERMISSIONS), (Deny, Everyone, ALL_PERMISSIONS)]

@@ -1,0 +1,61 @@
+"""The persistent root of the tree, and the root factory that finds it."""
+from pyramid_zodbconn import get_connection
+
+from .. import security as sec
+from .audit import AuditLog
+from .containers import Board, Catalog, Documents, Incidents, Transport
+from .directory import Directory
+from .folder import Folder
+from .users import Users
+
+APP_ROOT_KEY = "lienthong"
+
+#: name -> factory for the top-level containers of DESIGN.md
+TOP_LEVEL = {
+    "directory": Directory,
+    "users": Users,
+    "documents": Documents,
+    "transport": Transport,
+    "board": Board,
+    "incidents": Incidents,
+    "audit": AuditLog,
+    "catalog": Catalog,
+}
+
+
+class Site(Folder):
+    """/ : holds the top-level containers and the schema generation."""
+
+    content_type = "Site"
+    __acl__ = sec.SITE_ACL
+    generation = 0
+    title = "LienThong"
+
+    def ensure_containers(self):
+        """Add any top-level container that is missing; return the names added."""
+        added = []
+        for name, factory in TOP_LEVEL.items():
+            if name not in self:
+                self.add(name, factory())
+                added.append(name)
+        return added
+
+
+def find_site(zodb_root):
+    return zodb_root.get(APP_ROOT_KEY)
+
+
+def get_site(request):
+    """The Site of this request's ZODB connection (also usable before traversal)."""
+    site = request.__dict__.get("_lienthong_site")
+    if site is None:
+        conn = get_connection(request)
+        site = find_site(conn.root())
+        if site is None:
+            raise LookupError("the database has not been initialized: run `lienthong init`")
+        request.__dict__["_lienthong_site"] = site
+    return site
+
+
+def root_factory(request):
+    return get_site(request)

@@ -1,0 +1,37 @@
+"""Writing to the audit log: every service that reads or changes something calls ``record``."""
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, on whose behalf (a delegation), and from where."""
+
+    login: str
+    on_behalf_of: str | None = None
+    client: str | None = None
+
+    @classmethod
+    def system(cls, name="system"):
+        return cls(login=f"system:{name}")
+
+
+def now_iso():
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def record(site, actor, action, target="", **details):
+    """Append one entry to the hash-chained log of ``site``; returns the entry."""
+    return site["audit"].append(
+        time=now_iso(),
+        actor=actor.login,
+        on_behalf_of=actor.on_behalf_of,
+        action=action,
+        target=target,
+        client=actor.client,
+        details=details,
+    )
+
+
+def verify(site):
+    return site["audit"].verify()

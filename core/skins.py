@@ -1,0 +1,88 @@
+"""Skin layers: templates looked up by name, the last layer that has the name wins.
+
+The Plone skins idea on Pyramid: the core ships the ``default`` layer; a plugin or a
+site adds layers with ``config.add_skin_layer(name, 'package:dir')`` and any template
+of the same name in a later layer replaces the earlier one. Views name templates by
+bare file name (``renderer='home.pt'``); names with a package (``pkg:file.pt``) bypass
+the layers.
+"""
+import os
+import threading
+
+from chameleon import PageTemplateFile
+from pyramid.path import AssetResolver
+
+from .i18n import template_translator
+
+
+class SkinLayers:
+    def __init__(self, auto_reload=False):
+        self.layers = []  # [(name, directory)], earliest first
+        self.auto_reload = auto_reload
+        self._cache = {}
+        self._lock = threading.Lock()
+
+    def add(self, name, directory):
+        if not os.path.isdir(directory):
+            raise ValueError(f"skin layer {name!r}: {directory} is not a directory")
+        self.layers = [(n, d) for n, d in self.layers if n != name] + [(name, directory)]
+        self._cache.clear()
+
+    def find(self, filename):
+        for _name, directory in reversed(self.layers):
+            path = os.path.join(directory, filename)
+            if os.path.isfile(path):
+                return path
+        raise LookupError(f"no skin layer has a template named {filename!r}")
+
+    def template(self, filename):
+        path = filename if os.path.isabs(filename) else self.find(filename)
+        with self._lock:
+            tpl = self._cache.get(path)
+            if tpl is None:
+                tpl = self._cache[path] = PageTemplateFile(path, auto_reload=self.auto_reload)
+        return tpl
+
+
+def get_skins(registry):
+    return registry.lienthong_skins
+
+
+class SkinRenderer:
+    def __init__(self, info):
+        self.info = info
+        name = info.name
+        if ":" in name:
+            self.path = AssetResolver(info.package).resolve(name).abspath()
+        else:
+            self.path = None
+        self.name = name
+
+    def __call__(self, value, system):
+        request = system.get("request")
+        skins = get_skins(self.info.registry)
+        tpl = skins.template(self.path or self.name)
+        values = dict(system)
+        values.update(value or {})
+        values.setdefault("layout", skins.template("layout.pt"))
+        values["skin"] = skins
+        kw = {}
+        if request is not None:
+            kw["translate"] = template_translator(request)
+            kw["target_language"] = request.locale_name
+        return tpl.render(**values, **kw)
+
+
+def add_skin_layer(config, name, spec):
+    directory = AssetResolver(config.package).resolve(spec).abspath() if ":" in spec or not os.path.isabs(spec) else spec
+    config.action(("lienthong-skin-layer", name), lambda: get_skins(config.registry).add(name, directory),
+                  order=-1)
+
+
+def includeme(config):
+    settings = config.get_settings()
+    auto = str(settings.get("pyramid.reload_templates", "false")).lower() in ("1", "true", "yes", "on")
+    config.registry.lienthong_skins = SkinLayers(auto_reload=auto)
+    config.add_directive("add_skin_layer", add_skin_layer)
+    config.add_renderer(".pt", SkinRenderer)
+    config.add_skin_layer("default", "lienthong.skins:default")

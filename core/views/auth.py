@@ -1,0 +1,50 @@
+"""Logging in and out."""
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.security import forget, remember
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.view import view_config
+
+from ..resources.site import Site, get_site
+from ..services import accounts, audit
+from .base import actor_for, client_address, page, translate
+
+
+def safe_came_from(request, value):
+    """Only paths on this site: never an open redirect."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return request.application_url + value
+    return request.application_url + "/"
+
+
+@view_config(context=Site, name="login", renderer="login.pt", permission=NO_PERMISSION_REQUIRED,
+             request_method="GET")
+def login_form(request):
+    if request.identity is not None:
+        return HTTPSeeOther(safe_came_from(request, request.params.get("came_from")))
+    return page(request, translate(request, "Log in"), came_from=request.params.get("came_from", ""),
+                login="", error=None)
+
+
+@view_config(context=Site, name="login", renderer="login.pt", permission=NO_PERMISSION_REQUIRED,
+             request_method="POST")
+def login_submit(request):
+    login = request.POST.get("login", "")
+    password = request.POST.get("password", "")
+    came_from = request.POST.get("came_from", "")
+    user = accounts.authenticate(get_site(request), login, password, client=client_address(request))
+    if user is None:
+        request.response.status = 401
+        return page(request, translate(request, "Log in"), came_from=came_from, login=login,
+                    error=translate(request, "The login or password is incorrect."))
+    request.session.invalidate()  # a fresh session on login: no fixation
+    headers = remember(request, user.login)
+    return HTTPSeeOther(safe_came_from(request, came_from), headers=headers)
+
+
+@view_config(context=Site, name="logout", permission=NO_PERMISSION_REQUIRED, request_method="POST")
+def logout(request):
+    if request.identity is not None:
+        audit.record(get_site(request), actor_for(request), "auth.logout", f"/users/{request.identity.login}")
+    headers = forget(request)
+    request.session.invalidate()
+    return HTTPSeeOther(request.application_url + "/login", headers=headers)

@@ -1,0 +1,36 @@
+"""The home page: one panel per role the user holds."""
+from pyramid.view import view_config
+
+from .. import security as sec
+from ..resources.site import Site, get_site
+from ..services.accounts import roles_of
+from .base import page, translate
+
+# role -> (panel title, what the panel will list)
+PANELS = {
+    sec.SYSTEM_ADMIN: ("System administration", "Units, accounts, transport queues and plugins."),
+    sec.UNIT_ADMIN: ("My unit", "Accounts, tokens and policies of your unit."),
+    sec.CLERK: ("Clerical work", "Incoming documents to register and outgoing documents to issue."),
+    sec.LEADER: ("Direction", "Documents waiting for your assignment or approval."),
+    sec.SPECIALIST: ("My assignments", "Documents assigned to you and their deadlines."),
+    sec.AUDITOR: ("Audit", "The audit log and the operating reports."),
+}
+ROLE_TITLES = {
+    sec.SYSTEM_ADMIN: "System administrator", sec.UNIT_ADMIN: "Unit administrator",
+    sec.CLERK: "Clerk", sec.LEADER: "Leader", sec.SPECIALIST: "Specialist", sec.AUDITOR: "Auditor",
+}
+
+
+@view_config(context=Site, renderer="home.pt", permission=sec.VIEW)
+def home(request):
+    site = get_site(request)
+    user = request.identity
+    roles = roles_of(site, user)
+    unit = site["directory"].get(user.unit_code) if user.unit_code else None
+    panels = [
+        {"role": role, "title": translate(request, PANELS[role][0]),
+         "text": translate(request, PANELS[role][1]), "role_title": translate(request, ROLE_TITLES[role])}
+        for role in roles if role in PANELS
+    ]
+    return page(request, translate(request, "Home"), panels=panels, unit=unit,
+                role_titles=[translate(request, ROLE_TITLES[r]) for r in roles if r in ROLE_TITLES])

@@ -1,0 +1,1 @@
+"""Plugins that ship with LienThong, one sub-package each, registered by entry point."""

@@ -1,0 +1,1 @@
+"""Templates, static files and translations, in layers (see lienthong.core.skins)."""
