@@ -219,3 +219,25 @@ def plugins(env):
 
 def main():  # pragma: no cover - console entry point alternative
     cli()
+
+
+@cli.command()
+@click.option("--seconds", default=2.0, show_default=True, help="Measuring time per figure.")
+@click.option("--out", "out_dir", default="var/bench", show_default=True, help="Where to write the JSON figures.")
+def bench(seconds, out_dir):
+    """Measure throughput against baselines taken in the same run; write var/bench/."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .bench import run
+
+    report, path = run(seconds=seconds, out_dir=out_dir)
+    table = Table(title=f"LienThong bench {report['date']} ({report['machine']['cpu']})")
+    table.add_column("figure")
+    table.add_column("per second", justify="right")
+    for name, value in report["per_second"].items():
+        table.add_row(name, f"{value:,.0f}")
+    for name, value in report["ratios"].items():
+        table.add_row(name, f"{value:.2f}×")
+    Console().print(table)
+    click.echo(f"written to {path}")

@@ -1,0 +1,173 @@
+"""``lienthong bench``: throughput of LienThong's paths against baselines measured in the same run.
+
+Each figure is a ratio to a baseline on the same machine and moment, so the numbers
+mean something across machines:
+
+* ``audit_append`` — a service call that appends one hash-chained audit entry and
+  commits, against a raw ZODB commit of one small change (``zodb_commit``);
+* ``http_healthz`` / ``http_login_page`` — requests through the full application
+  (tweens, transaction, traversal, templates) served by waitress, against a plain
+  WSGI "hello" on the same waitress (``waitress_hello``).
+"""
+import http.client
+import json
+import os
+import platform
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+
+import transaction
+from persistent import Persistent
+
+
+class _Counter(Persistent):
+    value = 0
+
+
+def _rate(fn, seconds):
+    """Calls of ``fn`` per second over about ``seconds``."""
+    count = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while time.perf_counter() < deadline:
+        fn()
+        count += 1
+    return count / (time.perf_counter() - start)
+
+
+def bench_commits(directory, seconds):
+    from .db import open_database
+    from .services import audit
+    from .services.setup import ensure_site
+
+    db = open_database(f"file://{directory}/Bench.fs?blobstorage_dir={directory}/blobs")
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        root = conn.root()
+        root["counter"] = _Counter()
+        site, _ = ensure_site(root, tm)
+        tm.commit()
+        counter = root["counter"]
+
+        def raw():
+            counter.value += 1
+            tm.commit()
+
+        actor = audit.Actor.system("bench")
+
+        def audited():
+            audit.record(site, actor, "bench.tick", "/bench")
+            tm.commit()
+
+        return {"zodb_commit": _rate(raw, seconds), "audit_append": _rate(audited, seconds)}
+    finally:
+        tm.abort()
+        conn.close()
+        db.close()
+
+
+def _http_rate(port, path, seconds, clients=4):
+    """Requests per second from ``clients`` keep-alive connections for ``seconds``."""
+    counts = [0] * clients
+    errors = []
+    deadline = time.perf_counter() + seconds
+
+    def client(i):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            while time.perf_counter() < deadline:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    errors.append(response.status)
+                    return
+                counts[i] += 1
+        finally:
+            conn.close()
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError(f"{path} answered {errors[0]} during the benchmark")
+    return sum(counts) / (time.perf_counter() - start)
+
+
+def _serve(app):
+    import logging
+
+    import waitress
+    # a saturated queue is the point of the benchmark, not news
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    return server, server.effective_port
+
+
+def bench_http(directory, seconds):
+    from . import main
+
+    def hello(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hello"]
+
+    results = {}
+    server, port = _serve(hello)
+    try:
+        results["waitress_hello"] = _http_rate(port, "/", seconds)
+    finally:
+        server.close()
+    app = main({}, **{
+        "zodbconn.uri": f"file://{directory}/Http.fs?blobstorage_dir={directory}/http-blobs",
+        "lienthong.secret": "bench-" + "x" * 40, "lienthong.session.secure": "false",
+        "lienthong.auto_migrate": "true",
+    })
+    server, port = _serve(app)
+    try:
+        results["http_healthz"] = _http_rate(port, "/healthz", seconds)
+        results["http_login_page"] = _http_rate(port, "/login", seconds)
+    finally:
+        server.close()
+        app.registry._zodb_databases[""].close()
+    return results
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}"}
+
+
+def run(seconds=2.0, out_dir="var/bench"):
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = {**bench_commits(tmp, seconds), **bench_http(tmp, seconds)}
+    ratios = {
+        "audit_append / zodb_commit": figures["audit_append"] / figures["zodb_commit"],
+        "http_healthz / waitress_hello": figures["http_healthz"] / figures["waitress_hello"],
+        "http_login_page / waitress_hello": figures["http_login_page"] / figures["waitress_hello"],
+    }
+    report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+              "seconds_per_figure": seconds, "per_second": figures, "ratios": ratios}
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"bench-{report['date'][:19].replace(':', '')}.json")
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+    with open(os.path.join(out_dir, "latest.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    return report, path
