@@ -50,5 +50,21 @@ def add_content_type(config, name, factory, title="", addable_to=(), **meta):
 
 
 def includeme(config):
+    from .resources.audit import AuditLog
+    from .resources.containers import Board, Catalog, Documents, Incidents, Transport
+    from .resources.directory import Directory, Organization
+    from .resources.folder import Folder
+    from .resources.site import Site
+    from .resources.users import User, Users
+
     config.add_directive("add_content_type", add_content_type)
     get_content_registry(config.registry)
+    for factory, title, addable_to in (
+        (Site, "Site", ()), (Folder, "Folder", ("Folder",)),
+        (Directory, "Directory of units", ("Site",)), (Organization, "Unit", ("Directory",)),
+        (Users, "Users", ("Site",)), (User, "User", ("Users",)),
+        (Documents, "Documents", ("Site",)), (Transport, "Transport", ("Site",)),
+        (Board, "Notice board", ("Site",)), (Incidents, "Incidents", ("Site",)),
+        (AuditLog, "Audit log", ("Site",)), (Catalog, "Catalog", ("Site",)),
+    ):
+        config.add_content_type(factory.content_type, factory, title, addable_to)

@@ -15,8 +15,12 @@ class AccountError(ValueError):
 
 
 def add_user(site, actor, login, fullname, password, unit_code=None, roles=(), position="",
-             email="", enforce_policy=True):
-    """Create a user and grant ``roles``: site roles on the site, others on the user's unit."""
+             email="", enforce_policy=True, password_hash=None):
+    """Create a user and grant ``roles``: site roles on the site, others on the user's unit.
+
+    ``password_hash`` (with ``password=None``) takes an argon2 hash made earlier, so that
+    bulk imports hash a shared initial password once.
+    """
     login = (login or "").strip().lower()
     if not LOGIN_RE.match(login):
         raise AccountError(f"invalid login {login!r}: use 2-64 lowercase letters, digits, '.', '_' or '-'")
@@ -32,9 +36,11 @@ def add_user(site, actor, login, fullname, password, unit_code=None, roles=(), p
             raise AccountError(f"unknown role {role!r}")
         if role not in SITE_ROLES and unit is None:
             raise AccountError(f"role {role!r} needs a unit")
-    if enforce_policy:
-        check_policy(password, login)
-    user = User(login, fullname, hash_password(password), unit_code, position, email)
+    if password_hash is None:
+        if enforce_policy:
+            check_policy(password, login)
+        password_hash = hash_password(password)
+    user = User(login, fullname, password_hash, unit_code, position, email)
     site["users"].add(login, user)
     principal = sec.user_principal(login)
     for role in roles:

@@ -5,6 +5,7 @@ Used by ``lienthong init --demo`` and ``make serve`` so a new user sees a living
 from ..resources.directory import Organization
 from .. import security as sec
 from . import accounts, audit
+from .passwords import hash_password
 
 PROVINCE = "H49"
 
@@ -72,11 +73,12 @@ def populate(site, password):
             directory.add(code, Organization(code, name, short, kind, parent))
     audit.record(site, actor, "directory.demo_import", "/directory", units=len(UNITS))
     added = 0
+    shared_hash = hash_password(password)  # one argon2 hash for the shared demo password
     for login, fullname, unit, roles, position in USERS:
         if login in site["users"]:
             continue
-        user = accounts.add_user(site, actor, login, fullname, password, unit, roles, position,
-                                 email=f"{login}@demo.lienthong.vn", enforce_policy=False)
+        user = accounts.add_user(site, actor, login, fullname, None, unit, roles, position,
+                                 email=f"{login}@demo.lienthong.vn", password_hash=shared_hash)
         user.must_change_password = False
         added += 1
     return added

@@ -1,0 +1,116 @@
+"""The content base: BTree folders, the content-type registry, ACLs with local roles."""
+import pytest
+
+from pyramid.interfaces import ISecurityPolicy
+from pyramid.request import Request
+
+
+from lienthong.core import make_config, security as sec
+from lienthong.core.content import get_content_registry
+from lienthong.core.resources.directory import Organization, valid_code
+from lienthong.core.resources.folder import Folder
+from lienthong.core.resources.site import TOP_LEVEL
+
+from .conftest import with_site
+
+
+def test_folder_keeps_children_in_a_btree_with_a_counter():
+    folder = Folder()
+    child = folder.add("a", Folder())
+    folder.add("b", Folder())
+    assert child.__parent__ is folder and child.__name__ == "a"
+    assert len(folder) == 2 and list(folder) == ["a", "b"] and "a" in folder
+    with pytest.raises(KeyError):
+        folder.add("a", Folder())  # never a silent overwrite
+    for bad in ("", "x/y", None):
+        with pytest.raises(ValueError):
+            folder.add(bad, Folder())
+    folder.remove("a")
+    assert len(folder) == 1 and "a" not in folder
+    from BTrees.OOBTree import OOBTree
+    assert isinstance(folder.data, OOBTree)
+
+
+def test_site_has_the_top_level_containers_of_the_design(demo_app):
+    names = with_site(demo_app, lambda site: sorted(site.keys()))
+    assert names == sorted(TOP_LEVEL)
+
+
+def test_identifier_codes_follow_qcvn_102():
+    assert valid_code("000.00.12.H49")
+    for bad in ("000.00.12.h49", "00.00.12.H49", "000.00.12.H4", "000-00-12-H49", ""):
+        assert not valid_code(bad)
+    with pytest.raises(ValueError):
+        Organization("12.H49", "Sở Sai Mã")
+
+
+class Gadget(Folder):
+    content_type = "Gadget"
+
+
+class GadgetPlugin:
+    from lienthong.core import hookimpl
+
+    @hookimpl
+    def lienthong_configure(self, config):
+        config.add_content_type("Gadget", Gadget, "Gadget", addable_to=("Folder",))
+
+
+def test_plugins_extend_the_content_type_registry(settings):
+    config = make_config(settings, plugins=[GadgetPlugin()])
+    config.commit()
+    registry = get_content_registry(config.registry)
+    assert {"Site", "Organization", "User", "AuditLog", "Gadget"} <= set(registry.names())
+    gadget = registry.create("Gadget")
+    assert isinstance(gadget, Gadget)
+    assert registry.get("Gadget").addable_to == ("Folder",)
+    for db in config.registry._zodb_databases.values():
+        db.close()
+
+
+def _permits(app, site, login, context, permission):
+    """Ask the configured security policy, as a view would, for ``login`` on ``context``."""
+    request = Request.blank("/")
+    request.registry = app.registry
+    request.__dict__["_lienthong_site"] = site
+    request.__dict__["_lienthong_identity"] = site["users"][login]
+    policy = app.registry.getUtility(ISecurityPolicy)
+    return bool(policy.permits(request, context, permission))
+
+
+@pytest.mark.parametrize("login,unit,permission,expected", [
+    ("vanthu.snv", "000.00.02.H49", sec.REGISTER, True),       # clerk registers in own unit
+    ("vanthu.snv", "000.00.31.H49", sec.REGISTER, False),      # ... never in another
+    ("vanthu.snv", "000.00.02.H49", sec.ASSIGN, False),        # clerks do not assign
+    ("lanhdao.snv", "000.00.02.H49", sec.ASSIGN, True),        # leaders do
+    ("lanhdao.snv", "000.00.31.H49", sec.READ_MAILBOX, False),
+    ("chuyenvien.vungtau", "000.00.31.H49", sec.PROCESS, True),
+    ("chuyenvien.vungtau", "000.00.31.H49", sec.SEND, False),
+    ("admin", "000.00.31.H49", sec.READ_MAILBOX, True),        # system admin: site-wide role
+    ("kiemtoan", "000.00.31.H49", sec.READ_MAILBOX, False),    # auditor never reads contents
+    ("quantri.stttt", "000.00.12.H49", sec.MANAGE_UNIT, True),
+    ("quantri.stttt", "000.00.02.H49", sec.MANAGE_UNIT, False),
+])
+def test_local_roles_on_units_drive_the_acls(demo_app, login, unit, permission, expected):
+    def check(site):
+        return _permits(demo_app, site, login, site["directory"][unit], permission)
+    assert with_site(demo_app, check) is expected
+
+
+def test_audit_log_is_readable_by_auditor_and_admin_only(demo_app):
+    def check(site):
+        return {login: _permits(demo_app, site, login, site["audit"], sec.VIEW_AUDIT)
+                for login in ("admin", "kiemtoan", "vanthu.snv", "quantri.stttt")}
+    assert with_site(demo_app, check) == {"admin": True, "kiemtoan": True, "vanthu.snv": False,
+                                          "quantri.stttt": False}
+
+
+def test_local_roles_can_be_revoked():
+    folder = Folder()
+    folder.grant_local_role("user:x", sec.CLERK)
+    folder.grant_local_role("user:x", sec.LEADER)
+    assert folder.local_roles_of("user:x") == (sec.CLERK, sec.LEADER)
+    folder.revoke_local_role("user:x", sec.CLERK)
+    assert folder.local_roles_of("user:x") == (sec.LEADER,)
+    folder.revoke_local_role("user:x", sec.LEADER)
+    assert folder.local_roles_of("user:x") == ()
