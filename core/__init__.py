@@ -71,33 +71,42 @@ def make_config(settings, plugins=()):
     config.include("pyramid_retry")
     config.include("pyramid_zodbconn")
 
-    config.set_session_factory(SignedCookieSessionFactory(
-        _session_secret(settings),
-        cookie_name="lienthong_session",
-        secure=asbool(settings["lienthong.session.secure"]),
-        httponly=True,
-        samesite="Lax",
-        timeout=int(settings["lienthong.session.timeout"]),
-        reissue_time=60,
-    ))
-    config.set_security_policy(LienThongSecurityPolicy())
-    config.set_default_csrf_options(require_csrf=True)
+    try:
+        config.set_session_factory(SignedCookieSessionFactory(
+            _session_secret(settings),
+            cookie_name="lienthong_session",
+            secure=asbool(settings["lienthong.session.secure"]),
+            httponly=True,
+            samesite="Lax",
+            timeout=int(settings["lienthong.session.timeout"]),
+            reissue_time=60,
+        ))
+        config.set_security_policy(LienThongSecurityPolicy())
+        config.set_default_csrf_options(require_csrf=True)
 
-    config.include(".content")
-    config.include(".i18n")
-    config.include(".skins")
-    config.include(".tweens")
-    config.include(".views")
+        config.include(".content")
+        config.include(".i18n")
+        config.include(".skins")
+        config.include(".tweens")
+        config.include(".views")
 
-    from .metrics import AppMetrics
-    registry = config.registry
-    registry.lienthong_metrics = AppMetrics(lambda: getattr(registry, "_zodb_databases", {}).get(""))
+        from .metrics import AppMetrics
+        registry = config.registry
+        registry.lienthong_metrics = AppMetrics(lambda: getattr(registry, "_zodb_databases", {}).get(""))
 
-    pm = make_plugin_manager(settings, extra=plugins)
-    config.registry.lienthong_plugins = pm
-    config.include(".blobs")
-    pm.hook.lienthong_configure(config=config)
+        pm = make_plugin_manager(settings, extra=plugins)
+        config.registry.lienthong_plugins = pm
+        config.include(".blobs")
+        pm.hook.lienthong_configure(config=config)
+    except BaseException:
+        close_databases(config.registry)  # release the Data.fs lock before failing
+        raise
     return config
+
+
+def close_databases(registry):
+    for db in getattr(registry, "_zodb_databases", {}).values():
+        db.close()
 
 
 def _startup_check(registry):
@@ -132,6 +141,10 @@ def main(global_config, **settings):
     """The ``paste.app_factory``: build and return the WSGI application."""
     config = make_config(settings)
     registry = config.registry
-    app = config.make_wsgi_app()
-    _startup_check(registry)
+    try:
+        app = config.make_wsgi_app()
+        _startup_check(registry)
+    except BaseException:
+        close_databases(registry)
+        raise
     return app

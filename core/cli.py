@@ -22,11 +22,22 @@ class Env:
         self.config = config
         self._settings = None
 
+    def require_config(self):
+        """Checked when a command needs the file, so that `--help` works anywhere."""
+        if not os.path.isfile(self.config):
+            raise click.ClickException(f"configuration file not found: {self.config}")
+
     @property
     def settings(self):
         if self._settings is None:
             from plaster import get_settings
-            self._settings = get_settings(self.config, "app:main")
+            self.require_config()
+            try:
+                self._settings = get_settings(self.config, "app:main")
+            except Exception as exc:  # configparser, PasteDeploy or plaster: say it in one line
+                reason = " ".join(str(exc).split())
+                raise click.ClickException(f"cannot read the configuration file {self.config}: "
+                                           f"{reason}") from exc
             if "zodbconn.uri" not in self._settings:
                 raise click.ClickException(f"{self.config}: [app:main] has no zodbconn.uri")
         return self._settings
@@ -76,8 +87,6 @@ def cli(ctx, config):
 
     Set up a site with `lienthong init --demo`, then `lienthong serve`.
     """
-    if ctx.invoked_subcommand and not os.path.isfile(config):
-        raise click.ClickException(f"configuration file not found: {config}")
     ctx.obj = Env(config)
 
 
@@ -117,10 +126,12 @@ def serve(env, host, port):
     from pyramid.paster import get_app, setup_logging
 
     from . import StartupError
-    from .db import StorageError
+    from .db import StorageError, resolve
 
+    uri = env.settings["zodbconn.uri"]  # the file exists and names a database
     setup_logging(env.config)
     try:
+        resolve(uri)  # a bad URI is one clear line, not a KeyError from pyramid_zodbconn
         app = get_app(env.config, "main")
     except (StartupError, StorageError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -37,6 +37,8 @@ def check_var_writable(uri):
     if path is None:
         return
     directory = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise StorageError(f"the data directory {directory} is a file, not a directory")
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as exc:
@@ -45,14 +47,24 @@ def check_var_writable(uri):
         raise StorageError(f"the data directory {directory} is not writable")
 
 
-def open_database(uri):
+def resolve(uri):
+    """Parse ``uri`` with zodburi (no connection is made): (storage factory, DB keywords)."""
     try:
-        storage_factory, dbkw = zodburi.resolve_uri(uri)
+        return zodburi.resolve_uri(uri)
     except Exception as exc:
         raise StorageError(explain(exc, uri)) from exc
+
+
+def open_database(uri):
+    storage_factory, dbkw = resolve(uri)
     check_var_writable(uri)
     try:
         storage = storage_factory()
     except Exception as exc:
         raise StorageError(explain(exc, uri)) from exc
     return DB(storage, **dbkw)
+
+
+def get_database(registry):
+    """The primary database of a configured application (opened by pyramid_zodbconn)."""
+    return registry._zodb_databases[""]

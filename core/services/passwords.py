@@ -1,12 +1,17 @@
 """Password hashing with argon2id (argon2-cffi) and the password policy."""
+import functools
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when the login is unknown, so both paths cost the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.lru_cache(maxsize=1)
+def _dummy_hash():
+    """Verified against when the login is unknown, so both paths cost the same time."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 MIN_LENGTH = 10
 COMMON = frozenset({
@@ -27,7 +32,7 @@ def hash_password(password):
 def verify_password(password_hash, password):
     """True when ``password`` matches; never raises for a bad or missing hash."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password)
+        return _hasher.verify(password_hash or _dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

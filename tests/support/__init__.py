@@ -1,0 +1,1 @@
+"""Test helpers and test-only includes (``pyramid.includes = tests.support.<module>``)."""

@@ -1,0 +1,154 @@
+"""Schema evolution: generations, `lienthong migrate`, and refusing a database newer than the code."""
+import pytest
+
+from lienthong.core import StartupError, evolve
+from lienthong.core.resources.audit import GENESIS
+from lienthong.core.resources.site import TOP_LEVEL
+
+from .conftest import base_settings, close_app, file_uri, free_port, make_app, with_site
+from .support import cli
+
+
+def undo_steps(site):
+    """Put the site back to generation 0: undo what each evolve step did."""
+    site.generation = 0
+    site.remove("incidents")  # step 1 creates the top-level containers
+    del site["audit"].head  # step 2 records the head of the audit chain
+
+
+def set_generation(app, generation):
+    def change(site):
+        site.generation = generation
+    with_site(app, change)
+
+
+def state(app):
+    """(generation, top-level names, audit head is the last entry's hash, chain verifies)."""
+    def read(site):
+        audit = site["audit"]
+        last = None
+        for last in audit.entries.values():
+            pass
+        head_ok = getattr(audit, "head", None) == (last["hash"] if last else GENESIS)
+        return site.generation, sorted(site.keys()), head_ok, audit.verify() if head_ok else "no head"
+    return with_site(app, read)
+
+
+def test_fresh_site_is_at_the_current_generation(tmp_path):
+    assert evolve.current_generation() == len(evolve.STEPS) >= 2
+    app = make_app(base_settings(tmp_path))
+    try:
+        generation, names, head_ok, broken = state(app)
+        assert generation == evolve.current_generation()
+        assert names == sorted(TOP_LEVEL)
+        assert head_ok and broken is None
+        assert with_site(app, evolve.pending) == []
+    finally:
+        close_app(app)
+
+
+def make_old_site(tmp_path):
+    """A FileStorage site in ``tmp_path`` put back to generation 0; returns its settings."""
+    settings = base_settings(tmp_path)
+    app = make_app(settings)
+    try:
+        with_site(app, undo_steps)
+        generation, names, head_ok, _ = state(app)
+        assert generation == 0 and "incidents" not in names and not head_ok
+    finally:
+        close_app(app)
+    return settings
+
+
+def test_migrate_runs_pending_steps_and_restores_what_they_make(tmp_path):
+    make_old_site(tmp_path)
+    ini = cli.write_ini(tmp_path / "site.ini", file_uri(tmp_path), port=free_port(),
+                        lienthong__auto_migrate="false")
+
+    # with auto_migrate off, `lienthong serve` refuses the old database and says what to do
+    cli.assert_clean_failure(cli.run(["serve"], ini), "generation 0", "run `lienthong migrate`")
+
+    result = cli.run(["migrate"], ini)
+    assert result.returncode == 0, result.stderr
+    assert "evolve: generation 1:" in result.stdout and "evolve: generation 2:" in result.stdout
+    assert f"migrated to generation {evolve.current_generation()}" in result.stdout
+
+    again = cli.run(["migrate"], ini)
+    assert again.returncode == 0, again.stderr
+    assert f"nothing to do: the database is at generation {evolve.current_generation()}" in again.stdout
+    assert "evolve:" not in again.stdout
+
+    # now the application starts without auto_migrate, and what the steps make is back
+    app = make_app(base_settings(tmp_path, **{"lienthong.auto_migrate": "false"}))
+    try:
+        generation, names, head_ok, broken = state(app)
+        assert generation == evolve.current_generation()
+        assert names == sorted(TOP_LEVEL)  # the container step 1 makes
+        assert head_ok and broken is None  # the head step 2 records
+    finally:
+        close_app(app)
+    verify = cli.run(["audit", "verify"], ini)
+    assert verify.returncode == 0 and "audit log intact" in verify.stdout, verify.stderr
+
+
+def test_start_up_refuses_pending_steps_without_auto_migrate(tmp_path):
+    settings = make_old_site(tmp_path)
+    with pytest.raises(StartupError) as refused:
+        make_app({**settings, "lienthong.auto_migrate": "false"})
+    message = str(refused.value)
+    assert "generation 0" in message and "run `lienthong migrate`" in message
+    assert "\n" not in message
+
+
+def test_auto_migrate_runs_pending_steps_at_start_up(tmp_path):
+    app = make_app(base_settings(tmp_path))
+    try:
+        def lower(site):
+            site.generation = 1
+            del site["audit"].head
+        with_site(app, lower)
+    finally:
+        close_app(app)
+    app = make_app(base_settings(tmp_path, **{"lienthong.auto_migrate": "true"}))
+    try:
+        generation, _, head_ok, broken = state(app)
+        assert generation == evolve.current_generation()
+        assert head_ok and broken is None
+    finally:
+        close_app(app)
+
+
+def test_a_refused_start_up_releases_the_database(tmp_path):
+    from lienthong.core.db import StorageError, open_database
+
+    settings = make_old_site(tmp_path)
+    with pytest.raises(StartupError):
+        make_app({**settings, "lienthong.auto_migrate": "false"})
+    try:
+        db = open_database(settings["zodbconn.uri"])
+    except StorageError as exc:
+        pytest.fail(f"after a refused start-up: {exc}")
+    db.close()
+
+
+def test_a_database_newer_than_the_code_is_refused(tmp_path):
+    newer = evolve.current_generation() + 1
+    app = make_app(base_settings(tmp_path))
+    try:
+        set_generation(app, newer)
+    finally:
+        close_app(app)
+    expected = (f"schema generation {newer}", f"knows only up to {evolve.current_generation()}",
+                "upgrade LienThong")
+
+    ini = cli.write_ini(tmp_path / "site.ini", file_uri(tmp_path), port=free_port())
+    for command in (["migrate"], ["serve"], ["init"], ["adduser", "x.user", "--fullname", "X",
+                                                        "--password", "Mat-khau-dai-2024"]):
+        result = cli.run(command, ini, timeout=60)
+        cli.assert_clean_failure(result, *expected)
+
+    # make_app (the paste app factory) refuses too, with the same one-line message
+    with pytest.raises(StartupError) as refused:
+        make_app(base_settings(tmp_path))
+    assert all(fragment in str(refused.value) for fragment in expected)
+    assert "\n" not in str(refused.value)

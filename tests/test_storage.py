@@ -1,0 +1,382 @@
+"""The real application on each of the three storages of DESIGN.md, and conflict retries.
+
+- FileStorage in a temp dir;
+- ZEO: a real ``runzeo`` server in a subprocess, two app instances as its clients;
+- RelStorage on the PostgreSQL at 127.0.0.1:5432, in a throw-away database;
+- the shipped ``etc/zeo.conf`` and ``etc/relstorage.conf`` are valid ZConfig;
+- two concurrent requests that conflict both succeed through pyramid_retry.
+"""
+import concurrent.futures
+import json
+import os
+import secrets
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from webtest import TestApp
+
+from .conftest import (DEMO_PASSWORD, ROOT, base_settings, close_app, free_port, login, make_app,
+                       need, with_site)
+from .support import cli
+
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+
+
+# --------------------------------------------------------------------------- helpers
+
+def wait_for_port(port, proc=None, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the server exited with status {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def eventually(check, timeout=10.0):
+    """Wait until ``check()`` is true: ZEO delivers invalidations to other clients
+    asynchronously (ClientStorage.sync() is a no-op), so another instance sees a commit
+    a moment later, not at once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def populate_demo(app):
+    from lienthong.core.services import demo
+    return with_site(app, lambda site: demo.populate(site, DEMO_PASSWORD))
+
+
+def add_user(app, login_name, password):
+    from lienthong.core.services import accounts, audit
+    from lienthong.core.services.demo import OPERATOR_CODE
+    from lienthong.core import security as sec
+
+    def add(site):
+        user = accounts.add_user(site, audit.Actor.system("test"), login_name, "Người Thử Nghiệm",
+                                 password, OPERATOR_CODE, (sec.AUDITOR,))
+        user.must_change_password = False
+    with_site(app, add)
+
+
+def blob_written_by_one_is_read_by_two(one, two):
+    """Attachment bytes are ZODB blobs: one instance writes, the other reads them back."""
+    from ZODB.blob import Blob
+
+    payload = os.urandom(64 * 1024)
+
+    def write(site):
+        blob = Blob()
+        with blob.open("w") as f:
+            f.write(payload)
+        site.test_blob = blob
+    with_site(one, write)
+
+    def read(site):
+        blob = getattr(site, "test_blob", None)
+        if blob is None:
+            return None
+        with blob.open("r") as f:
+            return f.read()
+    assert eventually(lambda: with_site(two, read) == payload)
+
+
+def browser(app):
+    return TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+
+
+def assert_app_works(app, login_name="admin", password=DEMO_PASSWORD, home_text="Quản trị hệ thống"):
+    """/healthz answers from the database; the login works; the home page shows the user's panel."""
+    from lienthong.core import evolve
+
+    browser_ = browser(app)
+    health = browser_.get("/healthz")
+    assert health.json == {"status": "ok", "database": "ok", "generation": evolve.current_generation()}
+    home = login(browser_, login_name, password).follow()
+    assert home.status_int == 200
+    assert home_text in home.text
+    # the session really is authenticated: a wrong password does not get there
+    stranger = browser(app)
+    refused = login(stranger, login_name, "not-the-password", status="*")
+    assert refused.status_int != 303
+    return browser_
+
+
+# --------------------------------------------------------------------------- FileStorage
+
+def test_app_on_filestorage(tmp_path):
+    app = make_app(base_settings(tmp_path))
+    try:
+        assert populate_demo(app) > 0
+        assert_app_works(app)
+    finally:
+        close_app(app)
+    assert (tmp_path / "Data.fs").stat().st_size > 0
+    assert (tmp_path / "blobs").is_dir()
+    # the data is on disk: a second app on the same files still has the users
+    again = make_app(base_settings(tmp_path))
+    try:
+        assert_app_works(again)
+    finally:
+        close_app(again)
+
+
+# --------------------------------------------------------------------------- ZEO
+
+@pytest.fixture
+def zeo_server(tmp_path, venv_bin):
+    """A real ZEO server (runzeo) on a free port; yields (port, server blob dir)."""
+    runzeo = os.path.join(venv_bin, "runzeo")
+    need("runzeo (ZEO) in the virtualenv", os.path.exists(runzeo))
+    data = tmp_path / "zeo"
+    data.mkdir()
+    port = free_port()
+    conf = tmp_path / "zeo.conf"  # like etc/zeo.conf (runzeo has no command-line blob option)
+    conf.write_text(f"""\
+<zeo>
+  address 127.0.0.1:{port}
+</zeo>
+<filestorage 1>
+  path {data}/Data.fs
+  blob-dir {data}/blobs
+</filestorage>
+""")
+    log = open(tmp_path / "zeo.log", "wb")
+    proc = subprocess.Popen([runzeo, "-C", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, proc)
+        yield port, data / "blobs"
+    finally:
+        cli.stop(proc)
+        log.close()
+
+
+def zeo_settings(tmp_path, port, blob_dir, name):
+    """Settings of one app instance, a ZEO client sharing the server's blob directory."""
+    uri = (f"zeo://127.0.0.1:{port}?blob_dir={blob_dir}&shared_blob_dir=true"
+           f"&wait_timeout=15&connection_cache_size=5000")
+    settings = base_settings(tmp_path / name, **{"zodbconn.uri": uri})
+    return settings
+
+
+def test_app_on_zeo_two_instances_share_the_database(tmp_path, zeo_server):
+    port, blob_dir = zeo_server
+    one = make_app(zeo_settings(tmp_path, port, blob_dir, "one"))
+    two = None
+    try:
+        storage = one.registry._zodb_databases[""].storage
+        assert type(storage).__name__ == "ClientStorage"
+        assert populate_demo(one) > 0  # written through instance one
+        two = make_app(zeo_settings(tmp_path, port, blob_dir, "two"))
+        assert two.registry._zodb_databases[""].storage is not storage
+        # instance two sees what one wrote: the site (no second site created) and the demo users
+        assert with_site(two, lambda site: "admin" in site["users"])
+        assert_app_works(two)
+        # and the other way round: a user added through two can log in on one
+        add_user(two, "kiemtoan.zeo", "Mat-khau-ZEO-2024")
+        assert eventually(lambda: with_site(one, lambda site: "kiemtoan.zeo" in site["users"]))
+        assert_app_works(one, "kiemtoan.zeo", "Mat-khau-ZEO-2024", home_text="Người Thử Nghiệm")
+        # both instances end up with the same audit log (the logins on each were recorded)
+        audit_len = with_site(one, lambda site: len(site["audit"]))
+        assert audit_len > 1
+        assert eventually(lambda: with_site(two, lambda site: len(site["audit"])) == audit_len)
+        assert with_site(two, lambda site: site["audit"].verify()) is None
+        blob_written_by_one_is_read_by_two(one, two)
+    finally:
+        close_app(one)
+        if two is not None:
+            close_app(two)
+
+
+# --------------------------------------------------------------------------- RelStorage / PostgreSQL
+
+def _pg_connect(dbname):
+    import psycopg2
+    return psycopg2.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname=dbname, connect_timeout=3)
+
+
+@pytest.fixture
+def pg_database():
+    """A throw-away PostgreSQL database, dropped (WITH (FORCE)) afterwards."""
+    try:
+        import psycopg2  # noqa: F401
+    except ImportError:
+        need("psycopg2 (RelStorage's PostgreSQL driver)", False)
+    admin = None
+    for dbname in ("postgres", "test"):
+        try:
+            admin = _pg_connect(dbname)
+            break
+        except Exception:
+            continue
+    need(f"PostgreSQL at {PG_HOST}:{PG_PORT}", admin is not None)
+    admin.autocommit = True
+    name = f"lienthong_test_{secrets.token_hex(6)}"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def relstorage_conf(directory, dbname):
+    """A ZConfig file like etc/relstorage.conf, pointing at the test database."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "relstorage.conf"
+    path.write_text(f"""\
+%import relstorage
+<zodb main>
+  cache-size 5000
+  <relstorage>
+    keep-history false
+    shared-blob-dir false
+    blob-dir {directory}/relstorage-blob-cache
+    blob-cache-size 100mb
+    <postgresql>
+      dsn dbname='{dbname}' host='{PG_HOST}' port='{PG_PORT}' user='postgres'
+    </postgresql>
+  </relstorage>
+</zodb>
+""")
+    return path
+
+
+def test_app_on_relstorage_postgresql(tmp_path, pg_database):
+    # each instance has its own blob cache: blobs travel through PostgreSQL, not a shared dir
+    conf_one = relstorage_conf(tmp_path / "one", pg_database)
+    conf_two = relstorage_conf(tmp_path / "two", pg_database)
+    one = make_app(base_settings(tmp_path / "one", **{"zodbconn.uri": f"zconfig://{conf_one}"}))
+    two = None
+    try:
+        storage = one.registry._zodb_databases[""].storage
+        assert type(storage).__name__ == "RelStorage"
+        assert populate_demo(one) > 0
+        assert_app_works(one)
+        # a second instance on the same PostgreSQL database sees the data and writes back
+        two = make_app(base_settings(tmp_path / "two", **{"zodbconn.uri": f"zconfig://{conf_two}"}))
+        assert_app_works(two)
+        add_user(two, "kiemtoan.pg", "Mat-khau-PG-2024")
+        assert eventually(lambda: with_site(one, lambda site: "kiemtoan.pg" in site["users"]))
+        assert_app_works(one, "kiemtoan.pg", "Mat-khau-PG-2024", home_text="Người Thử Nghiệm")
+        blob_written_by_one_is_read_by_two(one, two)
+    finally:
+        close_app(one)
+        if two is not None:
+            close_app(two)
+    # the objects really are in PostgreSQL (history-free schema: object_state)
+    conn = _pg_connect(pg_database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM object_state")
+            assert cur.fetchone()[0] > 50
+            cur.execute("SELECT count(*) FROM blob_chunk")
+            assert cur.fetchone()[0] >= 1
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------- shipped ZConfig files
+
+def test_shipped_zconfig_files_are_valid(tmp_path, monkeypatch):
+    import io
+
+    import ZConfig
+    import ZEO.runzeo
+    import zodburi
+    from plaster import get_settings
+    from zodburi.resolvers import ZConfigURIResolver
+
+    # etc/relstorage.conf, with the very schema zodburi's zconfig:// resolver uses
+    schema = ZConfig.loadSchemaFile(io.BytesIO(ZConfigURIResolver.schema_xml_template))
+    config, _ = ZConfig.loadConfig(schema, os.path.join(ROOT, "etc", "relstorage.conf"))
+    assert len(config.databases) == 1
+    db = config.databases[0].config
+    rs = db.storage.config
+    assert type(db.storage).__name__ == "RelStorageFactory"
+    assert rs.keep_history is False
+    assert rs.shared_blob_dir is False
+    # the blob cache is under the project's var/ (paths are relative to the working directory)
+    assert rs.blob_dir == "var/relstorage-blob-cache"
+    assert rs.create_schema is True
+    assert "dbname='lienthong'" in rs.adapter.config.dsn
+    assert type(rs.adapter).__name__ == "PostgreSQLAdapterFactory"
+
+    # etc/relstorage.ini names that file through zconfig://; zodburi resolves it without connecting
+    uri = get_settings(os.path.join(ROOT, "etc", "relstorage.ini"), "app:main")["zodbconn.uri"]
+    assert uri.startswith("zconfig://") and uri.endswith("/etc/relstorage.conf")
+    factory, dbkw = zodburi.resolve_uri(uri)
+    assert callable(factory) and dbkw["cache_size"] == 50000
+
+    # etc/zeo.conf, with runzeo's own schema, from a working directory that has var/zeo
+    options = ZEO.runzeo.ZEOOptions()
+    zeo_schema = ZConfig.loadSchema(os.path.join(options.schemadir, options.schemafile))
+    (tmp_path / "var" / "zeo").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    zeo, _ = ZConfig.loadConfig(zeo_schema, os.path.join(ROOT, "etc", "zeo.conf"))
+    assert zeo.zeo.address.address == ("127.0.0.1", 8100)
+    assert len(zeo.storages) == 1
+    fs = zeo.storages[0]
+    assert fs.name == "1"
+    assert fs.config.path == "var/zeo/Data.fs" and fs.config.blob_dir == "var/zeo/blobs"
+
+    # etc/production.ini is a client of that server: same address, storage "1"
+    prod = get_settings(os.path.join(ROOT, "etc", "production.ini"), "app:main")["zodbconn.uri"]
+    assert prod.startswith("zeo://127.0.0.1:8100?") and "storage=1" in prod
+    zeo_factory, _ = zodburi.resolve_uri(prod)  # parses the query string; does not connect
+    assert callable(zeo_factory)
+
+
+# --------------------------------------------------------------------------- conflicts and retries
+
+@pytest.fixture
+def served_conflict_app(tmp_path):
+    from webtest.http import StopableWSGIServer
+
+    settings = base_settings(tmp_path, **{"pyramid.includes": "tests.support.conflict_view",
+                                          "retry.attempts": "3"})
+    app = make_app(settings)
+    server = StopableWSGIServer.create(app, host="127.0.0.1", port=free_port(), threads=4)
+    try:
+        assert server.wait(), "waitress did not start"
+        yield app, server.application_url
+    finally:
+        server.shutdown()
+        close_app(app)
+
+
+def _post(url, timeout=30):
+    request = urllib.request.Request(url, data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, json.loads(response.read())
+
+
+def test_conflicting_concurrent_requests_both_succeed_through_retry(served_conflict_app):
+    app, url = served_conflict_app
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(_post, f"{url}_test/bump?id={n}") for n in ("a", "b")]
+        results = [f.result(timeout=40) for f in futures]
+
+    assert [status for status, _ in results] == [200, 200]
+    # both requests read 0 on their first attempt (the barrier held them together) ...
+    attempts = app.registry.conflict_attempts
+    first = sorted(a for a in attempts if a[1] == 0)
+    assert [(a[0], a[2]) for a in first] == [("a", 0), ("b", 0)]
+    # ... so one of them conflicted at commit and was retried, reading the other's write
+    retried = [a for a in attempts if a[1] > 0]
+    assert len(retried) == 1, attempts
+    assert retried[0][2] == 1
+    assert sorted(body["counter"] for _, body in results) == [1, 2]
+    assert with_site(app, lambda site: site.test_counter) == 2
