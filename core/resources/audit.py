@@ -5,6 +5,7 @@ so any change, removal or reordering breaks the chain at a point ``verify`` repo
 Entries live in an ``LOBTree`` keyed by sequence number; there is no API to change or
 delete one.
 """
+import copy
 import hashlib
 import json
 
@@ -40,6 +41,10 @@ class AuditLog(Persistent):
         self.head = GENESIS
 
     def append(self, *, time, actor, on_behalf_of, action, target, client, details):
+        # The stored details are a private JSON copy: exactly what the hash covers, and out of
+        # reach of the caller (a later change to its dict or list would otherwise be pickled at
+        # commit and break the chain).
+        details = json.loads(json.dumps(details or {}, ensure_ascii=False))
         entry = {
             "seq": self.next_seq,
             "time": time,
@@ -48,23 +53,36 @@ class AuditLog(Persistent):
             "action": action,
             "target": target,
             "client": client,
-            "details": details or {},
+            "details": details,
             "prev": self.head,
         }
         entry["hash"] = entry_hash(entry)
         self.entries[entry["seq"]] = entry
         self.next_seq += 1
         self.head = entry["hash"]
-        return dict(entry)
+        return copy.deepcopy(entry)
 
     def __len__(self):
         return self.next_seq - 1
 
     def iter_entries(self, start=None, reverse=False):
+        """Copies of the entries (a reader cannot change the stored ones through them)."""
         if reverse:
-            keys = reversed(list(self.entries.keys()))
-            return (dict(self.entries[k]) for k in keys)
-        return (dict(e) for e in self.entries.values(min=start))
+            return (copy.deepcopy(self.entries[k]) for k in self._keys_newest_first(start))
+        return (copy.deepcopy(e) for e in self.entries.values(min=start))
+
+    def _keys_newest_first(self, stop=None):
+        """Keys from the newest down to ``stop`` (or the oldest), lazily: no list of the whole log."""
+        entries = self.entries
+        if not entries:
+            return
+        low = max(entries.minKey(), stop) if stop is not None else entries.minKey()
+        key = entries.maxKey()
+        while key >= low:
+            yield key
+            if key == low:
+                return
+            key = entries.maxKey(key - 1)
 
     def verify(self):
         """Return None when the chain is whole, else (seq, reason) of the first broken link."""
