@@ -332,11 +332,16 @@ def test_shipped_zconfig_files_are_valid(tmp_path, monkeypatch):
     assert fs.name == "1"
     assert fs.config.path == "var/zeo/Data.fs" and fs.config.blob_dir == "var/zeo/blobs"
 
-    # etc/production.ini is a client of that server: same address, storage "1"
+    # etc/production.ini is a client of that server (etc/zeo-client.conf): same address,
+    # storage "1", and server-sync for read-your-writes across app processes
     prod = get_settings(os.path.join(ROOT, "etc", "production.ini"), "app:main")["zodbconn.uri"]
-    assert prod.startswith("zeo://127.0.0.1:8100?") and "storage=1" in prod
-    zeo_factory, _ = zodburi.resolve_uri(prod)  # parses the query string; does not connect
-    assert callable(zeo_factory)
+    assert prod.startswith("zconfig://") and prod.endswith("/etc/zeo-client.conf")
+    client, _ = ZConfig.loadConfig(schema, os.path.join(ROOT, "etc", "zeo-client.conf"))
+    cs = client.databases[0].config.storage.config
+    assert cs.server[0].address == ("127.0.0.1", 8100)
+    assert cs.storage == "1" and cs.server_sync is True and cs.shared_blob_dir is False
+    zeo_factory, dbkw = zodburi.resolve_uri(prod)  # builds the factory; does not connect
+    assert callable(zeo_factory) and dbkw["cache_size"] == 50000
 
 
 # --------------------------------------------------------------------------- conflicts and retries
