@@ -17,6 +17,12 @@ def locale_negotiator(request):
     return request.registry.settings.get("pyramid.default_locale_name", DEFAULT)
 
 
+def language_url(request, code):
+    """The link that switches to ``code`` and comes back to this page."""
+    from urllib.parse import urlencode
+    return request.application_url + "/language?" + urlencode({"lang": code, "came_from": request.path_qs})
+
+
 def template_translator(request):
     """A Chameleon ``translate`` function bound to this request's localizer."""
     localizer = request.localizer

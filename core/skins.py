@@ -12,7 +12,7 @@ import threading
 from chameleon import PageTemplateFile
 from pyramid.path import AssetResolver
 
-from .i18n import template_translator
+from .i18n import language_url, template_translator
 
 
 class SkinLayers:
@@ -68,18 +68,30 @@ class SkinRenderer:
         values["skin"] = skins
         kw = {}
         if request is not None:
+            values.setdefault("language_url", lambda code: language_url(request, code))
             kw["translate"] = template_translator(request)
             kw["target_language"] = request.locale_name
         return tpl.render(**values, **kw)
 
 
 def add_skin_layer(config, name, spec):
-    directory = AssetResolver(config.package).resolve(spec).abspath() if ":" in spec or not os.path.isabs(spec) else spec
-    config.action(("lienthong-skin-layer", name), lambda: get_skins(config.registry).add(name, directory),
+    """Add the layer ``name``: a directory given as an asset spec (``pkg:dir``), a path
+    relative to the calling package, or an absolute path. Layers added later win."""
+    if os.path.isabs(spec):
+        directory = spec
+    else:
+        directory = AssetResolver(config.package).resolve(spec).abspath()
+    if not os.path.isdir(directory):
+        raise ValueError(f"skin layer {name!r}: {spec} ({directory}) is not a directory")
+    registry = config.registry
+    config.action(("lienthong-skin-layer", name), lambda: get_skins(registry).add(name, directory),
                   order=-1)
 
 
 def includeme(config):
+    """An add-on listed in ``pyramid.includes`` runs before the core's own includes: it calls
+    ``config.include('lienthong.core.skins')`` first (Pyramid includes a module only once)
+    to get the ``add_skin_layer`` directive. Plugins (``lienthong_configure``) have it already."""
     settings = config.get_settings()
     auto = str(settings.get("pyramid.reload_templates", "false")).lower() in ("1", "true", "yes", "on")
     config.registry.lienthong_skins = SkinLayers(auto_reload=auto)

@@ -6,6 +6,7 @@ from pyramid.view import view_config
 
 from ..resources.site import Site, get_site
 from ..services import accounts, audit
+from ..i18n import _
 from .base import actor_for, client_address, page, translate
 
 
@@ -21,7 +22,7 @@ def safe_came_from(request, value):
 def login_form(request):
     if request.identity is not None:
         return HTTPSeeOther(safe_came_from(request, request.params.get("came_from")))
-    return page(request, translate(request, "Log in"), came_from=request.params.get("came_from", ""),
+    return page(request, translate(request, _("Log in")), came_from=request.params.get("came_from", ""),
                 login="", error=None)
 
 
@@ -34,8 +35,8 @@ def login_submit(request):
     user = accounts.authenticate(get_site(request), login, password, client=client_address(request))
     if user is None:
         request.response.status = 401
-        return page(request, translate(request, "Log in"), came_from=came_from, login=login,
-                    error=translate(request, "The login or password is incorrect."))
+        return page(request, translate(request, _("Log in")), came_from=came_from, login=login,
+                    error=translate(request, _("The login or password is incorrect.")))
     request.session.invalidate()  # a fresh session on login: no fixation
     headers = remember(request, user.login)
     return HTTPSeeOther(safe_came_from(request, came_from), headers=headers)

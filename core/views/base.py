@@ -1,4 +1,6 @@
 """What every page's layout needs."""
+from datetime import datetime, timedelta, timezone
+
 from pyramid.csrf import get_csrf_token
 
 from ..i18n import LANGUAGES, _
@@ -7,7 +9,12 @@ from .. import security as sec
 
 
 def client_address(request):
-    return request.client_addr or request.remote_addr
+    """The client's address for the audit log: REMOTE_ADDR, which a client cannot forge.
+
+    (``request.client_addr`` believes any X-Forwarded-For header. Behind a reverse proxy,
+    waitress's ``trusted_proxy`` settings put the real client address into REMOTE_ADDR.)
+    """
+    return request.remote_addr
 
 
 def actor_for(request):
@@ -35,5 +42,35 @@ def page(request, title, **values):
 
 
 def translate(request, message, **mapping):
+    """``message`` in the request's language.
+
+    Write the msgid as ``translate(request, _("English text"))``: the ``_()`` marks it for
+    extraction into skins/locale/lienthong.pot (``make i18n``). ``${name}`` placeholders
+    are filled from ``mapping``.
+    """
     ts = _(message, mapping=mapping) if mapping else _(message)
     return request.localizer.translate(ts)
+
+
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+def site_timezone(request):
+    """``lienthong.timezone`` (default Asia/Ho_Chi_Minh): times are stored in UTC, shown local."""
+    name = request.registry.settings.get("lienthong.timezone", DEFAULT_TIMEZONE)
+    try:
+        from zoneinfo import ZoneInfo
+        return ZoneInfo(name)
+    except Exception:  # no tz database on the machine: Viet Nam has had UTC+7 without DST since 1975
+        return timezone(timedelta(hours=7))
+
+
+def local_time(request, iso):
+    """An ISO 8601 UTC timestamp as ``dd/mm/yyyy hh:mm:ss`` in the site's time zone."""
+    try:
+        when = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso or ""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(site_timezone(request)).strftime("%d/%m/%Y %H:%M:%S")

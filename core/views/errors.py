@@ -2,7 +2,9 @@
 
 Paths under /api/ and /edxml/ get RFC 9457 problem details in JSON instead of a page.
 """
+import json
 import logging
+from urllib.parse import urlencode
 
 from pyramid.csrf import get_csrf_token
 from pyramid.exceptions import BadCSRFToken
@@ -11,22 +13,45 @@ from pyramid.renderers import render_to_response
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
-from ..i18n import LANGUAGES
+from ..i18n import LANGUAGES, _
 from .base import translate
 
 log = logging.getLogger(__name__)
 
 API_PREFIXES = ("/api/", "/edxml/")
 
+# Status -> (title, explanation) for errors raised as HTTP exceptions without a page of their own.
+STATUS_TEXTS = {
+    400: (_("Bad request"), _("The request could not be understood. Check what you entered and try again.")),
+    403: (_("Access denied"), _("You do not have permission to see this page.")),
+    404: (_("Page not found"), _("The address you asked for does not exist on this site.")),
+    405: (_("Method not allowed"), _("This address does not accept this kind of request.")),
+    409: (_("Conflict"), _("The request conflicts with the current state of the item. Reload and try again.")),
+    410: (_("No longer available"), _("The item you asked for has been removed.")),
+    413: (_("Too large"), _("What you sent is larger than this site accepts.")),
+    415: (_("Unsupported format"), _("The format of what you sent is not accepted here.")),
+    429: (_("Too many requests"), _("You sent too many requests in a short time. Wait a moment and try again.")),
+    503: (_("Service unavailable"), _("The service is temporarily unavailable. Please try again later.")),
+}
+GENERIC_CLIENT_ERROR = (_("The request could not be completed"),
+                        _("The request could not be completed. Check what you entered and try again."))
+GENERIC_SERVER_ERROR = (_("Something went wrong"), _("The error has been logged. Please try again later."))
+
+# Last resort when even the error template fails: plain Vietnamese, no template, no database.
+FALLBACK_BODY = ("Đã xảy ra lỗi. Lỗi đã được ghi nhận. Vui lòng thử lại sau.\n"
+                 "Something went wrong. The error has been logged; please try again later.\n")
+
 
 def wants_problem_json(request):
-    return request.path.startswith(API_PREFIXES) or (
-        request.accept.best_match(["text/html", "application/json"]) == "application/json"
-        and "text/html" not in (request.headers.get("Accept") or ""))
+    """API paths, and clients that ask for JSON rather than HTML."""
+    if request.path.startswith(API_PREFIXES):
+        return True
+    offers = request.accept.acceptable_offers(["text/html", "application/json"])
+    return bool(offers) and offers[0][0] == "application/json" and "text/html" not in (
+        request.headers.get("Accept") or "")
 
 
 def problem(request, status, title, detail):
-    import json
     body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail,
                        "instance": request.path}, ensure_ascii=False)
     return Response(body=body, status=status, content_type="application/problem+json", charset="utf-8")
@@ -43,46 +68,61 @@ def error_page(request, status, title, detail):
         "page_title": title, "title": title, "detail": detail, "status": status, "user": user,
         "can_manage": False, "can_audit": False, "languages": LANGUAGES,
         "current_language": request.locale_name, "flash": [], "app_url": request.application_url,
-        "csrf_token": get_csrf_token(request),
+        # only the logout button needs it: an anonymous error page must not start a session
+        "csrf_token": get_csrf_token(request) if user is not None else "",
     }
-    response = render_to_response("error.pt", values, request=request)
+    try:
+        response = render_to_response("error.pt", values, request=request)
+    except Exception:
+        log.exception("the error page itself failed for %s %s", request.method, request.path)
+        response = Response(body=FALLBACK_BODY, content_type="text/plain", charset="utf-8")
     response.status = status
     return response
 
 
+def status_texts(request, status):
+    title, detail = STATUS_TEXTS.get(status) or (GENERIC_SERVER_ERROR if status >= 500 else GENERIC_CLIENT_ERROR)
+    return translate(request, title), translate(request, detail)
+
+
 @notfound_view_config()
 def not_found(exc, request):
-    return error_page(request, 404, translate(request, "Page not found"),
-                      translate(request, "The address you asked for does not exist on this site."))
+    return error_page(request, 404, *status_texts(request, 404))
+
+
+def login_url(request):
+    return request.application_url + "/login?" + urlencode({"came_from": request.path_qs})
 
 
 @forbidden_view_config()
 def forbidden(exc, request):
     if request.identity is None and not wants_problem_json(request):
-        return HTTPSeeOther(request.application_url + "/login?came_from=" + request.path_qs.replace("&", "%26"))
+        return HTTPSeeOther(login_url(request))
     if request.identity is None:
-        return problem(request, 401, translate(request, "Authentication required"),
-                       translate(request, "Log in or present a valid token."))
-    return error_page(request, 403, translate(request, "Access denied"),
-                      translate(request, "You do not have permission to see this page."))
+        return problem(request, 401, translate(request, _("Authentication required")),
+                       translate(request, _("Log in or present a valid token.")))
+    return error_page(request, 403, *status_texts(request, 403))
 
 
 @exception_view_config(BadCSRFToken)
 def bad_csrf(exc, request):
-    return error_page(request, 400, translate(request, "The form has expired"),
-                      translate(request, "The form was not submitted from this site or your session "
-                                         "has expired. Reload the page and try again."))
+    return error_page(request, 400, translate(request, _("The form has expired")),
+                      translate(request, _("The form was not submitted from this site or your session "
+                                           "has expired. Reload the page and try again.")))
 
 
 @exception_view_config(HTTPException)
 def http_exception(exc, request):
     if exc.status_int < 400:
         return exc
-    return error_page(request, exc.status_int, exc.title, exc.detail or exc.explanation)
+    title, explanation = status_texts(request, exc.status_int)
+    # ``detail`` is what the code that raised the error chose to say; the class's generic
+    # English explanation is replaced by a translated one.
+    return error_page(request, exc.status_int, title, exc.detail or explanation)
 
 
 @exception_view_config(Exception)
 def server_error(exc, request):
     log.exception("unhandled error on %s %s", request.method, request.path)
-    return error_page(request, 500, translate(request, "Something went wrong"),
-                      translate(request, "The error has been logged. Please try again later."))
+    title, detail = GENERIC_SERVER_ERROR
+    return error_page(request, 500, translate(request, title), translate(request, detail))

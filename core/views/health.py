@@ -2,7 +2,7 @@
 import ipaddress
 
 import transaction
-from pyramid.httpexceptions import HTTPForbidden
+from prometheus_client import CONTENT_TYPE_LATEST
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
@@ -36,7 +36,9 @@ def _allowed(request):
     if "*" in allowed:
         return True
     try:
-        client = ipaddress.ip_address(request.client_addr or "")
+        # REMOTE_ADDR, never X-Forwarded-For: anyone can send that header. Behind a proxy,
+        # waitress's trusted_proxy settings put the real client into REMOTE_ADDR.
+        client = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:
         return False
     return any(client in ipaddress.ip_network(net, strict=False) for net in allowed)
@@ -45,9 +47,12 @@ def _allowed(request):
 @view_config(route_name="metrics", permission=NO_PERMISSION_REQUIRED)
 def metrics(request):
     if not _allowed(request):
-        raise HTTPForbidden()
-    body = request.registry.lienthong_metrics.render()
-    return Response(body=body, content_type="text/plain", charset="utf-8")
+        # A plain 403 for scrapers: HTTPForbidden would send an anonymous client to the login page.
+        return Response(body="forbidden: this address may not read the metrics\n", status=403,
+                        content_type="text/plain", charset="utf-8")
+    response = Response(body=request.registry.lienthong_metrics.render())
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
 
 
 def includeme(config):

@@ -4,20 +4,21 @@ from pyramid.view import view_config
 from .. import security as sec
 from ..resources.site import Site, get_site
 from ..services.accounts import roles_of
+from ..i18n import _
 from .base import page, translate
 
 # role -> (panel title, what the panel will list)
 PANELS = {
-    sec.SYSTEM_ADMIN: ("System administration", "Units, accounts, transport queues and plugins."),
-    sec.UNIT_ADMIN: ("My unit", "Accounts, tokens and policies of your unit."),
-    sec.CLERK: ("Clerical work", "Incoming documents to register and outgoing documents to issue."),
-    sec.LEADER: ("Direction", "Documents waiting for your assignment or approval."),
-    sec.SPECIALIST: ("My assignments", "Documents assigned to you and their deadlines."),
-    sec.AUDITOR: ("Audit", "The audit log and the operating reports."),
+    sec.SYSTEM_ADMIN: (_("System administration"), _("Units, accounts, transport queues and plugins.")),
+    sec.UNIT_ADMIN: (_("My unit"), _("Accounts, tokens and policies of your unit.")),
+    sec.CLERK: (_("Clerical work"), _("Incoming documents to register and outgoing documents to issue.")),
+    sec.LEADER: (_("Direction"), _("Documents waiting for your assignment or approval.")),
+    sec.SPECIALIST: (_("My assignments"), _("Documents assigned to you and their deadlines.")),
+    sec.AUDITOR: (_("Audit"), _("The audit log and the operating reports.")),
 }
 ROLE_TITLES = {
-    sec.SYSTEM_ADMIN: "System administrator", sec.UNIT_ADMIN: "Unit administrator",
-    sec.CLERK: "Clerk", sec.LEADER: "Leader", sec.SPECIALIST: "Specialist", sec.AUDITOR: "Auditor",
+    sec.SYSTEM_ADMIN: _("System administrator"), sec.UNIT_ADMIN: _("Unit administrator"),
+    sec.CLERK: _("Clerk"), sec.LEADER: _("Leader"), sec.SPECIALIST: _("Specialist"), sec.AUDITOR: _("Auditor"),
 }
 
 
@@ -32,5 +33,5 @@ def home(request):
          "text": translate(request, PANELS[role][1]), "role_title": translate(request, ROLE_TITLES[role])}
         for role in roles if role in PANELS
     ]
-    return page(request, translate(request, "Home"), panels=panels, unit=unit,
+    return page(request, translate(request, _("Home")), panels=panels, unit=unit,
                 role_titles=[translate(request, ROLE_TITLES[r]) for r in roles if r in ROLE_TITLES])

@@ -4,16 +4,22 @@ from pyramid.view import view_config
 from .. import evolve, security as sec
 from ..plugins import describe
 from ..resources.site import Site, get_site
-from .base import page, translate
+from ..i18n import _
+from .base import local_time, page, translate
+
+RECENT = 20
 
 
 @view_config(context=Site, name="manage", renderer="manage.pt", permission=sec.MANAGE)
 def manage(request):
     site = get_site(request)
     audit_log = site["audit"]
-    recent = list(audit_log.iter_entries(reverse=True))[:20]
+    # the last RECENT entries, newest first, without walking the whole log
+    recent = list(audit_log.iter_entries(start=max(1, len(audit_log) - RECENT + 1)))[::-1]
+    for entry in recent:
+        entry["when"] = local_time(request, entry["time"])
     return page(
-        request, translate(request, "Management"),
+        request, translate(request, _("Management")),
         plugins=describe(request.registry.lienthong_plugins),
         generation=site.generation,
         code_generation=evolve.current_generation(),
