@@ -40,7 +40,9 @@ test: install-test browser
 # Re-extract the message catalog and compile the translations.
 i18n: install-test
 	$(BIN)/pot-create -o skins/locale/lienthong.pot core skins
+	$(BIN)/python -m lienthong.core.i18n_tools update
 	$(BIN)/python -m lienthong.core.i18n_tools compile
+	$(BIN)/python -m lienthong.core.i18n_tools check
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

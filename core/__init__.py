@@ -15,6 +15,7 @@ import transaction
 from pyramid.config import Configurator
 from pyramid.settings import asbool
 
+from .db import close_databases, get_database
 from .plugins import hookimpl, make_plugin_manager  # noqa: F401  (hookimpl is the plugin API)
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def make_config(settings, plugins=()):
 
         from .metrics import AppMetrics
         registry = config.registry
-        registry.lienthong_metrics = AppMetrics(lambda: getattr(registry, "_zodb_databases", {}).get(""))
+        registry.lienthong_metrics = AppMetrics(lambda: get_database(registry))
 
         pm = make_plugin_manager(settings, extra=plugins)
         config.registry.lienthong_plugins = pm
@@ -104,17 +105,12 @@ def make_config(settings, plugins=()):
     return config
 
 
-def close_databases(registry):
-    for db in getattr(registry, "_zodb_databases", {}).values():
-        db.close()
-
-
 def _startup_check(registry):
     """Create the site on first use and refuse a database this code must not touch."""
     from . import evolve
     from .services.setup import ensure_site
 
-    db = registry._zodb_databases[""]  # the database pyramid_zodbconn opened
+    db = get_database(registry)
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
     try:

@@ -114,6 +114,7 @@ def _serve(app):
 
 def bench_http(directory, seconds):
     from . import main
+    from .db import close_databases
 
     def hello(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain")])
@@ -136,7 +137,7 @@ def bench_http(directory, seconds):
         results["http_login_page"] = _http_rate(port, "/login", seconds)
     finally:
         server.close()
-        app.registry._zodb_databases[""].close()
+        close_databases(app.registry)
     return results
 
 

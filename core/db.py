@@ -66,5 +66,13 @@ def open_database(uri):
 
 
 def get_database(registry):
-    """The primary database of a configured application (opened by pyramid_zodbconn)."""
-    return registry._zodb_databases[""]
+    """The primary database of a configured application (opened by pyramid_zodbconn), or None.
+
+    pyramid_zodbconn keeps its databases on the registry; this is the one place that knows.
+    """
+    return getattr(registry, "_zodb_databases", {}).get("")
+
+
+def close_databases(registry):
+    for db in getattr(registry, "_zodb_databases", {}).values():
+        db.close()

@@ -55,14 +55,15 @@ def make_app(settings):
 
 
 def close_app(app):
-    for db in getattr(app.registry, "_zodb_databases", {}).values():
-        db.close()
+    from lienthong.core.db import close_databases
+    close_databases(app.registry)
 
 
 def with_site(app, fn):
     """Run ``fn(site)`` in its own transaction on ``app``'s database and commit."""
     from lienthong.core.resources.site import find_site
-    db = app.registry._zodb_databases[""]
+    from lienthong.core.db import get_database
+    db = get_database(app.registry)
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
     try:

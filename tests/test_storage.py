@@ -13,6 +13,7 @@ import secrets
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -347,11 +348,12 @@ def test_shipped_zconfig_files_are_valid(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- conflicts and retries
 
 @pytest.fixture
-def served_conflict_app(tmp_path):
+def served_conflict_app(tmp_path, request):
     from webtest.http import StopableWSGIServer
 
+    attempts = getattr(request, "param", "3")
     settings = base_settings(tmp_path, **{"pyramid.includes": "tests.support.conflict_view",
-                                          "retry.attempts": "3"})
+                                          "retry.attempts": attempts})
     app = make_app(settings)
     server = StopableWSGIServer.create(app, host="127.0.0.1", port=free_port(), threads=4)
     try:
@@ -385,3 +387,25 @@ def test_conflicting_concurrent_requests_both_succeed_through_retry(served_confl
     assert retried[0][2] == 1
     assert sorted(body["counter"] for _, body in results) == [1, 2]
     assert with_site(app, lambda site: site.test_counter) == 2
+
+
+def _post_status(url, timeout=30):
+    request = urllib.request.Request(url, data=b"", method="POST", headers={"Accept": "text/html"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read().decode()
+
+
+@pytest.mark.parametrize("served_conflict_app", ["1"], indirect=True)
+def test_a_conflict_that_outlasts_the_retries_is_a_clear_503_and_saves_nothing(served_conflict_app):
+    app, url = served_conflict_app
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(_post_status, f"{url}_test/bump?id={n}") for n in ("a", "b")]
+        results = sorted((f.result(timeout=40) for f in futures), key=lambda r: r[0])
+    (ok, _, _), (busy, headers, body) = results
+    assert (ok, busy) == (200, 503)
+    assert headers["Retry-After"] == "2"
+    assert "Hệ thống đang bận" in body and "Traceback" not in body
+    assert with_site(app, lambda site: site.test_counter) == 1  # the refused write left nothing

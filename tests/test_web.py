@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from .conftest import DEMO_PASSWORD, csrf_of, login
+from .conftest import DEMO_PASSWORD, csrf_of, login, with_site
 from .support.boom_view import SECRET as BOOM_SECRET
 from .support.demo import audit_entries, demo_factory, web  # noqa: F401  (fixtures)
 
@@ -215,6 +215,18 @@ def test_clerk_gets_a_403_page_on_manage(web):
     assert "Bạn không có quyền xem trang này." in res.text
     assert "Nguyễn Thị Mai" in res.text  # still shown as logged in, with the logout button
     assert 'id="logout"' in res.text
+
+
+def test_a_refused_access_is_on_the_audit_record(web):
+    """R12: refused access attempts are visible, although the request's transaction aborts."""
+    login(web, "vanthu.stttt")
+    web.get("/manage", status=403, extra_environ={"REMOTE_ADDR": "10.1.2.3"})
+    entries = with_site(web.app, lambda site: list(site["audit"].iter_entries(reverse=True)))
+    denied = entries[0]
+    assert denied["action"] == "access.denied"
+    assert (denied["actor"], denied["target"], denied["client"]) == ("vanthu.stttt", "/manage", "10.1.2.3")
+    assert denied["details"] == {"method": "GET", "permission": "manage"}
+    assert with_site(web.app, lambda site: site["audit"].verify()) is None
 
 
 def test_admin_manage_shows_plugins_and_recent_audit(web):

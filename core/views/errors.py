@@ -13,8 +13,12 @@ from pyramid.renderers import render_to_response
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
+from transaction.interfaces import TransientError
+
+from ..db import get_database
 from ..i18n import LANGUAGES, _
-from .base import translate
+from ..services import audit
+from .base import actor_for, translate
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +105,19 @@ def forbidden(exc, request):
     if request.identity is None:
         return problem(request, 401, translate(request, _("Authentication required")),
                        translate(request, _("Log in or present a valid token.")))
+    record_refusal(exc, request)
     return error_page(request, 403, *status_texts(request, 403))
+
+
+def record_refusal(exc, request):
+    """Put a refused access on the record (R12), in a transaction of its own: the
+    request's own transaction is aborted because it ended in an error."""
+    permission = getattr(getattr(exc, "result", None), "permission", None)
+    try:
+        audit.record_in_own_transaction(get_database(request.registry), actor_for(request), "access.denied",
+                                        request.path, method=request.method, permission=permission)
+    except Exception:  # the refusal is still answered; the failure to record it is logged
+        log.exception("could not record a refused access to %s", request.path)
 
 
 @exception_view_config(BadCSRFToken)
@@ -119,6 +135,18 @@ def http_exception(exc, request):
     # ``detail`` is what the code that raised the error chose to say; the class's generic
     # English explanation is replaced by a translated one.
     return error_page(request, exc.status_int, title, exc.detail or explanation)
+
+
+@exception_view_config(TransientError)
+def busy(exc, request):
+    """Conflicts that outlasted every retry: the system is busy, nothing was saved."""
+    log.warning("gave up after %s attempts on %s %s: %s", request.environ.get("retry.attempts"),
+                request.method, request.path, exc)
+    response = error_page(request, 503, translate(request, _("The system is busy")),
+                          translate(request, _("Many people changed the same data at once and your request "
+                                               "was not saved. Please try again.")))
+    response.headers["Retry-After"] = "2"
+    return response
 
 
 @exception_view_config(Exception)

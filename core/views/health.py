@@ -7,13 +7,14 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from ..db import get_database
 from ..resources.site import find_site
 
 
 @view_config(route_name="healthz", renderer="json", permission=NO_PERMISSION_REQUIRED)
 def healthz(request):
     """200 when the database answers and holds a site, 503 otherwise."""
-    db = request.registry._zodb_databases[""]
+    db = get_database(request.registry)
     tm = transaction.TransactionManager()
     try:
         conn = db.open(transaction_manager=tm)
