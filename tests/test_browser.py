@@ -7,15 +7,13 @@ language switch. Screenshots go to var/screenshots/ of the repository for review
 """
 import json
 import os
-import subprocess
-import sys
-import time
-import urllib.error
+import shutil
 import urllib.request
 
 import pytest
 
 from .conftest import DEMO_PASSWORD, free_port, need
+from .support import cli
 
 pytestmark = pytest.mark.browser
 
@@ -25,56 +23,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCREENSHOTS = os.path.join(REPO, "var", "screenshots")
 
-INI = """\
-[app:main]
-use = egg:lienthong
-pyramid.reload_templates = false
-pyramid.default_locale_name = vi
-zodbconn.uri = file://{var}/Data.fs?blobstorage_dir={var}/blobs
-retry.attempts = 3
-lienthong.secret_file = {var}/secret
-lienthong.session.secure = false
-lienthong.session.timeout = 1800
-lienthong.auto_migrate = true
-lienthong.blob_store = zodb
-lienthong.plugins.disabled =
-lienthong.metrics.allow = 127.0.0.1 ::1
-
-[server:main]
-use = egg:waitress#main
-host = 127.0.0.1
-port = 6543
-threads = 4
-
-[loggers]
-keys = root, lienthong
-
-[handlers]
-keys = console
-
-[formatters]
-keys = generic
-
-[logger_root]
-level = WARN
-handlers = console
-
-[logger_lienthong]
-level = INFO
-handlers =
-qualname = lienthong
-
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-level = NOTSET
-formatter = generic
-
-[formatter_generic]
-format = %(asctime)s %(levelname)-5.5s [%(name)s] %(message)s
-"""
-
-
 def _playwright_available():
     try:
         import playwright.sync_api  # noqa: F401
@@ -83,56 +31,32 @@ def _playwright_available():
     return os.access(CHROMIUM, os.X_OK)
 
 
-def _wait_for_health(url, proc, log_path, timeout=40):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            with open(log_path) as f:
-                pytest.fail(f"lienthong serve exited with {proc.returncode}:\n{f.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as res:
-                return json.loads(res.read())
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    with open(log_path) as f:
-        pytest.fail(f"{url} did not answer within {timeout}s:\n{f.read()}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    """The shipped etc/development.ini, copied into a temp site so its ../var is the temp var/."""
     need("chromium", _playwright_available())
     tmp = tmp_path_factory.mktemp("browser-site")
-    var = tmp / "var"
-    var.mkdir()
-    ini = tmp / "site.ini"
-    ini.write_text(INI.format(var=var))
-    bindir = os.path.dirname(sys.executable)
-    lienthong = os.path.join(bindir, "lienthong")
-    env = {k: v for k, v in os.environ.items() if k != "LIENTHONG_CONFIG"}
-    env["LIENTHONG_DEMO_PASSWORD"] = DEMO_PASSWORD
-    init = subprocess.run([lienthong, "--config", str(ini), "init", "--demo"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    (tmp / "etc").mkdir()
+    shutil.copy(os.path.join(REPO, "etc", "development.ini"), tmp / "etc" / "development.ini")
+    ini = str(tmp / "etc" / "development.ini")
+    init = cli.run(["init", "--demo"], ini=ini, env=cli.clean_env(LIENTHONG_DEMO_PASSWORD=DEMO_PASSWORD),
+                   timeout=120)
     assert init.returncode == 0, init.stderr
     assert "demo province created" in init.stdout
     assert DEMO_PASSWORD not in init.stdout  # a password given by the operator is not echoed
+    assert (tmp / "var" / "Data.fs").exists()  # the ini's ../var is the site's own var/
 
     port = free_port()
-    log_path = tmp / "serve.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([lienthong, "--config", str(ini), "serve", "--port", str(port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = cli.start_server(ini, port, tmp / "serve.log", timeout=40)
     base = f"http://127.0.0.1:{port}"
     try:
-        health = _wait_for_health(base + "/healthz", proc, log_path)
+        with urllib.request.urlopen(base + "/healthz", timeout=5) as res:
+            health = json.loads(res.read())
         assert health["status"] == "ok" and health["generation"] >= 1
+        assert oct(os.stat(tmp / "var" / "secret").st_mode & 0o777) == "0o600"  # made at first start
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        cli.stop(proc)
 
 
 @pytest.fixture(scope="module")
