@@ -149,8 +149,21 @@ def serve(env, host, port):
     if port:
         server["port"] = str(port)
         server.pop("listen", None)
-    click.echo(f"serving on http://{server.get('host', '127.0.0.1')}:{server.get('port', '6543')}/")
-    waitress.serve(app, **server)
+    from .db import close_databases
+    try:
+        wsgi_server = waitress.create_server(app, **server)  # binds the socket now
+    except OSError as exc:
+        close_databases(app.registry)
+        where = server.get("listen") or f"{server.get('host', '0.0.0.0')}:{server.get('port', 8080)}"
+        raise click.ClickException(f"cannot listen on {where}: {exc.strerror or exc} "
+                                   f"(is another server running there?)") from exc
+    wsgi_server.print_listen("serving on http://{}:{}/")
+    try:
+        wsgi_server.run()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        close_databases(app.registry)
 
 
 @cli.command()

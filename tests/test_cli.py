@@ -209,3 +209,15 @@ def test_a_database_locked_by_a_running_server(tmp_path, site_ini):
     # once the server has stopped, the lock is gone
     after = cli.run(["init"], site_ini)
     assert after.returncode == 0, after.stderr
+
+
+def test_serve_on_a_port_in_use_is_one_clear_line_and_frees_the_database(site_ini):
+    import socket
+    assert cli.run(["init"], site_ini).returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = cli.run(["serve", "--port", str(port)], site_ini, timeout=60)
+    cli.assert_clean_failure(result, f"cannot listen on 127.0.0.1:{port}", "is another server running there?")
+    assert cli.run(["init"], site_ini).returncode == 0  # the database was closed, not left locked
