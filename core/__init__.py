@@ -72,6 +72,7 @@ def make_config(settings, plugins=()):
     config.include("pyramid_retry")
     config.include("pyramid_zodbconn")
 
+    session_timeout = int(settings["lienthong.session.timeout"])
     try:
         config.set_session_factory(SignedCookieSessionFactory(
             _session_secret(settings),
@@ -79,8 +80,8 @@ def make_config(settings, plugins=()):
             secure=asbool(settings["lienthong.session.secure"]),
             httponly=True,
             samesite="Lax",
-            timeout=int(settings["lienthong.session.timeout"]),
-            reissue_time=60,
+            timeout=session_timeout,
+            reissue_time=max(1, session_timeout // 10),  # the idle clock restarts on activity
         ))
         config.set_security_policy(LienThongSecurityPolicy())
         config.set_default_csrf_options(require_csrf=True)

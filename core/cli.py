@@ -43,8 +43,9 @@ class Env:
         return self._settings
 
     @contextlib.contextmanager
-    def site(self, create=False, check_generation=True):
-        """Open the database; yield (site, transaction manager); close it afterwards."""
+    def site(self, create=False, check_generation=True, commit=True):
+        """Open the database; yield (site, transaction manager); commit (unless ``commit`` is
+        false) when the block ends without an error; close the database."""
         from . import evolve
         from .db import StorageError, open_database
         from .resources.site import find_site
@@ -71,7 +72,8 @@ class Env:
                 except evolve.DatabaseTooNew as exc:
                     raise click.ClickException(str(exc)) from exc
             yield site, tm
-            tm.commit()
+            if commit:
+                tm.commit()
         finally:
             tm.abort()
             conn.close()
@@ -181,9 +183,9 @@ def migrate(env):
 @cli.command()
 @click.pass_obj
 def shell(env):
-    """Python shell with `site` and `transaction` bound (commit with transaction.commit())."""
-    with env.site() as (site, tm):
-        banner = "LienThong shell: `site` is the root; `tm.commit()` saves changes."
+    """Python shell with `site` bound; only `tm.commit()` saves changes."""
+    with env.site(commit=False) as (site, tm):
+        banner = "LienThong shell: `site` is the root; `tm.commit()` saves changes, nothing else is saved."
         code.interact(banner=banner, local={"site": site, "tm": tm, "transaction": tm})
 
 

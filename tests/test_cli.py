@@ -221,3 +221,17 @@ def test_serve_on_a_port_in_use_is_one_clear_line_and_frees_the_database(site_in
         result = cli.run(["serve", "--port", str(port)], site_ini, timeout=60)
     cli.assert_clean_failure(result, f"cannot listen on 127.0.0.1:{port}", "is another server running there?")
     assert cli.run(["init"], site_ini).returncode == 0  # the database was closed, not left locked
+
+
+def test_shell_binds_the_site_and_commits_only_when_asked(site_ini):
+    env = cli.clean_env(LIENTHONG_DEMO_PASSWORD="shell-password-1")
+    assert cli.run(["init", "--demo"], site_ini, env=env).returncode == 0
+    session = ("print('units', len(site['directory']))\n"
+               "site['directory']['000.00.02.H49'].phone = '0254 3852 000'\n"
+               "tm.commit()\n"
+               "site['directory']['000.00.02.H49'].phone = 'not committed'\n")
+    result = cli.run(["shell"], site_ini, input=session)
+    assert result.returncode == 0, result.stderr
+    assert "units 32" in result.stdout
+    check = cli.run(["shell"], site_ini, input="print('phone', site['directory']['000.00.02.H49'].phone)\n")
+    assert "phone 0254 3852 000" in check.stdout

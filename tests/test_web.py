@@ -302,6 +302,21 @@ def test_session_cookie_is_secure_by_default(demo_factory):
     assert "secure" in _session_cookie(explicit.get("/login"))[0]
 
 
+def test_an_idle_session_times_out(demo_factory):
+    """lienthong.session.timeout: an idle session ends; activity within it keeps it alive."""
+    import time
+    # the session's clock is kept in whole seconds: margins of a second on each side
+    web = demo_factory(**{"lienthong.session.timeout": "3"})
+    login(web, "vanthu.snv")
+    time.sleep(1.5)
+    assert "Đỗ Thị Hồng" in web.get("/").text  # activity within the timeout renews the session
+    time.sleep(1.5)
+    assert "Đỗ Thị Hồng" in web.get("/").text
+    time.sleep(4)
+    res = web.get("/", status=303)  # idle for longer than the timeout: logged out
+    assert res.location.startswith("http://localhost/login")
+
+
 def test_healthz_reports_the_generation(web):
     from lienthong.core import evolve
     res = web.get("/healthz")
