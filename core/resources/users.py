@@ -1,5 +1,6 @@
 """User accounts: /users/<login>."""
 from persistent import Persistent
+from pyramid.authorization import Allow
 
 from .folder import Folder
 
@@ -27,7 +28,7 @@ class User(Persistent):
 
     @property
     def __acl__(self):
-        from pyramid.authorization import Allow
+        """A user may see and edit their own profile (admins hold it through the site's ACL)."""
         return [(Allow, f"user:{self.login}", ("view", "edit_self"))]
 
     def is_active(self):
