@@ -24,19 +24,43 @@ def step_1_top_level_containers(site):
     site.ensure_containers()
 
 
+def _audit_entries(audit):
+    """The stored entries of an audit log of any generation, oldest first."""
+    if hasattr(audit, "entries"):  # generations 0-2: one LOBTree keyed by seq
+        return list(audit.entries.values())
+    return list(audit._stored())
+
+
 def step_2_audit_head(site):
     """Generation 2: the audit log records the head of its hash chain."""
+    from .resources.audit import GENESIS
     audit = site["audit"]
     if not hasattr(audit, "head"):
-        from .resources.audit import GENESIS
-        last = None
-        for last in audit.entries.values():
-            pass
-        audit.head = last["hash"] if last else GENESIS
+        entries = _audit_entries(audit)
+        audit.head = entries[-1]["hash"] if entries else GENESIS
+
+
+def step_3_audit_tail_and_chunks(site):
+    """Generation 3: audit entries in sealed chunks and a tail, so concurrent appends merge."""
+    from BTrees.LOBTree import LOBTree
+
+    from .resources.audit import AuditChunk
+    audit = site["audit"]
+    if not hasattr(audit, "entries"):
+        return
+    entries = list(audit.entries.values())
+    size = audit.tail_size
+    sealed = len(entries) - len(entries) % size if len(entries) % size else max(0, len(entries) - size)
+    audit.archive = LOBTree()
+    for start in range(0, sealed, size):
+        chunk = entries[start:start + size]
+        audit.archive[chunk[0]["seq"]] = AuditChunk(chunk)
+    audit.tail = entries[sealed:]
+    del audit.entries
 
 
 #: ordered steps; the position + 1 is the generation each one produces
-STEPS = [step_1_top_level_containers, step_2_audit_head]
+STEPS = [step_1_top_level_containers, step_2_audit_head, step_3_audit_tail_and_chunks]
 
 
 def current_generation():

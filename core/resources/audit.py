@@ -1,9 +1,20 @@
-"""/audit: the append-only, hash-chained audit log.
+"""/audit: the append-only, hash-chained audit log, written by many transactions at once.
 
-Each entry carries the SHA-256 of its predecessor and its own hash over its content,
-so any change, removal or reordering breaks the chain at a point ``verify`` reports.
-Entries live in an ``LOBTree`` keyed by sequence number; there is no API to change or
-delete one.
+Each entry carries the SHA-256 of its predecessor and its own hash over its content, so
+any change, removal or reordering breaks the chain at a point ``verify`` reports. There
+is no API to change or delete an entry.
+
+Every request that reads or changes something appends here, so the log must not make
+concurrent requests conflict. The newest entries are kept in a short ``tail`` list in the
+log's own state, and ``_p_resolveConflict`` merges two transactions that appended at the
+same time: the entries of the later commit are re-chained (sequence number, previous
+hash, own hash) on top of the earlier one's. A full tail is sealed into an
+``AuditChunk`` in the ``archive`` BTree; only two transactions sealing at the same moment
+conflict, and pyramid_retry runs one of them again. (With ZEO the resolution runs on the
+server, which must be able to import ``lienthong``: run ``runzeo`` from LienThong's venv.)
+
+Consequence: the ``seq`` and ``hash`` an append returns are final only once its
+transaction has committed without a concurrent append; nothing may store them earlier.
 """
 import copy
 import hashlib
@@ -12,6 +23,7 @@ import json
 from BTrees.LOBTree import LOBTree
 from persistent import Persistent
 from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
+from ZODB.POSException import ConflictError
 
 from .. import security as sec
 
@@ -25,6 +37,20 @@ def entry_hash(entry):
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
+def chained(entry, seq, prev):
+    """``entry`` placed at ``seq`` after the entry whose hash is ``prev``."""
+    entry = dict(entry, seq=seq, prev=prev)
+    entry["hash"] = entry_hash(entry)
+    return entry
+
+
+class AuditChunk(Persistent):
+    """A sealed run of consecutive entries moved out of the log's tail; never changed."""
+
+    def __init__(self, entries):
+        self.entries = tuple(entries)
+
+
 class AuditLog(Persistent):
     content_type = "AuditLog"
     __name__ = None
@@ -34,9 +60,12 @@ class AuditLog(Persistent):
         (Allow, f"role:{sec.AUDITOR}", (sec.VIEW, sec.VIEW_AUDIT)),
         (Deny, Everyone, ALL_PERMISSIONS),
     ]
+    #: entries kept in the log's own state before they are sealed into a chunk
+    tail_size = 64
 
     def __init__(self):
-        self.entries = LOBTree()
+        self.archive = LOBTree()  # seq of a chunk's first entry -> AuditChunk
+        self.tail = []            # the newest entries, plain dicts (see _p_resolveConflict)
         self.next_seq = 1
         self.head = GENESIS
 
@@ -45,58 +74,96 @@ class AuditLog(Persistent):
         # reach of the caller (a later change to its dict or list would otherwise be pickled at
         # commit and break the chain).
         details = json.loads(json.dumps(details or {}, ensure_ascii=False))
-        entry = {
-            "seq": self.next_seq,
-            "time": time,
-            "actor": actor,
-            "on_behalf_of": on_behalf_of,
-            "action": action,
-            "target": target,
-            "client": client,
-            "details": details,
-            "prev": self.head,
-        }
-        entry["hash"] = entry_hash(entry)
-        self.entries[entry["seq"]] = entry
+        if len(self.tail) >= self.tail_size:
+            self.archive[self.tail[0]["seq"]] = AuditChunk(self.tail)
+            self.tail = []
+        entry = chained({"time": time, "actor": actor, "on_behalf_of": on_behalf_of, "action": action,
+                         "target": target, "client": client, "details": details},
+                        self.next_seq, self.head)
+        self.tail = self.tail + [entry]  # a new list: the log's state changes as a whole
         self.next_seq += 1
         self.head = entry["hash"]
         return copy.deepcopy(entry)
 
+    def _p_resolveConflict(self, old, committed, new):
+        """Merge two transactions that both appended: re-chain ``new``'s entries after ``committed``'s.
+
+        Anything else (both sealed a chunk, or the state changed otherwise) stays a conflict.
+        """
+        old_tail, new_tail = old.get("tail", []), new.get("tail", [])
+        added = new_tail[len(old_tail):]
+        if (new_tail[:len(old_tail)] != old_tail or not added
+                or new["next_seq"] - old["next_seq"] != len(added)
+                or set(new) != set(old) or set(committed) != set(old)):
+            raise ConflictError("the audit log was reorganized by two transactions at once")
+        resolved = dict(committed)
+        tail, seq, head = list(committed["tail"]), committed["next_seq"], committed["head"]
+        for entry in added:
+            entry = chained(entry, seq, head)
+            tail.append(entry)
+            seq, head = seq + 1, entry["hash"]
+        resolved.update(tail=tail, next_seq=seq, head=head)
+        return resolved
+
     def __len__(self):
         return self.next_seq - 1
 
-    def iter_entries(self, start=None, reverse=False):
-        """Copies of the entries (a reader cannot change the stored ones through them)."""
-        if reverse:
-            return (copy.deepcopy(self.entries[k]) for k in self._keys_newest_first(start))
-        return (copy.deepcopy(e) for e in self.entries.values(min=start))
+    def _stored(self):
+        """Every stored entry, oldest first (the objects themselves: for reading inside this module)."""
+        for chunk in self.archive.values():
+            yield from chunk.entries
+        yield from self.tail
 
-    def _keys_newest_first(self, stop=None):
-        """Keys from the newest down to ``stop`` (or the oldest), lazily: no list of the whole log."""
-        entries = self.entries
-        if not entries:
+    def _stored_newest_first(self):
+        yield from reversed(self.tail)
+        archive = self.archive
+        if not archive:
             return
-        low = max(entries.minKey(), stop) if stop is not None else entries.minKey()
-        key = entries.maxKey()
-        while key >= low:
-            yield key
-            if key == low:
+        key = archive.maxKey()
+        while True:
+            yield from reversed(archive[key].entries)
+            if key == archive.minKey():
                 return
-            key = entries.maxKey(key - 1)
+            key = archive.maxKey(key - 1)
+
+    def iter_entries(self, start=None, reverse=False):
+        """Copies of the entries, oldest first (or newest first), from sequence number ``start`` on.
+
+        Copies, so that a reader cannot change the stored entries through them.
+        """
+        start = start or 1
+        if reverse:
+            for entry in self._stored_newest_first():
+                if entry["seq"] < start:
+                    return
+                yield copy.deepcopy(entry)
+            return
+        try:
+            first = self.archive.maxKey(start)  # the chunk that holds ``start``
+        except ValueError:  # no chunk, or ``start`` before the first one
+            first = None
+        for entries in [c.entries for c in self.archive.values(min=first)] + [self.tail]:
+            for entry in entries:
+                if entry["seq"] >= start:
+                    yield copy.deepcopy(entry)
 
     def verify(self):
         """Return None when the chain is whole, else (seq, reason) of the first broken link."""
         prev = GENESIS
         expected = 1
-        for key, entry in self.entries.items():
-            if key != expected or entry.get("seq") != key:
-                return (expected, f"entry {expected} is missing or out of order (found {key})")
+        for entry in self._stored():
+            seq = entry.get("seq")
+            if seq != expected:
+                return (expected, f"entry {expected} is missing or out of order (found {seq})")
             if entry.get("prev") != prev:
-                return (key, f"entry {key} does not follow entry {key - 1} (previous hash differs)")
+                return (seq, f"entry {seq} does not follow entry {seq - 1} (previous hash differs)")
             if entry_hash(entry) != entry.get("hash"):
-                return (key, f"entry {key} was changed after it was written (hash differs)")
+                return (seq, f"entry {seq} was changed after it was written (hash differs)")
             prev = entry["hash"]
             expected += 1
+        for first, chunk in self.archive.items():
+            if not chunk.entries or chunk.entries[0].get("seq") != first:
+                return (first, f"the sealed chunk filed under entry {first} does not start with it")
         if expected != self.next_seq:
             return (expected, f"entry {expected} is missing (log should end at {self.next_seq - 1})")
         if prev != self.head:
