@@ -4,7 +4,9 @@ Each figure is a ratio to a baseline on the same machine and moment, so the numb
 mean something across machines:
 
 * ``audit_append`` — a service call that appends one hash-chained audit entry and
-  commits, against a raw ZODB commit of one small change (``zodb_commit``);
+  commits, against a raw ZODB commit of one small change (``zodb_commit``); and the same
+  with 4 writers at once (``audit_append_4_writers``: all append to the one log, merged by
+  conflict resolution) against 4 writers committing to objects of their own;
 * ``http_healthz`` / ``http_login_page`` — requests through the full application
   (tweens, transaction, traversal, templates) served by waitress, against a plain
   WSGI "hello" on the same waitress (``waitress_hello``).
@@ -62,11 +64,65 @@ def bench_commits(directory, seconds):
             audit.record(site, actor, "bench.tick", "/bench")
             tm.commit()
 
-        return {"zodb_commit": _rate(raw, seconds), "audit_append": _rate(audited, seconds)}
+        figures = {"zodb_commit": _rate(raw, seconds), "audit_append": _rate(audited, seconds)}
     finally:
         tm.abort()
         conn.close()
+    try:
+        figures.update(_concurrent_commits(db, seconds))
+    finally:
         db.close()
+    return figures
+
+
+def _concurrent_commits(db, seconds, writers=4):
+    """``writers`` threads, each on its own connection: raw commits of one object per writer
+    (no conflicts possible) against audit appends that all go to the one log."""
+    from ZODB.POSException import ConflictError
+
+    from .resources.site import find_site
+    from .services import audit
+
+    def run(work):
+        counts = [0] * writers
+        deadline = time.perf_counter() + seconds
+
+        def writer(i):
+            tm = transaction.TransactionManager()
+            conn = db.open(transaction_manager=tm)
+            try:
+                while time.perf_counter() < deadline:
+                    try:
+                        work(i, conn.root())
+                        tm.commit()
+                        counts[i] += 1
+                    except ConflictError:
+                        tm.abort()
+            finally:
+                conn.close()
+
+        start = time.perf_counter()
+        threads = [threading.Thread(target=writer, args=(i,)) for i in range(writers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return sum(counts) / (time.perf_counter() - start)
+
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    for i in range(writers):
+        conn.root()[f"counter{i}"] = _Counter()
+    tm.commit()
+    conn.close()
+
+    def raw(i, root):
+        root[f"counter{i}"].value += 1
+
+    def audited(i, root):
+        audit.record(find_site(root), audit.Actor.system(f"bench{i}"), "bench.tick", "/bench")
+
+    return {f"zodb_commit_{writers}_writers": run(raw), f"audit_append_{writers}_writers": run(audited)}
 
 
 def _http_rate(port, path, seconds, clients=4):
@@ -160,6 +216,8 @@ def run(seconds=2.0, out_dir="var/bench"):
         figures = {**bench_commits(tmp, seconds), **bench_http(tmp, seconds)}
     ratios = {
         "audit_append / zodb_commit": figures["audit_append"] / figures["zodb_commit"],
+        "audit_append_4_writers / zodb_commit_4_writers":
+            figures["audit_append_4_writers"] / figures["zodb_commit_4_writers"],
         "http_healthz / waitress_hello": figures["http_healthz"] / figures["waitress_hello"],
         "http_login_page / waitress_hello": figures["http_login_page"] / figures["waitress_hello"],
     }

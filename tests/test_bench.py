@@ -10,7 +10,8 @@ def test_bench_writes_figures_and_ratios(tmp_path, venv_bin):
     assert result.returncode == 0, result.stderr
     report = json.loads((out / "latest.json").read_text())
     figures = report["per_second"]
-    assert set(figures) == {"zodb_commit", "audit_append", "waitress_hello", "http_healthz", "http_login_page"}
+    assert set(figures) == {"zodb_commit", "audit_append", "zodb_commit_4_writers", "audit_append_4_writers",
+                            "waitress_hello", "http_healthz", "http_login_page"}
     assert all(value > 0 for value in figures.values())
     assert report["ratios"]["audit_append / zodb_commit"] == figures["audit_append"] / figures["zodb_commit"]
     assert report["machine"]["cores"] >= 1 and report["date"]
