@@ -9,9 +9,6 @@
 import concurrent.futures
 import json
 import os
-import secrets
-import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -19,27 +16,13 @@ import urllib.request
 import pytest
 from webtest import TestApp
 
-from .conftest import (DEMO_PASSWORD, ROOT, base_settings, close_app, free_port, login, make_app,
-                       need, with_site)
-from .support import cli
-
-PG_HOST, PG_PORT = "127.0.0.1", 5432
+from .conftest import DEMO_PASSWORD, ROOT, base_settings, close_app, free_port, login, make_app, with_site
+# the storage servers are shared with test_backup.py; the fixtures are used by name below
+from .support.storages import pg_connect as _pg_connect
+from .support.storages import pg_database, relstorage_conf, zeo_server  # noqa: F401
 
 
 # --------------------------------------------------------------------------- helpers
-
-def wait_for_port(port, proc=None, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"the server exited with status {proc.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
-
 
 def eventually(check, timeout=10.0):
     """Wait until ``check()`` is true: ZEO delivers invalidations to other clients
@@ -134,34 +117,6 @@ def test_app_on_filestorage(tmp_path):
 
 # --------------------------------------------------------------------------- ZEO
 
-@pytest.fixture
-def zeo_server(tmp_path, venv_bin):
-    """A real ZEO server (runzeo) on a free port; yields (port, server blob dir)."""
-    runzeo = os.path.join(venv_bin, "runzeo")
-    need("runzeo (ZEO) in the virtualenv", os.path.exists(runzeo))
-    data = tmp_path / "zeo"
-    data.mkdir()
-    port = free_port()
-    conf = tmp_path / "zeo.conf"  # like etc/zeo.conf (runzeo has no command-line blob option)
-    conf.write_text(f"""\
-<zeo>
-  address 127.0.0.1:{port}
-</zeo>
-<filestorage 1>
-  path {data}/Data.fs
-  blob-dir {data}/blobs
-</filestorage>
-""")
-    log = open(tmp_path / "zeo.log", "wb")
-    proc = subprocess.Popen([runzeo, "-C", str(conf)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, proc)
-        yield port, data / "blobs"
-    finally:
-        cli.stop(proc)
-        log.close()
-
-
 def zeo_settings(tmp_path, port, blob_dir, name):
     """Settings of one app instance, a ZEO client sharing the server's blob directory."""
     uri = (f"zeo://127.0.0.1:{port}?blob_dir={blob_dir}&shared_blob_dir=true"
@@ -200,60 +155,6 @@ def test_app_on_zeo_two_instances_share_the_database(tmp_path, zeo_server):
 
 
 # --------------------------------------------------------------------------- RelStorage / PostgreSQL
-
-def _pg_connect(dbname):
-    import psycopg2
-    return psycopg2.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname=dbname, connect_timeout=3)
-
-
-@pytest.fixture
-def pg_database():
-    """A throw-away PostgreSQL database, dropped (WITH (FORCE)) afterwards."""
-    try:
-        import psycopg2  # noqa: F401
-    except ImportError:
-        need("psycopg2 (RelStorage's PostgreSQL driver)", False)
-    admin = None
-    for dbname in ("postgres", "test"):
-        try:
-            admin = _pg_connect(dbname)
-            break
-        except Exception:
-            continue
-    need(f"PostgreSQL at {PG_HOST}:{PG_PORT}", admin is not None)
-    admin.autocommit = True
-    name = f"lienthong_test_{secrets.token_hex(6)}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
-def relstorage_conf(directory, dbname):
-    """A ZConfig file like etc/relstorage.conf, pointing at the test database."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "relstorage.conf"
-    path.write_text(f"""\
-%import relstorage
-<zodb main>
-  cache-size 5000
-  <relstorage>
-    keep-history false
-    shared-blob-dir false
-    blob-dir {directory}/relstorage-blob-cache
-    blob-cache-size 100mb
-    <postgresql>
-      dsn dbname='{dbname}' host='{PG_HOST}' port='{PG_PORT}' user='postgres'
-    </postgresql>
-  </relstorage>
-</zodb>
-""")
-    return path
-
 
 def test_app_on_relstorage_postgresql(tmp_path, pg_database):
     # each instance has its own blob cache: blobs travel through PostgreSQL, not a shared dir
