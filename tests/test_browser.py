@@ -129,6 +129,14 @@ def test_admin_logs_in_manages_and_switches_language(server, page):
     assert "auth.login" in page.locator("#audit").inner_text()
     shot(page, "04-manage-vi.png")
 
+    # the audit log: its menu entry, the chain check
+    page.click("nav.main-nav a[href$='/audit']")
+    page.wait_for_url(server + "/audit")
+    page.click("#verify")
+    assert "Chuỗi nhật ký toàn vẹn" in page.locator("#verified").inner_text()
+    shot(page, "04b-audit-vi.png")
+    page.goto(server + "/manage")
+
     # Switch to English: same page, English words, and it sticks for the next page.
     page.click(".langs a[hreflang=en]")
     page.wait_for_url(server + "/manage")
