@@ -36,11 +36,14 @@ class SkinLayers:
         raise LookupError(f"no skin layer has a template named {filename!r}")
 
     def template(self, filename):
+        """The compiled template; compiling (and re-compiling on change) is serialized, as
+        Chameleon does not guard two threads cooking the same template at once."""
         path = filename if os.path.isabs(filename) else self.find(filename)
         with self._lock:
             tpl = self._cache.get(path)
             if tpl is None:
                 tpl = self._cache[path] = PageTemplateFile(path, auto_reload=self.auto_reload)
+            tpl.cook_check()
         return tpl
 
 

@@ -80,3 +80,31 @@ def test_static_stylesheet_is_served(web):
     assert css.content_type == "text/css"
     assert ".topbar" in css.text
     assert css.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_first_renders_in_many_threads_at_once_all_succeed(tmp_path):
+    """Templates compile on first use; threads that all ask at once must all get the page."""
+    import threading
+
+    from webob import Request
+
+    from .conftest import base_settings, close_app, make_app
+
+    for round_ in range(4):
+        app = make_app(base_settings(tmp_path / f"r{round_}"))
+        barrier = threading.Barrier(8)
+        statuses = []
+
+        def get():
+            barrier.wait(timeout=30)
+            statuses.append(Request.blank("/login").get_response(app).status_int)
+
+        threads = [threading.Thread(target=get) for _ in range(8)]
+        try:
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+        finally:
+            close_app(app)
+        assert statuses == [200] * 8, statuses

@@ -467,18 +467,13 @@ def backup(uri, to_dir=DEFAULT_DIR, keep=None, now=None):
         verify_backup(partial, read_manifest(partial))
         os.rename(partial, final)
         _fsync_dir(to_dir)
-    except OSError as exc:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise BackupError(f"cannot write the backup in {to_dir}: {exc.strerror or exc}") from exc
-    except BackupError:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    except Exception as exc:
-        shutil.rmtree(partial, ignore_errors=True)
+    except BaseException as exc:
+        shutil.rmtree(partial, ignore_errors=True)  # a half-made backup never stays behind
+        if isinstance(exc, OSError):
+            raise BackupError(f"cannot write the backup in {to_dir}: {exc.strerror or exc}") from exc
+        if isinstance(exc, BackupError) or not isinstance(exc, Exception):
+            raise
         raise BackupError(f"the new backup cannot be read back: {type(exc).__name__}: {exc}") from exc
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     removed = prune(to_dir, keep) if keep is not None else []
     return final, manifest, removed
 
