@@ -41,20 +41,19 @@ def step_2_audit_head(site):
 
 
 def step_3_audit_tail_and_chunks(site):
-    """Generation 3: audit entries in sealed chunks and a tail, so concurrent appends merge."""
+    """Generation 3: audit entries as JSON texts in sealed chunks and a tail, so concurrent appends merge."""
     from BTrees.LOBTree import LOBTree
 
-    from .resources.audit import AuditChunk
+    from .resources.audit import AuditChunk, encode
     audit = site["audit"]
     if not hasattr(audit, "entries"):
         return
-    entries = list(audit.entries.values())
+    entries = [encode(entry) for entry in audit.entries.values()]
     size = audit.tail_size
-    sealed = len(entries) - len(entries) % size if len(entries) % size else max(0, len(entries) - size)
+    sealed = max(0, len(entries) - (len(entries) % size or size))  # the tail keeps 1..size entries
     audit.archive = LOBTree()
     for start in range(0, sealed, size):
-        chunk = entries[start:start + size]
-        audit.archive[chunk[0]["seq"]] = AuditChunk(chunk)
+        audit.archive[start + 1] = AuditChunk(entries[start:start + size])
     audit.tail = entries[sealed:]
     del audit.entries
 

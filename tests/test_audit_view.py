@@ -59,9 +59,11 @@ def test_filters_paging_and_chain_check(web):
 
 def test_a_broken_chain_shows_where(web):
     def tamper(site):
+        from lienthong.core.resources.audit import decode, encode
         log = site["audit"]
-        log.tail = [dict(e) for e in log.tail]
-        log.tail[2]["actor"] = "someone-else"
+        forged = decode(log.tail[2])
+        forged["actor"] = "someone-else"
+        log.tail = log.tail[:2] + [encode(forged)] + log.tail[3:]
     with_site(web.app, tamper)
     login(web, "kiemtoan")
     verdict = web.get("/audit", {"verify": "1"}).html.select_one("#verified")

@@ -13,10 +13,12 @@ hash, own hash) on top of the earlier one's. A full tail is sealed into an
 conflict, and pyramid_retry runs one of them again. (With ZEO the resolution runs on the
 server, which must be able to import ``lienthong``: run ``runzeo`` from LienThong's venv.)
 
+Each entry is stored as one JSON text (``encode``): a single string per entry keeps the
+pickles that conflict resolution reads and writes small and quick.
+
 Consequence: the ``seq`` and ``hash`` an append returns are final only once its
 transaction has committed without a concurrent append; nothing may store them earlier.
 """
-import copy
 import hashlib
 import json
 
@@ -37,6 +39,15 @@ def entry_hash(entry):
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
+def encode(entry):
+    """The stored form of an entry: one JSON text."""
+    return json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode(text):
+    return json.loads(text)
+
+
 def chained(entry, seq, prev):
     """``entry`` placed at ``seq`` after the entry whose hash is ``prev``."""
     entry = dict(entry, seq=seq, prev=prev)
@@ -45,7 +56,7 @@ def chained(entry, seq, prev):
 
 
 class AuditChunk(Persistent):
-    """A sealed run of consecutive entries moved out of the log's tail; never changed."""
+    """A sealed run of consecutive entries (JSON texts) moved out of the log's tail; never changed."""
 
     def __init__(self, entries):
         self.entries = tuple(entries)
@@ -65,7 +76,7 @@ class AuditLog(Persistent):
 
     def __init__(self):
         self.archive = LOBTree()  # seq of a chunk's first entry -> AuditChunk
-        self.tail = []            # the newest entries, plain dicts (see _p_resolveConflict)
+        self.tail = []            # the newest entries, JSON texts (see _p_resolveConflict)
         self.next_seq = 1
         self.head = GENESIS
 
@@ -75,15 +86,15 @@ class AuditLog(Persistent):
         # commit and break the chain).
         details = json.loads(json.dumps(details or {}, ensure_ascii=False))
         if len(self.tail) >= self.tail_size:
-            self.archive[self.tail[0]["seq"]] = AuditChunk(self.tail)
+            self.archive[decode(self.tail[0])["seq"]] = AuditChunk(self.tail)
             self.tail = []
         entry = chained({"time": time, "actor": actor, "on_behalf_of": on_behalf_of, "action": action,
                          "target": target, "client": client, "details": details},
                         self.next_seq, self.head)
-        self.tail = self.tail + [entry]  # a new list: the log's state changes as a whole
+        self.tail = self.tail + [encode(entry)]  # a new list: the log's state changes as a whole
         self.next_seq += 1
         self.head = entry["hash"]
-        return copy.deepcopy(entry)
+        return entry
 
     def _p_resolveConflict(self, old, committed, new):
         """Merge two transactions that both appended: re-chain ``new``'s entries after ``committed``'s.
@@ -98,9 +109,9 @@ class AuditLog(Persistent):
             raise ConflictError("the audit log was reorganized by two transactions at once")
         resolved = dict(committed)
         tail, seq, head = list(committed["tail"]), committed["next_seq"], committed["head"]
-        for entry in added:
-            entry = chained(entry, seq, head)
-            tail.append(entry)
+        for text in added:
+            entry = chained(decode(text), seq, head)
+            tail.append(encode(entry))
             seq, head = seq + 1, entry["hash"]
         resolved.update(tail=tail, next_seq=seq, head=head)
         return resolved
@@ -109,43 +120,43 @@ class AuditLog(Persistent):
         return self.next_seq - 1
 
     def _stored(self):
-        """Every stored entry, oldest first (the objects themselves: for reading inside this module)."""
+        """Every stored entry, oldest first, decoded."""
         for chunk in self.archive.values():
-            yield from chunk.entries
-        yield from self.tail
+            yield from map(decode, chunk.entries)
+        yield from map(decode, self.tail)
 
     def _stored_newest_first(self):
-        yield from reversed(self.tail)
+        yield from map(decode, reversed(self.tail))
         archive = self.archive
         if not archive:
             return
         key = archive.maxKey()
         while True:
-            yield from reversed(archive[key].entries)
+            yield from map(decode, reversed(archive[key].entries))
             if key == archive.minKey():
                 return
             key = archive.maxKey(key - 1)
 
     def iter_entries(self, start=None, reverse=False):
-        """Copies of the entries, oldest first (or newest first), from sequence number ``start`` on.
+        """The entries, oldest first (or newest first), from sequence number ``start`` on.
 
-        Copies, so that a reader cannot change the stored entries through them.
+        Each is decoded afresh from its stored text: a reader cannot change the log through it.
         """
         start = start or 1
         if reverse:
             for entry in self._stored_newest_first():
                 if entry["seq"] < start:
                     return
-                yield copy.deepcopy(entry)
+                yield entry
             return
         try:
             first = self.archive.maxKey(start)  # the chunk that holds ``start``
         except ValueError:  # no chunk, or ``start`` before the first one
             first = None
-        for entries in [c.entries for c in self.archive.values(min=first)] + [self.tail]:
-            for entry in entries:
+        for texts in [c.entries for c in self.archive.values(min=first)] + [self.tail]:
+            for entry in map(decode, texts):
                 if entry["seq"] >= start:
-                    yield copy.deepcopy(entry)
+                    yield entry
 
     def verify(self):
         """Return None when the chain is whole, else (seq, reason) of the first broken link."""
@@ -162,7 +173,7 @@ class AuditLog(Persistent):
             prev = entry["hash"]
             expected += 1
         for first, chunk in self.archive.items():
-            if not chunk.entries or chunk.entries[0].get("seq") != first:
+            if not chunk.entries or decode(chunk.entries[0]).get("seq") != first:
                 return (first, f"the sealed chunk filed under entry {first} does not start with it")
         if expected != self.next_seq:
             return (expected, f"entry {expected} is missing (log should end at {self.next_seq - 1})")
