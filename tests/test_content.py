@@ -114,3 +114,21 @@ def test_local_roles_can_be_revoked():
     assert folder.local_roles_of("user:x") == (sec.LEADER,)
     folder.revoke_local_role("user:x", sec.LEADER)
     assert folder.local_roles_of("user:x") == ()
+
+
+def test_resources_provide_their_interfaces(demo_app):
+    from zope.interface.verify import verifyObject
+
+    from lienthong.core import interfaces as i
+    from lienthong.plugins.blobstore_zodb import ZODBBlobStore
+
+    def check(site):
+        verifyObject(i.ISite, site)
+        verifyObject(i.IDirectory, site["directory"])
+        verifyObject(i.IOrganization, site["directory"]["000.00.12.H49"])
+        verifyObject(i.IUser, site["users"]["admin"])
+        verifyObject(i.IAuditLog, site["audit"])
+        return True
+    assert with_site(demo_app, check)
+    assert verifyObject(i.IBlobStore, ZODBBlobStore())
+    assert demo_app.registry.lienthong_blob_store.name == "zodb"

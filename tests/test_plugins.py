@@ -116,9 +116,55 @@ class MemoryStorePlugin:
     class Store:
         name = "memory"
 
+        def __init__(self):
+            self.data = {}
+
+        def put(self, site, stream):
+            import hashlib
+            body = stream.read()
+            key = hashlib.sha256(body).hexdigest()
+            self.data[key] = body
+            return key
+
+        def open(self, site, key):
+            import io
+            return io.BytesIO(self.data[key])
+
+        def exists(self, site, key):
+            return key in self.data
+
     @hookimpl
     def lienthong_blob_stores(self):
         return [self.Store()]
+
+
+class BrokenStorePlugin:
+    """A plugin whose store lacks ``open``: refused at start-up, naming the plugin."""
+
+    class Store:
+        name = "broken"
+
+        def put(self, site, stream):
+            return ""
+
+        def exists(self, site, key):
+            return False
+
+    @hookimpl
+    def lienthong_blob_stores(self):
+        return [self.Store()]
+
+
+def test_a_store_that_does_not_fit_the_interface_stops_start_up_naming_the_plugin(tmp_path):
+    from lienthong.core import make_config
+    from lienthong.core.blobs import BlobStoreError
+
+    with pytest.raises(BlobStoreError) as info:
+        make_config(base_settings(tmp_path / "db"), plugins=[BrokenStorePlugin()])
+    close_databases_left_open(info)
+    message = str(info.value)
+    assert "tests.test_plugins.BrokenStorePlugin.Store" in message
+    assert "does not fit IBlobStore" in message and "open(site, key) attribute was not provided" in message
 
 
 def test_an_unknown_blob_store_names_the_stores_that_are_available(tmp_path):

@@ -26,8 +26,10 @@ from BTrees.LOBTree import LOBTree
 from persistent import Persistent
 from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
 from ZODB.POSException import ConflictError
+from zope.interface import implementer
 
 from .. import security as sec
+from ..interfaces import IAuditLog
 
 GENESIS = "0" * 64
 FIELDS = ("seq", "time", "actor", "on_behalf_of", "action", "target", "client", "details", "prev")
@@ -62,6 +64,7 @@ class AuditChunk(Persistent):
         self.entries = tuple(entries)
 
 
+@implementer(IAuditLog)
 class AuditLog(Persistent):
     content_type = "AuditLog"
     __name__ = None

@@ -1,11 +1,12 @@
 """The directory of units (Organization) keyed by their QCVN 102 identifier codes."""
 import re
 
-from persistent import Persistent
 from persistent.mapping import PersistentMapping
+from zope.interface import implementer
 
 from .folder import Folder
 from .. import security as sec
+from ..interfaces import IDirectory, IOrganization
 
 # QCVN 102:2016 identifier code shape, e.g. 000.00.12.H49
 CODE_RE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
@@ -17,11 +18,13 @@ def valid_code(code):
     return bool(CODE_RE.match(code or ""))
 
 
+@implementer(IDirectory)
 class Directory(Folder):
     """/directory/<code>"""
     content_type = "Directory"
 
 
+@implementer(IOrganization)
 class Organization(Folder):
     """A unit: its identity, place in the hierarchy and, as sub-objects, its mailbox and registers."""
 

@@ -7,6 +7,9 @@ from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from persistent.mapping import PersistentMapping
+from zope.interface import implementer
+
+from ..interfaces import IFolder
 
 
 class LocalRolesMixin:
@@ -36,6 +39,7 @@ class LocalRolesMixin:
         return self.__local_roles__.get(principal, ())
 
 
+@implementer(IFolder)
 class Folder(LocalRolesMixin, Persistent):
     """An ordered-by-key container of named, located children."""
 

@@ -1,7 +1,9 @@
 """The persistent root of the tree, and the root factory that finds it."""
 from pyramid_zodbconn import get_connection
+from zope.interface import implementer
 
 from .. import security as sec
+from ..interfaces import ISite
 from .audit import AuditLog
 from .containers import Board, Catalog, Documents, Incidents, Transport
 from .directory import Directory
@@ -23,6 +25,7 @@ TOP_LEVEL = {
 }
 
 
+@implementer(ISite)
 class Site(Folder):
     """/ : holds the top-level containers and the schema generation."""
 

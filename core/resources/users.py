@@ -1,7 +1,9 @@
 """User accounts: /users/<login>."""
 from persistent import Persistent
 from pyramid.authorization import Allow
+from zope.interface import implementer
 
+from ..interfaces import IUser
 from .folder import Folder
 
 
@@ -9,6 +11,7 @@ class Users(Folder):
     content_type = "Users"
 
 
+@implementer(IUser)
 class User(Persistent):
     """A person with a login. Roles are local roles on units (and the site), not stored here."""
 

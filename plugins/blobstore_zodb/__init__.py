@@ -9,6 +9,9 @@ import shutil
 from BTrees.OOBTree import OOBTree
 from ZODB.blob import Blob
 
+from zope.interface import implementer
+
+from lienthong.core.interfaces import IBlobStore
 from lienthong.core.plugins import hookimpl
 
 CHUNK = 1 << 20
@@ -18,6 +21,7 @@ class DigestMismatch(IOError):
     pass
 
 
+@implementer(IBlobStore)
 class ZODBBlobStore:
     name = "zodb"
     title = "ZODB blobs"
