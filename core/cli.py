@@ -227,7 +227,7 @@ def audit_verify(env):
         count = len(site["audit"])
         broken = site["audit"].verify()
     if broken:
-        seq, reason = broken
+        seq, reason = broken.seq, broken.reason
         click.echo(f"audit log BROKEN at entry {seq}: {reason}", err=True)
         sys.exit(1)
     click.echo(f"audit log intact: {count} entries")

@@ -67,4 +67,5 @@ def test_a_broken_chain_shows_where(web):
     with_site(web.app, tamper)
     login(web, "kiemtoan")
     verdict = web.get("/audit", {"verify": "1"}).html.select_one("#verified")
-    assert "bị phá vỡ tại bản ghi 3" in verdict.text and "error" in verdict["class"]
+    assert verdict.text.strip() == "Chuỗi nhật ký bị phá vỡ tại bản ghi 3: bản ghi 3 đã bị sửa sau khi ghi"
+    assert "error" in verdict["class"]

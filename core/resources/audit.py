@@ -21,6 +21,7 @@ transaction has committed without a concurrent append; nothing may store them ea
 """
 import hashlib
 import json
+from typing import NamedTuple
 
 from BTrees.LOBTree import LOBTree
 from persistent import Persistent
@@ -33,6 +34,14 @@ from ..interfaces import IAuditLog
 
 GENESIS = "0" * 64
 FIELDS = ("seq", "time", "actor", "on_behalf_of", "action", "target", "client", "details", "prev")
+
+
+class Break(NamedTuple):
+    """Where and why the chain is broken."""
+
+    seq: int
+    reason: str
+    kind: str  # missing, not_linked, changed, chunk, missing_end, head
 
 
 def entry_hash(entry):
@@ -162,24 +171,27 @@ class AuditLog(Persistent):
                     yield entry
 
     def verify(self):
-        """Return None when the chain is whole, else (seq, reason) of the first broken link."""
+        """None when the chain is whole, else the ``Break`` (entry number, reason, kind) of the
+        first broken link; ``kind`` names the fault for translated messages."""
         prev = GENESIS
         expected = 1
         for entry in self._stored():
             seq = entry.get("seq")
             if seq != expected:
-                return (expected, f"entry {expected} is missing or out of order (found {seq})")
+                return Break(expected, f"entry {expected} is missing or out of order (found {seq})", "missing")
             if entry.get("prev") != prev:
-                return (seq, f"entry {seq} does not follow entry {seq - 1} (previous hash differs)")
+                return Break(seq, f"entry {seq} does not follow entry {seq - 1} (previous hash differs)",
+                             "not_linked")
             if entry_hash(entry) != entry.get("hash"):
-                return (seq, f"entry {seq} was changed after it was written (hash differs)")
+                return Break(seq, f"entry {seq} was changed after it was written (hash differs)", "changed")
             prev = entry["hash"]
             expected += 1
         for first, chunk in self.archive.items():
             if not chunk.entries or decode(chunk.entries[0]).get("seq") != first:
-                return (first, f"the sealed chunk filed under entry {first} does not start with it")
+                return Break(first, f"the sealed chunk filed under entry {first} does not start with it", "chunk")
         if expected != self.next_seq:
-            return (expected, f"entry {expected} is missing (log should end at {self.next_seq - 1})")
+            return Break(expected, f"entry {expected} is missing (log should end at {self.next_seq - 1})",
+                         "missing_end")
         if prev != self.head:
-            return (expected - 1, "the last entry is not the recorded head of the chain")
+            return Break(expected - 1, "the last entry is not the recorded head of the chain", "head")
         return None

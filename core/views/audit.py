@@ -15,6 +15,16 @@ from .base import actor_for, local_time, page, translate
 
 PAGE_SIZE = 50
 
+#: Break.kind -> what the page says
+BREAK_REASONS = {
+    "missing": _("entry ${seq} is missing or out of order"),
+    "not_linked": _("entry ${seq} does not follow the entry before it"),
+    "changed": _("entry ${seq} was changed after it was written"),
+    "chunk": _("a sealed chunk does not start with entry ${seq}"),
+    "missing_end": _("entries from ${seq} on are missing"),
+    "head": _("the last entry is not the recorded head of the chain"),
+}
+
 
 def matching(log, actor, action):
     """Entries newest first whose actor is ``actor`` (exact) and action starts with ``action``."""
@@ -53,7 +63,8 @@ def audit_log(request):
         verified = (translate(request, _("The chain is intact: ${count} entries."), count=total)
                     if broken is None else
                     translate(request, _("The chain is broken at entry ${seq}: ${reason}"),
-                              seq=broken[0], reason=broken[1]))
+                              seq=broken.seq, reason=translate(request, BREAK_REASONS[broken.kind],
+                                                               seq=broken.seq)))
     audit.record(get_site(request), actor_for(request), "audit.view", "/audit",
                  filter_actor=actor or None, filter_action=action or None, page=page_number,
                  verify=bool(verified))
