@@ -223,9 +223,11 @@ def audit():
 @click.pass_obj
 def audit_verify(env):
     """Check the hash chain; report the first broken link."""
+    from .services import audit as audit_service
+
     with env.site(check_generation=False) as (site, tm):
         count = len(site["audit"])
-        broken = site["audit"].verify()
+        broken = audit_service.verify(site)
     if broken:
         seq, reason = broken.seq, broken.reason
         click.echo(f"audit log BROKEN at entry {seq}: {reason}", err=True)
@@ -241,10 +243,6 @@ def plugins(env):
 
     for name, dist, version, hooks in describe(make_plugin_manager(env.settings)):
         click.echo(f"{name}\t{dist} {version}\t{', '.join(hooks)}")
-
-
-def main():  # pragma: no cover - console entry point alternative
-    cli()
 
 
 @cli.command()

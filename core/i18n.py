@@ -35,6 +35,27 @@ def template_translator(request):
     return translate
 
 
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+def site_timezone(settings):
+    """``lienthong.timezone`` (default Asia/Ho_Chi_Minh): times are stored in UTC, shown in this zone.
+
+    Resolved once at start-up; an unknown name stops the start-up with a clear message.
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    name = settings.get("lienthong.timezone", DEFAULT_TIMEZONE)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        if name == DEFAULT_TIMEZONE:  # no tz database: Viet Nam keeps UTC+7 without DST since 1975
+            from datetime import timedelta, timezone
+            return timezone(timedelta(hours=7), DEFAULT_TIMEZONE)
+        raise ValueError(f"lienthong.timezone = {name}: not a known time zone "
+                         f"(use a name such as {DEFAULT_TIMEZONE})") from exc
+
+
 def includeme(config):
+    config.registry.lienthong_timezone = site_timezone(config.get_settings())
     config.set_locale_negotiator(locale_negotiator)
     config.add_translation_dirs("lienthong.skins:locale")

@@ -11,6 +11,7 @@ import threading
 
 from chameleon import PageTemplateFile
 from pyramid.path import AssetResolver
+from pyramid.settings import asbool
 
 from .i18n import language_url, template_translator
 
@@ -96,7 +97,7 @@ def includeme(config):
     ``config.include('lienthong.core.skins')`` first (Pyramid includes a module only once)
     to get the ``add_skin_layer`` directive. Plugins (``lienthong_configure``) have it already."""
     settings = config.get_settings()
-    auto = str(settings.get("pyramid.reload_templates", "false")).lower() in ("1", "true", "yes", "on")
+    auto = asbool(settings.get("pyramid.reload_templates", False))
     config.registry.lienthong_skins = SkinLayers(auto_reload=auto)
     config.add_directive("add_skin_layer", add_skin_layer)
     config.add_renderer(".pt", SkinRenderer)

@@ -252,6 +252,13 @@ class Chain:
             conn.close()
             db.close()
 
+    def broken_at(self, venv_bin, seq):
+        """Run `lienthong audit verify`: it must fail naming entry ``seq``; return its stderr."""
+        result = self.verify(venv_bin)
+        assert result.returncode == 1
+        assert f"BROKEN at entry {seq}:" in result.stderr
+        return result.stderr
+
     def verify(self, venv_bin):
         env = {k: v for k, v in os.environ.items() if k != "LIENTHONG_CONFIG"}
         return subprocess.run([os.path.join(venv_bin, "lienthong"), "--config", self.ini, "audit", "verify"],
@@ -268,10 +275,7 @@ def test_cli_reports_an_entry_changed_without_recomputing_its_hash(chain, venv_b
     def change(entries, log):
         entries[4] = {**entries[4], "actor": "someone-else"}
     chain.tamper(change)
-    result = chain.verify(venv_bin)
-    assert result.returncode == 1
-    assert "BROKEN at entry 4:" in result.stderr
-    assert "entry 4 was changed" in result.stderr
+    assert "entry 4 was changed" in chain.broken_at(venv_bin, 4)
 
 
 def test_cli_reports_a_rehashed_change_as_the_next_entrys_broken_link(chain, venv_bin):
@@ -280,10 +284,7 @@ def test_cli_reports_a_rehashed_change_as_the_next_entrys_broken_link(chain, ven
         forged["hash"] = entry_hash(forged)
         entries[3] = forged
     chain.tamper(change)
-    result = chain.verify(venv_bin)
-    assert result.returncode == 1
-    assert "BROKEN at entry 4:" in result.stderr
-    assert "does not follow entry 3" in result.stderr
+    assert "does not follow entry 3" in chain.broken_at(venv_bin, 4)
 
 
 def test_cli_reports_a_rehashed_change_of_the_last_entry(chain, venv_bin):
@@ -292,18 +293,13 @@ def test_cli_reports_a_rehashed_change_of_the_last_entry(chain, venv_bin):
         forged["hash"] = entry_hash(forged)
         entries[6] = forged
     chain.tamper(change)
-    result = chain.verify(venv_bin)
-    assert result.returncode == 1
-    assert "BROKEN at entry 6:" in result.stderr
+    chain.broken_at(venv_bin, 6)
 
 
 @pytest.mark.parametrize("removed", [1, 3, 6])
 def test_cli_reports_a_removed_entry(chain, venv_bin, removed):
     chain.tamper(lambda entries, log: entries.pop(removed))
-    result = chain.verify(venv_bin)
-    assert result.returncode == 1
-    assert f"BROKEN at entry {removed}:" in result.stderr
-    assert "missing" in result.stderr
+    assert "missing" in chain.broken_at(venv_bin, removed)
 
 
 def test_cli_reports_a_removed_entry_even_when_the_rest_is_renumbered(chain, venv_bin):
@@ -318,18 +314,14 @@ def test_cli_reports_a_removed_entry_even_when_the_rest_is_renumbered(chain, ven
         log.next_seq = 6
         log.head = moved[-1]["hash"]
     chain.tamper(change)
-    result = chain.verify(venv_bin)
-    assert result.returncode == 1
-    assert "BROKEN at entry 3:" in result.stderr
+    chain.broken_at(venv_bin, 3)
 
 
 def test_cli_reports_two_swapped_entries(chain, venv_bin):
     def change(entries, log):
         entries[2], entries[5] = entries[5], entries[2]
     chain.tamper(change)
-    result = chain.verify(venv_bin)
-    assert result.returncode == 1
-    assert "BROKEN at entry 2:" in result.stderr
+    chain.broken_at(venv_bin, 2)
 
 
 def test_cli_reports_two_swapped_entries_with_their_numbers_swapped_too(chain, venv_bin):
@@ -339,9 +331,7 @@ def test_cli_reports_two_swapped_entries_with_their_numbers_swapped_too(chain, v
         a["hash"], b["hash"] = entry_hash(a), entry_hash(b)
         entries[2], entries[5] = b, a
     chain.tamper(change)
-    result = chain.verify(venv_bin)
-    assert result.returncode == 1
-    assert "BROKEN at entry 2:" in result.stderr
+    chain.broken_at(venv_bin, 2)
 
 
 # -- many writers at once ------------------------------------------------------------------------
@@ -413,13 +403,9 @@ def test_a_change_inside_a_sealed_chunk_is_reported(small_tail, chain, venv_bin)
         assert len(log.archive) == 1 and [decode(t)["seq"] for t in log.tail] == [5, 6]
         entries[2] = {**entries[2], "action": "document.delete"}
     chain.tamper(change)
-    result = chain.verify(venv_bin)
-    assert result.returncode == 1
-    assert "BROKEN at entry 2:" in result.stderr and "entry 2 was changed" in result.stderr
+    assert "entry 2 was changed" in chain.broken_at(venv_bin, 2)
 
 
 def test_a_removed_chunk_is_reported(small_tail, chain, venv_bin):
     chain.tamper(lambda entries, log: [entries.pop(k) for k in (1, 2, 3, 4)])
-    result = chain.verify(venv_bin)
-    assert result.returncode == 1
-    assert "BROKEN at entry 1:" in result.stderr
+    chain.broken_at(venv_bin, 1)

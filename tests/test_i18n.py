@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from babel.messages import mofile
 
 from lienthong.core import i18n_tools
@@ -175,3 +177,27 @@ def test_page_titles_are_translated(web):
     for lang, title in (("vi", "Quản trị"), ("en", "Management")):
         res = web.get("/manage", {"lang": lang})
         assert f"<title>{title} — LienThong</title>" in res.text
+
+
+def test_times_are_shown_in_the_configured_zone_and_a_wrong_zone_stops_start_up(tmp_path):
+    from webob import Request
+
+    from lienthong.core.views.base import local_time
+
+    from .conftest import base_settings, close_app, make_app
+
+    app = make_app(base_settings(tmp_path / "hcm"))
+    try:
+        request = Request.blank("/")
+        request.registry = app.registry
+        assert local_time(request, "2026-01-01T17:30:00+00:00") == "02/01/2026 00:30:00"  # UTC+7
+    finally:
+        close_app(app)
+    app = make_app(base_settings(tmp_path / "utc", **{"lienthong.timezone": "UTC"}))
+    try:
+        request.registry = app.registry
+        assert local_time(request, "2026-01-01T17:30:00+00:00") == "01/01/2026 17:30:00"
+    finally:
+        close_app(app)
+    with pytest.raises(ValueError, match=r"lienthong.timezone = Mars/Olympus: not a known time zone"):
+        make_app(base_settings(tmp_path / "mars", **{"lienthong.timezone": "Mars/Olympus"}))

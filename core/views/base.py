@@ -1,5 +1,5 @@
 """What every page's layout needs."""
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from pyramid.csrf import get_csrf_token
 
@@ -52,19 +52,6 @@ def translate(request, message, **mapping):
     return request.localizer.translate(ts)
 
 
-DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
-
-
-def site_timezone(request):
-    """``lienthong.timezone`` (default Asia/Ho_Chi_Minh): times are stored in UTC, shown local."""
-    name = request.registry.settings.get("lienthong.timezone", DEFAULT_TIMEZONE)
-    try:
-        from zoneinfo import ZoneInfo
-        return ZoneInfo(name)
-    except Exception:  # no tz database on the machine: Viet Nam has had UTC+7 without DST since 1975
-        return timezone(timedelta(hours=7))
-
-
 def local_time(request, iso):
     """An ISO 8601 UTC timestamp as ``dd/mm/yyyy hh:mm:ss`` in the site's time zone."""
     try:
@@ -73,4 +60,4 @@ def local_time(request, iso):
         return iso or ""
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(site_timezone(request)).strftime("%d/%m/%Y %H:%M:%S")
+    return when.astimezone(request.registry.lienthong_timezone).strftime("%d/%m/%Y %H:%M:%S")

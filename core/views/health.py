@@ -54,7 +54,3 @@ def metrics(request):
     response = Response(body=request.registry.lienthong_metrics.render())
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
-
-
-def includeme(config):
-    pass

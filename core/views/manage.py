@@ -2,7 +2,8 @@
 from pyramid.view import view_config
 
 from .. import evolve, security as sec
-from ..plugins import describe
+from ..blobs import get_blob_store
+from ..plugins import describe, get_plugin_manager
 from ..resources.site import Site, get_site
 from ..i18n import _
 from .base import local_time, page, translate
@@ -20,10 +21,10 @@ def manage(request):
         entry["when"] = local_time(request, entry["time"])
     return page(
         request, translate(request, _("Management")),
-        plugins=describe(request.registry.lienthong_plugins),
+        plugins=describe(get_plugin_manager(request.registry)),
         generation=site.generation,
         code_generation=evolve.current_generation(),
-        blob_store=request.registry.lienthong_blob_store.name,
+        blob_store=get_blob_store(request.registry).name,
         counts={name: len(site[name]) for name in ("directory", "users", "documents", "audit")},
         recent=recent,
     )
