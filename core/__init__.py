@@ -91,6 +91,7 @@ def make_config(settings, plugins=()):
         config.include(".skins")
         config.include(".tweens")
         config.include(".views")
+        config.include(".api")
 
         from .metrics import AppMetrics
         registry = config.registry

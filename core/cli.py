@@ -203,14 +203,14 @@ def shell(env):
 def adduser(env, login, fullname, unit_code, roles, password, email, position):
     """Add a user account."""
     from .services import accounts, audit
-    from .services.passwords import PasswordPolicyError
+    from .services.errors import ServiceError
 
     with env.site() as (site, tm):
         try:
             accounts.add_user(site, audit.Actor.system("cli"), login, fullname, password, unit_code, roles,
                               position, email)
-        except (accounts.AccountError, PasswordPolicyError) as exc:
-            raise click.ClickException(str(exc)) from exc
+        except ServiceError as exc:
+            raise click.ClickException(exc.text()) from exc
     click.echo(f"user {login} added")
 
 

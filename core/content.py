@@ -51,7 +51,11 @@ def add_content_type(config, name, factory, title="", addable_to=(), **meta):
 
 def includeme(config):
     from .resources.audit import AuditLog
-    from .resources.containers import Board, Catalog, Documents, Incidents, Transport
+    from .resources.containers import Board, Catalog, Documents, Transport
+    from .resources.delegations import Delegations
+    from .resources.incidents import Incidents
+    from .resources.mailbox import Mailbox
+    from .resources.tokens import Tokens
     from .resources.directory import Directory, Organization
     from .resources.folder import Folder
     from .resources.site import Site
@@ -66,5 +70,7 @@ def includeme(config):
         (Documents, "Documents", ("Site",)), (Transport, "Transport", ("Site",)),
         (Board, "Notice board", ("Site",)), (Incidents, "Incidents", ("Site",)),
         (AuditLog, "Audit log", ("Site",)), (Catalog, "Catalog", ("Site",)),
+        (Mailbox, "Mailbox", ("Organization", "User")), (Tokens, "API tokens", ("Site",)),
+        (Delegations, "Delegations", ("Site",)),
     ):
         config.add_content_type(factory.content_type, factory, title, addable_to)

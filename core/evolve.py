@@ -58,8 +58,23 @@ def step_3_audit_tail_and_chunks(site):
     del audit.entries
 
 
+def step_4_mailboxes_tokens_delegations(site):
+    """Generation 4: users are folders with a personal mailbox, units have a mailbox; tokens and delegations."""
+    from BTrees.Length import Length
+    from BTrees.OOBTree import OOBTree
+    site.ensure_containers()
+    for user in site["users"].values():
+        if not hasattr(user, "data"):
+            user.data = OOBTree()
+            user._num = Length()
+        user.ensure_children()
+    for unit in site["directory"].values():
+        unit.ensure_children()
+
+
 #: ordered steps; the position + 1 is the generation each one produces
-STEPS = [step_1_top_level_containers, step_2_audit_head, step_3_audit_tail_and_chunks]
+STEPS = [step_1_top_level_containers, step_2_audit_head, step_3_audit_tail_and_chunks,
+         step_4_mailboxes_tokens_delegations]
 
 
 def current_generation():

@@ -9,6 +9,7 @@ tests a role by hand.
 """
 from pyramid.authorization import ACLHelper, Allow, Authenticated, Everyone, ALL_PERMISSIONS
 from pyramid.authentication import SessionAuthenticationHelper
+from pyramid.interfaces import ISecurityPolicy
 from pyramid.location import lineage
 
 # Roles from DESIGN.md. The Vietnamese titles are the UI's names for them.
@@ -21,16 +22,24 @@ AUDITOR = "auditor"
 
 ROLES = (SYSTEM_ADMIN, UNIT_ADMIN, CLERK, LEADER, SPECIALIST, AUDITOR)
 
+# A unit's eOffice product or script, acting through an API token of that unit. Never
+# granted to a person.
+SYSTEM = "system"
+
 # Permissions used by views; each resource's ACL maps roles onto these.
 VIEW = "view"                 # see the authenticated pages
 MANAGE = "manage"             # the operator's management screens
 MANAGE_UNIT = "manage_unit"   # a unit admin's screens for their unit
 VIEW_AUDIT = "view_audit"     # read the audit log and reports, never document contents
+EDIT_SELF = "edit_self"       # one's own profile, password and delegations
 READ_MAILBOX = "read_mailbox"
 SEND = "send"
 REGISTER = "register"
 ASSIGN = "assign"
 PROCESS = "process"
+
+#: permissions a delegation may name (R6.2); management is never delegated
+DELEGABLE = (READ_MAILBOX, SEND, REGISTER, ASSIGN, PROCESS)
 
 SITE_ACL = [
     (Allow, f"role:{SYSTEM_ADMIN}", ALL_PERMISSIONS),
@@ -39,10 +48,11 @@ SITE_ACL = [
 ]
 
 UNIT_ACL = [
-    (Allow, f"role:{UNIT_ADMIN}", (VIEW, MANAGE_UNIT, READ_MAILBOX)),
+    (Allow, f"role:{UNIT_ADMIN}", (VIEW, MANAGE_UNIT)),
     (Allow, f"role:{CLERK}", (VIEW, READ_MAILBOX, SEND, REGISTER)),
     (Allow, f"role:{LEADER}", (VIEW, READ_MAILBOX, SEND, ASSIGN)),
     (Allow, f"role:{SPECIALIST}", (VIEW, READ_MAILBOX, PROCESS)),
+    (Allow, f"role:{SYSTEM}", (VIEW, READ_MAILBOX, SEND, REGISTER)),
 ]
 
 
@@ -50,60 +60,239 @@ def user_principal(login):
     return f"user:{login}"
 
 
+def _roles_on(node, principal):
+    getter = getattr(node, "local_roles_of", None)
+    return set(getter(principal)) if getter is not None else set()
+
+
+def unit_of(node):
+    """The Organization in ``node``'s lineage, or None."""
+    for n in lineage(node):
+        if getattr(n, "content_type", None) == "Organization":
+            return n
+    return None
+
+
 def role_principals(context, login):
-    """Roles granted to ``login`` on ``context`` or any of its ancestors."""
+    """Roles granted to ``login`` on ``context`` or any of its ancestors.
+
+    A resource may name ``related_units()``: units whose roles also count on it (a unit
+    admin manages the people of the unit, though /users is not inside /directory).
+    """
     principal = user_principal(login)
     roles = set()
     for node in lineage(context):
-        getter = getattr(node, "local_roles_of", None)
-        if getter is not None:
-            roles.update(getter(principal))
+        roles |= _roles_on(node, principal)
+        related = getattr(node, "related_units", None)
+        if related is not None:
+            directory = find_directory(node)
+            for code in related():
+                unit = directory.get(code) if directory is not None and code else None
+                if unit is not None:
+                    roles |= _roles_on(unit, principal)
     return {f"role:{r}" for r in roles}
 
 
+def find_directory(node):
+    root = None
+    for root in lineage(node):
+        pass
+    try:
+        return root["directory"]
+    except (KeyError, TypeError):
+        return None
+
+
+class SystemIdentity:
+    """Who a unit's API token speaks for: the unit's eOffice product (role ``system`` on it only)."""
+
+    def __init__(self, token):
+        self.token = token
+        self.unit_code = token.unit_code
+        self.login = f"system:{token.unit_code}"
+        self.fullname = token.label
+        self.must_change_password = False
+
+    def is_active(self, now_iso=None):
+        return True
+
+
+def _today(request):
+    from datetime import datetime
+    return datetime.now(request.registry.lienthong_timezone).date().isoformat()
+
+
+def _now_iso():
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def is_api_request(request):
+    """The JSON and edXML APIs authenticate by bearer token only, never by the session cookie,
+    so a page on another site cannot make a logged-in browser call them (no CSRF there)."""
+    return request.path.startswith(("/api/", "/edxml/"))
+
+
+BEARER_PREFIX = "bearer "
+ACTING_FOR_SESSION_KEY = "lienthong.acting_for"
+ACTING_FOR_HEADER = "X-Acting-For"
+LAST_USED_EVERY = 60  # seconds: a token's last-used time is written at most this often
+
+
 class LienThongSecurityPolicy:
-    """Session login + ACLs with local roles."""
+    """Session login for pages, bearer tokens for the APIs, ACLs with local roles, delegations."""
 
     def __init__(self):
         self.helper = SessionAuthenticationHelper(prefix="lienthong.")
         self.acl = ACLHelper()
 
+    # -- who ---------------------------------------------------------------
     def identity(self, request):
-        """The ``User`` resource of the logged-in user, or None (also when locked/removed)."""
+        """The ``User`` (or ``SystemIdentity``) of the request, or None.
+
+        None also when the account is locked or removed, when its sessions were ended
+        (``session_epoch``), or when a token is revoked or expired: each takes effect on
+        the next request.
+        """
         if "_lienthong_identity" in request.__dict__:
             return request.__dict__["_lienthong_identity"]
-        user = None
-        userid = self.helper.authenticated_userid(request)
-        if userid:
-            from .resources.site import get_site
-            site = get_site(request)
-            candidate = site["users"].get(userid)
-            if candidate is not None and candidate.is_active():
-                user = candidate
+        if is_api_request(request):
+            user = self._token_identity(request)
+        else:
+            user = self._session_identity(request)
         request.__dict__["_lienthong_identity"] = user
         return user
+
+    def _session_identity(self, request):
+        userid = self.helper.authenticated_userid(request)
+        if not userid:
+            return None
+        from .resources.site import get_site
+        user = get_site(request)["users"].get(userid)
+        if user is None or not user.is_active():
+            return None
+        if request.session.get("lienthong.epoch", 0) != user.session_epoch:
+            return None
+        return user
+
+    def _token_identity(self, request):
+        header = request.headers.get("Authorization", "")
+        if not header.lower().startswith(BEARER_PREFIX):
+            return None
+        from .resources.site import get_site
+        from .services import tokens
+        site = get_site(request)
+        token = tokens.find(site, header[len(BEARER_PREFIX):].strip())
+        now = _now_iso()
+        if token is None or not token.is_valid(now):
+            return None
+        if token.kind == "system":
+            identity = SystemIdentity(token)
+        else:
+            identity = site["users"].get(token.login)
+            if identity is None or not identity.is_active() or token.epoch != identity.session_epoch:
+                return None
+        request.__dict__["_lienthong_token"] = token
+        tokens.touch(token, now, every=LAST_USED_EVERY)
+        return identity
 
     def authenticated_userid(self, request):
         user = self.identity(request)
         return user.login if user is not None else None
 
+    # -- on whose behalf ---------------------------------------------------
+    def delegation(self, request):
+        """The delegation the user is acting under on this request, if it is still current."""
+        if "_lienthong_delegation" in request.__dict__:
+            return request.__dict__["_lienthong_delegation"]
+        found = None
+        user = self.identity(request)
+        if user is not None and not isinstance(user, SystemIdentity):
+            if is_api_request(request):
+                wanted = request.headers.get(ACTING_FOR_HEADER)
+            else:
+                wanted = request.session.get(ACTING_FOR_SESSION_KEY) if request.session else None
+            if wanted:
+                from .resources.site import get_site
+                site = get_site(request)
+                d = site["delegations"].get(wanted)
+                delegator = site["users"].get(d.delegator) if d is not None else None
+                if (d is not None and d.delegate == user.login and d.is_current(_today(request))
+                        and delegator is not None and delegator.is_active()):
+                    found = d
+        request.__dict__["_lienthong_delegation"] = found
+        return found
+
+    # -- what --------------------------------------------------------------
     def principals(self, request, context):
         principals = {Everyone}
         user = self.identity(request)
-        if user is not None:
-            principals.add(Authenticated)
-            principals.add(user_principal(user.login))
-            if context is not None:
-                principals.update(role_principals(context, user.login))
+        if user is None:
+            return principals
+        principals.add(Authenticated)
+        if isinstance(user, SystemIdentity):
+            principals.add(user.token.principal)
+            unit = unit_of(context) if context is not None else None
+            if unit is not None and unit.code == user.unit_code:
+                principals.add(f"role:{SYSTEM}")
+            return principals
+        principals.add(user_principal(user.login))
+        if context is not None:
+            principals.update(role_principals(context, user.login))
         return principals
 
-    def permits(self, request, context, permission):
-        return self.acl.permits(context, self.principals(request, context), permission)
+    def delegated_principals(self, delegation, context, permission):
+        """What the delegator lends on ``context`` for ``permission``, within the delegation's scope."""
+        from .resources.delegations import MAILBOX, PERMISSIONS, ROLE
+        base = {Everyone, Authenticated}
+        if delegation.scope == MAILBOX:
+            if permission not in (VIEW, READ_MAILBOX, PROCESS):
+                return None
+            for node in lineage(context):
+                if getattr(node, "owner_login", None) == delegation.delegator:
+                    return base | {user_principal(delegation.delegator)}
+            return None
+        unit = unit_of(context)
+        if unit is None or unit.code != delegation.unit_code:
+            return None
+        held = role_principals(context, delegation.delegator)
+        if delegation.scope == ROLE:
+            role = f"role:{delegation.role}"
+            return base | {role} if role in held else None
+        if delegation.scope == PERMISSIONS and permission in delegation.permissions:
+            return base | held
+        return None
 
+    def permits(self, request, context, permission):
+        result = self.acl.permits(context, self.principals(request, context), permission)
+        if result:
+            return result
+        delegation = self.delegation(request)
+        if delegation is not None:
+            lent = self.delegated_principals(delegation, context, permission)
+            if lent is not None:
+                lent_result = self.acl.permits(context, lent, permission)
+                if lent_result:
+                    return lent_result
+        return result
+
+    # -- log in and out ----------------------------------------------------
     def remember(self, request, userid, **kw):
         request.__dict__.pop("_lienthong_identity", None)
+        from .resources.site import get_site
+        user = get_site(request)["users"].get(userid)
+        request.session["lienthong.epoch"] = user.session_epoch if user is not None else 0
         return self.helper.remember(request, userid, **kw)
 
     def forget(self, request, **kw):
         request.__dict__.pop("_lienthong_identity", None)
+        request.__dict__.pop("_lienthong_delegation", None)
+        request.session.pop(ACTING_FOR_SESSION_KEY, None)
         return self.helper.forget(request, **kw)
+
+
+def current_delegation(request):
+    """The delegation this request acts under, or None (any security policy may lack it)."""
+    policy = request.registry.queryUtility(ISecurityPolicy)
+    getter = getattr(policy, "delegation", None)
+    return getter(request) if getter is not None else None

@@ -113,20 +113,20 @@ def test_adduser_policy_errors_then_success_then_audit_verify(tmp_path, site_ini
     base = ["adduser", "nguyen.van.a", "--fullname", "Nguyễn Văn A", "--role", "auditor"]
 
     cli.assert_clean_failure(cli.run(base + ["--password", "ngan"], site_ini),
-                             "password must have at least 10 characters")
+                             "The password must have at least 10 characters")
     cli.assert_clean_failure(cli.run(["adduser", "nguyen.van.bb", "--fullname", "B", "--role", "auditor",
                                       "--password", "Nguyen.Van.BB"], site_ini),
-                             "password must not be the login")
+                             "The password must not be the login")
     cli.assert_clean_failure(cli.run(base[:4] + ["--unit", "999.99.99.H49", "--role", "clerk",
                                                  "--password", NEW_PASSWORD], site_ini),
-                             "unknown unit '999.99.99.H49'")
+                             "Unknown unit 999.99.99.H49")
 
     # the password from the environment, so it is not on the command line
     added = cli.run(base, site_ini, env=cli.clean_env(LIENTHONG_NEW_PASSWORD=NEW_PASSWORD))
     assert added.returncode == 0, added.stderr
     assert "user nguyen.van.a added" in added.stdout
     cli.assert_clean_failure(cli.run(base + ["--password", NEW_PASSWORD], site_ini),
-                             "login 'nguyen.van.a' already exists")
+                             "The login nguyen.van.a already exists")
 
     verify = cli.run(["audit", "verify"], site_ini)
     assert verify.returncode == 0, verify.stderr

@@ -3,6 +3,7 @@ from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
 
 from .folder import Folder
 from .. import security as sec
+from .incidents import Incidents  # noqa: F401  (older databases name it here)
 
 
 class Documents(Folder):
@@ -19,11 +20,6 @@ class Transport(Folder):
 class Board(Folder):
     """/board: the moderated notice board."""
     content_type = "Board"
-
-
-class Incidents(Folder):
-    """/incidents: incident reports."""
-    content_type = "Incidents"
 
 
 class Catalog(Folder):

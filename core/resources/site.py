@@ -5,7 +5,10 @@ from zope.interface import implementer
 from .. import security as sec
 from ..interfaces import ISite
 from .audit import AuditLog
-from .containers import Board, Catalog, Documents, Incidents, Transport
+from .containers import Board, Catalog, Documents, Transport
+from .delegations import Delegations
+from .incidents import Incidents
+from .tokens import Tokens
 from .directory import Directory
 from .folder import Folder
 from .users import Users
@@ -22,6 +25,8 @@ TOP_LEVEL = {
     "incidents": Incidents,
     "audit": AuditLog,
     "catalog": Catalog,
+    "tokens": Tokens,
+    "delegations": Delegations,
 }
 
 

@@ -1,25 +1,48 @@
-"""User accounts: /users/<login>."""
+"""User accounts: /users/<login>, each with a personal mailbox and in-app notices."""
+from BTrees.LOBTree import LOBTree
 from persistent import Persistent
-from pyramid.authorization import Allow
+from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 from zope.interface import implementer
 
+from .. import security as sec
 from ..interfaces import IUser
 from .folder import Folder
+from .mailbox import Mailbox
 
 
 class Users(Folder):
     content_type = "Users"
+    title = "Users"
+
+
+class Notice(Persistent):
+    """An in-app message to one user (an alert from the hub); ``message`` is a msgid with a mapping."""
+
+    def __init__(self, time, message, mapping=None, link=""):
+        self.time = time
+        self.message = message
+        self.mapping = dict(mapping or {})
+        self.link = link
+        self.read = False
 
 
 @implementer(IUser)
-class User(Persistent):
-    """A person with a login. Roles are local roles on units (and the site), not stored here."""
+class User(Folder):
+    """A person with a login. Roles are local roles on units (and the site), not stored here.
+
+    Fields added after generation 3 have class-level defaults so that older accounts read
+    correctly before ``lienthong migrate`` turns them into folders.
+    """
 
     content_type = "User"
-    __name__ = None
-    __parent__ = None
+    failed_logins = 0
+    locked_until = None          # ISO time until which a lock-out after failed logins lasts
+    lock_reason = ""             # why an admin (or a compromise report) locked the account
+    session_epoch = 0            # bumped to end every session and login token of the user
+    notices = None
 
     def __init__(self, login, fullname, password_hash, unit_code=None, position="", email=""):
+        super().__init__()
         self.login = login
         self.fullname = fullname
         self.password_hash = password_hash
@@ -28,11 +51,50 @@ class User(Persistent):
         self.email = email
         self.locked = False
         self.must_change_password = False
+        self.ensure_children()
+
+    def ensure_children(self):
+        if "mailbox" not in self:
+            box = Mailbox()
+            box.owner_login = self.login
+            self.add("mailbox", box)
+        if self.notices is None:
+            self.notices = LOBTree()
+
+    @property
+    def title(self):
+        return self.fullname
+
+    @property
+    def mailbox(self):
+        return self["mailbox"]
+
+    def related_units(self):
+        """Units whose local roles count on this user's pages: a unit admin manages the unit's people."""
+        return (self.unit_code,) if self.unit_code else ()
 
     @property
     def __acl__(self):
-        """A user may see and edit their own profile (admins hold it through the site's ACL)."""
-        return [(Allow, f"user:{self.login}", ("view", "edit_self"))]
+        """Oneself, the admins of one's unit and the system admin; nobody else sees a profile."""
+        return [
+            (Allow, sec.user_principal(self.login), (sec.VIEW, sec.EDIT_SELF)),
+            (Allow, f"role:{sec.UNIT_ADMIN}", (sec.VIEW, sec.MANAGE_UNIT)),
+            (Allow, f"role:{sec.SYSTEM_ADMIN}", ALL_PERMISSIONS),
+            (Deny, Everyone, ALL_PERMISSIONS),
+        ]
 
-    def is_active(self):
-        return not self.locked
+    def is_active(self, now_iso=None):
+        """False when locked by an admin or, at ``now_iso``, still locked out after failed logins."""
+        if self.locked:
+            return False
+        if self.locked_until and now_iso is not None and now_iso < self.locked_until:
+            return False
+        return True
+
+    def add_notice(self, notice):
+        key = (self.notices.maxKey() + 1) if len(self.notices) else 1
+        self.notices[key] = notice
+        return key
+
+    def unread_notices(self):
+        return sum(1 for n in self.notices.values() if not n.read) if self.notices is not None else 0

@@ -1,46 +1,106 @@
-"""Accounts: create users, grant roles as local roles, authenticate."""
+"""Accounts: create and change users, grant roles as local roles, authenticate, lock out.
+
+Every change is written to the audit log with the actor; errors name the field at fault.
+"""
 import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from .. import security as sec
-from ..resources.users import User
+from ..i18n import _
+from ..resources.users import Notice, User
 from . import audit
-from .passwords import check_policy, hash_password, verify_password
+from .errors import Conflict, NotFound, ServiceError
+from .passwords import PasswordPolicyError, check_policy, hash_password, random_password, verify_password
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SITE_ROLES = (sec.SYSTEM_ADMIN, sec.AUDITOR)
+UNIT_ROLES = (sec.UNIT_ADMIN, sec.CLERK, sec.LEADER, sec.SPECIALIST)
+EDITABLE = ("fullname", "position", "email", "unit_code")
 
 
-class AccountError(ValueError):
+class AccountError(ServiceError):
     pass
 
 
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """R5.3: after ``attempts`` failed logins in a row the account is refused for ``minutes``."""
+
+    attempts: int = 5
+    minutes: int = 15
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(int(settings.get("lienthong.lockout.attempts", 5)),
+                   int(settings.get("lienthong.lockout.minutes", 15)))
+
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+def _iso(when):
+    return when.isoformat(timespec="seconds")
+
+
+def get_user(site, login):
+    user = site["users"].get((login or "").strip().lower())
+    if user is None:
+        raise NotFound(_("Unknown user ${login}."), field="login", login=login or "")
+    return user
+
+
+def _check_password(password, login, field="password"):
+    try:
+        check_policy(password or "", login)
+    except PasswordPolicyError as exc:
+        exc.field = field
+        raise
+
+
+def _unit(site, code, field="unit_code"):
+    unit = site["directory"].get(code)
+    if unit is None:
+        raise AccountError(_("Unknown unit ${code}."), field=field, code=code)
+    if not unit.is_active():
+        raise AccountError(_("Unit ${code} no longer exists: it was reorganized."), field=field, code=code)
+    return unit
+
+
+def _check_email(email):
+    if email and not EMAIL_RE.match(email):
+        raise AccountError(_("${value} is not an e-mail address."), field="email", value=email)
+
+
 def add_user(site, actor, login, fullname, password, unit_code=None, roles=(), position="",
-             email="", enforce_policy=True, password_hash=None):
+             email="", enforce_policy=True, password_hash=None, must_change_password=False):
     """Create a user and grant ``roles``: site roles on the site, others on the user's unit.
 
     ``password_hash`` (with ``password=None``) takes an argon2 hash made earlier, so that
-    bulk imports hash a shared initial password once.
+    bulk imports hash a shared initial password once. Everything is checked before
+    anything is written.
     """
     login = (login or "").strip().lower()
     if not LOGIN_RE.match(login):
-        raise AccountError(f"invalid login {login!r}: use 2-64 lowercase letters, digits, '.', '_' or '-'")
+        raise AccountError(_("Invalid login ${login}: use 2-64 lowercase letters, digits, '.', '_' or '-'."),
+                           field="login", login=login)
     if login in site["users"]:
-        raise AccountError(f"login {login!r} already exists")
-    unit = None
-    if unit_code is not None:
-        unit = site["directory"].get(unit_code)
-        if unit is None:
-            raise AccountError(f"unknown unit {unit_code!r}")
+        raise Conflict(_("The login ${login} already exists."), field="login", login=login)
+    fullname = (fullname or "").strip()
+    if not fullname:
+        raise AccountError(_("The full name is required."), field="fullname")
+    _check_email(email)
+    unit = _unit(site, unit_code) if unit_code else None
     for role in roles:
-        if role not in sec.ROLES:
-            raise AccountError(f"unknown role {role!r}")
-        if role not in SITE_ROLES and unit is None:
-            raise AccountError(f"role {role!r} needs a unit")
+        _check_role(role, unit)
     if password_hash is None:
         if enforce_policy:
-            check_policy(password, login)
+            _check_password(password, login)
         password_hash = hash_password(password)
-    user = User(login, fullname, password_hash, unit_code, position, email)
+    user = User(login, fullname, password_hash, unit_code or None, position or "", email or "")
+    user.must_change_password = must_change_password
     site["users"].add(login, user)
     principal = sec.user_principal(login)
     for role in roles:
@@ -49,35 +109,200 @@ def add_user(site, actor, login, fullname, password, unit_code=None, roles=(), p
     return user
 
 
+def _check_role(role, unit):
+    if role not in sec.ROLES:
+        raise AccountError(_("Unknown role ${role}."), field="roles", role=role)
+    if role not in SITE_ROLES and unit is None:
+        raise AccountError(_("The role ${role} needs a unit."), field="roles", role=role)
+
+
+def update_user(site, actor, user, **changes):
+    """Change profile fields (``EDITABLE``); a new unit must exist. Returns the changed fields."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise AccountError(_("${name} cannot be changed here."), field=name, name=name)
+    if "fullname" in changes and not (changes["fullname"] or "").strip():
+        raise AccountError(_("The full name is required."), field="fullname")
+    if "email" in changes:
+        _check_email(changes["email"])
+    if changes.get("unit_code"):
+        _unit(site, changes["unit_code"])
+    changed = {}
+    for name, value in changes.items():
+        value = (value or "").strip() or (None if name == "unit_code" else "")
+        if getattr(user, name) != value:
+            changed[name] = value
+            setattr(user, name, value)
+    if changed:
+        audit.record(site, actor, "user.update", f"/users/{user.login}", fields=sorted(changed))
+    return changed
+
+
 def roles_of(site, user):
     """All roles held by ``user`` (site-wide and on their unit), for display."""
+    return sorted({role for _code, role in role_grants(site, user)})
+
+
+def role_grants(site, user):
+    """``(unit_code or None, role)`` for every role ``user`` holds: None means site-wide."""
     principal = sec.user_principal(user.login)
-    roles = set(site.local_roles_of(principal))
-    if user.unit_code and user.unit_code in site["directory"]:
-        roles.update(site["directory"][user.unit_code].local_roles_of(principal))
-    return sorted(roles)
+    grants = {(None, role) for role in site.local_roles_of(principal)}
+    codes = set(getattr(user, "extra_units", ()) or ())
+    if user.unit_code:
+        codes.add(user.unit_code)
+    for code in codes:
+        unit = site["directory"].get(code)
+        if unit is not None:
+            grants |= {(code, role) for role in unit.local_roles_of(principal)}
+    return sorted(grants, key=lambda g: (g[0] or "", g[1]))
 
 
-def authenticate(site, login, password, client=None):
+def grant_role(site, actor, user, role, unit_code=None):
+    unit = None if role in SITE_ROLES else _unit(site, unit_code or user.unit_code or "", field="unit_code")
+    _check_role(role, unit)
+    target = site if unit is None else unit
+    target.grant_local_role(sec.user_principal(user.login), role)
+    if unit is not None and unit.code != user.unit_code:
+        user.extra_units = tuple(sorted(set(getattr(user, "extra_units", ()) or ()) | {unit.code}))
+    audit.record(site, actor, "user.grant_role", f"/users/{user.login}", role=role,
+                 unit=None if unit is None else unit.code)
+
+
+def revoke_role(site, actor, user, role, unit_code=None):
+    target = site if role in SITE_ROLES else site["directory"].get(unit_code or user.unit_code or "")
+    if target is None or role not in target.local_roles_of(sec.user_principal(user.login)):
+        raise AccountError(_("${login} does not hold the role ${role} there."), field="roles",
+                           login=user.login, role=role)
+    target.revoke_local_role(sec.user_principal(user.login), role)
+    audit.record(site, actor, "user.revoke_role", f"/users/{user.login}", role=role,
+                 unit=None if target is site else target.code)
+
+
+def authenticate(site, login, password, client=None, lockout=LockoutPolicy(), via="web"):
     """Return the user when the login and password match an active account, else None.
 
-    Unknown logins cost the same argon2 verification as known ones and are reported
-    with the same answer, so the login form does not reveal which accounts exist.
+    Unknown logins cost the same argon2 verification as known ones and get the same
+    answer, so the login form does not reveal which accounts exist. ``lockout.attempts``
+    failures in a row lock the account for ``lockout.minutes``; even the right password
+    is refused meanwhile.
     """
     login = (login or "").strip().lower()
     user = site["users"].get(login)
     ok = verify_password(user.password_hash if user else None, password or "")
     actor = audit.Actor(login=login or "-", client=client)
-    if user is None or not ok or not user.is_active():
-        audit.record(site, actor, "auth.login_failed", f"/users/{login}",
-                     reason="locked" if (user is not None and ok) else "bad_credentials")
+    now = _iso(_now())
+    if user is not None and not user.is_active(now):
+        reason = "locked" if user.locked else "locked_out"
+        audit.record(site, actor, "auth.login_failed", f"/users/{login}", reason=reason, via=via)
         return None
-    audit.record(site, actor, "auth.login", f"/users/{login}")
+    if user is None or not ok:
+        audit.record(site, actor, "auth.login_failed", f"/users/{login}", reason="bad_credentials", via=via)
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= lockout.attempts:
+                user.locked_until = _iso(_now() + timedelta(minutes=lockout.minutes))
+                user.failed_logins = 0
+                audit.record(site, audit.Actor.system("lockout"), "user.locked_out", f"/users/{login}",
+                             until=user.locked_until, attempts=lockout.attempts)
+        return None
+    if user.failed_logins or user.locked_until:
+        user.failed_logins = 0
+        user.locked_until = None
+    audit.record(site, actor, "auth.login", f"/users/{login}", via=via)
     return user
 
 
-def set_password(site, actor, user, new_password):
-    check_policy(new_password, user.login)
+def set_password(site, actor, user, new_password, current_password=None):
+    """Change a password; when ``current_password`` is given (a user changing their own) it must match."""
+    if current_password is not None and not verify_password(user.password_hash, current_password):
+        raise AccountError(_("The current password is incorrect."), field="current_password")
+    _check_password(new_password, user.login, field="new_password")
+    if current_password is not None and verify_password(user.password_hash, new_password):
+        raise AccountError(_("The new password must differ from the current one."), field="new_password")
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
     audit.record(site, actor, "user.password_change", f"/users/{user.login}")
+
+
+def reset_password(site, actor, user):
+    """An admin's reset: a random one-time password, to be changed at the next login; returns it.
+
+    Every session and login token of the user ends, so whoever knew the old one is out.
+    """
+    password = random_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    user.locked_until = None
+    user.failed_logins = 0
+    end_sessions(user)
+    audit.record(site, actor, "user.password_reset", f"/users/{user.login}")
+    return password
+
+
+def end_sessions(user):
+    """Every session and login token of ``user`` stops being accepted on its next request."""
+    user.session_epoch += 1
+
+
+def lock(site, actor, user, reason=""):
+    if user.login == actor.login:
+        raise Conflict(_("You cannot lock your own account."), field="login")
+    user.locked = True
+    user.lock_reason = reason or ""
+    end_sessions(user)
+    audit.record(site, actor, "user.lock", f"/users/{user.login}", reason=reason or "")
+
+
+def unlock(site, actor, user):
+    user.locked = False
+    user.lock_reason = ""
+    user.locked_until = None
+    user.failed_logins = 0
+    audit.record(site, actor, "user.unlock", f"/users/{user.login}")
+
+
+def unit_admins(site, unit_code):
+    """The users who hold the unit-admin role on ``unit_code``."""
+    unit = site["directory"].get(unit_code or "")
+    if unit is None or not unit.__local_roles__:
+        return []
+    logins = [p.split(":", 1)[1] for p, roles in unit.__local_roles__.items()
+              if sec.UNIT_ADMIN in roles and p.startswith("user:")]
+    return [site["users"][login] for login in logins if login in site["users"]]
+
+
+def system_admins(site):
+    if not site.__local_roles__:
+        return []
+    logins = [p.split(":", 1)[1] for p, roles in site.__local_roles__.items()
+              if sec.SYSTEM_ADMIN in roles and p.startswith("user:")]
+    return [site["users"][login] for login in logins if login in site["users"]]
+
+
+def notify(user, message, link="", **mapping):
+    """An in-app notice for ``user``; ``message`` is a msgid translated when shown."""
+    return user.add_notice(Notice(_iso(_now()), str(message), mapping, link))
+
+
+def report_compromised(site, actor, user, note=""):
+    """R8.2: lock the account, end its sessions and tokens, alert the unit's admins, open an incident.
+
+    Returns the incident's id. Reported by the user or by an admin; either way the account
+    stays locked until an admin resets the password.
+    """
+    from .incidents import open_incident
+    user.locked = True
+    user.lock_reason = "compromised"
+    end_sessions(user)
+    incident_id = open_incident(
+        site, actor, "compromised_password", f"/users/{user.login}", unit_code=user.unit_code,
+        description=note, actions=["account locked", "sessions and tokens ended", "unit admins alerted"])
+    admins = unit_admins(site, user.unit_code) or system_admins(site)
+    for admin in admins:
+        notify(admin, _("The password of ${login} (${name}) was reported compromised; the account is locked. "
+                        "Reset its password after checking with its holder."),
+               link=f"/manage/users/{user.login}", login=user.login, name=user.fullname)
+    audit.record(site, actor, "user.compromised", f"/users/{user.login}", incident=incident_id,
+                 alerted=[a.login for a in admins])
+    return incident_id

@@ -5,6 +5,9 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from ..i18n import _
+from .errors import ServiceError
+
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 
@@ -21,8 +24,11 @@ COMMON = frozenset({
 })
 
 
-class PasswordPolicyError(ValueError):
-    pass
+class PasswordPolicyError(ServiceError):
+    """A password the policy refuses; the message says which rule."""
+
+    def __init__(self, message, field="password", **mapping):
+        super().__init__(message, field=field, **mapping)
 
 
 def hash_password(password):
@@ -39,11 +45,11 @@ def verify_password(password_hash, password):
 
 def check_policy(password, login=""):
     if len(password) < MIN_LENGTH:
-        raise PasswordPolicyError(f"password must have at least {MIN_LENGTH} characters")
+        raise PasswordPolicyError(_("The password must have at least ${count} characters."), count=MIN_LENGTH)
     if login and password.lower() == login.lower():
-        raise PasswordPolicyError("password must not be the login")
+        raise PasswordPolicyError(_("The password must not be the login."))
     if password.lower() in COMMON:
-        raise PasswordPolicyError("password is too common")
+        raise PasswordPolicyError(_("The password is too common; choose another."))
 
 
 def random_password():

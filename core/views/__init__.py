@@ -11,9 +11,15 @@ class Unstored:
         self.request = request
 
 
+#: view modules that add URL-dispatch routes in their own ``includeme``
+ROUTE_MODULES = ("directory", "manage_units", "manage_users", "profile", "delegations", "directory_io")
+
+
 def includeme(config):
     config.add_static_view("static", "lienthong.skins:default/static", cache_max_age=3600)
     config.add_route("healthz", "/healthz", factory=Unstored)
     config.add_route("metrics", "/metrics", factory=Unstored)
     config.add_route("language", "/language", factory=Unstored)
+    for module in ROUTE_MODULES:
+        config.include(f".{module}")
     config.scan(".")

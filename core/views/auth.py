@@ -32,13 +32,16 @@ def login_submit(request):
     login = request.POST.get("login", "")
     password = request.POST.get("password", "")
     came_from = request.POST.get("came_from", "")
-    user = accounts.authenticate(get_site(request), login, password, client=client_address(request))
+    user = accounts.authenticate(get_site(request), login, password, client=client_address(request),
+                                 lockout=accounts.LockoutPolicy.from_settings(request.registry.settings))
     if user is None:
         request.response.status = 401
         return page(request, translate(request, _("Log in")), came_from=came_from, login=login,
                     error=translate(request, _("The login or password is incorrect.")))
     request.session.invalidate()  # a fresh session on login: no fixation
     headers = remember(request, user.login)
+    if user.must_change_password:
+        return HTTPSeeOther(request.application_url + "/password", headers=headers)
     return HTTPSeeOther(safe_came_from(request, came_from), headers=headers)
 
 

@@ -18,16 +18,24 @@ def client_address(request):
 
 
 def actor_for(request):
+    """Who acts on this request, and for whom when they act under a delegation (R6.2, R8.3)."""
     from ..services.audit import Actor
     user = request.identity
-    return Actor(login=user.login if user else "anonymous", client=client_address(request))
+    delegation = sec.current_delegation(request)
+    return Actor(login=user.login if user else "anonymous", client=client_address(request),
+                 on_behalf_of=delegation.delegator if delegation is not None else None)
 
 
 def page(request, title, **values):
     """Template values shared by every page: who is logged in, menu, languages, CSRF token."""
     user = request.identity
     site = get_site(request)
+    delegation = sec.current_delegation(request)
+    acting_for = site["users"].get(delegation.delegator) if delegation is not None else None
+    values.setdefault("errors", {})
     values.update(
+        acting_for=acting_for,
+        unread_notices=user.unread_notices() if user is not None and hasattr(user, "unread_notices") else 0,
         page_title=title,
         user=user,
         can_manage=bool(user) and bool(request.has_permission(sec.MANAGE, site)),
@@ -61,3 +69,18 @@ def local_time(request, iso):
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when.astimezone(request.registry.lienthong_timezone).strftime("%d/%m/%Y %H:%M:%S")
+
+
+def refused(request, exc):
+    """The translated message of a ``ServiceError`` caught by a form view, which re-shows the form.
+
+    The request's transaction is doomed: whatever the service wrote before refusing is
+    not committed, though the view answers normally.
+    """
+    request.tm.doom()
+    return request.localizer.translate(exc.message)
+
+
+def field_errors(request, exc):
+    """``{field: message}`` for a form template (``errors`` in ``page()`` values)."""
+    return {exc.field or "_form": refused(request, exc)}

@@ -18,6 +18,7 @@ from transaction.interfaces import TransientError
 from ..db import get_database
 from ..i18n import LANGUAGES, _
 from ..services import audit
+from ..services.errors import ServiceError
 from .base import actor_for, translate
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,10 @@ def wants_problem_json(request):
         request.headers.get("Accept") or "")
 
 
-def problem(request, status, title, detail):
+def problem(request, status, title, detail, **extra):
+    """RFC 9457 problem details; ``extra`` adds members such as ``field``."""
     body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail,
-                       "instance": request.path}, ensure_ascii=False)
+                       "instance": request.path, **extra}, ensure_ascii=False)
     return Response(body=body, status=status, content_type="application/problem+json", charset="utf-8")
 
 
@@ -70,7 +72,8 @@ def error_page(request, status, title, detail):
         user = None
     values = {
         "page_title": title, "title": title, "detail": detail, "status": status, "user": user,
-        "can_manage": False, "can_audit": False, "languages": LANGUAGES,
+        "can_manage": False, "can_audit": False, "languages": LANGUAGES, "acting_for": None,
+        "unread_notices": 0,
         "current_language": request.locale_name, "flash": [], "app_url": request.application_url,
         # only the logout button needs it: an anonymous error page must not start a session
         "csrf_token": get_csrf_token(request) if user is not None else "",
@@ -135,6 +138,17 @@ def http_exception(exc, request):
     # ``detail`` is what the code that raised the error chose to say; the class's generic
     # English explanation is replaced by a translated one.
     return error_page(request, exc.status_int, title, exc.detail or explanation)
+
+
+@exception_view_config(ServiceError)
+def service_error(exc, request):
+    """A rule refused the request: its message, the field at fault, and nothing saved
+    (the transaction of a request that ends in an exception is aborted)."""
+    title, _explanation = status_texts(request, exc.status)
+    detail = request.localizer.translate(exc.message)
+    if wants_problem_json(request):
+        return problem(request, exc.status, title, detail, **({"field": exc.field} if exc.field else {}))
+    return error_page(request, exc.status, title, detail)
 
 
 @exception_view_config(TransientError)

@@ -1,0 +1,5 @@
+"""The JSON API under /api/v1 (being written)."""
+
+
+def includeme(config):
+    pass

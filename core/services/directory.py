@@ -1,0 +1,390 @@
+"""The directory of units (R10.3, R11): add, change, connect, reorganize, find.
+
+Units are never deleted: a merged, split or dissolved unit stays in the directory with
+its successors, so old documents keep a readable sender and new ones addressed to it
+reach whoever took over (``resolve``).
+"""
+import re
+from datetime import date
+
+from persistent.list import PersistentList
+
+from .. import security as sec
+from ..i18n import _
+from ..resources import directory as d
+from ..resources.directory import Organization
+from ..text import matches
+from . import audit
+from .errors import Conflict, NotFound, ServiceError
+
+PILOT_MONTHS = 2   # R11: a connected eOffice product runs a two-month pilot before going official
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_RE = re.compile(r"^[0-9 +().-]{6,20}$")
+
+#: fields a unit has, in the order forms, CSV and the API show them
+FIELDS = ("code", "name", "short_name", "kind", "parent_code", "email", "phone", "address",
+          "eoffice_product", "adapter")
+POLICY_FIELDS = ("deadline_days", "must_sign", "issuers", "approval")
+ISSUER_ROLES = (sec.CLERK, sec.LEADER)
+
+
+class DirectoryError(ServiceError):
+    pass
+
+
+def get_unit(site, code):
+    unit = site["directory"].get((code or "").strip())
+    if unit is None:
+        raise NotFound(_("Unknown unit ${code}."), field="code", code=code or "")
+    return unit
+
+
+def _text(value):
+    return (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
+
+
+def clean(site, data, existing=None, known_adapters=None, pending_parents=None):
+    """Check unit fields and return them cleaned; raise ``DirectoryError`` naming the first bad field.
+
+    ``existing`` is the unit being changed (None when adding). ``pending_parents`` maps
+    codes to parent codes of units being imported together, so a file may list a unit
+    before its parent and a cycle inside the file is still found.
+    """
+    out = {}
+    for name in FIELDS:
+        if name in data:
+            out[name] = _text(data[name])
+    directory = site["directory"]
+    if existing is None:
+        code = out.get("code", "")
+        if not d.valid_code(code):
+            raise DirectoryError(_("Invalid identifier code ${code}: the form is ddd.dd.dd.Xdd, e.g. 000.00.12.H49."),
+                                 field="code", code=code)
+        if code in directory:
+            raise Conflict(_("The identifier code ${code} is already taken."), field="code", code=code)
+    elif "code" in out and out["code"] != existing.code:
+        raise DirectoryError(_("An identifier code never changes; reorganize the unit instead."), field="code")
+    code = out.get("code") or existing.code
+    if existing is None or "name" in out:
+        if not out.get("name"):
+            raise DirectoryError(_("The unit's name is required."), field="name")
+    if "kind" in out or existing is None:
+        out["kind"] = out.get("kind") or "agency"
+        if out["kind"] not in d.KINDS:
+            raise DirectoryError(_("Unknown kind of unit ${kind}."), field="kind", kind=out["kind"])
+    if out.get("email") and not EMAIL_RE.match(out["email"]):
+        raise DirectoryError(_("${value} is not an e-mail address."), field="email", value=out["email"])
+    if out.get("phone") and not PHONE_RE.match(out["phone"]):
+        raise DirectoryError(_("${value} is not a telephone number."), field="phone", value=out["phone"])
+    if out.get("adapter"):
+        if known_adapters is not None and out["adapter"] not in known_adapters:
+            raise DirectoryError(_("No transport plugin is called ${name}."), field="adapter", name=out["adapter"])
+    if "parent_code" in out:
+        out["parent_code"] = out["parent_code"] or None
+        _check_parent(directory, code, out["parent_code"], pending_parents or {})
+    if "adapter_settings" in data:
+        settings = data["adapter_settings"] or {}
+        if not isinstance(settings, dict) or not all(isinstance(k, str) for k in settings):
+            raise DirectoryError(_("Adapter settings must be names with values."), field="adapter_settings")
+        out["adapter_settings"] = dict(settings)
+    policies = {k: data[k] for k in POLICY_FIELDS if k in data}
+    policies.update(data.get("policies") or {})
+    if policies:
+        out["policies"] = clean_policies(policies)
+    return out
+
+
+def clean_policies(values):
+    out = {}
+    for key, value in values.items():
+        if key not in POLICY_FIELDS:
+            raise DirectoryError(_("Unknown policy ${name}."), field=key, name=key)
+        if key == "deadline_days":
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                value = -1
+            if not 1 <= value <= 365:
+                raise DirectoryError(_("The processing deadline is a number of working days from 1 to 365."),
+                                     field=key)
+        elif key in ("must_sign", "approval"):
+            value = _boolean(value, key)
+        elif key == "issuers":
+            if isinstance(value, str):
+                value = [v for v in re.split(r"[\s,;]+", value) if v]
+            value = tuple(value)
+            if not value or any(v not in ISSUER_ROLES for v in value):
+                raise DirectoryError(_("Who may issue is one or more of: clerk, leader."), field=key)
+        out[key] = value
+    return out
+
+
+def _boolean(value, field):
+    if isinstance(value, bool):
+        return value
+    text = _text(value).lower()
+    if text in ("1", "true", "yes", "on", "có", "co"):
+        return True
+    if text in ("", "0", "false", "no", "off", "không", "khong"):
+        return False
+    raise DirectoryError(_("${value} is neither yes nor no."), field=field, value=text)
+
+
+def _check_parent(directory, code, parent_code, pending):
+    """The parent exists (here or in the same import) and the chain above it never returns to ``code``."""
+    if parent_code is None:
+        return
+    if parent_code == code:
+        raise DirectoryError(_("A unit cannot be its own parent."), field="parent_code")
+    seen = {code}
+    current = parent_code
+    while current:
+        if current in seen:
+            raise DirectoryError(_("Parent ${parent} would make a cycle: ${code} is above it."),
+                                 field="parent_code", parent=parent_code, code=code)
+        seen.add(current)
+        if current in pending:
+            current = pending[current]
+        elif current in directory:
+            current = directory[current].parent_code
+        else:
+            raise DirectoryError(_("Unknown parent unit ${parent}."), field="parent_code", parent=current)
+
+
+def _apply(unit, values):
+    for name, value in values.items():
+        if name == "policies":
+            unit.policies.update(value)
+        elif name == "adapter_settings":
+            unit.adapter_settings.clear()
+            unit.adapter_settings.update(value)
+        elif name != "code":
+            setattr(unit, name, value)
+
+
+def add_unit(site, actor, data, known_adapters=None):
+    """Add a unit (with its mailbox) from ``data``; everything is checked before it is stored."""
+    values = clean(site, data, known_adapters=known_adapters)
+    unit = Organization(values["code"], values["name"], kind=values["kind"])
+    _apply(unit, values)
+    unit.short_name = values.get("short_name") or values["name"]
+    site["directory"].add(unit.code, unit)
+    audit.record(site, actor, "unit.create", f"/directory/{unit.code}", name=unit.name)
+    return unit
+
+
+def update_unit(site, actor, unit, data, known_adapters=None):
+    """Change a unit's fields and policies; returns the names of the fields that changed."""
+    if not unit.is_active():
+        raise Conflict(_("Unit ${code} was reorganized and can no longer be changed."), field="code", code=unit.code)
+    values = clean(site, data, existing=unit, known_adapters=known_adapters)
+    changed = []
+    if "name" in values and values["name"] != unit.name:
+        rename(site, actor, unit, values.pop("name"), values.pop("short_name", "") or unit.short_name)
+        changed.append("name")
+    for key, value in values.items():
+        if key == "policies":
+            differs = any(unit.policy(k) != v for k, v in value.items())
+        else:
+            differs = getattr(unit, key, None) != value
+        if differs:
+            changed.append(key)
+    _apply(unit, values)
+    if changed:
+        audit.record(site, actor, "unit.update", f"/directory/{unit.code}", fields=changed)
+    return changed
+
+
+# -- connection roadmap (R11) ---------------------------------------------------------------
+def add_months(day, months):
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    import calendar
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def pilot_end(unit):
+    if unit.connection_state != d.PILOT or not unit.pilot_start:
+        return None
+    return add_months(date.fromisoformat(unit.pilot_start), PILOT_MONTHS)
+
+
+def set_connection_state(site, actor, unit, state, on=None, note=""):
+    """Move a unit along the R11 roadmap; ``on`` (a date) is when it took effect, today by default."""
+    if state not in d.CONNECTION_STATES:
+        raise DirectoryError(_("Unknown connection state ${state}."), field="connection_state", state=state)
+    if not unit.is_active():
+        raise Conflict(_("Unit ${code} was reorganized and can no longer be changed."), field="code", code=unit.code)
+    on = on or date.today()
+    if isinstance(on, str):
+        try:
+            on = date.fromisoformat(on)
+        except ValueError:
+            raise DirectoryError(_("${value} is not a date (yyyy-mm-dd)."), field="date", value=on) from None
+    if state == unit.connection_state:
+        raise Conflict(_("The unit is already in that state."), field="connection_state")
+    if unit.connection_history is None:
+        unit.connection_history = PersistentList()
+    unit.connection_history.append({"state": state, "date": on.isoformat(), "actor": actor.login,
+                                    "note": note or "", "previous": unit.connection_state})
+    unit.connection_state = state
+    unit.pilot_start = on.isoformat() if state == d.PILOT else (unit.pilot_start if state == d.OFFICIAL else None)
+    audit.record(site, actor, "unit.connection", f"/directory/{unit.code}", state=state, date=on.isoformat())
+
+
+def pilot_overdue(site, today=None):
+    """Units whose two-month pilot has ended and that are still not official (R11)."""
+    today = today or date.today()
+    return [u for u in site["directory"].values()
+            if u.is_active() and u.connection_state == d.PILOT and pilot_end(u) and pilot_end(u) <= today]
+
+
+# -- reorganization --------------------------------------------------------------------------
+def _active(site, code, field):
+    unit = site["directory"].get(code)
+    if unit is None:
+        raise DirectoryError(_("Unknown unit ${code}."), field=field, code=code)
+    if not unit.is_active():
+        raise Conflict(_("Unit ${code} was already reorganized."), field=field, code=code)
+    return unit
+
+
+def rename(site, actor, unit, name, short_name=""):
+    name = _text(name)
+    if not name:
+        raise DirectoryError(_("The unit's name is required."), field="name")
+    if not unit.is_active():
+        raise Conflict(_("Unit ${code} was reorganized and can no longer be changed."), field="code", code=unit.code)
+    unit.former_names = tuple(unit.former_names) + (
+        {"name": unit.name, "short_name": unit.short_name, "until": audit.now_iso(), "actor": actor.login},)
+    unit.name = name
+    unit.short_name = _text(short_name) or name
+    audit.record(site, actor, "unit.rename", f"/directory/{unit.code}", name=name,
+                 former=unit.former_names[-1]["name"])
+
+
+def _retire(site, actor, unit, status, successors):
+    """Mark ``unit`` as ended and hand its sub-units to the first successor."""
+    unit.status = status
+    unit.successors = tuple(successors)
+    heir = successors[0] if successors else unit.parent_code
+    for child in site["directory"].values():
+        if child.parent_code == unit.code and child.is_active():
+            child.parent_code = heir
+    for code in successors:
+        successor = site["directory"][code]
+        successor.predecessors = tuple(successor.predecessors) + (unit.code,)
+
+
+def merge(site, actor, codes, successor_code):
+    """Several units become one: each is marked merged into ``successor_code`` (which must exist)."""
+    codes = [c for c in dict.fromkeys(_text(c) for c in codes) if c]
+    if not codes:
+        raise DirectoryError(_("Name the units to merge."), field="codes")
+    successor = _active(site, successor_code, "successor")
+    if successor.code in codes:
+        raise DirectoryError(_("The successor cannot be one of the merged units."), field="successor")
+    units = [_active(site, c, "codes") for c in codes]
+    for unit in units:
+        _retire(site, actor, unit, d.MERGED, [successor.code])
+    audit.record(site, actor, "unit.merge", f"/directory/{successor.code}", merged=codes)
+    return successor
+
+
+def split(site, actor, code, successor_codes):
+    """One unit becomes several: documents addressed to it go to the first successor."""
+    unit = _active(site, code, "code")
+    successors = [c for c in dict.fromkeys(_text(c) for c in successor_codes) if c]
+    if len(successors) < 2:
+        raise DirectoryError(_("A split needs at least two successor units."), field="successors")
+    if unit.code in successors:
+        raise DirectoryError(_("The split unit cannot be its own successor."), field="successors")
+    for c in successors:
+        _active(site, c, "successors")
+    _retire(site, actor, unit, d.SPLIT, successors)
+    audit.record(site, actor, "unit.split", f"/directory/{unit.code}", successors=successors)
+
+
+def dissolve(site, actor, code, successor_code=None):
+    """A unit ends; with a successor, documents addressed to it go there, without one they are refused."""
+    unit = _active(site, code, "code")
+    successors = []
+    if successor_code:
+        if successor_code == unit.code:
+            raise DirectoryError(_("The dissolved unit cannot be its own successor."), field="successor")
+        successors = [_active(site, successor_code, "successor").code]
+    _retire(site, actor, unit, d.DISSOLVED, successors)
+    audit.record(site, actor, "unit.dissolve", f"/directory/{unit.code}", successor=successor_code or None)
+
+
+def resolve(site, code):
+    """The active unit that receives what is addressed to ``code`` today, or None.
+
+    Follows the first successor through any number of reorganizations (a district
+    merged into a new one that later split...).
+    """
+    directory = site["directory"]
+    seen = set()
+    unit = directory.get(code)
+    while unit is not None and not unit.is_active():
+        if unit.code in seen or not unit.successors:
+            return None
+        seen.add(unit.code)
+        unit = directory.get(unit.successors[0])
+    return unit
+
+
+# -- finding ---------------------------------------------------------------------------------
+def search(site, query="", kind=None, state=None, include_inactive=False, parent=None):
+    """Units matching ``query`` (accent- and case-insensitive: "so thong tin" finds "Sở Thông tin")."""
+    found = []
+    for unit in site["directory"].values():
+        if not include_inactive and not unit.is_active():
+            continue
+        if kind and unit.kind != kind:
+            continue
+        if state and unit.connection_state != state:
+            continue
+        if parent is not None and unit.parent_code != (parent or None):
+            continue
+        if query and not matches(query, unit.name, unit.short_name, unit.code, unit.address,
+                                 *(f["name"] for f in unit.former_names)):
+            continue
+        found.append(unit)
+    return found
+
+
+def children(site, code):
+    return [u for u in site["directory"].values() if u.parent_code == code and u.is_active()]
+
+
+def ancestors(site, unit):
+    """The chain of parents above ``unit``, nearest first."""
+    chain, seen = [], {unit.code}
+    current = site["directory"].get(unit.parent_code or "")
+    while current is not None and current.code not in seen:
+        chain.append(current)
+        seen.add(current.code)
+        current = site["directory"].get(current.parent_code or "")
+    return chain
+
+
+def as_dict(unit, public=False):
+    """A unit's fields as plain data (the API, exports). ``public`` leaves out adapter settings."""
+    data = {name: getattr(unit, name, None) for name in FIELDS}
+    data.update(
+        connection_state=unit.connection_state,
+        pilot_start=unit.pilot_start,
+        pilot_end=(pilot_end(unit).isoformat() if pilot_end(unit) else None),
+        status=unit.status,
+        successors=list(unit.successors),
+        predecessors=list(unit.predecessors),
+        former_names=[f["name"] for f in unit.former_names],
+    )
+    if not public:
+        data["policies"] = {k: (list(v) if isinstance(v, tuple) else v)
+                            for k, v in {**d.DEFAULT_POLICIES, **dict(unit.policies)}.items()}
+        data["adapter_settings"] = dict(unit.adapter_settings or {})
+        data["connection_history"] = [dict(h) for h in (unit.connection_history or ())]
+    return data

@@ -1,0 +1,38 @@
+"""The errors services raise: a translatable message and, where one is at fault, the field.
+
+Views translate ``message`` into the user's language; the JSON API returns it as problem
+details with ``field``; the CLI prints the English text. Services never build responses.
+"""
+from pyramid.i18n import TranslationString
+
+
+class ServiceError(ValueError):
+    """A request the rules refuse. ``status`` is the HTTP status an API answers with."""
+
+    status = 400
+
+    def __init__(self, message, field=None, **mapping):
+        if not isinstance(message, TranslationString):
+            message = TranslationString(message, domain="lienthong")
+        if mapping:
+            message = TranslationString(message, domain="lienthong", mapping=mapping)
+        self.message = message
+        self.field = field
+        super().__init__(self.text())
+
+    def text(self):
+        """The English message with its values filled in."""
+        return self.message.interpolate()
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Conflict(ServiceError):
+    """The request is well formed but the object's state forbids it (a duplicate, an illegal move)."""
+    status = 409
+
+
+class Forbidden(ServiceError):
+    status = 403

@@ -1,0 +1,75 @@
+"""API tokens: made for a unit by an admin (systems, scripts) or by logging in through the API."""
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from ..i18n import _
+from ..resources.tokens import SYSTEM, ApiToken
+from . import audit
+from .errors import NotFound, ServiceError
+
+PREFIX = "lt_"   # recognisable in logs and secret scanners
+
+
+def digest(secret):
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+def _iso(when):
+    return when.isoformat(timespec="seconds")
+
+
+def create(site, actor, unit_code, label, kind=SYSTEM, login=None, ttl=None, epoch=0):
+    """Make a token and return ``(token, secret)``; the secret is not kept and cannot be shown again."""
+    if kind == SYSTEM:
+        if not unit_code or unit_code not in site["directory"]:
+            raise NotFound(_("Unknown unit ${code}."), field="unit", code=unit_code or "")
+        if not site["directory"][unit_code].is_active():
+            raise ServiceError(_("Unit ${code} no longer exists: it was reorganized."), field="unit", code=unit_code)
+    label = (label or "").strip()
+    if not label:
+        raise ServiceError(_("Give the token a name that says what uses it."), field="label")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    now = _now()
+    token = ApiToken(
+        token_id=uuid.uuid4().hex, digest=digest(secret), kind=kind, unit_code=unit_code, label=label[:200],
+        created=_iso(now), created_by=actor.login, login=login,
+        expires=_iso(now + timedelta(seconds=ttl)) if ttl else None, epoch=epoch)
+    site["tokens"].add_token(token)
+    if kind == SYSTEM:
+        audit.record(site, actor, "token.create", f"/tokens/{token.token_id}", unit=unit_code, label=token.label)
+    return token, secret
+
+
+def find(site, secret):
+    if not secret or not secret.startswith(PREFIX):
+        return None
+    return site["tokens"].find(digest(secret))
+
+
+def touch(token, now_iso, every=60):
+    """Record the token's last use, at most once per ``every`` seconds (no write on every request)."""
+    last = token.last_used
+    if last is None or (datetime.fromisoformat(now_iso) - datetime.fromisoformat(last)).total_seconds() >= every:
+        token.last_used = now_iso
+
+
+def revoke(site, actor, token_id):
+    token = site["tokens"].get(token_id)
+    if token is None:
+        raise NotFound(_("Unknown token."), field="token")
+    if not token.revoked:
+        token.revoked = _iso(_now())
+        audit.record(site, actor, "token.revoke", f"/tokens/{token_id}", unit=token.unit_code, label=token.label)
+    return token
+
+
+def of_unit(site, unit_code):
+    """The system tokens of a unit, newest first."""
+    found = [t for t in site["tokens"].values() if t.kind == SYSTEM and t.unit_code == unit_code]
+    return sorted(found, key=lambda t: t.created, reverse=True)

@@ -1,0 +1,21 @@
+"""Text helpers for Vietnamese: accent- and case-insensitive matching."""
+import unicodedata
+
+_EXTRA = str.maketrans({"đ": "d", "Đ": "d"})
+
+
+def fold(text):
+    """``text`` without accents, lower-cased: "Sở Thông tin" -> "so thong tin".
+
+    NFD splits letters from their tone and vowel marks, which are then dropped; "đ" is a
+    letter of its own in Unicode and is mapped to "d" by hand.
+    """
+    decomposed = unicodedata.normalize("NFD", (text or "").translate(_EXTRA))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.lower().split())
+
+
+def matches(query, *fields):
+    """True when every word of ``query`` occurs in one of ``fields`` (folded)."""
+    haystack = " ".join(fold(f) for f in fields if f)
+    return all(word in haystack for word in fold(query).split())

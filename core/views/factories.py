@@ -1,0 +1,32 @@
+"""Route factories: URL-dispatch routes (/manage/..., /api/v1/...) get the resource they act
+on as their context, so the resource's ACL decides, exactly as under traversal."""
+from pyramid.httpexceptions import HTTPNotFound
+
+from ..resources.site import get_site
+
+
+def site_factory(request):
+    return get_site(request)
+
+
+def unit_factory(request):
+    """The unit named by ``{code}`` in the route; 404 when there is none."""
+    unit = get_site(request)["directory"].get(request.matchdict.get("code", ""))
+    if unit is None:
+        raise HTTPNotFound()
+    return unit
+
+
+def user_factory(request):
+    """The user named by ``{login}`` in the route; 404 when there is none."""
+    user = get_site(request)["users"].get((request.matchdict.get("login") or "").lower())
+    if user is None:
+        raise HTTPNotFound()
+    return user
+
+
+def container_factory(name):
+    """A factory returning the top-level container ``name`` (its ACL guards the route)."""
+    def factory(request):
+        return get_site(request)[name]
+    return factory
