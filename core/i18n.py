@@ -10,10 +10,18 @@ COOKIE = "_LOCALE_"
 
 
 def locale_negotiator(request):
-    """The ``lang`` parameter or cookie when it names a language we have, else the default."""
+    """The ``lang`` parameter or cookie when it names a language we have, else the default.
+
+    API clients (paths under /api/ and /edxml/) may also ask with ``Accept-Language``;
+    pages stay Vietnamese unless the user picks English, whatever the browser says.
+    """
     for candidate in (request.params.get("lang"), request.cookies.get(COOKIE)):
         if candidate in LANGUAGES:
             return candidate
+    if request.path.startswith(("/api/", "/edxml/")) and request.headers.get("Accept-Language"):
+        found = request.accept_language.lookup(list(LANGUAGES), default="")
+        if found in LANGUAGES:
+            return found
     return request.registry.settings.get("pyramid.default_locale_name", DEFAULT)
 
 

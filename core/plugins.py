@@ -67,3 +67,14 @@ def describe(pm):
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or ())
         rows.append((name, dist.metadata["Name"] if dist else "-", dist.version if dist else "-", hooks))
     return rows
+
+
+def transport_names(registry):
+    """The names of the transport adapters the enabled plugins offer (a unit's ``adapter`` is one)."""
+    names = set()
+    for adapters in get_plugin_manager(registry).hook.lienthong_transports():
+        for adapter in adapters or ():
+            name = getattr(adapter, "name", None)
+            if name:
+                names.add(name)
+    return names

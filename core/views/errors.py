@@ -106,8 +106,10 @@ def forbidden(exc, request):
     if request.identity is None and not wants_problem_json(request):
         return HTTPSeeOther(login_url(request))
     if request.identity is None:
-        return problem(request, 401, translate(request, _("Authentication required")),
-                       translate(request, _("Log in or present a valid token.")))
+        response = problem(request, 401, translate(request, _("Authentication required")),
+                           translate(request, _("Log in or present a valid token.")))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="lienthong"'
+        return response
     record_refusal(exc, request)
     return error_page(request, 403, *status_texts(request, 403))
 
