@@ -55,6 +55,10 @@ UNIT_ACL = [
     (Allow, f"role:{SYSTEM}", (VIEW, READ_MAILBOX, SEND, REGISTER)),
 ]
 
+#: a unit mailbox's own grants (mailbox.py denies every other mail permission after them):
+#: the unit's mail roles only, never its admin, the system admin or the auditor (R6.1, R6.3)
+UNIT_MAIL_ACL = [ace for ace in UNIT_ACL if ace[1] != f"role:{UNIT_ADMIN}"]
+
 
 def user_principal(login):
     return f"user:{login}"

@@ -6,7 +6,9 @@ from ..blobs import get_blob_store
 from ..plugins import describe, get_plugin_manager
 from ..resources.site import Site, get_site
 from ..i18n import _
+from ..services import directory
 from .base import local_time, page, translate
+from .directory import today
 
 RECENT = 20
 
@@ -27,4 +29,5 @@ def manage(request):
         blob_store=get_blob_store(request.registry).name,
         counts={name: len(site[name]) for name in ("directory", "users", "documents", "audit")},
         recent=recent,
+        pilot_overdue=len(directory.pilot_overdue(site, today(request))),
     )

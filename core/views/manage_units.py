@@ -1,5 +1,371 @@
-"""(being written)"""
+"""/manage/units: the operator's list of units, and each unit's management screen.
+
+- ``/manage/units`` (context: the site, permission MANAGE): list, search, new unit.
+- ``/manage/units/{code}`` and its actions (context: the unit, so its ACL decides):
+  the unit's admin (MANAGE_UNIT) edits contact fields and policies and handles the
+  unit's API tokens; only MANAGE holders (the system admin) change the structure
+  (kind, parent), the eOffice product and adapter, the connection state, and
+  reorganize (rename, merge, split, dissolve).
+
+Forms post back; a refused request re-shows the form with the message next to the
+field (nothing is stored), a success redirects with a flash message.
+"""
+from urllib.parse import urlencode
+
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.view import view_config
+
+from .. import security as sec
+from ..i18n import _
+from ..plugins import transport_names
+from ..resources import directory as d
+from ..resources.site import get_site
+from ..services import tokens
+from ..services import directory as directory_service
+from ..services.errors import ServiceError
+from .base import actor_for, field_errors, local_time, page, translate
+from .directory import KIND_TITLES, STATE_TITLES, STATUS_TITLES, day, titles, today
+from .factories import site_factory, unit_factory
+from .home import ROLE_TITLES
+
+PAGE_SIZE = 50
+
+#: fields of the "new unit" form
+NEW_FIELDS = ("code", "name", "short_name", "kind", "parent_code", "email", "phone", "address",
+              "eoffice_product", "adapter")
+#: what a unit's admin may change on their unit
+UNIT_ADMIN_FIELDS = ("email", "phone", "address")
+#: what only the operator changes: the unit's place in the hierarchy and its eOffice binding
+OPERATOR_FIELDS = ("kind", "parent_code", "eoffice_product", "adapter", "adapter_settings")
+POLICY_FIELDS = directory_service.POLICY_FIELDS
+
+#: form name -> the fields it shows (an error on another field is shown at the form's head)
+FORM_FIELDS = {
+    "new": NEW_FIELDS,
+    "edit": UNIT_ADMIN_FIELDS + OPERATOR_FIELDS + POLICY_FIELDS,
+    "connection": ("connection_state", "date", "note"),
+    "rename": ("name", "short_name"),
+    "merge": ("codes",),
+    "split": ("successors",),
+    "dissolve": ("successor",),
+    "token": ("label",),
+}
+
+
+#: the state a unit usually moves to next on the R11 roadmap (the form's preselected choice)
+NEXT_STATE = {d.NOT_CONNECTED: d.PILOT, d.PILOT: d.OFFICIAL, d.OFFICIAL: d.NOT_CONNECTED}
+
+
+def known_adapters(request):
+    """Names of the transport adapters the enabled plugins offer."""
+    return transport_names(request.registry)
+
+
+def can_manage(request):
+    """May the user change what only the operator changes on the context unit?"""
+    return bool(request.has_permission(sec.MANAGE, request.context))
+
+
+def form_errors(request, exc, form):
+    """``field_errors`` with fields the form does not show moved to the form's head (``_form``)."""
+    errors = field_errors(request, exc)
+    request.response.status = exc.status
+    field = next(iter(errors))
+    if field not in FORM_FIELDS.get(form, ()):
+        errors = {"_form": errors[field]}
+    return errors
+
+
+def flash(request, message, **mapping):
+    request.session.flash(translate(request, message, **mapping))
+
+
+def unit_url(request, unit, *parts):
+    return "/".join([request.application_url, "manage", "units", unit.code, *parts])
+
+
+def _page_number(value):
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
+
+
+# -- the list -------------------------------------------------------------------------------
+def _units_page(request, errors=None, form=None):
+    site = get_site(request)
+    query = request.GET.get("q", "").strip()[:200]
+    include_inactive = request.GET.get("include_inactive") == "1"
+    found = sorted(directory_service.search(site, query, include_inactive=include_inactive), key=lambda u: u.code)
+    number = _page_number(request.GET.get("page"))
+    last = max(1, (len(found) + PAGE_SIZE - 1) // PAGE_SIZE)
+    number = min(number, last)
+
+    def page_url(n):
+        values = {"q": query, "page": n}
+        if include_inactive:
+            values["include_inactive"] = "1"
+        return request.application_url + "/manage/units?" + urlencode(values)
+
+    return page(
+        request, translate(request, _("Units")),
+        units=found[(number - 1) * PAGE_SIZE:number * PAGE_SIZE], total=len(found), query=query,
+        include_inactive=include_inactive,
+        newer_url=page_url(number - 1) if number > 1 else None,
+        older_url=page_url(number + 1) if number < last else None,
+        overdue={u.code for u in directory_service.pilot_overdue(site, today(request))},
+        form=form or {"kind": "agency"}, errors=errors or {},
+        parents=active_units(site), adapters=sorted(known_adapters(request)),
+        kinds=d.KINDS, kind_titles=titles(request, KIND_TITLES), state_titles=titles(request, STATE_TITLES),
+        status_titles=titles(request, STATUS_TITLES),
+    )
+
+
+def active_units(site, exclude=()):
+    return sorted((u for u in site["directory"].values() if u.is_active() and u.code not in exclude),
+                  key=lambda u: u.code)
+
+
+@view_config(route_name="manage_units", renderer="manage_units.pt", permission=sec.MANAGE, request_method="GET")
+def units_list(request):
+    return _units_page(request)
+
+
+@view_config(route_name="manage_units", renderer="manage_units.pt", permission=sec.MANAGE, request_method="POST")
+def unit_create(request):
+    site = get_site(request)
+    data = {name: request.POST.get(name, "") for name in NEW_FIELDS}
+    try:
+        unit = directory_service.add_unit(site, actor_for(request), data, known_adapters=known_adapters(request))
+    except ServiceError as exc:
+        return _units_page(request, errors=form_errors(request, exc, "new"), form=data)
+    flash(request, _("Unit ${code} (${name}) was added."), code=unit.code, name=unit.name)
+    return HTTPSeeOther(unit_url(request, unit))
+
+
+# -- one unit -------------------------------------------------------------------------------
+def unit_form(unit):
+    """The edit form's values from the stored unit."""
+    values = {name: getattr(unit, name, "") or "" for name in UNIT_ADMIN_FIELDS + OPERATOR_FIELDS}
+    values["adapter_settings"] = "\n".join(f"{k}={v}" for k, v in sorted((unit.adapter_settings or {}).items()))
+    values["deadline_days"] = unit.policy("deadline_days")
+    values["must_sign"] = bool(unit.policy("must_sign"))
+    values["approval"] = bool(unit.policy("approval"))
+    values["issuers"] = tuple(unit.policy("issuers") or ())
+    return values
+
+
+def unit_users(site, unit):
+    """The users of ``unit`` with the roles they hold on it."""
+    rows = []
+    for user in site["users"].values():
+        extra = getattr(user, "extra_units", ()) or ()
+        if user.unit_code != unit.code and unit.code not in extra:
+            continue
+        roles = unit.local_roles_of(sec.user_principal(user.login))
+        rows.append({"user": user, "roles": roles})
+    return sorted(rows, key=lambda r: r["user"].login)
+
+
+def _unit_page(request, posted=None, errors=None, values=None, status=None):
+    """The management screen of the context unit; ``posted`` names the form being re-shown."""
+    site = get_site(request)
+    unit = request.context
+    operator = can_manage(request)
+    form = unit_form(unit)
+    if posted == "edit" and values:
+        form.update(values)
+    others = active_units(site, exclude=(unit.code,))
+    end = directory_service.pilot_end(unit)
+    history = [dict(h) for h in (unit.connection_history or ())][::-1]
+    token_rows = [{"token": t, "created": local_time(request, t.created),
+                   "last_used": local_time(request, t.last_used) if t.last_used else "",
+                   "revoked": local_time(request, t.revoked) if t.revoked else ""}
+                  for t in tokens.of_unit(site, unit.code)]
+    adapters = sorted(known_adapters(request) | ({unit.adapter} if unit.adapter else set()))
+    return page(
+        request, translate(request, _("Manage ${name}"), name=unit.short_name),
+        unit=unit, operator=operator, form=form, posted=posted, errors=errors or {},
+        submitted=values or {},
+        others=others, parents=[u for u in others if u.code != unit.code], adapters=adapters,
+        history=history, tokens=token_rows, users=unit_users(site, unit),
+        pilot_end=end, pilot_over=bool(end and end <= today(request)), today=today(request).isoformat(), day=day,
+        next_state=NEXT_STATE.get(unit.connection_state, d.PILOT),
+        issuer_roles=directory_service.ISSUER_ROLES, role_titles=titles(request, ROLE_TITLES),
+        kinds=d.KINDS, states=d.CONNECTION_STATES,
+        kind_titles=titles(request, KIND_TITLES), state_titles=titles(request, STATE_TITLES),
+        status_titles=titles(request, STATUS_TITLES),
+        directory=site["directory"],
+    )
+
+
+@view_config(route_name="manage_unit", renderer="manage_unit.pt", permission=sec.MANAGE_UNIT, request_method="GET")
+def unit_manage(request):
+    return _unit_page(request)
+
+
+def parse_settings(text):
+    """``name=value`` lines into a dict; a line without ``=`` is refused."""
+    settings = {}
+    for line in (text or "").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise directory_service.DirectoryError(_("Write one setting per line as name=value."),
+                                                   field="adapter_settings")
+        settings[name.strip()] = value.strip()
+    return settings
+
+
+@view_config(route_name="manage_unit", renderer="manage_unit.pt", permission=sec.MANAGE_UNIT, request_method="POST")
+def unit_edit(request):
+    """Contact fields and policies; the hierarchy and eOffice binding for the operator only."""
+    site = get_site(request)
+    unit = request.context
+    operator = can_manage(request)
+    post = request.POST
+    if not operator and any(name in post for name in OPERATOR_FIELDS):
+        # the unit admin's form has no such fields: someone forged the request
+        raise HTTPForbidden()
+    values = {name: post.get(name, "") for name in UNIT_ADMIN_FIELDS + (OPERATOR_FIELDS if operator else ())}
+    values["deadline_days"] = post.get("deadline_days", "")
+    values["must_sign"] = "must_sign" in post
+    values["approval"] = "approval" in post
+    values["issuers"] = tuple(post.getall("issuers"))
+    try:
+        data = dict(values)
+        if operator:
+            data["adapter_settings"] = parse_settings(values["adapter_settings"])
+        changed = directory_service.update_unit(site, actor_for(request), unit, data,
+                                                known_adapters=known_adapters(request))
+    except ServiceError as exc:
+        return _unit_page(request, "edit", form_errors(request, exc, "edit"), values)
+    if changed:
+        flash(request, _("The changes to ${code} were saved."), code=unit.code)
+    else:
+        flash(request, _("Nothing was changed."))
+    return HTTPSeeOther(unit_url(request, unit))
+
+
+@view_config(route_name="manage_unit_connection", renderer="manage_unit.pt", permission=sec.MANAGE,
+             request_method="POST")
+def unit_connection(request):
+    site = get_site(request)
+    unit = request.context
+    post = request.POST
+    values = {name: post.get(name, "") for name in FORM_FIELDS["connection"]}
+    try:
+        directory_service.set_connection_state(site, actor_for(request), unit, values["connection_state"],
+                                               on=values["date"].strip() or today(request),
+                                               note=values["note"].strip())
+    except ServiceError as exc:
+        return _unit_page(request, "connection", form_errors(request, exc, "connection"), values)
+    flash(request, _("The connection state of ${code} is now: ${state}."), code=unit.code,
+          state=translate(request, STATE_TITLES[unit.connection_state]))
+    return HTTPSeeOther(unit_url(request, unit))
+
+
+@view_config(route_name="manage_unit_rename", renderer="manage_unit.pt", permission=sec.MANAGE,
+             request_method="POST")
+def unit_rename(request):
+    site = get_site(request)
+    unit = request.context
+    values = {name: request.POST.get(name, "") for name in FORM_FIELDS["rename"]}
+    try:
+        directory_service.rename(site, actor_for(request), unit, values["name"], values["short_name"])
+    except ServiceError as exc:
+        return _unit_page(request, "rename", form_errors(request, exc, "rename"), values)
+    flash(request, _("The unit ${code} is now called ${name}."), code=unit.code, name=unit.name)
+    return HTTPSeeOther(unit_url(request, unit))
+
+
+def _codes(request, name):
+    """Codes chosen in a multiple select, or typed in one field separated by spaces or commas."""
+    codes = []
+    for value in request.POST.getall(name):
+        codes.extend(v for v in value.replace(",", " ").split() if v)
+    return codes
+
+
+@view_config(route_name="manage_unit_merge", renderer="manage_unit.pt", permission=sec.MANAGE,
+             request_method="POST")
+def unit_merge(request):
+    """The chosen units are merged into this one."""
+    site = get_site(request)
+    unit = request.context
+    codes = _codes(request, "codes")
+    try:
+        directory_service.merge(site, actor_for(request), codes, unit.code)
+    except ServiceError as exc:
+        return _unit_page(request, "merge", form_errors(request, exc, "merge"), {"codes": codes})
+    flash(request, _("${codes} merged into ${code}."), codes=", ".join(codes), code=unit.code)
+    return HTTPSeeOther(unit_url(request, unit))
+
+
+@view_config(route_name="manage_unit_split", renderer="manage_unit.pt", permission=sec.MANAGE,
+             request_method="POST")
+def unit_split(request):
+    site = get_site(request)
+    unit = request.context
+    codes = _codes(request, "successors")
+    try:
+        directory_service.split(site, actor_for(request), unit.code, codes)
+    except ServiceError as exc:
+        return _unit_page(request, "split", form_errors(request, exc, "split"), {"successors": codes})
+    flash(request, _("${code} was split into ${codes}."), code=unit.code, codes=", ".join(codes))
+    return HTTPSeeOther(unit_url(request, unit))
+
+
+@view_config(route_name="manage_unit_dissolve", renderer="manage_unit.pt", permission=sec.MANAGE,
+             request_method="POST")
+def unit_dissolve(request):
+    site = get_site(request)
+    unit = request.context
+    successor = request.POST.get("successor", "").strip()
+    try:
+        directory_service.dissolve(site, actor_for(request), unit.code, successor or None)
+    except ServiceError as exc:
+        return _unit_page(request, "dissolve", form_errors(request, exc, "dissolve"), {"successor": successor})
+    flash(request, _("${code} was dissolved."), code=unit.code)
+    return HTTPSeeOther(unit_url(request, unit))
+
+
+# -- API tokens of the unit -----------------------------------------------------------------
+@view_config(route_name="manage_unit_tokens", renderer="manage_unit_token.pt", permission=sec.MANAGE_UNIT,
+             request_method="POST")
+def token_create(request):
+    """Make a token and show its secret on this response only: it is not stored and never shown again."""
+    site = get_site(request)
+    unit = request.context
+    label = request.POST.get("label", "")
+    try:
+        token, secret = tokens.create(site, actor_for(request), unit.code, label)
+    except ServiceError as exc:
+        request.override_renderer = "manage_unit.pt"
+        return _unit_page(request, "token", form_errors(request, exc, "token"), {"label": label})
+    request.response.headers["Cache-Control"] = "no-store"
+    return page(request, translate(request, _("New API token")), unit=unit, token=token, secret=secret,
+                created=local_time(request, token.created))
+
+
+@view_config(route_name="manage_unit_token_revoke", permission=sec.MANAGE_UNIT, request_method="POST")
+def token_revoke(request):
+    site = get_site(request)
+    unit = request.context
+    token = site["tokens"].get(request.matchdict["token_id"])
+    if token is None or token.unit_code != unit.code or token.kind != tokens.SYSTEM:
+        raise HTTPNotFound()
+    tokens.revoke(site, actor_for(request), token.token_id)
+    flash(request, _("The token ${label} was revoked."), label=token.label)
+    return HTTPSeeOther(unit_url(request, unit) + "#tokens")
 
 
 def includeme(config):
-    pass
+    config.add_route("manage_units", "/manage/units", factory=site_factory)
+    config.add_route("manage_unit", "/manage/units/{code}", factory=unit_factory)
+    for action in ("connection", "rename", "merge", "split", "dissolve", "tokens"):
+        config.add_route(f"manage_unit_{action}", f"/manage/units/{{code}}/{action}", factory=unit_factory)
+    config.add_route("manage_unit_token_revoke", "/manage/units/{code}/tokens/{token_id}/revoke",
+                     factory=unit_factory)
