@@ -73,15 +73,27 @@ class User(Folder):
         """Units whose local roles count on this user's pages: a unit admin manages the unit's people."""
         return (self.unit_code,) if self.unit_code else ()
 
+    def holds_site_role(self):
+        """True when the user holds a site-wide role (system admin, auditor)."""
+        site = getattr(self.__parent__, "__parent__", None)
+        getter = getattr(site, "local_roles_of", None)
+        return bool(getter(sec.user_principal(self.login))) if getter is not None else False
+
     @property
     def __acl__(self):
-        """Oneself, the admins of one's unit and the system admin; nobody else sees a profile."""
-        return [
-            (Allow, sec.user_principal(self.login), (sec.VIEW, sec.EDIT_SELF)),
-            (Allow, f"role:{sec.UNIT_ADMIN}", (sec.VIEW, sec.MANAGE_UNIT)),
+        """Oneself, the admins of one's unit and the system admin; nobody else sees a profile.
+
+        A unit admin does not manage an account holding a site-wide role: otherwise the
+        admin of the operator's unit could reset the system admin's password.
+        """
+        acl = [(Allow, sec.user_principal(self.login), (sec.VIEW, sec.EDIT_SELF))]
+        if not self.holds_site_role():
+            acl.append((Allow, f"role:{sec.UNIT_ADMIN}", (sec.VIEW, sec.MANAGE_UNIT)))
+        acl += [
             (Allow, f"role:{sec.SYSTEM_ADMIN}", ALL_PERMISSIONS),
             (Deny, Everyone, ALL_PERMISSIONS),
         ]
+        return acl
 
     def is_active(self, now_iso=None):
         """False when locked by an admin or, at ``now_iso``, still locked out after failed logins."""

@@ -3,7 +3,7 @@ from pyramid.view import view_config
 
 from .. import security as sec
 from ..resources.site import Site, get_site
-from ..services.accounts import roles_of
+from ..services.accounts import role_grants, roles_of
 from ..i18n import _
 from .base import page, translate
 
@@ -22,6 +22,21 @@ ROLE_TITLES = {
 }
 
 
+def panel_links(request, site, user, role):
+    """``[{url, title}]`` shown in a role's panel."""
+    links = []
+    if role == sec.SYSTEM_ADMIN:
+        links.append({"url": request.application_url + "/manage/users",
+                      "title": translate(request, _("Accounts"))})
+    elif role == sec.UNIT_ADMIN:
+        for code, granted in role_grants(site, user):
+            unit = site["directory"].get(code) if code else None
+            if granted == sec.UNIT_ADMIN and unit is not None:
+                links.append({"url": request.application_url + "/manage/users?unit=" + code,
+                              "title": translate(request, _("Accounts of ${unit}"), unit=unit.short_name)})
+    return links
+
+
 @view_config(context=Site, renderer="home.pt", permission=sec.VIEW)
 def home(request):
     site = get_site(request)
@@ -30,7 +45,8 @@ def home(request):
     unit = site["directory"].get(user.unit_code) if user.unit_code else None
     panels = [
         {"role": role, "title": translate(request, PANELS[role][0]),
-         "text": translate(request, PANELS[role][1]), "role_title": translate(request, ROLE_TITLES[role])}
+         "text": translate(request, PANELS[role][1]), "role_title": translate(request, ROLE_TITLES[role]),
+         "links": panel_links(request, site, user, role)}
         for role in roles if role in PANELS
     ]
     return page(request, translate(request, _("Home")), panels=panels, unit=unit,
