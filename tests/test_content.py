@@ -6,6 +6,7 @@ from pyramid.request import Request
 
 
 from lienthong.core import make_config, security as sec
+from lienthong.core.resources.mailbox import MAIL_PERMISSIONS
 from lienthong.core.content import get_content_registry
 from lienthong.core.resources.directory import Organization, valid_code
 from lienthong.core.resources.folder import Folder
@@ -86,14 +87,19 @@ def _permits(app, site, login, context, permission):
     ("lanhdao.snv", "000.00.31.H49", sec.READ_MAILBOX, False),
     ("chuyenvien.vungtau", "000.00.31.H49", sec.PROCESS, True),
     ("chuyenvien.vungtau", "000.00.31.H49", sec.SEND, False),
-    ("admin", "000.00.31.H49", sec.READ_MAILBOX, True),        # system admin: site-wide role
+    ("admin", "000.00.31.H49", sec.READ_MAILBOX, False),       # the system admin manages, never reads mail
+    ("admin", "000.00.31.H49", sec.MANAGE_UNIT, True),         # ... but manages every unit
     ("kiemtoan", "000.00.31.H49", sec.READ_MAILBOX, False),    # auditor never reads contents
     ("quantri.stttt", "000.00.12.H49", sec.MANAGE_UNIT, True),
     ("quantri.stttt", "000.00.02.H49", sec.MANAGE_UNIT, False),
 ])
 def test_local_roles_on_units_drive_the_acls(demo_app, login, unit, permission, expected):
+    """Mail permissions are checked on the unit's mailbox, management on the unit."""
     def check(site):
-        return _permits(demo_app, site, login, site["directory"][unit], permission)
+        context = site["directory"][unit]
+        if permission in MAIL_PERMISSIONS:
+            context = context["mailbox"]
+        return _permits(demo_app, site, login, context, permission)
     assert with_site(demo_app, check) is expected
 
 

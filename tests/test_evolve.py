@@ -6,7 +6,9 @@ from lienthong.core import StartupError, evolve
 from lienthong.core.resources.audit import GENESIS
 from lienthong.core.resources.site import TOP_LEVEL
 
-from .conftest import base_settings, close_app, file_uri, free_port, make_app, with_site
+from lienthong.core.services import demo
+
+from .conftest import DEMO_PASSWORD, base_settings, close_app, file_uri, free_port, make_app, with_site
 from .support import cli
 
 
@@ -14,6 +16,12 @@ def undo_steps(site):
     """Put the site back to generation 0: undo what each evolve step did."""
     site.generation = 0
     site.remove("incidents")  # step 1 creates the top-level containers
+    for name in ("tokens", "delegations"):  # ... and step 4 the later ones
+        site.remove(name)
+    for user in site["users"].values():  # step 4 turned users into folders with a mailbox
+        del user.data, user._num
+    for unit in site["directory"].values():  # ... and gave each unit its mailbox
+        unit.remove("mailbox")
     audit = site["audit"]
     del audit.head  # step 2 records the head of the audit chain
     legacy = LOBTree()  # step 3 moved the entries from one LOBTree into chunks and a tail
@@ -41,6 +49,13 @@ def state(app):
     return with_site(app, read)
 
 
+def mailboxes(site):
+    """(every user has a personal mailbox, every unit has its mailbox)"""
+    users = all(u["mailbox"].owner_login == u.login for u in site["users"].values())
+    units = all("mailbox" in unit for unit in site["directory"].values())
+    return users and len(site["users"]) > 0, units and len(site["directory"]) > 0
+
+
 def test_fresh_site_is_at_the_current_generation(tmp_path):
     assert evolve.current_generation() == len(evolve.STEPS) >= 2
     app = make_app(base_settings(tmp_path))
@@ -59,6 +74,7 @@ def make_old_site(tmp_path):
     settings = base_settings(tmp_path)
     app = make_app(settings)
     try:
+        with_site(app, lambda site: demo.populate(site, DEMO_PASSWORD))  # users and units for step 4
         with_site(app, undo_steps)
         generation, names, head_ok, _ = state(app)
         assert generation == 0 and "incidents" not in names and not head_ok
@@ -93,6 +109,7 @@ def test_migrate_runs_pending_steps_and_restores_what_they_make(tmp_path):
         assert generation == evolve.current_generation()
         assert names == sorted(TOP_LEVEL)  # the container step 1 makes
         assert head_ok and broken is None  # the head step 2 records
+        assert with_site(app, mailboxes) == (True, True)  # the mailboxes step 4 makes
     finally:
         close_app(app)
     verify = cli.run(["audit", "verify"], ini)
