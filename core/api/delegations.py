@@ -4,7 +4,7 @@ from ..i18n import _
 from ..resources.delegations import SCOPES
 from ..services import delegations
 from ..views.base import actor_for
-from ..views.factories import site_factory
+from ..views.factories import self_factory
 from .common import DELEGATION_SCHEMA, delegation_dict, is_person, site_of, today
 from .json import BadRequest, respond
 from .openapi import Operation, add_api_route, add_schema, refuse
@@ -94,12 +94,12 @@ TAGS = ("delegations",)
 
 def includeme(config):
     add_api_route(config, "api.delegations", "/delegations", [
-        Operation("POST", create, sec.VIEW, "Delegate to someone for a period and a scope.", body=CREATE_BODY,
+        Operation("POST", create, sec.EDIT_SELF, "Delegate to someone for a period and a scope.", body=CREATE_BODY,
                   tags=TAGS, errors=(400, 403, 404, 409), responses={201: ("The delegation.", DELEGATION_SCHEMA)}),
-        Operation("GET", mine, sec.VIEW, "The delegations the caller gave and received.", tags=TAGS,
+        Operation("GET", mine, sec.EDIT_SELF, "The delegations the caller gave and received.", tags=TAGS,
                   errors=(403,), responses={200: ("Given and received, newest first.", DELEGATION_LISTS)}),
-    ], factory=site_factory)
+    ], factory=self_factory)
     add_api_route(config, "api.delegation", "/delegations/{delegation_id}", [
-        Operation("DELETE", revoke, sec.VIEW, "Revoke a delegation: it stops at once.", tags=TAGS,
+        Operation("DELETE", revoke, sec.EDIT_SELF, "Revoke a delegation: it stops at once.", tags=TAGS,
                   errors=(403, 404, 409), responses={200: ("The revoked delegation.", DELEGATION_SCHEMA)}),
-    ], factory=site_factory)
+    ], factory=self_factory)

@@ -18,7 +18,7 @@ from ..services import accounts, audit, delegations
 from ..services.errors import ServiceError
 from .base import actor_for, field_errors, local_time, page, refused, translate
 from .home import ROLE_TITLES
-from .profile import self_factory
+from .factories import self_factory
 
 STATES = {
     "active": _("active"), "scheduled": _("scheduled"), "expired": _("expired"), "revoked": _("revoked"),

@@ -2,6 +2,7 @@
 on as their context, so the resource's ACL decides, exactly as under traversal."""
 from pyramid.httpexceptions import HTTPNotFound
 
+from .. import security as sec
 from ..resources.site import get_site
 
 
@@ -30,3 +31,12 @@ def container_factory(name):
     def factory(request):
         return get_site(request)[name]
     return factory
+
+
+def self_factory(request):
+    """The logged-in person's own User; the site (which grants no EDIT_SELF) for anyone else,
+    an eOffice product's token included."""
+    user = request.identity
+    if user is not None and not isinstance(user, sec.SystemIdentity):
+        return user
+    return get_site(request)

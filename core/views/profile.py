@@ -16,20 +16,13 @@ from ..resources.site import get_site
 from ..services import accounts
 from ..services.errors import ServiceError
 from .base import actor_for, field_errors, local_time, page, refused, translate
+from .factories import self_factory
 from .home import ROLE_TITLES
 
 #: paths a user who must change their password may still reach
 MUST_CHANGE_ALLOWED = ("/password", "/logout", "/static/", "/language", "/healthz", "/metrics", "/login",
                        "/api/v1/auth/")
 PROFILE_FIELDS = ("fullname", "position", "email")
-
-
-def self_factory(request):
-    """The logged-in person's own User; the site (which grants no EDIT_SELF) for anyone else."""
-    user = request.identity
-    if user is not None and not isinstance(user, sec.SystemIdentity):
-        return user
-    return get_site(request)
 
 
 def role_rows(request, site, user):
