@@ -73,6 +73,15 @@ def test_anonymous_search_with_and_without_accents(testapp):
     assert 'id="unit-' not in body
 
 
+def test_anonymous_address_book_starts_no_session(testapp):
+    """Reading the public pages leaves no cookie behind; the login form still gets its CSRF token."""
+    for url in ("/directory", "/directory/000.00.12.H49", "/directory?q=so+noi+vu"):
+        res = testapp.get(url)
+        assert "Set-Cookie" not in res.headers, url
+        assert 'name="csrf_token"' not in res.text
+    assert csrf_of(testapp.get("/login"))
+
+
 def test_address_book_shows_public_fields_and_filters(testapp):
     with_site(testapp.app, lambda site: setattr(site["directory"][SNV], "email", "snv@example.vn"))
     body = main_of(testapp.get("/directory"))

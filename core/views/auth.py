@@ -22,7 +22,8 @@ def safe_came_from(request, value):
 def login_form(request):
     if request.identity is not None:
         return HTTPSeeOther(safe_came_from(request, request.params.get("came_from")))
-    return page(request, translate(request, _("Log in")), came_from=request.params.get("came_from", ""),
+    return page(request, translate(request, _("Log in")), anonymous_form=True,
+                came_from=request.params.get("came_from", ""),
                 login="", error=None)
 
 
@@ -36,7 +37,7 @@ def login_submit(request):
                                  lockout=accounts.LockoutPolicy.from_settings(request.registry.settings))
     if user is None:
         request.response.status = 401
-        return page(request, translate(request, _("Log in")), came_from=came_from, login=login,
+        return page(request, translate(request, _("Log in")), anonymous_form=True, came_from=came_from, login=login,
                     error=translate(request, _("The login or password is incorrect.")))
     request.session.invalidate()  # a fresh session on login: no fixation
     headers = remember(request, user.login)

@@ -26,8 +26,12 @@ def actor_for(request):
                  on_behalf_of=delegation.delegator if delegation is not None else None)
 
 
-def page(request, title, **values):
-    """Template values shared by every page: who is logged in, menu, languages, CSRF token."""
+def page(request, title, anonymous_form=False, **values):
+    """Template values shared by every page: who is logged in, menu, languages, CSRF token.
+
+    The CSRF token lives in the session, so making one starts a session: anonymous pages
+    (the address book) get none unless they hold a form (``anonymous_form``, the login page).
+    """
     user = request.identity
     site = get_site(request)
     delegation = sec.current_delegation(request)
@@ -40,10 +44,10 @@ def page(request, title, **values):
         user=user,
         can_manage=bool(user) and bool(request.has_permission(sec.MANAGE, site)),
         can_audit=bool(user) and bool(request.has_permission(sec.VIEW_AUDIT, site["audit"])),
-        csrf_token=get_csrf_token(request),
+        csrf_token=get_csrf_token(request) if (user is not None or anonymous_form) else "",
         languages=LANGUAGES,
         current_language=request.locale_name,
-        flash=request.session.pop_flash(),
+        flash=request.session.pop_flash() if request.session.peek_flash() else [],  # no session for nothing
         app_url=request.application_url,
     )
     return values
