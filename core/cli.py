@@ -199,8 +199,10 @@ def shell(env):
               envvar="LIENTHONG_NEW_PASSWORD", help="Password (prompted when not given).")
 @click.option("--email", default="")
 @click.option("--position", default="")
+@click.option("--must-change-password", is_flag=True,
+              help="The user must choose a new password at the first login.")
 @click.pass_obj
-def adduser(env, login, fullname, unit_code, roles, password, email, position):
+def adduser(env, login, fullname, unit_code, roles, password, email, position, must_change_password):
     """Add a user account."""
     from .services import accounts, audit
     from .services.errors import ServiceError
@@ -208,10 +210,166 @@ def adduser(env, login, fullname, unit_code, roles, password, email, position):
     with env.site() as (site, tm):
         try:
             accounts.add_user(site, audit.Actor.system("cli"), login, fullname, password, unit_code, roles,
-                              position, email)
+                              position, email, must_change_password=must_change_password)
         except ServiceError as exc:
             raise click.ClickException(exc.text()) from exc
     click.echo(f"user {login} added")
+
+
+@cli.group()
+def directory():
+    """The directory of units: export and import as CSV or JSON."""
+
+
+def _format_of(fmt, path):
+    if fmt:
+        return fmt
+    return "json" if path and path.lower().endswith(".json") else "csv"
+
+
+def _transport_names(settings):
+    from .plugins import PluginLoadError, make_plugin_manager
+
+    try:
+        pm = make_plugin_manager(settings)
+    except PluginLoadError as exc:
+        raise click.ClickException(str(exc)) from exc
+    names = set()
+    for adapters in pm.hook.lienthong_transports():
+        names.update(name for name in (getattr(a, "name", None) for a in adapters or ()) if name)
+    return names
+
+
+@directory.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default=None,
+              help="csv (UTF-8 with BOM, for Excel) or json; default: from the file name, else csv.")
+@click.option("-o", "--output", default=None, help="Write to this file instead of standard output.")
+@click.pass_obj
+def directory_export(env, fmt, output):
+    """Write every unit of the directory as CSV or JSON."""
+    from .services import audit as audit_service
+    from .services import directory_io
+
+    fmt = _format_of(fmt, output)
+    with env.site() as (site, tm):
+        text = directory_io.export(site, fmt)
+        count = len(site["directory"])
+        audit_service.record(site, audit_service.Actor.system("cli"), "directory.export", "/directory",
+                             format=fmt, units=count, file=output)
+        if output:
+            try:
+                with open(output, "w", encoding="utf-8", newline="") as f:
+                    f.write(text)
+            except OSError as exc:
+                raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
+    if output:
+        click.echo(f"{_count(count, 'unit')} written to {output} ({fmt})")
+    else:
+        click.echo(text, nl=False)
+
+
+@directory.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default=None,
+              help="csv or json; default: from the file name (.json), else csv.")
+@click.option("--dry-run", is_flag=True, help="Check the file and report what would change; write nothing.")
+@click.pass_obj
+def directory_import(env, file, fmt, dry_run):
+    """Create and update units from a CSV or JSON file: all rows or none."""
+    from .services import audit as audit_service
+    from .services import directory_io
+    from .services.errors import ServiceError
+
+    fmt = _format_of(fmt, file)
+    limit = directory_io.max_bytes_of(env.settings)
+    try:
+        size = os.path.getsize(file)
+        if size > limit:
+            raise click.ClickException(f"{file} is {size} bytes; at most {limit} bytes are accepted "
+                                       f"(lienthong.import.max_bytes): nothing was imported")
+        with open(file, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from exc
+    known = _transport_names(env.settings)
+    with env.site(commit=not dry_run) as (site, tm):
+        try:
+            report = directory_io.import_(site, audit_service.Actor.system("cli"), data, fmt,
+                                          known_adapters=known, max_bytes=limit)
+        except directory_io.ImportRejected as exc:
+            lines = exc.lines()
+            if len(lines) == 1:
+                raise click.ClickException(f"{lines[0]} (nothing was imported)") from exc
+            for line in lines:
+                click.echo(line, err=True)
+            click.echo(f"Error: {exc.text()}", err=True)
+            sys.exit(1)
+        except ServiceError as exc:
+            raise click.ClickException(exc.text()) from exc
+    counts = report.counts()
+    summary = f"{counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged"
+    click.echo(f"dry run, nothing written: would be {summary}" if dry_run else f"directory imported: {summary}")
+
+
+@cli.group()
+def token():
+    """API tokens of units (for eOffice products and scripts)."""
+
+
+@token.command("create")
+@click.option("--unit", "unit_code", required=True, help="Identifier code of the unit the token acts for.")
+@click.option("--label", required=True, help="What uses the token (e.g. the unit's eOffice product).")
+@click.pass_obj
+def token_create(env, unit_code, label):
+    """Make a token for a unit and print its secret (shown once)."""
+    from .services import audit as audit_service
+    from .services import tokens
+    from .services.errors import ServiceError
+
+    with env.site() as (site, tm):
+        try:
+            made, secret = tokens.create(site, audit_service.Actor.system("cli"), unit_code.strip(), label)
+        except ServiceError as exc:
+            raise click.ClickException(exc.text()) from exc
+        token_id = made.token_id
+    click.echo(f"token {token_id} created for unit {unit_code.strip()}")
+    click.echo(f"secret (shown once, store it now): {secret}")
+
+
+@token.command("list")
+@click.option("--unit", "unit_code", required=True, help="Identifier code of the unit.")
+@click.pass_obj
+def token_list(env, unit_code):
+    """List a unit's tokens: id, label, created, last used, state."""
+    from .services import tokens
+
+    with env.site(commit=False) as (site, tm):
+        if unit_code.strip() not in site["directory"]:
+            raise click.ClickException(f"Unknown unit {unit_code.strip()}.")
+        rows = [(t.token_id, t.label, t.created, t.last_used or "never",
+                 f"revoked {t.revoked}" if t.revoked else "active") for t in tokens.of_unit(site, unit_code.strip())]
+    if not rows:
+        click.echo(f"unit {unit_code.strip()} has no tokens")
+    for row in rows:
+        click.echo("\t".join(row))
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@click.pass_obj
+def token_revoke(env, token_id):
+    """Revoke a token at once: it is refused from the next request on."""
+    from .services import audit as audit_service
+    from .services import tokens
+    from .services.errors import ServiceError
+
+    with env.site() as (site, tm):
+        try:
+            revoked = tokens.revoke(site, audit_service.Actor.system("cli"), token_id.strip())
+        except ServiceError as exc:
+            raise click.ClickException(exc.text()) from exc
+        unit_code, label = revoked.unit_code, revoked.label
+    click.echo(f"token {token_id.strip()} ({label}, unit {unit_code}) revoked")
 
 
 @cli.group()

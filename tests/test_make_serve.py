@@ -76,7 +76,7 @@ def test_make_serve_twice(tmp_path):
     finally:
         stop(proc)
     first = first_log.read_text()
-    assert "demo province created: 32 units, 12 users" in first
+    assert "demo province created: 32 units, 13 users" in first
     password = re.search(r"demo password for every demo login \(shown once\): (\S+)", first).group(1)
 
     second_log = tmp_path / "second.log"

@@ -2,6 +2,9 @@
 
 Used by ``lienthong init --demo`` and ``make serve`` so a new user sees a living site.
 """
+from datetime import date, timedelta
+
+from ..resources import directory as d
 from ..resources.directory import Organization
 from .. import security as sec
 from . import accounts, audit
@@ -47,6 +50,46 @@ UNITS = [
 
 OPERATOR_CODE = "000.00.12.H49"
 
+# R11 roadmap of the demo units: most went official in 2025 after their two-month pilot;
+# two are in pilot (one started long enough ago that it shows as "pilot ended, not yet
+# official"); the rest are not connected. Pilot dates of the two current pilots are
+# relative to the day the demo is made, so the demo stays meaningful.
+# code -> (eOffice product, pilot start, official since)
+OFFICIAL = {
+    "000.00.00.H49": ("VNPT iOffice", "2025-03-03", "2025-05-05"),
+    "000.00.01.H49": ("VNPT iOffice", "2025-03-03", "2025-05-05"),
+    "000.00.02.H49": ("VNPT iOffice", "2025-03-03", "2025-05-05"),
+    "000.00.03.H49": ("VNPT iOffice", "2025-04-01", "2025-06-02"),
+    "000.00.04.H49": ("VNPT iOffice", "2025-04-01", "2025-06-02"),
+    "000.00.05.H49": ("VNPT iOffice", "2025-04-01", "2025-06-02"),
+    "000.00.06.H49": ("Viettel VOffice", "2025-04-01", "2025-06-02"),
+    "000.00.07.H49": ("Viettel VOffice", "2025-05-05", "2025-07-07"),
+    "000.00.08.H49": ("Viettel VOffice", "2025-05-05", "2025-07-07"),
+    "000.00.09.H49": ("Viettel VOffice", "2025-05-05", "2025-07-07"),
+    "000.00.10.H49": ("VNPT iOffice", "2025-05-05", "2025-07-07"),
+    "000.00.11.H49": ("VNPT iOffice", "2025-06-02", "2025-08-04"),
+    "000.00.12.H49": ("VNPT iOffice", "2025-03-03", "2025-05-05"),
+    "000.00.13.H49": ("VNPT iOffice", "2025-06-02", "2025-08-04"),
+    "000.00.15.H49": ("FPT eOffice", "2025-06-02", "2025-08-04"),
+    "000.00.17.H49": ("FPT eOffice", "2025-06-02", "2025-08-04"),
+    "000.00.18.H49": ("VNPT iOffice", "2025-07-01", "2025-09-01"),
+    "000.00.20.H49": ("Viettel VOffice", "2025-07-01", "2025-09-01"),
+    "000.00.31.H49": ("VNPT iOffice", "2025-08-04", "2025-10-06"),
+    "000.00.32.H49": ("VNPT iOffice", "2025-08-04", "2025-10-06"),
+    "000.00.34.H49": ("Viettel VOffice", "2025-09-01", "2025-11-03"),
+    "000.00.35.H49": ("Viettel VOffice", "2025-09-01", "2025-11-03"),
+    "000.00.36.H49": ("VNPT iOffice", "2025-10-01", "2025-12-01"),
+    "000.00.37.H49": ("VNPT iOffice", "2025-10-01", "2025-12-01"),
+    "000.01.31.H49": ("VNPT iOffice", "2025-08-04", "2025-10-06"),
+    "000.02.31.H49": ("VNPT iOffice", "2025-08-04", "2025-10-06"),
+}
+# code -> (eOffice product, days since the pilot started)
+PILOT = {
+    "000.00.33.H49": ("Viettel VOffice", 75),   # two months are over: shows as overdue
+    "000.00.16.H49": ("FPT eOffice", 20),
+}
+# not connected yet: 000.00.14.H49, 000.00.19.H49, 000.00.38.H49, 000.01.34.H49
+
 # (login, full name, unit code, roles, position)
 USERS = [
     ("admin", "Quản trị hệ thống", OPERATOR_CODE, (sec.SYSTEM_ADMIN,), "Quản trị viên"),
@@ -55,6 +98,7 @@ USERS = [
     ("vanthu.stttt", "Nguyễn Thị Mai", OPERATOR_CODE, (sec.CLERK,), "Văn thư"),
     ("lanhdao.stttt", "Trần Văn Hùng", OPERATOR_CODE, (sec.LEADER,), "Giám đốc"),
     ("chuyenvien.stttt", "Võ Minh Tuấn", OPERATOR_CODE, (sec.SPECIALIST,), "Chuyên viên"),
+    ("quantri.snv", "Lý Thị Ngọc Hân", "000.00.02.H49", (sec.UNIT_ADMIN,), "Cán bộ CNTT"),
     ("vanthu.snv", "Đỗ Thị Hồng", "000.00.02.H49", (sec.CLERK,), "Văn thư"),
     ("lanhdao.snv", "Hoàng Đức Thắng", "000.00.02.H49", (sec.LEADER,), "Phó Giám đốc"),
     ("chuyenvien.snv", "Bùi Thanh Tâm", "000.00.02.H49", (sec.SPECIALIST,), "Chuyên viên"),
@@ -68,10 +112,29 @@ def populate(site, password):
     """Add the demo units and users unless they exist; return the number of users added."""
     actor = audit.Actor.system("demo")
     directory = site["directory"]
+    added_units = []
     for code, name, short, kind, parent in UNITS:
         if code not in directory:
             directory.add(code, Organization(code, name, short, kind, parent))
+            added_units.append(directory[code])
     audit.record(site, actor, "directory.demo_import", "/directory", units=len(UNITS))
+    # the roadmap is written as history (like the units themselves), not as audited changes
+    today = date.today()
+    for unit in added_units:
+        if unit.code in OFFICIAL:
+            product, pilot_start, official = OFFICIAL[unit.code]
+            steps = [(d.PILOT, pilot_start), (d.OFFICIAL, official)]
+        elif unit.code in PILOT:
+            product, days = PILOT[unit.code]
+            steps = [(d.PILOT, (today - timedelta(days=days)).isoformat())]
+        else:
+            continue
+        unit.eoffice_product = product
+        for state, on in steps:
+            unit.connection_history.append({"state": state, "date": on, "actor": actor.login, "note": "demo",
+                                            "previous": unit.connection_state})
+            unit.connection_state = state
+        unit.pilot_start = steps[0][1]
     added = 0
     shared_hash = hash_password(password)  # one argon2 hash for the shared demo password
     for login, fullname, unit, roles, position in USERS:
