@@ -314,3 +314,35 @@ def test_token_create_errors(demo_app, unit_code, label, exc_type, field):
     assert with_site(demo_app, attempt) == (field, 0)
     error = refused(demo_app, lambda site: tokens.revoke(site, ADMIN, "khong-co"), NotFound)
     assert error.field == "token"
+
+
+def test_a_compromised_account_reopens_only_by_a_password_reset(demo_app):
+    with_site(demo_app, lambda site: accounts.report_compromised(site, ADMIN, site["users"]["vanthu.stttt"]))
+    refused(demo_app, lambda site: accounts.unlock(site, ADMIN, site["users"]["vanthu.stttt"]), Conflict)
+    one_time = with_site(demo_app, lambda site: accounts.reset_password(site, ADMIN, site["users"]["vanthu.stttt"]))
+
+    def check(site):
+        user = site["users"]["vanthu.stttt"]
+        assert not user.locked and user.lock_reason == "" and user.must_change_password
+        return accounts.authenticate(site, "vanthu.stttt", one_time) is not None
+    assert with_site(demo_app, check)
+
+
+def test_moving_a_person_moves_their_unit_roles(demo_app):
+    def move(site):
+        accounts.update_user(site, ADMIN, site["users"]["vanthu.stttt"], unit_code="000.00.02.H49")
+
+    with_site(demo_app, move)
+
+    def check(site):
+        principal = sec.user_principal("vanthu.stttt")
+        moved = entries(site, "user.move_roles")[-1]["details"]
+        return (site["directory"]["000.00.12.H49"].local_roles_of(principal),
+                site["directory"]["000.00.02.H49"].local_roles_of(principal), moved["unit"], moved["to"])
+    assert with_site(demo_app, check) == ((), (sec.CLERK,), "000.00.12.H49", "000.00.02.H49")
+
+
+def test_nobody_removes_their_own_system_admin_role(demo_app):
+    refused(demo_app, lambda site: accounts.revoke_role(site, ADMIN, site["users"]["admin"], sec.SYSTEM_ADMIN),
+            Conflict)
+    assert with_site(demo_app, lambda site: site.local_roles_of(sec.user_principal("admin"))) == (sec.SYSTEM_ADMIN,)

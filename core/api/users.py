@@ -2,7 +2,6 @@
 from .. import security as sec
 from ..i18n import _
 from ..services import accounts
-from ..services.errors import Conflict
 from ..services.passwords import random_password
 from ..text import matches
 from ..views.base import actor_for
@@ -157,8 +156,6 @@ def patch_user(request, body, query):
         refuse(request, _("Only the system administrator may grant or remove site-wide roles."), field="roles",
                permission=sec.MANAGE)
     actor = actor_for(request)
-    if user.login == actor.login and sec.SYSTEM_ADMIN in site_roles - wanted_site:
-        raise Conflict(_("You cannot remove your own system administrator role."), field="roles")
 
     # -- the changes, each through the accounts service (which audits it)
     profile = {k: body[k] for k in PROFILE_FIELDS + ("unit_code",) if k in body}
@@ -168,10 +165,8 @@ def patch_user(request, body, query):
         accounts.grant_role(site, actor, user, role)
     for role in sorted(site_roles - wanted_site):
         accounts.revoke_role(site, actor, user, role)
-    if user.unit_code != old_code:
-        for role in sorted(unit_roles):   # roles stay with the unit the person leaves
-            accounts.revoke_role(site, actor, user, role, unit_code=old_code)
-        unit_roles = set()
+    if user.unit_code != old_code:   # update_user moved the unit roles along
+        unit_roles = _unit_roles(site, user, user.unit_code)
     for role in sorted(wanted_unit - unit_roles):
         accounts.grant_role(site, actor, user, role, unit_code=user.unit_code)
     for role in sorted(unit_roles - wanted_unit):
@@ -180,9 +175,6 @@ def patch_user(request, body, query):
         if body["locked"] and not user.locked:
             accounts.lock(site, actor, user, reason=body.get("lock_reason", ""))
         elif not body["locked"] and (user.locked or user.locked_until):
-            if user.lock_reason == "compromised":
-                raise Conflict(_("The password of this account was reported compromised: reset the password "
-                                 "to unlock it."), field="locked")
             accounts.unlock(site, actor, user)
     return user_dict(site, user)
 

@@ -18,6 +18,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SITE_ROLES = (sec.SYSTEM_ADMIN, sec.AUDITOR)
 UNIT_ROLES = (sec.UNIT_ADMIN, sec.CLERK, sec.LEADER, sec.SPECIALIST)
 EDITABLE = ("fullname", "position", "email", "unit_code")
+COMPROMISED = "compromised"   # the lock reason of a reported password
 
 
 class AccountError(ServiceError):
@@ -117,7 +118,11 @@ def _check_role(role, unit):
 
 
 def update_user(site, actor, user, **changes):
-    """Change profile fields (``EDITABLE``); a new unit must exist. Returns the changed fields."""
+    """Change profile fields (``EDITABLE``); returns the changed fields.
+
+    Moving a person to another unit moves their unit roles with them: roles left on the
+    old unit would still open its mailbox.
+    """
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         name = sorted(unknown)[0]
@@ -128,6 +133,7 @@ def update_user(site, actor, user, **changes):
         _check_email(changes["email"])
     if changes.get("unit_code"):
         _unit(site, changes["unit_code"])
+    old_code = user.unit_code
     changed = {}
     for name, value in changes.items():
         value = (value or "").strip() or (None if name == "unit_code" else "")
@@ -136,7 +142,22 @@ def update_user(site, actor, user, **changes):
             setattr(user, name, value)
     if changed:
         audit.record(site, actor, "user.update", f"/users/{user.login}", fields=sorted(changed))
+    if "unit_code" in changed:
+        _move_unit_roles(site, actor, user, old_code, user.unit_code)
     return changed
+
+
+def _move_unit_roles(site, actor, user, old_code, new_code):
+    principal = sec.user_principal(user.login)
+    old_unit = site["directory"].get(old_code or "")
+    roles = list(old_unit.local_roles_of(principal)) if old_unit is not None else []
+    for role in roles:
+        old_unit.revoke_local_role(principal, role)
+        if new_code:
+            site["directory"][new_code].grant_local_role(principal, role)
+    if roles:
+        audit.record(site, actor, "user.move_roles", f"/users/{user.login}", roles=roles, unit=old_code,
+                     to=new_code)
 
 
 def roles_of(site, user):
@@ -170,6 +191,8 @@ def grant_role(site, actor, user, role, unit_code=None):
 
 
 def revoke_role(site, actor, user, role, unit_code=None):
+    if role == sec.SYSTEM_ADMIN and user.login == actor.login:
+        raise Conflict(_("You cannot remove your own system administrator role."), field="roles")
     target = site if role in SITE_ROLES else site["directory"].get(unit_code or user.unit_code or "")
     if target is None or role not in target.local_roles_of(sec.user_principal(user.login)):
         raise AccountError(_("${login} does not hold the role ${role} there."), field="roles",
@@ -233,6 +256,9 @@ def reset_password(site, actor, user):
     password = random_password()
     user.password_hash = hash_password(password)
     user.must_change_password = True
+    if user.lock_reason == COMPROMISED:  # the new password is what reopens a compromised account
+        user.locked = False
+        user.lock_reason = ""
     user.locked_until = None
     user.failed_logins = 0
     end_sessions(user)
@@ -255,6 +281,10 @@ def lock(site, actor, user, reason=""):
 
 
 def unlock(site, actor, user):
+    """Reopen a locked account; one whose password was compromised reopens only by a reset."""
+    if user.lock_reason == COMPROMISED:
+        raise Conflict(_("The password of this account was reported compromised: reset the password "
+                         "to unlock it."), field="locked")
     user.locked = False
     user.lock_reason = ""
     user.locked_until = None
@@ -293,7 +323,7 @@ def report_compromised(site, actor, user, note=""):
     """
     from .incidents import open_incident
     user.locked = True
-    user.lock_reason = "compromised"
+    user.lock_reason = COMPROMISED
     end_sessions(user)
     incident_id = open_incident(
         site, actor, "compromised_password", f"/users/{user.login}", unit_code=user.unit_code,

@@ -241,7 +241,11 @@ def user_lock(request):
 
 @view_config(route_name="manage_user_unlock", context=User, permission=sec.MANAGE_UNIT, request_method="POST")
 def user_unlock(request):
-    accounts.unlock(get_site(request), actor_for(request), request.context)
+    try:
+        accounts.unlock(get_site(request), actor_for(request), request.context)
+    except ServiceError as exc:  # a compromised account reopens only by a password reset
+        request.session.flash(refused(request, exc))
+        return HTTPSeeOther(request.route_url("manage_user", login=request.context.login))
     return _done(request, _("The account is unlocked."))
 
 
