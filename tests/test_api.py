@@ -117,6 +117,10 @@ def test_an_expired_token_is_refused(web):
                 t.expires = "2000-01-01T00:00:00+00:00"
     stored(web, expire)
     assert_problem(web.get("/api/v1/me", headers=bearer(token), status=401), 401)
+    # the next login drops the spent token instead of keeping it forever
+    fresh = token_for(web, "vanthu.snv")
+    assert stored(web, lambda site: [t.expires > "2001" for t in site["tokens"].login_tokens("vanthu.snv")]) == [True]
+    assert web.get("/api/v1/me", headers=bearer(fresh)).json["login"] == "vanthu.snv"
 
 
 def test_wrong_password_and_unknown_login_get_the_same_answer(web):

@@ -5,7 +5,7 @@ The secrets are 256-bit random strings, so a fast digest is enough: there is not
 guess, unlike a password.
 """
 from persistent import Persistent
-from BTrees.OOBTree import OOBTree
+from BTrees.OOBTree import OOBTree, OOTreeSet
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 
 from .. import security as sec
@@ -47,14 +47,34 @@ class Tokens(Folder):
     content_type = "Tokens"
     __acl__ = [(Allow, f"role:{sec.SYSTEM_ADMIN}", ALL_PERMISSIONS), (Deny, Everyone, ALL_PERMISSIONS)]
 
+    by_login = None   # login -> ids of that person's login tokens
+
     def __init__(self):
         super().__init__()
         self.by_digest = OOBTree()
+        self.by_login = OOBTree()
 
     def add_token(self, token):
         self.add(token.token_id, token)
         self.by_digest[token.digest] = token.token_id
+        if token.login:
+            if self.by_login is None:
+                self.by_login = OOBTree()
+            ids = self.by_login.get(token.login)
+            if ids is None:
+                ids = self.by_login[token.login] = OOTreeSet()
+            ids.insert(token.token_id)
         return token
+
+    def login_tokens(self, login):
+        return [self[i] for i in (self.by_login or {}).get(login, ())]
+
+    def remove_token(self, token):
+        """Forget a spent token entirely (its creation and revocation stay in the audit log)."""
+        self.by_digest.pop(token.digest, None)
+        if token.login and self.by_login is not None and token.login in self.by_login:
+            self.by_login[token.login].remove(token.token_id)
+        self.remove(token.token_id)
 
     def find(self, digest):
         token_id = self.by_digest.get(digest)

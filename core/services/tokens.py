@@ -40,6 +40,8 @@ def create(site, actor, unit_code, label, kind=SYSTEM, login=None, ttl=None, epo
         token_id=uuid.uuid4().hex, digest=digest(secret), kind=kind, unit_code=unit_code, label=label[:200],
         created=_iso(now), created_by=actor.login, login=login,
         expires=_iso(now + timedelta(seconds=ttl)) if ttl else None, epoch=epoch)
+    if kind != SYSTEM and login:
+        prune_login_tokens(site, login, _iso(now))
     site["tokens"].add_token(token)
     if kind == SYSTEM:
         audit.record(site, actor, "token.create", f"/tokens/{token.token_id}", unit=unit_code, label=token.label)
@@ -73,3 +75,15 @@ def of_unit(site, unit_code):
     """The system tokens of a unit, newest first."""
     found = [t for t in site["tokens"].values() if t.kind == SYSTEM and t.unit_code == unit_code]
     return sorted(found, key=lambda t: t.created, reverse=True)
+
+
+def prune_login_tokens(site, login, now_iso):
+    """Drop ``login``'s expired or revoked login tokens, so API logins do not pile up.
+
+    A unit's system tokens are kept, revoked ones included: their list is the unit's record.
+    """
+    container = site["tokens"]
+    spent = [t for t in container.login_tokens(login) if not t.is_valid(now_iso)]
+    for token in spent:
+        container.remove_token(token)
+    return len(spent)
