@@ -406,3 +406,23 @@ def test_every_role_against_every_view(demo_factory, actor):
         if api:
             api_headers = headers
     assert not failures, "\n".join(failures)
+
+
+def test_traversal_paths_without_a_view_reveal_nothing(demo_factory):
+    """Every stored object reachable by traversal either has a view in MATRIX or answers 404
+    to everyone: containers, accounts, tokens and delegations are not browsable by URL."""
+    from lienthong.core.resources.site import TOP_LEVEL
+
+    web = demo_factory()
+    token_id = with_site(web.app, lambda site: tokens.create(site, audit.Actor.system("matrix"), OWN, "x")[0].token_id)
+    delegation_id = _fresh_delegation({"app": web.app}, Target(unit=OWN))
+    with_views = ("directory", "audit", "delegations")  # the address book, /audit, /delegations: in MATRIX
+    paths = [f"/{name}" for name in TOP_LEVEL if name not in with_views]
+    paths += [f"/users/{TARGET_USERS[OWN]}", f"/tokens/{token_id}", f"/delegations/{delegation_id}",
+              "/incidents/x", f"/directory/{OWN}/registers", "/audit/1"]
+    for actor in ACTORS:
+        web.reset()
+        headers = authenticate(web, actor, api=False)
+        for path in paths:
+            res = web.get(path, headers=headers, expect_errors=True)
+            assert res.status_int in (404, 303 if actor.login is None else 404), (actor.name, path, res.status)
