@@ -145,6 +145,8 @@ MATRIX = {
     ("Site:logout", "POST"): case(["/logout"]),
     ("Site:manage", "GET"): case(["/manage"], rule=system_admin),
     ("AuditLog:", "GET"): case(["/audit"], rule=auditors),
+    ("Incidents:", "GET"): case(["/incidents"], rule=auditors),
+    ("Incident:close", "POST"): case(["/incidents/{incident}/close"], rule=system_admin),
     ("healthz", "GET"): case(["/healthz"]),
     ("metrics", "GET"): case(["/metrics"]),
     ("language", "GET"): case(["/language?lang=en"]),
@@ -303,8 +305,14 @@ def _fresh_delegation(site_state, target):
     return with_site(site_state["app"], make)
 
 
+def _fresh_incident(site_state, target):
+    from lienthong.core.services import incidents
+    return with_site(site_state["app"], lambda site: incidents.open_incident(
+        site, audit.Actor.system("matrix"), "compromised_password", f"/users/{TARGET_USERS[OWN]}"))
+
+
 #: placeholders that need an object made for each request (a write may consume it)
-FRESH = {"token": _fresh_token, "delegation": _fresh_delegation}
+FRESH = {"token": _fresh_token, "delegation": _fresh_delegation, "incident": _fresh_incident}
 
 
 def authenticate(web, actor, api):
@@ -416,7 +424,7 @@ def test_traversal_paths_without_a_view_reveal_nothing(demo_factory):
     web = demo_factory()
     token_id = with_site(web.app, lambda site: tokens.create(site, audit.Actor.system("matrix"), OWN, "x")[0].token_id)
     delegation_id = _fresh_delegation({"app": web.app}, Target(unit=OWN))
-    with_views = ("directory", "audit", "delegations")  # the address book, /audit, /delegations: in MATRIX
+    with_views = ("directory", "audit", "delegations", "incidents")  # the address book, /audit, /delegations: in MATRIX
     paths = [f"/{name}" for name in TOP_LEVEL if name not in with_views]
     paths += [f"/users/{TARGET_USERS[OWN]}", f"/tokens/{token_id}", f"/delegations/{delegation_id}",
               "/incidents/x", f"/directory/{OWN}/registers", "/audit/1"]

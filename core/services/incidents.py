@@ -1,7 +1,9 @@
 """Incidents (R8.2, R8.4): opened by the services that detect them, read by the operator."""
 import uuid
 
-from ..resources.incidents import Incident
+from ..i18n import _
+from ..resources.incidents import CLOSED, Incident
+from .errors import Conflict, ServiceError
 from . import audit
 
 
@@ -12,3 +14,20 @@ def open_incident(site, actor, kind, subject, unit_code=None, description="", ac
         actions=actions))
     audit.record(site, actor, "incident.open", f"/incidents/{incident_id}", kind=kind, subject=subject)
     return incident_id
+
+
+def close(site, actor, incident, note):
+    """The operator closes an incident, saying what was done; the record stays."""
+    note = (note or "").strip()
+    if not note:
+        raise ServiceError(_("Say what was done before closing the incident."), field="note")
+    if incident.state == CLOSED:
+        raise Conflict(_("The incident is already closed."), field="state")
+    incident.state = CLOSED
+    incident.actions.append(f"closed by {actor.login}: {note[:1000]}")
+    incident.closed = audit.now_iso()
+    audit.record(site, actor, "incident.close", f"/incidents/{incident.__name__}", note=note[:1000])
+
+
+def newest_first(site):
+    return sorted(site["incidents"].values(), key=lambda i: i.time, reverse=True)
