@@ -305,6 +305,7 @@ def test_import_page_imports_a_good_file_and_reports_counts(web):
 
 def test_import_page_refuses_files_over_the_configured_size(demo_factory):
     web_small = demo_factory(**{"lienthong.import.max_bytes": "50"})
+    web_small.set_cookie("_LOCALE_", "en")  # the message is read in English
     login(web_small, "admin")
     form = web_small.get("/manage/directory/import")
     text = "code,name\n" + "000.00.90.H49,Ủy ban nhân dân phường Rạch Dừa\n"
