@@ -131,12 +131,13 @@ def _concurrent_commits(db, seconds, writers=4):
     return {f"zodb_commit_{writers}_writers": run(raw), f"audit_append_{writers}_writers": run(audited)}
 
 
-def _http_rate(port, path, seconds, clients=4):
+def _http_rate(port, path, seconds, clients=4, headers=None):
     """Requests per second from ``clients`` keep-alive connections for ``seconds``."""
     counts = [0] * clients
     errors = []
+    headers = headers or {}
     warm = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    warm.request("GET", path)  # templates compile on first use: not part of the figure
+    warm.request("GET", path, headers=headers)  # templates compile on first use: not part of the figure
     warm.getresponse().read()
     warm.close()
     deadline = time.perf_counter() + seconds
@@ -145,7 +146,7 @@ def _http_rate(port, path, seconds, clients=4):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         try:
             while time.perf_counter() < deadline:
-                conn.request("GET", path)
+                conn.request("GET", path, headers=headers)
                 response = conn.getresponse()
                 response.read()
                 if response.status != 200:
@@ -192,14 +193,42 @@ def bench_http(directory, seconds):
         "lienthong.secret": "bench-" + "x" * 40, "lienthong.session.secure": "false",
         "lienthong.auto_migrate": "true",
     })
+    token = _demo_directory(app)
     server, port = _serve(app)
     try:
         results["http_healthz"] = _http_rate(port, "/healthz", seconds)
         results["http_login_page"] = _http_rate(port, "/login", seconds)
+        results["http_directory_search"] = _http_rate(port, "/directory?q=so+thong+tin", seconds)
+        results["api_organizations_search"] = _http_rate(port, "/api/v1/organizations?q=so+thong+tin", seconds,
+                                                         headers={"Authorization": f"Bearer {token}"})
     finally:
         server.close()
         close_databases(app.registry)
     return results
+
+
+def _demo_directory(app):
+    """Fill the benchmark's site with the demo province; return a unit's API token."""
+    import secrets
+
+    import transaction
+
+    from .db import get_database
+    from .resources.site import find_site
+    from .services import demo, tokens
+    from .services.audit import Actor
+    tm = transaction.TransactionManager()
+    conn = get_database(app.registry).open(transaction_manager=tm)
+    try:
+        tm.begin()
+        site = find_site(conn.root())
+        demo.populate(site, secrets.token_urlsafe(16))
+        _token, secret = tokens.create(site, Actor.system("bench"), demo.OPERATOR_CODE, "bench")
+        tm.commit()
+        return secret
+    finally:
+        tm.abort()
+        conn.close()
 
 
 def machine():
@@ -225,6 +254,9 @@ def run(seconds=2.0, out_dir="var/bench"):
             figures["audit_append_4_writers"] / figures["zodb_commit_4_writers"],
         "http_healthz / waitress_hello": figures["http_healthz"] / figures["waitress_hello"],
         "http_login_page / waitress_hello": figures["http_login_page"] / figures["waitress_hello"],
+        "http_directory_search / waitress_hello": figures["http_directory_search"] / figures["waitress_hello"],
+        "api_organizations_search / waitress_hello":
+            figures["api_organizations_search"] / figures["waitress_hello"],
     }
     report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
               "seconds_per_figure": seconds, "per_second": figures, "ratios": ratios}
