@@ -249,36 +249,38 @@ def unit_edit(request):
     return HTTPSeeOther(unit_url(request, unit))
 
 
+def _act(request, form, values, change, message, mapping=lambda unit: {}):
+    """Run ``change(site, actor, unit)``; on a refusal re-show ``form`` with the message next to the field,
+    on success flash ``message`` (its ``mapping`` read after the change) and go back to the unit."""
+    unit = request.context
+    try:
+        change(get_site(request), actor_for(request), unit)
+    except ServiceError as exc:
+        return _unit_page(request, form, form_errors(request, exc, form), values)
+    flash(request, message, **mapping(unit))
+    return HTTPSeeOther(unit_url(request, unit))
+
+
 @view_config(route_name="manage_unit_connection", renderer="manage_unit.pt", permission=sec.MANAGE,
              request_method="POST")
 def unit_connection(request):
-    site = get_site(request)
-    unit = request.context
-    post = request.POST
-    values = {name: post.get(name, "") for name in FORM_FIELDS["connection"]}
-    try:
-        directory_service.set_connection_state(site, actor_for(request), unit, values["connection_state"],
-                                               on=values["date"].strip() or today(request),
-                                               note=values["note"].strip())
-    except ServiceError as exc:
-        return _unit_page(request, "connection", form_errors(request, exc, "connection"), values)
-    flash(request, _("The connection state of ${code} is now: ${state}."), code=unit.code,
-          state=translate(request, STATE_TITLES[unit.connection_state]))
-    return HTTPSeeOther(unit_url(request, unit))
+    values = {name: request.POST.get(name, "") for name in FORM_FIELDS["connection"]}
+    return _act(request, "connection", values,
+                lambda site, actor, unit: directory_service.set_connection_state(
+                    site, actor, unit, values["connection_state"], on=values["date"].strip() or today(request),
+                    note=values["note"].strip()),
+                _("The connection state of ${code} is now: ${state}."),
+                lambda unit: {"code": unit.code, "state": translate(request, STATE_TITLES[unit.connection_state])})
 
 
 @view_config(route_name="manage_unit_rename", renderer="manage_unit.pt", permission=sec.MANAGE,
              request_method="POST")
 def unit_rename(request):
-    site = get_site(request)
-    unit = request.context
     values = {name: request.POST.get(name, "") for name in FORM_FIELDS["rename"]}
-    try:
-        directory_service.rename(site, actor_for(request), unit, values["name"], values["short_name"])
-    except ServiceError as exc:
-        return _unit_page(request, "rename", form_errors(request, exc, "rename"), values)
-    flash(request, _("The unit ${code} is now called ${name}."), code=unit.code, name=unit.name)
-    return HTTPSeeOther(unit_url(request, unit))
+    return _act(request, "rename", values,
+                lambda site, actor, unit: directory_service.rename(site, actor, unit, values["name"],
+                                                                   values["short_name"]),
+                _("The unit ${code} is now called ${name}."), lambda unit: {"code": unit.code, "name": unit.name})
 
 
 def _codes(request, name):
@@ -293,43 +295,28 @@ def _codes(request, name):
              request_method="POST")
 def unit_merge(request):
     """The chosen units are merged into this one."""
-    site = get_site(request)
-    unit = request.context
     codes = _codes(request, "codes")
-    try:
-        directory_service.merge(site, actor_for(request), codes, unit.code)
-    except ServiceError as exc:
-        return _unit_page(request, "merge", form_errors(request, exc, "merge"), {"codes": codes})
-    flash(request, _("${codes} merged into ${code}."), codes=", ".join(codes), code=unit.code)
-    return HTTPSeeOther(unit_url(request, unit))
+    return _act(request, "merge", {"codes": codes},
+                lambda site, actor, unit: directory_service.merge(site, actor, codes, unit.code),
+                _("${codes} merged into ${code}."), lambda unit: {"codes": ", ".join(codes), "code": unit.code})
 
 
 @view_config(route_name="manage_unit_split", renderer="manage_unit.pt", permission=sec.MANAGE,
              request_method="POST")
 def unit_split(request):
-    site = get_site(request)
-    unit = request.context
     codes = _codes(request, "successors")
-    try:
-        directory_service.split(site, actor_for(request), unit.code, codes)
-    except ServiceError as exc:
-        return _unit_page(request, "split", form_errors(request, exc, "split"), {"successors": codes})
-    flash(request, _("${code} was split into ${codes}."), code=unit.code, codes=", ".join(codes))
-    return HTTPSeeOther(unit_url(request, unit))
+    return _act(request, "split", {"successors": codes},
+                lambda site, actor, unit: directory_service.split(site, actor, unit.code, codes),
+                _("${code} was split into ${codes}."), lambda unit: {"code": unit.code, "codes": ", ".join(codes)})
 
 
 @view_config(route_name="manage_unit_dissolve", renderer="manage_unit.pt", permission=sec.MANAGE,
              request_method="POST")
 def unit_dissolve(request):
-    site = get_site(request)
-    unit = request.context
     successor = request.POST.get("successor", "").strip()
-    try:
-        directory_service.dissolve(site, actor_for(request), unit.code, successor or None)
-    except ServiceError as exc:
-        return _unit_page(request, "dissolve", form_errors(request, exc, "dissolve"), {"successor": successor})
-    flash(request, _("${code} was dissolved."), code=unit.code)
-    return HTTPSeeOther(unit_url(request, unit))
+    return _act(request, "dissolve", {"successor": successor},
+                lambda site, actor, unit: directory_service.dissolve(site, actor, unit.code, successor or None),
+                _("${code} was dissolved."), lambda unit: {"code": unit.code})
 
 
 # -- API tokens of the unit -----------------------------------------------------------------
