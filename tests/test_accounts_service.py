@@ -6,6 +6,7 @@ import pytest
 
 from lienthong.core import security as sec
 from lienthong.core.services import accounts, audit, tokens
+from lienthong.core.services.directory import DirectoryError
 from lienthong.core.services.errors import Conflict, NotFound, ServiceError
 from lienthong.core.services.passwords import verify_password
 
@@ -302,8 +303,8 @@ def test_token_secret_is_shown_once_and_only_a_digest_is_stored(demo_app):
 
 
 @pytest.mark.parametrize("unit_code, label, exc_type, field", [
-    ("000.00.99.H49", "x", NotFound, "unit"),
-    ("", "x", NotFound, "unit"),
+    ("000.00.99.H49", "x", DirectoryError, "unit"),   # an unknown unit is a bad value (400)
+    ("", "x", DirectoryError, "unit"),
     ("000.00.02.H49", "  ", ServiceError, "label"),
 ])
 def test_token_create_errors(demo_app, unit_code, label, exc_type, field):

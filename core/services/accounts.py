@@ -62,12 +62,8 @@ def _check_password(password, login, field="password"):
 
 
 def _unit(site, code, field="unit_code"):
-    unit = site["directory"].get(code)
-    if unit is None:
-        raise AccountError(_("Unknown unit ${code}."), field=field, code=code)
-    if not unit.is_active():
-        raise AccountError(_("Unit ${code} no longer exists: it was reorganized."), field=field, code=code)
-    return unit
+    from .directory import active_unit
+    return active_unit(site, code, field)
 
 
 def _check_email(email):

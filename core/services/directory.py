@@ -241,13 +241,17 @@ def pilot_overdue(site, today=None):
 
 
 # -- reorganization --------------------------------------------------------------------------
-def _active(site, code, field):
-    unit = site["directory"].get(code)
+def active_unit(site, code, field):
+    """The unit ``code`` when it exists and has not been reorganized; else an error naming ``field``."""
+    unit = site["directory"].get(code or "")
     if unit is None:
-        raise DirectoryError(_("Unknown unit ${code}."), field=field, code=code)
+        raise DirectoryError(_("Unknown unit ${code}."), field=field, code=code or "")
     if not unit.is_active():
-        raise Conflict(_("Unit ${code} was already reorganized."), field=field, code=code)
+        raise Conflict(_("Unit ${code} was reorganized; use the unit that took over."), field=field, code=code)
     return unit
+
+
+
 
 
 def rename(site, actor, unit, name, short_name=""):
@@ -282,10 +286,10 @@ def merge(site, actor, codes, successor_code):
     codes = [c for c in dict.fromkeys(_text(c) for c in codes) if c]
     if not codes:
         raise DirectoryError(_("Name the units to merge."), field="codes")
-    successor = _active(site, successor_code, "successor")
+    successor = active_unit(site, successor_code, "successor")
     if successor.code in codes:
         raise DirectoryError(_("The successor cannot be one of the merged units."), field="successor")
-    units = [_active(site, c, "codes") for c in codes]
+    units = [active_unit(site, c, "codes") for c in codes]
     for unit in units:
         _retire(site, actor, unit, d.MERGED, [successor.code])
     audit.record(site, actor, "unit.merge", f"/directory/{successor.code}", merged=codes)
@@ -294,26 +298,26 @@ def merge(site, actor, codes, successor_code):
 
 def split(site, actor, code, successor_codes):
     """One unit becomes several: documents addressed to it go to the first successor."""
-    unit = _active(site, code, "code")
+    unit = active_unit(site, code, "code")
     successors = [c for c in dict.fromkeys(_text(c) for c in successor_codes) if c]
     if len(successors) < 2:
         raise DirectoryError(_("A split needs at least two successor units."), field="successors")
     if unit.code in successors:
         raise DirectoryError(_("The split unit cannot be its own successor."), field="successors")
     for c in successors:
-        _active(site, c, "successors")
+        active_unit(site, c, "successors")
     _retire(site, actor, unit, d.SPLIT, successors)
     audit.record(site, actor, "unit.split", f"/directory/{unit.code}", successors=successors)
 
 
 def dissolve(site, actor, code, successor_code=None):
     """A unit ends; with a successor, documents addressed to it go there, without one they are refused."""
-    unit = _active(site, code, "code")
+    unit = active_unit(site, code, "code")
     successors = []
     if successor_code:
         if successor_code == unit.code:
             raise DirectoryError(_("The dissolved unit cannot be its own successor."), field="successor")
-        successors = [_active(site, successor_code, "successor").code]
+        successors = [active_unit(site, successor_code, "successor").code]
     _retire(site, actor, unit, d.DISSOLVED, successors)
     audit.record(site, actor, "unit.dissolve", f"/directory/{unit.code}", successor=successor_code or None)
 

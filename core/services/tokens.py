@@ -27,10 +27,8 @@ def _iso(when):
 def create(site, actor, unit_code, label, kind=SYSTEM, login=None, ttl=None, epoch=0):
     """Make a token and return ``(token, secret)``; the secret is not kept and cannot be shown again."""
     if kind == SYSTEM:
-        if not unit_code or unit_code not in site["directory"]:
-            raise NotFound(_("Unknown unit ${code}."), field="unit", code=unit_code or "")
-        if not site["directory"][unit_code].is_active():
-            raise ServiceError(_("Unit ${code} no longer exists: it was reorganized."), field="unit", code=unit_code)
+        from .directory import active_unit
+        active_unit(site, unit_code, "unit")
     label = (label or "").strip()
     if not label:
         raise ServiceError(_("Give the token a name that says what uses it."), field="label")
