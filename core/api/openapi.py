@@ -13,7 +13,6 @@ from pyramid.response import Response
 
 from .. import security as sec
 from ..i18n import _
-from ..services import audit
 from ..services.errors import Forbidden
 from .json import check_object, read_body, read_query, respond
 
@@ -70,15 +69,8 @@ def refuse(request, message, field=None, permission=None, **mapping):
 
     The refusal is audited in a transaction of its own (the request's is aborted).
     """
-    from ..db import get_database
-    from ..views.base import actor_for
-    try:
-        audit.record_in_own_transaction(get_database(request.registry), actor_for(request), "access.denied",
-                                        request.path, method=request.method, permission=permission,
-                                        field=field)
-    except Exception:  # the refusal is still answered
-        import logging
-        logging.getLogger(__name__).exception("could not record a refused access to %s", request.path)
+    from ..views.errors import record_refused_access
+    record_refused_access(request, permission=permission, field=field)
     raise Forbidden(message, field=field, **mapping)
 
 

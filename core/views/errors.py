@@ -115,12 +115,16 @@ def forbidden(exc, request):
 
 
 def record_refusal(exc, request):
-    """Put a refused access on the record (R12), in a transaction of its own: the
-    request's own transaction is aborted because it ended in an error."""
-    permission = getattr(getattr(exc, "result", None), "permission", None)
+    """Put a refused access on the record (R12)."""
+    record_refused_access(request, permission=getattr(getattr(exc, "result", None), "permission", None))
+
+
+def record_refused_access(request, **details):
+    """Audit ``access.denied`` for this request in a transaction of its own: the request's
+    own transaction is aborted because it ends in an error."""
     try:
         audit.record_in_own_transaction(get_database(request.registry), actor_for(request), "access.denied",
-                                        request.path, method=request.method, permission=permission)
+                                        request.path, method=request.method, **details)
     except Exception:  # the refusal is still answered; the failure to record it is logged
         log.exception("could not record a refused access to %s", request.path)
 
