@@ -169,7 +169,13 @@ def _serve(app):
     # a saturated queue is the point of the benchmark, not news
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+
+    def run():
+        try:
+            server.run()
+        except OSError:  # the socket closed under the loop at the end of a figure: done, not an error
+            pass
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return server, server.effective_port
 
