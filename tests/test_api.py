@@ -642,6 +642,10 @@ def test_unit_tokens_are_shown_once_scoped_to_their_unit_and_revocable(web):
         assert last_of(web, "access.denied")["actor"] == f"system:{STTTT}"
     assert stored(web, lambda site: (site["directory"][SNV].email, site["directory"][STTTT].email)) == ("", "")
     assert stored(web, lambda site: len(site["tokens"])) == 2  # the unit admin's login token and this one
+    # on another unit the refusal says why, naming the credential at fault
+    elsewhere = system.get(f"/api/v1/organizations/{SNV}/tokens", status=403, headers={"Accept-Language": "en"})
+    assert elsewhere.json["field"] == "Authorization"
+    assert elsewhere.json["detail"] == f"This token belongs to unit {STTTT}; it cannot act on unit {SNV}."
 
     # unit admins manage only their unit's tokens
     snv_token = as_user(web, "admin").post(f"/api/v1/organizations/{SNV}/tokens", {"label": "SNV"}).json

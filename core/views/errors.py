@@ -16,6 +16,7 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 from transaction.interfaces import TransientError
 
 from ..db import get_database
+from .. import security as sec
 from ..i18n import LANGUAGES, _
 from ..services import audit
 from ..services.errors import ServiceError
@@ -111,7 +112,23 @@ def forbidden(exc, request):
         response.headers["WWW-Authenticate"] = 'Bearer realm="lienthong"'
         return response
     record_refusal(exc, request)
+    foreign = _foreign_unit(request)
+    if foreign is not None and wants_problem_json(request):
+        return problem(request, 403, status_texts(request, 403)[0],
+                       translate(request, _("This token belongs to unit ${own}; it cannot act on unit ${other}."),
+                                 own=request.identity.unit_code, other=foreign),
+                       field="Authorization")
     return error_page(request, 403, *status_texts(request, 403))
+
+
+def _foreign_unit(request):
+    """The unit a unit's token was refused on, when it is not the token's own unit."""
+    if not isinstance(request.identity, sec.SystemIdentity):
+        return None
+    unit = sec.unit_of(request.context) if getattr(request, "context", None) is not None else None
+    if unit is not None and unit.code != request.identity.unit_code:
+        return unit.code
+    return None
 
 
 def record_refusal(exc, request):
