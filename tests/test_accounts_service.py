@@ -11,6 +11,7 @@ from lienthong.core.services.errors import Conflict, NotFound, ServiceError
 from lienthong.core.services.passwords import verify_password
 
 from .conftest import DEMO_PASSWORD, with_site
+from .support.refusals import refused as support_refused
 
 ADMIN = audit.Actor("admin")
 NEW_PASSWORD = "Mat-khau-moi-2026"
@@ -32,19 +33,13 @@ def roles_state(site):
             {u.code: dict(u.__local_roles__ or {}) for u in site["directory"].values()})
 
 
+def state(site):
+    return users_state(site), roles_state(site), len(site["audit"]), len(site["users"])
+
+
 def refused(app, fn, exc_type=ServiceError):
     """``fn(site)`` raises ``exc_type`` and nothing about users, roles or the audit changed."""
-    def state(site):
-        return users_state(site), roles_state(site), len(site["audit"]), len(site["users"])
-    before = with_site(app, state)
-
-    def attempt(site):
-        with pytest.raises(exc_type) as info:
-            fn(site)
-        return info.value
-    error = with_site(app, attempt)
-    assert with_site(app, state) == before
-    return error
+    return support_refused(app, fn, state, exc_type)
 
 
 # --------------------------------------------------------------------------- lock-out

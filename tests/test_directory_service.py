@@ -7,6 +7,7 @@ from lienthong.core.resources import directory as d
 from lienthong.core.services import audit, directory as dirs
 from lienthong.core.services.errors import Conflict, ServiceError
 
+from .support.refusals import refused as support_refused
 from .conftest import with_site
 
 ADMIN = audit.Actor("admin")
@@ -20,15 +21,7 @@ def snapshot(site):
 
 def refused(app, fn, exc_type=ServiceError):
     """Run ``fn(site)``, expect ``exc_type``, and prove nothing was stored; returns the error."""
-    before = with_site(app, snapshot)
-
-    def attempt(site):
-        with pytest.raises(exc_type) as info:
-            fn(site)
-        return info.value
-    error = with_site(app, attempt)
-    assert with_site(app, snapshot) == before
-    return error
+    return support_refused(app, fn, snapshot, exc_type)
 
 
 def unit(code, name="Đơn vị thử", **extra):
