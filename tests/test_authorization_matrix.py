@@ -434,3 +434,28 @@ def test_traversal_paths_without_a_view_reveal_nothing(demo_factory):
         for path in paths:
             res = web.get(path, headers=headers, expect_errors=True)
             assert res.status_int in (404, 303 if actor.login is None else 404), (actor.name, path, res.status)
+
+
+JUNK_QUERY = {"page": "-1", "limit": "x", "offset": "zz", "q": "\x00<script>", "view": "<b>", "unit": "../x",
+              "kind": "nope", "state": "?", "include_inactive": "maybe", "lang": "xx", "actor": "'", "action": "%"}
+
+
+@pytest.mark.parametrize("actor", [ACTORS[1], ACTORS[3], ACTORS[7]], ids=["system_admin", "unit_admin", "token"])
+def test_malformed_query_parameters_never_cause_a_server_error(demo_factory, actor):
+    """Every GET in the matrix, with junk in every query parameter the views read: a page or a
+    problem, never a 500 or a traceback."""
+    web = demo_factory()
+    page_headers = authenticate(web, actor, api=False)
+    api_headers = authenticate(web, actor, api=True)
+    state = {"app": web.app, "n": 0}
+    for (key, method), cases in sorted(MATRIX.items()):
+        if method != "GET":
+            continue
+        for item in cases:
+            for template in item.templates:
+                url = fill(template, resolve(item.targets[0], actor, state), state).split("?")[0]
+                api = url.startswith("/api/")
+                res = web.get(url, params=JUNK_QUERY, headers=api_headers if api else page_headers,
+                              expect_errors=True)
+                assert res.status_int < 500, (key, url, res.status)
+                assert "Traceback" not in res.text, (key, url)
