@@ -420,8 +420,12 @@ def test_a_unit_admin_creates_accounts_only_in_their_unit_and_only_unit_roles(we
 
 
 def test_who_may_read_an_account(web):
+    reads = count_of(web, "user.view")
     assert as_user(web, "vanthu.snv").get("/api/v1/users/vanthu.snv").json["fullname"] == "Đỗ Thị Hồng"
+    assert count_of(web, "user.view") == reads  # one's own account: not a read of someone's data
     assert as_user(web, "admin").get("/api/v1/users/vanthu.snv").json["unit_code"] == SNV
+    viewed = last_of(web, "user.view")
+    assert (viewed["actor"], viewed["target"]) == ("admin", "/users/vanthu.snv")
     assert as_user(web, "quantri.stttt").get("/api/v1/users/vanthu.stttt").json["login"] == "vanthu.stttt"
     denied = count_of(web, "access.denied")
     assert_problem(as_user(web, "lanhdao.snv").get("/api/v1/users/vanthu.stttt", status=403), 403)

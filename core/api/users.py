@@ -1,7 +1,7 @@
 """/api/v1/users: accounts (R5.3, R8.2, R8.3). Password hashes never leave the server."""
 from .. import security as sec
 from ..i18n import _
-from ..services import accounts
+from ..services import accounts, audit
 from ..services.passwords import random_password
 from ..text import matches
 from ..views.base import actor_for
@@ -119,7 +119,11 @@ def create_user(request, body, query):
 
 
 def get_user(request, body, query):
-    return user_dict(site_of(request), request.context)
+    """Someone else's account read through the API is on the record (one's own is not)."""
+    site = site_of(request)
+    if request.identity is not request.context:
+        audit.record(site, actor_for(request), "user.view", f"/users/{request.context.login}")
+    return user_dict(site, request.context)
 
 
 def _unit_roles(site, user, code):

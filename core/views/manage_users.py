@@ -20,7 +20,7 @@ from ..i18n import _
 from ..resources.directory import Organization
 from ..resources.site import Site, get_site
 from ..resources.users import User
-from ..services import accounts, delegations
+from ..services import accounts, audit, delegations
 from ..services.errors import ServiceError
 from ..text import matches
 from .base import actor_for, field_errors, local_time, page, refused, translate
@@ -201,6 +201,8 @@ def _done(request, message, **mapping):
 @view_config(route_name="manage_user", context=User, renderer="manage_user.pt", permission=sec.MANAGE_UNIT,
              request_method="GET")
 def user_view(request):
+    """An admin reading someone's account (personal data) is on the record."""
+    audit.record(get_site(request), actor_for(request), "user.view", f"/users/{request.context.login}")
     return _user_page(request)
 
 
