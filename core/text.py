@@ -1,4 +1,5 @@
 """Text helpers for Vietnamese: accent- and case-insensitive matching."""
+import re
 import unicodedata
 
 _EXTRA = str.maketrans({"đ": "d", "Đ": "d"})
@@ -19,3 +20,11 @@ def matches(query, *fields):
     """True when every word of ``query`` occurs in one of ``fields`` (folded)."""
     haystack = " ".join(fold(f) for f in fields if f)
     return all(word in haystack for word in fold(query).split())
+
+
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def is_email(text):
+    """The shape of an e-mail address (one @, a dot in the domain, no spaces): enough to catch typos."""
+    return bool(_EMAIL_RE.match(text or ""))

@@ -36,6 +36,7 @@ class User(Folder):
 
     content_type = "User"
     failed_logins = 0
+    extra_units = ()             # units other than ``unit_code`` where the person holds a role
     locked_until = None          # ISO time until which a lock-out after failed logins lasts
     lock_reason = ""             # why an admin (or a compromise report) locked the account
     session_epoch = 0            # bumped to end every session and login token of the user

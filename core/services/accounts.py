@@ -9,12 +9,12 @@ from datetime import datetime, timedelta, timezone
 from .. import security as sec
 from ..i18n import _
 from ..resources.users import Notice, User
+from ..text import is_email
 from . import audit
 from .errors import Conflict, NotFound, ServiceError
 from .passwords import PasswordPolicyError, check_policy, hash_password, random_password, verify_password
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SITE_ROLES = (sec.SYSTEM_ADMIN, sec.AUDITOR)
 UNIT_ROLES = (sec.UNIT_ADMIN, sec.CLERK, sec.LEADER, sec.SPECIALIST)
 EDITABLE = ("fullname", "position", "email", "unit_code")
@@ -67,7 +67,7 @@ def _unit(site, code, field="unit_code"):
 
 
 def _check_email(email):
-    if email and not EMAIL_RE.match(email):
+    if email and not is_email(email):
         raise AccountError(_("${value} is not an e-mail address."), field="email", value=email)
 
 
@@ -165,7 +165,7 @@ def role_grants(site, user):
     """``(unit_code or None, role)`` for every role ``user`` holds: None means site-wide."""
     principal = sec.user_principal(user.login)
     grants = {(None, role) for role in site.local_roles_of(principal)}
-    codes = set(getattr(user, "extra_units", ()) or ())
+    codes = set(user.extra_units)
     if user.unit_code:
         codes.add(user.unit_code)
     for code in codes:
@@ -181,7 +181,7 @@ def grant_role(site, actor, user, role, unit_code=None):
     target = site if unit is None else unit
     target.grant_local_role(sec.user_principal(user.login), role)
     if unit is not None and unit.code != user.unit_code:
-        user.extra_units = tuple(sorted(set(getattr(user, "extra_units", ()) or ()) | {unit.code}))
+        user.extra_units = tuple(sorted(set(user.extra_units) | {unit.code}))
     audit.record(site, actor, "user.grant_role", f"/users/{user.login}", role=role,
                  unit=None if unit is None else unit.code)
 

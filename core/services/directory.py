@@ -13,12 +13,11 @@ from .. import security as sec
 from ..i18n import _
 from ..resources import directory as d
 from ..resources.directory import Organization
-from ..text import matches
+from ..text import is_email, matches
 from . import audit
 from .errors import Conflict, NotFound, ServiceError
 
 PILOT_MONTHS = 2   # R11: a connected eOffice product runs a two-month pilot before going official
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^[0-9 +().-]{6,20}$")
 
 #: fields a unit has, in the order forms, CSV and the API show them
@@ -72,7 +71,7 @@ def clean(site, data, existing=None, known_adapters=None, pending_parents=None):
         out["kind"] = out.get("kind") or "agency"
         if out["kind"] not in d.KINDS:
             raise DirectoryError(_("Unknown kind of unit ${kind}."), field="kind", kind=out["kind"])
-    if out.get("email") and not EMAIL_RE.match(out["email"]):
+    if out.get("email") and not is_email(out["email"]):
         raise DirectoryError(_("${value} is not an e-mail address."), field="email", value=out["email"])
     if out.get("phone") and not PHONE_RE.match(out["phone"]):
         raise DirectoryError(_("${value} is not a telephone number."), field="phone", value=out["phone"])

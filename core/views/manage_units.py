@@ -159,8 +159,7 @@ def unit_users(site, unit):
     """The users of ``unit`` with the roles they hold on it."""
     rows = []
     for user in site["users"].values():
-        extra = getattr(user, "extra_units", ()) or ()
-        if user.unit_code != unit.code and unit.code not in extra:
+        if user.unit_code != unit.code and unit.code not in user.extra_units:
             continue
         roles = unit.local_roles_of(sec.user_principal(user.login))
         rows.append({"user": user, "roles": roles})

@@ -65,7 +65,7 @@ def _role_choices(request, site_wide):
 def _list_users(request, site, unit_code, query):
     found = []
     for user in site["users"].values():
-        if unit_code and user.unit_code != unit_code and unit_code not in (getattr(user, "extra_units", ()) or ()):
+        if unit_code and user.unit_code != unit_code and unit_code not in user.extra_units:
             continue
         if query and not matches(query, user.login, user.fullname):
             continue
