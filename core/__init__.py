@@ -100,6 +100,7 @@ def make_config(settings, plugins=()):
         pm = make_plugin_manager(settings, extra=plugins)
         config.registry.lienthong_plugins = pm
         config.include(".blobs")
+        config.include(".exchange")
         pm.hook.lienthong_configure(config=config)
     except BaseException:
         close_databases(config.registry)  # release the Data.fs lock before failing

@@ -72,9 +72,18 @@ def step_4_mailboxes_tokens_delegations(site):
         unit.ensure_children()
 
 
+def step_5_registers_and_catalog(site):
+    """Generation 5: units get their registers; the catalog gets its indexes (documents, #5)."""
+    from .catalog import ensure_catalog
+    site.ensure_containers()
+    for unit in site["directory"].values():
+        unit.ensure_children()
+    ensure_catalog(site["catalog"])
+
+
 #: ordered steps; the position + 1 is the generation each one produces
 STEPS = [step_1_top_level_containers, step_2_audit_head, step_3_audit_tail_and_chunks,
-         step_4_mailboxes_tokens_delegations]
+         step_4_mailboxes_tokens_delegations, step_5_registers_and_catalog]
 
 
 def current_generation():

@@ -48,6 +48,8 @@ def make_plugin_manager(settings=None, extra=()):
             raise PluginLoadError(f"cannot load plugin {ep.name!r} ({ep.value}): {exc}") from exc
         pm.register(plugin, name=ep.name)
         distributions[ep.name] = getattr(ep, "dist", None)
+    from . import validators
+    pm.register(validators, name="lienthong.core.validators")
     for plugin in extra:
         pm.register(plugin)
     pm.check_pending()

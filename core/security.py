@@ -37,9 +37,12 @@ SEND = "send"
 REGISTER = "register"
 ASSIGN = "assign"
 PROCESS = "process"
+DRAFT = "draft"               # write a draft for one's unit (a specialist drafts, R7.5)
+APPROVE = "approve"           # approve a unit's draft before issue (the unit's policy)
+ISSUE = "issue"               # issue a unit's document: number it and send it
 
 #: permissions a delegation may name (R6.2); management is never delegated
-DELEGABLE = (READ_MAILBOX, SEND, REGISTER, ASSIGN, PROCESS)
+DELEGABLE = (READ_MAILBOX, DRAFT, SEND, APPROVE, ISSUE, REGISTER, ASSIGN, PROCESS)
 
 SITE_ACL = [
     (Allow, f"role:{SYSTEM_ADMIN}", ALL_PERMISSIONS),
@@ -49,10 +52,10 @@ SITE_ACL = [
 
 UNIT_ACL = [
     (Allow, f"role:{UNIT_ADMIN}", (VIEW, MANAGE_UNIT)),
-    (Allow, f"role:{CLERK}", (VIEW, READ_MAILBOX, SEND, REGISTER)),
-    (Allow, f"role:{LEADER}", (VIEW, READ_MAILBOX, SEND, ASSIGN)),
-    (Allow, f"role:{SPECIALIST}", (VIEW, READ_MAILBOX, PROCESS)),
-    (Allow, f"role:{SYSTEM}", (VIEW, READ_MAILBOX, SEND, REGISTER)),
+    (Allow, f"role:{CLERK}", (VIEW, READ_MAILBOX, DRAFT, SEND, REGISTER)),
+    (Allow, f"role:{LEADER}", (VIEW, READ_MAILBOX, DRAFT, SEND, ASSIGN)),
+    (Allow, f"role:{SPECIALIST}", (VIEW, READ_MAILBOX, DRAFT, PROCESS)),
+    (Allow, f"role:{SYSTEM}", (VIEW, READ_MAILBOX, DRAFT, SEND, REGISTER, ASSIGN, PROCESS)),
 ]
 
 #: a unit mailbox's own grants (mailbox.py denies every other mail permission after them):
@@ -62,6 +65,16 @@ UNIT_MAIL_ACL = [ace for ace in UNIT_ACL if ace[1] != f"role:{UNIT_ADMIN}"]
 
 def user_principal(login):
     return f"user:{login}"
+
+
+def unit_role(role, code):
+    """The principal of ``role`` held on the unit ``code`` (``role:clerk@000.00.12.H49``).
+
+    Documents and deliveries belong to several units at once (sender and recipients);
+    their ACLs name unit-qualified roles so a clerk of one recipient never gains rights
+    on another recipient's delivery.
+    """
+    return f"role:{role}@{code}"
 
 
 def _roles_on(node, principal):
@@ -84,17 +97,34 @@ def role_principals(context, login):
     admin manages the people of the unit, though /users is not inside /directory).
     """
     principal = user_principal(login)
-    roles = set()
+    found = set()
     for node in lineage(context):
-        roles |= _roles_on(node, principal)
+        if getattr(node, "content_type", None) == "Organization":
+            found |= {(r, node.code) for r in _roles_on(node, principal)}
+        else:
+            found |= {(r, None) for r in _roles_on(node, principal)}
         related = getattr(node, "related_units", None)
         if related is not None:
             directory = find_directory(node)
             for code in related():
                 unit = directory.get(code) if directory is not None and code else None
                 if unit is not None:
-                    roles |= _roles_on(unit, principal)
-    return {f"role:{r}" for r in roles}
+                    found |= {(r, code) for r in _roles_on(unit, principal)}
+    principals = {f"role:{r}" for r, _code in found}
+    principals |= {unit_role(r, code) for r, code in found if code}
+    return principals
+
+
+def related_unit_codes(context):
+    """Codes of the units ``context`` belongs to: its own unit and the units it names."""
+    codes = set()
+    for node in lineage(context):
+        if getattr(node, "content_type", None) == "Organization":
+            codes.add(node.code)
+        related = getattr(node, "related_units", None)
+        if related is not None:
+            codes.update(c for c in related() if c)
+    return codes
 
 
 def find_directory(node):
@@ -236,6 +266,7 @@ class LienThongSecurityPolicy:
         principals.add(Authenticated)
         if isinstance(user, SystemIdentity):
             principals.add(user.token.principal)
+            principals.add(unit_role(SYSTEM, user.unit_code))
             unit = unit_of(context) if context is not None else None
             if unit is not None and unit.code == user.unit_code:
                 principals.add(f"role:{SYSTEM}")
@@ -253,18 +284,21 @@ class LienThongSecurityPolicy:
             if permission not in (VIEW, READ_MAILBOX, PROCESS):
                 return None
             for node in lineage(context):
-                if getattr(node, "owner_login", None) == delegation.delegator:
+                owners = getattr(node, "owner_logins", None)
+                if (getattr(node, "owner_login", None) == delegation.delegator
+                        or (owners is not None and delegation.delegator in owners())):
                     return base | {user_principal(delegation.delegator)}
             return None
-        unit = unit_of(context)
-        if unit is None or unit.code != delegation.unit_code:
+        if delegation.unit_code not in related_unit_codes(context):
             return None
         held = role_principals(context, delegation.delegator)
         if delegation.scope == ROLE:
             role = f"role:{delegation.role}"
-            return base | {role} if role in held else None
+            qualified = unit_role(delegation.role, delegation.unit_code)
+            return base | {role, qualified} if qualified in held else None
         if delegation.scope == PERMISSIONS and permission in delegation.permissions:
-            return base | held
+            suffix = f"@{delegation.unit_code}"
+            return base | {p for p in held if "@" not in p or p.endswith(suffix)}
         return None
 
     def permits(self, request, context, permission):

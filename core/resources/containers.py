@@ -4,11 +4,7 @@ from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
 from .folder import Folder
 from .. import security as sec
 from .incidents import Incidents  # noqa: F401  (older databases name it here)
-
-
-class Documents(Folder):
-    """/documents/<uuid>: data messages (filled by the document-exchange service)."""
-    content_type = "Documents"
+from .documents import Documents  # noqa: F401  (older databases name it here)
 
 
 class Transport(Folder):

@@ -69,6 +69,7 @@ class Organization(Folder):
     successors = ()              # codes of the units that took over (merge, split, dissolve)
     predecessors = ()            # codes of the units it took over
     former_names = ()            # ({name, short_name, until, actor}, ...) after renames
+    symbol = ""                  # the unit's sign in notations ("UBND" in 15/QĐ-UBND); "" = derived
 
     def __init__(self, code, name, short_name="", kind="agency", parent_code=None, email="", phone="", address=""):
         super().__init__()
@@ -90,9 +91,17 @@ class Organization(Folder):
         self.ensure_children()
 
     def ensure_children(self):
-        """Every unit has its mailbox (generation 4 adds it to older units)."""
+        """Every unit has its mailbox (generation 4) and its registers (generation 5)."""
         if "mailbox" not in self:
             self.add("mailbox", Mailbox())
+        if "registers" not in self:
+            from .registers import Registers
+            self.add("registers", Registers())
+
+    @property
+    def notation_symbol(self):
+        """What follows the dash in a notation: the set symbol, else the short name's first word."""
+        return self.symbol or (self.short_name or self.code).split()[0]
 
     @property
     def title(self):

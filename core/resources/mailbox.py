@@ -9,7 +9,8 @@ from pyramid.authorization import Allow, Deny, Everyone
 from .. import security as sec
 from .folder import Folder
 
-MAIL_PERMISSIONS = (sec.READ_MAILBOX, sec.SEND, sec.REGISTER, sec.ASSIGN, sec.PROCESS)
+MAIL_PERMISSIONS = (sec.READ_MAILBOX, sec.DRAFT, sec.SEND, sec.APPROVE, sec.ISSUE, sec.REGISTER, sec.ASSIGN,
+                    sec.PROCESS)
 
 
 class Mailbox(Folder):

@@ -26,7 +26,8 @@ STATES = {
 PERMISSION_TITLES = {
     sec.READ_MAILBOX: _("Read the unit mailbox"), sec.SEND: _("Send documents"),
     sec.REGISTER: _("Register documents"), sec.ASSIGN: _("Assign documents"),
-    sec.PROCESS: _("Process documents"),
+    sec.PROCESS: _("Process documents"), sec.DRAFT: _("Draft documents"),
+    sec.APPROVE: _("Approve drafts"), sec.ISSUE: _("Issue documents"),
 }
 FORM_FIELDS = ("delegate", "start", "end", "scope", "role", "note")
 

@@ -1,0 +1,62 @@
+"""Wiring of the document exchange: calendar, attachment policy, event subscribers, content types.
+
+Everything here is ordinary Pyramid configuration, so a deployment overrides any part of
+it (another calendar, another subscriber) the usual way.
+"""
+import logging
+
+import transaction
+
+from .events import DeliveryChanged, DocumentChanged, DocumentSent
+
+log = logging.getLogger(__name__)
+
+
+def _after_commit(call):
+    """Run ``call`` once the current transaction has committed (never for an aborted one)."""
+    def hook(committed):
+        if committed:
+            try:
+                call()
+            except Exception:  # a plugin's failure must not undo or hide a committed send
+                log.exception("after-commit plugin hook failed")
+    transaction.get().addAfterCommitHook(hook)
+
+
+def make_plugin_subscribers(registry):
+    def document_sent(event):
+        document = event.document
+        _after_commit(lambda: registry.lienthong_plugins.hook.lienthong_document_sent(document=document))
+
+    def delivery_changed(event):
+        if event.old_state == event.new_state:
+            return
+        delivery, old, new = event.delivery, event.old_state, event.new_state
+        _after_commit(lambda: registry.lienthong_plugins.hook.lienthong_delivery_changed(
+            delivery=delivery, old_state=old, new_state=new))
+    return document_sent, delivery_changed
+
+
+def includeme(config):
+    from .filetypes import AttachmentPolicy
+    from .services import indexing
+    from .workcalendar import WorkCalendar
+
+    settings = config.get_settings()
+    registry = config.registry
+    registry.lienthong_calendar = WorkCalendar.from_settings(settings, tz=registry.lienthong_timezone)
+    registry.lienthong_attachment_policy = AttachmentPolicy.from_settings(settings)
+    config.add_subscriber(indexing.on_document_changed, DocumentChanged)
+    config.add_subscriber(indexing.on_delivery_changed, DeliveryChanged)
+    document_sent, delivery_changed = make_plugin_subscribers(registry)
+    config.add_subscriber(document_sent, DocumentSent)
+    config.add_subscriber(delivery_changed, DeliveryChanged)
+
+    from .resources.documents import Attachment, Delivery, Document
+    from .resources.registers import Register, Registers
+    for factory, title, addable_to in (
+        (Document, "Document", ("Documents",)), (Delivery, "Delivery", ("Document",)),
+        (Attachment, "Attachment", ("Document",)), (Registers, "Registers", ("Organization",)),
+        (Register, "Register", ("Registers",)),
+    ):
+        config.add_content_type(factory.content_type, factory, title, addable_to)

@@ -1,0 +1,232 @@
+"""Documents (data messages), their attachments and their deliveries.
+
+``/documents/<id>`` is a Document: the edXML header's metadata, the attachments, and one
+Delivery per recipient under ``deliveries/<code>`` (a person's delivery is named
+``~<login>``). A document is a draft while its unit writes it; once issued it never
+changes: what is sent is what the recipients and the audit log saw (R6.6). Only the
+hub's own record beside it grows: the deliveries' states and the links to the documents
+that later update or replace it.
+
+The ACLs name unit-qualified roles (``role:clerk@<code>``): a document belongs to its
+sender and to each recipient, and each of them sees it through its own roles only.
+Nobody else — the system administrator and the auditor included — reads it.
+"""
+from persistent import Persistent
+from persistent.list import PersistentList
+from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
+from pyramid.traversal import find_root
+
+from .. import security as sec
+from .folder import Folder
+
+# Document states: the hub's own, before and at issue
+DRAFT = "draft"
+PENDING = "pending"        # submitted for a leader's approval (the unit's policy)
+APPROVED = "approved"
+ISSUED = "issued"
+EDITABLE = (DRAFT, PENDING, APPROVED)
+
+# edXML BussinessDocType
+NEW, REVOKE, UPDATE, REPLACE = 0, 1, 2, 3
+
+PERSON_PREFIX = "~"
+
+_READ = (sec.VIEW, sec.READ_MAILBOX)
+
+
+class Documents(Folder):
+    """/documents: every data message, with an index from edXML DocumentId to its name."""
+
+    content_type = "Documents"
+    __acl__ = [(Deny, Everyone, ALL_PERMISSIONS)]  # no listing: mailboxes and the catalog list
+
+    by_document_id = None
+
+    def name_for(self, document_id):
+        index = self.by_document_id
+        return index.get(document_id) if index is not None else None
+
+    def add_document(self, document):
+        from BTrees.OOBTree import OOBTree
+        if self.by_document_id is None:
+            self.by_document_id = OOBTree()
+        self.add(document.id, document)
+        self.by_document_id[document.document_id] = document.id
+        return document
+
+
+class Document(Folder):
+    """A data message: ``meta`` holds the edXML header fields (see ``core/edxml.py``)."""
+
+    content_type = "Document"
+
+    def __init__(self, id, sender_code, meta, created_by, created_at, on_behalf_of=None):
+        super().__init__()
+        self.id = id
+        self.sender_code = sender_code
+        self.meta = dict(meta)
+        self.recipients = ()      # unit codes
+        self.persons = ()         # logins of personal mailboxes
+        self.classification = ""
+        self.state = DRAFT
+        self.created_by = created_by
+        self.created_on_behalf_of = on_behalf_of
+        self.created_at = created_at
+        self.approval = PersistentList()   # {action, actor, on_behalf_of, time, note}
+        self.issued_by = None
+        self.issued_on_behalf_of = None
+        self.issued_at = None
+        self.register_number = None
+        self.register_year = None
+        self.links = PersistentList()      # later documents that update, replace or revoke this one
+        self.origin = "hub"                # "hub", "api" or "edxml"
+        self.add("attachments", Folder())
+        self.add("deliveries", Folder())
+
+    # -- what it is --------------------------------------------------------
+    @property
+    def document_id(self):
+        return self.meta.get("document_id") or self.id
+
+    @property
+    def title(self):
+        return self.meta.get("subject", "")
+
+    @property
+    def notation(self):
+        number, notation = self.meta.get("code_number", ""), self.meta.get("code_notation", "")
+        return f"{number}/{notation}" if number else notation
+
+    @property
+    def business_doc_type(self):
+        return int(self.meta.get("business_doc_type") or 0)
+
+    def is_issued(self):
+        return self.state == ISSUED
+
+    @property
+    def attachments(self):
+        return self["attachments"]
+
+    @property
+    def deliveries(self):
+        return self["deliveries"]
+
+    def delivery_for(self, code_or_login):
+        return self.deliveries.get(code_or_login) or self.deliveries.get(PERSON_PREFIX + code_or_login)
+
+    # -- who sees it -------------------------------------------------------
+    def related_units(self):
+        return (self.sender_code,) + tuple(self.recipients)
+
+    def owner_logins(self):
+        return tuple(self.persons)
+
+    @property
+    def __acl__(self):
+        sender = self.sender_code
+        acl = [
+            (Allow, sec.unit_role(sec.CLERK, sender), _READ + (sec.DRAFT, sec.SEND)),
+            (Allow, sec.unit_role(sec.LEADER, sender), _READ + (sec.DRAFT, sec.SEND, sec.APPROVE)),
+            (Allow, sec.unit_role(sec.SPECIALIST, sender), _READ + (sec.DRAFT,)),
+            (Allow, sec.unit_role(sec.SYSTEM, sender), _READ + (sec.DRAFT, sec.SEND, sec.ISSUE, sec.APPROVE)),
+        ]
+        unit = find_root(self)["directory"].get(sender) if self.__parent__ is not None else None
+        issuers = unit.policy("issuers") if unit is not None else (sec.CLERK,)
+        acl += [(Allow, sec.unit_role(role, sender), (sec.ISSUE,)) for role in issuers]
+        if self.state == ISSUED:
+            for code in self.recipients:
+                acl += [(Allow, sec.unit_role(role, code), _READ)
+                        for role in (sec.CLERK, sec.LEADER, sec.SPECIALIST, sec.SYSTEM)]
+            acl += [(Allow, sec.user_principal(login), _READ) for login in self.persons]
+        acl.append((Deny, Everyone, ALL_PERMISSIONS))
+        return acl
+
+
+class Attachment(Persistent):
+    """One file of a document; its bytes live in a blob store under their SHA-256."""
+
+    content_type = "Attachment"
+    __name__ = None
+    __parent__ = None
+
+    def __init__(self, name, content_type, size, sha256, store, description=""):
+        self.name = name
+        self.mime_type = content_type
+        self.size = size
+        self.sha256 = sha256
+        self.store = store
+        self.description = description
+
+    @property
+    def document(self):
+        return self.__parent__.__parent__
+
+
+class Delivery(Persistent):
+    """The document's journey at one recipient: its edXML status and the history behind it.
+
+    ``history`` is append-only: each entry says which status, when, who, on whose behalf
+    and why, so the sender and the recipient read the same timeline (R7.2).
+    """
+
+    content_type = "Delivery"
+    __name__ = None
+    __parent__ = None
+
+    def __init__(self, recipient_code=None, recipient_login=None, transport=""):
+        self.recipient_code = recipient_code
+        self.recipient_login = recipient_login
+        self.transport = transport        # "" = this hub's mailbox; else the adapter's name
+        self.state = ""                   # "" until it arrives (queued for an adapter)
+        self.resume_state = None          # the state a refused recall returns to
+        self.history = PersistentList()
+        self.arrived_at = None
+        self.due = None                   # ISO date: the processing deadline
+        self.read_at = None
+        self.read_by = None
+        self.register_number = None
+        self.register_year = None
+        self.assignees = ()
+        self.lead_assignee = None
+        self.completed_at = None
+
+    @property
+    def document(self):
+        return self.__parent__.__parent__
+
+    @property
+    def is_personal(self):
+        return self.recipient_login is not None
+
+    @property
+    def key(self):
+        return self.__name__
+
+    def related_units(self):
+        document = self.document
+        codes = (document.sender_code,)
+        return codes + ((self.recipient_code,) if self.recipient_code else ())
+
+    def owner_logins(self):
+        return (self.recipient_login,) if self.recipient_login else ()
+
+    @property
+    def __acl__(self):
+        sender = self.document.sender_code
+        acl = []
+        if self.recipient_code:
+            code = self.recipient_code
+            acl += [
+                (Allow, sec.unit_role(sec.CLERK, code), _READ + (sec.REGISTER,)),
+                (Allow, sec.unit_role(sec.LEADER, code), _READ + (sec.ASSIGN,)),
+                (Allow, sec.unit_role(sec.SPECIALIST, code), _READ + (sec.PROCESS,)),
+                (Allow, sec.unit_role(sec.SYSTEM, code), _READ + (sec.REGISTER, sec.ASSIGN, sec.PROCESS)),
+            ]
+        else:
+            acl.append((Allow, sec.user_principal(self.recipient_login), _READ + (sec.PROCESS,)))
+        acl += [(Allow, sec.unit_role(role, sender), _READ + (sec.SEND,))
+                for role in (sec.CLERK, sec.LEADER, sec.SYSTEM)]
+        acl.append((Allow, sec.unit_role(sec.SPECIALIST, sender), _READ))
+        acl.append((Deny, Everyone, ALL_PERMISSIONS))
+        return acl

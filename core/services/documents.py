@@ -1,0 +1,534 @@
+"""Document exchange: compose, approve, issue and deliver; act on deliveries; read (R3.2, R7.2–R7.4, R9.1).
+
+The path of a document: a draft in its unit (``compose``) → optionally submitted and
+approved (the unit's ``approval`` policy) → issued (``issue``): validators run first,
+then the next number of the unit's outgoing register, then one Delivery per recipient —
+all in the caller's transaction, so a refused or failed send stores nothing. Recipients
+on this hub get their delivery at once (state 01); recipients served by an eOffice
+adapter get a delivery queued for the transport (``outbound.enqueue``).
+
+Each delivery then moves through the edXML states of ``workflow.ACTIONS`` by ``act``.
+Every act is on the audit record with the actor and on whose behalf.
+"""
+import uuid
+from datetime import date
+
+from .. import doctypes
+from ..i18n import _
+from ..events import DeliveryChanged, DocumentChanged, DocumentSent
+from ..resources import documents as docs
+from ..resources.documents import Attachment, Delivery, Document
+from ..resources.registers import INCOMING, OUTGOING
+from . import audit, outbound, registers, workflow
+from .directory import resolve
+from .errors import Conflict, Forbidden, NotFound, ServiceError
+
+SECRET_CLASSIFICATIONS = ("Mật", "Tối mật", "Tuyệt mật")
+CLASSIFICATIONS = ("",) + SECRET_CLASSIFICATIONS
+PRIORITIES = (0, 1, 2, 3, 4)           # edXML: normal, urgent, very urgent, express, express on time
+MAX_SUBJECT = 1000
+MAX_CONTENT = 20000
+
+#: named groups of recipients: the kinds of units, and a unit's sub-units
+GROUPS = {
+    "all_districts": ("district", _("All district people's committees")),
+    "all_departments": ("department", _("All departments")),
+    "all_agencies": ("agency", _("All agencies")),
+    "all_communes": ("commune", _("All communes")),
+}
+
+TEXT_FIELDS = ("subject", "content", "promulgation_place", "signer_competence", "signer_position",
+               "signer_name", "sphere_of_promulgation", "business_reason")
+INT_FIELDS = ("priority", "steering_type", "promulgation_amount", "page_amount")
+LIST_FIELDS = ("to_places", "appendixes")
+
+
+class DocumentError(ServiceError):
+    pass
+
+
+# -- small helpers ---------------------------------------------------------------------------
+def _iso(when):
+    return when.isoformat(timespec="microseconds")
+
+
+def _actor_fields(actor):
+    return {"actor": actor.login, "on_behalf_of": actor.on_behalf_of}
+
+
+def get_document(site, name):
+    document = site["documents"].get(name or "")
+    if document is None:
+        document_name = site["documents"].name_for(name or "")
+        document = site["documents"].get(document_name) if document_name else None
+    if document is None:
+        raise NotFound(_("No document ${id}."), field="id", id=name or "")
+    return document
+
+
+def get_delivery(document, key):
+    delivery = document.delivery_for(key or "")
+    if delivery is None:
+        raise NotFound(_("The document was not sent to ${code}."), field="code", code=key or "")
+    return delivery
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.replace(";", "\n").splitlines() if v.strip()]
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def _as_int(value, field, allowed=None, default=0):
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise DocumentError(_("${value} is not a whole number."), field=field, value=str(value)[:40])
+    if number < 0 or (allowed is not None and number not in allowed):
+        raise DocumentError(_("${value} is not allowed here."), field=field, value=str(number))
+    return number
+
+
+def _as_date(value, field):
+    if value in (None, ""):
+        return ""
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise DocumentError(_("${value} is not a date (YYYY-MM-DD)."), field=field, value=str(value)[:40])
+
+
+# -- metadata ------------------------------------------------------------------------------
+def clean_meta(data, previous=None):
+    """The edXML header fields of ``data``, checked; raise ``DocumentError`` naming the first bad one."""
+    meta = dict(previous or {})
+    for name in TEXT_FIELDS:
+        if name in data:
+            meta[name] = str(data[name] or "").strip()
+    for name in INT_FIELDS:
+        if name in data:
+            meta[name] = _as_int(data[name], name, PRIORITIES if name == "priority" else None)
+    for name in LIST_FIELDS:
+        if name in data:
+            meta[name] = _as_list(data[name])
+    if "doc_type" in data:
+        kind = doctypes.get(data["doc_type"])
+        if kind is None:
+            raise DocumentError(_("Unknown type of document ${value}."), field="doc_type",
+                                value=str(data["doc_type"] or "")[:40])
+        meta["doc_type"], meta["doc_type_name"] = kind.code, kind.name
+    if "due_date" in data:
+        meta["due_date"] = _as_date(data["due_date"], "due_date")
+    if "promulgation_date" in data:
+        meta["promulgation_date"] = _as_date(data["promulgation_date"], "promulgation_date")
+    if "response_for" in data:
+        meta["response_for"] = [dict(r) for r in data["response_for"] or ()]
+    if not meta.get("subject"):
+        raise DocumentError(_("The subject is required."), field="subject")
+    if len(meta["subject"]) > MAX_SUBJECT:
+        raise DocumentError(_("The subject is longer than ${max} characters."), field="subject", max=MAX_SUBJECT)
+    if len(meta.get("content", "")) > MAX_CONTENT:
+        raise DocumentError(_("The content summary is longer than ${max} characters."), field="content",
+                            max=MAX_CONTENT)
+    if not meta.get("doc_type"):
+        raise DocumentError(_("Choose the type of document."), field="doc_type")
+    for name, default in (("content", ""), ("priority", 0), ("steering_type", 0), ("due_date", ""),
+                          ("to_places", []), ("appendixes", []), ("response_for", []),
+                          ("business_doc_type", 0)):
+        meta.setdefault(name, default)
+    return meta
+
+
+def expand_recipients(site, sender_code, codes=(), groups=(), persons=()):
+    """(unit codes, logins): groups expanded, reorganized units routed to their successors.
+
+    The sender never receives its own document; each unit and person once.
+    """
+    directory = site["directory"]
+    wanted = list(_as_list(codes))
+    for group in _as_list(groups):
+        if group in GROUPS:
+            kind = GROUPS[group][0]
+            wanted += [u.code for u in directory.values() if u.kind == kind and u.is_active()]
+        elif group.startswith("children:"):
+            parent = group.split(":", 1)[1]
+            wanted += [u.code for u in directory.values() if u.parent_code == parent and u.is_active()]
+        else:
+            raise DocumentError(_("Unknown group of recipients ${group}."), field="groups", group=group[:60])
+    units = []
+    for code in wanted:
+        if code not in directory:
+            raise DocumentError(_("Unknown unit ${code}."), field="recipients", code=code[:40])
+        unit = resolve(site, code)
+        if unit is None:
+            raise Conflict(_("Unit ${code} was dissolved and nobody took over its mail."), field="recipients",
+                           code=code)
+        if unit.code != sender_code and unit.code not in units:
+            units.append(unit.code)
+    logins = []
+    for login in _as_list(persons):
+        user = site["users"].get(login)
+        if user is None or not user.is_active():
+            raise DocumentError(_("No active account ${login}."), field="persons", login=login[:60])
+        if login not in logins:
+            logins.append(login)
+    return tuple(units), tuple(logins)
+
+
+def _from_block(unit):
+    return {"organ_id": unit.code, "organ_name": unit.name, "organ_in_charge": "", "organ_add": unit.address or "",
+            "email": unit.email or "", "telephone": unit.phone or "", "fax": "", "website": ""}
+
+
+def _to_block(site, codes):
+    directory = site["directory"]
+    return [{"organ_id": c, "organ_name": directory[c].name} for c in codes]
+
+
+# -- attachments ---------------------------------------------------------------------------
+def add_attachments(site, env, document, files):
+    """Check and store ``files`` [(name, fileobj, description)] on a draft; all or none."""
+    from ..filetypes import check_attachment, check_total
+    policy = env.attachment_policy
+    checked = []
+    for name, fileobj, description in files:
+        info = check_attachment(name, fileobj, policy)
+        if info["name"] in document.attachments or any(c[0]["name"] == info["name"] for c in checked):
+            raise DocumentError(_("Two attachments are called ${name}."), field="attachments", name=info["name"])
+        checked.append((info, fileobj, description))
+    check_total([a.size for a in document.attachments.values()] + [c[0]["size"] for c in checked], policy)
+    for info, fileobj, description in checked:
+        fileobj.seek(0)
+        key = env.blob_store.put(site, fileobj)
+        if key != info["sha256"]:
+            raise DocumentError(_("The attachment ${name} changed while it was being stored."),
+                                field="attachments", name=info["name"])
+        document.attachments.add(info["name"], Attachment(info["name"], info["content_type"], info["size"],
+                                                          key, env.blob_store.name, description or ""))
+
+
+def open_attachment(site, env, attachment):
+    """A readable file of the attachment's bytes; the store checks them against their digest."""
+    return env.store_for(attachment).open(site, attachment.sha256)
+
+
+# -- drafts -------------------------------------------------------------------------------
+def compose(site, env, actor, unit, data, files=(), origin="hub"):
+    """Make a draft of ``unit`` from ``data`` (metadata and recipients) and ``files``."""
+    meta = clean_meta(data)
+    classification = str(data.get("classification") or "").strip()
+    if classification not in CLASSIFICATIONS:
+        raise DocumentError(_("Unknown classification ${value}."), field="classification", value=classification[:40])
+    units, persons = expand_recipients(site, unit.code, data.get("recipients"), data.get("groups"),
+                                       data.get("persons"))
+    now = _iso(env.now())
+    document = Document(uuid.uuid4().hex, unit.code, meta, actor.login, now, actor.on_behalf_of)
+    document.meta["document_id"] = document.meta.get("document_id") or document.id
+    document.meta["from"] = _from_block(unit)
+    document.meta["to"] = _to_block(site, units)
+    document.recipients, document.persons = units, persons
+    document.classification = classification
+    document.origin = origin
+    _link_to_original(site, document, data)
+    site["documents"].add_document(document)
+    add_attachments(site, env, document, files)
+    audit.record(site, actor, "document.draft", _path(document), subject=meta["subject"])
+    env.notify(DocumentChanged(document, site))
+    return document
+
+
+def _link_to_original(site, document, data):
+    """An update (2), replacement (3) or revocation (1) names the document it concerns."""
+    kind = _as_int(data.get("business_doc_type"), "business_doc_type", (0, 1, 2, 3))
+    document.meta["business_doc_type"] = kind
+    if kind == docs.NEW:
+        document.meta.pop("business_document_id", None)
+        return
+    original = get_document(site, str(data.get("business_document_id") or ""))
+    if original.sender_code != document.sender_code or not original.is_issued():
+        raise DocumentError(_("Only an issued document of your own unit can be updated or replaced."),
+                            field="business_document_id")
+    document.meta["business_document_id"] = original.document_id
+    document.meta["business_reason"] = str(data.get("business_reason") or "").strip()
+    if not document.meta["business_reason"]:
+        raise DocumentError(_("Say why the document is updated or replaced."), field="business_reason")
+
+
+def update_draft(site, env, actor, document, data, files=(), remove=()):
+    _require_editable(document)
+    document.meta = dict(clean_meta(data, document.meta))
+    if any(k in data for k in ("recipients", "groups", "persons")):
+        units, persons = expand_recipients(site, document.sender_code, data.get("recipients"),
+                                           data.get("groups"), data.get("persons"))
+        document.recipients, document.persons = units, persons
+        document.meta = dict(document.meta, to=_to_block(site, units))
+    if "classification" in data:
+        value = str(data.get("classification") or "").strip()
+        if value not in CLASSIFICATIONS:
+            raise DocumentError(_("Unknown classification ${value}."), field="classification", value=value[:40])
+        document.classification = value
+    for name in remove:
+        if name in document.attachments:
+            document.attachments.remove(name)
+    add_attachments(site, env, document, files)
+    if document.state != docs.DRAFT:          # a changed draft needs approving again
+        document.state = docs.DRAFT
+    audit.record(site, actor, "document.edit", _path(document))
+    env.notify(DocumentChanged(document, site))
+    return document
+
+
+def _require_editable(document):
+    if document.state not in docs.EDITABLE:
+        raise Conflict(_("An issued document never changes; send an update or a replacement instead."),
+                       field="state")
+
+
+def submit(site, env, actor, document):
+    """A specialist's draft goes to the unit's leaders for approval."""
+    _move_draft(site, env, actor, document, (docs.DRAFT,), docs.PENDING, "submit")
+
+
+def approve(site, env, actor, document, note=""):
+    _move_draft(site, env, actor, document, (docs.DRAFT, docs.PENDING), docs.APPROVED, "approve", note)
+
+
+def send_back(site, env, actor, document, note):
+    if not (note or "").strip():
+        raise DocumentError(_("Say what must change."), field="note")
+    _move_draft(site, env, actor, document, (docs.PENDING, docs.APPROVED), docs.DRAFT, "send_back", note)
+
+
+def _move_draft(site, env, actor, document, sources, target, action, note=""):
+    _require_editable(document)
+    if document.state not in sources:
+        raise Conflict(_("This draft cannot be ${action} now."), field="state", action=action)
+    document.state = target
+    document.approval.append(dict(_actor_fields(actor), action=action, time=_iso(env.now()), note=note))
+    audit.record(site, actor, f"document.{action}", _path(document), note=note)
+    env.notify(DocumentChanged(document, site))
+
+
+# -- issuing -------------------------------------------------------------------------------
+def validate_outgoing(env, document, sender):
+    """Every plugin's ``lienthong_validate_outgoing`` reasons; the send is refused if any."""
+    reasons = []
+    for found in env.plugins.hook.lienthong_validate_outgoing(document=document, sender=sender):
+        reasons.extend(found or ())
+    return reasons
+
+
+def issue(site, env, actor, document, system=False, keep_number=False):
+    """Number the draft in the outgoing register, send it and deliver it; refuse with reasons.
+
+    ``system``: the unit's eOffice product issues (its own approval was done there).
+    ``keep_number``: the document already carries its number (an imported edXML package).
+    """
+    _require_editable(document)
+    unit = site["directory"][document.sender_code]
+    if not unit.is_active():
+        raise Conflict(_("Unit ${code} was reorganized and sends no more documents."), field="state",
+                       code=unit.code)
+    if unit.policy("approval") and not system and document.state != docs.APPROVED:
+        raise Conflict(_("The unit's rules ask a leader to approve this draft before it is issued."),
+                       field="state")
+    if not document.recipients and not document.persons:
+        raise DocumentError(_("Choose at least one recipient."), field="recipients")
+    reasons = validate_outgoing(env, document, unit)
+    if reasons:
+        raise DocumentError(_("The document cannot be sent: ${reasons}"), field="validation",
+                            reasons=reasons[0] if len(reasons) == 1 else "; ".join(
+                                r.interpolate() if hasattr(r, "interpolate") else str(r) for r in reasons))
+    now = env.now()
+    local = now.astimezone(env.timezone)
+    year = local.year
+    number = registers.take_number(unit, OUTGOING, year, {
+        "document": document.id, "time": _iso(now), "subject": document.meta["subject"],
+        "doc_type": document.meta["doc_type"], "recipients": list(document.recipients),
+        "persons": list(document.persons), **_actor_fields(actor)})
+    if not keep_number or not document.meta.get("code_number"):
+        document.meta["code_number"] = str(number)
+        document.meta["code_notation"] = doctypes.notation(document.meta["doc_type"], unit.notation_symbol)
+        document.meta["promulgation_date"] = local.date().isoformat()
+        document.meta.setdefault("promulgation_place", "")
+    document.meta["trace"] = list(document.meta.get("trace") or ()) + [
+        {"organ_id": unit.code, "timestamp": now.astimezone(env.timezone).isoformat(timespec="seconds")}]
+    document.meta = dict(document.meta)
+    document.register_number, document.register_year = number, year
+    document.state = docs.ISSUED
+    document.issued_by, document.issued_on_behalf_of, document.issued_at = actor.login, actor.on_behalf_of, _iso(now)
+    deliver(site, env, document)
+    _link_original(site, document)
+    audit.record(site, actor, "document.issue", _path(document), notation=document.notation,
+                 register=f"{year}-out/{number}", recipients=list(document.recipients), persons=list(document.persons))
+    env.notify(DocumentChanged(document, site))
+    env.notify(DocumentSent(document, site))
+    return document
+
+
+def send(site, env, actor, unit, data, files=(), system=False, origin="api"):
+    """Compose and issue in one step (the API, eOffice products, imported packages)."""
+    document = compose(site, env, actor, unit, data, files, origin=origin)
+    return issue(site, env, actor, document, system=system, keep_number=bool(data.get("code_number")))
+
+
+def _link_original(site, document):
+    if document.business_doc_type == docs.NEW:
+        return
+    original = get_document(site, document.meta["business_document_id"])
+    original.links.append({"document": document.id, "business_doc_type": document.business_doc_type,
+                           "notation": document.notation, "time": document.issued_at})
+
+
+def deliver(site, env, document):
+    """One Delivery per recipient unit and person: on this hub at once (01), else queued."""
+    directory = site["directory"]
+    now = env.now()
+    for code in document.recipients:
+        unit = directory[code]
+        delivery = Delivery(recipient_code=code, transport=unit.adapter or "")
+        document.deliveries.add(code, delivery)
+        if delivery.transport:
+            outbound.enqueue(site, delivery.transport, "document", document.id, code)
+            _history(delivery, "", env, audit.Actor.system("hub"), note="queued")
+        else:
+            arrive(site, env, delivery, now)
+    for login in document.persons:
+        delivery = Delivery(recipient_login=login)
+        document.deliveries.add(docs.PERSON_PREFIX + login, delivery)
+        arrive(site, env, delivery, now)
+
+
+def arrive(site, env, delivery, when=None):
+    """The delivery reached its recipient (state 01): its deadline is set from the policy or the due date."""
+    when = when or env.now()
+    delivery.arrived_at = _iso(when)
+    document = delivery.document
+    due = document.meta.get("due_date")
+    if not due and delivery.recipient_code:
+        days = site["directory"][delivery.recipient_code].policy("deadline_days")
+        due = env.calendar.add_working_days(when.astimezone(env.timezone).date(), int(days)).isoformat()
+    delivery.due = due or None
+    old = delivery.state
+    delivery.state = workflow.ARRIVED
+    _history(delivery, workflow.ARRIVED, env, audit.Actor.system("hub"))
+    env.notify(DeliveryChanged(delivery, site, old, workflow.ARRIVED))
+
+
+def _history(delivery, state, env, actor, **details):
+    delivery.history.append(dict(_actor_fields(actor), state=state, time=_iso(env.now()),
+                                 **{k: v for k, v in details.items() if v not in (None, "", (), [])}))
+
+
+# -- acting on deliveries ------------------------------------------------------------------
+def act(site, env, actor, delivery, action_name, reason="", assignees=(), deadline=None, note="",
+        system=False):
+    """Move ``delivery`` by ``action_name`` (``workflow.ACTIONS``); the caller checked the permission."""
+    action = workflow.get_action(delivery, action_name)
+    workflow.check(delivery, action)
+    reason = (reason or "").strip()
+    if action.needs_reason and not reason:
+        raise DocumentError(_("Give a reason."), field="reason")
+    old = delivery.state
+    details = {"reason": reason, "note": (note or "").strip()}
+    if action.name == "accept":
+        _register_incoming(site, env, actor, delivery, details)
+    elif action.name == "assign":
+        _assign(site, env, delivery, assignees, deadline, details)
+    elif action.name in ("start", "complete") and not system and not delivery.is_personal:
+        if actor.login not in delivery.assignees and (actor.on_behalf_of or "") not in delivery.assignees:
+            raise Forbidden(_("Only the specialists assigned to this document process it."), field="action")
+    elif action.name == "recall":
+        delivery.resume_state = old
+    new = workflow.target_state(delivery, action)
+    delivery.state = new
+    if action.name == "complete":
+        delivery.completed_at = _iso(env.now())
+    if action.name == "refuse_recall":
+        delivery.resume_state = None
+    _history(delivery, action.target, env, actor, **details)
+    audit.record(site, actor, f"delivery.{action.name}", _path(delivery), state=action.target, **{
+        k: v for k, v in details.items() if v not in (None, "", (), [])})
+    env.notify(DeliveryChanged(delivery, site, old, new))
+    if delivery.transport and action.side == "sender":
+        outbound.enqueue(site, delivery.transport, "status", delivery.document.id, delivery.key)
+    return delivery
+
+
+def _register_incoming(site, env, actor, delivery, details):
+    unit = site["directory"][delivery.recipient_code]
+    now = env.now()
+    year = now.astimezone(env.timezone).year
+    document = delivery.document
+    number = registers.take_number(unit, INCOMING, year, {
+        "document": document.id, "time": _iso(now), "sender": document.sender_code,
+        "notation": document.notation, "subject": document.meta["subject"],
+        "promulgation_date": document.meta.get("promulgation_date", ""), **_actor_fields(actor)})
+    delivery.register_number, delivery.register_year = number, year
+    details["register"] = f"{year}-in/{number}"
+
+
+def _assign(site, env, delivery, assignees, deadline, details):
+    logins = _as_list(assignees)
+    if not logins:
+        raise DocumentError(_("Choose at least one specialist."), field="assignees")
+    from .. import security as sec
+    unit = site["directory"][delivery.recipient_code]
+    for login in logins:
+        user = site["users"].get(login)
+        if user is None or not user.is_active() or user.unit_code != unit.code \
+                or sec.SPECIALIST not in unit.local_roles_of(sec.user_principal(login)) \
+                and sec.LEADER not in unit.local_roles_of(sec.user_principal(login)):
+            raise DocumentError(_("${login} is not a specialist of this unit."), field="assignees", login=login[:60])
+    if deadline:
+        deadline = _as_date(deadline, "deadline")
+        if deadline < env.today().isoformat():
+            raise DocumentError(_("The deadline is in the past."), field="deadline")
+        delivery.due = deadline
+    delivery.assignees = tuple(logins)
+    delivery.lead_assignee = logins[0]
+    details.update(assignees=list(logins), deadline=deadline or delivery.due)
+
+
+def mark_read(site, env, actor, delivery):
+    """The first time a recipient opens its delivery; the read itself is audited by ``read``."""
+    if delivery.read_at is None and delivery.state:
+        delivery.read_at, delivery.read_by = _iso(env.now()), actor.login
+        env.notify(DeliveryChanged(delivery, site, delivery.state, delivery.state))
+
+
+def read(site, env, actor, document, delivery=None):
+    """Audit a read of ``document`` (R6.6); a recipient's first read marks its delivery read."""
+    audit.record(site, actor, "document.view", _path(document), notation=document.notation)
+    if delivery is not None:
+        mark_read(site, env, actor, delivery)
+
+
+def record_download(site, actor, attachment):
+    audit.record(site, actor, "attachment.download", _path(attachment.document) + "/attachments/" + attachment.name,
+                 sha256=attachment.sha256, size=attachment.size)
+
+
+# -- reading -------------------------------------------------------------------------------
+def overdue(delivery, today_iso):
+    return bool(delivery.due and delivery.state in workflow.OPEN_STATES and delivery.due < today_iso)
+
+
+def timeline(document):
+    """Per recipient: its delivery, state and history, for the sender's view."""
+    return [(key, document.deliveries[key]) for key in document.deliveries.keys()]
+
+
+def _path(obj):
+    if isinstance(obj, Document):
+        return f"/documents/{obj.id}"
+    if isinstance(obj, Delivery):
+        return f"/documents/{obj.document.id}/deliveries/{obj.key}"
+    return ""
+
+
+path_of = _path

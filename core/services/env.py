@@ -1,0 +1,41 @@
+"""What the document services need from the running application, without a request.
+
+Views, the API, the CLI, the worker and the benchmarks build one ``Env`` from the
+application's registry; the services read the calendar, the attachment store and
+policy, the plugins and the event dispatcher from it, and never import Pyramid's request.
+"""
+from datetime import datetime, timezone
+
+
+class Env:
+    def __init__(self, registry):
+        self.registry = registry
+        settings = registry.settings or {}
+        self.settings = settings
+        self.timezone = registry.lienthong_timezone
+        self.calendar = registry.lienthong_calendar
+        self.attachment_policy = registry.lienthong_attachment_policy
+        self.plugins = registry.lienthong_plugins
+        self.blob_store = registry.lienthong_blob_store
+        self.blob_stores = registry.lienthong_blob_stores
+        self.edxml_max_bytes = int(settings.get("lienthong.edxml.max_bytes", 300 * 1024 * 1024))
+
+    def notify(self, event):
+        self.registry.notify(event)
+
+    def now(self):
+        return datetime.now(timezone.utc)
+
+    def today(self):
+        return self.now().astimezone(self.timezone).date()
+
+    def store_for(self, attachment):
+        """The blob store that holds ``attachment`` (the one it was written to)."""
+        return self.blob_stores.get(attachment.store, self.blob_store)
+
+
+def get_env(registry):
+    env = getattr(registry, "lienthong_env", None)
+    if env is None:
+        env = registry.lienthong_env = Env(registry)
+    return env

@@ -1,0 +1,64 @@
+"""Keeping the catalog current: documents and deliveries become catalog records on every change.
+
+Subscribed to the events the document services emit (``core/exchange.py``). A document is
+listed in its unit's outbox (or drafts), a delivery in its recipient's inbox or personal
+mailbox; the text index holds the subject, the notation, the content summary and the
+sender's name, folded so that accents and case do not matter.
+"""
+from ..resources.documents import ISSUED
+from . import workflow
+
+
+def catalog_of(site):
+    from ..catalog import ensure_catalog
+    return ensure_catalog(site["catalog"])
+
+
+def document_key(document):
+    return f"doc/{document.id}"
+
+
+def delivery_key(delivery):
+    return f"dlv/{delivery.document.id}/{delivery.key}"
+
+
+def _text(document):
+    meta = document.meta
+    return " ".join(filter(None, (meta.get("subject"), document.notation, meta.get("content"),
+                                  (meta.get("from") or {}).get("organ_name"), meta.get("doc_type_name"))))
+
+
+def document_record(document):
+    box = f"out:{document.sender_code}" if document.state == ISSUED else f"draft:{document.sender_code}"
+    return {
+        "box": [box], "state": document.state, "sender": document.sender_code,
+        "doc_type": document.meta.get("doc_type", ""), "document": document.id,
+        "date": document.issued_at or document.created_at, "due": document.meta.get("due_date") or None,
+        "open": False, "read": True, "text": _text(document),
+    }
+
+
+def delivery_record(delivery):
+    document = delivery.document
+    box = f"personal:{delivery.recipient_login}" if delivery.is_personal else f"in:{delivery.recipient_code}"
+    return {
+        "box": [box], "state": delivery.state, "sender": document.sender_code,
+        "recipient": delivery.recipient_login or delivery.recipient_code,
+        "doc_type": document.meta.get("doc_type", ""), "document": document.id,
+        "date": delivery.arrived_at or document.issued_at, "due": delivery.due or None,
+        "open": delivery.state in workflow.OPEN_STATES, "read": delivery.read_at is not None,
+        "text": _text(document),
+    }
+
+
+def on_document_changed(event):
+    catalog_of(event.site).index(document_key(event.document), document_record(event.document))
+
+
+def on_delivery_changed(event):
+    delivery = event.delivery
+    catalog = catalog_of(event.site)
+    if delivery.state:      # a delivery queued for an adapter is not in the recipient's inbox yet
+        catalog.index(delivery_key(delivery), delivery_record(delivery))
+    else:
+        catalog.unindex(delivery_key(delivery))
