@@ -217,9 +217,18 @@ def open_attachment(site, env, attachment):
 
 
 # -- drafts -------------------------------------------------------------------------------
-def compose(site, env, actor, unit, data, files=(), origin="hub"):
-    """Make a draft of ``unit`` from ``data`` (metadata and recipients) and ``files``."""
-    meta = clean_meta(data)
+#: header fields an imported package keeps as it carries them (it was numbered and traced at its source)
+KEPT_HEADER_FIELDS = ("document_id", "code_number", "code_notation", "promulgation_date", "from", "to", "trace",
+                      "staff_info", "replacement_info", "business_document_id", "business_reason")
+
+
+def compose(site, env, actor, unit, data, files=(), origin="hub", header=None):
+    """Make a draft of ``unit`` from ``data`` (metadata and recipients) and ``files``.
+
+    ``header``: fields of an imported edXML package kept as they are (``KEPT_HEADER_FIELDS``).
+    """
+    header = {k: header[k] for k in KEPT_HEADER_FIELDS if header and k in header}
+    meta = clean_meta(data, header)
     classification = str(data.get("classification") or "").strip()
     if classification not in CLASSIFICATIONS:
         raise DocumentError(_("Unknown classification ${value}."), field="classification", value=classification[:40])
@@ -228,8 +237,13 @@ def compose(site, env, actor, unit, data, files=(), origin="hub"):
     now = _iso(env.now())
     document = Document(uuid.uuid4().hex, unit.code, meta, actor.login, now, actor.on_behalf_of)
     document.meta["document_id"] = document.meta.get("document_id") or document.id
-    document.meta["from"] = _from_block(unit)
-    document.meta["to"] = _to_block(site, units)
+    if site["documents"].name_for(document.meta["document_id"]):
+        raise Conflict(_("The document ${id} is already on the hub."), field="document_id",
+                       id=document.meta["document_id"])
+    if "from" not in header:
+        document.meta["from"] = _from_block(unit)
+    if "to" not in header:
+        document.meta["to"] = _to_block(site, units)
     document.recipients, document.persons = units, persons
     document.classification = classification
     document.origin = origin
@@ -248,7 +262,12 @@ def _link_to_original(site, document, data):
     if kind == docs.NEW:
         document.meta.pop("business_document_id", None)
         return
-    original = get_document(site, str(data.get("business_document_id") or ""))
+    try:
+        original = get_document(site, str(data.get("business_document_id") or ""))
+    except NotFound:
+        if document.origin != "edxml":
+            raise
+        return        # the original was exchanged elsewhere; the package keeps its reference
     if original.sender_code != document.sender_code or not original.is_issued():
         raise DocumentError(_("Only an issued document of your own unit can be updated or replaced."),
                             field="business_document_id")
@@ -355,9 +374,11 @@ def issue(site, env, actor, document, system=False, keep_number=False):
         document.meta["code_notation"] = doctypes.notation(document.meta["doc_type"], unit.notation_symbol)
         document.meta["promulgation_date"] = local.date().isoformat()
         document.meta.setdefault("promulgation_place", "")
-    document.meta["trace"] = list(document.meta.get("trace") or ()) + [
-        {"organ_id": unit.code, "timestamp": now.astimezone(env.timezone).isoformat(timespec="seconds")}]
-    document.meta = dict(document.meta)
+    if not keep_number or not document.meta.get("trace"):
+        document.meta["trace"] = list(document.meta.get("trace") or ()) + [
+            {"organ_id": unit.code, "timestamp": now.astimezone(env.timezone).isoformat(timespec="seconds")}]
+    from ..edxml import canonical_document
+    document.meta = canonical_document(document.meta)   # what is issued is a valid edXML header
     document.register_number, document.register_year = number, year
     document.state = docs.ISSUED
     document.issued_by, document.issued_on_behalf_of, document.issued_at = actor.login, actor.on_behalf_of, _iso(now)
@@ -379,7 +400,10 @@ def send(site, env, actor, unit, data, files=(), system=False, origin="api"):
 def _link_original(site, document):
     if document.business_doc_type == docs.NEW:
         return
-    original = get_document(site, document.meta["business_document_id"])
+    name = site["documents"].name_for(document.meta["business_document_id"])
+    if name is None:
+        return        # an imported update of a document this hub never carried
+    original = site["documents"][name]
     original.links.append({"document": document.id, "business_doc_type": document.business_doc_type,
                            "notation": document.notation, "time": document.issued_at})
 

@@ -1,0 +1,108 @@
+"""edXML in and out (R3.3): export documents and delivery statuses, import packages as outgoing documents.
+
+An imported package was numbered, dated and traced by the eOffice product that made it:
+it keeps its header (``documents.KEPT_HEADER_FIELDS``), is filed in the sender unit's
+outgoing register and delivered like any other document. Export → import keeps every
+field. Parsing is the codec's (``core/edxml.py``): hostile input is refused before
+anything is stored, and an error after parsing aborts the whole transaction.
+"""
+from contextlib import ExitStack
+
+from .. import doctypes, edxml
+from ..i18n import _
+from ..text import fold
+from . import audit, documents as ds
+from .errors import Forbidden
+
+#: the header fields an export writes from the document's metadata (attachments come from the store)
+EXPORTED = ("document_id", "from", "to", "code_number", "code_notation", "promulgation_place", "promulgation_date",
+            "doc_type", "doc_type_name", "subject", "content", "signer_competence", "signer_position",
+            "signer_name", "due_date", "to_places", "priority", "sphere_of_promulgation", "promulgation_amount",
+            "page_amount", "appendixes", "steering_type", "response_for", "business_doc_type", "business_reason",
+            "business_document_id", "staff_info", "replacement_info", "trace")
+
+
+def document_meta(document):
+    """The edXML header of ``document`` as the codec's dict."""
+    meta = {k: document.meta[k] for k in EXPORTED if k in document.meta}
+    meta["document_id"] = document.document_id
+    return meta
+
+
+def export_document(site, env, document, actor=None):
+    """The document as an edXML package (bytes); its attachments read (and digest-checked) from the store."""
+    with ExitStack() as files:
+        attachments = []
+        for name in document.attachments.keys():
+            attachment = document.attachments[name]
+            stream = files.enter_context(ds.open_attachment(site, env, attachment))
+            attachments.append(({"name": attachment.name, "content_type": attachment.mime_type,
+                                 "description": attachment.description}, stream))
+        package = edxml.build_document(document_meta(document), attachments)
+    if actor is not None:
+        audit.record(site, actor, "document.export", ds.path_of(document), format="edxml", size=len(package))
+    return package
+
+
+def status_of(site, env, delivery):
+    """The edXML status message dict of ``delivery`` (its latest state, for the sender)."""
+    document = delivery.document
+    last = delivery.history[-1] if delivery.history else {}
+    recipient = site["directory"].get(delivery.recipient_code or "")
+    organ = {"organ_id": delivery.recipient_code or document.sender_code,
+             "organ_name": recipient.name if recipient is not None else (delivery.recipient_login or "")}
+    return {
+        "response_for": {"organ_id": document.sender_code, "code": document.notation,
+                         "promulgation_date": document.meta.get("promulgation_date", ""),
+                         "document_id": document.document_id},
+        "from": organ,
+        "status_code": delivery.state,
+        "description": last.get("reason") or last.get("note") or "",
+        "timestamp": _local(env, last.get("time") or delivery.arrived_at),
+        "staff_info": {"staff": last.get("actor", ""), "department": "", "mobile": "", "email": ""},
+    }
+
+
+def _local(env, iso):
+    from datetime import datetime
+    return datetime.fromisoformat(iso).astimezone(env.timezone).isoformat(timespec="seconds")
+
+
+def export_status(site, env, delivery):
+    return edxml.build_status(status_of(site, env, delivery))
+
+
+def _doc_type_code(meta):
+    """Our type code for the package's DocumentType: by code, else by its Vietnamese name."""
+    kind = doctypes.get(meta.get("doc_type"))
+    if kind is None and meta.get("doc_type_name"):
+        wanted = fold(meta["doc_type_name"])
+        kind = next((t for t in doctypes.TYPES if fold(t.name) == wanted), None)
+    if kind is None:
+        raise edxml.EdxmlError(_("Unknown type of document ${value}."), field="MessageHeader/DocumentType",
+                               value=str(meta.get("doc_type_name") or meta.get("doc_type") or "")[:60])
+    return kind.code
+
+
+def import_package(site, env, actor, unit, stream, system=False):
+    """Parse an edXML package from ``unit`` and send it as that unit's outgoing document."""
+    parsed = edxml.parse_document(stream, max_bytes=env.edxml_max_bytes)
+    attachments = parsed.pop("attachments")
+    parsed.pop("signature", None)
+    try:
+        sender = (parsed.get("from") or {}).get("organ_id")
+        if sender != unit.code:
+            raise Forbidden(_("The package is from ${sender}; you may send for ${unit} only."),
+                            field="From/OrganId", sender=sender or "", unit=unit.code)
+        data = dict(parsed)
+        data["doc_type"] = _doc_type_code(parsed)
+        data["recipients"] = [t.get("organ_id") for t in parsed.get("to") or ()]
+        files = [(a["name"], a["file"], a.get("description", "")) for a in attachments]
+        document = ds.compose(site, env, actor, unit, data, files, origin="edxml", header=parsed)
+        ds.issue(site, env, actor, document, system=system, keep_number=True)
+        audit.record(site, actor, "document.import", ds.path_of(document), format="edxml",
+                     document_id=document.document_id)
+        return document
+    finally:
+        for a in attachments:
+            a["file"].close()
