@@ -12,7 +12,7 @@ from lienthong.core.services.errors import Conflict, Forbidden, ServiceError
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import SNV, STTTT, VUNGTAU, Hub, actor, basic, hub, pdf_file  # noqa: F401
 
-CORPUS = os.path.join(os.path.dirname(__file__), "data", "edxml")
+CORPUS = os.path.join(os.path.dirname(__file__), "data", "edxml", "invalid")
 
 
 def issue_full(h):
@@ -88,7 +88,7 @@ def test_status_export_reflects_the_delivery(hub):
 def invalid_packages():
     if not os.path.isdir(CORPUS):
         return []
-    return sorted(name for name in os.listdir(CORPUS) if name.startswith("invalid") and name.endswith(".xml"))
+    return sorted(os.listdir(CORPUS))
 
 
 @pytest.mark.parametrize("name", invalid_packages())
