@@ -92,6 +92,30 @@ def cli(ctx, config):
     ctx.obj = Env(config)
 
 
+def _demo_documents(env):
+    """Issue the demo documents through the application (its calendar, store, plugins and catalog)."""
+    from . import main
+    from .db import close_databases, get_database
+    from .resources.site import find_site
+    from .services import demo as demo_service
+    from .services.env import get_env
+
+    app = main({}, **env.settings)
+    try:
+        tm = transaction.TransactionManager()
+        conn = get_database(app.registry).open(transaction_manager=tm)
+        try:
+            tm.begin()
+            issued = demo_service.populate_documents(find_site(conn.root()), get_env(app.registry))
+            tm.commit()
+            return issued
+        finally:
+            tm.abort()
+            conn.close()
+    finally:
+        close_databases(app.registry)
+
+
 @cli.command()
 @click.option("--demo", is_flag=True, help="Add the demo province: ~30 units and users in every role.")
 @click.pass_obj
@@ -111,7 +135,8 @@ def init(env, demo):
         generated = not password
         password = password or random_password()
         added = demo_service.populate(site, password)
-    click.echo(f"demo province created: {len(demo_service.UNITS)} units, {added} users")
+    issued = _demo_documents(env)
+    click.echo(f"demo province created: {len(demo_service.UNITS)} units, {added} users, {issued} documents")
     if generated:
         click.echo(f"demo password for every demo login (shown once): {password}")
     click.echo("logins: " + ", ".join(u[0] for u in demo_service.USERS))

@@ -78,7 +78,7 @@ def test_init_then_init_demo_with_the_password_from_the_environment(tmp_path, si
     password = "Demo-mat-khau-env-2024"
     demo = cli.run(["init", "--demo"], site_ini, env=cli.clean_env(LIENTHONG_DEMO_PASSWORD=password))
     assert demo.returncode == 0, demo.stderr
-    assert re.search(r"demo province created: \d+ units, \d+ users", demo.stdout)
+    assert re.search(r"demo province created: \d+ units, \d+ users, 4 documents", demo.stdout)
     assert "admin" in demo.stdout  # the logins are listed ...
     assert password not in demo.stdout + demo.stderr  # ... the password given is not echoed
     assert "shown once" not in demo.stdout

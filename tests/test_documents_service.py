@@ -266,3 +266,20 @@ def test_registrations_never_repeat_nor_skip_under_concurrency(hub):
         assert sorted(site["documents"][i].delivery_for(VUNGTAU).register_number for i in ids) == numbers
         assert len({row["document"] for row in register.rows()}) == threads_n * each
     hub.tx(check)
+
+
+def test_the_demo_documents_fill_inboxes_in_every_state(hub):
+    from lienthong.core.services import demo, mailboxes
+    assert hub.tx(lambda site: demo.populate_documents(site, hub.env)) == 4
+    assert hub.tx(lambda site: demo.populate_documents(site, hub.env)) == 0     # once only
+
+    def check(site):
+        inbox = [mailboxes.box_key("in", STTTT)]
+        total, rows = mailboxes.listing(site, hub.env, inbox)
+        assert total == 3 and sorted(r.state for r in rows) == ["01", "01", "05"]
+        assert mailboxes.overdue_count(site, hub.env, inbox) == 1
+        assert mailboxes.listing(site, hub.env, [mailboxes.box_key("personal", "chuyenvien.stttt")])[0] == 1
+        total, rows = mailboxes.search(site, hub.env, inbox + [mailboxes.box_key("out", STTTT)], "ke hoach chuyen doi")
+        assert total == 1 and rows[0].meta["doc_type"] == "KH"
+        assert mailboxes.listing(site, hub.env, [mailboxes.box_key("in", "000.00.33.H49")])[0] == 1
+    hub.tx(check)

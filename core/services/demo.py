@@ -145,3 +145,57 @@ def populate(site, password):
         user.must_change_password = False
         added += 1
     return added
+
+
+def populate_documents(site, env):
+    """A few documents in every state, so a new user of the demo sees a living exchange.
+
+    Needs the application's ``Env`` (calendar, attachment store, plugins, catalog events),
+    so ``lienthong init --demo`` calls it with the application built; returns how many
+    documents it issued.
+    """
+    import io
+    from datetime import timedelta
+
+    from . import documents as ds
+
+    if len(site["documents"]):
+        return 0
+    directory = site["directory"]
+    pdf = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] "
+           b"/Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+
+    def person(login):
+        return audit.Actor(login=login)
+
+    def issue(login, unit_code, files=(), **data):
+        clerk = person(login)
+        doc = ds.compose(site, env, clerk, directory[unit_code], data,
+                         [(name, io.BytesIO(pdf + text.encode()), description) for name, text, description in files])
+        return ds.issue(site, env, clerk, doc)
+
+    snv, stttt, vungtau = "000.00.02.H49", OPERATOR_CODE, "000.00.31.H49"
+    plan = issue("vanthu.snv", snv, [("quyet-dinh.pdf", "%quyet dinh", "Quyết định")],
+                 doc_type="QD", subject="Quyết định ban hành Quy chế công tác văn thư, lưu trữ năm 2026",
+                 content="Ban hành kèm theo Quyết định này Quy chế công tác văn thư, lưu trữ của các cơ quan.",
+                 signer_name="Hoàng Đức Thắng", signer_position="Phó Giám đốc", signer_competence="KT. GIÁM ĐỐC",
+                 recipients=[stttt, vungtau])
+    delivery = plan.delivery_for(stttt)
+    ds.act(site, env, person("vanthu.stttt"), delivery, "accept")
+    ds.act(site, env, person("lanhdao.stttt"), delivery, "assign", assignees=["chuyenvien.stttt"],
+           note="Nghiên cứu, tham mưu triển khai")
+    ds.act(site, env, person("chuyenvien.stttt"), delivery, "start")
+    issue("vanthu.stttt", stttt, [("ke-hoach.pdf", "%ke hoach", "Kế hoạch")],
+          doc_type="KH", subject="Kế hoạch chuyển đổi số tỉnh Bà Rịa – Vũng Tàu năm 2026",
+          content="Triển khai các nhiệm vụ chuyển đổi số trọng tâm; kết nối liên thông văn bản điện tử.",
+          signer_name="Trần Văn Hùng", signer_position="Giám đốc", groups=["all_districts"])
+    issue("vanthu.vungtau", vungtau, [("bao-cao.pdf", "%bao cao", "Báo cáo")],
+          doc_type="BC", subject="Báo cáo tình hình sử dụng văn bản điện tử quý III/2026",
+          content="Số liệu văn bản đi, đến qua hệ thống liên thông trong quý.", signer_name="Ngô Văn Phúc",
+          signer_position="Chủ tịch", recipients=[stttt],
+          due_date=(env.today() - timedelta(days=3)).isoformat())
+    issue("vanthu.snv", snv, doc_type="CV", subject="Về việc cử cán bộ tham dự tập huấn chữ ký số",
+          content="Đề nghị cử 01 cán bộ văn thư tham dự lớp tập huấn.", signer_name="Hoàng Đức Thắng",
+          signer_position="Phó Giám đốc", recipients=[stttt], persons=["chuyenvien.stttt"],
+          files=[("giay-moi.pdf", "%giay moi", "Giấy mời")])
+    return 4

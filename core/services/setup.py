@@ -13,6 +13,8 @@ def ensure_site(zodb_root, tm=None):
         return site, False
     site = Site()
     site.ensure_containers()
+    from ..catalog import ensure_catalog
+    ensure_catalog(site["catalog"])   # made once here, not by the first concurrent sends
     site.generation = evolve.current_generation()
     zodb_root[APP_ROOT_KEY] = site
     audit.record(site, audit.Actor.system("init"), "site.create", "/", generation=site.generation)
