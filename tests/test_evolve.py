@@ -22,6 +22,9 @@ def undo_steps(site):
         del user.data, user._num
     for unit in site["directory"].values():  # ... and gave each unit its mailbox
         unit.remove("mailbox")
+        unit.remove("registers")  # step 5 gives each unit its registers
+    from lienthong.core import catalog
+    delattr(site["catalog"], catalog.ATTRIBUTE)  # ... and the catalog its indexes
     audit = site["audit"]
     del audit.head  # step 2 records the head of the audit chain
     legacy = LOBTree()  # step 3 moved the entries from one LOBTree into chunks and a tail
@@ -29,6 +32,12 @@ def undo_steps(site):
         legacy[entry["seq"]] = entry
     audit.entries = legacy
     del audit.tail, audit.archive
+
+
+def registers_and_catalog(site):
+    from lienthong.core import catalog
+    return (all("registers" in unit for unit in site["directory"].values()),
+            isinstance(getattr(site["catalog"], catalog.ATTRIBUTE, None), catalog.Catalog))
 
 
 def set_generation(app, generation):
@@ -110,6 +119,7 @@ def test_migrate_runs_pending_steps_and_restores_what_they_make(tmp_path):
         assert names == sorted(TOP_LEVEL)  # the container step 1 makes
         assert head_ok and broken is None  # the head step 2 records
         assert with_site(app, mailboxes) == (True, True)  # the mailboxes step 4 makes
+        assert with_site(app, registers_and_catalog) == (True, True)  # the registers and catalog of step 5
     finally:
         close_app(app)
     verify = cli.run(["audit", "verify"], ini)
