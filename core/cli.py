@@ -206,6 +206,87 @@ def migrate(env):
 
 
 @cli.command()
+@click.option("--dry-run", is_flag=True, help="Show who would get what; send nothing, write nothing.")
+@click.option("--force", is_flag=True, help="Run on a non-working day too.")
+@click.option("--today", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day to run for, YYYY-MM-DD (default: today in the site's time zone).")
+@click.pass_obj
+def digest(env, dry_run, force, day):
+    """Mail each person what waits for them today and remind them of overdue documents.
+
+    Meant for cron or a systemd timer, once each morning: it does nothing on a non-working
+    day of the site's calendar unless --force. Mail goes through lienthong.mail.*.
+    """
+    from ZODB.POSException import ConflictError
+
+    from . import StartupError, main
+    from .db import StorageError, close_databases, explain, get_database
+    from .mail import MailConfig, MailError
+    from .resources.site import find_site
+    from .services import digest as digests
+    from .services.env import get_env
+
+    settings = env.settings
+    try:
+        MailConfig.from_settings(settings)   # a malformed lienthong.mail.* stops here, before any work
+        app = main({}, **settings)
+    except (StartupError, StorageError, ValueError) as exc:
+        raise click.ClickException(" ".join(str(exc).split())) from exc
+    except Exception as exc:
+        if type(exc).__name__ == "LockError":
+            raise click.ClickException(explain(exc, settings["zodbconn.uri"])) from exc
+        raise
+    sent, attempts = set(), 3
+    try:
+        tm = transaction.TransactionManager()
+        for attempt in range(attempts):
+            conn = get_database(app.registry).open(transaction_manager=tm)
+            try:
+                tm.begin()
+                site = find_site(conn.root())
+                if site is None:
+                    raise click.ClickException("the database has no site yet: run `lienthong init` first")
+                report = digests.run(site, get_env(app.registry), today=day.date() if day else None, force=force,
+                                     dry_run=dry_run, already_sent=sent)
+                if not (dry_run or report.skipped):
+                    tm.commit()
+                break
+            except ConflictError as exc:  # someone changed a reminded delivery meanwhile: again, no mail twice
+                if attempt == attempts - 1:
+                    raise click.ClickException(f"the database kept changing during the digest ({attempts} "
+                                               f"attempts); {len(sent)} mails were sent, nothing was recorded: "
+                                               f"run it again") from exc
+            except MailError as exc:
+                raise click.ClickException(f"{exc}; the digest was not recorded") from exc
+            finally:
+                tm.abort()
+                conn.close()
+    finally:
+        close_databases(app.registry)
+
+    when = report.day.isoformat()
+    if report.skipped:
+        click.echo(f"{when} is not a working day: no digest (use --force to send one anyway)")
+        return
+    for person in report.people:
+        status = person.status + (f" ({person.error})" if person.error else "")
+        notices = "" if dry_run else f", {_count(person.notices, 'notice')}"
+        click.echo(f"{person.login}\t{person.email or '-'}\t{person.overdue} overdue, {person.due_soon} due soon, "
+                   f"{person.pending} to handle{notices}\t{status}")
+    if dry_run:
+        would = sum(1 for p in report.people if p.email)
+        click.echo(f"dry run for {when}, nothing sent or written: {_count(would, 'mail')} would be sent to "
+                   f"{len(report.people)} people, {report.overdue} overdue")
+        return
+    click.echo(f"digest of {when}: {_count(report.sent, 'mail')} sent, {report.refused} refused, "
+               f"{_count(report.notices, 'overdue notice')}, {len(report.people)} people with work")
+    if report.refused:
+        click.echo(f"Error: the mail server refused {_count(report.refused, 'recipient')} (see the lines above)",
+                   err=True)
+        sys.exit(1)
+
+
+@cli.command()
 @click.pass_obj
 def shell(env):
     """Python shell with `site` bound; only `tm.commit()` saves changes."""

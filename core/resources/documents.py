@@ -173,6 +173,7 @@ class Delivery(Persistent):
     content_type = "Delivery"
     __name__ = None
     __parent__ = None
+    reminded_on = None    # login -> ISO day of the last overdue notice (the daily digest)
 
     def __init__(self, recipient_code=None, recipient_login=None, transport=""):
         self.recipient_code = recipient_code
