@@ -25,6 +25,21 @@ def locale_negotiator(request):
     return request.registry.settings.get("pyramid.default_locale_name", DEFAULT)
 
 
+def translate_message(localizer, message):
+    """``message`` translated, with the translatable values of its mapping translated first.
+
+    A service may put one message inside another (a plugin's reason inside "cannot be
+    sent: ${reasons}"); the localizer alone would show the inner msgid with its own
+    placeholders unfilled.
+    """
+    mapping = getattr(message, "mapping", None)
+    if mapping and any(isinstance(v, TranslationString) for v in mapping.values()):
+        mapping = {k: translate_message(localizer, v) if isinstance(v, TranslationString) else v
+                   for k, v in mapping.items()}
+        message = TranslationString(str(message), domain=message.domain, default=message.default, mapping=mapping)
+    return localizer.translate(message)
+
+
 def language_url(request, code):
     """The link that switches to ``code`` and comes back to this page."""
     from urllib.parse import urlencode

@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 from pyramid.csrf import get_csrf_token
 
-from ..i18n import LANGUAGES, _
+from ..i18n import LANGUAGES, _, translate_message
 from ..resources.site import get_site
 from .. import security as sec
 
@@ -82,7 +82,7 @@ def refused(request, exc):
     not committed, though the view answers normally.
     """
     request.tm.doom()
-    return request.localizer.translate(exc.message)
+    return translate_message(request.localizer, exc.message)
 
 
 def field_errors(request, exc):

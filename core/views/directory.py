@@ -1,8 +1,7 @@
-"""The public address book (/directory), unit pages (/directory/<code>) and mailbox pages.
+"""The public address book (/directory) and unit pages (/directory/<code>).
 
 Reading the directory needs no login (the address book is public); a unit page shows
-only public fields. A mailbox page needs READ_MAILBOX on the mailbox, and reading it is
-put on the record.
+only public fields. The mailbox pages are in ``mailboxes.py``.
 """
 from datetime import datetime
 from urllib.parse import urlencode
@@ -14,11 +13,9 @@ from .. import security as sec
 from ..i18n import _
 from ..resources import directory as d
 from ..resources.directory import Directory, Organization
-from ..resources.mailbox import Mailbox
 from ..resources.site import get_site
-from ..services import audit
 from ..services import directory as directory_service
-from .base import actor_for, page, translate
+from .base import page, translate
 
 PAGE_SIZE = 50
 
@@ -166,20 +163,6 @@ def unit_page(request):
         can_read_mailbox=bool(request.has_permission(sec.READ_MAILBOX, unit["mailbox"])),
         kind_titles=titles(request, KIND_TITLES), state_titles=titles(request, STATE_TITLES),
         status_titles=titles(request, STATUS_TITLES),
-    )
-
-
-@view_config(context=Mailbox, renderer="mailbox.pt", permission=sec.READ_MAILBOX, request_method="GET")
-def mailbox_page(request):
-    """A unit's or a person's mailbox; the document exchange fills it with deliveries."""
-    site = get_site(request)
-    box = request.context
-    owner = box.__parent__
-    audit.record(site, actor_for(request), "mailbox.view", request.path)
-    personal = bool(box.owner_login)
-    return page(
-        request, translate(request, _("Mailbox of ${name}"), name=box.title),
-        box=box, owner=owner, personal=personal, entries=[],
     )
 
 

@@ -17,7 +17,7 @@ from transaction.interfaces import TransientError
 
 from ..db import get_database
 from .. import security as sec
-from ..i18n import LANGUAGES, _
+from ..i18n import LANGUAGES, _, translate_message
 from ..services import audit
 from ..services.errors import ServiceError
 from .base import actor_for, translate
@@ -168,7 +168,7 @@ def service_error(exc, request):
     """A rule refused the request: its message, the field at fault, and nothing saved
     (the transaction of a request that ends in an exception is aborted)."""
     title, _explanation = status_texts(request, exc.status)
-    detail = request.localizer.translate(exc.message)
+    detail = translate_message(request.localizer, exc.message)
     if wants_problem_json(request):
         return problem(request, exc.status, title, detail, **({"field": exc.field} if exc.field else {}))
     return error_page(request, exc.status, title, detail)

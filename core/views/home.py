@@ -34,6 +34,27 @@ def panel_links(request, site, user, role):
             if granted == sec.UNIT_ADMIN and unit is not None:
                 links.append({"url": request.application_url + "/manage/users?unit=" + code,
                               "title": translate(request, _("Accounts of ${unit}"), unit=unit.short_name)})
+    elif role in (sec.CLERK, sec.LEADER, sec.SPECIALIST):
+        links += mail_links(request, site, user)
+    return links
+
+
+def mail_links(request, site, user):
+    """The unit inbox with its unread and overdue counts (two catalog queries), and the personal mailbox."""
+    from ..services import mailboxes
+    from ..services.env import get_env
+    links = []
+    unit = site["directory"].get(user.unit_code or "")
+    if unit is not None and request.has_permission(sec.READ_MAILBOX, unit["mailbox"]):
+        env = get_env(request.registry)
+        inbox = [mailboxes.box_key(mailboxes.INBOX, unit.code)]
+        unread = mailboxes.listing(site, env, inbox, unread=True, size=1)[0]
+        overdue = mailboxes.overdue_count(site, env, inbox)
+        url = request.application_url + f"/directory/{unit.code}/mailbox"
+        links.append({"url": url, "title": translate(request, _("Inbox: ${unread} unread, ${overdue} overdue"),
+                                                      unread=unread, overdue=overdue)})
+    links.append({"url": request.application_url + f"/users/{user.login}/mailbox",
+                  "title": translate(request, _("Personal mailbox"))})
     return links
 
 

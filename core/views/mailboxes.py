@@ -1,0 +1,300 @@
+"""Mailbox pages: a unit's inbox, outbox and drafts, a person's mailbox, and search (R8.1).
+
+The lists come from the catalog (``services.mailboxes``); which boxes a person may list
+is decided by the mailbox's ACL, and search only looks into ``readable_boxes``. Reading
+a mailbox is on the audit record; opening a document is audited by the document page.
+"""
+from datetime import date
+from urllib.parse import urlencode
+
+from pyramid.events import BeforeRender, subscriber
+from pyramid.view import view_config
+
+from .. import doctypes
+from .. import security as sec
+from ..i18n import _, translate_message
+from ..resources import documents as docs
+from ..resources.documents import Delivery
+from ..resources.mailbox import Mailbox
+from ..resources.site import Site, get_site
+from ..services import audit, mailboxes, workflow
+from ..services import documents as ds
+from ..services.env import get_env
+from ..services.errors import ServiceError
+from .base import actor_for, local_time, page, refused, translate
+
+PAGE_SIZE = 20
+
+DOC_STATE_TITLES = {
+    docs.DRAFT: _("draft"),
+    docs.PENDING: _("waiting for approval"),
+    docs.APPROVED: _("approved, ready to issue"),
+    docs.ISSUED: _("issued"),
+}
+TAB_TITLES = {
+    mailboxes.INBOX: _("Inbox"),
+    mailboxes.OUTBOX: _("Outbox"),
+    mailboxes.DRAFTS: _("Drafts"),
+}
+SORT_TITLES = {"date": _("Newest first"), "due": _("Earliest deadline first")}
+
+
+# -- helpers shared by the document pages ---------------------------------------------------
+def translated(request, message):
+    """``message`` in the request's language, translatable values inside it included."""
+    return translate_message(request.localizer, message)
+
+
+def env_of(request):
+    return get_env(request.registry)
+
+
+def today_iso(request):
+    return env_of(request).today().isoformat()
+
+
+def day(value):
+    """An ISO date (or the date part of an ISO time) as dd/mm/yyyy."""
+    text = value or ""
+    parts = text[:10].split("-")
+    return "/".join(reversed(parts)) if len(parts) == 3 else text
+
+
+def state_title(request, code):
+    return translate(request, workflow.STATE_TITLES.get(code, code)) if code in workflow.STATE_TITLES else code
+
+
+def doc_state_title(request, state):
+    return translate(request, DOC_STATE_TITLES[state]) if state in DOC_STATE_TITLES else state
+
+
+def unit_name(site, code):
+    unit = site["directory"].get(code or "")
+    return unit.name if unit is not None else (code or "")
+
+
+def person_name(site, login):
+    user = site["users"].get(login or "")
+    return user.fullname if user is not None else (login or "")
+
+
+def document_url(request, document):
+    return f"{request.application_url}/documents/{document.id}"
+
+
+def is_person(request):
+    user = request.identity
+    return user is not None and not isinstance(user, sec.SystemIdentity)
+
+
+def mail_units(request):
+    """The units whose mailbox the logged-in person reads: their unit first, then the extra ones."""
+    if not is_person(request):
+        return []
+    user = request.identity
+    site = get_site(request)
+    found = []
+    for code in [user.unit_code] + list(getattr(user, "extra_units", ()) or ()):
+        unit = site["directory"].get(code or "")
+        if unit is not None and unit not in found and request.has_permission(sec.READ_MAILBOX, unit["mailbox"]):
+            found.append(unit)
+    return found
+
+
+def readable_boxes(request):
+    site = get_site(request)
+    return mailboxes.readable_boxes(site, request.identity,
+                                    lambda unit: bool(request.has_permission(sec.READ_MAILBOX, unit["mailbox"])))
+
+
+def mail_nav(request):
+    """The mail links of the top bar (layout.pt): for a person who reads a unit mailbox."""
+    try:
+        units = mail_units(request)
+    except Exception:  # an error page whose database failed still renders its layout
+        return None
+    if not units:
+        return None
+    unit = units[0]
+    base = f"{request.application_url}/directory/{unit.code}"
+    box = unit["mailbox"]
+    return {
+        "inbox": base + "/mailbox",
+        "compose": base + "/mailbox/compose" if request.has_permission(sec.DRAFT, box) else None,
+        "paper": base + "/mailbox/paper" if request.has_permission(sec.REGISTER, box) else None,
+        "registers": base + "/registers" if request.has_permission(sec.READ_MAILBOX, unit["registers"]) else None,
+        "search": request.application_url + "/search",
+        "prefix": f"/directory/{unit.code}/",
+    }
+
+
+@subscriber(BeforeRender)
+def add_mail_nav(event):
+    """Offer ``mail_nav()`` to every template; the layout calls it only for a logged-in person."""
+    request = event.get("request")
+    if request is not None and "mail_nav" not in event:
+        event["mail_nav"] = lambda: mail_nav(request)
+
+
+def row_of(request, site, obj, today):
+    """A list row for a Delivery (inbox, personal mailbox) or a Document (outbox, drafts)."""
+    if isinstance(obj, Delivery):
+        document = obj.document
+        return {
+            "url": document_url(request, document), "id": document.id, "notation": document.notation,
+            "subject": document.title, "who": unit_name(site, document.sender_code),
+            "date": local_time(request, obj.arrived_at or document.issued_at)[:10],
+            "due": day(obj.due), "overdue": ds.overdue(obj, today),
+            "state": state_title(request, obj.state), "state_code": obj.state,
+            "unread": obj.read_at is None, "key": obj.key,
+        }
+    document = obj
+    names = [unit_name(site, c) for c in document.recipients] + [person_name(site, p) for p in document.persons]
+    who = "; ".join(names[:3]) + (translate(request, _(" and ${count} more"), count=len(names) - 3)
+                                  if len(names) > 3 else "")
+    state = doc_state_title(request, document.state)
+    if document.is_issued():
+        deliveries = list(document.deliveries.values())
+        done = sum(1 for d in deliveries if d.state not in ("", workflow.ARRIVED))
+        state = translate(request, _("${state}: ${done} of ${total} handled"), state=state, done=done,
+                          total=len(deliveries))
+    return {
+        "url": document_url(request, document), "id": document.id, "notation": document.notation or "—",
+        "subject": document.title, "who": who,
+        "date": local_time(request, document.issued_at or document.created_at)[:10],
+        "due": day(document.meta.get("due_date")), "overdue": False,
+        "state": state, "state_code": document.state, "unread": False, "key": "",
+    }
+
+
+# -- the mailbox pages ----------------------------------------------------------------------
+FILTERS = ("tab", "state", "sender", "doc_type", "date_from", "date_to", "overdue", "unread", "q", "sort")
+
+
+def _date_param(value):
+    try:
+        return date.fromisoformat((value or "").strip()[:10]).isoformat()
+    except ValueError:
+        return ""
+
+
+def _page_number(value):
+    try:
+        return max(1, min(int(value), 10000))
+    except (TypeError, ValueError):
+        return 1
+
+
+def read_filters(request, personal):
+    params = request.params
+    tab = params.get("tab", mailboxes.INBOX)
+    if personal:
+        tab = mailboxes.PERSONAL
+    elif tab not in TAB_TITLES:
+        tab = mailboxes.INBOX
+    if tab in (mailboxes.INBOX, mailboxes.PERSONAL):
+        states = [s for s in workflow.STATUS_CODES]
+    elif tab == mailboxes.DRAFTS:
+        states = list(docs.EDITABLE)
+    else:
+        states = []
+    state = params.get("state", "")
+    doc_type = params.get("doc_type", "")
+    sender = params.get("sender", "").strip()
+    return {
+        "tab": tab, "states": states,
+        "state": state if state in states else "",
+        "sender": sender if sender in get_site(request)["directory"] else "",
+        "doc_type": doc_type if doctypes.get(doc_type) is not None else "",
+        "date_from": _date_param(params.get("date_from")), "date_to": _date_param(params.get("date_to")),
+        "overdue": params.get("overdue") == "1", "unread": params.get("unread") == "1",
+        "q": params.get("q", "").strip()[:200],
+        "sort": params.get("sort") if params.get("sort") in mailboxes.SORTS else "date",
+        "page": _page_number(params.get("page")),
+    }
+
+
+@view_config(context=Mailbox, renderer="mailbox.pt", permission=sec.READ_MAILBOX, request_method="GET")
+def mailbox_page(request):
+    """A unit's inbox/outbox/drafts, or a person's mailbox: filtered, sorted and paged."""
+    site = get_site(request)
+    box = request.context
+    owner = box.__parent__
+    personal = bool(box.owner_login)
+    audit.record(site, actor_for(request), "mailbox.view", request.path)
+    f = read_filters(request, personal)
+    key = mailboxes.box_key(f["tab"], box.owner_login if personal else owner.code)
+    error = None
+    try:
+        total, found = mailboxes.listing(
+            site, env_of(request), [key], state=f["state"], sender=f["sender"], doc_type=f["doc_type"],
+            date_from=f["date_from"], date_to=f["date_to"], overdue=f["overdue"],
+            unread=True if f["unread"] else None, text=f["q"], sort=f["sort"], page=f["page"], size=PAGE_SIZE)
+    except ServiceError as exc:
+        error, total, found = refused(request, exc), 0, []
+    today = today_iso(request)
+    rows = [row_of(request, site, obj, today) for obj in found]
+    last_page = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    base_url = request.application_url + request.path
+
+    def url_with(**changes):
+        values = {k: ("1" if v is True else v) for k, v in f.items() if k in FILTERS and v not in ("", False, None)}
+        values.update(changes)
+        if personal:
+            values.pop("tab", None)
+        return base_url + "?" + urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+    counts = {}
+    if not personal:
+        env = env_of(request)
+        inbox = [mailboxes.box_key(mailboxes.INBOX, owner.code)]
+        counts = {"unread": mailboxes.listing(site, env, inbox, unread=True, size=1)[0],
+                  "overdue": mailboxes.overdue_count(site, env, inbox)}
+    title = (translate(request, _("Personal mailbox of ${name}"), name=owner.fullname) if personal
+             else translate(request, _("Mailbox of ${name}"), name=box.title))
+    can = {
+        "compose": not personal and bool(request.has_permission(sec.DRAFT, box)),
+        "paper": not personal and bool(request.has_permission(sec.REGISTER, box)),
+        "registers": not personal and bool(request.has_permission(sec.READ_MAILBOX, owner["registers"])),
+    }
+    return page(
+        request, title, mode="box", q=f["q"], box=box, owner=owner, personal=personal, rows=rows, entries=rows, total=total,
+        f=f, error=error, counts=counts, can=can,
+        tabs=[{"key": k, "title": translate(request, t), "url": base_url + "?tab=" + k,
+               "current": k == f["tab"]} for k, t in TAB_TITLES.items()],
+        state_titles={s: (doc_state_title(request, s) if s in DOC_STATE_TITLES else state_title(request, s))
+                      for s in f["states"]},
+        senders=sorted((u for u in site["directory"].values() if u.is_active()), key=lambda u: u.name),
+        types=doctypes.TYPES,
+        sorts={k: translate(request, v) for k, v in SORT_TITLES.items()},
+        page_number=min(f["page"], last_page), last_page=last_page,
+        newer_url=url_with(page=f["page"] - 1) if f["page"] > 1 else None,
+        older_url=url_with(page=f["page"] + 1) if f["page"] < last_page else None,
+        who_title=translate(request, _("Recipients") if f["tab"] in (mailboxes.OUTBOX, mailboxes.DRAFTS)
+                            else _("Sender")),
+    )
+
+
+@view_config(context=Site, name="search", renderer="mailbox.pt", permission=sec.VIEW,
+             request_method="GET")
+def search(request):
+    """Full-text search over the person's readable mailboxes; accents and case do not matter."""
+    site = get_site(request)
+    q = request.params.get("q", "").strip()[:200]
+    number = _page_number(request.params.get("page"))
+    total, found, error = 0, [], None
+    if q:
+        boxes = readable_boxes(request) if is_person(request) else []
+        try:
+            total, found = mailboxes.search(site, env_of(request), boxes, q, page=number, size=PAGE_SIZE)
+        except ServiceError as exc:
+            error = refused(request, exc)
+        audit.record(site, actor_for(request), "mailbox.search", "/search", results=total)
+    today = today_iso(request)
+    last_page = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    base = request.application_url + "/search?"
+    return page(request, translate(request, _("Search documents")), mode="search", q=q, total=total, error=error,
+                who_title=translate(request, _("Sender or recipients")), rows=[row_of(request, site, obj, today) for obj in found],
+                newer_url=base + urlencode({"q": q, "page": number - 1}) if number > 1 else None,
+                older_url=base + urlencode({"q": q, "page": number + 1}) if number < last_page else None,
+                page_number=min(number, last_page), last_page=last_page)

@@ -1,0 +1,131 @@
+"""A unit's registers of incoming and outgoing documents (R3.2): list, register page, print, CSV.
+
+``/directory/<code>/registers`` lists the years and directions; ``…/registers/<year>-in|out``
+shows one register (``?print=1``: a clean page for paper), ``…/<year>-in|out/export.csv``
+downloads it for Excel. The Registers ACL admits the unit's clerks, leaders and eOffice
+product only. Reading a register and exporting it are on the audit record: the rows carry
+the subjects of the documents (R6.6).
+"""
+import csv
+import io
+
+from pyramid.renderers import render_to_response
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from .. import security as sec
+from ..i18n import _
+from ..resources.registers import INCOMING, Register, Registers
+from ..resources.site import get_site
+from ..services import audit
+from ..services import registers as registers_service
+from .base import actor_for, local_time, page, translate
+from .mailboxes import day, person_name, unit_name
+
+DIRECTION_TITLES = {INCOMING: _("Incoming documents"), "out": _("Outgoing documents")}
+
+
+def unit_of(register):
+    return register.__parent__.__parent__
+
+
+def register_rows(request, register):
+    """The register's entries as table rows, oldest first."""
+    site = get_site(request)
+    rows = []
+    for entry in register.rows():
+        if register.direction == INCOMING:
+            party = entry.get("sender_name") or unit_name(site, entry.get("sender"))
+        else:
+            party = "; ".join([unit_name(site, c) for c in entry.get("recipients") or ()]
+                              + [person_name(site, p) for p in entry.get("persons") or ()])
+        notation = entry.get("notation") or ""
+        if not notation and entry.get("document"):
+            document = site["documents"].get(entry["document"])
+            notation = document.notation if document is not None else ""
+        rows.append({
+            "number": entry.get("number"), "date": local_time(request, entry.get("time"))[:10],
+            "notation": notation, "promulgation_date": day(entry.get("promulgation_date")),
+            "party": party, "subject": entry.get("subject", ""), "paper": bool(entry.get("paper")),
+            "scan": bool(entry.get("scan")),
+            "url": f"{request.application_url}/documents/{entry['document']}" if entry.get("document") else None,
+            "actor": person_name(site, entry.get("actor")) if entry.get("actor") else "",
+        })
+    return rows
+
+
+@view_config(context=Registers, renderer="registers.pt", permission=sec.READ_MAILBOX, request_method="GET")
+def registers_page(request):
+    unit = request.context.__parent__
+    years = []
+    for year in registers_service.years(unit):
+        found = []
+        for direction in (INCOMING, "out"):
+            register = registers_service.get_register(unit, year, direction)
+            found.append({"direction": direction, "title": translate(request, DIRECTION_TITLES[direction]),
+                          "count": len(register) if register is not None else 0,
+                          "url": f"{request.application_url}/directory/{unit.code}/registers/{year}-{direction}"
+                          if register is not None else None})
+        years.append({"year": year, "registers": found})
+    return page(request, translate(request, _("Registers of ${unit}"), unit=unit.name), unit=unit, years=years)
+
+
+def _register_values(request):
+    register = request.context
+    unit = unit_of(register)
+    title = translate(request, _("${direction} ${year}"),
+                      direction=translate(request, DIRECTION_TITLES[register.direction]), year=register.year)
+    base = f"{request.application_url}/directory/{unit.code}/registers/{register.__name__}"
+    return unit, title, base
+
+
+@view_config(context=Register, renderer="register.pt", permission=sec.READ_MAILBOX, request_method="GET")
+def register_page(request):
+    register = request.context
+    unit, title, base = _register_values(request)
+    rows = register_rows(request, register)
+    site = get_site(request)
+    printing = request.params.get("print") == "1"
+    audit.record(site, actor_for(request), "register.view", request.path, rows=len(rows), print=printing)
+    values = page(request, title, unit=unit, register=register, rows=rows, base=base, printing=printing,
+                  incoming=register.direction == INCOMING,
+                  printed_at=local_time(request, site_now(request)))
+    if printing:
+        return render_to_response("register_print.pt", values, request=request)
+    return values
+
+
+def site_now(request):
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc).isoformat()
+
+
+def cell(text):
+    """Text another unit wrote, made inert for a spreadsheet: a leading = + - @ would start a formula."""
+    text = str(text or "")
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@view_config(context=Register, name="export.csv", permission=sec.READ_MAILBOX, request_method="GET")
+def register_csv(request):
+    """The register for Excel: UTF-8 with a byte order mark, commas, CRLF (as the directory export)."""
+    register = request.context
+    unit = unit_of(register)
+    rows = register_rows(request, register)
+    incoming = register.direction == INCOMING
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([translate(request, h) for h in (
+        _("Number"), _("Date registered"), _("Number and notation"), _("Date of the document"),
+        _("Sender") if incoming else _("Recipients"), _("Subject"), _("On paper"), _("Document id"))])
+    for r in rows:
+        writer.writerow([r["number"], r["date"], cell(r["notation"]), r["promulgation_date"], cell(r["party"]),
+                         cell(r["subject"]), translate(request, _("yes")) if r["paper"] else "",
+                         r["url"].rsplit("/", 1)[1] if r["url"] else ""])
+    audit.record(get_site(request), actor_for(request), "register.export", request.path.rsplit("/", 1)[0],
+                 format="csv", rows=len(rows))
+    response = Response(body=("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv",
+                        charset="utf-8")
+    response.content_disposition = (f'attachment; filename="register-{unit.code}-{register.__name__}.csv"')
+    response.cache_control = "private, no-store"
+    return response

@@ -1,0 +1,462 @@
+"""The document-exchange pages on the demo site: compose, mailboxes, search, the document page and
+its actions, downloads, paper check and registers (issue 5, R6.6, R7.2–R7.4, R8.1, R9.2)."""
+import csv
+import io
+import re
+from urllib.parse import unquote
+
+import pytest
+
+from lienthong.core.services import documents as ds
+
+from .conftest import csrf_of, login
+from .support.demo import demo_factory  # noqa: F401  (fixture)
+from .support.exchange import NOT_CONNECTED, PDF, SNV, STTTT, VUNGTAU, actor, basic, hub, pdf_file  # noqa: F401
+
+SUBJECT = "Quyết định về việc ban hành kế hoạch chuyển đổi số năm 2026"
+
+
+# -- helpers -----------------------------------------------------------------------------
+def as_user(web, who, lang=None):
+    """Log ``who`` in on a fresh cookie jar (English pages when ``lang='en'``)."""
+    web.reset()
+    if lang:
+        web.set_cookie("_LOCALE_", lang)
+    login(web, who)
+
+
+def main_of(response):
+    text = response.text
+    return text[text.index("<main"):text.index("</main>")]
+
+
+def audit_of(hub, action, actor_login=None):
+    return hub.tx(lambda site: [e for e in site["audit"].iter_entries()
+                                if e["action"] == action and (actor_login is None or e["actor"] == actor_login)])
+
+
+def doc_id_of(response):
+    match = re.search(r"/documents/([0-9a-f]{32})$", response.location or "")
+    assert match, response.location
+    return match.group(1)
+
+
+def compose_form(**extra):
+    fields = {"doc_type": "QD", "subject": SUBJECT, "content": "Ban hành kèm theo Quyết định này Kế hoạch",
+              "signer_name": "Hoàng Đức Thắng", "signer_position": "Phó Giám đốc", "priority": "1",
+              "due_date": "", "steering_type": "0", "classification": "", "persons": "", "response_for": "",
+              "business_doc_type": "0", "business_document_id": "", "business_reason": "", "do": "issue"}
+    fields.update(extra)
+    return fields
+
+
+def post_compose(web, unit=SNV, recipients=(STTTT,), files=(("quyet-dinh.pdf", PDF),), status=303, **extra):
+    form_page = web.get(f"/directory/{unit}/mailbox/compose")
+    params = list(compose_form(**extra).items()) + [("recipients", c) for c in recipients]
+    params.append(("csrf_token", csrf_of(form_page)))
+    upload = [("attachments", name, data) for name, data in files]
+    return web.post(f"/directory/{unit}/mailbox/compose", params, upload_files=upload, status=status)
+
+
+def act(web, doc_id, key, action, status=303, **fields):
+    page = web.get(f"/documents/{doc_id}")
+    params = [("action", action), ("csrf_token", csrf_of(page))]
+    for name, value in fields.items():
+        for v in (value if isinstance(value, (list, tuple)) else [value]):
+            params.append((name, v))
+    return web.post(f"/documents/{doc_id}/deliveries/{key}/act", params, status=status)
+
+
+def issue_one(hub, unit=SNV, who="vanthu.snv", recipients=(STTTT,), **extra):
+    def run(site):
+        doc = ds.compose(site, hub.env, actor(who), site["directory"][unit], basic(recipients=list(recipients),
+                                                                                 **extra),
+                         [("quyet-dinh.pdf", pdf_file(), "Quyết định")])
+        ds.issue(site, hub.env, actor(who), doc)
+        return doc.id
+    return hub.tx(run)
+
+
+def field_error(response, element_id):
+    match = re.search(r'id="%s"[^>]*>([^<]*)<' % re.escape(element_id), response.text)
+    return match.group(1).strip() if match else None
+
+
+# -- the whole journey through the pages ---------------------------------------------------
+def test_compose_issue_find_read_download_accept_assign_and_complete(hub):
+    web = hub.web
+    as_user(web, "vanthu.snv")
+    sent = post_compose(web, recipients=(STTTT, VUNGTAU))
+    doc_id = doc_id_of(sent)
+    body = main_of(web.get(f"/documents/{doc_id}"))
+    assert "1/QĐ-SNV" in body and SUBJECT in body
+    assert hub.tx(lambda site: site["documents"][doc_id].is_issued())
+
+    # the recipient's clerk: the inbox lists it, unread, and search ignores accents
+    as_user(web, "vanthu.stttt")
+    inbox = main_of(web.get(f"/directory/{STTTT}/mailbox"))
+    assert f'id="row-{doc_id}" class="unread"' in inbox and "1/QĐ-SNV" in inbox and "Sở Nội vụ" in inbox
+    found = main_of(web.get("/search", {"q": "quyet dinh chuyen doi so"}))
+    assert f'id="row-{doc_id}"' in found
+    assert f'id="row-{doc_id}"' not in main_of(web.get("/search", {"q": "khong co van ban nay"}))
+    assert f'id="row-{doc_id}"' in main_of(web.get(f"/directory/{STTTT}/mailbox", {"unread": "1"}))
+
+    # opening it is audited and marks it read
+    page = web.get(f"/documents/{doc_id}")
+    assert [e["target"] for e in audit_of(hub, "document.view", "vanthu.stttt")] == [f"/documents/{doc_id}"]
+    assert f'id="row-{doc_id}" class="unread"' not in main_of(web.get(f"/directory/{STTTT}/mailbox"))
+    assert f'id="row-{doc_id}"' not in main_of(web.get(f"/directory/{STTTT}/mailbox", {"unread": "1"}))
+
+    # the attachment: a download with its type, the same bytes, audited
+    link = re.search(r'href="http://localhost(/documents/[^"]+/attachments/[^"]+)"', page.text).group(1)
+    download = web.get(link)
+    assert download.body == PDF
+    assert download.content_type == "application/pdf"
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert [e["target"] for e in audit_of(hub, "attachment.download", "vanthu.stttt")] == [
+        f"/documents/{doc_id}/attachments/quyet-dinh.pdf"]
+
+    # accept: registered with the next incoming number
+    accepted = act(web, doc_id, STTTT, "accept").follow()
+    year = hub.env.today().year
+    assert field_error(accepted, "my-register") == f"1/{year}"
+    assert 'id="act-accept"' not in accepted.text
+
+    # the leader assigns, the specialist starts and completes
+    as_user(web, "lanhdao.stttt")
+    deadline = hub.env.calendar.add_working_days(hub.env.today(), 5).isoformat()
+    assigned = act(web, doc_id, STTTT, "assign", assignees=["chuyenvien.stttt"], deadline=deadline,
+                   note="Đề nghị tham mưu").follow()
+    assert "Trần" in field_error(assigned, "my-assignees") or field_error(assigned, "my-assignees")
+    as_user(web, "chuyenvien.stttt")
+    page = web.get(f"/documents/{doc_id}")
+    assert 'id="act-start"' in page.text and 'id="act-accept"' not in page.text
+    act(web, doc_id, STTTT, "start")
+    done = act(web, doc_id, STTTT, "complete").follow()
+    assert 'data-action' not in main_of(done)     # nothing more to do
+
+    # the sender sees each recipient's state and timeline: who, when, why
+    as_user(web, "vanthu.snv", lang="en")
+    body = main_of(web.get(f"/documents/{doc_id}"))
+    row = re.search(r'<tr id="recipient-%s">(.*?)</tr>' % re.escape(STTTT), body, re.S).group(1)
+    assert "completed" in row and f"1/{year}" in row
+    timeline = re.search(r'<details id="timeline-%s".*?</details>' % re.escape(STTTT), body, re.S).group(0)
+    for who in ("Đề nghị tham mưu", "accepted and registered", "assigned", "in progress", "completed"):
+        assert who in timeline, who
+    names = hub.tx(lambda site: {login: site["users"][login].fullname
+                                 for login in ("vanthu.stttt", "lanhdao.stttt", "chuyenvien.stttt")})
+    for name in names.values():
+        assert name in timeline
+    other = re.search(r'<tr id="recipient-%s">(.*?)</tr>' % re.escape(VUNGTAU), body, re.S).group(1)
+    assert "arrived" in other
+    assert 'id="recall-%s"' % VUNGTAU in body and 'id="recall-%s"' % STTTT not in body
+
+
+def test_a_secret_document_is_refused_with_the_reason_and_nothing_is_stored(hub):
+    web = hub.web
+    as_user(web, "vanthu.snv", lang="en")
+    before = hub.tx(lambda site: len(site["documents"]))
+    refused = post_compose(web, classification="Tối mật", status=400)
+    reason = field_error(refused, "classification-error")
+    assert "secret" in reason and "Tối mật" in reason and "R11" in reason
+    assert SUBJECT in refused.text                       # the form keeps what was typed
+    assert hub.tx(lambda site: len(site["documents"])) == before
+    assert hub.tx(lambda site: site["directory"][SNV]["registers"].get_register(
+        hub.env.today().year, "out", create=False)) is None
+
+
+def test_in_vietnamese_the_form_errors_are_vietnamese(hub):
+    web = hub.web
+    as_user(web, "vanthu.snv")
+    refused = post_compose(web, subject="", status=400)
+    assert field_error(refused, "subject-error")
+    assert 'lang="vi"' in refused.text
+
+
+def test_a_specialist_cannot_issue_the_draft_is_kept(hub):
+    web = hub.web
+    as_user(web, "chuyenvien.snv", lang="en")
+    saved = post_compose(web)
+    doc_id = doc_id_of(saved)
+    assert "You may not issue" in saved.follow().text
+    assert hub.tx(lambda site: site["documents"][doc_id].state) == "draft"
+    # the clerk issues it from the document page
+    as_user(web, "vanthu.snv")
+    page = web.get(f"/documents/{doc_id}")
+    assert 'id="issue-draft"' in page.text
+    web.post(f"/documents/{doc_id}/issue", {"csrf_token": csrf_of(page)}, status=303)
+    assert hub.tx(lambda site: site["documents"][doc_id].is_issued())
+
+
+def test_approval_policy_submit_approve_then_issue(hub):
+    def approval_on(site):
+        site["directory"][SNV].policies["approval"] = True
+    hub.tx(approval_on)
+    web = hub.web
+    as_user(web, "chuyenvien.snv")
+    form = web.get(f"/directory/{SNV}/mailbox/compose")
+    assert 'id="submit"' in form.text and 'id="issue"' not in form.text
+    doc_id = doc_id_of(post_compose(web, do="submit"))
+    assert hub.tx(lambda site: site["documents"][doc_id].state) == "pending"
+    as_user(web, "lanhdao.snv")
+    page = web.get(f"/documents/{doc_id}")
+    web.post(f"/documents/{doc_id}/approve", {"csrf_token": csrf_of(page), "note": "Đồng ý"}, status=303)
+    as_user(web, "vanthu.snv")
+    page = web.get(f"/documents/{doc_id}")
+    web.post(f"/documents/{doc_id}/issue", {"csrf_token": csrf_of(page)}, status=303)
+    assert hub.tx(lambda site: site["documents"][doc_id].is_issued())
+    assert "Đồng ý" in main_of(web.get(f"/documents/{doc_id}"))
+
+
+def test_an_illegal_action_is_a_409_page_with_the_message_and_changes_nothing(hub):
+    doc_id = issue_one(hub)
+    web = hub.web
+    as_user(web, "vanthu.stttt", lang="en")
+    act(web, doc_id, STTTT, "accept")
+    again = act(web, doc_id, STTTT, "accept", status=409)
+    assert "cannot be moved" in field_error(again, "page-error")
+    assert hub.tx(lambda site: site["directory"][STTTT]["registers"].get_register(
+        hub.env.today().year, "in", create=False).last_number) == 1
+    # a leader may not register (REGISTER is the clerk's): 403
+    as_user(web, "lanhdao.stttt")
+    page = web.get(f"/documents/{doc_id}")
+    web.post(f"/documents/{doc_id}/deliveries/{STTTT}/act", {"action": "agree_recall", "csrf_token": csrf_of(page)},
+             status=403)
+
+
+def test_refuse_without_a_reason_shows_the_message_next_to_the_field(hub):
+    doc_id = issue_one(hub)
+    web = hub.web
+    as_user(web, "vanthu.stttt", lang="en")
+    refused = act(web, doc_id, STTTT, "refuse", reason="  ", status=400)
+    assert field_error(refused, "reason-refuse-error") == "Give a reason."
+    assert hub.tx(lambda site: site["documents"][doc_id].delivery_for(STTTT).state) == "01"
+    act(web, doc_id, STTTT, "refuse", reason="Không đúng thẩm quyền")
+    assert hub.tx(lambda site: site["documents"][doc_id].delivery_for(STTTT).state) == "02"
+
+
+def test_the_sender_recalls_and_the_recipient_agrees(hub):
+    doc_id = issue_one(hub)
+    web = hub.web
+    as_user(web, "vanthu.snv")
+    act(web, doc_id, STTTT, "recall", reason="Gửi nhầm")
+    as_user(web, "vanthu.stttt")
+    page = web.get(f"/documents/{doc_id}")
+    assert 'id="act-agree_recall"' in page.text and 'id="act-refuse_recall"' in page.text
+    act(web, doc_id, STTTT, "agree_recall")
+    assert hub.tx(lambda site: site["documents"][doc_id].delivery_for(STTTT).state) == "15"
+
+
+def test_update_from_the_document_page_links_to_the_original(hub):
+    doc_id = issue_one(hub)
+    web = hub.web
+    as_user(web, "vanthu.snv")
+    page = web.get(f"/documents/{doc_id}")
+    link = re.search(r'id="update-link" href="http://localhost([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    form = web.get(link)
+    assert 'name="business_doc_type" value="2"' in form.text and SUBJECT in form.text
+    params = {"csrf_token": csrf_of(form), **compose_form(business_doc_type="2", business_document_id=doc_id,
+                                                           business_reason="Sửa ngày hiệu lực")}
+    params = list(params.items()) + [("recipients", STTTT)]
+    update_id = doc_id_of(web.post(f"/directory/{SNV}/mailbox/compose", params, status=303))
+    assert f"/documents/{update_id}" in main_of(web.get(f"/documents/{doc_id}"))
+    as_user(web, "vanthu.stttt")
+    body = main_of(web.get(f"/documents/{update_id}"))
+    assert f"/documents/{doc_id}" in body and "Sửa ngày hiệu lực" in body
+
+
+def test_an_issued_document_never_changes_through_any_page(hub):
+    doc_id = issue_one(hub)
+    before = hub.tx(lambda site: (dict(site["documents"][doc_id].meta), site["documents"][doc_id].state))
+    web = hub.web
+    as_user(web, "vanthu.snv")
+    page = web.get(f"/documents/{doc_id}")
+    assert 'id="edit-link"' not in page.text
+    token = csrf_of(page)
+    web.get(f"/documents/{doc_id}/edit", status=409)
+    web.post(f"/documents/{doc_id}/edit", {"csrf_token": token, **compose_form(subject="Khác")}, status=409)
+    for name in ("submit", "issue"):
+        web.post(f"/documents/{doc_id}/{name}", {"csrf_token": token}, status=409)
+    as_user(web, "lanhdao.snv")
+    token = csrf_of(web.get(f"/documents/{doc_id}"))
+    for name in ("approve", "send_back"):
+        web.post(f"/documents/{doc_id}/{name}", {"csrf_token": token, "note": "x"}, status=409)
+    web.delete(f"/documents/{doc_id}", status=404)
+    after = hub.tx(lambda site: (dict(site["documents"][doc_id].meta), site["documents"][doc_id].state))
+    assert after == before
+
+
+def test_a_draft_is_edited_and_its_attachment_removed(hub):
+    web = hub.web
+    as_user(web, "vanthu.snv")
+    doc_id = doc_id_of(post_compose(web, do="save"))
+    form = web.get(f"/documents/{doc_id}/edit")
+    assert "quyet-dinh.pdf" in form.text
+    params = list(compose_form(subject="Kế hoạch đã sửa", do="save").items()) + [
+        ("recipients", STTTT), ("remove", "quyet-dinh.pdf"), ("csrf_token", csrf_of(form))]
+    web.post(f"/documents/{doc_id}/edit", params, status=303)
+    assert hub.tx(lambda site: (site["documents"][doc_id].title, len(site["documents"][doc_id].attachments))) == (
+        "Kế hoạch đã sửa", 0)
+
+
+@pytest.mark.parametrize("who", ["vanthu.vungtau", "quantri.stttt", "admin", "kiemtoan"])
+def test_others_cannot_read_the_document_its_attachment_or_its_deliveries(hub, who):
+    doc_id = issue_one(hub)
+    web = hub.web
+    as_user(web, who)
+    token = csrf_of(web.get("/"))
+    web.get(f"/documents/{doc_id}", status=403)
+    web.get(f"/documents/{doc_id}/attachments/quyet-dinh.pdf", status=403)
+    web.get(f"/documents/{doc_id}/deliveries/{STTTT}", status=403)
+    web.post(f"/documents/{doc_id}/deliveries/{STTTT}/act", {"action": "accept", "csrf_token": token}, status=403)
+    web.post(f"/documents/{doc_id}/issue", {"csrf_token": token}, status=403)
+    assert not audit_of(hub, "document.view", who) and not audit_of(hub, "attachment.download", who)
+    denied = audit_of(hub, "access.denied", who)
+    assert {e["target"] for e in denied} >= {f"/documents/{doc_id}", f"/documents/{doc_id}/attachments/quyet-dinh.pdf"}
+    # and search finds nothing of it
+    assert f'id="row-{doc_id}"' not in web.get("/search", {"q": "quyet dinh"}).text
+    assert hub.tx(lambda site: site["documents"][doc_id].delivery_for(STTTT).state) == "01"
+
+
+def test_a_person_reads_their_personal_mailbox_and_completes(hub):
+    doc_id = issue_one(hub, recipients=(VUNGTAU,), persons=["chuyenvien.stttt"])
+    web = hub.web
+    as_user(web, "chuyenvien.stttt")
+    assert f'id="row-{doc_id}"' in main_of(web.get("/users/chuyenvien.stttt/mailbox"))
+    act(web, doc_id, "~chuyenvien.stttt", "complete")
+    assert hub.tx(lambda site: site["documents"][doc_id].delivery_for("chuyenvien.stttt").state) == "06"
+    as_user(web, "vanthu.stttt")
+    web.get(f"/documents/{doc_id}", status=403)
+
+
+def test_mailbox_tabs_filters_and_paging(hub):
+    first = issue_one(hub)
+    second = issue_one(hub, doc_type="CV", subject="Công văn về việc báo cáo")
+    web = hub.web
+    as_user(web, "vanthu.snv")
+    outbox = main_of(web.get(f"/directory/{SNV}/mailbox", {"tab": "out"}))
+    assert f'id="row-{first}"' in outbox and f'id="row-{second}"' in outbox
+    as_user(web, "vanthu.stttt")
+    typed = main_of(web.get(f"/directory/{STTTT}/mailbox", {"doc_type": "CV"}))
+    assert f'id="row-{second}"' in typed and f'id="row-{first}"' not in typed
+    by_due = main_of(web.get(f"/directory/{STTTT}/mailbox", {"sort": "due", "sender": SNV, "state": "01"}))
+    assert f'id="row-{first}"' in by_due
+    junk = web.get(f"/directory/{STTTT}/mailbox", {"date_from": "x", "page": "-3", "sort": "?", "state": "<"})
+    assert junk.status_int == 200
+
+
+def test_paper_check_outcomes(hub):
+    doc_id = issue_one(hub)
+    date = hub.tx(lambda site: site["documents"][doc_id].meta["promulgation_date"])
+    web = hub.web
+    as_user(web, "vanthu.stttt", lang="en")
+    url = f"/directory/{STTTT}/mailbox/paper"
+
+    def check(status=303, **fields):
+        form = web.get(url)
+        params = {"sender": "", "sender_name": "", "notation": "", "promulgation_date": date, "subject": "",
+                  "csrf_token": csrf_of(form), **fields}
+        return web.post(url, params, status=status)
+
+    # (a) the electronic message is in the inbox: registered
+    a = check(sender=SNV, notation="Số: 1/QĐ-SNV").follow()
+    assert "Found and registered" in a.text and field_error(a, "outcome-number") == f"1/{hub.env.today().year}"
+    assert hub.tx(lambda site: site["documents"][doc_id].delivery_for(STTTT).state) == "03"
+    assert "Found and registered" not in web.get(url).text     # shown once
+    # (b) a sender not on the hub: the paper is registered (a sender outside the directory too)
+    b = check(sender=NOT_CONNECTED, notation="7/TB-SDL", subject="Thông báo lịch họp").follow()
+    assert "Paper document registered" in b.text and field_error(b, "outcome-number") == f"2/{hub.env.today().year}"
+    b2 = check(sender_name="Công ty ABC", notation="3/CV").follow()
+    assert field_error(b2, "outcome-number") == f"3/{hub.env.today().year}"
+    # (c) a connected sender with no electronic message: refused, notified, an incident
+    c = check(sender=SNV, notation="99/QĐ-SNV").follow()
+    assert "Refused" in c.text and field_error(c, "outcome-incident")
+    assert "vanthu.snv" in c.text
+    # a bad form: the message next to the field, nothing registered
+    bad = check(status=400, sender=SNV, notation="")
+    assert field_error(bad, "notation-error")
+    # only the clerk checks paper
+    as_user(web, "lanhdao.stttt")
+    web.get(url, status=403)
+
+
+def test_registers_page_print_and_csv(hub):
+    doc_id = issue_one(hub)
+    web = hub.web
+    as_user(web, "vanthu.stttt")
+    act(web, doc_id, STTTT, "accept")
+    year = hub.env.today().year
+    listing = main_of(web.get(f"/directory/{STTTT}/registers"))
+    assert f'id="register-{year}-in"' in listing
+    register = main_of(web.get(f"/directory/{STTTT}/registers/{year}-in"))
+    assert 'id="entry-1"' in register and "1/QĐ-SNV" in register and f"/documents/{doc_id}" in register
+    printed = web.get(f"/directory/{STTTT}/registers/{year}-in", {"print": "1"})
+    assert 'class="topbar"' not in printed.text and "1/QĐ-SNV" in printed.text
+    exported = web.get(f"/directory/{STTTT}/registers/{year}-in/export.csv")
+    assert exported.body.startswith(b"\xef\xbb\xbf") and exported.content_type == "text/csv"
+    assert "attachment" in exported.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(exported.body.decode("utf-8-sig"))))
+    assert len(rows) == 2 and rows[1][0] == "1" and rows[1][2] == "1/QĐ-SNV" and rows[1][7] == doc_id
+    assert [e["target"] for e in audit_of(hub, "register.export", "vanthu.stttt")] == [
+        f"/directory/{STTTT}/registers/{year}-in"]
+    # the sender's outgoing register
+    as_user(web, "vanthu.snv")
+    out = main_of(web.get(f"/directory/{SNV}/registers/{year}-out"))
+    assert "Sở Thông tin và Truyền thông" in out
+    # neither another unit, the unit admin nor a specialist read the registers
+    for who in ("vanthu.snv", "quantri.stttt", "chuyenvien.stttt", "admin"):
+        as_user(web, who)
+        web.get(f"/directory/{STTTT}/registers/{year}-in", status=403)
+        web.get(f"/directory/{STTTT}/registers/{year}-in/export.csv", status=403)
+
+
+def test_nav_and_home_panels_show_the_mail_links_and_counts(hub):
+    issue_one(hub)
+    web = hub.web
+    as_user(web, "vanthu.stttt", lang="en")
+    home = web.get("/")
+    assert 'id="nav-inbox"' in home.text and 'id="nav-paper"' in home.text and 'id="nav-registers"' in home.text
+    assert "Inbox: 1 unread, 0 overdue" in home.text
+    as_user(web, "admin")
+    assert 'id="nav-inbox"' not in web.get("/").text
+
+
+def test_download_names_are_safe():
+    from lienthong.core.views.documents import content_disposition
+    header = content_disposition('quyết "định".pdf')
+    assert header.startswith('attachment; filename="quy_t ___nh_.pdf"; ')
+    assert unquote(header.split("filename*=UTF-8''")[1]) == 'quyết "định".pdf'
+
+
+JUNK = {"page": "-1", "q": "\x00<script>", "tab": "<b>", "state": "?", "sender": "../x", "doc_type": "%",
+        "date_from": "zz", "date_to": "2026-13-45", "overdue": "maybe", "unread": "2", "sort": "'", "print": "x",
+        "business_doc_type": "9", "business_document_id": "../../x", "response_for": "\x00", "lang": "xx"}
+
+
+def test_junk_query_parameters_never_break_the_pages(hub):
+    doc_id = issue_one(hub)
+    web = hub.web
+    as_user(web, "vanthu.stttt")
+    act(web, doc_id, STTTT, "accept")
+    year = hub.env.today().year
+    for url in (f"/directory/{STTTT}/mailbox", "/users/vanthu.stttt/mailbox", "/search",
+                f"/directory/{STTTT}/mailbox/compose", f"/directory/{STTTT}/mailbox/paper",
+                f"/documents/{doc_id}", f"/directory/{STTTT}/registers", f"/directory/{STTTT}/registers/{year}-in",
+                f"/directory/{STTTT}/registers/{year}-in/export.csv"):
+        res = web.get(url, JUNK, expect_errors=True)
+        assert res.status_int == 200, (url, res.status)
+        assert "<script>" not in res.text
+
+
+def test_register_csv_cells_never_start_a_formula(hub):
+    web = hub.web
+    as_user(web, "vanthu.stttt")
+    form = web.get(f"/directory/{STTTT}/mailbox/paper")
+    web.post(f"/directory/{STTTT}/mailbox/paper", {
+        "sender": "", "sender_name": "Công ty ABC", "notation": "5/CV", "promulgation_date": "2026-01-05",
+        "subject": '=HYPERLINK("http://x")', "csrf_token": csrf_of(form)}, status=303)
+    year = hub.env.today().year
+    rows = list(csv.reader(io.StringIO(web.get(f"/directory/{STTTT}/registers/{year}-in/export.csv")
+                                       .body.decode("utf-8-sig"))))
+    assert rows[1][5] == "'=HYPERLINK(\"http://x\")" and rows[1][4] == "Công ty ABC" and rows[1][6]
