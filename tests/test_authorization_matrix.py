@@ -26,6 +26,7 @@ from .support.demo import demo_factory  # noqa: F401  (fixture)
 
 OWN = "000.00.12.H49"     # the unit of every acting person below
 OTHER = "000.00.02.H49"   # somebody else's unit
+THIRD = "000.00.31.H49"   # a unit that exchanges documents with both
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,30 @@ def delegators(actor, target):
     return actor.name == "system_admin" or (actor.login is not None and actor.login == TARGET_USERS[target.unit])
 
 
+def unit_drafters(actor, target):
+    """Drafting for a unit: its clerks, leaders and specialists (and its eOffice product)."""
+    return unit_mail(actor, target)
+
+
+def unit_clerks(actor, target):
+    """Registering for a unit (paper check, issuing by default): its clerks and its eOffice product."""
+    return target.unit == OWN and (actor.name == "clerk" or actor.system)
+
+
+def unit_leaders(actor, target):
+    """Approving a unit's drafts: its leaders (and its eOffice product, whose own approval counts)."""
+    return target.unit == OWN and (actor.name == "leader" or actor.system)
+
+
+def unit_registers(actor, target):
+    """A unit's registers: its clerks and leaders, and its eOffice product."""
+    return target.unit == OWN and (actor.name in ("clerk", "leader") or actor.system)
+
+
+def nobody(actor, target):
+    return False
+
+
 SITE_ROLE_HOLDERS = ("admin", "kiemtoan")
 
 
@@ -156,6 +181,28 @@ MATRIX = {
     ("Organization:", "GET"): case(["/directory/{unit}"], UNITS),
     ("Mailbox:", "GET"): case(["/directory/{unit}/mailbox"], UNITS, unit_mail)
     + case(["/users/{user}/mailbox"], PEOPLE, personal_mail),
+    # documents: a unit's mailbox, drafts, documents and deliveries, registers, paper check
+    **{("Mailbox:compose", m): case(["/directory/{unit}/mailbox/compose"], UNITS, unit_drafters)
+       + case(["/users/{user}/mailbox/compose"], PEOPLE, nobody) for m in ("GET", "POST")},
+    **{("Mailbox:paper", m): case(["/directory/{unit}/mailbox/paper"], UNITS, unit_clerks) for m in ("GET", "POST")},
+    ("Site:search", "GET"): case(["/search?q=quyet+dinh"], rule=people),
+    ("Document:", "GET"): case(["/documents/{incoming}", "/documents/{outgoing}", "/documents/{draft}"], UNITS,
+                               unit_mail),
+    ("Attachment:", "GET"): case(["/documents/{incoming}/attachments/a.pdf"], UNITS, unit_mail),
+    ("Delivery:", "GET"): case(["/documents/{incoming}/deliveries/{unit}",
+                                f"/documents/{{outgoing}}/deliveries/{THIRD}"], UNITS, unit_mail),
+    ("Delivery:act", "POST"): case(["/documents/{incoming}/deliveries/{unit}/act",
+                                    f"/documents/{{outgoing}}/deliveries/{THIRD}/act"], UNITS, unit_mail),
+    **{("Document:edit", m): case(["/documents/{draft}/edit"], UNITS, unit_drafters) for m in ("GET", "POST")},
+    ("Document:submit", "POST"): case(["/documents/{draft}/submit"], UNITS, unit_drafters),
+    ("Document:approve", "POST"): case(["/documents/{draft}/approve"], UNITS, unit_leaders),
+    ("Document:send_back", "POST"): case(["/documents/{draft}/send_back"], UNITS, unit_leaders),
+    ("Document:issue", "POST"): case(["/documents/{draft}/issue"], UNITS, unit_clerks),
+    ("Registers:", "GET"): case(["/directory/{unit}/registers"], UNITS, unit_registers),
+    ("Register:", "GET"): case(["/directory/{unit}/registers/{register}",
+                                "/directory/{unit}/registers/{register}?print=1"], UNITS, unit_registers),
+    ("Register:export.csv", "GET"): case(["/directory/{unit}/registers/{register}/export.csv"], UNITS,
+                                         unit_registers),
     # one's own account
     ("profile", "GET"): case(["/profile"], rule=people),
     ("profile", "POST"): case(["/profile"], rule=people),
@@ -311,8 +358,51 @@ def _fresh_incident(site_state, target):
         site, audit.Actor.system("matrix"), "compromised_password", f"/users/{TARGET_USERS[OWN]}"))
 
 
+CLERKS = {OWN: "vanthu.stttt", OTHER: "vanthu.snv", THIRD: "vanthu.vungtau"}
+
+
+def _document(site_state, sender, recipient, issue=True):
+    """A document from ``sender`` to ``recipient`` with one attachment ``a.pdf``; its id."""
+    import io
+
+    from lienthong.core.services import documents as ds
+    from lienthong.core.services.env import get_env
+    env = get_env(site_state["app"].registry)
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+    def make(site):
+        clerk = audit.Actor(login=CLERKS[sender])
+        doc = ds.compose(site, env, clerk, site["directory"][sender],
+                         {"doc_type": "CV", "subject": "Ma trận quyền", "recipients": [recipient]},
+                         [("a.pdf", io.BytesIO(pdf), "")])
+        if issue:
+            ds.issue(site, env, clerk, doc)
+        return doc.id
+    return with_site(site_state["app"], make)
+
+
+def _fresh_incoming(site_state, target):
+    return _document(site_state, THIRD, target.unit or OWN)
+
+
+def _fresh_outgoing(site_state, target):
+    return _document(site_state, target.unit or OWN, THIRD)
+
+
+def _fresh_draft(site_state, target):
+    return _document(site_state, target.unit or OWN, THIRD, issue=False)
+
+
+def _fresh_register(site_state, target):
+    """A register of the target unit that holds an entry: its outgoing register of this year."""
+    name = _fresh_outgoing(site_state, target)
+    return with_site(site_state["app"], lambda site: f"{site['documents'][name].register_year}-out")
+
+
 #: placeholders that need an object made for each request (a write may consume it)
-FRESH = {"token": _fresh_token, "delegation": _fresh_delegation, "incident": _fresh_incident}
+FRESH = {"token": _fresh_token, "delegation": _fresh_delegation, "incident": _fresh_incident,
+         "incoming": _fresh_incoming, "outgoing": _fresh_outgoing, "draft": _fresh_draft,
+         "register": _fresh_register}
 
 
 def authenticate(web, actor, api):
@@ -427,7 +517,7 @@ def test_traversal_paths_without_a_view_reveal_nothing(demo_factory):
     with_views = ("directory", "audit", "delegations", "incidents")  # the address book, /audit, /delegations: in MATRIX
     paths = [f"/{name}" for name in TOP_LEVEL if name not in with_views]
     paths += [f"/users/{TARGET_USERS[OWN]}", f"/tokens/{token_id}", f"/delegations/{delegation_id}",
-              "/incidents/x", f"/directory/{OWN}/registers", "/audit/1"]
+              "/incidents/x", "/audit/1"]
     for actor in ACTORS:
         web.reset()
         headers = authenticate(web, actor, api=False)

@@ -283,3 +283,15 @@ def test_the_demo_documents_fill_inboxes_in_every_state(hub):
         assert total == 1 and rows[0].meta["doc_type"] == "KH"
         assert mailboxes.listing(site, hub.env, [mailboxes.box_key("in", "000.00.33.H49")])[0] == 1
     hub.tx(check)
+
+
+def test_a_document_to_a_person_only_reaches_their_personal_mailbox(hub):
+    doc_id = issue_one(hub, recipients=[], persons=["chuyenvien.vungtau"])
+
+    def check(site):
+        doc = site["documents"][doc_id]
+        assert list(doc.deliveries.keys()) == ["~chuyenvien.vungtau"] and doc.recipients == ()
+        assert [t["organ_id"] for t in doc.meta["to"]] == [VUNGTAU]     # edXML's To names the person's unit
+        return doc.delivery_for("chuyenvien.vungtau").state
+    assert hub.tx(check) == "01"
+    assert act(hub, doc_id, "chuyenvien.vungtau", "chuyenvien.vungtau", "complete") == "06"

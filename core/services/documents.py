@@ -184,8 +184,15 @@ def _from_block(unit):
             "email": unit.email or "", "telephone": unit.phone or "", "fax": "", "website": ""}
 
 
-def _to_block(site, codes):
+def _to_block(site, codes, persons=()):
+    """edXML's To: the recipient units; for a document to persons only, the units they work in."""
     directory = site["directory"]
+    if not codes:
+        codes = []
+        for login in persons:
+            code = site["users"][login].unit_code
+            if code in directory and code not in codes:
+                codes.append(code)
     return [{"organ_id": c, "organ_name": directory[c].name} for c in codes]
 
 
@@ -243,7 +250,7 @@ def compose(site, env, actor, unit, data, files=(), origin="hub", header=None):
     if "from" not in header:
         document.meta["from"] = _from_block(unit)
     if "to" not in header:
-        document.meta["to"] = _to_block(site, units)
+        document.meta["to"] = _to_block(site, units, persons)
     document.recipients, document.persons = units, persons
     document.classification = classification
     document.origin = origin
@@ -284,7 +291,7 @@ def update_draft(site, env, actor, document, data, files=(), remove=()):
         units, persons = expand_recipients(site, document.sender_code, data.get("recipients"),
                                            data.get("groups"), data.get("persons"))
         document.recipients, document.persons = units, persons
-        document.meta = dict(document.meta, to=_to_block(site, units))
+        document.meta = dict(document.meta, to=_to_block(site, units, persons))
     if "classification" in data:
         value = str(data.get("classification") or "").strip()
         if value not in CLASSIFICATIONS:
