@@ -134,6 +134,16 @@ def unit_registers(actor, target):
     return target.unit == OWN and (actor.name in ("clerk", "leader") or actor.system)
 
 
+def own_mail(actor, target):
+    """Writing for one's own unit (the route's context is the caller's unit mailbox)."""
+    return actor.name in MAIL_ROLES or actor.system
+
+
+def own_registrars(actor, target):
+    """Registering for one's own unit: its clerk and its eOffice product."""
+    return actor.name == "clerk" or actor.system
+
+
 def nobody(actor, target):
     return False
 
@@ -267,6 +277,22 @@ MATRIX = {
     ("api.delegations", "GET"): case(["/api/v1/delegations"], rule=people),
     ("api.delegations", "POST"): case(["/api/v1/delegations"], rule=people),
     ("api.delegation", "DELETE"): case(["/api/v1/delegations/{delegation}"], UNITS, delegators),
+    # the document API
+    ("api.documents", "POST"): case(["/api/v1/documents"], rule=own_mail),
+    ("api.document", "GET"): case(["/api/v1/documents/{incoming}", "/api/v1/documents/{outgoing}"], UNITS,
+                                  unit_mail),
+    ("api.document.attachment", "GET"): case(["/api/v1/documents/{incoming}/attachments/a.pdf"], UNITS, unit_mail),
+    ("api.document.edxml", "GET"): case(["/api/v1/documents/{incoming}/edxml"], UNITS, unit_mail),
+    ("api.delivery.actions", "POST"): case(["/api/v1/documents/{incoming}/deliveries/{unit}/actions",
+                                            f"/api/v1/documents/{{outgoing}}/deliveries/{THIRD}/actions"], UNITS,
+                                           unit_mail),
+    ("api.delivery.edxml", "GET"): case(["/api/v1/documents/{incoming}/deliveries/{unit}/edxml"], UNITS, unit_mail),
+    ("api.organization.inbox", "GET"): case(["/api/v1/organizations/{unit}/inbox"], UNITS, unit_mail),
+    ("api.organization.outbox", "GET"): case(["/api/v1/organizations/{unit}/outbox"], UNITS, unit_mail),
+    ("api.me.mailbox", "GET"): case(["/api/v1/me/mailbox"], rule=people),
+    ("api.search", "GET"): case(["/api/v1/search?q=quyet+dinh"], rule=logged_in),
+    ("api.paper_check", "POST"): case(["/api/v1/paper-check"], rule=own_registrars),
+    ("api.edxml", "POST"): case(["/api/v1/edxml"], rule=own_mail),
 }
 
 

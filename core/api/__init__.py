@@ -5,7 +5,7 @@ Callers authenticate with a bearer token (``POST /api/v1/auth/token`` or a unit'
 token); errors are problem+json (``core/views/errors.py``).
 """
 
-MODULES = ("openapi", "auth", "organizations", "users", "delegations", "tokens")
+MODULES = ("openapi", "auth", "organizations", "users", "delegations", "tokens", "documents", "mailboxes")
 
 
 def includeme(config):

@@ -115,7 +115,7 @@ def includeme(config):
     add_api_route(config, "api.auth.token", "/auth/token", [
         Operation("POST", create_token, NO_PERMISSION_REQUIRED,
                   "Log in: a person's login and password give a bearer token.", body=LOGIN_BODY, auth=False,
-                  tags=("auth",), errors=(400,),
+                  tags=("auth",), errors=(400, 401, 403),
                   description=("Wrong credentials and unknown logins get the same 401; an account that must "
                                "change its password first gets 403. Failed attempts count towards the "
                                "lock-out. The token lasts `lienthong.api.token_ttl` seconds (8 hours)."),

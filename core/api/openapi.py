@@ -44,8 +44,10 @@ class Operation:
     summary: str
     body: dict | None = None            # JSON Schema of the request body (None: no body)
     body_required: bool = True
+    media: dict = field(default_factory=dict)  # request media types besides JSON -> their schema
+    raw_body: bool = False              # the view reads (and limits) the body itself; ``body`` only documents it
     query: tuple = ()
-    responses: dict = field(default_factory=dict)   # status -> (description, schema or None)
+    responses: dict = field(default_factory=dict)   # status -> (description, schema or None[, media type])
     errors: tuple = (400, 401, 403, 404)
     auth: bool = True
     tags: tuple = ()
@@ -71,7 +73,9 @@ def refuse(request, message, field=None, permission=None, **mapping):
     """
     from ..views.errors import record_refused_access
     record_refused_access(request, permission=permission, field=field)
-    raise Forbidden(message, field=field, **mapping)
+    refusal = Forbidden(message, field=field, **mapping)
+    refusal.recorded = True
+    raise refusal
 
 
 def _acting_for_in_force(request):
@@ -87,7 +91,7 @@ def _operation_view(op):
         if op.auth:
             _acting_for_in_force(request)
         body = None
-        if op.body is not None:
+        if op.body is not None and not op.raw_body:
             body = check_object(read_body(request, required=op.body_required), op.body)
         query = read_query(request, op.query)
         result = op.view(request, body, query)
@@ -155,6 +159,8 @@ ERROR_RESPONSES = {
     404: ("NotFound", "No such resource."),
     405: ("MethodNotAllowed", "The path does not accept this method."),
     409: ("Conflict", "The resource's state forbids the change (a duplicate, an illegal move)."),
+    413: ("TooLarge", "The body, or a file in it, is larger than the limits allow."),
+    415: ("UnsupportedMediaType", "The body's Content-Type is not one this operation accepts."),
 }
 
 #: named schemas of the answers; the modules that use them add theirs (see ``add_schema``)
@@ -184,13 +190,14 @@ def _operation(route, op):
                 **({"description": p.description} if p.description else {})} for p in op.query]
     if params:
         doc["parameters"] = params
-    if op.body is not None:
-        doc["requestBody"] = {"required": op.body_required,
-                              "content": {"application/json": {"schema": op.body}}}
-    for status, (description, schema) in sorted(op.responses.items()):
+    content = ({"application/json": {"schema": op.body}} if op.body is not None else {})
+    content.update({media: {"schema": schema} for media, schema in op.media.items()})
+    if content:
+        doc["requestBody"] = {"required": op.body_required, "content": content}
+    for status, (description, schema, *media) in sorted(op.responses.items()):
         answer = {"description": description}
         if schema is not None:
-            answer["content"] = {"application/json": {"schema": schema}}
+            answer["content"] = {(media[0] if media else "application/json"): {"schema": schema}}
         doc["responses"][str(status)] = answer
     errors = set(op.errors) | {405}
     if op.auth:
@@ -215,10 +222,10 @@ def document(registry, server_url="/"):
             "title": "LienThong API",
             "version": API_VERSION,
             "description": ("JSON API of the LienThong document-exchange hub: the directory of units, "
-                            "accounts, delegations and API tokens. Errors are RFC 9457 problem details "
-                            "(application/problem+json). Messages are in Vietnamese unless the request "
-                            "asks for English (`Accept-Language: en` or `?lang=en`). A delegate acts for "
-                            "the delegator by sending `X-Acting-For: <delegation id>`."),
+                            "accounts, delegations, API tokens and the exchange of documents. Errors are "
+                            "RFC 9457 problem details (application/problem+json). Messages are in Vietnamese "
+                            "unless the request asks for English (`Accept-Language: en` or `?lang=en`). A "
+                            "delegate acts for the delegator by sending `X-Acting-For: <delegation id>`."),
         },
         "servers": [{"url": server_url}],
         "security": [{"bearer": []}],

@@ -273,7 +273,8 @@ def _link_to_original(site, document, data):
         original = get_document(site, str(data.get("business_document_id") or ""))
     except NotFound:
         if document.origin != "edxml":
-            raise
+            raise DocumentError(_("No document ${id} to update or replace."), field="business_document_id",
+                                id=str(data.get("business_document_id") or "")[:60])
         return        # the original was exchanged elsewhere; the package keeps its reference
     if original.sender_code != document.sender_code or not original.is_issued():
         raise DocumentError(_("Only an issued document of your own unit can be updated or replaced."),

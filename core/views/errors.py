@@ -169,6 +169,8 @@ def service_error(exc, request):
     (the transaction of a request that ends in an exception is aborted)."""
     title, _explanation = status_texts(request, exc.status)
     detail = translate_message(request.localizer, exc.message)
+    if exc.status == 403 and not getattr(exc, "recorded", False):   # on the record like any refused access (R12)
+        record_refused_access(request, reason=exc.text(), field=exc.field)
     if wants_problem_json(request):
         return problem(request, exc.status, title, detail, **({"field": exc.field} if exc.field else {}))
     return error_page(request, exc.status, title, detail)

@@ -1,0 +1,796 @@
+"""/api/v1/documents: send, read, download, act on deliveries, paper check, edXML (R3.2, R3.3, R6.6, R9.2).
+
+Every route's context is the resource it acts on (the unit mailbox, the Document, its
+Attachment or Delivery), so the resource's ACL decides; the finer checks (another unit
+named in the body, the permission of the chosen action, issuing) ask
+``request.has_permission`` on the resource concerned and are refused on the record.
+Reads, downloads and exports are audited by the services. Bodies that carry files
+(base64 in JSON, multipart, edXML) are measured before they are parsed.
+"""
+import binascii
+import io
+import json
+import re
+import unicodedata
+from urllib.parse import quote
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.response import FileIter, Response
+
+from .. import doctypes
+from .. import security as sec
+from ..filetypes import AttachmentTooLarge, human_size
+from ..i18n import _
+from ..resources.documents import DRAFT, ISSUED
+from ..resources.site import get_site
+from ..services import audit, paper, workflow
+from ..services import documents as ds
+from ..services.env import get_env
+from ..services.errors import NotFound, ServiceError
+from ..views.base import actor_for
+from .common import NULLABLE_STRING, site_of
+from .json import JSON_TYPE, BadRequest, check_object, respond
+from .openapi import Operation, add_api_route, add_schema, refuse
+
+MiB = 1024 * 1024
+#: room for the metadata beside the files in a request body
+METADATA_ROOM = 1 * MiB
+XML_TYPES = ("application/xml", "text/xml")
+MULTIPART = "multipart/form-data"
+DOCUMENT_STATES = (DRAFT, "pending", "approved", ISSUED)
+DELIVERY_STATES = ("",) + workflow.STATUS_CODES
+DOC_TYPES = [t.code for t in doctypes.TYPES]
+ACTION_NAMES = list(workflow.ACTIONS)
+
+
+class TooLarge(ServiceError):
+    status = 413
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+
+
+# -- schemas ---------------------------------------------------------------------------------
+def _text(limit, description=""):
+    return {"type": "string", "maxLength": limit, **({"description": description} if description else {})}
+
+
+ORGAN_REF = {
+    "type": "object",
+    "properties": {"organ_id": _text(20), "code": _text(100, "The earlier document's number/notation."),
+                   "promulgation_date": {"type": "string", "format": "date"}, "document_id": _text(100)},
+    "additionalProperties": False,
+}
+
+ATTACHMENT_IN = {
+    "type": "object",
+    "properties": {
+        "name": _text(255, "The file name; its extension must fit the content."),
+        "content_type": _text(200, "Ignored: the type is judged from the content."),
+        "description": _text(1000),
+        "content_base64": {"type": "string", "contentEncoding": "base64",
+                           "description": "The file's bytes in standard base64 (line breaks allowed)."},
+    },
+    "required": ["name", "content_base64"],
+    "additionalProperties": False,
+}
+
+_META_IN = {
+    "doc_type": {"type": "string", "enum": DOC_TYPES, "description": "Type of document (core/doctypes.py)."},
+    "subject": {"type": "string", "minLength": 1, "maxLength": ds.MAX_SUBJECT},
+    "content": _text(ds.MAX_CONTENT, "Content summary."),
+    "promulgation_place": _text(200),
+    "signer_name": _text(200),
+    "signer_position": _text(200),
+    "signer_competence": _text(200),
+    "sphere_of_promulgation": _text(200),
+    "priority": {"type": "integer", "minimum": 0, "maximum": 4,
+                 "description": "0 normal, 1 urgent, 2 very urgent, 3 express, 4 express on time."},
+    "steering_type": {"type": "integer", "minimum": 0, "maximum": 99},
+    "promulgation_amount": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+    "page_amount": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+    "due_date": {"type": "string", "format": "date"},
+    "to_places": {"type": "array", "items": _text(500), "maxItems": 100},
+    "appendixes": {"type": "array", "items": _text(500), "maxItems": 100},
+    "response_for": {"type": "array", "items": ORGAN_REF, "maxItems": 100,
+                     "description": "Earlier documents this one answers."},
+    "classification": {"type": "string", "enum": list(ds.CLASSIFICATIONS),
+                       "description": "Secret classifications are refused at issue (R11)."},
+    "recipients": {"type": "array", "items": _text(20), "maxItems": 2000, "description": "Unit codes."},
+    "groups": {"type": "array", "items": _text(60), "maxItems": 50,
+               "description": f"Named groups ({', '.join(ds.GROUPS)}) or children:<unit code>."},
+    "persons": {"type": "array", "items": _text(64), "maxItems": 500, "description": "Logins (personal mailboxes)."},
+    "business_doc_type": {"type": "integer", "enum": [0, 1, 2, 3],
+                          "description": "0 new, 1 revoke, 2 update, 3 replace an earlier document."},
+    "business_document_id": _text(100, "The earlier document (its id or edXML DocumentId) for 1-3."),
+    "business_reason": _text(2000),
+}
+
+SEND_BODY = {
+    "type": "object",
+    "description": ("The document's metadata and recipients. As multipart/form-data: a `metadata` part "
+                    "with this object (without content) and one `file` part per attachment."),
+    "properties": {
+        "unit": _text(20, "The sending unit's code; the caller's unit by default."),
+        "draft": {"type": "boolean", "default": False, "description": "Only write the draft; do not issue."},
+        **_META_IN,
+        "attachments": {"type": "array", "items": ATTACHMENT_IN, "maxItems": 50},
+    },
+    "required": ["doc_type", "subject"],
+    "additionalProperties": False,
+}
+
+SEND_MULTIPART = {
+    "type": "object",
+    "properties": {
+        "metadata": {**SEND_BODY, "description": "The JSON object of application/json, as a JSON part."},
+        "file": {"type": "array", "items": {"type": "string", "format": "binary"},
+                 "description": "One part per attachment; its file name names the attachment."},
+    },
+    "required": ["metadata"],
+}
+
+ACTION_BODY = {
+    "type": "object",
+    "properties": {
+        "action": {"type": "string", "enum": ACTION_NAMES},
+        "reason": _text(2000, "Required to refuse, recall and refuse a recall."),
+        "assignees": {"type": "array", "items": _text(64), "maxItems": 50,
+                      "description": "assign: logins of the unit's specialists, the first leads."},
+        "deadline": {"type": "string", "format": "date", "description": "assign: the processing deadline."},
+        "note": _text(2000),
+    },
+    "required": ["action"],
+    "additionalProperties": False,
+}
+
+PAPER_BODY = {
+    "type": "object",
+    "properties": {
+        "unit": _text(20, "The receiving unit's code; the caller's unit by default."),
+        "sender_code": _text(20, "The sender's unit code, when it is in the directory."),
+        "sender_name": _text(300, "The sender's name, when it is not."),
+        "notation": {"type": "string", "minLength": 1, "maxLength": 100,
+                     "description": "Number and notation written on the paper (\"15/QĐ-UBND\")."},
+        "promulgation_date": {"type": "string", "format": "date"},
+        "subject": _text(ds.MAX_SUBJECT),
+        "scan": {"type": "object", "properties": {
+            "name": _text(255), "content_base64": {"type": "string", "contentEncoding": "base64"}},
+            "required": ["name", "content_base64"], "additionalProperties": False},
+    },
+    "required": ["notation", "promulgation_date"],
+    "additionalProperties": False,
+}
+
+UNIT_REF = add_schema("UnitRef", {
+    "type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+    "required": ["code", "name"]})
+
+HISTORY_ENTRY = {
+    "type": "object",
+    "properties": {
+        "state": {"type": "string", "enum": list(DELIVERY_STATES)},
+        "time": {"type": "string"}, "actor": {"type": "string"}, "on_behalf_of": NULLABLE_STRING,
+        "reason": {"type": "string"}, "note": {"type": "string"},
+        "assignees": {"type": "array", "items": {"type": "string"}}, "deadline": NULLABLE_STRING,
+        "register": {"type": "string"},
+    },
+    "required": ["state", "time", "actor"],
+}
+
+DELIVERY_SCHEMA = add_schema("Delivery", {
+    "type": "object",
+    "description": "The document's journey at one recipient (edXML status codes).",
+    "properties": {
+        "key": {"type": "string", "description": "The unit code, or ~login for a personal mailbox."},
+        "recipient": {"oneOf": [{"type": "null"}, UNIT_REF]},
+        "recipient_login": NULLABLE_STRING,
+        "personal": {"type": "boolean"},
+        "state": {"type": "string", "enum": list(DELIVERY_STATES), "description": "\"\": queued for an adapter."},
+        "state_title": {"type": "string"},
+        "arrived_at": NULLABLE_STRING,
+        "due": NULLABLE_STRING,
+        "overdue": {"type": "boolean"},
+        "read_at": NULLABLE_STRING,
+        "read_by": NULLABLE_STRING,
+        "register_number": {"type": ["integer", "null"]},
+        "register_year": {"type": ["integer", "null"]},
+        "assignees": {"type": "array", "items": {"type": "string"}},
+        "completed_at": NULLABLE_STRING,
+        "transport": {"type": "string"},
+        "history": {"type": "array", "items": HISTORY_ENTRY},
+        "actions": {"type": "array", "items": {"type": "string", "enum": ACTION_NAMES},
+                    "description": "What the caller may do next."},
+        "actions_url": {"type": "string"},
+    },
+    "required": ["key", "personal", "state", "state_title", "overdue"],
+})
+
+ATTACHMENT_OUT = add_schema("Attachment", {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "content_type": {"type": "string"}, "size": {"type": "integer"},
+                   "sha256": {"type": "string"}, "description": {"type": "string"}, "url": {"type": "string"}},
+    "required": ["name", "content_type", "size", "sha256", "url"],
+})
+
+_SUMMARY = {
+    "id": {"type": "string"},
+    "document_id": {"type": "string", "description": "edXML DocumentId."},
+    "url": {"type": "string"},
+    "notation": {"type": "string"},
+    "subject": {"type": "string"},
+    "doc_type": {"type": "string"},
+    "doc_type_name": {"type": "string"},
+    "state": {"type": "string", "enum": list(DOCUMENT_STATES)},
+    "sender": UNIT_REF,
+    "promulgation_date": {"type": "string"},
+    "due_date": {"type": "string"},
+    "priority": {"type": "integer"},
+    "classification": {"type": "string"},
+    "business_doc_type": {"type": "integer", "enum": [0, 1, 2, 3]},
+    "created_at": {"type": "string"},
+    "issued_at": NULLABLE_STRING,
+    "attachment_count": {"type": "integer"},
+    "delivery_states": {"type": "object", "additionalProperties": {"type": "integer"},
+                        "description": "For the sender: how many deliveries are in each state."},
+}
+SUMMARY_REQUIRED = ["id", "document_id", "url", "notation", "subject", "state", "sender"]
+DOCUMENT_SUMMARY = add_schema("DocumentSummary", {"type": "object", "properties": _SUMMARY,
+                                                  "required": SUMMARY_REQUIRED})
+
+DOCUMENT_SCHEMA = add_schema("Document", {
+    "type": "object",
+    "description": ("A data message. The sender sees every delivery with its timeline; a recipient sees "
+                    "only its own."),
+    "properties": {
+        **_SUMMARY,
+        "role": {"type": "string", "enum": ["sender", "recipient"]},
+        "meta": {"type": "object", "description": "The edXML MessageHeader fields."},
+        "recipients": {"type": "array", "items": {"type": "string"}},
+        "persons": {"type": "array", "items": {"type": "string"}},
+        "created_by": {"type": "string"},
+        "issued_by": NULLABLE_STRING,
+        "issued_on_behalf_of": NULLABLE_STRING,
+        "register_number": {"type": ["integer", "null"]},
+        "register_year": {"type": ["integer", "null"]},
+        "origin": {"type": "string"},
+        "approval": {"type": "array", "items": {"type": "object"}},
+        "attachments": {"type": "array", "items": ATTACHMENT_OUT},
+        "links": {"type": "array", "items": {"type": "object", "properties": {
+            "document": {"type": "string"}, "business_doc_type": {"type": "integer"},
+            "notation": {"type": "string"}, "time": NULLABLE_STRING, "url": {"type": "string"}}}},
+        "deliveries": {"type": "array", "items": DELIVERY_SCHEMA},
+        "edxml_url": {"type": "string"},
+    },
+    "required": SUMMARY_REQUIRED + ["role", "meta", "attachments", "links", "deliveries"],
+})
+
+PAPER_OUTCOME = add_schema("PaperCheckOutcome", {
+    "type": "object",
+    "description": ("registered_electronic: the data message was in the mailbox and is now registered; "
+                    "already_registered: it was, and had been registered; registered_paper: the sender is not "
+                    "connected, the paper is registered; refused_connected: the sender is connected, the paper "
+                    "is refused, the sender told and an incident opened (R9.2)."),
+    "properties": {
+        "outcome": {"type": "string", "enum": [paper.FOUND_AND_REGISTERED, paper.ALREADY_REGISTERED,
+                                               paper.PAPER_REGISTERED, paper.REFUSED_CONNECTED]},
+        "register_number": {"type": ["integer", "null"]},
+        "register_year": {"type": ["integer", "null"]},
+        "document": {"oneOf": [{"type": "null"}, DOCUMENT_SUMMARY]},
+        "delivery": {"oneOf": [{"type": "null"}, DELIVERY_SCHEMA]},
+        "scan": {"oneOf": [{"type": "null"}, {"type": "object"}]},
+        "incident": NULLABLE_STRING,
+        "notified": {"type": "array", "items": {"type": "string"}},
+        "sender": {"oneOf": [{"type": "null"}, UNIT_REF]},
+    },
+    "required": ["outcome"],
+})
+
+BINARY = {"type": "string", "format": "binary"}
+XML_TEXT = {"type": "string", "description": "An edXML package (QCVN 102:2016)."}
+
+
+# -- resources of the routes ----------------------------------------------------------------
+def document_factory(request):
+    try:
+        return ds.get_document(get_site(request), request.matchdict.get("id", ""))
+    except NotFound:
+        raise HTTPNotFound() from None
+
+
+def attachment_factory(request):
+    attachment = document_factory(request).attachments.get(request.matchdict.get("name", ""))
+    if attachment is None:
+        raise HTTPNotFound()
+    return attachment
+
+
+def delivery_factory(request):
+    delivery = document_factory(request).delivery_for(request.matchdict.get("code", ""))
+    if delivery is None:
+        raise HTTPNotFound()
+    return delivery
+
+
+def own_mailbox_factory(request):
+    """The mailbox of the caller's unit; for a caller without one, /documents (which grants nothing)."""
+    site = get_site(request)
+    identity = request.identity
+    unit = site["directory"].get(getattr(identity, "unit_code", None) or "")
+    return unit["mailbox"] if unit is not None else site["documents"]
+
+
+# -- plain data ------------------------------------------------------------------------------
+def plain(value):
+    """Persistent lists and mappings as JSON-ready lists and dicts."""
+    if isinstance(value, (str, bytes, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "items"):
+        return {str(k): plain(v) for k, v in value.items()}
+    return [plain(v) for v in value]
+
+
+def unit_ref(site, code):
+    unit = site["directory"].get(code or "")
+    return {"code": code or "", "name": unit.name if unit is not None else ""}
+
+
+def is_system(request):
+    return isinstance(request.identity, sec.SystemIdentity)
+
+
+def document_url(request, document):
+    return request.route_url("api.document", id=document.id)
+
+
+def document_summary(request, document, with_states=False):
+    meta = document.meta
+    out = {
+        "id": document.id,
+        "document_id": document.document_id,
+        "url": document_url(request, document),
+        "notation": document.notation,
+        "subject": meta.get("subject", ""),
+        "doc_type": meta.get("doc_type", ""),
+        "doc_type_name": meta.get("doc_type_name", ""),
+        "state": document.state,
+        "sender": {"code": document.sender_code, "name": (meta.get("from") or {}).get("organ_name", "")},
+        "promulgation_date": meta.get("promulgation_date", "") or "",
+        "due_date": meta.get("due_date", "") or "",
+        "priority": int(meta.get("priority") or 0),
+        "classification": document.classification or "",
+        "business_doc_type": document.business_doc_type,
+        "created_at": document.created_at,
+        "issued_at": document.issued_at,
+        "attachment_count": len(document.attachments),
+    }
+    if with_states:
+        counts = {}
+        for delivery in document.deliveries.values():
+            counts[delivery.state] = counts.get(delivery.state, 0) + 1
+        out["delivery_states"] = counts
+    return out
+
+
+class Viewer:
+    """What the caller may see and do among a document's deliveries, asked of each Delivery's ACL.
+
+    Asking every delivery of a document sent to hundreds of units walks the document's
+    related units each time; two shortcuts keep that linear and decide nothing themselves:
+    a recipient's rights can only come through a unit the caller holds a role on (or acts
+    for under a delegation) or through the caller's own login, so only those deliveries
+    are asked; and a sender's right to recall is granted by the sender's roles alone, the
+    same on every delivery of the document, so it is asked once.
+    """
+
+    def __init__(self, request, document):
+        self.request = request
+        self.document = document
+        identity = request.identity
+        self.codes, self.logins = set(), set()
+        if isinstance(identity, sec.SystemIdentity):
+            self.codes.add(identity.unit_code)
+        elif identity is not None:
+            self.logins.add(identity.login)
+            self.codes |= {p.rsplit("@", 1)[1] for p in sec.role_principals(document, identity.login) if "@" in p}
+        delegation = sec.current_delegation(request)
+        if delegation is not None:
+            self.logins.add(delegation.delegator)
+            if delegation.unit_code:
+                self.codes.add(delegation.unit_code)
+        self.sender = bool(request.has_permission(sec.DRAFT, document))
+        self._sender_side = {}
+
+    def near(self, delivery):
+        return (delivery.recipient_code in self.codes) if delivery.recipient_code else (
+            delivery.recipient_login in self.logins)
+
+    def deliveries(self):
+        """The deliveries shown: all of them to the sender, a recipient its own."""
+        if self.sender:
+            return list(self.document.deliveries.values())
+        return [d for d in self.document.deliveries.values()
+                if self.near(d) and self.request.has_permission(sec.READ_MAILBOX, d)]
+
+    def own(self, deliveries):
+        """The caller's own deliveries among ``deliveries`` (the one a read marks read comes first)."""
+        return [d for d in deliveries if self.near(d) and (not self.sender or d.is_personal)]
+
+    def actions(self, delivery):
+        names = []
+        for action in workflow.available(delivery):
+            if action.side == "sender":
+                if action.name not in self._sender_side:
+                    self._sender_side[action.name] = bool(self.request.has_permission(action.permission, delivery))
+                allowed = self._sender_side[action.name]
+            else:
+                allowed = self.near(delivery) and self.request.has_permission(action.permission, delivery)
+            if allowed:
+                names.append(action.name)
+        return names
+
+
+def delivery_json(request, delivery, today_iso, full=True, viewer=None):
+    site = site_of(request)
+    out = {
+        "key": delivery.key,
+        "recipient": unit_ref(site, delivery.recipient_code) if delivery.recipient_code else None,
+        "recipient_login": delivery.recipient_login,
+        "personal": delivery.is_personal,
+        "state": delivery.state,
+        "state_title": request.localizer.translate(workflow.STATE_TITLES.get(delivery.state, delivery.state)),
+        "arrived_at": delivery.arrived_at,
+        "due": delivery.due,
+        "overdue": ds.overdue(delivery, today_iso),
+        "read_at": delivery.read_at,
+        "read_by": delivery.read_by,
+        "register_number": delivery.register_number,
+        "register_year": delivery.register_year,
+        "assignees": list(delivery.assignees or ()),
+        "completed_at": delivery.completed_at,
+        "transport": delivery.transport or "",
+    }
+    if full:
+        viewer = viewer or Viewer(request, delivery.document)
+        out["history"] = [plain(entry) for entry in delivery.history]
+        out["actions"] = viewer.actions(delivery)
+        out["actions_url"] = request.route_url("api.delivery.actions", id=delivery.document.id, code=delivery.key)
+    return out
+
+
+def attachment_json(request, attachment):
+    return {"name": attachment.name, "content_type": attachment.mime_type, "size": attachment.size,
+            "sha256": attachment.sha256, "description": attachment.description or "",
+            "url": request.route_url("api.document.attachment", id=attachment.document.id, name=attachment.name)}
+
+
+def document_json(request, document, viewer=None):
+    viewer = viewer or Viewer(request, document)
+    sender = viewer.sender
+    today_iso = get_env(request.registry).today().isoformat()
+    out = document_summary(request, document, with_states=sender)
+    out.update({
+        "role": "sender" if sender else "recipient",
+        "meta": plain({k: v for k, v in document.meta.items() if k != "attachments"}),
+        "recipients": list(document.recipients),
+        "persons": list(document.persons) if sender else [],
+        "created_by": document.created_by,
+        "issued_by": document.issued_by,
+        "issued_on_behalf_of": document.issued_on_behalf_of,
+        "register_number": document.register_number,
+        "register_year": document.register_year,
+        "origin": getattr(document, "origin", "hub"),
+        "approval": [plain(a) for a in document.approval] if sender else [],
+        "attachments": [attachment_json(request, a) for a in document.attachments.values()],
+        "links": [dict(plain(link), url=request.route_url("api.document", id=link.get("document", "")))
+                  for link in document.links],
+        "deliveries": [delivery_json(request, d, today_iso, viewer=viewer) for d in viewer.deliveries()],
+        "edxml_url": request.route_url("api.document.edxml", id=document.id),
+    })
+    return out
+
+
+# -- reading bodies that carry files ------------------------------------------------------------
+def body_size(request, limit):
+    """Refuse a body over ``limit`` bytes (413) before anything reads it."""
+    length = request.content_length
+    if length is None:
+        length = len(request.body)
+    if length > limit:
+        raise TooLarge(_("The request body is ${size}, more than the limit of ${limit}."), field="body",
+                       size=human_size(length), limit=human_size(limit))
+
+
+def _base64_limit(policy, total=True):
+    decoded = policy.max_document_bytes if total else policy.max_file_bytes
+    return int((decoded + 2) // 3 * 4 * 1.02) + METADATA_ROOM   # 2 %: line breaks in wrapped base64
+
+
+def media_type(request, accepted):
+    kind = (request.content_type or "").lower()
+    if kind not in accepted:
+        raise UnsupportedMediaType(_("Send the body as ${types}, not ${type}."), field="Content-Type",
+                                   types=" or ".join(accepted), type=kind or "-")
+    return kind
+
+
+def json_body(raw, schema, field="body"):
+    if not raw or not raw.strip():
+        raise BadRequest(_("The request body is missing: send a JSON object."), field=field)
+    try:
+        data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest(_("The request body is not valid JSON."), field=field) from None
+    if not isinstance(data, dict):
+        raise BadRequest(_("The request body must be a JSON object."), field=field)
+    return check_object(data, schema)
+
+
+_BASE64 = re.compile(rb"[A-Za-z0-9+/]*={0,2}")
+
+
+def decode_base64(text, name, field, policy):
+    """The bytes of standard base64 ``text``; line breaks are allowed, nothing else. Size-checked first."""
+    cleaned = text.replace("\r", "").replace("\n", "").encode("ascii", "replace")
+    if len(cleaned) // 4 * 3 > policy.max_file_bytes + 2:
+        raise AttachmentTooLarge(_("The file ${name} is larger than the limit of ${limit}."),
+                                 name=name[:60], limit=human_size(policy.max_file_bytes))
+    if len(cleaned) % 4 or not _BASE64.fullmatch(cleaned):
+        raise BadRequest(_("The content of ${name} is not valid base64."), field=field, name=name[:60])
+    try:
+        return binascii.a2b_base64(cleaned, strict_mode=True)
+    except binascii.Error:
+        raise BadRequest(_("The content of ${name} is not valid base64."), field=field, name=name[:60]) from None
+
+
+def read_send_body(request, env):
+    """(metadata dict, files [(name, fileobj, description)]) from JSON with base64, or multipart."""
+    policy = env.attachment_policy
+    kind = media_type(request, (JSON_TYPE, MULTIPART))
+    if kind == JSON_TYPE:
+        body_size(request, _base64_limit(policy))
+        data = json_body(request.body, SEND_BODY)
+        files = []
+        for item in data.pop("attachments", None) or ():
+            content = decode_base64(item["content_base64"], item["name"], "attachments.content_base64", policy)
+            files.append((item["name"], io.BytesIO(content), item.get("description", "")))
+        return data, files
+    body_size(request, policy.max_document_bytes + METADATA_ROOM)
+    try:
+        form = request.POST
+    except Exception:  # a malformed multipart body: WebOb and cgi raise various errors
+        raise BadRequest(_("The multipart body could not be read."), field="body") from None
+    metadata = form.get("metadata")
+    if hasattr(metadata, "file"):
+        metadata = metadata.file.read()
+    if metadata is None:
+        raise BadRequest(_("${name} is required."), field="metadata", name="metadata")
+    data = json_body(metadata, SEND_BODY, field="metadata")
+    files = []
+    for item in data.pop("attachments", None) or ():
+        content = decode_base64(item["content_base64"], item["name"], "attachments.content_base64", policy)
+        files.append((item["name"], io.BytesIO(content), item.get("description", "")))
+    for key, part in form.items():
+        if key != "metadata" and hasattr(part, "file"):
+            files.append((part.filename or key, part.file, ""))
+    return data, files
+
+
+# -- the operations --------------------------------------------------------------------------
+def _unit_for(request, code, permission, context):
+    """The unit the body names (its mailbox must grant ``permission``), else the route's own unit."""
+    site = site_of(request)
+    own = context.__parent__ if context.__name__ == "mailbox" else None
+    if not code or (own is not None and code == own.code):
+        return own
+    unit = site["directory"].get(code)
+    if unit is None:
+        raise BadRequest(_("Unknown unit ${code}."), field="unit", code=code[:40])
+    if not request.has_permission(permission, unit["mailbox"]):
+        if is_system(request):
+            refuse(request, _("This token belongs to unit ${own}; it cannot act on unit ${other}."), field="unit",
+                   permission=permission, own=request.identity.unit_code, other=code)
+        refuse(request, _("You may not act for unit ${code}."), field="unit", permission=permission, code=code)
+    return unit
+
+
+def send_document(request, body, query):
+    site, env, actor = site_of(request), get_env(request.registry), actor_for(request)
+    data, files = read_send_body(request, env)
+    unit = _unit_for(request, data.pop("unit", ""), sec.DRAFT, request.context)
+    draft_only = bool(data.pop("draft", False))
+    document = ds.compose(site, env, actor, unit, data, files, origin="api")
+    if not draft_only:
+        if not request.has_permission(sec.ISSUE, document):
+            refuse(request, _("You may not issue documents of unit ${code}; send it as a draft for the "
+                              "unit's clerk."), field="draft", permission=sec.ISSUE, code=unit.code)
+        ds.issue(site, env, actor, document, system=is_system(request))
+    return respond(document_json(request, document), status=201,
+                   location=document_url(request, document))
+
+
+def get_document(request, body, query):
+    document = request.context
+    viewer = Viewer(request, document)
+    own = viewer.own(viewer.deliveries())
+    ds.read(site_of(request), get_env(request.registry), actor_for(request), document, own[0] if own else None)
+    return document_json(request, document, viewer)
+
+
+def _ascii_name(name):
+    folded = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
+    text = "".join(c for c in folded.encode("ascii", "ignore").decode() if c not in '"\\' and c.isprintable())
+    return text or "attachment"
+
+
+def file_response(body_or_file, content_type, filename, size=None):
+    if isinstance(body_or_file, bytes):
+        response = Response(body=body_or_file)
+    else:
+        response = Response(app_iter=FileIter(body_or_file))
+        if size is not None:
+            response.content_length = size
+    response.headers["Content-Type"] = content_type
+    response.headers["Content-Disposition"] = (f'attachment; filename="{_ascii_name(filename)}"; '
+                                               f"filename*=UTF-8''{quote(filename, safe='')}")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.cache_control = "no-store"
+    return response
+
+
+def download(request, body, query):
+    attachment = request.context
+    site, env = site_of(request), get_env(request.registry)
+    stream = ds.open_attachment(site, env, attachment)
+    ds.record_download(site, actor_for(request), attachment)
+    return file_response(stream, attachment.mime_type, attachment.name, attachment.size)
+
+
+def act(request, body, query):
+    delivery = request.context
+    action = workflow.get_action(delivery, body["action"])
+    if not request.has_permission(action.permission, delivery):
+        refuse(request, _("You may not ${action} this delivery."), field="action", permission=action.permission,
+               action=action.name)
+    env = get_env(request.registry)
+    ds.act(site_of(request), env, actor_for(request), delivery, action.name, reason=body.get("reason", ""),
+           assignees=body.get("assignees") or (), deadline=body.get("deadline") or None, note=body.get("note", ""),
+           system=is_system(request))
+    return delivery_json(request, delivery, env.today().isoformat())
+
+
+def paper_check(request, body, query):
+    site, env = site_of(request), get_env(request.registry)
+    policy = env.attachment_policy
+    media_type(request, (JSON_TYPE,))
+    body_size(request, _base64_limit(policy, total=False))
+    data = json_body(request.body, PAPER_BODY)
+    unit = _unit_for(request, data.get("unit", ""), sec.REGISTER, request.context)
+    scan = None
+    if data.get("scan"):
+        item = data["scan"]
+        scan = (item["name"], io.BytesIO(decode_base64(item["content_base64"], item["name"], "scan.content_base64",
+                                                       policy)))
+    outcome, details = paper.check(site, env, actor_for(request), unit, sender_code=data.get("sender_code", ""),
+                                   notation=data["notation"], promulgation_date=data["promulgation_date"],
+                                   sender_name=data.get("sender_name", ""), subject=data.get("subject", ""),
+                                   scan=scan)
+    delivery, document = details.get("delivery"), details.get("document")
+    entry = details.get("entry") or {}
+    sender = details.get("sender")
+    return {
+        "outcome": outcome,
+        "register_number": details.get("register_number"),
+        "register_year": details.get("register_year") or (delivery.register_year if delivery is not None else None),
+        "document": document_summary(request, document) if document is not None else None,
+        "delivery": delivery_json(request, delivery, env.today().isoformat()) if delivery is not None else None,
+        "scan": plain(entry["scan"]) if entry.get("scan") else None,
+        "incident": details.get("incident"),
+        "notified": list(details.get("notified") or ()),
+        "sender": {"code": sender.code, "name": sender.name} if sender is not None else None,
+    }
+
+
+def _edxml_io():
+    from ..services import edxml_io
+    return edxml_io
+
+
+def export_document(request, body, query):
+    document = request.context
+    site = site_of(request)
+    data = _edxml_io().export_document(site, get_env(request.registry), document, actor=actor_for(request))
+    return file_response(data, "application/xml", f"{document.document_id}.xml")
+
+
+def export_status(request, body, query):
+    delivery = request.context
+    site = site_of(request)
+    data = _edxml_io().export_status(site, get_env(request.registry), delivery)
+    audit.record(site, actor_for(request), "document.export", ds.path_of(delivery), format="edxml-status",
+                 state=delivery.state)
+    return file_response(data, "application/xml", f"{delivery.document.document_id}-{delivery.key}-status.xml")
+
+
+def import_edxml(request, body, query):
+    """An edXML package sent by the caller's unit: stored and issued as that unit's outgoing document."""
+    site, env = site_of(request), get_env(request.registry)
+    media_type(request, XML_TYPES)
+    body_size(request, env.edxml_max_bytes)
+    context = request.context
+    unit = context.__parent__
+    document = _edxml_io().import_package(site, env, actor_for(request), unit, request.body_file_seekable,
+                                          system=is_system(request))
+    if not request.has_permission(sec.ISSUE, document):
+        refuse(request, _("You may not issue documents of unit ${code}; send it as a draft for the "
+                          "unit's clerk."), field="body", permission=sec.ISSUE, code=unit.code)
+    return respond(document_json(request, document), status=201,
+                   location=document_url(request, document))
+
+
+TAGS = ("documents",)
+
+
+def includeme(config):
+    add_api_route(config, "api.documents", "/documents", [
+        Operation("POST", send_document, sec.DRAFT,
+                  "Send a document: compose and issue it (or only write the draft).",
+                  body=SEND_BODY, media={MULTIPART: SEND_MULTIPART}, raw_body=True, tags=TAGS,
+                  errors=(400, 403, 404, 409, 413, 415),
+                  description=("Needs the right to write drafts for the unit and, to issue, the right to issue "
+                               "(the unit's `issuers` policy: its clerk by default; a unit's own token issues "
+                               "as its eOffice product, whose approval counts). Attachments: base64 in JSON or "
+                               "file parts in multipart/form-data; type judged by content; size limits apply to "
+                               "the decoded bytes and the whole body is measured first (413). A refused send "
+                               "stores nothing."),
+                  responses={201: ("The document, with its deliveries.", DOCUMENT_SCHEMA)}),
+    ], factory=own_mailbox_factory)
+    add_api_route(config, "api.document", "/documents/{id}", [
+        Operation("GET", get_document, sec.READ_MAILBOX,
+                  "A document: metadata, attachments, links, and the deliveries the caller may see.",
+                  tags=TAGS, errors=(403, 404), description="Every read is on the audit record (R6.6); a "
+                  "recipient's first read marks its delivery read.",
+                  responses={200: ("The document.", DOCUMENT_SCHEMA)}),
+    ], factory=document_factory)
+    add_api_route(config, "api.document.attachment", "/documents/{id}/attachments/{name}", [
+        Operation("GET", download, sec.READ_MAILBOX, "An attachment's bytes (audited).", tags=TAGS,
+                  errors=(403, 404), responses={200: ("The file, as an attachment.", BINARY, "*/*")}),
+    ], factory=attachment_factory)
+    add_api_route(config, "api.delivery.actions", "/documents/{id}/deliveries/{code}/actions", [
+        Operation("POST", act, sec.READ_MAILBOX,
+                  "Move a delivery: accept, refuse, assign, start, complete; recall (sender); agree_recall, "
+                  "refuse_recall.", body=ACTION_BODY, tags=TAGS, errors=(400, 403, 404, 409),
+                  description=("`{code}` is the recipient unit's code, or a login for a personal mailbox. The "
+                               "caller needs the action's permission on the delivery (accept/refuse and the "
+                               "recall answers: the recipient's clerk; assign: its leader; start/complete: the "
+                               "assigned specialists; recall: the sender). An illegal move is 409."),
+                  responses={200: ("The delivery after the move.", DELIVERY_SCHEMA)}),
+    ], factory=delivery_factory)
+    add_api_route(config, "api.paper_check", "/paper-check", [
+        Operation("POST", paper_check, sec.REGISTER,
+                  "Paper receipt check (R9.2): find the data message of a paper document, or register or "
+                  "refuse the paper.", body=PAPER_BODY, raw_body=True, tags=TAGS,
+                  errors=(400, 403, 404, 409, 413, 415),
+                  responses={200: ("What the check found and did.", PAPER_OUTCOME)}),
+    ], factory=own_mailbox_factory)
+    add_api_route(config, "api.document.edxml", "/documents/{id}/edxml", [
+        Operation("GET", export_document, sec.READ_MAILBOX, "The document as an edXML package (audited).",
+                  tags=TAGS, errors=(400, 403, 404, 409),
+                  responses={200: ("The edXML package.", XML_TEXT, "application/xml")}),
+    ], factory=document_factory)
+    add_api_route(config, "api.delivery.edxml", "/documents/{id}/deliveries/{code}/edxml", [
+        Operation("GET", export_status, sec.READ_MAILBOX, "A delivery's state as an edXML status message.",
+                  tags=TAGS, errors=(400, 403, 404, 409),
+                  responses={200: ("The edXML status message.", XML_TEXT, "application/xml")}),
+    ], factory=delivery_factory)
+    add_api_route(config, "api.edxml", "/edxml", [
+        Operation("POST", import_edxml, sec.DRAFT,
+                  "Import an edXML package as an outgoing document of the caller's unit and issue it.",
+                  media={"application/xml": XML_TEXT}, raw_body=True, tags=TAGS,
+                  errors=(400, 403, 404, 409, 413, 415),
+                  description=("The package's From/OrganId must be the caller's unit. A bad package (unsafe "
+                               "XML, bad base64, a manifest that does not match, unknown recipients…) is a 400 "
+                               "naming the reason; nothing is stored."),
+                  responses={201: ("The document, with its deliveries.", DOCUMENT_SCHEMA)}),
+    ], factory=own_mailbox_factory)
