@@ -12,27 +12,33 @@ from .events import DeliveryChanged, DocumentChanged, DocumentSent
 log = logging.getLogger(__name__)
 
 
-def _after_commit(call):
-    """Run ``call`` once the current transaction has committed (never for an aborted one)."""
+def _after_commit(site, call):
+    """Run ``call`` once the transaction that changed ``site`` has committed (never if it aborts).
+
+    The transaction is the one of the site's connection (a request's, the CLI's, a
+    worker's), whichever transaction manager it uses.
+    """
     def hook(committed):
         if committed:
             try:
                 call()
             except Exception:  # a plugin's failure must not undo or hide a committed send
                 log.exception("after-commit plugin hook failed")
-    transaction.get().addAfterCommitHook(hook)
+    jar = getattr(site, "_p_jar", None)
+    manager = jar.transaction_manager if jar is not None else transaction.manager
+    manager.get().addAfterCommitHook(hook)
 
 
 def make_plugin_subscribers(registry):
     def document_sent(event):
         document = event.document
-        _after_commit(lambda: registry.lienthong_plugins.hook.lienthong_document_sent(document=document))
+        _after_commit(event.site, lambda: registry.lienthong_plugins.hook.lienthong_document_sent(document=document))
 
     def delivery_changed(event):
         if event.old_state == event.new_state:
             return
         delivery, old, new = event.delivery, event.old_state, event.new_state
-        _after_commit(lambda: registry.lienthong_plugins.hook.lienthong_delivery_changed(
+        _after_commit(event.site, lambda: registry.lienthong_plugins.hook.lienthong_delivery_changed(
             delivery=delivery, old_state=old, new_state=new))
     return document_sent, delivery_changed
 

@@ -295,3 +295,45 @@ def test_a_document_to_a_person_only_reaches_their_personal_mailbox(hub):
         return doc.delivery_for("chuyenvien.vungtau").state
     assert hub.tx(check) == "01"
     assert act(hub, doc_id, "chuyenvien.vungtau", "chuyenvien.vungtau", "complete") == "06"
+
+
+def test_plugins_hear_of_sends_and_state_changes_after_commit_only(demo_factory):
+    from webtest import TestApp
+
+    from lienthong.core import _startup_check, make_config
+    from lienthong.core.plugins import hookimpl
+
+    from .conftest import close_app
+    from .support.exchange import Hub
+
+    heard = []
+
+    class Listener:
+        @hookimpl
+        def lienthong_document_sent(self, document):
+            heard.append(("sent", document.notation))
+
+        @hookimpl
+        def lienthong_delivery_changed(self, delivery, old_state, new_state):
+            heard.append(("changed", delivery.key, old_state, new_state))
+
+    web = demo_factory()
+    settings = dict(web.app.registry.settings)
+    close_app(web.app)
+    config = make_config(settings, plugins=[Listener()])
+    app = config.make_wsgi_app()
+    try:
+        _startup_check(config.registry)
+        h = Hub(TestApp(app))
+        doc_id = issue_one(h, recipients=[STTTT])
+        assert heard == [("changed", STTTT, "", "01"), ("sent", "1/QĐ-SNV")]
+        heard.clear()
+        with pytest.raises(Conflict):       # an action that fails: nothing heard
+            act(h, doc_id, STTTT, "lanhdao.stttt", "start")
+        with pytest.raises(ServiceError):   # a send refused after composing: nothing heard
+            issue_one(h, classification="Mật")
+        assert heard == []
+        act(h, doc_id, STTTT, "vanthu.stttt", "accept")
+        assert heard == [("changed", STTTT, "01", "03")]
+    finally:
+        close_app(app)
