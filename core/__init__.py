@@ -70,7 +70,9 @@ def make_config(settings, plugins=()):
     config = Configurator(settings=settings, root_factory=root_factory)
     config.include("pyramid_tm")
     config.include("pyramid_retry")
-    config.include("pyramid_zodbconn")
+    import pyramid_zodbconn
+    from .db import db_from_uri
+    pyramid_zodbconn.includeme(config, db_from_uri=db_from_uri)
 
     session_timeout = int(settings["lienthong.session.timeout"])
     try:

