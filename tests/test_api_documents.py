@@ -609,3 +609,12 @@ def test_the_openapi_document_describes_the_document_api(web):
     assert actions["requestBody"]["content"]["application/json"]["schema"]["properties"]["action"]["enum"] == [
         "accept", "refuse", "assign", "start", "complete", "recall", "agree_recall", "refuse_recall"]
     assert "QD" in send_op["requestBody"]["content"]["application/json"]["schema"]["properties"]["doc_type"]["enum"]
+
+
+def test_a_large_base64_attachment_in_json_arrives_whole(web):
+    """Base64 strings are bounded by the body size and the attachment policy, not by a text limit."""
+    big = pdf_bytes("x" * 2_000_000)           # ~2 MB, 2.7 MB of base64
+    doc = send(as_user(web, "vanthu.snv"), attachments=[{"name": "lon.pdf", "content_base64": b64(big)}]).json
+    reader = as_user(web, "vanthu.stttt")
+    got = reader.get(f"/api/v1/documents/{doc['id']}/attachments/lon.pdf")
+    assert got.body == big
