@@ -9,7 +9,10 @@ mean something across machines:
   conflict resolution) against 4 writers committing to objects of their own;
 * ``http_healthz`` / ``http_login_page`` — requests through the full application
   (tweens, transaction, traversal, templates) served by waitress, against a plain
-  WSGI "hello" on the same waitress (``waitress_hello``).
+  WSGI "hello" on the same waitress (``waitress_hello``);
+* the document exchange (``bench_documents``): send against a raw commit of a similar
+  object graph, the same send over HTTP against ``waitress_hello``, fan-out, inbox and
+  search at ``documents`` documents, edXML import; each against its target.
 """
 import http.client
 import json
@@ -248,12 +251,25 @@ def machine():
     except OSError:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "system": f"{platform.system()} {platform.release()}"}
+            "system": f"{platform.system()} {platform.release()}",
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
-def run(seconds=2.0, out_dir="var/bench"):
+def run(seconds=2.0, out_dir="var/bench", documents=None, fanout=None, edxml_mb=None, log=None):
+    """Measure everything; write ``<out_dir>/bench-<time>.json`` and ``latest.json``."""
+    from . import bench_documents as bd
+    started = time.perf_counter()
+    load_before = [round(x, 2) for x in os.getloadavg()]    # other work on the machine skews every rate
+    log = log or (lambda message: None)
     with tempfile.TemporaryDirectory() as tmp:
-        figures = {**bench_commits(tmp, seconds), **bench_http(tmp, seconds)}
+        log("commits")
+        figures = bench_commits(tmp, seconds)
+        log("http")
+        figures.update(bench_http(tmp, seconds))
+        docs = bd.run(tmp, seconds, documents=bd.DEFAULT_DOCUMENTS if documents is None else documents,
+                      fanout=bd.FANOUT if fanout is None else fanout,
+                      edxml_mb=bd.EDXML_MB if edxml_mb is None else edxml_mb, log=log)
+    figures.update(docs.pop("per_second"))
     ratios = {
         "audit_append / zodb_commit": figures["audit_append"] / figures["zodb_commit"],
         "audit_append_4_writers / zodb_commit_4_writers":
@@ -263,13 +279,38 @@ def run(seconds=2.0, out_dir="var/bench"):
         "http_directory_search / waitress_hello": figures["http_directory_search"] / figures["waitress_hello"],
         "api_organizations_search / waitress_hello":
             figures["api_organizations_search"] / figures["waitress_hello"],
+        **docs.pop("ratios"),
+        "http_send / waitress_hello": figures["http_send"] / figures["waitress_hello"],
     }
-    report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-              "seconds_per_figure": seconds, "per_second": figures, "ratios": ratios}
+    targets = docs.pop("targets")
+    report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "machine": dict(machine(), load_average_at_start=load_before),
+              "seconds_per_figure": seconds, "per_second": figures, "ratios": ratios, "targets": targets,
+              "documents": docs, "total_seconds": round(time.perf_counter() - started, 1)}
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, f"bench-{report['date'][:19].replace(':', '')}.json")
     with open(path, "w") as f:
-        json.dump(report, f, indent=2)
+        json.dump(report, f, indent=2, ensure_ascii=False)
     with open(os.path.join(out_dir, "latest.json"), "w") as f:
-        json.dump(report, f, indent=2)
+        json.dump(report, f, indent=2, ensure_ascii=False)
     return report, path
+
+
+def summary(report):
+    """``(figure, value)`` rows for the console: rates, ratios, latencies and the targets."""
+    rows = [(name, f"{value:,.0f}/s") for name, value in report["per_second"].items()]
+    rows += [(name, f"{value:.2f}×") for name, value in report["ratios"].items()]
+    docs = report["documents"]
+    rows.append((f"fanout to {docs['fanout']['units']} units (issue + commit)", f"{docs['fanout']['p50_ms']:.0f} ms"))
+    built = docs["catalog_build"]
+    for name, figure in docs["mailbox"].items():
+        rows.append((f"{name} at {built['documents']:,} documents p95",
+                     f"{figure['p95_ms']:.1f} ms (p50 {figure['p50_ms']:.1f}, cold {figure['cold_ms']:.0f})"))
+    edx = docs["edxml"]
+    rows.append((f"edXML import {edx['attachment_bytes'] / 2 ** 20:.0f} MB attachment (+ commit)",
+                 f"{edx['p50_ms']:.0f} ms, peak {edx['peak_over_package']:.2f}× package"))
+    for name, target in report["targets"].items():
+        rows.append((f"target {name} {target['target']}",
+                     f"{target['value']:g} {'met' if target['met'] else 'MISSED'}"))
+    rows.append(("total time", f"{report['total_seconds']:.0f} s"))
+    return rows

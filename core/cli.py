@@ -512,21 +512,27 @@ def plugins(env):
 @cli.command()
 @click.option("--seconds", default=2.0, show_default=True, help="Measuring time per figure.")
 @click.option("--out", "out_dir", default="var/bench", show_default=True, help="Where to write the JSON figures.")
-def bench(seconds, out_dir):
+@click.option("--documents", type=click.IntRange(min=1), default=None,
+              help="Documents in the mailbox catalog for the inbox and search figures "
+                   "(default 100000; docs/benchmarks.md says how to build 1M).")
+@click.option("--fanout", type=click.IntRange(min=1), default=None, help="Recipients of the fan-out (default 300).")
+@click.option("--edxml-mb", type=click.FloatRange(min=0.01), default=None,
+              help="Attachment size of the edXML import, in MB (default 10).")
+def bench(seconds, out_dir, documents, fanout, edxml_mb):
     """Measure throughput against baselines taken in the same run; write var/bench/."""
     from rich.console import Console
     from rich.table import Table
 
-    from .bench import run
+    from .bench import run, summary
 
-    report, path = run(seconds=seconds, out_dir=out_dir)
+    console = Console(stderr=True)
+    report, path = run(seconds=seconds, out_dir=out_dir, documents=documents, fanout=fanout, edxml_mb=edxml_mb,
+                       log=lambda step: console.log(f"bench: {step}"))
     table = Table(title=f"LienThong bench {report['date']} ({report['machine']['cpu']})")
     table.add_column("figure")
-    table.add_column("per second", justify="right")
-    for name, value in report["per_second"].items():
-        table.add_row(name, f"{value:,.0f}")
-    for name, value in report["ratios"].items():
-        table.add_row(name, f"{value:.2f}×")
+    table.add_column("value", justify="right")
+    for name, value in summary(report):
+        table.add_row(name, value)
     Console().print(table)
     click.echo(f"written to {path}")
 
