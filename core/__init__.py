@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 DEFAULTS = {
     "pyramid.default_locale_name": "vi",
-    "retry.attempts": "3",
+    "retry.attempts": "5",
     "lienthong.blob_store": "zodb",
     "lienthong.session.secure": "true",
     "lienthong.session.timeout": "1800",

@@ -51,14 +51,54 @@ def delivery_record(delivery):
     }
 
 
+def _pending(site):
+    """The objects to (re)index when the site's current transaction commits: key -> object.
+
+    A send changes its document several times (drafted, numbered, issued) and each delivery
+    at least once; indexing each once, at commit, with its final state, writes every index
+    bucket once per transaction instead of once per change. (A catalog query in the same
+    transaction does not see these changes yet.)
+    """
+    jar = getattr(site, "_p_jar", None)
+    if jar is None:            # a site not in a database (building one): index at once
+        return None
+    txn = jar.transaction_manager.get()
+    catalog = catalog_of(site)
+    try:
+        return txn.data(catalog)
+    except KeyError:
+        pending = {}
+        txn.set_data(catalog, pending)
+        txn.addBeforeCommitHook(_flush, (catalog, pending))
+        return pending
+
+
+def _flush(catalog, pending):
+    for key, obj in pending.items():
+        _index_now(catalog, key, obj)
+    pending.clear()
+
+
+def _index_now(catalog, key, obj):
+    if obj.content_type == "Document":
+        catalog.index(key, document_record(obj))
+    elif obj.state:      # a delivery queued for an adapter is not in the recipient's inbox yet
+        catalog.index(key, delivery_record(obj))
+    else:
+        catalog.unindex(key)
+
+
+def _changed(site, key, obj):
+    pending = _pending(site)
+    if pending is None:
+        _index_now(catalog_of(site), key, obj)
+    else:
+        pending[key] = obj
+
+
 def on_document_changed(event):
-    catalog_of(event.site).index(document_key(event.document), document_record(event.document))
+    _changed(event.site, document_key(event.document), event.document)
 
 
 def on_delivery_changed(event):
-    delivery = event.delivery
-    catalog = catalog_of(event.site)
-    if delivery.state:      # a delivery queued for an adapter is not in the recipient's inbox yet
-        catalog.index(delivery_key(delivery), delivery_record(delivery))
-    else:
-        catalog.unindex(delivery_key(delivery))
+    _changed(event.site, delivery_key(event.delivery), event.delivery)
