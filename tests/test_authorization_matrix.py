@@ -199,6 +199,8 @@ MATRIX = {
     ("Document:", "GET"): case(["/documents/{incoming}", "/documents/{outgoing}", "/documents/{draft}"], UNITS,
                                unit_mail),
     ("Attachment:", "GET"): case(["/documents/{incoming}/attachments/a.pdf"], UNITS, unit_mail),
+    ("Document:edxml", "GET"): case(["/documents/{incoming}/edxml", "/documents/{outgoing}/edxml"], UNITS,
+                                    unit_mail),
     ("Delivery:", "GET"): case(["/documents/{incoming}/deliveries/{unit}",
                                 f"/documents/{{outgoing}}/deliveries/{THIRD}"], UNITS, unit_mail),
     ("Delivery:act", "POST"): case(["/documents/{incoming}/deliveries/{unit}/act",

@@ -460,3 +460,27 @@ def test_register_csv_cells_never_start_a_formula(hub):
     rows = list(csv.reader(io.StringIO(web.get(f"/directory/{STTTT}/registers/{year}-in/export.csv")
                                        .body.decode("utf-8-sig"))))
     assert rows[1][5] == "'=HYPERLINK(\"http://x\")" and rows[1][4] == "Công ty ABC" and rows[1][6]
+
+
+def test_a_reader_downloads_the_document_as_edxml_and_it_is_audited(hub):
+    from lienthong.core import edxml
+    from lienthong.core.services import documents as ds
+
+    from .conftest import login
+
+    def issue(site):
+        doc = ds.compose(site, hub.env, actor("vanthu.snv"), site["directory"][SNV], basic(recipients=[STTTT]),
+                         [("quyet-dinh.pdf", pdf_file(), "")])
+        return ds.issue(site, hub.env, actor("vanthu.snv"), doc).id
+    doc_id = hub.tx(issue)
+    web = hub.web
+    login(web, "vanthu.stttt")
+    page = web.get(f"/documents/{doc_id}")
+    assert f"/documents/{doc_id}/edxml" in page.text
+    res = web.get(f"/documents/{doc_id}/edxml")
+    assert res.content_type == "application/xml" and "attachment" in res.headers["Content-Disposition"]
+    parsed = edxml.parse_document(res.body)
+    assert parsed["document_id"] == doc_id and parsed["code_notation"] == "QĐ-SNV"
+    assert [a["name"] for a in parsed["attachments"]] == ["quyet-dinh.pdf"]
+    entries = hub.tx(lambda site: [e for e in site["audit"].iter_entries() if e["action"] == "document.export"])
+    assert entries and entries[-1]["actor"] == "vanthu.stttt"

@@ -9,7 +9,7 @@ A refused action re-shows the page with the message and commits nothing (``refus
 """
 from urllib.parse import quote
 
-from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.response import FileIter, Response
 from pyramid.view import view_config
 
@@ -427,6 +427,21 @@ def document_page(request, document, errors=None, act_form=None, record=True):
 @view_config(context=Document, renderer="document.pt", permission=sec.READ_MAILBOX, request_method="GET")
 def view_document(request):
     return document_page(request, request.context)
+
+
+@view_config(context=Document, name="edxml", permission=sec.READ_MAILBOX, request_method="GET")
+def export_edxml(request):
+    """The issued document as an edXML package (QCVN 102:2016), for another system; audited."""
+    from ..services import edxml_io
+    document = request.context
+    if not document.is_issued():
+        raise HTTPNotFound()
+    site = get_site(request)
+    package = edxml_io.export_document(site, env_of(request), document, actor_for(request))
+    response = Response(body=package, content_type="application/xml", charset="utf-8")
+    response.content_disposition = content_disposition(f"{document.notation.replace('/', '-') or document.id}.xml")
+    response.cache_control = "private, no-store"
+    return response
 
 
 def _draft_action(request, move, message, **kwargs):
