@@ -1019,7 +1019,7 @@ def _read_attachments(root, target):
         reference_name = _text(reference, "AttachmentName").strip()
         if reference_name and reference_name != name:
             raise _manifest_mismatch(
-                _("The manifest names attachment ${content_id} ${reference} but the attachment is ${name}."),
+                _("The manifest names attachment ${content_id} as ${reference} but the attachment is ${name}."),
                 field + "/AttachmentName", content_id=_short(content_id),
                 reference=_short(reference_name), name=_short(name))
         content_type = (_text(element, "ContentType").strip() or _text(reference, "ContentType").strip()

@@ -12,6 +12,6 @@ SECRET = ("Mật", "Tối mật", "Tuyệt mật")
 @hookimpl
 def lienthong_validate_outgoing(document, sender):
     if getattr(document, "classification", "") in SECRET:
-        return [_("a document classified \u201c${level}\u201d is secret and is never sent through the hub (R11)",
+        return [_("a document classified \u201c${level}\u201d is secret and is never sent through the hub",
                   mapping={"level": document.classification})]
     return []

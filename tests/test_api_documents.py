@@ -134,7 +134,7 @@ def test_a_clerk_sends_the_recipient_reads_downloads_and_processes(web):
     # an illegal move: 409 saying why; nothing changes
     res = recipient.post(url, {"action": "accept"}, status=409, headers=EN)
     body = assert_problem(res, 409, field="action")
-    assert body["detail"] == "A delivery that is completed cannot be moved by \u201caccept\u201d."
+    assert body["detail"] == "A delivery that is completed cannot be moved by \u201cAccept and register\u201d."
     assert register_last(web, STTTT, "in") == 1
 
     # the sender sees each recipient's state and timeline

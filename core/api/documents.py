@@ -652,7 +652,7 @@ def act(request, body, query):
     action = workflow.get_action(delivery, body["action"])
     if not request.has_permission(action.permission, delivery):
         refuse(request, _("You may not ${action} this delivery."), field="action", permission=action.permission,
-               action=action.name)
+               action=action.title)
     env = get_env(request.registry)
     ds.act(site_of(request), env, actor_for(request), delivery, action.name, reason=body.get("reason", ""),
            assignees=body.get("assignees") or (), deadline=body.get("deadline") or None, note=body.get("note", ""),

@@ -99,7 +99,7 @@ def _as_date(value, field):
     try:
         return date.fromisoformat(str(value).strip()).isoformat()
     except ValueError:
-        raise DocumentError(_("${value} is not a date (YYYY-MM-DD)."), field=field, value=str(value)[:40])
+        raise DocumentError(_("${value} is not a date (yyyy-mm-dd)."), field=field, value=str(value)[:40])
 
 
 # -- metadata ------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ def add_attachments(site, env, document, files):
     for name, fileobj, description in files:
         info = check_attachment(name, fileobj, policy)
         if info["name"] in document.attachments or any(c[0]["name"] == info["name"] for c in checked):
-            raise DocumentError(_("Two attachments are called ${name}."), field="attachments", name=info["name"])
+            raise DocumentError(_("Two attachments are named ${name}."), field="attachments", name=info["name"])
         checked.append((info, fileobj, description))
     check_total([a.size for a in document.attachments.values()] + [c[0]["size"] for c in checked], policy)
     for info, fileobj, description in checked:
@@ -330,10 +330,17 @@ def send_back(site, env, actor, document, note):
     _move_draft(site, env, actor, document, (docs.PENDING, docs.APPROVED), docs.DRAFT, "send_back", note)
 
 
+DRAFT_REFUSALS = {
+    "submit": _("This draft cannot be submitted now."),
+    "approve": _("This draft cannot be approved now."),
+    "send_back": _("This draft cannot be sent back now."),
+}
+
+
 def _move_draft(site, env, actor, document, sources, target, action, note=""):
     _require_editable(document)
     if document.state not in sources:
-        raise Conflict(_("This draft cannot be ${action} now."), field="state", action=action)
+        raise Conflict(DRAFT_REFUSALS[action], field="state")
     document.state = target
     document.approval.append(dict(_actor_fields(actor), action=action, time=_iso(env.now()), note=note))
     audit.record(site, actor, f"document.{action}", _path(document), note=note)

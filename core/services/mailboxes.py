@@ -69,7 +69,7 @@ def listing(site, env, boxes, state=None, sender=None, doc_type=None, date_from=
                 from datetime import date
                 date.fromisoformat(str(value)[:10])
             except ValueError:
-                raise ServiceError(_("${value} is not a date (YYYY-MM-DD)."), field=name, value=str(value)[:40])
+                raise ServiceError(_("${value} is not a date (yyyy-mm-dd)."), field=name, value=str(value)[:40])
     total, keys = indexing.catalog_of(site).query(
         boxes, state=state or None, sender=sender or None, doc_type=doc_type or None,
         date_from=date_from or None, date_to=date_to or None,

@@ -36,7 +36,7 @@ def _clean(sender_code, sender_name, notation, promulgation_date):
     try:
         day = date.fromisoformat((promulgation_date or "").strip()).isoformat()
     except ValueError:
-        raise ServiceError(_("${value} is not a date (YYYY-MM-DD)."), field="promulgation_date",
+        raise ServiceError(_("${value} is not a date (yyyy-mm-dd)."), field="promulgation_date",
                            value=(promulgation_date or "")[:40])
     return (sender_code or "").strip(), (sender_name or "").strip(), notation, day
 
@@ -125,7 +125,7 @@ def _refuse(site, env, actor, unit, sender, notation, day, subject):
     notified = []
     for user in _clerks_of(site, sender):
         accounts.notify(user, _("${unit} received your document ${notation} of ${date} on paper only: it is refused. "
-                                "Issue it electronically through the hub (R9.2)."),
+                                "Issue it electronically through the hub."),
                         unit=unit.name, notation=notation, date=day)
         notified.append(user.login)
     audit.record(site, actor, "paper.refuse", f"/directory/{unit.code}", sender=sender.code, notation=notation,

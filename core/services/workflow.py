@@ -110,7 +110,7 @@ def check(delivery, action):
     if delivery.state not in action.sources:
         raise Conflict(_("A delivery that is ${state} cannot be moved by \u201c${action}\u201d."),
                        field="action", state=STATE_TITLES.get(delivery.state, delivery.state),
-                       action=action.name)
+                       action=action.title)
 
 
 def target_state(delivery, action):
