@@ -54,32 +54,23 @@ def test_a_secret_document_is_refused_and_nothing_is_stored(hub):
 
 
 def test_a_plugins_validator_refuses_with_its_reason(demo_factory):
-    from webtest import TestApp
-
-    from lienthong.core import _startup_check, make_config
     from lienthong.core.plugins import hookimpl
 
     from .conftest import close_app
-    from .support.exchange import Hub
+    from .support.exchange import hub_with_plugins
 
     class ForbiddenWord:
         @hookimpl
         def lienthong_validate_outgoing(self, document, sender):
             return ["the subject has a forbidden word"] if "cấm" in document.meta["subject"] else []
 
-    web = demo_factory()
-    settings = dict(web.app.registry.settings)
-    close_app(web.app)
-    config = make_config(settings, plugins=[ForbiddenWord()])
-    app = config.make_wsgi_app()
+    h = hub_with_plugins(demo_factory, ForbiddenWord())
     try:
-        _startup_check(config.registry)
-        h = Hub(TestApp(app))
         with pytest.raises(ServiceError, match="forbidden word"):
             issue_one(h, subject="Việc cấm")
         assert issue_one(h)
     finally:
-        close_app(app)
+        close_app(h.app)
 
 
 def test_approval_policy_requires_a_leaders_approval(hub):
@@ -298,13 +289,10 @@ def test_a_document_to_a_person_only_reaches_their_personal_mailbox(hub):
 
 
 def test_plugins_hear_of_sends_and_state_changes_after_commit_only(demo_factory):
-    from webtest import TestApp
-
-    from lienthong.core import _startup_check, make_config
     from lienthong.core.plugins import hookimpl
 
     from .conftest import close_app
-    from .support.exchange import Hub
+    from .support.exchange import hub_with_plugins
 
     heard = []
 
@@ -317,14 +305,8 @@ def test_plugins_hear_of_sends_and_state_changes_after_commit_only(demo_factory)
         def lienthong_delivery_changed(self, delivery, old_state, new_state):
             heard.append(("changed", delivery.key, old_state, new_state))
 
-    web = demo_factory()
-    settings = dict(web.app.registry.settings)
-    close_app(web.app)
-    config = make_config(settings, plugins=[Listener()])
-    app = config.make_wsgi_app()
+    h = hub_with_plugins(demo_factory, Listener())
     try:
-        _startup_check(config.registry)
-        h = Hub(TestApp(app))
         doc_id = issue_one(h, recipients=[STTTT])
         assert heard == [("changed", STTTT, "", "01"), ("sent", "1/QĐ-SNV")]
         heard.clear()
@@ -336,4 +318,4 @@ def test_plugins_hear_of_sends_and_state_changes_after_commit_only(demo_factory)
         act(h, doc_id, STTTT, "vanthu.stttt", "accept")
         assert heard == [("changed", STTTT, "01", "03")]
     finally:
-        close_app(app)
+        close_app(h.app)

@@ -51,3 +51,25 @@ def basic(**extra):
 @pytest.fixture
 def hub(demo_factory):
     return Hub(demo_factory())
+
+
+def hub_with_plugins(demo_factory, *plugins):
+    """A ``Hub`` on a fresh demo site whose application also registers ``plugins``; close it with
+    ``close_app(hub.app)``."""
+    from webtest import TestApp
+
+    from lienthong.core import _startup_check, make_config
+
+    from ..conftest import close_app
+
+    web = demo_factory()
+    settings = dict(web.app.registry.settings)
+    close_app(web.app)
+    config = make_config(settings, plugins=list(plugins))
+    app = config.make_wsgi_app()
+    try:
+        _startup_check(config.registry)
+    except BaseException:
+        close_app(app)
+        raise
+    return Hub(TestApp(app))
