@@ -213,6 +213,8 @@ MATRIX = {
     ("Registers:", "GET"): case(["/directory/{unit}/registers"], UNITS, unit_registers),
     ("Register:", "GET"): case(["/directory/{unit}/registers/{register}",
                                 "/directory/{unit}/registers/{register}?print=1"], UNITS, unit_registers),
+    ("Register:scan", "GET"): case(["/directory/{unit}/registers/{register}/scan?number=1"], UNITS,
+                                   unit_registers),
     ("Register:export.csv", "GET"): case(["/directory/{unit}/registers/{register}/export.csv"], UNITS,
                                          unit_registers),
     # one's own account

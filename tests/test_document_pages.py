@@ -484,3 +484,24 @@ def test_a_reader_downloads_the_document_as_edxml_and_it_is_audited(hub):
     assert [a["name"] for a in parsed["attachments"]] == ["quyet-dinh.pdf"]
     entries = hub.tx(lambda site: [e for e in site["audit"].iter_entries() if e["action"] == "document.export"])
     assert entries and entries[-1]["actor"] == "vanthu.stttt"
+
+
+def test_a_scanned_paper_document_is_kept_with_its_register_entry(hub):
+    web = hub.web
+    as_user(web, "vanthu.stttt", lang="en")
+    url = f"/directory/{STTTT}/mailbox/paper"
+    scan = PDF + b"% ban chup van ban giay\n"
+    form = web.get(url)
+    done = web.post(url, {"sender": NOT_CONNECTED, "sender_name": "", "notation": "12/TB-SDL", "subject": "Lịch họp",
+                          "promulgation_date": hub.env.today().isoformat(), "csrf_token": csrf_of(form)},
+                    upload_files=[("scan", "ban-chup.pdf", scan)], status=303).follow()
+    assert "Paper document registered" in done.text
+    year = hub.env.today().year
+    register = web.get(f"/directory/{STTTT}/registers/{year}-in")
+    link = register.html.find("tr", id="entry-1").find("a", class_="download")["href"]
+    got = web.get(link)
+    assert got.body == scan and "attachment" in got.headers["Content-Disposition"]
+    assert audit_of(hub, "register.scan.download", "vanthu.stttt")
+    web.get(f"/directory/{STTTT}/registers/{year}-in/scan", {"number": "2"}, status=404)
+    as_user(web, "chuyenvien.stttt")                       # a specialist reads no register
+    web.get(link, status=403)

@@ -47,7 +47,8 @@ def register_rows(request, register):
             "number": entry.get("number"), "date": local_time(request, entry.get("time"))[:10],
             "notation": notation, "promulgation_date": day(entry.get("promulgation_date")),
             "party": party, "subject": entry.get("subject", ""), "paper": bool(entry.get("paper")),
-            "scan": bool(entry.get("scan")),
+            "scan": (request.resource_url(register, "scan", query={"number": entry["number"]})
+                     if entry.get("scan") else None),
             "url": f"{request.application_url}/documents/{entry['document']}" if entry.get("document") else None,
             "actor": person_name(site, entry.get("actor")) if entry.get("actor") else "",
         })
@@ -127,5 +128,34 @@ def register_csv(request):
     response = Response(body=("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv",
                         charset="utf-8")
     response.content_disposition = (f'attachment; filename="register-{unit.code}-{register.__name__}.csv"')
+    response.cache_control = "private, no-store"
+    return response
+
+
+@view_config(context=Register, name="scan", permission=sec.READ_MAILBOX, request_method="GET")
+def download_scan(request):
+    """The scan of a paper document registered as incoming (R9.2b), as a download; audited."""
+    from pyramid.httpexceptions import HTTPNotFound
+    from pyramid.response import FileIter
+
+    from ..services.env import get_env
+    from .documents import content_disposition
+    register = request.context
+    try:
+        entry = register.entries.get(int(request.params.get("number", "")))
+    except ValueError:
+        entry = None
+    scan = (entry or {}).get("scan")
+    if not scan:
+        raise HTTPNotFound()
+    env = get_env(request.registry)
+    site = get_site(request)
+    stream = env.blob_stores.get(scan["store"], env.blob_store).open(site, scan["sha256"])
+    audit.record(site, actor_for(request), "register.scan.download",
+                 request.resource_path(register, "scan"), number=entry["number"], sha256=scan["sha256"])
+    response = Response(app_iter=FileIter(stream), content_type="application/octet-stream",
+                        content_length=scan["size"])
+    response.content_disposition = content_disposition(scan["name"])
+    response.headers["X-Content-Type-Options"] = "nosniff"
     response.cache_control = "private, no-store"
     return response
