@@ -618,3 +618,13 @@ def test_a_large_base64_attachment_in_json_arrives_whole(web):
     reader = as_user(web, "vanthu.stttt")
     got = reader.get(f"/api/v1/documents/{doc['id']}/attachments/lon.pdf")
     assert got.body == big
+
+
+def test_reading_a_mailbox_or_searching_through_the_api_is_on_the_record(web):
+    send(as_user(web, "vanthu.snv"))
+    reader = as_user(web, "vanthu.stttt")
+    before = count_of(web, "mailbox.view"), count_of(web, "mailbox.search")
+    reader.get(f"/api/v1/organizations/{STTTT}/inbox")
+    reader.get("/api/v1/search", q="quyet dinh")
+    assert (count_of(web, "mailbox.view"), count_of(web, "mailbox.search")) == (before[0] + 1, before[1] + 1)
+    assert last_of(web, "mailbox.view")["actor"] == "vanthu.stttt"

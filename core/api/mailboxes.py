@@ -11,8 +11,9 @@ from pyramid.httpexceptions import HTTPNotFound
 from .. import security as sec
 from ..resources.documents import Delivery
 from ..resources.site import get_site
-from ..services import mailboxes
+from ..services import audit, mailboxes
 from ..services.env import get_env
+from ..views.base import actor_for
 from ..views.factories import site_factory, unit_factory
 from .common import is_person, site_of
 from .documents import (DELIVERY_SCHEMA, DELIVERY_STATES, DOC_TYPES, DOCUMENT_STATES, DOCUMENT_SUMMARY,
@@ -102,10 +103,13 @@ def _page(request, query, found):
 
 
 def _listing(request, query, box):
+    """A page of one mailbox; reading it is on the audit record, as on the web (R6.6)."""
     site, env = site_of(request), get_env(request.registry)
-    return _page(request, query, mailboxes.listing(
+    found = mailboxes.listing(
         site, env, [box], overdue=query["overdue"], unread=query.get("unread"), sort=query["sort"],
-        page=query["page"], size=query["size"], **_filters(query)))
+        page=query["page"], size=query["size"], **_filters(query))
+    audit.record(site, actor_for(request), "mailbox.view", request.path, box=box, results=found[0])
+    return _page(request, query, found)
 
 
 def inbox(request, body, query):
@@ -128,8 +132,10 @@ def search(request, body, query):
                                      lambda unit: request.has_permission(sec.READ_MAILBOX, unit["mailbox"]))
     if query.get("box"):
         boxes = [b for b in boxes if b.startswith(query["box"] + ":")]
-    return _page(request, query, mailboxes.search(site, env, boxes, query.get("q", ""), page=query["page"],
-                                                  size=query["size"], **_filters(query)))
+    found = mailboxes.search(site, env, boxes, query.get("q", ""), page=query["page"], size=query["size"],
+                             **_filters(query))
+    audit.record(site, actor_for(request), "mailbox.search", request.path, results=found[0])
+    return _page(request, query, found)
 
 
 TAGS = ("mailboxes",)
