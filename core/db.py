@@ -58,14 +58,17 @@ def resolve_uri(uri):
     FileStorage is opened with its own ``blob_dir`` instead; the directory layout is the same.
     """
     factory, dbkw = zodburi.resolve_uri(uri)
-    blob_dir = parse_qs(urlsplit(uri).query).get("blobstorage_dir", [None])[0]
+    query = parse_qs(urlsplit(uri).query)
+    blob_dir = query.get("blobstorage_dir", [None])[0]
     path = file_storage_path(uri)
     if path is None or not blob_dir:
         return factory, dbkw
     from ZODB.FileStorage import FileStorage
+    options = {name: query[name][0].lower() in ("1", "true", "yes", "on")
+               for name in ("read_only", "create", "pack_gc") if name in query}
 
     def open_file_storage():
-        return FileStorage(path, blob_dir=blob_dir)
+        return FileStorage(path, blob_dir=blob_dir, **options)
     return open_file_storage, dbkw
 
 
