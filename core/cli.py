@@ -206,6 +206,18 @@ def migrate(env):
 
 
 @cli.command()
+@click.pass_obj
+def reindex(env):
+    """Rebuild the catalog (mailbox lists and search) from the documents, committing every 1,000."""
+    from .services import audit, indexing
+
+    with env.site() as (site, tm):
+        records = indexing.reindex_all(site, commit_every=tm.commit, echo=click.echo)
+        audit.record(site, audit.Actor.system("cli"), "catalog.reindex", "/catalog", records=records)
+    click.echo(f"catalog rebuilt: {records} records")
+
+
+@cli.command()
 @click.option("--dry-run", is_flag=True, help="Show who would get what; send nothing, write nothing.")
 @click.option("--force", is_flag=True, help="Run on a non-working day too.")
 @click.option("--today", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,

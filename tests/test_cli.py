@@ -237,3 +237,11 @@ def test_shell_binds_the_site_and_commits_only_when_asked(site_ini):
     assert "units 32" in result.stdout
     check = cli.run(["shell"], site_ini, input="print('phone', site['directory']['000.00.02.H49'].phone)\n")
     assert "phone 0254 3852 000" in check.stdout
+
+
+def test_reindex_rebuilds_the_catalog_of_the_demo_documents(tmp_path, site_ini):
+    demo = cli.run(["init", "--demo"], site_ini, env=cli.clean_env(LIENTHONG_DEMO_PASSWORD="Demo-mat-khau-env-2024"))
+    assert demo.returncode == 0, demo.stderr
+    result = cli.run(["reindex"], site_ini)
+    assert result.returncode == 0, result.stderr
+    assert "catalog rebuilt: 17 records" in result.stdout

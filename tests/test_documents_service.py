@@ -319,3 +319,19 @@ def test_plugins_hear_of_sends_and_state_changes_after_commit_only(demo_factory)
         assert heard == [("changed", STTTT, "01", "03")]
     finally:
         close_app(h.app)
+
+
+def test_the_catalog_is_rebuilt_from_the_documents(hub):
+    from lienthong.core.services import demo, indexing, mailboxes
+    hub.tx(lambda site: demo.populate_documents(site, hub.env))
+    inbox = [mailboxes.box_key("in", STTTT)]
+
+    def lose_and_rebuild(site):
+        from lienthong.core import catalog
+        delattr(site["catalog"], catalog.ATTRIBUTE)            # a lost catalog
+        assert mailboxes.listing(site, hub.env, inbox)[0] == 0
+        return indexing.reindex_all(site)
+    assert hub.tx(lose_and_rebuild) == 4 + 1 + 1 + 8 + 1 + 2   # 4 documents, their 13 deliveries
+    total, rows = hub.tx(lambda site: mailboxes.listing(site, hub.env, inbox))
+    assert total == 3
+    assert hub.tx(lambda site: mailboxes.search(site, hub.env, inbox, "bao cao quy III")[0]) == 1

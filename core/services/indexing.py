@@ -102,3 +102,31 @@ def on_document_changed(event):
 
 def on_delivery_changed(event):
     _changed(event.site, delivery_key(event.delivery), event.delivery)
+
+
+def reindex_all(site, commit_every=None, echo=None):
+    """Rebuild the catalog from the documents themselves; return the number of records.
+
+    For an operator after a damaged or lost catalog, or an evolve step that changes the
+    indexes: the documents and deliveries are the truth, the catalog only a view of them.
+    ``commit_every`` (a callable run every 1,000 documents) lets the CLI commit in batches.
+    """
+    from ..catalog import ATTRIBUTE, ensure_catalog
+    folder = site["catalog"]
+    if getattr(folder, ATTRIBUTE, None) is not None:
+        delattr(folder, ATTRIBUTE)
+    catalog = ensure_catalog(folder)
+    records = 0
+    for n, document in enumerate(site["documents"].values(), 1):
+        catalog.index(document_key(document), document_record(document))
+        records += 1
+        for delivery in document.deliveries.values():
+            if delivery.state:
+                catalog.index(delivery_key(delivery), delivery_record(delivery))
+                records += 1
+        if n % 1000 == 0:
+            if commit_every is not None:
+                commit_every()
+            if echo is not None:
+                echo(f"{n} documents, {records} records")
+    return records
