@@ -79,6 +79,8 @@ def step_5_registers_and_catalog(site):
     for unit in site["directory"].values():
         unit.ensure_children()
     ensure_catalog(site["catalog"])
+    from .services.indexing import queue_of
+    queue_of(site)
 
 
 #: ordered steps; the position + 1 is the generation each one produces

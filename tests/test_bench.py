@@ -16,7 +16,8 @@ def test_bench_writes_figures_and_ratios(tmp_path, venv_bin):
     assert set(figures) == {"zodb_commit", "audit_append", "zodb_commit_4_writers", "audit_append_4_writers",
                             "waitress_hello", "http_healthz", "http_login_page", "http_directory_search",
                             "api_organizations_search", "send_service", "zodb_send_graph", "http_send",
-                            "send_service_at_scale", "zodb_send_graph_at_scale"}
+                            "send_service_at_scale", "zodb_send_graph_at_scale", "send_service_read_each",
+                            "send_service_read_each_at_scale"}
     assert all(value > 0 for value in figures.values())
     assert report["ratios"]["audit_append / zodb_commit"] == figures["audit_append"] / figures["zodb_commit"]
     assert report["ratios"]["send_service / zodb_send_graph"] == figures["send_service"] / figures["zodb_send_graph"]

@@ -325,6 +325,7 @@ def test_the_catalog_is_rebuilt_from_the_documents(hub):
     from lienthong.core.services import demo, indexing, mailboxes
     hub.tx(lambda site: demo.populate_documents(site, hub.env))
     inbox = [mailboxes.box_key("in", STTTT)]
+    assert hub.tx(lambda site: mailboxes.listing(site, hub.env, inbox))[0] == 3     # caught up
 
     def lose_and_rebuild(site):
         from lienthong.core import catalog

@@ -25,6 +25,7 @@ def undo_steps(site):
         unit.remove("registers")  # step 5 gives each unit its registers
     from lienthong.core import catalog
     delattr(site["catalog"], catalog.ATTRIBUTE)  # ... and the catalog its indexes
+    del site["catalog"].pending                  # ... and its queue of changes to index
     audit = site["audit"]
     del audit.head  # step 2 records the head of the audit chain
     legacy = LOBTree()  # step 3 moved the entries from one LOBTree into chunks and a tail
@@ -37,7 +38,8 @@ def undo_steps(site):
 def registers_and_catalog(site):
     from lienthong.core import catalog
     return (all("registers" in unit for unit in site["directory"].values()),
-            isinstance(getattr(site["catalog"], catalog.ATTRIBUTE, None), catalog.Catalog))
+            isinstance(getattr(site["catalog"], catalog.ATTRIBUTE, None), catalog.Catalog)
+            and getattr(site["catalog"], "pending", None) is not None)
 
 
 def set_generation(app, generation):

@@ -128,7 +128,7 @@ class _Lists:
 
     def __init__(self, site):
         self.site = site
-        self.catalog = indexing.catalog_of(site)
+        self.catalog = indexing.searchable(site)
         self._cache = {}
 
     def deliveries(self, box, states=None, overdue_on=None):

@@ -36,13 +36,7 @@ def readable_boxes(site, user, can_read_unit_mailbox):
     return boxes
 
 
-def resolve_key(site, key):
-    """A catalog key back to its Document or Delivery (None if it is gone)."""
-    parts = key.split("/")
-    document = site["documents"].get(parts[1]) if len(parts) > 1 else None
-    if document is None or parts[0] == "doc":
-        return document
-    return document.deliveries.get(parts[2]) if len(parts) > 2 else None
+resolve_key = indexing.resolve_key
 
 
 def _page_args(page, size):
@@ -70,7 +64,7 @@ def listing(site, env, boxes, state=None, sender=None, doc_type=None, date_from=
                 date.fromisoformat(str(value)[:10])
             except ValueError:
                 raise ServiceError(_("${value} is not a date (yyyy-mm-dd)."), field=name, value=str(value)[:40])
-    total, keys = indexing.catalog_of(site).query(
+    total, keys = indexing.searchable(site).query(
         boxes, state=state or None, sender=sender or None, doc_type=doc_type or None,
         date_from=date_from or None, date_to=date_to or None,
         overdue_on=env.today().isoformat() if overdue else None, unread=unread, text=text or None,

@@ -44,7 +44,7 @@ def _clean(sender_code, sender_name, notation, promulgation_date):
 def find_message(site, unit, sender_code, notation, promulgation_date):
     """The delivery in ``unit``'s inbox from ``sender_code`` with that notation and date, or None."""
     wanted = _normal_notation(notation)
-    catalog = indexing.catalog_of(site)
+    catalog = indexing.searchable(site)
     total, keys = catalog.query(mailboxes.box_key(mailboxes.INBOX, unit.code), sender=sender_code, limit=None)
     for key in keys:
         delivery = mailboxes.resolve_key(site, key)

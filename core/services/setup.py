@@ -15,6 +15,8 @@ def ensure_site(zodb_root, tm=None):
     site.ensure_containers()
     from ..catalog import ensure_catalog
     ensure_catalog(site["catalog"])   # made once here, not by the first concurrent sends
+    from .indexing import queue_of
+    queue_of(site)
     site.generation = evolve.current_generation()
     zodb_root[APP_ROOT_KEY] = site
     audit.record(site, audit.Actor.system("init"), "site.create", "/", generation=site.generation)
