@@ -61,6 +61,3 @@ def notation(doc_type, unit_symbol):
         return unit_symbol
     return f"{kind.abbreviation}-{unit_symbol}"
 
-
-def full_notation(number, code_notation):
-    return f"{number}/{code_notation}" if number else code_notation

@@ -228,7 +228,7 @@ def remind(site, env, digest, today):
     today_iso = today.isoformat()
     given = 0
     for delivery in digest.sections.get(OVERDUE, ()):
-        reminded = dict(getattr(delivery, "reminded_on", None) or {})
+        reminded = dict(delivery.reminded_on or {})
         if reminded.get(digest.login) == today_iso:
             continue
         document = delivery.document

@@ -4,7 +4,6 @@ The number is taken in the same transaction as the act it records (issuing, acce
 so an aborted act gives its number back and a committed one keeps it: numbers never
 repeat and never skip.
 """
-from ..resources.registers import INCOMING, OUTGOING  # noqa: F401  (re-exported for callers)
 
 
 def take_number(unit, direction, year, entry):

@@ -95,11 +95,6 @@ def get_action(delivery, name):
     return action
 
 
-def effective_state(delivery):
-    """The state actions start from: a refused recall returns to where the delivery was."""
-    return delivery.state
-
-
 def available(delivery):
     """The actions whose source states include the delivery's state (permissions aside)."""
     return [a for a in actions_for(delivery).values() if delivery.state in a.sources]
