@@ -11,7 +11,6 @@ Each delivery then moves through the edXML states of ``workflow.ACTIONS`` by ``a
 Every act is on the audit record with the actor and on whose behalf.
 """
 import uuid
-from datetime import date
 
 from .. import doctypes
 from ..i18n import _
@@ -21,7 +20,7 @@ from ..resources.documents import Attachment, Delivery, Document
 from ..resources.registers import INCOMING, OUTGOING
 from . import audit, outbound, registers, workflow
 from .directory import resolve
-from .errors import Conflict, Forbidden, NotFound, ServiceError
+from .errors import Conflict, Forbidden, NotFound, ServiceError, iso_date
 
 SECRET_CLASSIFICATIONS = ("Mật", "Tối mật", "Tuyệt mật")
 CLASSIFICATIONS = ("",) + SECRET_CLASSIFICATIONS
@@ -93,15 +92,6 @@ def _as_int(value, field, allowed=None, default=0):
     return number
 
 
-def _as_date(value, field):
-    if value in (None, ""):
-        return ""
-    try:
-        return date.fromisoformat(str(value).strip()).isoformat()
-    except ValueError:
-        raise DocumentError(_("${value} is not a date (yyyy-mm-dd)."), field=field, value=str(value)[:40])
-
-
 # -- metadata ------------------------------------------------------------------------------
 def clean_meta(data, previous=None):
     """The edXML header fields of ``data``, checked; raise ``DocumentError`` naming the first bad one."""
@@ -122,9 +112,9 @@ def clean_meta(data, previous=None):
                                 value=str(data["doc_type"] or "")[:40])
         meta["doc_type"], meta["doc_type_name"] = kind.code, kind.name
     if "due_date" in data:
-        meta["due_date"] = _as_date(data["due_date"], "due_date")
+        meta["due_date"] = iso_date(data["due_date"], "due_date")
     if "promulgation_date" in data:
-        meta["promulgation_date"] = _as_date(data["promulgation_date"], "promulgation_date")
+        meta["promulgation_date"] = iso_date(data["promulgation_date"], "promulgation_date")
     if "response_for" in data:
         meta["response_for"] = [dict(r) for r in data["response_for"] or ()]
     if not meta.get("subject"):
@@ -524,7 +514,7 @@ def _assign(site, env, delivery, assignees, deadline, details):
                 and sec.LEADER not in unit.local_roles_of(sec.user_principal(login)):
             raise DocumentError(_("${login} is not a specialist of this unit."), field="assignees", login=login[:60])
     if deadline:
-        deadline = _as_date(deadline, "deadline")
+        deadline = iso_date(deadline, "deadline")
         if deadline < env.today().isoformat():
             raise DocumentError(_("The deadline is in the past."), field="deadline")
         delivery.due = deadline

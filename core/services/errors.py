@@ -36,3 +36,15 @@ class Conflict(ServiceError):
 
 class Forbidden(ServiceError):
     status = 403
+
+
+def iso_date(value, field):
+    """``value`` checked as an ISO date (``yyyy-mm-dd``) and returned as one; "" or None gives ""."""
+    from datetime import date
+    if value in (None, ""):
+        return ""
+    try:
+        return date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise ServiceError(TranslationString("${value} is not a date (yyyy-mm-dd).", domain="lienthong"),
+                           field=field, value=str(value)[:40]) from None

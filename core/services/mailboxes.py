@@ -7,7 +7,7 @@ reaches a document outside them.
 """
 from ..i18n import _
 from . import indexing
-from .errors import ServiceError
+from .errors import ServiceError, iso_date
 
 INBOX, OUTBOX, DRAFTS, PERSONAL = "in", "out", "draft", "personal"
 BOX_KINDS = (INBOX, OUTBOX, DRAFTS, PERSONAL)
@@ -58,12 +58,7 @@ def listing(site, env, boxes, state=None, sender=None, doc_type=None, date_from=
         raise ServiceError(_("Unknown sort ${sort}."), field="sort", sort=str(sort)[:20])
     page, size = _page_args(page, size)
     for name, value in (("date_from", date_from), ("date_to", date_to)):
-        if value:
-            try:
-                from datetime import date
-                date.fromisoformat(str(value)[:10])
-            except ValueError:
-                raise ServiceError(_("${value} is not a date (yyyy-mm-dd)."), field=name, value=str(value)[:40])
+        iso_date(str(value)[:10] if value else "", name)
     total, keys = indexing.searchable(site).query(
         boxes, state=state or None, sender=sender or None, doc_type=doc_type or None,
         date_from=date_from or None, date_to=date_to or None,

@@ -6,7 +6,6 @@
 (c) it is not, and the sender is connected: it is refused, the sender's clerks are told
     to issue it electronically, and the violation is recorded (an incident, R12).
 """
-from datetime import date
 
 from .. import security as sec
 from ..i18n import _
@@ -15,7 +14,7 @@ from ..resources.registers import INCOMING
 from ..text import fold
 from . import accounts, audit, indexing, mailboxes, registers, workflow
 from .documents import act, _iso
-from .errors import ServiceError
+from .errors import ServiceError, iso_date
 
 FOUND_AND_REGISTERED = "registered_electronic"
 ALREADY_REGISTERED = "already_registered"
@@ -33,11 +32,9 @@ def _clean(sender_code, sender_name, notation, promulgation_date):
         raise ServiceError(_("Enter the number and notation written on the paper document."), field="notation")
     if not (sender_code or sender_name or "").strip():
         raise ServiceError(_("Choose the sender or write its name."), field="sender")
-    try:
-        day = date.fromisoformat((promulgation_date or "").strip()).isoformat()
-    except ValueError:
-        raise ServiceError(_("${value} is not a date (yyyy-mm-dd)."), field="promulgation_date",
-                           value=(promulgation_date or "")[:40])
+    day = iso_date(promulgation_date, "promulgation_date")
+    if not day:
+        raise ServiceError(_("Enter the date written on the paper document."), field="promulgation_date")
     return (sender_code or "").strip(), (sender_name or "").strip(), notation, day
 
 
