@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= etc/development.ini
 
-.PHONY: serve test install install-test browser i18n clean
+.PHONY: serve test install install-test browser softhsm i18n clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,14 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core >/dev/null; \
 	fi
 
-test: install-test browser
+# Debian's SoftHSM2: the real PKCS#11 token the signing tests create keys on.
+softhsm:
+	@if ! command -v softhsm2-util >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null; \
+	fi
+
+test: install-test browser softhsm
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Re-extract the message catalog and compile the translations.

@@ -1,0 +1,100 @@
+"""What the core knows of digital signatures: keys by reference, trust, and reports.
+
+The signing plugins (hook ``lienthong_signers``) do the cryptography; the core only says
+which key a unit signs with, which roots a unit trusts, and keeps what a verification
+found. A key is never stored in the database: a unit's ``KeyRef`` names a PKCS#12 file or
+a PKCS#11 token slot, and the secret that opens it (passphrase, PIN) by name, looked up
+in the settings (``lienthong.signing.secret.<name>``) or the environment
+(``LIENTHONG_SIGNING_SECRET_<NAME>``).
+"""
+import os
+from dataclasses import asdict, dataclass, field
+
+from .i18n import _
+
+#: the badge of one signature, as kept with a delivery and shown in the UI and the API
+VALID = "valid"            # intact, chain to a trusted root, not revoked
+INVALID = "invalid"        # the cryptography does not check out (bad signature, unreadable)
+MODIFIED = "modified"      # the signed bytes were changed or more was added after signing
+REVOKED = "revoked"        # the signer's certificate was revoked (OCSP/CRL)
+UNTRUSTED = "untrusted"    # no chain to a root the unit or the operator trusts (self-signed, unknown CA)
+EXPIRED = "expired"        # the certificate was not valid when it signed
+BADGES = (VALID, INVALID, MODIFIED, REVOKED, UNTRUSTED, EXPIRED)
+
+BADGE_TITLES = {
+    VALID: _("Valid signature"),
+    INVALID: _("Invalid signature"),
+    MODIFIED: _("Modified after signing"),
+    REVOKED: _("Signer's certificate revoked"),
+    UNTRUSTED: _("Untrusted signer"),
+    EXPIRED: _("Certificate expired"),
+}
+
+PKCS12 = "pkcs12"
+PKCS11 = "pkcs11"
+KEY_KINDS = (PKCS12, PKCS11)
+
+
+class SigningError(RuntimeError):
+    """A signing step failed (key not found, wrong PIN, slot gone, unsignable file).
+
+    ``message`` is a translatable string naming the reason; the service that called the
+    signer turns it into a refusal naming the document, and the send stores nothing.
+    """
+
+    def __init__(self, message, **mapping):
+        super().__init__(str(message))
+        self.message = message
+        self.mapping = mapping
+
+
+@dataclass
+class KeyRef:
+    """Where a unit's signing key is: a PKCS#12 file, or an object on a PKCS#11 token."""
+    kind: str = PKCS12
+    path: str = ""             # PKCS#12: the file; PKCS#11: the module (.so), default from settings
+    token_label: str = ""      # PKCS#11 token label
+    key_label: str = ""        # PKCS#11 key (and certificate) label
+    secret_name: str = ""      # the name of the passphrase or PIN in settings/environment
+    signer_name: str = ""      # shown in a visible stamp; default the certificate's common name
+    stamp: bool = False        # add a visible stamp on the PDF's first page
+    stamp_box: tuple = (360, 40, 560, 110)   # x1, y1, x2, y2 in PDF points
+
+    def as_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in dict(data or {}).items() if k in known}
+        if "stamp_box" in values:
+            values["stamp_box"] = tuple(values["stamp_box"])
+        return cls(**values)
+
+
+def secret(settings, name):
+    """The passphrase or PIN called ``name``: from the settings, else the environment; None if neither."""
+    if not name:
+        return None
+    value = (settings or {}).get(f"lienthong.signing.secret.{name}")
+    if value is None:
+        value = os.environ.get("LIENTHONG_SIGNING_SECRET_" + name.upper().replace("-", "_").replace(".", "_"))
+    return value
+
+
+@dataclass
+class SignatureReport:
+    """What one verification found about one signature (kept with the delivery)."""
+    badge: str                      # one of BADGES
+    format: str                     # "pades" or "xmldsig"
+    target: str                     # the attachment name, or "edxml" for the envelope
+    signer: str = ""                # the certificate's subject common name
+    issuer: str = ""
+    serial: str = ""
+    signed_at: str = ""             # ISO time claimed by the signature (or its timestamp)
+    timestamped: bool = False       # an RFC 3161 timestamp covers it
+    reason: str = ""                # why it is not valid (English; the UI translates the badge)
+    details: dict = field(default_factory=dict)
+
+    def as_dict(self):
+        return asdict(self)

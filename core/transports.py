@@ -1,0 +1,82 @@
+"""What an eOffice adapter is (hook ``lienthong_transports``) and what it is given.
+
+An adapter carries messages between the hub and one kind of eOffice product (or another
+hub). The worker (``lienthong worker``) takes a message from the durable queue, builds its
+payload (an edXML package or status message) in a read transaction, and calls the
+adapter's ``deliver`` outside any transaction; the result is committed afterwards. A
+delivery may therefore be repeated after a crash (at-least-once): receivers deduplicate
+by DocumentId (documents) or by (DocumentId, unit, status code, time) (statuses).
+
+An adapter that must look for inbound messages (a hot folder) implements ``poll``; the
+worker calls it on its schedule and hands what it returns to the core's inbound service.
+"""
+from dataclasses import dataclass, field
+
+
+class TransportError(RuntimeError):
+    """A delivery failed. ``permanent``: retrying cannot help (the message becomes a dead letter)."""
+    permanent = False
+
+    def __init__(self, reason, permanent=None):
+        super().__init__(reason)
+        self.reason = reason
+        if permanent is not None:
+            self.permanent = permanent
+
+
+class PermanentError(TransportError):
+    permanent = True
+
+
+@dataclass
+class Setting:
+    """One setting of an adapter on a unit's directory entry (shown on the unit's form)."""
+    name: str
+    title: str
+    required: bool = False
+    secret: bool = False      # never shown back once saved (passwords, HMAC keys)
+    default: str = ""
+
+
+@dataclass
+class OutboundMessage:
+    """One queued message, as the worker hands it to ``Adapter.deliver``."""
+    key: str                  # the queue key: stable across retries (a receiver may use it too)
+    kind: str                 # "document" or "status"
+    document_id: str          # the edXML DocumentId
+    recipient: str            # the unit code the message is for
+    sender: str               # the unit code that sent the document (documents) or acted (statuses)
+    payload: bytes            # the edXML package or status message (XML bytes)
+    attempts: int = 0         # failed attempts so far
+    settings: dict = field(default_factory=dict)   # the recipient unit's adapter settings
+    extra: dict = field(default_factory=dict)      # status code, delivery key… (kind-specific)
+
+
+@dataclass
+class InboundMessage:
+    """What ``Adapter.poll`` found: an edXML package or status message from ``unit``."""
+    unit: str                 # the unit code whose product produced it
+    kind: str                 # "document" or "status"
+    payload: bytes
+    source: str = ""          # where it came from (file name, URL), for the audit record
+    done: object = None       # called with (ok: bool, reason: str) once the hub committed or refused it
+
+
+class Adapter:
+    """Base class of an adapter; plugins subclass it (or provide the same attributes)."""
+    name = ""                 # the value of a unit's ``adapter`` field
+    title = ""
+    settings = ()             # (Setting, ...)
+
+    def check_settings(self, values):
+        """Reasons (strings) why ``values`` cannot work; empty when they can."""
+        missing = [s.name for s in self.settings if s.required and not values.get(s.name)]
+        return [f"{name} is required" for name in missing]
+
+    def deliver(self, message, env):
+        """Send ``message`` (an ``OutboundMessage``); raise ``TransportError`` on failure."""
+        raise NotImplementedError
+
+    def poll(self, unit_code, settings, env):
+        """Inbound messages waiting for the hub from ``unit_code``'s product (default: none)."""
+        return []

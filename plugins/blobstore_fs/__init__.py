@@ -1,0 +1,1 @@
+"""Plugin blobstore_fs (being built)."""

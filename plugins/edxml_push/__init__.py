@@ -1,0 +1,1 @@
+"""Plugin edxml_push (being built)."""

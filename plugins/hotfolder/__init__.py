@@ -1,0 +1,1 @@
+"""Plugin hotfolder (being built)."""

@@ -1,0 +1,1 @@
+"""Plugin peer_hub (being built)."""

@@ -1,0 +1,1 @@
+"""Plugin signing_xmldsig (being built)."""

@@ -1,0 +1,1 @@
+"""Plugin webhook_json (being built)."""
