@@ -48,6 +48,27 @@ class SigningError(RuntimeError):
         self.mapping = mapping
 
 
+class Signer:
+    """What ``lienthong_signers`` returns: one per signature format.
+
+    ``sign`` returns the signed bytes or raises ``SigningError``; ``verify`` returns one
+    ``SignatureReport`` per signature found (an empty list when there is none) and never
+    raises for bad input: a damaged file is a report with the badge ``invalid``.
+    """
+    name = ""          # "pades", "xmldsig"
+    format = ""        # "pdf": attachments; "edxml": the envelope of an edXML package
+
+    def handles(self, name, mime_type):
+        """Whether this signer signs an attachment called ``name`` of ``mime_type``."""
+        return False
+
+    def sign(self, data, key, settings, *, reason="", location="", signer_name=""):
+        raise NotImplementedError
+
+    def verify(self, data, trust, settings):
+        raise NotImplementedError
+
+
 @dataclass
 class KeyRef:
     """Where a unit's signing key is: a PKCS#12 file, or an object on a PKCS#11 token."""
@@ -80,6 +101,15 @@ def secret(settings, name):
     if value is None:
         value = os.environ.get("LIENTHONG_SIGNING_SECRET_" + name.upper().replace("-", "_").replace(".", "_"))
     return value
+
+
+@dataclass
+class Trust:
+    """What a verification trusts: the operator's and the receiving unit's roots (DER bytes)."""
+    roots: list = field(default_factory=list)
+    intermediates: list = field(default_factory=list)
+    fetch: bool = True             # fetch OCSP/CRL over HTTP (and certificates named by AIA)
+    moment: object = None          # datetime to validate at; None = now
 
 
 @dataclass

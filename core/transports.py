@@ -67,6 +67,7 @@ class Adapter:
     name = ""                 # the value of a unit's ``adapter`` field
     title = ""
     settings = ()             # (Setting, ...)
+    batch_size = 1            # how many queued messages of one destination ``deliver_batch`` may take at once
 
     def check_settings(self, values):
         """Reasons (strings) why ``values`` cannot work; empty when they can."""
@@ -76,6 +77,23 @@ class Adapter:
     def deliver(self, message, env):
         """Send ``message`` (an ``OutboundMessage``); raise ``TransportError`` on failure."""
         raise NotImplementedError
+
+    def deliver_batch(self, messages, env):
+        """Deliver ``messages`` (one destination, in queue order); return the results in order.
+
+        Each result is None (delivered) or the ``TransportError`` that stopped it; the list
+        ends at the first failure, and the messages after it stay queued (order per
+        destination is kept). The default delivers one by one.
+        """
+        results = []
+        for message in messages:
+            try:
+                self.deliver(message, env)
+            except TransportError as exc:
+                results.append(exc)
+                break
+            results.append(None)
+        return results
 
     def poll(self, unit_code, settings, env):
         """Inbound messages waiting for the hub from ``unit_code``'s product (default: none)."""
