@@ -38,7 +38,7 @@ browser:
 softhsm:
 	@if ! command -v softhsm2-util >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 fonts-dejavu-core >/dev/null; \
 	fi
 
 test: install-test browser softhsm

@@ -80,6 +80,7 @@ class KeyRef:
     signer_name: str = ""      # shown in a visible stamp; default the certificate's common name
     stamp: bool = False        # add a visible stamp on the PDF's first page
     stamp_box: tuple = (360, 40, 560, 110)   # x1, y1, x2, y2 in PDF points
+    position: str = ""         # the signer's position (chức vụ), shown in a visible stamp under the name
 
     def as_dict(self):
         return asdict(self)

@@ -1,1 +1,13 @@
-"""Plugin signing_xmldsig (being built)."""
+"""XML-DSig of the edXML envelope (signxml): signs the package's header Signature, verifies on import.
+
+Keys as for PAdES (PKCS#12 file or PKCS#11 token, ``lienthong.plugins.signing_pades.keys``).
+See docs/signing.md.
+"""
+from lienthong.core.plugins import hookimpl
+
+from .signer import XmldsigSigner
+
+
+@hookimpl
+def lienthong_signers():
+    return [XmldsigSigner()]
