@@ -23,6 +23,7 @@ from ..resources.site import get_site
 from ..services import documents as ds
 from ..services import workflow
 from ..services.errors import Conflict, NotFound, ServiceError
+from . import signature_badges
 from .base import actor_for, field_errors, local_time, page, refused, translate
 from .mailboxes import (day, doc_state_title, document_url, env_of, person_name,
                         state_title, today_iso, unit_name)
@@ -407,8 +408,11 @@ def document_page(request, document, errors=None, act_form=None, record=True):
         sender_name=unit_name(site, document.sender_code),
         recipients=[unit_name(site, c) for c in document.recipients] + [person_name(site, p) for p in document.persons],
         attachments=[{"name": a.name, "size": a.size, "type": a.mime_type, "description": a.description,
-                      "url": f"{document_url(request, document)}/attachments/{quote(a.name)}"}
+                      "url": f"{document_url(request, document)}/attachments/{quote(a.name)}",
+                      "signatures": signature_badges.for_attachment(request, mine, a.name)}   # issue #6
                      for a in document.attachments.values()],
+        signed_at_issue=signature_badges.applied(request, document) if sender_side else [],   # issue #6
+        envelope_signatures=signature_badges.badge_views(request, getattr(document, "envelope_signatures", ())),
         priority=translate(request, PRIORITY_TITLES.get(priority, PRIORITY_TITLES[0])),
         steering=translate(request, STEERING_TITLES.get(meta.get("steering_type") or 0, STEERING_TITLES[0])),
         business=translate(request, BUSINESS_TITLES.get(document.business_doc_type, BUSINESS_TITLES[0])),
