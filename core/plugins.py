@@ -1,4 +1,5 @@
 """Finding, enabling and calling plugins (pluggy, entry-point group ``lienthong.plugins``)."""
+import importlib
 import logging
 from importlib.metadata import entry_points
 
@@ -50,6 +51,13 @@ def make_plugin_manager(settings=None, extra=()):
         distributions[ep.name] = getattr(ep, "dist", None)
     from . import validators
     pm.register(validators, name="lienthong.core.validators")
+    from .services.sign_policy import SignPolicy   # R10.10: the unit policy "must sign" (issue #6)
+    pm.register(SignPolicy(pm), name="lienthong.core.sign_policy")
+    for path in sorted(_names(settings.get("lienthong.plugins.extra"))):   # modules named in the ini
+        try:
+            pm.register(importlib.import_module(path), name=path)
+        except Exception as exc:
+            raise PluginLoadError(f"cannot load plugin module {path!r} (lienthong.plugins.extra): {exc}") from exc
     for plugin in extra:
         pm.register(plugin)
     pm.check_pending()

@@ -1,30 +1,261 @@
-"""The seam to the transports: what leaves the hub for an eOffice adapter is queued here.
+"""The durable outbound queue (R6.5): what leaves the hub for an eOffice adapter waits here.
 
-Written in the same transaction as the send or status change that causes it, so nothing
-is queued for a send that did not happen and nothing sent is left unqueued (R6.5). The
-worker and the adapters that drain the queue belong to the transports issue.
+A message is queued in the same transaction as the send or status change that causes it,
+so nothing is queued for a send that did not happen and nothing sent is left unqueued.
+The worker (``core/worker.py``) drains it: at-least-once, receivers deduplicate.
+
+Layout under ``site["transport"]`` (created lazily, on first use):
+
+* ``queues``: OOBTree destination unit code → ``Destination``; each destination holds its
+  messages in an OOBTree keyed ``<UTC time>-<random>`` (so keys order by time and two
+  senders never write the same key: their inserts merge by BTree conflict resolution,
+  no shared counter), and the worker's lease (who delivers it now, until when);
+* ``dead``: OOBTree key → ``Message``, the dead letters, with their last error.
+
+A destination is delivered strictly in key order; a failing head blocks only its own
+destination (head-of-line) until it succeeds or becomes a dead letter.
 """
-import uuid
-from datetime import datetime, timezone
+import os
+import threading
+from datetime import datetime, timedelta, timezone
 
 from BTrees.OOBTree import OOBTree
+from persistent import Persistent
+from persistent.mapping import PersistentMapping
+
+from ..i18n import _
+from . import audit
+from .errors import NotFound
+
+KINDS = ("document", "status")
 
 
-def queue(site):
+def _iso(when):
+    return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+class Message(Persistent):
+    """One queued message: small, and changed alone when a delivery attempt fails."""
+
+    dead_at = None
+
+    def __init__(self, kind, document, document_id, recipient, sender, adapter, extra, queued_at):
+        self.kind = kind                  # "document" or "status"
+        self.document = document          # the Document's name in site["documents"]
+        self.document_id = document_id    # its edXML DocumentId
+        self.recipient = recipient        # the destination unit (whose adapter carries it)
+        self.sender = sender              # the unit that sent the document / acted
+        self.adapter = adapter            # the adapter named when it was queued (informative)
+        self.extra = PersistentMapping(extra or {})
+        self.queued_at = queued_at
+        self.attempts = 0
+        self.next_attempt = queued_at     # ISO UTC; the head waits until then after a failure
+        self.last_error = ""
+
+    def as_dict(self):
+        return {"kind": self.kind, "document": self.document, "document_id": self.document_id,
+                "recipient": self.recipient, "sender": self.sender, "adapter": self.adapter,
+                "extra": dict(self.extra), "queued_at": self.queued_at, "attempts": self.attempts,
+                "next_attempt": self.next_attempt, "last_error": self.last_error, "dead_at": self.dead_at}
+
+
+class Destination(Persistent):
+    """The queue of one destination unit and its lease (written only by workers)."""
+
+    lease_owner = None
+    lease_until = None                    # ISO UTC
+
+    def __init__(self, code):
+        self.code = code
+        self.messages = OOBTree()
+
+    def head(self):
+        if not self.messages:
+            return None, None
+        key = self.messages.minKey()
+        return key, self.messages[key]
+
+    def leased(self, now_iso, worker_id=None):
+        """Held by another worker whose lease has not run out?"""
+        return bool(self.lease_owner and self.lease_owner != worker_id and (self.lease_until or "") > now_iso)
+
+
+# -- keys --------------------------------------------------------------------------------
+_last = [0]
+_lock = threading.Lock()
+
+
+def new_key(now=None):
+    """``<UTC time, microseconds>-<8 hex>``: ordered by time, strictly increasing in this process."""
+    with _lock:
+        micros = int((now or _now()).timestamp() * 1_000_000)
+        micros = max(micros, _last[0] + 1)
+        _last[0] = micros
+    when = datetime.fromtimestamp(micros / 1_000_000, timezone.utc)
+    return f"{when.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z-{os.urandom(4).hex()}"
+
+
+# -- structure ---------------------------------------------------------------------------
+def queues(site):
     transport = site["transport"]
-    if getattr(transport, "queue", None) is None:
-        transport.queue = OOBTree()
-    return transport.queue
+    if getattr(transport, "queues", None) is None:
+        transport.queues = OOBTree()
+    return transport.queues
 
 
-def enqueue(site, adapter, kind, document_id, recipient):
-    """Queue a ``kind`` ("document" or "status") message for ``recipient`` through ``adapter``."""
-    now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    key = f"{now}-{uuid.uuid4().hex[:8]}"
-    queue(site)[key] = {"adapter": adapter, "kind": kind, "document": document_id, "recipient": recipient,
-                        "queued_at": now, "attempts": 0}
+def dead_letters(site):
+    transport = site["transport"]
+    if getattr(transport, "dead", None) is None:
+        transport.dead = OOBTree()
+    return transport.dead
+
+
+def destination(site, code, create=False):
+    found = queues(site).get(code)
+    if found is None and create:
+        found = queues(site)[code] = Destination(code)
+    return found
+
+
+# -- enqueueing --------------------------------------------------------------------------
+def enqueue(site, adapter, kind, document_id, recipient, sender=None, extra=None, now=None):
+    """Queue a ``kind`` message about the document named ``document_id`` for unit ``recipient``.
+
+    ``adapter``: the recipient's adapter (informative; the worker uses the unit's current
+    one). ``sender``: the unit that sent or acted (default: the document's sender).
+    ``extra``: kind-specific fields (a status: its code, time, delivery key…).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of message {kind!r}")
+    document = site["documents"][document_id]
+    now = now or _now()
+    key = new_key(now)
+    destination(site, recipient, create=True).messages[key] = Message(
+        kind, document_id, document.document_id, recipient, sender or document.sender_code, adapter,
+        extra, _iso(now))
     return key
 
 
+def status_extra(delivery):
+    """What a status message must say as it was at this change (a later change may overwrite the
+    delivery before the worker runs): the code, time, reason and who."""
+    last = delivery.history[-1] if delivery.history else {}
+    return {"delivery": delivery.key, "status": delivery.state, "time": last.get("time") or delivery.arrived_at,
+            "description": last.get("reason") or last.get("note") or "", "staff": last.get("actor", "")}
+
+
+def status_changed(site, env, delivery, side="recipient"):
+    """Queue ``delivery``'s new status for the end that an adapter serves.
+
+    A recipient's change (arrival, every act) goes to the document's sender when the
+    sender's unit has an adapter; a sender's act (recall) goes to the recipient when its
+    delivery went through an adapter.
+    """
+    if delivery.recipient_code is None:
+        return None               # a personal delivery: no eOffice end to tell
+    document = delivery.document
+    if side == "sender":
+        if not delivery.transport:
+            return None
+        return enqueue(site, delivery.transport, "status", document.id, delivery.recipient_code,
+                       sender=document.sender_code, extra=status_extra(delivery))
+    sender = site["directory"].get(document.sender_code)
+    if sender is None or not sender.adapter:
+        return None
+    return enqueue(site, sender.adapter, "status", document.id, sender.code, sender=delivery.recipient_code,
+                   extra=status_extra(delivery))
+
+
+def status_message(site, env, delivery, extra):
+    """The edXML status message bytes of ``delivery`` as it was when queued (``status_extra``)."""
+    from .. import edxml
+    from . import edxml_io
+    status = edxml_io.status_of(site, env, delivery)
+    if extra.get("status"):
+        status["status_code"] = extra["status"]
+    if extra.get("time"):
+        status["timestamp"] = datetime.fromisoformat(extra["time"]).astimezone(env.timezone).isoformat(
+            timespec="seconds")
+    if "description" in extra:
+        status["description"] = extra.get("description") or ""
+    if "staff" in extra:
+        status["staff_info"] = dict(status.get("staff_info") or {}, staff=extra.get("staff") or "")
+    return edxml.build_status(status)
+
+
+# -- reading -----------------------------------------------------------------------------
 def pending(site):
-    return list(queue(site).items())
+    """Every queued message as ``(key, dict)``, in key order across destinations."""
+    found = []
+    for dest in queues(site).values():
+        found += [(k, m.as_dict()) for k, m in dest.messages.items()]
+    return sorted(found, key=lambda item: item[0])
+
+
+def overview(site, now=None):
+    """Per destination with messages: code, count, oldest queued time, head, lease."""
+    now_iso = _iso(now or _now())
+    rows = []
+    for code, dest in queues(site).items():
+        key, head = dest.head()
+        if head is None:
+            continue
+        rows.append({"code": code, "count": len(dest.messages), "head_key": key, "head": head,
+                     "oldest": head.queued_at, "leased": dest.leased(now_iso),
+                     "lease_owner": dest.lease_owner, "lease_until": dest.lease_until})
+    return rows
+
+
+# -- the worker's moves ------------------------------------------------------------------
+def backoff(attempts, base, cap, rand):
+    """Seconds to wait after ``attempts`` failures: min(cap, base·2^(attempts-1)) × jitter 0.5–1.5."""
+    return min(cap, base * 2 ** max(0, attempts - 1)) * (0.5 + rand())
+
+
+def failed(dest, key, reason, now, delay):
+    message = dest.messages[key]
+    message.attempts += 1
+    message.last_error = str(reason)[:2000]
+    message.next_attempt = _iso(now + timedelta(seconds=delay))
+    return message
+
+
+def bury(site, dest, key, reason, now):
+    """Move the message ``key`` of ``dest`` to the dead letters with its last error."""
+    message = dest.messages.pop(key)
+    message.last_error = str(reason)[:2000]
+    message.dead_at = _iso(now)
+    dead_letters(site)[key] = message
+    return message
+
+
+def get_dead(site, key):
+    message = dead_letters(site).get(key or "")
+    if message is None:
+        raise NotFound(_("No dead letter ${key}."), field="key", key=(key or "")[:80])
+    return message
+
+
+def retry(site, actor, key, now=None):
+    """Put a dead letter back at its place in its destination's queue, attempts reset."""
+    message = get_dead(site, key)
+    del dead_letters(site)[key]
+    message.attempts, message.dead_at = 0, None
+    message.next_attempt = _iso(now or _now())
+    destination(site, message.recipient, create=True).messages[key] = message
+    audit.record(site, actor, "transport.retry", f"/transport/dead/{key}", recipient=message.recipient,
+                 kind=message.kind, document_id=message.document_id, last_error=message.last_error)
+    return message
+
+
+def discard(site, actor, key):
+    """Remove a dead letter for good."""
+    message = get_dead(site, key)
+    del dead_letters(site)[key]
+    audit.record(site, actor, "transport.discard", f"/transport/dead/{key}", recipient=message.recipient,
+                 kind=message.kind, document_id=message.document_id, last_error=message.last_error)
+    return message

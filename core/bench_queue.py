@@ -1,0 +1,262 @@
+"""``lienthong bench --queue N``: how fast the workers drain the durable queue over HTTP.
+
+On a ZEO database (a real ``runzeo``), ``N`` real documents are queued for four
+destination units; ``lienthong worker`` subprocesses (1, then 2) deliver them through an
+adapter to a receiving endpoint on localhost. The baseline is the raw send rate: the
+same edXML payloads POSTed by a plain ``requests`` loop to the same receiver. The
+destination is pluggable: ``adapter`` names any installed adapter and ``adapter_settings``
+its settings (e.g. a peer hub); the default is ``bench_push`` below, a plain HTTP POST.
+"""
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+
+import requests
+import transaction
+
+from .plugins import hookimpl
+from .transports import Adapter, Setting, TransportError
+
+DESTINATIONS = ("000.00.03.H49", "000.00.31.H49", "000.00.12.H49", "000.00.14.H49")
+SENDER = "000.00.02.H49"
+TARGET_2_WORKERS = 200.0
+
+
+class BenchPush(Adapter):
+    """POST each message to ``url`` (kept-alive session per thread)."""
+    name = "bench_push"
+    title = "Benchmark push"
+    settings = (Setting("url", "URL", required=True),)
+    batch_size = 100
+
+    def __init__(self):
+        self.local = threading.local()
+
+    def deliver(self, message, env):
+        session = getattr(self.local, "session", None) or requests.Session()
+        self.local.session = session
+        try:
+            response = session.post(message.settings["url"], data=message.payload, timeout=30,
+                                    headers={"X-Document-Id": message.document_id, "X-Recipient": message.recipient})
+        except requests.RequestException as exc:
+            self.local.session = None
+            raise TransportError(str(exc))
+        if response.status_code >= 300:
+            raise TransportError(f"HTTP {response.status_code}")
+
+
+@hookimpl
+def lienthong_transports():
+    return [BenchPush()]
+
+
+class Receiver:
+    """Counts POSTs and the distinct (DocumentId, recipient) it got."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.count = 0
+        self.seen = set()
+
+    def __call__(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        environ["wsgi.input"].read(length)
+        with self.lock:
+            self.count += 1
+            self.seen.add((environ.get("HTTP_X_DOCUMENT_ID"), environ.get("HTTP_X_RECIPIENT")))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def _wait(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None, log=None):
+    """Measure; write ``<out_dir>/queue-<time>.json`` and ``latest-queue.json``; return (report, path)."""
+    import waitress
+
+    from . import main
+    from .db import close_databases, get_database
+    from .resources.site import find_site
+    from .services import demo, documents as ds, outbound
+    from .services.audit import Actor
+    from .services.env import get_env
+
+    log = log or (lambda message: None)
+    binary = os.path.dirname(sys.executable)
+    receiver = Receiver()
+    server = waitress.create_server(receiver, host="127.0.0.1", port=_free_port(), threads=8)
+    threading.Thread(target=server.run, daemon=True).start()
+    url = f"http://127.0.0.1:{server.effective_port}/inbox"
+    settings_for_unit = dict(adapter_settings or {"url": url})
+    with tempfile.TemporaryDirectory() as tmp:
+        zeo_port = _free_port()
+        os.makedirs(f"{tmp}/zeo")
+        with open(f"{tmp}/zeo.conf", "w") as f:
+            f.write(f"<zeo>\n address 127.0.0.1:{zeo_port}\n</zeo>\n<filestorage 1>\n path {tmp}/zeo/Data.fs\n"
+                    f" blob-dir {tmp}/zeo/blobs\n</filestorage>\n")
+        zeo = subprocess.Popen([os.path.join(binary, "runzeo"), "-C", f"{tmp}/zeo.conf"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        workers = []
+        app = None
+        try:
+            _wait_port(zeo_port)
+
+            def uri(name):
+                return f"zeo://127.0.0.1:{zeo_port}?blob_dir={tmp}/cache-{name}&wait_timeout=15"
+            settings = {"lienthong.secret": "bench-" + "x" * 40, "lienthong.session.secure": "false",
+                        "lienthong.auto_migrate": "true", "lienthong.plugins.extra": __name__,
+                        "lienthong.transport.idle_seconds": "0.02"}
+            log("queue: site on ZEO")
+            app = main({}, **{"zodbconn.uri": uri("bench"), **settings})
+            env = get_env(app.registry)
+            db = get_database(app.registry)
+            tm = transaction.TransactionManager()
+            conn = db.open(transaction_manager=tm)
+
+            def tx(fn):
+                tm.begin()
+                result = fn(find_site(conn.root()))
+                tm.commit()
+                return result
+
+            tx(lambda site: demo.populate(site, secrets.token_urlsafe(16)))
+            log(f"queue: {n} documents")
+            actor = Actor(login="vanthu.snv")
+            names = []
+
+            def issue(site, start, stop):
+                unit = site["directory"][SENDER]
+                for i in range(start, stop):
+                    doc = ds.compose(site, env, actor, unit, {
+                        "doc_type": "CV", "subject": f"Công văn thử nghiệm số {i}", "signer_name": "Bench",
+                        "recipients": [DESTINATIONS[i % len(DESTINATIONS)]]})
+                    ds.issue(site, env, actor, doc)
+                    names.append((doc.id, DESTINATIONS[i % len(DESTINATIONS)]))
+            for start in range(0, n, 500):
+                tx(lambda site: issue(site, start, min(n, start + 500)))
+
+            def bind(site):        # after the sends: each run queues the messages once its workers wait
+                for code in DESTINATIONS:
+                    site["directory"][code].adapter = adapter
+                    site["directory"][code].adapter_settings.update(settings_for_unit)
+            tx(bind)
+            payloads = []
+
+            def export(site):
+                from .services import edxml_io
+                for name, _code in names:
+                    document = site["documents"][name]
+                    payloads.append((document.document_id, edxml_io.export_document(site, env, document)))
+            tm.begin()
+            export(find_site(conn.root()))
+            tm.abort()
+            log("queue: raw send loop")
+            session = requests.Session()
+            started = time.perf_counter()
+            for document_id, payload in payloads:
+                session.post(url, data=payload, headers={"X-Document-Id": document_id, "X-Recipient": "raw"},
+                             timeout=30).raise_for_status()
+            raw = len(payloads) / (time.perf_counter() - started)
+            payload_bytes = sum(len(p) for _d, p in payloads) // max(1, len(payloads))
+
+            ini = os.path.join(tmp, "worker.ini")
+            rates = {}
+            for count in (1, 2):
+                with open(ini, "w") as f:
+                    f.write("[app:main]\nuse = egg:lienthong\n" + "".join(
+                        f"{k} = {v}\n" for k, v in {"zodbconn.uri": uri("w{id}"), **settings}.items()))
+                log(f"queue: drain with {count} worker(s)")
+                workers, logs = [], []
+                for i in range(count):
+                    worker_ini = os.path.join(tmp, f"worker{count}-{i}.ini")
+                    with open(ini) as src, open(worker_ini, "w") as dst:
+                        dst.write(src.read().replace("w{id}", f"w{count}-{i}"))
+                    logs.append(os.path.join(tmp, f"worker{count}-{i}.log"))
+                    with open(logs[-1], "wb") as out:
+                        workers.append(subprocess.Popen(
+                            [os.path.join(binary, "lienthong"), "-c", worker_ini, "worker", "--id", f"bench-{i}"],
+                            stdout=out, stderr=subprocess.STDOUT))
+                if not _wait(lambda: all("started" in open(p).read() for p in logs), timeout=60):
+                    raise RuntimeError("the workers did not start: " + " ".join(open(p).read() for p in logs))
+                before = receiver.count
+
+                def requeue(site):
+                    for name, code in names:
+                        outbound.enqueue(site, adapter, "document", name, code)
+                tx(requeue)
+                started = time.perf_counter()
+                if not _wait(lambda: receiver.count - before >= n, timeout=max(120, n / 5)):
+                    raise RuntimeError(f"the workers delivered {receiver.count - before} of {n} messages")
+                elapsed = time.perf_counter() - started
+                for proc in workers:
+                    proc.send_signal(signal.SIGTERM)
+                for proc in workers:
+                    proc.wait(30)
+                rates[count] = n / elapsed
+            conn.close()
+        finally:
+            for proc in workers:
+                if proc.poll() is None:
+                    proc.kill()
+            if app is not None:
+                close_databases(app.registry)
+            zeo.terminate()
+            zeo.wait(10)
+            server.close()
+    report = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "messages": n, "destinations": len(DESTINATIONS), "adapter": adapter,
+        "payload_bytes_mean": payload_bytes, "storage": "ZEO",
+        "per_second": {"raw_send": raw, "drain_1_worker": rates[1], "drain_2_workers": rates[2]},
+        "ratios": {"drain_1_worker / raw_send": rates[1] / raw, "drain_2_workers / raw_send": rates[2] / raw},
+        "targets": {"drain_2_workers_per_second": {"target": f">= {TARGET_2_WORKERS:g}",
+                                                   "value": round(rates[2], 1),
+                                                   "met": rates[2] >= TARGET_2_WORKERS}},
+        "note": "timed from the commit that queues the N messages (workers already waiting) to the last POST",
+    }
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"queue-{report['date'][:19].replace(':', '')}.json")
+    for target in (path, os.path.join(out_dir, "latest-queue.json")):
+        with open(target, "w") as f:
+            json.dump(report, f, indent=2, ensure_ascii=False)
+    return report, path
+
+
+def summary(report):
+    rows = [(name, f"{value:,.0f} msg/s") for name, value in report["per_second"].items()]
+    rows += [(name, f"{value:.2f}×") for name, value in report["ratios"].items()]
+    for name, target in report["targets"].items():
+        rows.append((f"target {name} {target['target']}", f"{target['value']:g} {'met' if target['met'] else 'MISSED'}"))
+    return rows

@@ -1,0 +1,440 @@
+"""The transport worker (R6.5): drains the durable queue through the adapters, polls inbound.
+
+One loop, run by ``lienthong worker`` (a process of its own, on ZEO or RelStorage several
+at once) or by ``lienthong serve`` as a thread (FileStorage, one process). Per round:
+
+1. find destinations whose head message is due and whose lease is free;
+2. claim one: a short transaction writes this worker's lease on the destination; a
+   ``ConflictError`` means another worker took it first, so this one moves on. A lease
+   runs out after ``lienthong.transport.lease_seconds``: a crashed worker's batch is
+   delivered again by another (at-least-once; receivers deduplicate);
+3. build the payloads (edXML package or status message) in a read transaction;
+4. call ``adapter.deliver_batch`` outside any transaction;
+5. record in one transaction: delivered documents arrive, delivered messages leave the
+   queue; a failure counts an attempt and waits (exponential backoff with jitter), or
+   becomes a dead letter (``PermanentError`` or ``max_attempts``); the lease is released.
+
+Every ``poll_seconds`` it also asks each adapter's ``poll`` for inbound messages of the
+units it serves and hands each to ``core.services.inbound`` in a transaction of its own.
+"""
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import transaction
+from ZODB.POSException import ConflictError
+
+from .transports import OutboundMessage, TransportError
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "lienthong.transport.max_attempts": 8,
+    "lienthong.transport.backoff_base": 10.0,       # seconds before the first retry
+    "lienthong.transport.backoff_cap": 3600.0,      # the longest wait between attempts
+    "lienthong.transport.lease_seconds": 60.0,
+    "lienthong.transport.poll_seconds": 30.0,
+    "lienthong.transport.idle_seconds": 1.0,        # how often an idle worker looks for due messages
+}
+
+
+def setting(settings, name):
+    value = (settings or {}).get(name)
+    default = DEFAULTS[name]
+    if value in (None, ""):
+        return default
+    return type(default)(value)
+
+
+def _iso(when):
+    return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def default_id():
+    return f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident() % 100000}"
+
+
+_metrics_lock = threading.Lock()
+
+
+def metrics(registry):
+    """Prometheus counters on the application's /metrics registry (once per application)."""
+    with _metrics_lock:
+        found = getattr(registry, "lienthong_transport_metrics", None)
+        if found is not None:
+            return found
+        app_metrics = getattr(registry, "lienthong_metrics", None)
+        if app_metrics is None:
+            return None
+        from prometheus_client import Counter
+        found = {name: Counter(f"lienthong_transport_{name}", text, ["adapter"], registry=app_metrics.registry)
+                 for name, text in (("delivered", "Messages delivered by an adapter"),
+                                    ("failed", "Failed delivery attempts"),
+                                    ("dead", "Messages moved to the dead letters"))}
+        registry.lienthong_transport_metrics = found
+        return found
+
+
+class Worker:
+    """One worker: its own connection to the database, its id, the adapters by name."""
+
+    def __init__(self, db, registry, worker_id=None, clock=None):
+        from .services.env import get_env
+        self.db = db
+        self.registry = registry
+        self.env = get_env(registry)
+        settings = registry.settings or {}
+        self.max_attempts = setting(settings, "lienthong.transport.max_attempts")
+        self.backoff_base = setting(settings, "lienthong.transport.backoff_base")
+        self.backoff_cap = setting(settings, "lienthong.transport.backoff_cap")
+        self.lease_seconds = setting(settings, "lienthong.transport.lease_seconds")
+        self.poll_seconds = setting(settings, "lienthong.transport.poll_seconds")
+        self.idle_seconds = setting(settings, "lienthong.transport.idle_seconds")
+        self.id = worker_id or default_id()
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.random = random.Random()
+        self.adapters = {}
+        for adapters in self.env.plugins.hook.lienthong_transports():
+            for adapter in adapters or ():
+                if getattr(adapter, "name", None):
+                    self.adapters.setdefault(adapter.name, adapter)
+        self.metrics = metrics(registry)
+        self.tm = transaction.TransactionManager()
+        self.conn = db.open(transaction_manager=self.tm)
+        self.next_poll = 0.0
+
+    def close(self):
+        self.tm.abort()
+        self.conn.close()
+
+    # -- transactions --------------------------------------------------------------------
+    def _site(self):
+        from .resources.site import find_site
+        return find_site(self.conn.root())
+
+    def read(self, fn):
+        """``fn(site)`` on a fresh snapshot; nothing is written."""
+        self.tm.begin()
+        try:
+            return fn(self._site())
+        finally:
+            self.tm.abort()
+
+    def write(self, fn, attempts=5):
+        """``fn(site)`` in a transaction, committed; retried on a conflict (``fn`` must be repeatable)."""
+        for attempt in range(attempts):
+            self.tm.begin()
+            try:
+                result = fn(self._site())
+                self.tm.commit()
+                return result
+            except ConflictError:
+                self.tm.abort()
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(self.random.uniform(0.005, 0.05) * (attempt + 1))
+            except BaseException:
+                self.tm.abort()
+                raise
+
+    def _count(self, name, adapter, n=1):
+        if self.metrics and n:
+            self.metrics[name].labels(adapter=adapter or "-").inc(n)
+
+    # -- outbound ------------------------------------------------------------------------
+    def due(self):
+        """Codes of destinations whose head is due and that no other worker holds, shuffled."""
+        from .services import outbound
+        now = _iso(self.clock())
+
+        def find(site):
+            codes = []
+            for code, dest in outbound.queues(site).items():
+                _key, head = dest.head()
+                if head is not None and head.next_attempt <= now and not dest.leased(now, self.id):
+                    codes.append(code)
+            return codes
+        codes = self.read(find)
+        self.random.shuffle(codes)
+        return codes
+
+    def claim(self, code):
+        """Lease ``code`` and take its first messages: (adapter, keys), or None (taken, not due, dead)."""
+        from .services import outbound
+        now = self.clock()
+        now_iso = _iso(now)
+
+        def take(site):
+            dest = outbound.destination(site, code)
+            if dest is None or dest.leased(now_iso, self.id):
+                return None
+            _key, head = dest.head()
+            if head is None or head.next_attempt > now_iso:
+                return None
+            unit = site["directory"].get(code)
+            reason = None
+            if unit is None:
+                reason = f"unit {code} is not in the directory"
+            elif not unit.adapter:
+                reason = f"unit {code} has no adapter any more"
+            elif unit.adapter not in self.adapters:
+                reason = f"no adapter named {unit.adapter!r} is installed (unit {code})"
+            if reason:
+                keys = list(dest.messages.keys())
+                for key in keys:
+                    outbound.bury(site, dest, key, reason, now)
+                log.warning("transport: %s: %d message(s) moved to the dead letters", reason, len(keys))
+                return ("", keys, reason)
+            adapter = self.adapters[unit.adapter]
+            size = max(1, int(getattr(adapter, "batch_size", 1) or 1))
+            keys = []
+            for key in dest.messages.keys():
+                keys.append(key)
+                if len(keys) >= size:
+                    break
+            dest.lease_owner = self.id
+            dest.lease_until = _iso(now + timedelta(seconds=self.lease_seconds))
+            return (unit.adapter, keys, None)
+        try:
+            found = self.write(take, attempts=1)
+        except ConflictError:
+            return None           # another worker claimed it (or a sender wrote at that moment)
+        if found is None:
+            return None
+        adapter, keys, dead = found
+        if dead:
+            self._count("dead", adapter, len(keys))
+            return None
+        return adapter, keys
+
+    def build(self, code, keys):
+        """The ``OutboundMessage`` of each key, in order; a payload that cannot be built ends
+        the list with (key, error)."""
+        from .services import edxml_io, outbound
+
+        def make(site):
+            dest = outbound.destination(site, code)
+            unit = site["directory"][code]
+            settings = dict(unit.adapter_settings or {})
+            built = []
+            for key in keys:
+                message = dest.messages.get(key) if dest is not None else None
+                if message is None:
+                    continue      # gone meanwhile
+                try:
+                    document = site["documents"].get(message.document)
+                    if document is None:
+                        raise TransportError(f"document {message.document} is no longer on the hub", True)
+                    if message.kind == "document":
+                        payload = edxml_io.export_document(site, self.env, document)
+                    else:
+                        delivery = document.delivery_for(message.extra.get("delivery") or "")
+                        if delivery is None:
+                            raise TransportError(f"document {message.document_id} has no delivery "
+                                                 f"{message.extra.get('delivery')}", True)
+                        payload = outbound.status_message(site, self.env, delivery, message.extra)
+                except TransportError as exc:
+                    return built, (key, exc)
+                except Exception as exc:     # a store that is down, a document the codec refuses…
+                    log.exception("transport: cannot build the payload of %s", key)
+                    return built, (key, TransportError(f"cannot build the message: {type(exc).__name__}: {exc}"))
+                built.append(OutboundMessage(
+                    key=key, kind=message.kind, document_id=message.document_id, recipient=message.recipient,
+                    sender=message.sender, payload=payload, attempts=message.attempts, settings=settings,
+                    extra=dict(message.extra)))
+            return built, None
+        return self.read(make)
+
+    def deliver(self, adapter, messages):
+        """``adapter.deliver_batch`` outside any transaction; an unexpected exception is a failure."""
+        if not messages:
+            return []
+        try:
+            results = list(adapter.deliver_batch(messages, self.env) or [])
+        except TransportError as exc:
+            results = [exc]
+        except Exception as exc:
+            log.exception("transport: adapter %s failed", adapter.name)
+            results = [TransportError(f"{type(exc).__name__}: {exc}")]
+        return results[:len(messages)]
+
+    def record(self, code, adapter_name, outcomes):
+        """One transaction: delivered messages leave (documents arrive), a failure waits or dies."""
+        from .services import documents as ds, outbound
+        now = self.clock()
+        counts = {}
+
+        def apply(site):
+            counts.clear()
+            dest = outbound.destination(site, code)
+            for key, result in outcomes:
+                message = dest.messages.get(key)
+                if message is None:
+                    continue
+                if result is None:
+                    del dest.messages[key]
+                    counts["delivered"] = counts.get("delivered", 0) + 1
+                    if message.kind == "document":
+                        document = site["documents"].get(message.document)
+                        delivery = document.delivery_for(message.recipient) if document is not None else None
+                        if delivery is not None and delivery.state == "":
+                            ds.arrive(site, self.env, delivery, now)
+                    continue
+                reason = getattr(result, "reason", None) or str(result)
+                counts["failed"] = counts.get("failed", 0) + 1
+                if getattr(result, "permanent", False) or message.attempts + 1 >= self.max_attempts:
+                    message.attempts += 1
+                    outbound.bury(site, dest, key, reason, now)
+                    counts["dead"] = counts.get("dead", 0) + 1
+                    log.warning("transport: %s to %s is a dead letter after %d attempt(s): %s",
+                                key, code, message.attempts, reason)
+                else:
+                    delay = outbound.backoff(message.attempts + 1, self.backoff_base, self.backoff_cap,
+                                             self.random.random)
+                    outbound.failed(dest, key, reason, now, delay)
+                    log.info("transport: %s to %s failed (attempt %d, next in %.0fs): %s",
+                             key, code, message.attempts, delay, reason)
+                break             # the rest of the batch stays queued behind the failure
+            if dest.lease_owner == self.id:
+                dest.lease_owner, dest.lease_until = None, None
+        self.write(apply, attempts=10)
+        for name, n in counts.items():
+            self._count(name, adapter_name, n)
+        return counts.get("delivered", 0)
+
+    def process(self, code):
+        """Claim, build, deliver and record one batch of ``code``; the number of messages handled."""
+        claimed = self.claim(code)
+        if claimed is None:
+            return 0
+        adapter_name, keys = claimed
+        adapter = self.adapters[adapter_name]
+        messages, broken = self.build(code, keys)
+        results = self.deliver(adapter, messages)
+        outcomes = list(zip((m.key for m in messages), results))
+        if broken is not None and len(results) == len(messages) and all(r is None for r in results):
+            outcomes.append(broken)
+        self.record(code, adapter_name, outcomes)
+        return max(1, len(outcomes))
+
+    def drain_once(self, stop_event=None):
+        """One pass over the due destinations; the number of messages handled."""
+        handled = 0
+        for code in self.due():
+            if stop_event is not None and stop_event.is_set():
+                break
+            handled += self.process(code)
+        return handled
+
+    # -- inbound -------------------------------------------------------------------------
+    def poll(self):
+        """Ask every adapter for inbound messages of the units it serves; hand each to the hub."""
+        def units(site):
+            return [(u.code, u.adapter, dict(u.adapter_settings or {})) for u in site["directory"].values()
+                    if u.adapter and u.adapter in self.adapters]
+        handled = 0
+        for code, name, settings in self.read(units):
+            adapter = self.adapters[name]
+            try:
+                found = list(adapter.poll(code, settings, self.env) or ())
+            except Exception:
+                log.exception("transport: polling %s for %s failed", name, code)
+                continue
+            for message in found:
+                self.receive(adapter, message)
+                handled += 1
+        return handled
+
+    def receive(self, adapter, message):
+        """One inbound message in a transaction of its own; a refusal is audited and never blocks."""
+        from .services import audit
+        try:
+            from .services import inbound
+        except ImportError:
+            log.error("transport: core.services.inbound is missing; %s from %s left waiting", message.kind,
+                      message.unit)
+            return
+        via = adapter.name
+
+        def take(site):
+            if message.kind == "status":
+                inbound.receive_status(site, self.env, message.unit, message.payload, via)
+            else:
+                inbound.receive_package(site, self.env, message.unit, message.payload, via)
+        ok, reason = True, ""
+        try:
+            self.write(take)
+        except Exception as exc:
+            ok, reason = False, (exc.text() if hasattr(exc, "text") else f"{type(exc).__name__}: {exc}")
+            if not isinstance(exc, ValueError):
+                log.exception("transport: inbound %s from %s failed", message.kind, message.unit)
+            else:
+                log.warning("transport: inbound %s from %s refused: %s", message.kind, message.unit, reason)
+            if not getattr(exc, "recorded", False):     # the inbound service audits its own refusals
+                try:
+                    self.write(lambda site: audit.record(
+                        site, audit.Actor.system("worker"), "transport.inbound_refused",
+                        f"/directory/{message.unit}", adapter=via, kind=message.kind, source=message.source,
+                        reason=reason[:1000]))
+                except Exception:
+                    log.exception("transport: cannot audit the refusal")
+        if message.done is not None:
+            try:
+                message.done(ok, reason)
+            except Exception:
+                log.exception("transport: %s could not finish %s", via, message.source)
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self, stop_event, once=False):
+        """Until ``stop_event`` is set (or, ``once``, until nothing is due): drain and poll."""
+        total = 0
+        while not stop_event.is_set():
+            if time.monotonic() >= self.next_poll:
+                self.next_poll = time.monotonic() + self.poll_seconds
+                try:
+                    total += self.poll()
+                except Exception:
+                    log.exception("transport: polling failed")
+            try:
+                handled = self.drain_once(stop_event)
+            except ConflictError:
+                handled = 1       # busy: look again at once
+            except Exception:
+                log.exception("transport: the worker round failed")
+                handled = 0
+                if once:
+                    raise
+            total += handled
+            if handled:
+                self.conn.cacheGC()
+                continue
+            if once:
+                break
+            stop_event.wait(self.idle_seconds)
+        return total
+
+
+def run(db, registry, stop_event, worker_id=None, once=False):
+    """The worker loop on ``db`` with ``registry``'s plugins and settings; returns messages handled."""
+    worker = Worker(db, registry, worker_id)
+    log.info("transport worker %s started (adapters: %s)", worker.id, ", ".join(sorted(worker.adapters)) or "none")
+    handled = 0
+    try:
+        handled = worker.run(stop_event, once=once)
+        return handled
+    finally:
+        worker.close()
+        log.info("transport worker %s stopped: %d message(s) handled", worker.id, handled)
+
+
+def start_thread(db, registry, worker_id=None):
+    """The in-process worker of ``lienthong serve`` (FileStorage): (thread, stop event)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(db, registry, stop), kwargs={"worker_id": worker_id},
+                              name="lienthong-worker", daemon=True)
+    thread.start()
+    return thread, stop

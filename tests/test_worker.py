@@ -1,0 +1,327 @@
+"""The transport worker in the test process (R6.5): a real receiver over HTTP, the real queue.
+
+Each test drives ``core.worker.Worker`` on the application's database with the test
+adapter (``tests/support/transport_adapter.py``) POSTing to ``tests/support/receiver.py``.
+"""
+import threading
+
+import pytest
+
+from lienthong.core.db import get_database
+from lienthong.core.services import documents as ds, outbound, workflow
+from lienthong.core.worker import Worker
+
+from .support.demo import demo_factory  # noqa: F401
+from .support.exchange import SNV, STP, STTTT, VUNGTAU, Hub, actor, basic, pdf_file
+from .support.receiver import Receiver, wait_until
+
+PLUGIN = {"lienthong.plugins.extra": "tests.support.transport_adapter"}
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+def make_hub(demo_factory, **settings):
+    return Hub(demo_factory(**PLUGIN, **settings))
+
+
+def bind(hub, receiver, *codes, adapter="test_push"):
+    def run(site):
+        for code in codes:
+            unit = site["directory"][code]
+            unit.adapter = adapter
+            unit.adapter_settings["url"] = receiver.url()
+    hub.tx(run)
+
+
+def send(hub, sender=SNV, clerk="vanthu.snv", files=True, **data):
+    def run(site):
+        unit = site["directory"][sender]
+        doc = ds.compose(site, hub.env, actor(clerk), unit, basic(**data),
+                         [("van-ban.pdf", pdf_file(data.get("subject", "x")), "")] if files else ())
+        ds.issue(site, hub.env, actor(clerk), doc)
+        return doc.id, doc.document_id
+    return hub.tx(run)
+
+
+def worker(hub, worker_id="w1"):
+    return Worker(get_database(hub.app.registry), hub.app.registry, worker_id=worker_id)
+
+
+def drain(hub, worker_id="w1"):
+    w = worker(hub, worker_id)
+    try:
+        return w.run(threading.Event(), once=True)
+    finally:
+        w.close()
+
+
+def queued(hub):
+    return hub.tx(outbound.pending)
+
+
+def dead(hub):
+    return hub.tx(lambda site: [(k, m.as_dict()) for k, m in outbound.dead_letters(site).items()])
+
+
+def test_documents_for_adapter_units_are_delivered_over_http_and_arrive(demo_factory, receiver):
+    hub = make_hub(demo_factory)
+    bind(hub, receiver, STP, VUNGTAU)
+    name, document_id = send(hub, recipients=[STP, VUNGTAU, STTTT])
+    assert sorted(m["recipient"] for _k, m in queued(hub)) == sorted([STP, VUNGTAU])
+    assert hub.tx(lambda site: site["documents"][name].delivery_for(STP).state) == ""
+
+    assert drain(hub) == 2
+    assert sorted((m["recipient"], m["document_id"]) for m in receiver.stored.values()) == \
+        sorted([(STP, document_id), (VUNGTAU, document_id)])
+    assert receiver.duplicates == 0
+    assert all(m["size"] > 500 for m in receiver.stored.values())       # a whole edXML package
+    assert queued(hub) == [] and dead(hub) == []
+
+    def check(site):
+        doc = site["documents"][name]
+        for code in (STP, VUNGTAU):
+            delivery = doc.delivery_for(code)
+            assert delivery.state == workflow.ARRIVED and delivery.arrived_at and delivery.due
+    hub.tx(check)
+    assert drain(hub) == 0       # nothing left: a second run sends nothing again
+    assert receiver.requests == 2
+
+
+def test_statuses_go_back_to_a_sender_served_by_an_adapter_each_as_it_was(demo_factory, receiver):
+    hub = make_hub(demo_factory)
+    bind(hub, receiver, SNV)
+    name, document_id = send(hub, recipients=[STTTT, VUNGTAU])
+
+    def accept(site):
+        delivery = site["documents"][name].delivery_for(VUNGTAU)
+        ds.act(site, hub.env, actor("vanthu.vungtau"), delivery, "accept")
+    hub.tx(accept)
+
+    def refuse(site):
+        delivery = site["documents"][name].delivery_for(STTTT)
+        ds.act(site, hub.env, actor("vanthu.stttt"), delivery, "refuse", reason="Không đúng thẩm quyền")
+    hub.tx(refuse)
+    messages = queued(hub)
+    assert [(m["kind"], m["recipient"], m["sender"], m["extra"]["status"]) for _k, m in messages] == [
+        ("status", SNV, STTTT, "01"), ("status", SNV, VUNGTAU, "01"), ("status", SNV, VUNGTAU, "03"),
+        ("status", SNV, STTTT, "02")]
+    assert drain(hub) == 4
+    got = [receiver.stored[k] for k in receiver.order[SNV]]
+    # each status is delivered as it was queued, though the delivery moved on meanwhile
+    assert [(m["kind"], m["status"]) for m in got] == [("status", "01"), ("status", "01"), ("status", "03"),
+                                                       ("status", "02")]
+    assert {m["document_id"] for m in got} == {document_id}
+
+
+def test_the_status_message_is_edxml_with_the_queued_code(demo_factory, receiver):
+    from lienthong.core import edxml
+    hub = make_hub(demo_factory)
+    bind(hub, receiver, SNV)
+    name, document_id = send(hub, recipients=[VUNGTAU])
+
+    def build(site):
+        (_key, message), = outbound.pending(site)
+        delivery = site["documents"][name].delivery_for(VUNGTAU)
+        ds.act(site, hub.env, actor("vanthu.vungtau"), delivery, "accept")   # the delivery moves on
+        return outbound.status_message(site, hub.env, delivery, message["extra"])
+    parsed = edxml.parse_status(build_bytes := hub.tx(build))
+    assert build_bytes.lstrip().startswith(b"<")
+    assert parsed["status_code"] == "01"
+    assert parsed["response_for"]["document_id"] == document_id
+    assert parsed["from"]["organ_id"] == VUNGTAU
+
+
+def test_a_recall_by_the_sender_goes_to_the_adapter_recipient(demo_factory, receiver):
+    hub = make_hub(demo_factory)
+    bind(hub, receiver, STP)
+    name, document_id = send(hub, recipients=[STP])
+    drain(hub)
+
+    def recall(site):
+        delivery = site["documents"][name].delivery_for(STP)
+        ds.act(site, hub.env, actor("vanthu.snv"), delivery, "recall", reason="Ban hành nhầm")
+    hub.tx(recall)
+    (_key, message), = queued(hub)
+    assert (message["kind"], message["recipient"], message["sender"], message["extra"]["status"]) == \
+        ("status", STP, SNV, workflow.RECALL_ASKED)
+    assert drain(hub) == 1
+    assert [(m["kind"], m["status"]) for m in (receiver.stored[k] for k in receiver.order[STP])] == [
+        ("document", ""), ("status", workflow.RECALL_ASKED)]
+
+
+def test_a_receiver_down_for_a_while_gets_the_backlog_in_order_after_it_returns(demo_factory, receiver):
+    hub = make_hub(demo_factory, **{"lienthong.transport.backoff_base": "0.3",
+                                    "lienthong.transport.backoff_cap": "0.6"})
+    bind(hub, receiver, STP, VUNGTAU)
+    receiver.down = True
+    sent = [send(hub, files=False, recipients=[STP, VUNGTAU], subject=f"Công văn số {i}")[1] for i in range(6)]
+    drain(hub)
+    messages = queued(hub)
+    assert len(messages) == 12 and receiver.stored == {}
+    heads = [m for _k, m in messages if m["attempts"]]
+    assert len(heads) == 2 and all("HTTP 503" in m["last_error"] for m in heads)   # one failed head per destination
+    assert all(m["next_attempt"] > m["queued_at"] for m in heads)
+    drain(hub)            # not due yet: the backoff holds the heads
+    assert {m["attempts"] for _k, m in queued(hub) if m["attempts"]} == {1}
+
+    receiver.down = False
+    assert wait_until(lambda: (drain(hub), len(receiver.stored) == 12)[1], timeout=10)
+    for code in (STP, VUNGTAU):
+        assert [receiver.stored[k]["document_id"] for k in receiver.order[code]] == sent
+    assert queued(hub) == [] and receiver.duplicates == 0
+
+
+def test_a_message_that_always_fails_becomes_a_dead_letter_and_the_others_flow(demo_factory, receiver):
+    hub = make_hub(demo_factory)
+    bind(hub, receiver, STP)
+    ids = [send(hub, files=False, recipients=[STP], subject=f"Văn bản {i}")[1] for i in range(3)]
+    receiver.reject.add(ids[0])          # the product refuses it for good (HTTP 422)
+    drain(hub)
+    (key, letter), = dead(hub)
+    assert letter["document_id"] == ids[0] and "HTTP 422" in letter["last_error"] and letter["attempts"] == 1
+    assert receiver.document_ids() == ids[1:]
+    assert queued(hub) == []
+
+
+def test_after_max_attempts_a_failing_message_is_a_dead_letter(demo_factory, receiver):
+    hub = make_hub(demo_factory, **{"lienthong.transport.max_attempts": "3",
+                                    "lienthong.transport.backoff_base": "0.05",
+                                    "lienthong.transport.backoff_cap": "0.1"})
+    bind(hub, receiver, STP)
+    receiver.down = True
+    send(hub, files=False, recipients=[STP])
+    assert wait_until(lambda: (drain(hub), len(dead(hub)) == 1)[1], timeout=10)
+    (_key, letter), = dead(hub)
+    assert letter["attempts"] == 3 and "HTTP 503" in letter["last_error"] and letter["dead_at"]
+    assert receiver.requests == 3
+
+
+def test_a_unit_whose_adapter_is_gone_gets_dead_letters_with_the_reason(demo_factory, receiver):
+    hub = make_hub(demo_factory)
+    bind(hub, receiver, STP)
+    send(hub, files=False, recipients=[STP])
+    bind(hub, receiver, STP, adapter="no_such_adapter")
+    drain(hub)
+    (_key, letter), = dead(hub)
+    assert "no adapter named 'no_such_adapter'" in letter["last_error"]
+    assert receiver.requests == 0
+
+
+def test_retry_puts_a_dead_letter_back_and_discard_removes_it_both_audited(demo_factory, receiver):
+    hub = make_hub(demo_factory)
+    bind(hub, receiver, STP)
+    first = send(hub, files=False, recipients=[STP], subject="Một")[1]
+    second = send(hub, files=False, recipients=[STP], subject="Hai")[1]
+    receiver.reject.update({first, second})
+    drain(hub)
+    (k1, _m1), (k2, _m2) = dead(hub)
+    receiver.reject.clear()
+    admin = actor("admin")
+    hub.tx(lambda site: outbound.retry(site, admin, k1))
+    hub.tx(lambda site: outbound.discard(site, admin, k2))
+    assert [k for k, _m in queued(hub)] == [k1] and dead(hub) == []
+    assert drain(hub) == 1
+    assert receiver.document_ids() == [first]
+
+    def entries(site):
+        log = site["audit"]
+        return [(e["action"], e["target"]) for e in log.iter_entries(start=max(1, len(log) - 5))]
+    assert ("transport.retry", f"/transport/dead/{k1}") in hub.tx(entries)
+    assert ("transport.discard", f"/transport/dead/{k2}") in hub.tx(entries)
+    with pytest.raises(Exception, match="No dead letter"):
+        hub.tx(lambda site: outbound.retry(site, admin, k2))
+
+
+def test_two_workers_in_threads_share_the_queue_without_a_duplicate(demo_factory, receiver):
+    hub = make_hub(demo_factory)
+    codes = [STP, VUNGTAU, STTTT, "000.00.14.H49"]
+    bind(hub, receiver, *codes)
+
+    def make(site):
+        unit = site["directory"][SNV]
+        ids = []
+        for i in range(50):
+            doc = ds.compose(site, hub.env, actor("vanthu.snv"), unit, basic(recipients=codes, subject=f"Số {i}"))
+            ds.issue(site, hub.env, actor("vanthu.snv"), doc)
+            ids.append(doc.document_id)
+        return ids
+    ids = hub.tx(make)
+    assert len(queued(hub)) == 200
+    stop = threading.Event()
+    workers = [worker(hub, f"w{i}") for i in range(2)]
+    threads = [threading.Thread(target=w.run, args=(stop,)) for w in workers]
+    for t in threads:
+        t.start()
+    try:
+        assert wait_until(lambda: len(receiver.stored) == 200, timeout=60)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+        for w in workers:
+            w.close()
+    assert receiver.duplicates == 0 and receiver.concurrent == 0
+    for code in codes:
+        assert [receiver.stored[k]["document_id"] for k in receiver.order[code]] == ids
+    assert wait_until(lambda: queued(hub) == [], timeout=5)
+
+
+class PollingAdapter:
+    """An adapter whose product left two files: a good package from SNV and one that is not edXML."""
+    name = "test_poll"
+    batch_size = 1
+
+    def __init__(self):
+        self.waiting, self.done = [], []
+
+    def deliver_batch(self, messages, env):
+        return [None for _m in messages]
+
+    def poll(self, unit_code, settings, env):
+        from lienthong.core.transports import InboundMessage
+        found = [InboundMessage(unit=unit_code, kind=kind, payload=payload, source=source,
+                                done=lambda ok, reason, source=source: self.done.append((source, ok, reason)))
+                 for kind, payload, source in self.waiting if unit_code == SNV]
+        self.waiting = []
+        return found
+
+
+def test_polled_inbound_messages_reach_the_hub_and_a_refusal_blocks_nothing(demo_factory):
+    from lienthong.core import edxml, plugins
+    from lienthong.core.services import edxml_io
+    from .support.exchange import hub_with_plugins
+    from .conftest import close_app
+
+    adapter = PollingAdapter()
+
+    class Plugin:
+        @plugins.hookimpl
+        def lienthong_transports(self):
+            return [adapter]
+    hub = hub_with_plugins(demo_factory, Plugin())
+    try:
+        name, _document_id = send(hub, files=False, recipients=[VUNGTAU])
+
+        def package(site):
+            meta = edxml_io.document_meta(site["documents"][name])
+            meta["document_id"] = "polled-0001"
+            meta["to"] = [{"organ_id": STTTT, "organ_name": site["directory"][STTTT].name}]
+            return edxml.build_document(meta, [])
+        adapter.waiting = [("document", b"not edXML at all", "in/bad.xml"),
+                           ("document", hub.tx(package), "in/good.xml")]
+        hub.tx(lambda site: setattr(site["directory"][SNV], "adapter", "test_poll"))
+        drain(hub)
+        assert [(s, ok) for s, ok, _r in adapter.done] == [("in/bad.xml", False), ("in/good.xml", True)]
+        assert adapter.done[0][2]          # the refusal says why
+
+        def check(site):
+            doc = site["documents"][site["documents"].name_for("polled-0001")]
+            assert doc.sender_code == SNV and doc.delivery_for(STTTT).state == workflow.ARRIVED
+        hub.tx(check)
+    finally:
+        close_app(hub.app)
