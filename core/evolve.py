@@ -83,9 +83,38 @@ def step_5_registers_and_catalog(site):
     queue_of(site)
 
 
+def step_6_trust_and_transport_queues(site):
+    """Generation 6: the trust store (signatures, #6); the outbound queue becomes one queue per
+    destination unit with persistent messages (the worker, #7)."""
+    site.ensure_containers()
+    transport = site["transport"]
+    old = getattr(transport, "queue", None)
+    if old is None:
+        return
+    from .services import outbound
+    documents = site["documents"]
+    for key, entry in list(old.items()):
+        document = documents.get(entry.get("document") or "")
+        if document is None:
+            continue                      # a message about a document that is gone: nothing to carry
+        extra, recipient = {}, entry["recipient"]
+        if entry.get("kind") == "status":
+            delivery = document.delivery_for(recipient)
+            if delivery is None:
+                continue
+            extra = outbound.status_extra(delivery)
+            recipient = delivery.recipient_code or recipient
+        message = outbound.Message(entry.get("kind", "document"), document.__name__, document.document_id,
+                                   recipient, document.sender_code, entry.get("adapter", ""), extra,
+                                   entry.get("queued_at") or outbound._iso(outbound._now()))
+        message.attempts = entry.get("attempts", 0)
+        outbound.destination(site, recipient, create=True).messages[key] = message
+    del transport.queue
+
+
 #: ordered steps; the position + 1 is the generation each one produces
 STEPS = [step_1_top_level_containers, step_2_audit_head, step_3_audit_tail_and_chunks,
-         step_4_mailboxes_tokens_delegations, step_5_registers_and_catalog]
+         step_4_mailboxes_tokens_delegations, step_5_registers_and_catalog, step_6_trust_and_transport_queues]
 
 
 def current_generation():

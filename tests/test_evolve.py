@@ -1,9 +1,11 @@
 """Schema evolution: generations, `lienthong migrate`, and refusing a database newer than the code."""
 import pytest
 from BTrees.LOBTree import LOBTree
+from BTrees.OOBTree import OOBTree
 
 from lienthong.core import StartupError, evolve
 from lienthong.core.resources.audit import GENESIS
+from lienthong.core.resources.documents import Document
 from lienthong.core.resources.site import TOP_LEVEL
 
 from lienthong.core.services import demo
@@ -33,6 +35,19 @@ def undo_steps(site):
         legacy[entry["seq"]] = entry
     audit.entries = legacy
     del audit.tail, audit.archive
+    site.remove("trust")  # step 6 adds the trust store ...
+    old_queue = OOBTree()  # ... and turns the single outbound queue into one queue per destination
+    document = Document("d" * 32, "000.00.02.H49", {"document_id": "old-doc-1", "subject": "Cũ"}, "vanthu.snv",
+                        "2026-01-05T08:00:00+00:00")
+    document.state = "issued"
+    site["documents"].add_document(document)
+    old_queue["2026-01-05T08:00:00.000001+00:00-abcd1234"] = {
+        "adapter": "hotfolder", "kind": "document", "document": document.id, "recipient": "000.00.31.H49",
+        "queued_at": "2026-01-05T08:00:00.000001+00:00", "attempts": 2}
+    old_queue["2026-01-05T08:00:01.000001+00:00-abcd1235"] = {
+        "adapter": "hotfolder", "kind": "document", "document": "gone", "recipient": "000.00.31.H49",
+        "queued_at": "2026-01-05T08:00:01.000001+00:00", "attempts": 0}
+    site["transport"].queue = old_queue
 
 
 def registers_and_catalog(site):
@@ -40,6 +55,14 @@ def registers_and_catalog(site):
     return (all("registers" in unit for unit in site["directory"].values()),
             isinstance(getattr(site["catalog"], catalog.ATTRIBUTE, None), catalog.Catalog)
             and getattr(site["catalog"], "pending", None) is not None)
+
+
+def transport_queues(site):
+    """What step 6 made of the old queue: [(destination, key, document_id, attempts)], and whether it is gone."""
+    from lienthong.core.services import outbound
+    found = [(code, key, m.document_id, m.attempts) for code, dest in outbound.queues(site).items()
+             for key, m in dest.messages.items()]
+    return found, getattr(site["transport"], "queue", None) is None
 
 
 def set_generation(app, generation):
@@ -122,6 +145,8 @@ def test_migrate_runs_pending_steps_and_restores_what_they_make(tmp_path):
         assert head_ok and broken is None  # the head step 2 records
         assert with_site(app, mailboxes) == (True, True)  # the mailboxes step 4 makes
         assert with_site(app, registers_and_catalog) == (True, True)  # the registers and catalog of step 5
+        assert with_site(app, transport_queues) == (  # the queues of step 6; a gone document's message dropped
+            [("000.00.31.H49", "2026-01-05T08:00:00.000001+00:00-abcd1234", "old-doc-1", 2)], True)
     finally:
         close_app(app)
     verify = cli.run(["audit", "verify"], ini)

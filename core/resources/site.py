@@ -9,6 +9,7 @@ from .containers import Board, Catalog, Documents, Transport
 from .delegations import Delegations
 from .incidents import Incidents
 from .tokens import Tokens
+from .trust import TrustStore
 from .directory import Directory
 from .folder import Folder
 from .users import Users
@@ -27,6 +28,7 @@ TOP_LEVEL = {
     "catalog": Catalog,
     "tokens": Tokens,
     "delegations": Delegations,
+    "trust": TrustStore,
 }
 
 
