@@ -208,9 +208,25 @@ def add_attachments(site, env, document, files):
                                                           key, env.blob_store.name, description or ""))
 
 
-def open_attachment(site, env, attachment):
-    """A readable file of the attachment's bytes; the store checks them against their digest."""
-    return env.store_for(attachment).open(site, attachment.sha256)
+def open_attachment(site, env, attachment, actor=None):
+    """A readable file of the attachment's bytes; the store checks them against their digest.
+
+    Damaged or missing bytes are never served: ``AttachmentDamaged`` (status 500) names the
+    document and the attachment, and an incident and an ``attachment.damaged`` audit entry
+    are committed on their own (the caller's transaction is aborted by the error).
+    """
+    from ..blobs import BlobMissing, DigestMismatch
+    from . import attachment_damage
+    store = env.store_for(attachment)
+    try:
+        try:
+            return store.open(site, attachment.sha256)
+        except (FileNotFoundError, KeyError) as exc:   # a vendor store that does not say BlobMissing
+            raise BlobMissing(attachment.sha256, store.name, f"attachment {attachment.sha256} is missing from "
+                                                             f"the {store.name} store: {exc!r}") from exc
+    except DigestMismatch as exc:
+        attachment_damage.report(site, actor or audit.Actor.system("blobstore"), attachment, exc)
+        raise attachment_damage.error_for(attachment, exc) from exc
 
 
 # -- drafts -------------------------------------------------------------------------------
@@ -367,6 +383,8 @@ def issue(site, env, actor, document, system=False, keep_number=False):
         raise DocumentError(_("The document cannot be sent: ${reasons}"), field="validation",
                             reasons=reasons[0] if len(reasons) == 1 else "; ".join(
                                 r.interpolate() if hasattr(r, "interpolate") else str(r) for r in reasons))
+    from . import signatures   # issue #6: sign with the unit's key (a failure refuses the send, stores nothing)
+    signatures.sign_attachments(site, env, actor, document, unit)
     now = env.now()
     local = now.astimezone(env.timezone)
     year = local.year
@@ -444,8 +462,14 @@ def arrive(site, env, delivery, when=None):
     delivery.due = due or None
     old = delivery.state
     delivery.state = workflow.ARRIVED
+    from . import signatures   # issue #6: signatures verified once, on arrival, for the recipient's trust
+    signatures.verify_delivery(site, env, delivery)
     _history(delivery, workflow.ARRIVED, env, audit.Actor.system("hub"))
     env.notify(DeliveryChanged(delivery, site, old, workflow.ARRIVED))
+    outbound.status_changed(site, env, delivery)   # R6.5: "arrived" to a sender served by an adapter
+    # -- R3.3: listed for the recipient unit's eOffice product that pulls (/edxml/v1) --
+    from . import edxml_pull
+    edxml_pull.delivery_arrived(site, env, delivery)
 
 
 def _history(delivery, state, env, actor, **details):
@@ -466,7 +490,7 @@ def act(site, env, actor, delivery, action_name, reason="", assignees=(), deadli
     details = {"reason": reason, "note": (note or "").strip()}
     if action.name == "accept":
         _register_incoming(site, env, actor, delivery, details)
-    elif action.name == "assign":
+    elif action.name == "assign" and not (system and not assignees):   # a product's 04 names nobody here
         _assign(site, env, delivery, assignees, deadline, details)
     elif action.name in ("start", "complete") and not system and not delivery.is_personal:
         if actor.login not in delivery.assignees and (actor.on_behalf_of or "") not in delivery.assignees:
@@ -483,8 +507,7 @@ def act(site, env, actor, delivery, action_name, reason="", assignees=(), deadli
     audit.record(site, actor, f"delivery.{action.name}", _path(delivery), state=action.target, **{
         k: v for k, v in details.items() if v not in (None, "", (), [])})
     env.notify(DeliveryChanged(delivery, site, old, new))
-    if delivery.transport and action.side == "sender":
-        outbound.enqueue(site, delivery.transport, "status", delivery.document.id, delivery.key)
+    outbound.status_changed(site, env, delivery, side=action.side)   # R6.5: to the end an adapter serves
     return delivery
 
 

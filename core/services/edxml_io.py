@@ -39,6 +39,10 @@ def export_document(site, env, document, actor=None):
             attachments.append(({"name": attachment.name, "content_type": attachment.mime_type,
                                  "description": attachment.description}, stream))
         package = edxml.build_document(document_meta(document), attachments)
+    from . import signatures   # issue #6: the envelope signed with the sender unit's key, when it has one
+    sender = site["directory"].get(document.sender_code)
+    if sender is not None:
+        package = signatures.sign_package(site, env, sender, package)
     if actor is not None:
         audit.record(site, actor, "document.export", ds.path_of(document), format="edxml", size=len(package))
     return package
@@ -84,11 +88,19 @@ def _doc_type_code(meta):
     return kind.code
 
 
-def import_package(site, env, actor, unit, stream, system=False):
-    """Parse an edXML package from ``unit`` and send it as that unit's outgoing document."""
+def import_package(site, env, actor, unit, stream, system=False, recipients=None):
+    """Parse an edXML package from ``unit`` and send it as that unit's outgoing document.
+
+    ``recipients``: deliver to these unit codes only (default: every To); the header keeps its To.
+    """
+    from . import signatures   # issue #6: a signed envelope is verified, its reports kept on the document
+    source = None
+    if signatures.envelope_signer(signatures.signers(env)) is not None:   # verifying needs the package's bytes
+        source = stream.read(env.edxml_max_bytes + 1) if hasattr(stream, "read") else bytes(stream)
+        stream = source
     parsed = edxml.parse_document(stream, max_bytes=env.edxml_max_bytes)
     attachments = parsed.pop("attachments")
-    parsed.pop("signature", None)
+    signed = parsed.pop("signature", None) is not None and source is not None
     try:
         sender = (parsed.get("from") or {}).get("organ_id")
         if sender != unit.code:
@@ -96,9 +108,12 @@ def import_package(site, env, actor, unit, stream, system=False):
                             field="From/OrganId", sender=sender or "", unit=unit.code)
         data = dict(parsed)
         data["doc_type"] = _doc_type_code(parsed)
-        data["recipients"] = [t.get("organ_id") for t in parsed.get("to") or ()]
+        data["recipients"] = ([t.get("organ_id") for t in parsed.get("to") or ()] if recipients is None
+                              else list(recipients))
         files = [(a["name"], a["file"], a.get("description", "")) for a in attachments]
         document = ds.compose(site, env, actor, unit, data, files, origin="edxml", header=parsed)
+        if signed:   # issue #6
+            document.envelope_signatures = signatures.verify_package(site, env, unit.code, source)
         ds.issue(site, env, actor, document, system=system, keep_number=True)
         audit.record(site, actor, "document.import", ds.path_of(document), format="edxml",
                      document_id=document.document_id)

@@ -1,0 +1,152 @@
+"""What eOffice products that pull (the /edxml/v1 API, R3.3) find waiting for them.
+
+Two persistent indexes under ``site["transport"]``, created on first use:
+
+- ``edxml_pending``: unit code → OOTreeSet of ``"<arrived_at>|<document id>"``: the
+  deliveries that arrived in the unit's hub mailbox and that its product has not
+  acknowledged. Kept for every unit served by the hub's own mailbox (``adapter == ""``):
+  the hub cannot know whether a unit's product pulls, and an entry costs a few dozen bytes.
+  Units served by an adapter get their documents pushed and are never listed.
+- ``edxml_statuses``: sender unit code → OOBTree ``"<time>|<suffix>"`` → a small dict: one
+  entry each time a delivery of one of the unit's documents changes state; the feed a
+  sender's product reads with a cursor.
+
+Keys start with an ISO UTC time, so both read in arrival order; writers touch only their
+unit's tree (BTrees resolve concurrent inserts). Nothing here is in the catalog.
+"""
+import uuid
+
+from BTrees.OOBTree import OOBTree, OOTreeSet
+
+SEPARATOR = "|"
+
+
+def _tree(site, name):
+    transport = site["transport"]
+    tree = getattr(transport, name, None)
+    if tree is None:
+        tree = OOBTree()
+        setattr(transport, name, tree)
+    return tree
+
+
+def _pending_tree(site):
+    return _tree(site, "edxml_pending")
+
+
+def _status_tree(site):
+    return _tree(site, "edxml_statuses")
+
+
+def pending_key(delivery):
+    return f"{delivery.arrived_at or ''}{SEPARATOR}{delivery.document.id}"
+
+
+def _pulls(delivery):
+    """A unit delivery that arrived in a hub mailbox (not one an adapter pushes to a product)."""
+    return bool(delivery.recipient_code) and not delivery.transport
+
+
+def delivery_arrived(site, env, delivery):
+    """Called by ``documents.arrive``: list the delivery for the recipient unit's product."""
+    if not _pulls(delivery):
+        return
+    tree = _pending_tree(site)
+    code = delivery.recipient_code
+    pending = tree.get(code)
+    if pending is None:
+        pending = tree[code] = OOTreeSet()
+    pending.add(pending_key(delivery))
+
+
+def pending(site, unit_code, after="", limit=50):
+    """Up to ``limit`` (key, delivery) of the unit's pending list after the cursor ``after``, oldest first."""
+    tree = getattr(site["transport"], "edxml_pending", None)
+    found = tree.get(unit_code) if tree is not None else None
+    if found is None:
+        return []
+    documents = site["documents"]
+    out = []
+    keys = found.keys(min=after, excludemin=True) if after else found.keys()
+    for key in keys:
+        document = documents.get(key.rsplit(SEPARATOR, 1)[1])
+        delivery = document.delivery_for(unit_code) if document is not None else None
+        if delivery is not None:
+            out.append((key, delivery))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def pending_count(site, unit_code):
+    tree = getattr(site["transport"], "edxml_pending", None)
+    found = tree.get(unit_code) if tree is not None else None
+    return len(found) if found is not None else 0
+
+
+def acknowledge(site, env, delivery):
+    """The product has the package: off the pending list, ``fetched_at`` set once. True if it was listed."""
+    tree = getattr(site["transport"], "edxml_pending", None)
+    found = tree.get(delivery.recipient_code) if tree is not None else None
+    listed = False
+    if found is not None:
+        key = pending_key(delivery)
+        if key in found:
+            found.remove(key)
+            listed = True
+    if delivery.fetched_at is None:
+        delivery.fetched_at = env.now().isoformat(timespec="microseconds")
+    return listed
+
+
+# -- the statuses of what a unit sent ----------------------------------------------------------
+def on_delivery_changed(event):
+    """Subscriber of ``DeliveryChanged``: a new state of a unit delivery goes to its sender's feed."""
+    delivery = event.delivery
+    if event.old_state == event.new_state or not event.new_state or not delivery.recipient_code:
+        return
+    document = delivery.document
+    sender = event.site["directory"].get(document.sender_code or "")
+    if sender is None or sender.adapter:
+        return      # a sender served by an adapter gets its statuses pushed
+    last = delivery.history[-1] if delivery.history else {}
+    time = last.get("time") or ""
+    tree = _status_tree(event.site)
+    feed = tree.get(sender.code)
+    if feed is None:
+        feed = tree[sender.code] = OOBTree()
+    key = f"{time}{SEPARATOR}{uuid.uuid4().hex[:8]}"
+    feed[key] = {"document": document.id, "delivery": delivery.key, "state": event.new_state,
+                 "index": len(delivery.history) - 1}
+
+
+def statuses(site, unit_code, since="", limit=50):
+    """Up to ``limit`` (key, entry) of the unit's status feed after the cursor ``since``, oldest first."""
+    tree = getattr(site["transport"], "edxml_statuses", None)
+    feed = tree.get(unit_code) if tree is not None else None
+    if feed is None:
+        return []
+    items = feed.items(min=since, excludemin=True) if since else feed.items()
+    out = []
+    for key, entry in items:
+        out.append((key, entry))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def status_message(site, env, delivery, entry):
+    """The edXML status message of one feed entry: the delivery's state as it was then."""
+    from datetime import datetime
+
+    from .. import edxml
+    from . import edxml_io
+    status = edxml_io.status_of(site, env, delivery)
+    history = delivery.history[entry["index"]] if 0 <= entry["index"] < len(delivery.history) else {}
+    status["status_code"] = entry["state"]
+    if history.get("time"):
+        status["timestamp"] = datetime.fromisoformat(history["time"]).astimezone(env.timezone).isoformat(
+            timespec="seconds")
+    status["description"] = history.get("reason") or history.get("note") or ""
+    status["staff_info"] = dict(status.get("staff_info") or {}, staff=history.get("staff") or history.get("actor", ""))
+    return edxml.build_status(status)

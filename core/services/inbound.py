@@ -1,0 +1,334 @@
+"""What eOffice products (and peer hubs) send the hub: edXML packages and status messages (R3.3, R4, R11).
+
+One entry for every way in — the /edxml/v1 API, a polling adapter (hot folder) through the
+worker, a peer hub — so the rules are the same whichever way a message came (``via``):
+
+- a package is from the unit whose product sent it (its From), else it is refused;
+- idempotent by DocumentId: a package already on the hub is answered "already received"
+  and nothing is stored (a package that differs from the stored one is put on the record as
+  a conflict); at-least-once senders may therefore always send again;
+- every recipient must be one the sender may address: in the directory, active (or taken
+  over by a successor), and connected to the hub — R11 and Article 9.2b of the regulation:
+  a unit that has not deployed the hub receives on paper, so an electronic package for it
+  would wait in a mailbox nobody reads while its sender believes it delivered (R6.5);
+- a refused message stores nothing (the caller's transaction is aborted by the error) and
+  its refusal is put on the audit record in a transaction of its own (``edxml.refuse``);
+- a status moves a delivery through ``workflow`` like a person's action would; the same
+  status (DocumentId, unit, code, time) twice is applied once; an illegal move is a
+  ``Conflict`` naming the state.
+
+Callers commit on success and abort on any ``ServiceError``.
+"""
+import hashlib
+import io
+import json
+
+from .. import edxml
+from ..i18n import _
+from ..resources.directory import NOT_CONNECTED
+from . import audit, edxml_io, workflow
+from . import documents as ds
+from .directory import resolve
+from .errors import Conflict, Forbidden, NotFound, ServiceError
+
+
+class TooLarge(ServiceError):
+    status = 413
+
+
+def product_actor(unit_code, via=""):
+    """Who acts when a unit's eOffice product sends (the same login as the unit's API token)."""
+    return audit.Actor(login=f"system:{unit_code}", client=via or None)
+
+
+# -- refusals on the record -----------------------------------------------------------------
+def _database(site, env):
+    jar = getattr(site, "_p_jar", None)
+    if jar is not None:
+        return jar.db()
+    from ..db import get_database
+    return get_database(env.registry)
+
+
+def _refused(site, env, actor, unit_code, via, exc, kind, document_id=""):
+    """Put ``exc`` on the record as ``edxml.refuse`` (own transaction) and mark it recorded."""
+    db = _database(site, env)
+    details = {"via": via, "kind": kind, "reason": exc.text(), "status": exc.status}
+    if exc.field:
+        details["field"] = exc.field
+    if document_id:
+        details["document_id"] = document_id
+    if db is not None:
+        try:
+            audit.record_in_own_transaction(db, actor, "edxml.refuse", f"/directory/{unit_code}", **details)
+        except Exception:   # the refusal is still raised; the failure to record it is logged
+            import logging
+            logging.getLogger(__name__).exception("could not record an edXML refusal from %s", unit_code)
+    exc.recorded = True     # the API's error view must not record it a second time
+    return exc
+
+
+def _stream(data):
+    """A seekable binary stream of ``data`` (bytes, or a seekable file such as a spooled request body)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return io.BytesIO(bytes(data))
+    data.seek(0)
+    return data
+
+
+def _checked_size(stream, env):
+    """The size of ``stream`` (at its start again); over the limit is 413, before any parsing."""
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(0)
+    if size > env.edxml_max_bytes:
+        from ..filetypes import human_size
+        raise TooLarge(_("The edXML message is ${size}, more than the limit of ${limit}."), field="body",
+                       size=human_size(size), limit=human_size(env.edxml_max_bytes))
+    return size
+
+
+def _unit(site, unit_code):
+    unit = site["directory"].get(unit_code or "")
+    if unit is None:
+        raise NotFound(_("Unknown unit ${code}."), field="unit", code=(unit_code or "")[:40])
+    return unit
+
+
+# -- packages ---------------------------------------------------------------------------------
+def content_digest(meta, attachments):
+    """SHA-256 of what makes a document the same document: header essentials and attachment digests.
+
+    Computed alike from a parsed package and from a stored document, so a resent package
+    (re-serialized, re-signed, with a longer trace) still matches.
+    """
+    essentials = {
+        "document_id": meta.get("document_id") or "",
+        "from": ((meta.get("from") or {}).get("organ_id") or "").strip(),
+        "to": sorted((t.get("organ_id") or "").strip() for t in meta.get("to") or ()),
+        "code_number": str(meta.get("code_number") or "").strip(),
+        "code_notation": str(meta.get("code_notation") or "").strip(),
+        "promulgation_date": meta.get("promulgation_date") or "",
+        "subject": " ".join(str(meta.get("subject") or "").split()),
+        "business_doc_type": int(meta.get("business_doc_type") or 0),
+        "attachments": sorted((name, sha) for name, sha in attachments),
+    }
+    return hashlib.sha256(json.dumps(essentials, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def document_digest(document):
+    return content_digest(document.meta, [(a.name, a.sha256) for a in document.attachments.values()])
+
+
+def _check_recipients(site, sender, codes):
+    """Refuse the package unless every recipient is one ``sender`` may address (see the module doc)."""
+    directory = site["directory"]
+    for code in codes:
+        if code not in directory:
+            raise ServiceError(_("Unknown recipient ${code}: it is not in the hub's directory."),
+                               field="MessageHeader/To/OrganId", code=code[:40])
+        unit = resolve(site, code)
+        if unit is None:
+            raise Forbidden(_("Recipient ${code} was dissolved and nobody took over its mail."),
+                            field="MessageHeader/To/OrganId", code=code)
+        if unit.code == sender.code:
+            continue
+        if unit.connection_state == NOT_CONNECTED:
+            raise Forbidden(_("Recipient ${code} (${name}) is not connected to the hub; send it the paper "
+                              "document (R11)."), field="MessageHeader/To/OrganId", code=unit.code, name=unit.name)
+
+
+def receive_package(site, env, unit_code, data, via, deliver_to=None, actor=None):
+    """Take an edXML package made by ``unit_code``'s product (or relayed for it): (document, created).
+
+    ``deliver_to``: the unit codes a delivery may go to (a peer hub relays for the units
+    hosted here only); the package's To units outside it are neither checked nor served.
+    """
+    document, created, _identical = receive(site, env, unit_code, data, via, deliver_to, actor)
+    return document, created
+
+
+def receive(site, env, unit_code, data, via, deliver_to=None, actor=None):
+    """``receive_package`` that also says whether a repeat was identical: (document, created, identical)."""
+    actor = actor or product_actor(unit_code, via)
+    stream = _stream(data)
+    document_id = ""
+    try:
+        size = _checked_size(stream, env)
+        sender = _unit(site, unit_code)
+        parsed = edxml.parse_document(stream, max_bytes=env.edxml_max_bytes)
+        files = parsed.pop("attachments")
+        try:
+            document_id = parsed["document_id"]
+            declared = (parsed.get("from") or {}).get("organ_id") or ""
+            if declared != unit_code:
+                raise Forbidden(_("The package is from ${sender}; you may send for ${unit} only."),
+                                field="From/OrganId", sender=declared, unit=unit_code)
+            digest = content_digest(parsed, [(f["name"], f["sha256"]) for f in files])
+        finally:
+            for f in files:
+                f["file"].close()
+        name = site["documents"].name_for(document_id)
+        if name is not None:
+            document, identical = _already_received(site, actor, unit_code, via, site["documents"][name], digest)
+            return document, False, identical
+        codes = []
+        for item in parsed.get("to") or ():
+            code = item.get("organ_id") or ""
+            if code not in codes and (deliver_to is None or code in deliver_to):
+                codes.append(code)
+        if not codes:
+            raise Forbidden(_("None of the package's recipients is served by this hub."),
+                            field="MessageHeader/To/OrganId")
+        _check_recipients(site, sender, codes)
+        stream.seek(0)
+        document = edxml_io.import_package(site, env, actor, sender, stream, system=True, recipients=codes)
+    except ServiceError as exc:
+        raise _refused(site, env, actor, unit_code, via, exc, "document", document_id)
+    audit.record(site, actor, "edxml.receive", ds.path_of(document), via=via, document_id=document_id,
+                 size=size, recipients=list(document.recipients))
+    return document, True, True
+
+
+def _already_received(site, actor, unit_code, via, document, digest):
+    if document.sender_code != unit_code:
+        raise Conflict(_("The DocumentId ${id} belongs to a document of another unit."),
+                       field="MessageHeader/DocumentId", id=document.document_id)
+    identical = document_digest(document) == digest
+    audit.record(site, actor, "edxml.receive", ds.path_of(document), via=via, document_id=document.document_id,
+                 duplicate=True, identical=identical)
+    if not identical:
+        audit.record(site, actor, "edxml.conflict", ds.path_of(document), via=via,
+                     document_id=document.document_id,
+                     reason="a package with this DocumentId and different content was already received")
+    return document, identical
+
+
+# -- status messages ----------------------------------------------------------------------------
+REASON_FIELD = "Status/Description"
+
+
+def _already_applied(delivery, code, reported_at):
+    return any(entry.get("state") == code and entry.get("reported_at") == reported_at
+               for entry in delivery.history)
+
+
+def _tag_last(delivery, via, reported_at, staff):
+    """Mark the history entry the status made, so the same status is recognized when it comes again."""
+    entry = dict(delivery.history[-1], reported_at=reported_at, via=via)
+    if staff:
+        entry["staff"] = staff
+    delivery.history[-1] = entry
+
+
+def apply_status(site, env, unit_code, data, via, actor=None, recipient=None):
+    """``apply_status_message`` without the parsed status: ([deliveries], applied)."""
+    deliveries, applied, _status = apply_status_message(site, env, unit_code, data, via, actor, recipient)
+    return deliveries, applied
+
+
+def apply_status_message(site, env, unit_code, data, via, actor=None, recipient=None):
+    """Apply a status message from ``unit_code``'s product: ([deliveries], applied).
+
+    As a recipient, ``unit_code`` reports on its own delivery (01–06, 15, 16 and 02/03 for a
+    recall's answer); as the sender, it asks to take back (13) the deliveries on this hub —
+    ``recipient`` (a unit code) picks one, by default every delivery that can still be
+    recalled. ``applied`` is False when the same status had been applied before.
+    Returns ([deliveries], applied, the parsed status dict).
+    """
+    actor = actor or product_actor(unit_code, via)
+    stream = _stream(data)
+    document_id = ""
+    try:
+        _checked_size(stream, env)
+        _unit(site, unit_code)
+        status = edxml.parse_status(stream, max_bytes=env.edxml_max_bytes)
+        document_id = status["response_for"].get("document_id") or ""
+        declared = (status.get("from") or {}).get("organ_id") or ""
+        if declared != unit_code:
+            raise Forbidden(_("The status is from ${sender}; you may report for ${unit} only."),
+                            field="Status/From/OrganId", sender=declared, unit=unit_code)
+        if not document_id:
+            raise ServiceError(_("The edXML element ${element} is required and may not be empty."),
+                               field="Status/ResponseFor/DocumentId", element="Status/ResponseFor/DocumentId")
+        name = site["documents"].name_for(document_id)
+        document = site["documents"][name] if name is not None else None
+        code = status["status_code"]
+        own = document.delivery_for(unit_code) if document is not None else None
+        if document is not None and own is not None and not own.is_personal and code != workflow.RECALL_ASKED:
+            deliveries, applied = _as_recipient(site, env, actor, own, status, via)
+        elif document is not None and document.sender_code == unit_code:
+            deliveries, applied = _as_sender(site, env, actor, document, status, via, recipient)
+        elif document is not None and own is not None:
+            raise Forbidden(_("Only the sender of a document may ask to take it back."), field="Status/StatusCode")
+        else:
+            raise NotFound(_("No document ${id} was sent to or by unit ${unit}."),
+                           field="Status/ResponseFor/DocumentId", id=document_id[:100], unit=unit_code)
+    except ServiceError as exc:
+        raise _refused(site, env, actor, unit_code, via, exc, "status", document_id)
+    audit.record(site, actor, "edxml.status", ds.path_of(document), via=via, document_id=document_id,
+                 status=status["status_code"], reported_at=status["timestamp"], applied=applied,
+                 deliveries=[d.key for d in deliveries])
+    return deliveries, applied, status
+
+
+def receive_status(site, env, unit_code, data, via, actor=None, recipient=None):
+    """``apply_status`` for callers that want the delivery concerned (the first one)."""
+    deliveries, _applied = apply_status(site, env, unit_code, data, via, actor=actor, recipient=recipient)
+    return deliveries[0]
+
+
+def _staff(status):
+    info = status.get("staff_info") or {}
+    return " — ".join(part for part in (info.get("staff", "").strip(), info.get("department", "").strip()) if part)
+
+
+def _as_recipient(site, env, actor, delivery, status, via):
+    code, reported_at = status["status_code"], status["timestamp"]
+    if code == workflow.ARRIVED:
+        if delivery.state == "":
+            ds.arrive(site, env, delivery)
+            _tag_last(delivery, via, reported_at, _staff(status))
+            return [delivery], True
+        return [delivery], False        # its arrival is known already
+    if _already_applied(delivery, code, reported_at):
+        return [delivery], False
+    _act(site, env, actor, delivery, code, status, via)
+    return [delivery], True
+
+
+def _act(site, env, actor, delivery, code, status, via):
+    action = workflow.get_action(delivery, workflow.ACTION_FOR_STATUS[code])
+    workflow.check(delivery, action)
+    reason = (status.get("description") or "").strip()
+    if action.needs_reason and not reason:
+        raise ServiceError(_("Status ${code} needs a reason in ${element}."), field=REASON_FIELD, code=code,
+                           element=REASON_FIELD)
+    staff = _staff(status)
+    ds.act(site, env, actor, delivery, action.name, reason=reason if action.needs_reason else "",
+           note="" if action.needs_reason else reason, system=True)
+    _tag_last(delivery, via, status["timestamp"], staff)
+
+
+def _as_sender(site, env, actor, document, status, via, recipient):
+    code, reported_at = status["status_code"], status["timestamp"]
+    if code != workflow.RECALL_ASKED:
+        raise Forbidden(_("As the sender you may only ask to take a document back (13); status ${code} is "
+                          "reported by its recipients."), field="Status/StatusCode", code=code)
+    if recipient:
+        delivery = document.delivery_for(recipient)
+        if delivery is None or delivery.is_personal:
+            raise NotFound(_("The document was not sent to ${code}."), field="recipient", code=recipient[:40])
+        candidates = [delivery]
+    else:
+        candidates = [d for d in document.deliveries.values() if d.recipient_code]
+    done = [d for d in candidates if _already_applied(d, code, reported_at)]
+    todo = [d for d in candidates if d not in done and (recipient or d.state in workflow.ACTIONS["recall"].sources)]
+    if not todo:
+        if done:
+            return done, False
+        if candidates:
+            workflow.check(candidates[0], workflow.ACTIONS["recall"])   # raises Conflict naming the state
+        raise Conflict(_("No delivery of this document can be taken back now."), field="Status/StatusCode")
+    for delivery in todo:
+        _act(site, env, actor, delivery, code, status, via)
+    return todo + done, True
