@@ -9,6 +9,31 @@ class BlobStoreError(RuntimeError):
     pass
 
 
+class DigestMismatch(IOError):
+    """Stored bytes no longer match their SHA-256 key: an error, never served.
+
+    Every store raises it from ``open`` (and ``BlobMissing`` when the bytes are gone), so the
+    services, ``lienthong blobs verify`` and the migration treat all stores alike.
+    """
+
+    reason = "damaged"
+
+    def __init__(self, key, store, message=None):
+        self.key = key
+        self.store = store
+        super().__init__(message or f"attachment {key} in the {store} store is damaged: "
+                                    f"its bytes no longer match their digest")
+
+
+class BlobMissing(DigestMismatch):
+    """The store has no bytes (or no file) for the key an attachment names."""
+
+    reason = "missing"
+
+    def __init__(self, key, store, message=None):
+        super().__init__(key, store, message or f"attachment {key} is missing from the {store} store")
+
+
 def get_blob_store(registry):
     return registry.lienthong_blob_store
 

@@ -75,7 +75,7 @@ def test_blobstore_zodb_is_registered_from_its_entry_point():
     rows = {name: hooks for name, _dist, _version, hooks in describe(pm)}
     assert rows["blobstore_zodb"] == ["lienthong_blob_stores"]
     stores = [s for group in pm.hook.lienthong_blob_stores() for s in group]
-    assert [s.name for s in stores] == ["zodb"]
+    assert sorted(s.name for s in stores) == ["fs", "zodb"]     # the two shipped stores
 
 
 @pytest.mark.parametrize("value", ["blobstore_zodb", "other, blobstore_zodb", "other\n  blobstore_zodb"])
@@ -83,7 +83,7 @@ def test_disabled_plugins_are_not_registered(value):
     pm = make_plugin_manager({"lienthong.plugins.disabled": value})
     assert pm.get_plugin("blobstore_zodb") is None
     assert "blobstore_zodb" not in {name for name, *_ in describe(pm)}
-    assert pm.hook.lienthong_blob_stores() == []
+    assert "zodb" not in {s.name for group in pm.hook.lienthong_blob_stores() for s in group}
 
 
 def close_databases_left_open(excinfo):
@@ -100,7 +100,7 @@ def close_databases_left_open(excinfo):
 def test_disabling_the_configured_blob_store_stops_start_up_with_a_clear_error(tmp_path):
     from lienthong.core.blobs import BlobStoreError
 
-    settings = base_settings(tmp_path, **{"lienthong.plugins.disabled": "blobstore_zodb",
+    settings = base_settings(tmp_path, **{"lienthong.plugins.disabled": "blobstore_zodb blobstore_fs",
                                           "lienthong.blob_store": "zodb"})
     with pytest.raises(BlobStoreError) as info:
         make_app(settings)
@@ -172,7 +172,7 @@ def test_an_unknown_blob_store_names_the_stores_that_are_available(tmp_path):
     from lienthong.core.blobs import BlobStoreError
 
     settings = base_settings(tmp_path / "db", **{"lienthong.blob_store": "s3"})
-    with pytest.raises(BlobStoreError, match=r"lienthong.blob_store = s3.*\(available: memory, zodb\)") as info:
+    with pytest.raises(BlobStoreError, match=r"lienthong.blob_store = s3.*\(available: fs, memory, zodb\)") as info:
         make_config(settings, plugins=[MemoryStorePlugin()])
     close_databases_left_open(info)
 

@@ -8,17 +8,15 @@ import shutil
 
 from BTrees.OOBTree import OOBTree
 from ZODB.blob import Blob
+from ZODB.POSException import POSKeyError
 
 from zope.interface import implementer
 
+from lienthong.core.blobs import BlobMissing, DigestMismatch  # noqa: F401  (DigestMismatch: re-exported)
 from lienthong.core.interfaces import IBlobStore
 from lienthong.core.plugins import hookimpl
 
 CHUNK = 1 << 20
-
-
-class DigestMismatch(IOError):
-    pass
 
 
 @implementer(IBlobStore)
@@ -49,14 +47,25 @@ class ZODBBlobStore:
         return key in self._index(site)
 
     def open(self, site, key):
-        blob = self._index(site)[key]
+        blob = self._index(site).get(key)
+        if blob is None:
+            raise BlobMissing(key, self.name)
+        try:
+            f = blob.open("r")
+        except (OSError, POSKeyError) as exc:   # the blob file is gone from the blob directory
+            raise BlobMissing(key, self.name, f"attachment {key} is missing from the {self.name} store: "
+                                              f"{type(exc).__name__}") from exc
         digest = hashlib.sha256()
-        with blob.open("r") as f:
+        try:
             while chunk := f.read(CHUNK):
                 digest.update(chunk)
-        if digest.hexdigest() != key:
-            raise DigestMismatch(f"attachment {key} is damaged: its bytes no longer match their digest")
-        return blob.open("r")
+            if digest.hexdigest() != key:
+                raise DigestMismatch(key, self.name)
+            f.seek(0)
+        except BaseException:
+            f.close()
+            raise
+        return f
 
 
 @hookimpl
