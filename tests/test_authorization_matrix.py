@@ -148,6 +148,15 @@ def nobody(actor, target):
     return False
 
 
+def products(actor, target):
+    """The edXML API: a unit's eOffice product (its API token); never a person."""
+    return actor.system
+
+
+def own_product(actor, target):
+    return actor.system and target.unit == OWN
+
+
 SITE_ROLE_HOLDERS = ("admin", "kiemtoan")
 
 
@@ -247,6 +256,20 @@ MATRIX = {
     ("manage_unit_tokens", "POST"): case(["/manage/units/{unit}/tokens"], UNITS, unit_managers),
     ("manage_unit_token_revoke", "POST"): case(["/manage/units/{unit}/tokens/{token}/revoke"], UNITS,
                                                unit_managers),
+    # digital signatures: the operator's trust roots; a unit's key and roots
+    ("manage_signing", "GET"): case(["/manage/signing"], rule=system_admin),
+    ("manage_signing", "POST"): case(["/manage/signing"], rule=system_admin),
+    ("manage_signing_remove", "POST"): case(["/manage/signing/roots/00ff/remove"], rule=system_admin),
+    ("manage_unit_signing", "GET"): case(["/manage/units/{unit}/signing"], UNITS, unit_managers),
+    ("manage_unit_signing", "POST"): case(["/manage/units/{unit}/signing"], UNITS, unit_managers),
+    ("manage_unit_signing_test", "POST"): case(["/manage/units/{unit}/signing/test"], UNITS, unit_managers),
+    ("manage_unit_signing_roots", "POST"): case(["/manage/units/{unit}/signing/roots"], UNITS, unit_managers),
+    ("manage_unit_signing_root_remove", "POST"): case(["/manage/units/{unit}/signing/roots/00ff/remove"], UNITS,
+                                                      unit_managers),
+    # the outbound queue
+    ("manage_transport", "GET"): case(["/manage/transport"], rule=system_admin),
+    ("manage_transport_retry", "POST"): case(["/manage/transport/retry"], rule=system_admin),
+    ("manage_transport_discard", "POST"): case(["/manage/transport/discard"], rule=system_admin),
     # management of accounts
     ("manage_users@Site", "GET"): case(["/manage/users"], rule=system_admin),
     ("manage_users@Site", "POST"): case(["/manage/users"], rule=system_admin),
@@ -297,6 +320,14 @@ MATRIX = {
     ("api.search", "GET"): case(["/api/v1/search?q=quyet+dinh"], rule=logged_in),
     ("api.paper_check", "POST"): case(["/api/v1/paper-check"], rule=own_registrars),
     ("api.edxml", "POST"): case(["/api/v1/edxml"], rule=own_mail),
+    # the edXML API for eOffice products (unit tokens only)
+    ("edxml.openapi", "GET"): case(["/edxml/v1/openapi.json"]),
+    ("edxml.packages", "POST"): case(["/edxml/v1/packages"], rule=products),
+    ("edxml.packages", "GET"): case(["/edxml/v1/packages"], rule=products),
+    ("edxml.package", "GET"): case(["/edxml/v1/packages/{incoming}"], UNITS, own_product),
+    ("edxml.package.ack", "POST"): case(["/edxml/v1/packages/{incoming}/ack"], UNITS, own_product),
+    ("edxml.statuses", "POST"): case(["/edxml/v1/statuses"], rule=products),
+    ("edxml.statuses", "GET"): case(["/edxml/v1/statuses"], rule=products),
 }
 
 
