@@ -61,3 +61,15 @@ def lienthong_document_sent(document):
 @hookspec
 def lienthong_delivery_changed(delivery, old_state, new_state):
     """Called after the transaction that moved ``delivery`` from ``old_state`` committed."""
+
+
+@hookspec
+def lienthong_cli(cli):
+    """Add commands to the ``lienthong`` command line (``cli`` is its click group).
+
+    Called once when ``core/cli.py`` is imported, with every installed plugin (the ini is
+    not read yet, so ``lienthong.plugins.disabled`` cannot apply: a command of a disabled
+    plugin should refuse to run). Add with ``cli.add_command(group_or_command)``; a
+    command receives the CLI's ``Env`` (``@click.pass_obj``: ``env.settings``,
+    ``env.site()``) like the core's own commands.
+    """
