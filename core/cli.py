@@ -137,6 +137,9 @@ def init(env, demo):
         added = demo_service.populate(site, password)
     issued = _demo_documents(env)
     click.echo(f"demo province created: {len(demo_service.UNITS)} units, {added} users, {issued} documents")
+    with env.site() as (site, _tm):   # issue #6: the demo CA and Sở Nội vụ's signing key
+        from .services import demo_pki
+        click.echo(demo_pki.setup(site, env.settings))
     if generated:
         click.echo(f"demo password for every demo login (shown once): {password}")
     click.echo("logins: " + ", ".join(u[0] for u in demo_service.USERS))
@@ -185,11 +188,20 @@ def serve(env, host, port):
         raise click.ClickException(f"cannot listen on {where}: {exc.strerror or exc} "
                                    f"(is another server running there?)") from exc
     wsgi_server.print_listen("serving on http://{}:{}/")
+    from .cli_worker import in_process
+    worker = None
+    if in_process(env.settings):   # R6.5: FileStorage lets one process in, so the worker runs here
+        from .db import get_database
+        from .worker import start_thread
+        worker = start_thread(get_database(app.registry), app.registry)
     try:
         wsgi_server.run()
     except KeyboardInterrupt:
         click.echo("stopped")
     finally:
+        if worker is not None:
+            worker[1].set()
+            worker[0].join(timeout=30)
         close_databases(app.registry)
 
 
@@ -530,11 +542,27 @@ def plugins(env):
 @click.option("--fanout", type=click.IntRange(min=1), default=None, help="Recipients of the fan-out (default 300).")
 @click.option("--edxml-mb", type=click.FloatRange(min=0.01), default=None,
               help="Attachment size of the edXML import, in MB (default 10).")
-def bench(seconds, out_dir, documents, fanout, edxml_mb):
+@click.option("--queue", "queue", type=click.IntRange(min=10), default=None,
+              help="Only the transport queue: drain N queued messages over HTTP with 1 and 2 workers "
+                   "against the raw send rate (core/bench_queue.py).")
+def bench(seconds, out_dir, documents, fanout, edxml_mb, queue):
     """Measure throughput against baselines taken in the same run; write var/bench/."""
     from rich.console import Console
     from rich.table import Table
 
+    if queue:
+        from . import bench_queue
+        report, path = bench_queue.run(queue, out_dir=out_dir,
+                                       log=lambda step: Console(stderr=True).log(f"bench: {step}"))
+        table = Table(title=f"LienThong queue bench {report['date']}: {queue} messages, "
+                            f"{report['destinations']} destinations, ZEO")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for name, value in bench_queue.summary(report):
+            table.add_row(name, value)
+        Console().print(table)
+        click.echo(f"written to {path}")
+        return
     from .bench import run, summary
 
     console = Console(stderr=True)
@@ -611,3 +639,26 @@ def restore(env, backup_dir, yes):
     click.echo(f"restored backup {result['name']} into {result['target']}: generation {result['generation']}, "
                f"{_count(result['objects'], 'object')}, {_count(result['blobs'], 'blob')} verified; "
                f"audit entry {result['audit_entries']} records the restore")
+
+
+# -- commands defined in modules of their own, then the plugins' (hook ``lienthong_cli``) --------
+from .cli_blobs import blobs  # noqa: E402
+from .cli_edxml import edxml  # noqa: E402
+from .cli_worker import worker  # noqa: E402
+
+for _command in (blobs, edxml, worker):
+    cli.add_command(_command)
+
+
+def _plugin_commands():
+    """Commands added by plugins through the hook ``lienthong_cli`` (a broken plugin is reported when
+    a command builds the application, not here: ``lienthong --help`` must always work)."""
+    from .plugins import PluginLoadError, make_plugin_manager
+    try:
+        pm = make_plugin_manager()
+    except PluginLoadError:
+        return
+    pm.hook.lienthong_cli(cli=cli)
+
+
+_plugin_commands()

@@ -328,6 +328,10 @@ MATRIX = {
     ("edxml.package.ack", "POST"): case(["/edxml/v1/packages/{incoming}/ack"], UNITS, own_product),
     ("edxml.statuses", "POST"): case(["/edxml/v1/statuses"], rule=products),
     ("edxml.statuses", "GET"): case(["/edxml/v1/statuses"], rule=products),
+    # hub-to-hub (plugin peer_hub): signed requests of a configured peer only, never a person or a token
+    ("peer.directory", "GET"): case(["/peer/v1/directory"], rule=nobody),
+    ("peer.packages", "POST"): case(["/peer/v1/packages"], rule=nobody),
+    ("peer.statuses", "POST"): case(["/peer/v1/statuses"], rule=nobody),
 }
 
 
@@ -523,6 +527,12 @@ def check(web, actor, key, method, api, headers):
 
 def judge(web, actor, method, url, api, allowed, res):
     where = f"{actor.name} {method} {url}: {res.status}"
+    if url.startswith("/peer/"):
+        # hub-to-hub routes: only a peer hub's signed request passes; no login or token of this hub does
+        entry = last_entry(web.app)
+        if res.status_int != 401 or entry["action"] != "peer.refuse":
+            return [f"{where} (a peer route must answer 401 and record peer.refuse, got {entry['action']})"]
+        return []
     if allowed:
         if res.status_int in (401, 403) or "/login?came_from" in (res.location or ""):
             return [f"{where} (should be allowed)"]
@@ -547,7 +557,7 @@ def audit_login(actor):
 
 
 def is_api(key, templates):
-    return all(t.startswith(("/api/", "/edxml/")) for t in templates)
+    return all(t.startswith(("/api/", "/edxml/", "/peer/")) for t in templates)
 
 
 @pytest.mark.parametrize("actor", ACTORS, ids=[a.name for a in ACTORS])

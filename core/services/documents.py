@@ -13,12 +13,13 @@ Every act is on the audit record with the actor and on whose behalf.
 import uuid
 
 from .. import doctypes
+from ..blobs import BlobMissing, DigestMismatch
 from ..i18n import _
 from ..events import DeliveryChanged, DocumentChanged, DocumentSent
 from ..resources import documents as docs
 from ..resources.documents import Attachment, Delivery, Document
 from ..resources.registers import INCOMING, OUTGOING
-from . import audit, outbound, registers, workflow
+from . import attachment_damage, audit, edxml_pull, outbound, registers, signatures, workflow
 from .directory import resolve
 from .errors import Conflict, Forbidden, NotFound, ServiceError, iso_date
 
@@ -215,8 +216,6 @@ def open_attachment(site, env, attachment, actor=None):
     document and the attachment, and an incident and an ``attachment.damaged`` audit entry
     are committed on their own (the caller's transaction is aborted by the error).
     """
-    from ..blobs import BlobMissing, DigestMismatch
-    from . import attachment_damage
     store = env.store_for(attachment)
     try:
         try:
@@ -383,7 +382,7 @@ def issue(site, env, actor, document, system=False, keep_number=False):
         raise DocumentError(_("The document cannot be sent: ${reasons}"), field="validation",
                             reasons=reasons[0] if len(reasons) == 1 else "; ".join(
                                 r.interpolate() if hasattr(r, "interpolate") else str(r) for r in reasons))
-    from . import signatures   # issue #6: sign with the unit's key (a failure refuses the send, stores nothing)
+    # sign with the unit's key; a failure refuses the send and stores nothing (R10.10)
     signatures.sign_attachments(site, env, actor, document, unit)
     now = env.now()
     local = now.astimezone(env.timezone)
@@ -462,14 +461,11 @@ def arrive(site, env, delivery, when=None):
     delivery.due = due or None
     old = delivery.state
     delivery.state = workflow.ARRIVED
-    from . import signatures   # issue #6: signatures verified once, on arrival, for the recipient's trust
-    signatures.verify_delivery(site, env, delivery)
+    signatures.verify_delivery(site, env, delivery)   # once, on arrival, against the recipient's trust
     _history(delivery, workflow.ARRIVED, env, audit.Actor.system("hub"))
     env.notify(DeliveryChanged(delivery, site, old, workflow.ARRIVED))
     outbound.status_changed(site, env, delivery)   # R6.5: "arrived" to a sender served by an adapter
-    # -- R3.3: listed for the recipient unit's eOffice product that pulls (/edxml/v1) --
-    from . import edxml_pull
-    edxml_pull.delivery_arrived(site, env, delivery)
+    edxml_pull.delivery_arrived(site, env, delivery)  # listed for a product that pulls (/edxml/v1, R3.3)
 
 
 def _history(delivery, state, env, actor, **details):
