@@ -88,3 +88,14 @@ def transport_names(registry):
             if name:
                 names.add(name)
     return names
+
+
+def transport_adapters(registry):
+    """The enabled transport adapters by name (the first plugin offering a name wins)."""
+    adapters = {}
+    for offered in get_plugin_manager(registry).hook.lienthong_transports():
+        for adapter in offered or ():
+            name = getattr(adapter, "name", None)
+            if name:
+                adapters.setdefault(name, adapter)
+    return adapters

@@ -1,7 +1,7 @@
 """/api/v1/organizations: the directory of units (R10.3, R11)."""
 from .. import security as sec
 from ..i18n import _
-from ..plugins import transport_names
+from ..plugins import transport_adapters
 from ..resources import directory as d
 from ..services import directory
 from ..views.base import actor_for
@@ -114,7 +114,10 @@ ORGANIZATION_LIST = add_schema("OrganizationList", {
 
 
 def _out(request, unit):
-    return directory.as_dict(unit, public=not request.has_permission(sec.MANAGE_UNIT, unit))
+    data = directory.as_dict(unit, public=not request.has_permission(sec.MANAGE_UNIT, unit))
+    if "adapter_settings" in data:       # secret settings (tokens, HMAC keys) are never shown back
+        data["adapter_settings"] = directory.masked_settings(unit, transport_adapters(request.registry))
+    return data
 
 
 def _location(request, unit):
@@ -130,8 +133,8 @@ def list_units(request, body, query):
 
 def create_unit(request, body, query):
     site = site_of(request)
-    unit = directory.add_unit(site, actor_for(request), body, known_adapters=transport_names(request.registry))
-    return respond(directory.as_dict(unit), status=201, location=_location(request, unit))
+    unit = directory.add_unit(site, actor_for(request), body, known_adapters=transport_adapters(request.registry))
+    return respond(_out(request, unit), status=201, location=_location(request, unit))
 
 
 def get_unit(request, body, query):
@@ -148,7 +151,7 @@ def patch_unit(request, body, query):
                        permission=sec.MANAGE, name=name)
     actor = actor_for(request)
     changes = {k: v for k, v in body.items() if k != "connection_state"}
-    directory.update_unit(site, actor, unit, changes, known_adapters=transport_names(request.registry))
+    directory.update_unit(site, actor, unit, changes, known_adapters=transport_adapters(request.registry))
     state = body.get("connection_state")
     if state and state != unit.connection_state:
         directory.set_connection_state(site, actor, unit, state, on=today(request))

@@ -86,11 +86,59 @@ def clean(site, data, existing=None, known_adapters=None, pending_parents=None):
         if not isinstance(settings, dict) or not all(isinstance(k, str) for k in settings):
             raise DirectoryError(_("Adapter settings must be names with values."), field="adapter_settings")
         out["adapter_settings"] = dict(settings)
+    if isinstance(known_adapters, dict) and ("adapter" in out or "adapter_settings" in out):
+        _check_adapter_settings(out, existing, known_adapters)
     policies = {k: data[k] for k in POLICY_FIELDS if k in data}
     policies.update(data.get("policies") or {})
     if policies:
         out["policies"] = clean_policies(policies)
     return out
+
+
+#: what a secret adapter setting shows instead of its value; sent back, it keeps the stored value
+MASK = "********"
+
+
+def _check_adapter_settings(out, existing, adapters):
+    """The settings of an adapter that declares them (``Adapter.settings``): known names, secrets
+    kept when sent back masked, and ``adapter.check_settings`` content with them."""
+    name = out["adapter"] if "adapter" in out else (existing.adapter if existing is not None else "")
+    adapter = adapters.get(name) if name else None
+    declared = {s.name: s for s in getattr(adapter, "settings", ()) or ()}
+    if not declared:
+        return                                   # no adapter, or one that takes free settings
+    given = "adapter_settings" in out
+    if given:
+        values = {k: ("" if v is None else str(v)) for k, v in out["adapter_settings"].items()}
+    else:
+        values = {k: str(v) for k, v in (existing.adapter_settings if existing is not None else {}).items()}
+    same = existing is not None and existing.adapter == name
+    stored = dict(existing.adapter_settings or {}) if same else {}
+    for key in list(values):
+        if key not in declared:
+            if not given:                        # settings of the previous adapter: dropped
+                del values[key]
+                continue
+            raise DirectoryError(_("The adapter ${adapter} has no setting ${name}."), field="adapter_settings",
+                                 adapter=name, name=key)
+        if values[key] == MASK:
+            if declared[key].secret and key in stored:
+                values[key] = str(stored[key])
+            else:
+                del values[key]
+    reasons = [str(r) for r in adapter.check_settings(dict(values))]
+    if reasons:
+        raise DirectoryError(_("The settings of adapter ${adapter} cannot work: ${reasons}."),
+                             field="adapter_settings" if given else "adapter", adapter=name,
+                             reasons="; ".join(reasons))
+    out["adapter_settings"] = {k: v for k, v in values.items() if v != ""}
+
+
+def masked_settings(unit, adapters):
+    """The unit's adapter settings to show: secret values (by the adapter's declaration) masked."""
+    adapter = adapters.get(unit.adapter) if unit.adapter else None
+    secret = {s.name for s in getattr(adapter, "settings", ()) or () if s.secret}
+    return {k: (MASK if k in secret and v else v) for k, v in (unit.adapter_settings or {}).items()}
 
 
 def clean_policies(values):

@@ -17,7 +17,7 @@ from pyramid.view import view_config
 
 from .. import security as sec
 from ..i18n import _
-from ..plugins import transport_names
+from ..plugins import transport_adapters
 from ..resources import directory as d
 from ..resources.site import get_site
 from ..services import tokens
@@ -57,8 +57,37 @@ NEXT_STATE = {d.NOT_CONNECTED: d.PILOT, d.PILOT: d.OFFICIAL, d.OFFICIAL: d.NOT_C
 
 
 def known_adapters(request):
-    """Names of the transport adapters the enabled plugins offer."""
-    return transport_names(request.registry)
+    """The transport adapters the enabled plugins offer, by name (their declared settings are checked)."""
+    return transport_adapters(request.registry)
+
+
+def adapter_forms(request, unit, submitted):
+    """Per adapter that declares settings: its fields for the unit's form (secrets never shown back)."""
+    forms = []
+    for name, adapter in sorted(known_adapters(request).items()):
+        fields = []
+        for setting in getattr(adapter, "settings", ()) or ():
+            key = f"setting.{name}.{setting.name}"
+            stored = (unit.adapter_settings or {}).get(setting.name, "") if unit.adapter == name else ""
+            value = submitted.get(key, stored) if submitted else stored
+            fields.append({"name": setting.name, "key": key, "title": setting.title, "required": setting.required,
+                           "secret": setting.secret, "value": "" if setting.secret else value,
+                           "placeholder": (translate(request, _("(unchanged)")) if setting.secret and stored
+                                           else setting.default)})
+        if fields:
+            forms.append({"name": name, "title": getattr(adapter, "title", "") or name, "fields": fields})
+    return forms
+
+
+def posted_adapter_settings(post, adapter):
+    """The chosen adapter's fields as settings; an empty secret field keeps the stored secret."""
+    values = {}
+    for setting in adapter.settings:
+        value = post.get(f"setting.{adapter.name}.{setting.name}", "").strip()
+        if setting.secret and not value:
+            value = directory_service.MASK
+        values[setting.name] = value
+    return values
 
 
 def can_manage(request):
@@ -144,10 +173,13 @@ def unit_create(request):
 
 
 # -- one unit -------------------------------------------------------------------------------
-def unit_form(unit):
-    """The edit form's values from the stored unit."""
+def unit_form(unit, adapters=None):
+    """The edit form's values from the stored unit; an adapter in ``adapters`` that declares its
+    settings has fields of its own (``adapter_forms``), the others take free ``name=value`` lines."""
     values = {name: getattr(unit, name, "") or "" for name in UNIT_ADMIN_FIELDS + OPERATOR_FIELDS}
-    values["adapter_settings"] = "\n".join(f"{k}={v}" for k, v in sorted((unit.adapter_settings or {}).items()))
+    own_fields = getattr((adapters or {}).get(unit.adapter or ""), "settings", ())
+    free = {} if own_fields else dict(unit.adapter_settings or {})
+    values["adapter_settings"] = "\n".join(f"{k}={v}" for k, v in sorted(free.items()))
     values["deadline_days"] = unit.policy("deadline_days")
     values["must_sign"] = bool(unit.policy("must_sign"))
     values["approval"] = bool(unit.policy("approval"))
@@ -171,7 +203,7 @@ def _unit_page(request, posted=None, errors=None, values=None, status=None):
     site = get_site(request)
     unit = request.context
     operator = can_manage(request)
-    form = unit_form(unit)
+    form = unit_form(unit, known_adapters(request))
     if posted == "edit" and values:
         form.update(values)
     others = active_units(site, exclude=(unit.code,))
@@ -181,12 +213,13 @@ def _unit_page(request, posted=None, errors=None, values=None, status=None):
                    "last_used": local_time(request, t.last_used) if t.last_used else "",
                    "revoked": local_time(request, t.revoked) if t.revoked else ""}
                   for t in tokens.of_unit(site, unit.code)]
-    adapters = sorted(known_adapters(request) | ({unit.adapter} if unit.adapter else set()))
+    adapters = sorted(set(known_adapters(request)) | ({unit.adapter} if unit.adapter else set()))
     return page(
         request, translate(request, _("Manage ${name}"), name=unit.short_name),
         unit=unit, operator=operator, form=form, posted=posted, errors=errors or {},
         submitted=values or {},
         others=others, parents=[u for u in others if u.code != unit.code], adapters=adapters,
+        adapter_forms=adapter_forms(request, unit, values if posted == "edit" else None),
         history=history, tokens=token_rows, users=unit_users(site, unit),
         pilot_end=end, pilot_over=bool(end and end <= today(request)), today=today(request).isoformat(), day=day,
         next_state=NEXT_STATE.get(unit.connection_state, d.PILOT),
@@ -236,7 +269,12 @@ def unit_edit(request):
     try:
         data = dict(values)
         if operator:
-            data["adapter_settings"] = parse_settings(values["adapter_settings"])
+            chosen = known_adapters(request).get(values["adapter"])
+            if getattr(chosen, "settings", ()):
+                data["adapter_settings"] = posted_adapter_settings(post, chosen)
+                values.update({k: v for k, v in post.items() if k.startswith("setting.")})
+            else:
+                data["adapter_settings"] = parse_settings(values["adapter_settings"])
         changed = directory_service.update_unit(site, actor_for(request), unit, data,
                                                 known_adapters=known_adapters(request))
     except ServiceError as exc:
