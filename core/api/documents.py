@@ -23,6 +23,7 @@ from ..filetypes import AttachmentTooLarge, human_size
 from ..i18n import _
 from ..resources.documents import DRAFT, ISSUED
 from ..resources.site import get_site
+from ..signing import BADGES
 from ..services import audit, paper, workflow
 from ..services import documents as ds
 from ..services.env import get_env
@@ -179,6 +180,19 @@ HISTORY_ENTRY = {
     "required": ["state", "time", "actor"],
 }
 
+SIGNATURE_REPORT = add_schema("SignatureReport", {   # core/signing.py SignatureReport
+    "type": "object",
+    "properties": {
+        "badge": {"type": "string", "enum": list(BADGES)},
+        "format": {"type": "string", "description": "pades (a PDF attachment) or xmldsig (the edXML envelope)."},
+        "target": {"type": "string", "description": "The attachment's name, or edxml for the envelope."},
+        "signer": {"type": "string"}, "issuer": {"type": "string"}, "serial": {"type": "string"},
+        "signed_at": {"type": "string"}, "timestamped": {"type": "boolean"},
+        "reason": {"type": "string", "description": "Why it is not valid (English)."},
+    },
+    "required": ["badge", "format", "target"],
+})
+
 DELIVERY_SCHEMA = add_schema("Delivery", {
     "type": "object",
     "description": "The document's journey at one recipient (edXML status codes).",
@@ -200,6 +214,9 @@ DELIVERY_SCHEMA = add_schema("Delivery", {
         "completed_at": NULLABLE_STRING,
         "transport": {"type": "string"},
         "history": {"type": "array", "items": HISTORY_ENTRY},
+        "signatures": {"type": "array", "items": SIGNATURE_REPORT,   # issue #6
+                       "description": "The signatures of the attachments, verified once when the delivery arrived."},
+        "signatures_checked_at": NULLABLE_STRING,
         "actions": {"type": "array", "items": {"type": "string", "enum": ACTION_NAMES},
                     "description": "What the caller may do next."},
         "actions_url": {"type": "string"},
@@ -454,9 +471,19 @@ def delivery_json(request, delivery, today_iso, full=True, viewer=None):
     if full:
         viewer = viewer or Viewer(request, delivery.document)
         out["history"] = [plain(entry) for entry in delivery.history]
+        out["signatures"] = [signature_json(r) for r in delivery.signatures or ()]   # issue #6
+        out["signatures_checked_at"] = delivery.signatures_checked_at
         out["actions"] = viewer.actions(delivery)
         out["actions_url"] = request.route_url("api.delivery.actions", id=delivery.document.id, code=delivery.key)
     return out
+
+
+SIGNATURE_FIELDS = ("badge", "format", "target", "signer", "issuer", "serial", "signed_at", "timestamped", "reason")
+
+
+def signature_json(report):
+    """One kept signature report, as the API shows it (issue #6)."""
+    return {k: report.get(k, False if k == "timestamped" else "") for k in SIGNATURE_FIELDS}
 
 
 def attachment_json(request, attachment):

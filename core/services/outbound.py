@@ -161,8 +161,9 @@ def status_changed(site, env, delivery, side="recipient"):
     if side == "sender":
         if not delivery.transport:
             return None
+        extra = dict(status_extra(delivery), reporter=document.sender_code)   # the sender speaks (13: recall)
         return enqueue(site, delivery.transport, "status", document.id, delivery.recipient_code,
-                       sender=document.sender_code, extra=status_extra(delivery))
+                       sender=document.sender_code, extra=extra)
     sender = site["directory"].get(document.sender_code)
     if sender is None or not sender.adapter:
         return None
@@ -184,6 +185,9 @@ def status_message(site, env, delivery, extra):
         status["description"] = extra.get("description") or ""
     if "staff" in extra:
         status["staff_info"] = dict(status.get("staff_info") or {}, staff=extra.get("staff") or "")
+    reporter = site["directory"].get(extra.get("reporter") or "")
+    if reporter is not None:      # a sender's act: the status comes from the sender, not the recipient
+        status["from"] = {"organ_id": reporter.code, "organ_name": reporter.name}
     return edxml.build_status(status)
 
 
