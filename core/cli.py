@@ -357,17 +357,13 @@ def _format_of(fmt, path):
     return "json" if path and path.lower().endswith(".json") else "csv"
 
 
-def _transport_names(settings):
-    from .plugins import PluginLoadError, make_plugin_manager
+def _transport_adapters(settings):
+    from .plugins import PluginLoadError, adapters_of, make_plugin_manager
 
     try:
-        pm = make_plugin_manager(settings)
+        return adapters_of(make_plugin_manager(settings))
     except PluginLoadError as exc:
         raise click.ClickException(str(exc)) from exc
-    names = set()
-    for adapters in pm.hook.lienthong_transports():
-        names.update(name for name in (getattr(a, "name", None) for a in adapters or ()) if name)
-    return names
 
 
 @directory.command("export")
@@ -382,7 +378,7 @@ def directory_export(env, fmt, output):
 
     fmt = _format_of(fmt, output)
     with env.site() as (site, tm):
-        text = directory_io.export(site, fmt)
+        text = directory_io.export(site, fmt, adapters=_transport_adapters(env.settings))
         count = len(site["directory"])
         audit_service.record(site, audit_service.Actor.system("cli"), "directory.export", "/directory",
                              format=fmt, units=count, file=output)
@@ -421,7 +417,7 @@ def directory_import(env, file, fmt, dry_run):
             data = f.read()
     except OSError as exc:
         raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from exc
-    known = _transport_names(env.settings)
+    known = _transport_adapters(env.settings)
     with env.site(commit=not dry_run) as (site, tm):
         try:
             report = directory_io.import_(site, audit_service.Actor.system("cli"), data, fmt,

@@ -79,23 +79,21 @@ def describe(pm):
     return rows
 
 
-def transport_names(registry):
-    """The names of the transport adapters the enabled plugins offer (a unit's ``adapter`` is one)."""
-    names = set()
-    for adapters in get_plugin_manager(registry).hook.lienthong_transports():
-        for adapter in adapters or ():
-            name = getattr(adapter, "name", None)
-            if name:
-                names.add(name)
-    return names
-
-
-def transport_adapters(registry):
-    """The enabled transport adapters by name (the first plugin offering a name wins)."""
+def adapters_of(pm):
+    """The transport adapters the enabled plugins of ``pm`` offer, by name (the first offering a name wins)."""
     adapters = {}
-    for offered in get_plugin_manager(registry).hook.lienthong_transports():
+    for offered in pm.hook.lienthong_transports():
         for adapter in offered or ():
             name = getattr(adapter, "name", None)
             if name:
                 adapters.setdefault(name, adapter)
     return adapters
+
+
+def transport_adapters(registry):
+    """The enabled transport adapters by name (a unit's ``adapter`` is one of these names)."""
+    return adapters_of(get_plugin_manager(registry))
+
+
+def transport_names(registry):
+    return set(transport_adapters(registry))

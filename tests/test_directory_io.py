@@ -312,3 +312,23 @@ def test_import_page_refuses_files_over_the_configured_size(demo_factory):
     res = web_small.post("/manage/directory/import", {"csrf_token": csrf_of(form), "format": "csv",
                                                       "file": Upload("units.csv", text.encode("utf-8"))}, status=400)
     assert "at most 50 bytes" in res.text
+
+
+def test_json_export_masks_adapter_secrets_and_importing_it_back_keeps_them(demo_app):
+    """An exported file never carries a product's token; importing it back keeps the stored one."""
+    from lienthong.core.plugins import transport_adapters
+    adapters = transport_adapters(demo_app.registry)
+    actor = audit.Actor(login="admin")
+
+    def bind(site):
+        dirs.update_unit(site, actor, site["directory"]["000.00.31.H49"],
+                         {"adapter": "edxml_push", "adapter_settings": {"url": "https://eoffice.vungtau.example/in",
+                                                                        "token": "s3cret-token"}}, adapters)
+    with_site(demo_app, bind)
+    text = with_site(demo_app, lambda site: dio.export(site, "json", adapters=adapters))
+    unit = next(u for u in json.loads(text) if u["code"] == "000.00.31.H49")
+    assert unit["adapter_settings"]["token"] == dirs.MASK and "s3cret-token" not in text
+    assert unit["adapter_settings"]["url"] == "https://eoffice.vungtau.example/in"
+    with_site(demo_app, lambda site: dio.import_(site, actor, text, "json", known_adapters=adapters))
+    kept = with_site(demo_app, lambda site: dict(site["directory"]["000.00.31.H49"].adapter_settings))
+    assert kept["token"] == "s3cret-token"

@@ -142,12 +142,19 @@ def _cell(value):
     return str(value)
 
 
-def export(site, fmt="csv", public=False):
-    """Every unit (``public``: active units, public fields only) as CSV or JSON text."""
+def export(site, fmt="csv", public=False, adapters=None):
+    """Every unit (``public``: active units, public fields only) as CSV or JSON text.
+
+    ``adapters`` (name -> adapter): their secret settings are masked, so an exported file
+    never carries a product's token or an HMAC key; importing it back keeps the stored ones.
+    """
     fmt = _check_format(fmt)
     units = [u for u in site["directory"].values() if not public or u.is_active()]
     columns = PUBLIC_COLUMNS if public else (COLUMNS if fmt == "csv" else JSON_KEYS)
     rows = [unit_row(u, public=public) for u in units]
+    for unit, row in zip(units, rows):
+        if "adapter_settings" in row:
+            row["adapter_settings"] = dict(sorted(dirs.masked_settings(unit, adapters or {}).items()))
     if fmt == "json":
         return json.dumps([{k: r[k] for k in columns} for r in rows], ensure_ascii=False, indent=2) + "\n"
     out = io.StringIO()

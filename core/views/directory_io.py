@@ -13,7 +13,7 @@ from pyramid.view import view_config
 from .. import security as sec
 from ..db import get_database
 from ..i18n import _
-from ..plugins import transport_names
+from ..plugins import transport_adapters
 from ..resources.site import get_site
 from ..services import audit
 from ..services import directory_io
@@ -37,7 +37,7 @@ def _download(request, text, fmt, name):
 def export_directory(request):
     fmt = "json" if request.matched_route.name.endswith("json") else "csv"
     site = get_site(request)
-    text = directory_io.export(site, fmt)
+    text = directory_io.export(site, fmt, adapters=transport_adapters(request.registry))
     audit.record(site, actor_for(request), "directory.export", "/directory", format=fmt,
                  units=len(site["directory"]))
     return _download(request, text, fmt, "directory")
@@ -87,7 +87,7 @@ def import_post(request):
     site = get_site(request)
     actor = actor_for(request)
     try:
-        report = directory_io.import_(site, actor, data, fmt, known_adapters=transport_names(request.registry),
+        report = directory_io.import_(site, actor, data, fmt, known_adapters=transport_adapters(request.registry),
                                       max_bytes=directory_io.max_bytes_of(request.registry.settings))
     except directory_io.ImportRejected as exc:
         message = refused(request, exc)   # nothing of the import is committed
