@@ -102,8 +102,26 @@ def _wait(predicate, timeout):
     return predicate()
 
 
-def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None, log=None):
-    """Measure; write ``<out_dir>/queue-<time>.json`` and ``latest-queue.json``; return (report, path)."""
+def _remote_destination(via, settings, workdir):
+    """The receiving end that the adapter ``via`` offers for the bench (``Adapter.bench_destination``)."""
+    from .plugins import adapters_of, make_plugin_manager
+    adapter = adapters_of(make_plugin_manager(settings)).get(via)
+    if adapter is None or not hasattr(adapter, "bench_destination"):
+        raise RuntimeError(f"no enabled adapter {via!r} offers a bench destination (Adapter.bench_destination)")
+    return adapter.bench_destination(workdir, [(SENDER, "Sở Nội vụ")])
+
+
+def _queued(site):
+    from .services import outbound
+    return sum(len(dest.messages) for dest in outbound.queues(site).values())
+
+
+def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None, log=None, via=None):
+    """Measure; write ``<out_dir>/queue-<time>.json`` and ``latest-queue.json``; return (report, path).
+
+    ``via``: drain through that adapter to the receiving end it offers (``peer_hub``: a second
+    hub over HTTP) instead of the plain receiver; the raw baseline stays the plain receiver.
+    """
     import waitress
 
     from . import main
@@ -120,6 +138,7 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
     threading.Thread(target=server.run, daemon=True).start()
     url = f"http://127.0.0.1:{server.effective_port}/inbox"
     settings_for_unit = dict(adapter_settings or {"url": url})
+    destinations, remote = DESTINATIONS, None
     with tempfile.TemporaryDirectory() as tmp:
         zeo_port = _free_port()
         os.makedirs(f"{tmp}/zeo")
@@ -138,6 +157,11 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
             settings = {"lienthong.secret": "bench-" + "x" * 40, "lienthong.session.secure": "false",
                         "lienthong.auto_migrate": "true", "lienthong.plugins.extra": __name__,
                         "lienthong.transport.idle_seconds": "0.02"}
+            if via:
+                log(f"queue: receiving end of {via}")
+                remote = _remote_destination(via, settings, os.path.join(tmp, "destination"))
+                settings.update(remote.sender_settings)
+                adapter, settings_for_unit, destinations = via, dict(remote.adapter_settings), tuple(remote.units)
             log("queue: site on ZEO")
             app = main({}, **{"zodbconn.uri": uri("bench"), **settings})
             env = get_env(app.registry)
@@ -152,8 +176,20 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
                 return result
 
             tx(lambda site: demo.populate(site, secrets.token_urlsafe(16)))
-            log(f"queue: {n} documents")
+
+            def add_remote_units(site):
+                from .resources import directory as d
+                from .services import directory as dirs
+                for code in destinations:
+                    if code not in site["directory"]:
+                        unit = dirs.add_unit(site, actor, {"code": code, "name": f"Đơn vị {code}"})
+                        dirs.set_connection_state(site, actor, unit, d.OFFICIAL)
             actor = Actor(login="vanthu.snv")
+            if remote is not None:
+                tx(add_remote_units)
+            # a peer imports what it receives: each run gets documents of its own, never repeats
+            total = n * 2 if remote is not None else n
+            log(f"queue: {total} documents")
             names = []
 
             def issue(site, start, stop):
@@ -161,14 +197,14 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
                 for i in range(start, stop):
                     doc = ds.compose(site, env, actor, unit, {
                         "doc_type": "CV", "subject": f"Công văn thử nghiệm số {i}", "signer_name": "Bench",
-                        "recipients": [DESTINATIONS[i % len(DESTINATIONS)]]})
+                        "recipients": [destinations[i % len(destinations)]]})
                     ds.issue(site, env, actor, doc)
-                    names.append((doc.id, DESTINATIONS[i % len(DESTINATIONS)]))
-            for start in range(0, n, 500):
-                tx(lambda site: issue(site, start, min(n, start + 500)))
+                    names.append((doc.id, destinations[i % len(destinations)]))
+            for start in range(0, total, 500):
+                tx(lambda site: issue(site, start, min(total, start + 500)))
 
             def bind(site):        # after the sends: each run queues the messages once its workers wait
-                for code in DESTINATIONS:
+                for code in destinations:
                     site["directory"][code].adapter = adapter
                     site["directory"][code].adapter_settings.update(settings_for_unit)
             tx(bind)
@@ -176,7 +212,7 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
 
             def export(site):
                 from .services import edxml_io
-                for name, _code in names:
+                for name, _code in names[:n]:
                     document = site["documents"][name]
                     payloads.append((document.document_id, edxml_io.export_document(site, env, document)))
             tm.begin()
@@ -211,14 +247,24 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
                 if not _wait(lambda: all("started" in open(p).read() for p in logs), timeout=60):
                     raise RuntimeError("the workers did not start: " + " ".join(open(p).read() for p in logs))
                 before = receiver.count
+                batch = names[:n] if remote is None else names[(count - 1) * n:count * n]
 
                 def requeue(site):
-                    for name, code in names:
+                    for name, code in batch:
                         outbound.enqueue(site, adapter, "document", name, code)
                 tx(requeue)
                 started = time.perf_counter()
-                if not _wait(lambda: receiver.count - before >= n, timeout=max(120, n / 5)):
-                    raise RuntimeError(f"the workers delivered {receiver.count - before} of {n} messages")
+                if remote is None:
+                    done = (lambda: receiver.count - before >= n)
+                else:
+                    def done():
+                        tm.begin()
+                        try:
+                            return _queued(find_site(conn.root())) == 0
+                        finally:
+                            tm.abort()
+                if not _wait(done, timeout=max(120, n / 5)):
+                    raise RuntimeError(f"the workers did not drain {n} messages; see the worker logs")
                 elapsed = time.perf_counter() - started
                 for proc in workers:
                     proc.send_signal(signal.SIGTERM)
@@ -232,12 +278,16 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
                     proc.kill()
             if app is not None:
                 close_databases(app.registry)
+            if remote is not None:
+                remote.stop()
             zeo.terminate()
             zeo.wait(10)
             server.close()
     report = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "messages": n, "destinations": len(DESTINATIONS), "adapter": adapter,
+        "messages": n, "destinations": len(destinations), "adapter": adapter,
+        "receiver": "a second LienThong hub over HTTP (peer_hub)" if via == "peer_hub" else (
+            f"the receiving end of {via}" if via else "a plain waitress endpoint"),
         "payload_bytes_mean": payload_bytes, "storage": "ZEO",
         "per_second": {"raw_send": raw, "drain_1_worker": rates[1], "drain_2_workers": rates[2]},
         "ratios": {"drain_1_worker / raw_send": rates[1] / raw, "drain_2_workers / raw_send": rates[2] / raw},

@@ -541,17 +541,20 @@ def plugins(env):
 @click.option("--queue", "queue", type=click.IntRange(min=10), default=None,
               help="Only the transport queue: drain N queued messages over HTTP with 1 and 2 workers "
                    "against the raw send rate (core/bench_queue.py).")
-def bench(seconds, out_dir, documents, fanout, edxml_mb, queue):
+@click.option("--queue-via", "queue_via", default=None, metavar="ADAPTER",
+              help="With --queue: drain through this adapter to the receiving end it offers "
+                   "(peer_hub: a second hub over HTTP).")
+def bench(seconds, out_dir, documents, fanout, edxml_mb, queue, queue_via):
     """Measure throughput against baselines taken in the same run; write var/bench/."""
     from rich.console import Console
     from rich.table import Table
 
     if queue:
         from . import bench_queue
-        report, path = bench_queue.run(queue, out_dir=out_dir,
+        report, path = bench_queue.run(queue, out_dir=out_dir, via=queue_via,
                                        log=lambda step: Console(stderr=True).log(f"bench: {step}"))
         table = Table(title=f"LienThong queue bench {report['date']}: {queue} messages, "
-                            f"{report['destinations']} destinations, ZEO")
+                            f"{report['destinations']} destinations, ZEO, to {report['receiver']}")
         table.add_column("figure")
         table.add_column("value", justify="right")
         for name, value in bench_queue.summary(report):

@@ -98,3 +98,8 @@ class Adapter:
     def poll(self, unit_code, settings, env):
         """Inbound messages waiting for the hub from ``unit_code``'s product (default: none)."""
         return []
+
+    # Optional, for ``lienthong bench --queue N --queue-via NAME``: an adapter may offer
+    # ``bench_destination(workdir, sender_units)`` returning an object with ``units`` (codes
+    # the sending hub addresses through this adapter), ``adapter_settings`` (their settings),
+    # ``sender_settings`` (ini settings the sending hub needs) and ``stop()``.

@@ -382,15 +382,21 @@ def issue(site, env, actor, document, system=False, keep_number=False):
         raise DocumentError(_("The document cannot be sent: ${reasons}"), field="validation",
                             reasons=reasons[0] if len(reasons) == 1 else "; ".join(
                                 r.interpolate() if hasattr(r, "interpolate") else str(r) for r in reasons))
-    # sign with the unit's key; a failure refuses the send and stores nothing (R10.10)
-    signatures.sign_attachments(site, env, actor, document, unit)
+    # a package that arrives numbered was made (and signed, or not) by its source: kept as it is
+    imported = keep_number and bool(document.meta.get("code_number"))
+    if not imported:
+        # sign with the unit's key; a failure refuses the send and stores nothing (R10.10)
+        signatures.sign_attachments(site, env, actor, document, unit)
     now = env.now()
     local = now.astimezone(env.timezone)
     year = local.year
-    number = registers.take_number(unit, OUTGOING, year, {
-        "document": document.id, "time": _iso(now), "subject": document.meta["subject"],
-        "doc_type": document.meta["doc_type"], "recipients": list(document.recipients),
-        "persons": list(document.persons), **_actor_fields(actor)})
+    if imported and unit.adapter:
+        number = None       # numbered in the register its own system keeps (its eOffice product, a peer hub)
+    else:
+        number = registers.take_number(unit, OUTGOING, year, {
+            "document": document.id, "time": _iso(now), "subject": document.meta["subject"],
+            "doc_type": document.meta["doc_type"], "recipients": list(document.recipients),
+            "persons": list(document.persons), **_actor_fields(actor)})
     if not keep_number or not document.meta.get("code_number"):
         document.meta["code_number"] = str(number)
         document.meta["code_notation"] = doctypes.notation(document.meta["doc_type"], unit.notation_symbol)
@@ -407,7 +413,7 @@ def issue(site, env, actor, document, system=False, keep_number=False):
     deliver(site, env, document)
     _link_original(site, document)
     audit.record(site, actor, "document.issue", _path(document), notation=document.notation,
-                 register=f"{year}-out/{number}", recipients=list(document.recipients), persons=list(document.persons))
+                 register=f"{year}-out/{number}" if number else None, recipients=list(document.recipients), persons=list(document.persons))
     env.notify(DocumentChanged(document, site))
     env.notify(DocumentSent(document, site))
     return document

@@ -2,17 +2,23 @@
 
 An imported package was numbered, dated and traced by the eOffice product that made it:
 it keeps its header (``documents.KEPT_HEADER_FIELDS``), is filed in the sender unit's
-outgoing register and delivered like any other document. Export → import keeps every
+outgoing register (unless the unit is served by an adapter: its own system keeps that
+register) and delivered like any other document. Export → import keeps every
 field. Parsing is the codec's (``core/edxml.py``): hostile input is refused before
 anything is stored, and an error after parsing aborts the whole transaction.
 """
+import io
+import shutil
+import tempfile
 from contextlib import ExitStack
 
 from .. import doctypes, edxml
 from ..i18n import _
 from ..text import fold
-from . import audit, documents as ds
+from . import audit, documents as ds, signatures
 from .errors import Forbidden
+
+SPOOL_IN_MEMORY = 8 * 1024 * 1024   # a package read from a pipe is spooled to disk beyond this
 
 #: the header fields an export writes from the document's metadata (attachments come from the store)
 EXPORTED = ("document_id", "from", "to", "code_number", "code_notation", "promulgation_place", "promulgation_date",
@@ -39,8 +45,7 @@ def export_document(site, env, document, actor=None):
             attachments.append(({"name": attachment.name, "content_type": attachment.mime_type,
                                  "description": attachment.description}, stream))
         package = edxml.build_document(document_meta(document), attachments)
-    from . import signatures   # issue #6: the envelope signed with the sender unit's key, when it has one
-    sender = site["directory"].get(document.sender_code)
+    sender = site["directory"].get(document.sender_code)   # the envelope signed with its key, when it has one
     if sender is not None:
         package = signatures.sign_package(site, env, sender, package)
     if actor is not None:
@@ -88,36 +93,62 @@ def _doc_type_code(meta):
     return kind.code
 
 
+def parse_package(env, stream):
+    """(header, attachments, signed source bytes or None) of an edXML package; the caller closes the files.
+
+    The package is parsed as a stream; its bytes are read into memory again only when it
+    carries an envelope signature and a signer is enabled (verifying needs the whole tree).
+    """
+    if not hasattr(stream, "read"):
+        stream = io.BytesIO(bytes(stream))
+    elif not (hasattr(stream, "seekable") and stream.seekable()):
+        spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+        shutil.copyfileobj(stream, spooled, 1 << 20)
+        spooled.seek(0)
+        stream = spooled
+    start = stream.tell()
+    parsed = edxml.parse_document(stream, max_bytes=env.edxml_max_bytes)
+    attachments = parsed.pop("attachments")
+    source = None
+    if parsed.pop("signature", None) is not None \
+            and signatures.envelope_signer(signatures.signers(env)) is not None:
+        stream.seek(start)
+        source = stream.read(env.edxml_max_bytes + 1)
+    return parsed, attachments, source
+
+
+def close_attachments(attachments):
+    for a in attachments:
+        a["file"].close()
+
+
 def import_package(site, env, actor, unit, stream, system=False, recipients=None):
     """Parse an edXML package from ``unit`` and send it as that unit's outgoing document.
 
     ``recipients``: deliver to these unit codes only (default: every To); the header keeps its To.
     """
-    from . import signatures   # issue #6: a signed envelope is verified, its reports kept on the document
-    source = None
-    if signatures.envelope_signer(signatures.signers(env)) is not None:   # verifying needs the package's bytes
-        source = stream.read(env.edxml_max_bytes + 1) if hasattr(stream, "read") else bytes(stream)
-        stream = source
-    parsed = edxml.parse_document(stream, max_bytes=env.edxml_max_bytes)
-    attachments = parsed.pop("attachments")
-    signed = parsed.pop("signature", None) is not None and source is not None
+    parsed, attachments, source = parse_package(env, stream)
     try:
-        sender = (parsed.get("from") or {}).get("organ_id")
-        if sender != unit.code:
-            raise Forbidden(_("The package is from ${sender}; you may send for ${unit} only."),
-                            field="From/OrganId", sender=sender or "", unit=unit.code)
-        data = dict(parsed)
-        data["doc_type"] = _doc_type_code(parsed)
-        data["recipients"] = ([t.get("organ_id") for t in parsed.get("to") or ()] if recipients is None
-                              else list(recipients))
-        files = [(a["name"], a["file"], a.get("description", "")) for a in attachments]
-        document = ds.compose(site, env, actor, unit, data, files, origin="edxml", header=parsed)
-        if signed:   # issue #6
-            document.envelope_signatures = signatures.verify_package(site, env, unit.code, source)
-        ds.issue(site, env, actor, document, system=system, keep_number=True)
-        audit.record(site, actor, "document.import", ds.path_of(document), format="edxml",
-                     document_id=document.document_id)
-        return document
+        return import_parsed(site, env, actor, unit, parsed, attachments, source, system, recipients)
     finally:
-        for a in attachments:
-            a["file"].close()
+        close_attachments(attachments)
+
+
+def import_parsed(site, env, actor, unit, parsed, attachments, source=None, system=False, recipients=None):
+    """``import_package`` for a package already parsed by ``parse_package``."""
+    sender = (parsed.get("from") or {}).get("organ_id")
+    if sender != unit.code:
+        raise Forbidden(_("The package is from ${sender}; you may send for ${unit} only."),
+                        field="From/OrganId", sender=sender or "", unit=unit.code)
+    data = dict(parsed)
+    data["doc_type"] = _doc_type_code(parsed)
+    data["recipients"] = ([t.get("organ_id") for t in parsed.get("to") or ()] if recipients is None
+                          else list(recipients))
+    files = [(a["name"], a["file"], a.get("description", "")) for a in attachments]
+    document = ds.compose(site, env, actor, unit, data, files, origin="edxml", header=parsed)
+    if source is not None:     # a signed envelope: verified once, the reports kept on the document
+        document.envelope_signatures = signatures.verify_package(site, env, unit.code, source)
+    ds.issue(site, env, actor, document, system=system, keep_number=True)
+    audit.record(site, actor, "document.import", ds.path_of(document), format="edxml",
+                 document_id=document.document_id)
+    return document

@@ -155,8 +155,7 @@ def receive(site, env, unit_code, data, via, deliver_to=None, actor=None):
     try:
         size = _checked_size(stream, env)
         sender = _unit(site, unit_code)
-        parsed = edxml.parse_document(stream, max_bytes=env.edxml_max_bytes)
-        files = parsed.pop("attachments")
+        parsed, files, source = edxml_io.parse_package(env, stream)
         try:
             document_id = parsed["document_id"]
             declared = (parsed.get("from") or {}).get("organ_id") or ""
@@ -164,24 +163,23 @@ def receive(site, env, unit_code, data, via, deliver_to=None, actor=None):
                 raise Forbidden(_("The package is from ${sender}; you may send for ${unit} only."),
                                 field="From/OrganId", sender=declared, unit=unit_code)
             digest = content_digest(parsed, [(f["name"], f["sha256"]) for f in files])
+            name = site["documents"].name_for(document_id)
+            if name is not None:
+                document, identical = _already_received(site, actor, unit_code, via, site["documents"][name], digest)
+                return document, False, identical
+            codes = []
+            for item in parsed.get("to") or ():
+                code = item.get("organ_id") or ""
+                if code not in codes and (deliver_to is None or code in deliver_to):
+                    codes.append(code)
+            if not codes:
+                raise Forbidden(_("None of the package's recipients is served by this hub."),
+                                field="MessageHeader/To/OrganId")
+            _check_recipients(site, sender, codes)
+            document = edxml_io.import_parsed(site, env, actor, sender, parsed, files, source, system=True,
+                                              recipients=codes)
         finally:
-            for f in files:
-                f["file"].close()
-        name = site["documents"].name_for(document_id)
-        if name is not None:
-            document, identical = _already_received(site, actor, unit_code, via, site["documents"][name], digest)
-            return document, False, identical
-        codes = []
-        for item in parsed.get("to") or ():
-            code = item.get("organ_id") or ""
-            if code not in codes and (deliver_to is None or code in deliver_to):
-                codes.append(code)
-        if not codes:
-            raise Forbidden(_("None of the package's recipients is served by this hub."),
-                            field="MessageHeader/To/OrganId")
-        _check_recipients(site, sender, codes)
-        stream.seek(0)
-        document = edxml_io.import_package(site, env, actor, sender, stream, system=True, recipients=codes)
+            edxml_io.close_attachments(files)
     except ServiceError as exc:
         raise _refused(site, env, actor, unit_code, via, exc, "document", document_id)
     audit.record(site, actor, "edxml.receive", ds.path_of(document), via=via, document_id=document_id,

@@ -37,6 +37,11 @@ class PeerHubAdapter(Adapter):
                 reasons.append(str(exc))
         return reasons
 
+    def bench_destination(self, workdir, sender_units):
+        """A receiving peer hub for ``lienthong bench --queue N --queue-via peer_hub``."""
+        from .bench import start_destination
+        return start_destination(workdir, "bench-hub", sender_units)
+
     def deliver(self, message, env):
         result = self.deliver_batch([message], env)
         if result and result[0] is not None:

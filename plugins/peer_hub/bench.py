@@ -26,6 +26,7 @@ class Destination:
     units: list
     proc: object = field(repr=False, default=None)
     log: str = ""
+    adapter_settings: dict = field(default_factory=lambda: {"peer": NAME})
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
