@@ -250,3 +250,23 @@ def test_a_delivery_queued_for_an_adapter_arrives_by_the_products_status(hub):
     assert status(hub, arrived, VUNGTAU) == ([(VUNGTAU, "01")], True)
     assert status(hub, arrived, VUNGTAU) == ([(VUNGTAU, "01")], False)
     assert hub.tx(lambda site: edxml_pull.pending_count(site, VUNGTAU)) == 0
+
+
+def test_a_package_is_registered_here_only_for_a_unit_whose_mail_the_hub_keeps(hub):
+    """A unit whose mail is on the hub has its outgoing register here; a unit served by an adapter
+    (its eOffice product, a peer hub) keeps its own, so an imported package takes no number here."""
+    def outgoing(site, code):
+        register = site["directory"][code]["registers"].get_register(hub.env.today().year, "out", create=False)
+        return [] if register is None else [e["document"] for e in register.rows()]
+
+    name, _created = receive(hub, make_package()[0])
+    assert hub.tx(lambda site: outgoing(site, SNV)) == [name]
+    assert hub.tx(lambda site: site["documents"][name].register_number) == 1
+
+    def serve_by_adapter(site):
+        site["directory"][SNV].adapter = "hotfolder"
+    hub.tx(serve_by_adapter)
+    other, _created = receive(hub, make_package()[0])
+    assert hub.tx(lambda site: outgoing(site, SNV)) == [name]        # no second entry
+    assert hub.tx(lambda site: (site["documents"][other].register_number,
+                                site["documents"][other].notation)) == (None, "15/QĐ-SNV")
