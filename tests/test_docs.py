@@ -50,3 +50,37 @@ def test_every_test_the_conformance_matrix_names_exists():
                 assert re.search(rf"^def {test}\(", source, re.M), f"{current_file}::{test} does not exist"
                 named += 1
     assert named >= 20
+
+
+def test_the_readmes_adapter_example_delivers_retries_and_refuses():
+    """The VendorX adapter of README's "Writing a plugin" runs as printed, against a real endpoint."""
+    import pytest
+
+    from lienthong.core.transports import Adapter, OutboundMessage, PermanentError, TransportError
+
+    from .support.endpoint import Endpoint
+
+    block = next(b for b in read("README.md").split("```python")[1:] if "class VendorX" in b).split("```")[0]
+    namespace = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    adapter = namespace["lienthong_transports"]()[0]
+    assert isinstance(adapter, Adapter) and adapter.name == "vendorx"
+    assert adapter.check_settings({}) == ["url is required"]
+    endpoint = Endpoint()
+    endpoint.start()
+    try:
+        message = OutboundMessage(key="k1", kind="document", document_id="d1", recipient="000.00.12.H49",
+                                  sender="000.00.02.H49", payload=b"<edXMLEnvelope/>",
+                                  settings={"url": endpoint.url(), "token": "t"})
+        adapter.deliver(message, env=None)
+        assert endpoint.requests[-1]["body"] == b"<edXMLEnvelope/>"
+        assert endpoint.requests[-1]["headers"]["authorization"] == "Bearer t"
+        endpoint.answers = ["409 Conflict", "503 Service Unavailable", "400 Bad Request"]
+        adapter.deliver(message, env=None)                       # already there: delivered
+        with pytest.raises(TransportError) as retry:
+            adapter.deliver(message, env=None)
+        assert not retry.value.permanent
+        with pytest.raises(PermanentError):
+            adapter.deliver(message, env=None)
+    finally:
+        endpoint.stop()
