@@ -4,7 +4,6 @@ Identical attachments are stored once. Every read checks the digest, so damaged 
 are an error, never silently served.
 """
 import hashlib
-import shutil
 
 from BTrees.OOBTree import OOBTree
 from ZODB.blob import Blob

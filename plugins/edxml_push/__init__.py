@@ -20,128 +20,20 @@ What the product answers decides what happens to the message:
 TLS certificates are verified (``verify = yes``) against the system's CAs or the unit's
 ``ca_bundle`` (a PEM file on the worker's host).
 """
-import os
-import threading
-from urllib.parse import urlsplit
-
-import requests
-
 from lienthong.core.plugins import hookimpl
-from lienthong.core.transports import Adapter, PermanentError, Setting, TransportError
+from lienthong.core.transports import Setting
 
-DEFAULT_TIMEOUT = 30.0
-CONNECT_TIMEOUT = 10.0
-REASON_CHARS = 300
-YES = ("1", "true", "yes", "on")
-NO = ("0", "false", "no", "off")
+from ..http_common import HttpAdapter, tls_settings
 
 
-def _flag(value, default=True):
-    text = str(value if value is not None else "").strip().lower()
-    if not text:
-        return default
-    return text in YES
-
-
-def response_reason(response):
-    """``HTTP 422 Unprocessable Entity: <the start of the body>``, for the dead letter's error."""
-    text = ""
-    try:
-        text = " ".join((response.text or "").split())[:REASON_CHARS]
-    except Exception:      # an undecodable body says nothing useful
-        text = ""
-    reason = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
-    return f"{reason}: {text}" if text else reason
-
-
-def outcome(response, already_have=(409,)):
-    """Raise the ``TransportError`` an HTTP answer means; return None when it means delivered."""
-    status = response.status_code
-    if 200 <= status < 300 or status in already_have:
-        return None
-    if status in (408, 429) or status >= 500:
-        raise TransportError(response_reason(response))
-    raise PermanentError(response_reason(response))
-
-
-def post(session, url, data, headers, timeout, verify):
-    """``session.post`` with every connection-level failure turned into a retryable ``TransportError``."""
-    try:
-        return session.post(url, data=data, headers=headers, timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
-                            verify=verify, allow_redirects=False)
-    except requests.exceptions.SSLError as exc:
-        raise TransportError(f"TLS failure with {url}: {_short(exc)}") from None
-    except requests.exceptions.Timeout:
-        raise TransportError(f"{url} did not answer within {timeout:g} s") from None
-    except requests.exceptions.ConnectionError as exc:
-        raise TransportError(f"cannot connect to {url}: {_short(exc)}") from None
-    except requests.exceptions.RequestException as exc:
-        raise TransportError(f"request to {url} failed: {type(exc).__name__}: {_short(exc)}") from None
-
-
-def _short(exc):
-    return " ".join(str(exc).split())[:REASON_CHARS]
-
-
-def check_url(value, name="url"):
-    parts = urlsplit(value or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return [f"{name} must be an http:// or https:// address"]
-    return []
-
-
-def check_timeout(value):
-    if value in (None, ""):
-        return []
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return ["timeout must be a number of seconds"]
-    if not 0 < seconds <= 600:
-        return ["timeout must be between 0 and 600 seconds"]
-    return []
-
-
-def tls_verify(settings):
-    """What ``requests`` takes as ``verify``: the CA bundle file, True, or False (verify = no)."""
-    if not _flag(settings.get("verify"), True):
-        return False
-    return settings.get("ca_bundle") or True
-
-
-class EdxmlPush(Adapter):
+class EdxmlPush(HttpAdapter):
     name = "edxml_push"
     title = "edXML push (HTTP POST to the product)"
     settings = (
         Setting("url", "Endpoint URL of the product", required=True),
         Setting("token", "Bearer token the product expects", secret=True),
-        Setting("timeout", "Timeout in seconds", default=str(int(DEFAULT_TIMEOUT))),
-        Setting("verify", "Verify the TLS certificate (yes/no)", default="yes"),
-        Setting("ca_bundle", "CA bundle (PEM file on the worker's host) for the product's certificate"),
-    )
-    batch_size = 20
-
-    def __init__(self):
-        self.local = threading.local()
-
-    def session(self):
-        """One keep-alive session per worker thread."""
-        session = getattr(self.local, "session", None)
-        if session is None:
-            session = self.local.session = requests.Session()
-        return session
-
-    def check_settings(self, values):
-        reasons = super().check_settings(values)
-        if values.get("url"):
-            reasons += check_url(values["url"])
-        reasons += check_timeout(values.get("timeout"))
-        verify = str(values.get("verify") or "").strip().lower()
-        if verify and verify not in YES + NO:
-            reasons.append("verify must be yes or no")
-        if values.get("ca_bundle") and not os.path.isabs(values["ca_bundle"]):
-            reasons.append("ca_bundle must be an absolute path")
-        return reasons
+    ) + tls_settings("product", 30)
+    default_timeout = 30.0
 
     def headers(self, message):
         headers = {"Content-Type": "application/xml; charset=utf-8",
@@ -156,19 +48,7 @@ class EdxmlPush(Adapter):
         return headers
 
     def deliver(self, message, env):
-        settings = message.settings or {}
-        problems = self.check_settings(settings)
-        if problems:
-            raise PermanentError(f"the unit's edxml_push settings cannot work: {'; '.join(map(str, problems))}")
-        timeout = float(settings.get("timeout") or DEFAULT_TIMEOUT)
-        try:
-            response = post(self.session(), settings["url"], message.payload, self.headers(message), timeout,
-                            tls_verify(settings))
-        except TransportError:
-            self.local.session = None          # a broken connection is not reused
-            raise
-        with response:
-            outcome(response)
+        self.send(self.checked_settings(message), message.payload, self.headers(message))
 
 
 ADAPTER = EdxmlPush()

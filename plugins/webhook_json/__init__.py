@@ -28,9 +28,9 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 
 from lienthong.core.plugins import hookimpl
-from lienthong.core.transports import Adapter, PermanentError, Setting, TransportError
+from lienthong.core.transports import PermanentError, Setting
 
-from ..edxml_push import check_timeout, check_url, outcome, post, tls_verify
+from ..http_common import HttpAdapter, tls_settings
 
 TIMESTAMP_HEADER = "X-LienThong-Timestamp"
 SIGNATURE_HEADER = "X-LienThong-Signature"
@@ -137,42 +137,23 @@ def notification(message):
     return body
 
 
-class WebhookJson(Adapter):
+class WebhookJson(HttpAdapter):
     name = "webhook_json"
     title = "Webhook (signed JSON notifications)"
     settings = (
         Setting("url", "URL that receives the notifications", required=True),
         Setting("secret", "HMAC secret shared with the receiver", required=True, secret=True),
-        Setting("timeout", "Timeout in seconds", default=str(int(DEFAULT_TIMEOUT))),
-        Setting("verify", "Verify the TLS certificate (yes/no)", default="yes"),
-        Setting("ca_bundle", "CA bundle (PEM file on the worker's host) for the receiver's certificate"),
-    )
-    batch_size = 20
-
-    def __init__(self):
-        self.local = threading.local()
-
-    def session(self):
-        import requests
-        session = getattr(self.local, "session", None)
-        if session is None:
-            session = self.local.session = requests.Session()
-        return session
+    ) + tls_settings("receiver", DEFAULT_TIMEOUT)
+    default_timeout = DEFAULT_TIMEOUT
 
     def check_settings(self, values):
         reasons = super().check_settings(values)
-        if values.get("url"):
-            reasons += check_url(values["url"])
         if values.get("secret") and len(str(values["secret"])) < 16:
             reasons.append("secret must be at least 16 characters")
-        reasons += check_timeout(values.get("timeout"))
         return reasons
 
     def deliver(self, message, env):
-        settings = message.settings or {}
-        problems = self.check_settings(settings)
-        if problems:
-            raise PermanentError(f"the unit's webhook_json settings cannot work: {'; '.join(map(str, problems))}")
+        settings = self.checked_settings(message)
         try:
             payload = notification(message)
         except ValueError as exc:          # the codec refuses the payload: retrying cannot help
@@ -182,14 +163,7 @@ class WebhookJson(Adapter):
         headers = {"Content-Type": "application/json; charset=utf-8",
                    "X-LienThong-Message-Id": message.key, "X-LienThong-Kind": message.kind,
                    TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(settings["secret"], timestamp, body)}
-        timeout = float(settings.get("timeout") or DEFAULT_TIMEOUT)
-        try:
-            response = post(self.session(), settings["url"], body, headers, timeout, tls_verify(settings))
-        except TransportError:
-            self.local.session = None
-            raise
-        with response:
-            outcome(response)
+        self.send(settings, body, headers)
 
 
 ADAPTER = WebhookJson()
