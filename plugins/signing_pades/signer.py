@@ -5,10 +5,8 @@ Signing adds an incremental update with a PAdES baseline signature (B-B; B-T whe
 visible stamp on the first page. Verification reports every embedded signature with a
 badge (see ``lienthong.core.signing``); it never raises for bad input.
 """
-import asyncio
 import io
 import os
-import threading
 import unicodedata
 from datetime import datetime, timezone
 
@@ -25,48 +23,14 @@ from lienthong.core.signing import (
     SigningError,
 )
 
-from . import keys
+from .. import signing_common as keys
+from ..signing_common import run, validation_context
 
 TSA_SETTING = "lienthong.signing.tsa_url"
 FONT_SETTING = "lienthong.signing.stamp_font"
 FONT_PATHS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans.ttf",
               "/usr/share/fonts/TTF/DejaVuSans.ttf")
 STAMP_TEXT = "%(signer)s\n%(position)s\n%(ts)s"
-
-
-def run(coro, *contexts):
-    """Run a pyHanko coroutine to the end, then close the validation contexts' HTTP sessions.
-
-    Works also from a thread that already runs an event loop (the coroutine then runs in
-    a thread of its own).
-    """
-    async def main():
-        try:
-            return await coro
-        finally:
-            for context in contexts:
-                await context.aclose()
-
-    try:
-        asyncio.get_running_loop()
-        in_loop = True
-    except RuntimeError:
-        in_loop = False
-    if not in_loop:
-        return asyncio.run(main())
-    result = {}
-
-    def target():
-        try:
-            result["value"] = asyncio.run(main())
-        except BaseException as e:  # handed to the caller's thread
-            result["error"] = e
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
 
 
 def _ascii(text):
@@ -183,21 +147,6 @@ class PadesSigner(Signer):
 
 def _report(badge, **values):
     return SignatureReport(badge=badge, format="pades", target=values.pop("target", ""), **values)
-
-
-def validation_context(trust, *, for_timestamp=False):
-    """A certvalidator context from a ``Trust``: live OCSP/CRL when ``trust.fetch``, soft-fail.
-
-    Soft-fail: a revoked certificate is reported revoked, while a responder that cannot be
-    reached does not make a good signature fail (the report notes it in ``details``).
-    """
-    from asn1crypto import x509 as asn1_x509
-    from pyhanko_certvalidator import ValidationContext
-    roots = [asn1_x509.Certificate.load(bytes(der)) for der in (trust.roots or [])]
-    others = [asn1_x509.Certificate.load(bytes(der)) for der in (trust.intermediates or [])]
-    return ValidationContext(trust_roots=roots, other_certs=others, allow_fetching=bool(trust.fetch),
-                             revocation_mode="soft-fail", moment=trust.moment,
-                             best_signature_time=trust.moment)
 
 
 def _name(name, default=""):

@@ -1,6 +1,6 @@
 """XML-DSig of the edXML envelope (signxml): signs the package's header Signature, verifies on import.
 
-Keys as for PAdES (PKCS#12 file or PKCS#11 token, ``lienthong.plugins.signing_pades.keys``).
+Keys as for PAdES (PKCS#12 file or PKCS#11 token, ``lienthong.plugins.signing_common``).
 See docs/signing.md.
 """
 from lienthong.core.plugins import hookimpl

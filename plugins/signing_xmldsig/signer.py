@@ -30,8 +30,8 @@ from lienthong.core.signing import (
     Signer,
     SigningError,
 )
-from lienthong.plugins.signing_pades import keys
-from lienthong.plugins.signing_pades.signer import run, validation_context
+from .. import signing_common as keys
+from ..signing_common import run, validation_context
 
 EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 DS = "http://www.w3.org/2000/09/xmldsig#"

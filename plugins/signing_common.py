@@ -1,11 +1,13 @@
-"""Opening a unit's signing key: a PKCS#12 file or an object on a PKCS#11 token.
+"""What the two signing plugins share (not a plugin itself): opening a unit's signing key —
+a PKCS#12 file or an object on a PKCS#11 token — and validating certificates.
 
-Both signing plugins use this (the XML-DSig plugin imports it; disabling the PAdES plugin
-only unregisters its signer, the module stays importable). Every failure is a
+Every failure to open a key is a
 ``SigningError`` naming the reason: file missing, wrong passphrase, token not found,
 wrong PIN, key or certificate not on the token, certificate expired or not yet valid.
 """
+import asyncio
 import os
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -119,6 +121,19 @@ class _TokenKey:
     def key_size(self):
         return self._public.key_size
 
+    # what a key on a token never gives out
+    def private_numbers(self):
+        raise NotImplementedError
+
+    def private_bytes(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
 
 class TokenRSAKey(_TokenKey, rsa.RSAPrivateKey):
     MECHANISMS = {"sha256": "SHA256_RSA_PKCS", "sha384": "SHA384_RSA_PKCS", "sha512": "SHA512_RSA_PKCS",
@@ -133,19 +148,6 @@ class TokenRSAKey(_TokenKey, rsa.RSAPrivateKey):
 
     def decrypt(self, ciphertext, padding):
         raise NotImplementedError
-
-    def private_numbers(self):
-        raise NotImplementedError
-
-    def private_bytes(self, *args, **kwargs):
-        raise NotImplementedError
-
-    def __copy__(self):
-        return self
-
-    def __deepcopy__(self, memo):
-        return self
-
 
 class TokenECKey(_TokenKey, ec.EllipticCurvePrivateKey):
     MECHANISMS = {"sha256": "ECDSA_SHA256", "sha384": "ECDSA_SHA384", "sha512": "ECDSA_SHA512"}
@@ -163,19 +165,6 @@ class TokenECKey(_TokenKey, ec.EllipticCurvePrivateKey):
 
     def exchange(self, algorithm, peer_public_key):
         raise NotImplementedError
-
-    def private_numbers(self):
-        raise NotImplementedError
-
-    def private_bytes(self, *args, **kwargs):
-        raise NotImplementedError
-
-    def __copy__(self):
-        return self
-
-    def __deepcopy__(self, memo):
-        return self
-
 
 @contextmanager
 def _open_pkcs11(key, settings):
@@ -271,3 +260,52 @@ def pkcs11_failure(error, key):
     return SigningError(_("The token ${token} refused to sign: ${error}"),
                         token=key.token_label, error=type(error).__name__)
 
+
+def run(coro, *contexts):
+    """Run a pyHanko coroutine to the end, then close the validation contexts' HTTP sessions.
+
+    Works also from a thread that already runs an event loop (the coroutine then runs in
+    a thread of its own).
+    """
+    async def main():
+        try:
+            return await coro
+        finally:
+            for context in contexts:
+                await context.aclose()
+
+    try:
+        asyncio.get_running_loop()
+        in_loop = True
+    except RuntimeError:
+        in_loop = False
+    if not in_loop:
+        return asyncio.run(main())
+    result = {}
+
+    def target():
+        try:
+            result["value"] = asyncio.run(main())
+        except BaseException as e:  # handed to the caller's thread
+            result["error"] = e
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+def validation_context(trust, *, for_timestamp=False):
+    """A certvalidator context from a ``Trust``: live OCSP/CRL when ``trust.fetch``, soft-fail.
+
+    Soft-fail: a revoked certificate is reported revoked, while a responder that cannot be
+    reached does not make a good signature fail (the report notes it in ``details``).
+    """
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko_certvalidator import ValidationContext
+    roots = [asn1_x509.Certificate.load(bytes(der)) for der in (trust.roots or [])]
+    others = [asn1_x509.Certificate.load(bytes(der)) for der in (trust.intermediates or [])]
+    return ValidationContext(trust_roots=roots, other_certs=others, allow_fetching=bool(trust.fetch),
+                             revocation_mode="soft-fail", moment=trust.moment,
+                             best_signature_time=trust.moment)
