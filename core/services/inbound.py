@@ -134,7 +134,7 @@ def _check_recipients(site, sender, codes):
             continue
         if unit.connection_state == NOT_CONNECTED:
             raise Forbidden(_("Recipient ${code} (${name}) is not connected to the hub; send it the paper "
-                              "document (R11)."), field="MessageHeader/To/OrganId", code=unit.code, name=unit.name)
+                              "document."), field="MessageHeader/To/OrganId", code=unit.code, name=unit.name)
 
 
 def receive_package(site, env, unit_code, data, via, deliver_to=None, actor=None):
