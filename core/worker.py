@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 import transaction
 from ZODB.POSException import ConflictError
 
+from .plugins import adapters_of
 from .transports import OutboundMessage, TransportError
 
 log = logging.getLogger(__name__)
@@ -97,11 +98,7 @@ class Worker:
         self.id = worker_id or default_id()
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.random = random.Random()
-        self.adapters = {}
-        for adapters in self.env.plugins.hook.lienthong_transports():
-            for adapter in adapters or ():
-                if getattr(adapter, "name", None):
-                    self.adapters.setdefault(adapter.name, adapter)
+        self.adapters = adapters_of(self.env.plugins)
         self.metrics = metrics(registry)
         self.tm = transaction.TransactionManager()
         self.conn = db.open(transaction_manager=self.tm)

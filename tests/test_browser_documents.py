@@ -1,14 +1,15 @@
 """The document exchange in a real browser on the real server (see test_browser.py).
 
-A clerk of Sở Nội vụ composes a decision with a PDF attached and issues it; the clerk of
-Sở Thông tin và Truyền thông finds it in the inbox without typing accents, opens it and
-accepts it, and sees the incoming number.
+A clerk of Sở Nội vụ composes a decision with a PDF attached and issues it — signed with
+the demo key that `lienthong init --demo` gives Sở Nội vụ; the clerk of Sở Thông tin và
+Truyền thông finds it in the inbox without typing accents, opens it, sees the signature's
+badge, accepts it, and sees the incoming number.
 """
 import re
 
 import pytest
 
-from .support.exchange import PDF
+from .support.pki import sample_pdf
 from .test_browser import browser, page, server, shot  # noqa: F401  (fixtures)
 from .test_browser_accounts import log_in
 
@@ -32,7 +33,7 @@ def test_a_clerk_issues_with_an_attachment_and_the_recipient_accepts(server, pag
     page.fill("#signer_name", "Hoàng Đức Thắng")
     page.select_option("#recipients", [STTTT])
     page.set_input_files("#attachments", files=[{"name": "quyet-dinh.pdf", "mimeType": "application/pdf",
-                                                 "buffer": PDF}])
+                                                 "buffer": sample_pdf()}])
     shot(page, "20-compose.png")
     page.click("#issue")
     page.wait_for_url("**/documents/*")
@@ -40,6 +41,7 @@ def test_a_clerk_issues_with_an_attachment_and_the_recipient_accepts(server, pag
     assert re.fullmatch(r"\d+/QĐ-SNV", notation), notation   # the next number of the outgoing register
     assert page.locator("#attachments a.download").inner_text() == "quyet-dinh.pdf"
     assert page.locator("#recipient-states").is_visible()
+    assert "quyet-dinh.pdf" in page.locator("#signed-at-issue").inner_text()   # signed with the unit's key
     shot(page, "21-issued.png")
     page.click("#logout")
     page.wait_for_url(server + "/login")
@@ -58,6 +60,10 @@ def test_a_clerk_issues_with_an_attachment_and_the_recipient_accepts(server, pag
     shot(page, "22-inbox.png")
     row.locator("a", has_text=SUBJECT).click()
     page.wait_for_url("**/documents/*")
+    badge = page.locator("#attachments .sig-badge")
+    assert badge.count() == 1 and "sig-valid" in badge.get_attribute("class")
+    assert badge.inner_text() == "Chữ ký số hợp lệ"        # verified when it arrived, shown in Vietnamese
+    shot(page, "22b-signed.png")
     page.click("#act-accept button[type=submit]")
     page.wait_for_selector("#my-register")
     assert re.fullmatch(r"\d+/20\d\d", page.locator("#my-register").inner_text())
