@@ -40,6 +40,7 @@ DEFAULTS = {
     "lienthong.transport.lease_seconds": 60.0,
     "lienthong.transport.poll_seconds": 30.0,
     "lienthong.transport.idle_seconds": 1.0,        # how often an idle worker looks for due messages
+    "lienthong.worker.housekeeping_seconds": 3600.0,  # how often the chores run (spent login tokens)
 }
 
 
@@ -95,6 +96,8 @@ class Worker:
         self.lease_seconds = setting(settings, "lienthong.transport.lease_seconds")
         self.poll_seconds = setting(settings, "lienthong.transport.poll_seconds")
         self.idle_seconds = setting(settings, "lienthong.transport.idle_seconds")
+        self.housekeeping_seconds = setting(settings, "lienthong.worker.housekeeping_seconds")
+        self.next_housekeeping = 0.0
         self.id = worker_id or default_id()
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.random = random.Random()
@@ -385,11 +388,26 @@ class Worker:
             except Exception:
                 log.exception("transport: %s could not finish %s", via, message.source)
 
+    # -- chores ------------------------------------------------------------------------
+    def housekeeping(self):
+        """The scheduled chores: spent API login tokens go (their audit entries stay)."""
+        from .services import tokens
+        removed = self.write(lambda site: tokens.prune_all_login_tokens(site, self.clock()))
+        if removed:
+            log.info("housekeeping: %d spent login token(s) removed", removed)
+        return removed
+
     # -- the loop ------------------------------------------------------------------------
     def run(self, stop_event, once=False):
-        """Until ``stop_event`` is set (or, ``once``, until nothing is due): drain and poll."""
+        """Until ``stop_event`` is set (or, ``once``, until nothing is due): drain, poll, do chores."""
         total = 0
         while not stop_event.is_set():
+            if time.monotonic() >= self.next_housekeeping:
+                self.next_housekeeping = time.monotonic() + self.housekeeping_seconds
+                try:
+                    self.housekeeping()
+                except Exception:
+                    log.exception("housekeeping failed")
             if time.monotonic() >= self.next_poll:
                 self.next_poll = time.monotonic() + self.poll_seconds
                 try:

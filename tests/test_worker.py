@@ -325,3 +325,30 @@ def test_polled_inbound_messages_reach_the_hub_and_a_refusal_blocks_nothing(demo
         hub.tx(check)
     finally:
         close_app(hub.app)
+
+
+def test_the_workers_chores_remove_spent_login_tokens_and_keep_the_rest(demo_factory):
+    """People who never log in again would keep their expired API login tokens forever."""
+    from datetime import datetime, timedelta, timezone
+
+    from lienthong.core.resources.tokens import LOGIN
+    from lienthong.core.services import tokens
+
+    hub = make_hub(demo_factory)
+
+    def make(site):
+        system = actor("admin")
+        spent, _secret = tokens.create(site, system, SNV, "API login", kind=LOGIN, login="vanthu.snv", ttl=60)
+        live, _secret = tokens.create(site, system, STTTT, "API login", kind=LOGIN, login="vanthu.stttt", ttl=7200)
+        product, _secret = tokens.create(site, system, SNV, "eOffice")
+        return spent.token_id, live.token_id, product.token_id
+    spent, live, product = hub.tx(make)
+    w = worker(hub)
+    w.clock = lambda: datetime.now(timezone.utc) + timedelta(minutes=10)   # the first has expired by then
+    try:
+        assert w.housekeeping() == 1
+        assert w.housekeeping() == 0
+    finally:
+        w.close()
+    left = hub.tx(lambda site: {t for t in (spent, live, product) if t in site["tokens"]})
+    assert left == {live, product}

@@ -85,3 +85,11 @@ def prune_login_tokens(site, login, now_iso):
     for token in spent:
         container.remove_token(token)
     return len(spent)
+
+
+def prune_all_login_tokens(site, now=None):
+    """Every person's spent login tokens (the worker's hourly chore): people who never log in
+    again would otherwise keep theirs forever. Returns how many went."""
+    now_iso = _iso(now or _now())
+    logins = list((site["tokens"].by_login or {}).keys())
+    return sum(prune_login_tokens(site, login, now_iso) for login in logins)
