@@ -284,3 +284,15 @@ def test_plugin_hook_and_disabling():
     assert names(make_plugin_manager({})) == ["pades", "xmldsig"]
     assert names(make_plugin_manager({"lienthong.plugins.disabled": "signing_pades"})) == ["xmldsig"]
     assert names(make_plugin_manager({"lienthong.plugins.disabled": "signing_pades signing_xmldsig"})) == []
+
+
+def test_an_unsigned_pdf_is_known_without_parsing_and_anything_unusual_is_parsed(pki, settings):
+    """The fast path on arrival: a whole PDF without a signature dictionary has nothing to verify;
+    a truncated, encrypted or signed one goes through the reader."""
+    from lienthong.plugins.signing_pades.signer import _plainly_unsigned
+    plain = sample_pdf()
+    assert _plainly_unsigned(plain) and SIGNER.verify(plain, pki.trust(), {}) == []
+    assert not _plainly_unsigned(plain[:300])                       # no end marker: parsed, and invalid
+    assert not _plainly_unsigned(b"\x00" * 2000 + plain)            # no header near the start
+    signed = SIGNER.sign(plain, p12(pki, "unit"), settings)
+    assert not _plainly_unsigned(signed)
