@@ -53,7 +53,9 @@ class Signer:
 
     ``sign`` returns the signed bytes or raises ``SigningError``; ``verify`` returns one
     ``SignatureReport`` per signature found (an empty list when there is none) and never
-    raises for bad input: a damaged file is a report with the badge ``invalid``.
+    raises for bad input: a damaged file is a report with the badge ``invalid``. ``verify``
+    gets bytes (an edXML package) or a seekable binary file (an attachment, so that a large
+    one need not be read into memory).
     """
     name = ""          # "pades", "xmldsig"
     format = ""        # "pdf": attachments; "edxml": the envelope of an edXML package

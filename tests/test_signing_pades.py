@@ -291,8 +291,11 @@ def test_an_unsigned_pdf_is_known_without_parsing_and_anything_unusual_is_parsed
     a truncated, encrypted or signed one goes through the reader."""
     from lienthong.plugins.signing_pades.signer import _plainly_unsigned
     plain = sample_pdf()
-    assert _plainly_unsigned(plain) and SIGNER.verify(plain, pki.trust(), {}) == []
-    assert not _plainly_unsigned(plain[:300])                       # no end marker: parsed, and invalid
-    assert not _plainly_unsigned(b"\x00" * 2000 + plain)            # no header near the start
+    assert _plainly_unsigned(io.BytesIO(plain)) and SIGNER.verify(io.BytesIO(plain), pki.trust(), {}) == []
+    assert not _plainly_unsigned(io.BytesIO(plain[:300]))            # no end marker: parsed, and invalid
+    assert not _plainly_unsigned(io.BytesIO(b"\x00" * 2000 + plain))  # no header near the start
     signed = SIGNER.sign(plain, p12(pki, "unit"), settings)
-    assert not _plainly_unsigned(signed)
+    assert not _plainly_unsigned(io.BytesIO(signed))
+    assert only(SIGNER.verify(io.BytesIO(signed), pki.trust(), {})).badge == VALID   # a file works as bytes do
+    split = 3 * (1 << 20) - 5          # a marker across two chunks of the scan is still found
+    assert not _plainly_unsigned(io.BytesIO(b"%PDF-1.7\n" + b" " * (split - 9) + b"/ByteRange [0 1 2 3]\n%%EOF\n"))

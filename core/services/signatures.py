@@ -422,13 +422,15 @@ def verify_document(site, env, document, trust):
         if signer is None:
             continue
         with open_attachment(site, env, attachment) as stream:
-            data = stream.read()
-        try:
-            found_reports = signer.verify(data, trust, env.settings)
-        except Exception as exc:  # the contract says verify never raises; a broken plugin must not stop mail
-            log.exception("signer %s failed on %s", signer.name, attachment.name)
-            found_reports = [signing.SignatureReport(badge=signing.INVALID, format=signer.name,
-                                                     target=attachment.name, reason=f"verification failed: {exc}")]
+            if not (hasattr(stream, "seekable") and stream.seekable()):
+                stream = io.BytesIO(stream.read())
+            try:   # a file, not bytes: a large scan is not read into memory to find it unsigned
+                found_reports = signer.verify(stream, trust, env.settings)
+            except Exception as exc:  # the contract says verify never raises; a broken plugin must not stop mail
+                log.exception("signer %s failed on %s", signer.name, attachment.name)
+                found_reports = [signing.SignatureReport(badge=signing.INVALID, format=signer.name,
+                                                         target=attachment.name,
+                                                         reason=f"verification failed: {exc}")]
         for report in found_reports:
             out = report.as_dict()
             out["target"] = out.get("target") or attachment.name

@@ -135,11 +135,12 @@ class PadesSigner(Signer):
 
     def verify(self, data, trust, settings):
         from pyhanko.pdf_utils.reader import PdfFileReader
-        data = bytes(data)
-        if _plainly_unsigned(data):
+        stream = data if hasattr(data, "read") else io.BytesIO(bytes(data))
+        if _plainly_unsigned(stream):
             return []
         try:
-            reader = PdfFileReader(io.BytesIO(bytes(data)), strict=False)
+            stream.seek(0)
+            reader = PdfFileReader(io.BytesIO(stream.read()), strict=False)   # pyHanko copies its input
             if reader.encrypted:
                 return [_report(INVALID, reason="encrypted PDF: its signatures cannot be checked")]
             embedded = list(reader.embedded_signatures)
@@ -148,16 +149,32 @@ class PadesSigner(Signer):
         return [_verify_one(sig, trust) for sig in embedded]
 
 
-def _plainly_unsigned(data):
+SCAN_CHUNK = 1 << 20
+
+
+def _plainly_unsigned(stream):
     """A whole, unencrypted PDF without a signature dictionary: nothing to verify, known without parsing.
 
     Every PDF signature's dictionary lies uncompressed in the file (its ``/ByteRange`` gives
     the file offsets it covers), so a file without ``/ByteRange`` carries none. Parsing such
     a file cost most of a send on arrival; anything unusual (no header, no end marker in the
-    last 1024 bytes, encryption) still goes through the full reader.
+    last 1024 bytes, encryption) still goes through the full reader. Read in chunks.
     """
-    return (b"%PDF-" in data[:1024] and b"%%EOF" in data[-1024:] and b"/ByteRange" not in data
-            and b"/Encrypt" not in data)
+    stream.seek(0)
+    if b"%PDF-" not in stream.read(1024):
+        return False
+    stream.seek(0, io.SEEK_END)
+    stream.seek(max(0, stream.tell() - 1024))
+    if b"%%EOF" not in stream.read():
+        return False
+    stream.seek(0)
+    tail = b""
+    while chunk := stream.read(SCAN_CHUNK):
+        window = tail + chunk
+        if b"/ByteRange" in window or b"/Encrypt" in window:
+            return False
+        tail = window[-16:]
+    return True
 
 
 def _report(badge, **values):
