@@ -33,15 +33,25 @@ def lienthong_blob_stores():
 
 @hookspec
 def lienthong_signers():
-    """Return a list of signing/verification backends (PAdES for PDF, XML-DSig for edXML)."""
+    """Return a list of ``lienthong.core.signing.Signer`` (PAdES for PDF, XML-DSig for edXML).
+
+    A signer whose ``format`` is ``"pdf"`` (or any attachment format it ``handles``) signs
+    attachments at issue with the sending unit's ``KeyRef`` and verifies them when a
+    delivery arrives; one whose ``format`` is ``"edxml"`` signs exported packages and
+    verifies imported ones. ``sign`` raises ``SigningError`` (the send is refused, nothing
+    stored); ``verify`` never raises and returns a ``SignatureReport`` per signature.
+    """
 
 
 @hookspec
 def lienthong_transports():
-    """Return a list of transport adapters: one per eOffice product or peer hub.
+    """Return a list of ``lienthong.core.transports.Adapter``: one per eOffice product or peer hub.
 
-    An adapter delivers outbound messages from the durable queue, takes inbound ones
-    and maps product statuses to the edXML status codes.
+    A unit's directory entry names its adapter (and the adapter's ``settings``). The worker
+    hands an adapter the queued messages of one destination, in order, through
+    ``deliver_batch`` — outside any transaction, at least once — and collects what its
+    ``poll`` finds for the hub's inbound service. A ``TransportError`` is retried with
+    backoff; a ``PermanentError`` makes a dead letter.
     """
 
 
