@@ -46,6 +46,8 @@ import secrets
 import shutil
 from datetime import datetime, timezone
 
+from ..files import fsync_dir
+
 FORMAT = "lienthong-backup/1"
 MANIFEST = "manifest.json"
 DATA = "Data.fs"
@@ -119,20 +121,6 @@ def _current_records(storage):
         yield oid, tid, data
         if cursor is None:
             return
-
-
-def _fsync_dir(directory):
-    """Make a rename in ``directory`` durable (where the platform allows it)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _with_query(uri, **params):
@@ -466,7 +454,7 @@ def backup(uri, to_dir=DEFAULT_DIR, keep=None, now=None):
         os.replace(os.path.join(partial, MANIFEST + ".tmp"), os.path.join(partial, MANIFEST))
         verify_backup(partial, read_manifest(partial))
         os.rename(partial, final)
-        _fsync_dir(to_dir)
+        fsync_dir(to_dir)
     except BaseException as exc:
         shutil.rmtree(partial, ignore_errors=True)  # a half-made backup never stays behind
         if isinstance(exc, OSError):

@@ -30,6 +30,7 @@ from zope.interface import implementer
 
 from lienthong.core.blobs import BlobMissing, BlobStoreError, DigestMismatch
 from lienthong.core.db import file_storage_path
+from lienthong.core.files import fsync_dir
 from lienthong.core.interfaces import IBlobStore
 from lienthong.core.plugins import hookimpl
 
@@ -46,16 +47,6 @@ def default_path(settings):
     """``fs-blobs`` next to the Data.fs of a ``file://`` database; None for ZEO/RelStorage."""
     data_fs = file_storage_path(settings.get("zodbconn.uri", ""))
     return os.path.join(os.path.dirname(os.path.abspath(data_fs)), DEFAULT_DIRNAME) if data_fs else None
-
-
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:   # some network file systems refuse fsync on a directory; the rename is still atomic
-        pass
-    finally:
-        os.close(fd)
 
 
 @implementer(IBlobStore)
@@ -132,10 +123,10 @@ class FilesystemBlobStore:
             created = not os.path.isdir(directory)
             os.makedirs(directory, exist_ok=True)
             os.replace(tmp, final)           # atomic; a concurrent writer of the same key replaces equal bytes
-            _fsync_dir(directory)
+            fsync_dir(directory)
             if created:
-                _fsync_dir(os.path.dirname(directory))
-                _fsync_dir(root)
+                fsync_dir(os.path.dirname(directory))
+                fsync_dir(root)
             return key
         except BaseException:
             if os.path.exists(tmp):

@@ -37,6 +37,7 @@ import secrets
 import threading
 import time
 
+from lienthong.core.files import fsync_dir
 from lienthong.core.plugins import hookimpl
 from lienthong.core.transports import Adapter, InboundMessage, PermanentError, Setting, TransportError
 
@@ -77,19 +78,6 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def _fsync_dir(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_temp(directory, data):
     """``data`` in a fresh ``.``-named temporary file of ``directory``, fsync'ed; its path."""
     path = os.path.join(directory, f".tmp-{secrets.token_hex(8)}")
@@ -123,7 +111,7 @@ def write_atomically(directory, name, data):
     if os.path.exists(target) and sha256_of(target) == digest:
         if not _sidecar_digest(sidecar) == digest:
             _replace(_write_temp(directory, f"{digest}  {name}\n".encode()), sidecar)
-            _fsync_dir(directory)
+            fsync_dir(directory)
         return False
     temp = _write_temp(directory, data)
     try:
@@ -131,7 +119,7 @@ def write_atomically(directory, name, data):
         _replace(temp, target)
     finally:
         _remove(temp)
-    _fsync_dir(directory)
+    fsync_dir(directory)
     return True
 
 
@@ -184,7 +172,7 @@ def move_away(in_dir, name, where, reason=""):
     if reason:
         with open(os.path.splitext(target)[0] + ".reason.txt", "w", encoding="utf-8") as f:
             f.write(str(reason).rstrip() + "\n")
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return target
 
 
