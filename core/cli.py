@@ -43,6 +43,30 @@ class Env:
         return self._settings
 
     @contextlib.contextmanager
+    def application(self, lock_hint=""):
+        """The WSGI application the ini builds (plugins, stores, calendar, catalog); closed afterwards.
+
+        A start-up error is one clear line; a FileStorage that a running server holds says
+        so, followed by ``lock_hint`` (what to do instead).
+        """
+        from . import StartupError, main
+        from .blobs import BlobStoreError
+        from .db import StorageError, close_databases, explain
+
+        try:
+            app = main({}, **self.settings)
+        except (StartupError, StorageError, BlobStoreError) as exc:
+            raise click.ClickException(" ".join(str(exc).split())) from exc
+        except Exception as exc:
+            if type(exc).__name__ == "LockError":
+                raise click.ClickException(explain(exc, self.settings["zodbconn.uri"]) + lock_hint) from exc
+            raise
+        try:
+            yield app
+        finally:
+            close_databases(app.registry)
+
+    @contextlib.contextmanager
     def site(self, create=False, check_generation=True, commit=True):
         """Open the database; yield (site, transaction manager); commit (unless ``commit`` is
         false) when the block ends without an error; close the database."""
@@ -94,14 +118,12 @@ def cli(ctx, config):
 
 def _demo_documents(env):
     """Issue the demo documents through the application (its calendar, store, plugins and catalog)."""
-    from . import main
-    from .db import close_databases, get_database
+    from .db import get_database
     from .resources.site import find_site
     from .services import demo as demo_service
     from .services.env import get_env
 
-    app = main({}, **env.settings)
-    try:
+    with env.application() as app:
         tm = transaction.TransactionManager()
         conn = get_database(app.registry).open(transaction_manager=tm)
         try:
@@ -112,8 +134,6 @@ def _demo_documents(env):
         finally:
             tm.abort()
             conn.close()
-    finally:
-        close_databases(app.registry)
 
 
 @cli.command()

@@ -29,22 +29,11 @@ def _size(n):
 @contextlib.contextmanager
 def _application_site(env):
     """The application (its plugins' stores, configured) and a connection: yield (site, app env, tm)."""
-    from . import StartupError, main
-    from .blobs import BlobStoreError
-    from .db import StorageError, close_databases, explain, get_database
+    from .db import get_database
     from .resources.site import find_site
     from .services.env import get_env
 
-    settings = env.settings
-    try:
-        app = main({}, **settings)
-    except (StartupError, StorageError, BlobStoreError) as exc:
-        raise click.ClickException(" ".join(str(exc).split())) from exc
-    except Exception as exc:
-        if type(exc).__name__ == "LockError":
-            raise click.ClickException(explain(exc, settings["zodbconn.uri"])) from exc
-        raise
-    try:
+    with env.application() as app:
         tm = transaction.TransactionManager()
         conn = get_database(app.registry).open(transaction_manager=tm)
         try:
@@ -56,8 +45,6 @@ def _application_site(env):
         finally:
             tm.abort()
             conn.close()
-    finally:
-        close_databases(app.registry)
 
 
 def _store_or_exit(app_env, name):

@@ -4,6 +4,7 @@ With ZEO or RelStorage, run as many as wanted next to ``lienthong serve``; with 
 FileStorage only one process can open the database, so the server runs the worker as a
 thread instead (``lienthong.worker.in_process``, default on for ``file://``).
 """
+import configparser
 import logging
 import signal
 import threading
@@ -29,38 +30,27 @@ def worker(env, once, worker_id):
     """Deliver queued messages through the eOffice adapters; stop on SIGTERM/SIGINT after the batch."""
     from pyramid.paster import setup_logging
 
-    from . import StartupError, main
-    from .db import StorageError, close_databases, explain, get_database
+    from .db import get_database
     from .worker import run
 
-    uri = env.settings["zodbconn.uri"]
-    import configparser
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(env.config)
     if parser.has_section("loggers"):
         setup_logging(env.config)
     else:          # an ini without logging sections: say what the worker does on stderr
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        app = main({}, **env.settings)
-    except (StartupError, StorageError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    except Exception as exc:
-        if type(exc).__name__ == "LockError":
-            raise click.ClickException(
-                f"{explain(exc, uri)}; with a FileStorage only one process opens the database: "
-                f"let `lienthong serve` run the worker (lienthong.worker.in_process = true)") from exc
-        raise click.ClickException(f"cannot start the worker: {type(exc).__name__}: {exc}") from exc
     stop = threading.Event()
 
     def on_signal(signum, frame):
         stop.set()
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        handled = run(get_database(app.registry), app.registry, stop, worker_id=worker_id, once=once)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        close_databases(app.registry)
+    hint = ("; with a FileStorage only one process opens the database: let `lienthong serve` run the worker "
+            "(lienthong.worker.in_process = true)")
+    with env.application(lock_hint=hint) as app:
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            handled = run(get_database(app.registry), app.registry, stop, worker_id=worker_id, once=once)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     if once:
         click.echo(f"{handled} message(s) handled")
