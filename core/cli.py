@@ -55,7 +55,7 @@ class Env:
 
         try:
             app = main({}, **self.settings)
-        except (StartupError, StorageError, BlobStoreError) as exc:
+        except (StartupError, StorageError, BlobStoreError, ValueError) as exc:   # ValueError: a bad setting
             raise click.ClickException(" ".join(str(exc).split())) from exc
         except Exception as exc:
             if type(exc).__name__ == "LockError":

@@ -41,6 +41,7 @@ DEFAULTS = {
     "lienthong.transport.poll_seconds": 30.0,
     "lienthong.transport.idle_seconds": 1.0,        # how often an idle worker looks for due messages
     "lienthong.worker.housekeeping_seconds": 3600.0,  # how often the chores run (spent login tokens)
+    "lienthong.worker.digest_at": "",               # HH:MM local: the daily digest; empty: cron runs it
 }
 
 
@@ -50,6 +51,20 @@ def setting(settings, name):
     if value in (None, ""):
         return default
     return type(default)(value)
+
+
+def digest_time(value):
+    """``"HH:MM"`` normalized (``"6:30"`` → ``"06:30"``), or "" when the worker sends no digest."""
+    value = str(value or "").strip()
+    if not value:
+        return ""
+    try:
+        hours, minutes = (int(part) for part in value.split(":"))
+    except ValueError:
+        raise ValueError(f"lienthong.worker.digest_at = {value!r}: expected HH:MM") from None
+    if not (0 <= hours < 24 and 0 <= minutes < 60):
+        raise ValueError(f"lienthong.worker.digest_at = {value!r}: expected HH:MM")
+    return f"{hours:02d}:{minutes:02d}"
 
 
 def _iso(when):
@@ -97,6 +112,7 @@ class Worker:
         self.poll_seconds = setting(settings, "lienthong.transport.poll_seconds")
         self.idle_seconds = setting(settings, "lienthong.transport.idle_seconds")
         self.housekeeping_seconds = setting(settings, "lienthong.worker.housekeeping_seconds")
+        self.digest_at = digest_time(setting(settings, "lienthong.worker.digest_at"))
         self.next_housekeeping = 0.0
         self.id = worker_id or default_id()
         self.clock = clock or (lambda: datetime.now(timezone.utc))
@@ -397,6 +413,50 @@ class Worker:
             log.info("housekeeping: %d spent login token(s) removed", removed)
         return removed
 
+    def scheduled_digest(self):
+        """The daily digest once ``digest_at`` has passed, local time: once a day, by one worker.
+
+        The day is claimed first, in a transaction of its own (a conflict: another worker has
+        it), so two workers never mail the same people; then the digest runs as
+        ``lienthong digest`` does. Returns its report, or None when it is not time or not ours.
+        """
+        if not self.digest_at:
+            return None
+        from .services import digest as digests
+        now = self.clock().astimezone(self.env.timezone)
+        if now.strftime("%H:%M") < self.digest_at:
+            return None
+        day = now.date()
+
+        def claim(site):
+            transport = site["transport"]
+            if getattr(transport, "digest_day", None) == day.isoformat():
+                return False
+            transport.digest_day = day.isoformat()
+            return True
+        try:
+            if not self.write(claim, attempts=1):
+                return None
+        except ConflictError:
+            return None
+        sent = set()
+        for attempt in range(3):
+            self.tm.begin()
+            try:
+                report = digests.run(self._site(), self.env, today=day, already_sent=sent)
+                if not report.skipped:
+                    self.tm.commit()
+                    log.info("digest of %s: %d mail(s) sent, %d refused", day, report.sent, report.refused)
+                return report
+            except ConflictError:
+                self.tm.abort()
+            except Exception:
+                self.tm.abort()
+                log.exception("the digest of %s failed; run `lienthong digest` by hand", day)
+                return None
+        log.error("the digest of %s kept conflicting; run `lienthong digest` by hand", day)
+        return None
+
     # -- the loop ------------------------------------------------------------------------
     def run(self, stop_event, once=False):
         """Until ``stop_event`` is set (or, ``once``, until nothing is due): drain, poll, do chores."""
@@ -414,6 +474,7 @@ class Worker:
                     total += self.poll()
                 except Exception:
                     log.exception("transport: polling failed")
+                self.scheduled_digest()
             try:
                 handled = self.drain_once(stop_event)
             except ConflictError:

@@ -352,3 +352,52 @@ def test_the_workers_chores_remove_spent_login_tokens_and_keep_the_rest(demo_fac
         w.close()
     left = hub.tx(lambda site: {t for t in (spent, live, product) if t in site["tokens"]})
     assert left == {live, product}
+
+
+def test_the_worker_sends_the_daily_digest_once_a_day_and_one_worker_only(demo_factory):
+    """``lienthong.worker.digest_at``: the digest is a scheduled job of the worker (no cron needed);
+    two workers never both send it, and it waits for its time."""
+    from datetime import datetime, time as clock_time, timedelta, timezone
+
+    from aiosmtpd.controller import Controller
+
+    from .conftest import free_port
+    from .test_digest import Inbox, mail_settings
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        hub = make_hub(demo_factory, **mail_settings(controller.port), **{"lienthong.worker.digest_at": "6:30"})
+        send(hub, recipients=[STTTT])                        # something waits for STTTT's clerk
+        env = hub.env
+        day = env.today()
+        while not env.calendar.is_working_day(day):
+            day += timedelta(days=1)
+
+        def at(hour, minute):
+            local = datetime.combine(day, clock_time(hour, minute), tzinfo=env.timezone)
+            return lambda: local.astimezone(timezone.utc)
+        first, second = worker(hub, "w1"), worker(hub, "w2")
+        try:
+            first.clock = second.clock = at(6, 29)
+            assert first.scheduled_digest() is None and inbox.envelopes == []     # not yet
+            first.clock = second.clock = at(6, 31)
+            report = first.scheduled_digest()
+            assert report is not None and report.sent >= 1
+            mailed = len(inbox.envelopes)
+            assert "vanthu.stttt" in inbox.recipients()
+            assert second.scheduled_digest() is None and first.scheduled_digest() is None
+            assert len(inbox.envelopes) == mailed                              # nobody mailed twice
+        finally:
+            first.close()
+            second.close()
+    finally:
+        controller.stop()
+
+
+def test_a_bad_digest_time_stops_start_up_with_the_setting_named(tmp_path):
+    from .conftest import base_settings, make_app
+
+    with pytest.raises(ValueError, match="lienthong.worker.digest_at = '25:00'"):
+        make_app(base_settings(tmp_path, **{"lienthong.worker.digest_at": "25:00"}))
