@@ -270,3 +270,26 @@ def test_a_package_is_registered_here_only_for_a_unit_whose_mail_the_hub_keeps(h
     assert hub.tx(lambda site: outgoing(site, SNV)) == [name]        # no second entry
     assert hub.tx(lambda site: (site["documents"][other].register_number,
                                 site["documents"][other].notation)) == (None, "15/QĐ-SNV")
+
+
+def test_only_a_unit_that_names_its_eoffice_product_gets_a_pending_list(hub):
+    """A unit working on the hub's own pages has no product to acknowledge anything: nothing is
+    listed for it (its list would only grow); once its entry names a product, new arrivals are."""
+    def set_product(product):
+        def run(site):
+            site["directory"][VUNGTAU].eoffice_product = product
+        hub.tx(run)
+    set_product("")
+    first, _created = receive(hub, make_package()[0])
+    assert hub.tx(lambda site: edxml_pull.pending_count(site, VUNGTAU)) == 0
+    assert hub.tx(lambda site: edxml_pull.pending_count(site, STTTT)) == 1      # STTTT names its product
+    set_product("VNPT-iOffice")
+    second, _created = receive(hub, make_package()[0])
+    assert hub.tx(lambda site: [d.document.id for _key, d in edxml_pull.pending(site, VUNGTAU)]) == [second]
+    # the same for the statuses of what a unit sent: no feed for a unit without a product
+    feeds = hub.tx(lambda site: set(getattr(site["transport"], "edxml_statuses", {}).keys()))
+    assert SNV in feeds                                           # SNV names its product: its feed is kept
+    hub.tx(lambda site: setattr(site["directory"][SNV], "eoffice_product", ""))
+    before = hub.tx(lambda site: len(edxml_pull.statuses(site, SNV, limit=1000)))
+    receive(hub, make_package()[0])
+    assert hub.tx(lambda site: len(edxml_pull.statuses(site, SNV, limit=1000))) == before

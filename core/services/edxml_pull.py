@@ -4,12 +4,14 @@ Two persistent indexes under ``site["transport"]``, created on first use:
 
 - ``edxml_pending``: unit code → OOTreeSet of ``"<arrived_at>|<document id>"``: the
   deliveries that arrived in the unit's hub mailbox and that its product has not
-  acknowledged. Kept for every unit served by the hub's own mailbox (``adapter == ""``):
-  the hub cannot know whether a unit's product pulls, and an entry costs a few dozen bytes.
-  Units served by an adapter get their documents pushed and are never listed.
+  acknowledged. Kept for the units served by the hub's own mailbox (``adapter == ""``)
+  whose directory entry names their eOffice product (``eoffice_product``): their product
+  may pull. Units served by an adapter get their documents pushed and are never listed;
+  units that work on the hub's pages only are not listed either (nothing would ever
+  acknowledge their entries).
 - ``edxml_statuses``: sender unit code → OOBTree ``"<time>|<suffix>"`` → a small dict: one
   entry each time a delivery of one of the unit's documents changes state; the feed a
-  sender's product reads with a cursor.
+  sender's product reads with a cursor (kept for the same units as the pending lists).
 
 Keys start with an ISO UTC time, so both read in arrival order; writers touch only their
 unit's tree (BTrees resolve concurrent inserts). Nothing here is in the catalog.
@@ -42,14 +44,23 @@ def pending_key(delivery):
     return f"{delivery.arrived_at or ''}{SEPARATOR}{delivery.document.id}"
 
 
-def _pulls(delivery):
-    """A unit delivery that arrived in a hub mailbox (not one an adapter pushes to a product)."""
-    return bool(delivery.recipient_code) and not delivery.transport
+def product_pulls(unit):
+    """Whether ``unit``'s eOffice product may pull from /edxml/v1: its mail is on the hub (no
+    adapter pushes it) and its directory entry names the product. A unit that works on the
+    hub's own pages only has nothing that would ever acknowledge or read its lists."""
+    return unit is not None and not unit.adapter and bool(unit.eoffice_product)
+
+
+def _pulls(site, delivery):
+    """A unit delivery that arrived in the hub mailbox of a unit whose product pulls."""
+    if not delivery.recipient_code or delivery.transport:
+        return False
+    return product_pulls(site["directory"].get(delivery.recipient_code))
 
 
 def delivery_arrived(site, env, delivery):
     """Called by ``documents.arrive``: list the delivery for the recipient unit's product."""
-    if not _pulls(delivery):
+    if not _pulls(site, delivery):
         return
     tree = _pending_tree(site)
     code = delivery.recipient_code
@@ -107,8 +118,8 @@ def on_delivery_changed(event):
         return
     document = delivery.document
     sender = event.site["directory"].get(document.sender_code or "")
-    if sender is None or sender.adapter:
-        return      # a sender served by an adapter gets its statuses pushed
+    if not product_pulls(sender):
+        return      # a sender served by an adapter gets its statuses pushed; one without a product reads pages
     last = delivery.history[-1] if delivery.history else {}
     time = last.get("time") or ""
     tree = _status_tree(event.site)
