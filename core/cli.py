@@ -67,6 +67,29 @@ class Env:
             close_databases(app.registry)
 
     @contextlib.contextmanager
+    def application_site(self):
+        """``application()`` and a connection to its site: yield (site, the services' Env, tm).
+
+        Nothing is committed unless the block calls ``tm.commit()``.
+        """
+        from .db import get_database
+        from .resources.site import find_site
+        from .services.env import get_env
+
+        with self.application() as app:
+            tm = transaction.TransactionManager()
+            conn = get_database(app.registry).open(transaction_manager=tm)
+            try:
+                tm.begin()
+                site = find_site(conn.root())
+                if site is None:
+                    raise click.ClickException("the database has no site yet: run `lienthong init` first")
+                yield site, get_env(app.registry), tm
+            finally:
+                tm.abort()
+                conn.close()
+
+    @contextlib.contextmanager
     def site(self, create=False, check_generation=True, commit=True):
         """Open the database; yield (site, transaction manager); commit (unless ``commit`` is
         false) when the block ends without an error; close the database."""
@@ -118,22 +141,12 @@ def cli(ctx, config):
 
 def _demo_documents(env):
     """Issue the demo documents through the application (its calendar, store, plugins and catalog)."""
-    from .db import get_database
-    from .resources.site import find_site
     from .services import demo as demo_service
-    from .services.env import get_env
 
-    with env.application() as app:
-        tm = transaction.TransactionManager()
-        conn = get_database(app.registry).open(transaction_manager=tm)
-        try:
-            tm.begin()
-            issued = demo_service.populate_documents(find_site(conn.root()), get_env(app.registry))
-            tm.commit()
-            return issued
-        finally:
-            tm.abort()
-            conn.close()
+    with env.application_site() as (site, app_env, tm):
+        issued = demo_service.populate_documents(site, app_env)
+        tm.commit()
+        return issued
 
 
 @cli.command()

@@ -4,11 +4,9 @@ Exit status: 0 all good; 1 some attachments are damaged, missing or could not be
 (each named by document and attachment); 2 a store name that no enabled plugin offers
 (nothing changed); 130 interrupted (what was committed stays; run again to continue).
 """
-import contextlib
 import sys
 
 import click
-import transaction
 
 
 class UnknownStoreError(click.ClickException):
@@ -24,27 +22,6 @@ def _size(n):
         if n < 1000 or unit == "TB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
-
-
-@contextlib.contextmanager
-def _application_site(env):
-    """The application (its plugins' stores, configured) and a connection: yield (site, app env, tm)."""
-    from .db import get_database
-    from .resources.site import find_site
-    from .services.env import get_env
-
-    with env.application() as app:
-        tm = transaction.TransactionManager()
-        conn = get_database(app.registry).open(transaction_manager=tm)
-        try:
-            tm.begin()
-            site = find_site(conn.root())
-            if site is None:
-                raise click.ClickException("the database has no site yet: run `lienthong init` first")
-            yield site, get_env(app.registry), tm
-        finally:
-            tm.abort()
-            conn.close()
 
 
 def _store_or_exit(app_env, name):
@@ -113,7 +90,7 @@ def migrate(env, target, batch):
     """
     from .services import audit, blob_migration
 
-    with _application_site(env) as (site, app_env, tm):
+    with env.application_site() as (site, app_env, tm):
         _store_or_exit(app_env, target)
         with _Progress("moved") as progress:
             def on_commit(report):
@@ -147,7 +124,7 @@ def verify(env, store_name):
     """Read every attachment from its store and check its digest."""
     from .services import blob_migration
 
-    with _application_site(env) as (site, app_env, tm):
+    with env.application_site() as (site, app_env, tm):
         if store_name is not None:
             _store_or_exit(app_env, store_name)
         with _Progress("verified") as progress:
