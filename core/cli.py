@@ -170,7 +170,7 @@ def init(env, demo):
         added = demo_service.populate(site, password)
     issued = _demo_documents(env)
     click.echo(f"demo province created: {len(demo_service.UNITS)} units, {added} users, {issued} documents")
-    with env.site() as (site, _tm):   # issue #6: the demo CA and Sở Nội vụ's signing key
+    with env.site() as (site, _tm):   # the demo CA and Sở Nội vụ's signing key
         from .services import demo_pki
         click.echo(demo_pki.setup(site, env.settings))
     if generated:

@@ -51,7 +51,7 @@ def make_plugin_manager(settings=None, extra=()):
         distributions[ep.name] = getattr(ep, "dist", None)
     from . import validators
     pm.register(validators, name="lienthong.core.validators")
-    from .services.sign_policy import SignPolicy   # R10.10: the unit policy "must sign" (issue #6)
+    from .services.sign_policy import SignPolicy   # R10.10: the unit policy "must sign"
     pm.register(SignPolicy(pm), name="lienthong.core.sign_policy")
     for path in sorted(_names(settings.get("lienthong.plugins.extra"))):   # modules named in the ini
         try:

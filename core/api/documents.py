@@ -214,7 +214,7 @@ DELIVERY_SCHEMA = add_schema("Delivery", {
         "completed_at": NULLABLE_STRING,
         "transport": {"type": "string"},
         "history": {"type": "array", "items": HISTORY_ENTRY},
-        "signatures": {"type": "array", "items": SIGNATURE_REPORT,   # issue #6
+        "signatures": {"type": "array", "items": SIGNATURE_REPORT,
                        "description": "The signatures of the attachments, verified once when the delivery arrived."},
         "signatures_checked_at": NULLABLE_STRING,
         "actions": {"type": "array", "items": {"type": "string", "enum": ACTION_NAMES},
@@ -471,7 +471,7 @@ def delivery_json(request, delivery, today_iso, full=True, viewer=None):
     if full:
         viewer = viewer or Viewer(request, delivery.document)
         out["history"] = [plain(entry) for entry in delivery.history]
-        out["signatures"] = [signature_json(r) for r in delivery.signatures or ()]   # issue #6
+        out["signatures"] = [signature_json(r) for r in delivery.signatures or ()]
         out["signatures_checked_at"] = delivery.signatures_checked_at
         out["actions"] = viewer.actions(delivery)
         out["actions_url"] = request.route_url("api.delivery.actions", id=delivery.document.id, code=delivery.key)
@@ -482,7 +482,7 @@ SIGNATURE_FIELDS = ("badge", "format", "target", "signer", "issuer", "serial", "
 
 
 def signature_json(report):
-    """One kept signature report, as the API shows it (issue #6)."""
+    """One kept signature report, as the API shows it."""
     return {k: report.get(k, False if k == "timestamped" else "") for k in SIGNATURE_FIELDS}
 
 

@@ -175,7 +175,7 @@ class Delivery(Persistent):
     __parent__ = None
     reminded_on = None    # login -> ISO day of the last overdue notice (the daily digest)
     fetched_at = None     # when the recipient's eOffice product acknowledged it (/edxml/v1)
-    signatures = ()       # issue #6: SignatureReport dicts, verified once when it arrived
+    signatures = ()       # SignatureReport dicts, verified once when it arrived
     signatures_checked_at = None
 
     def __init__(self, recipient_code=None, recipient_login=None, transport=""):

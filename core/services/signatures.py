@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 from persistent.list import PersistentList
 from pyramid.i18n import TranslationString
+from pyramid.settings import asbool
 
 from .. import signing
 from ..i18n import _
@@ -200,7 +201,7 @@ def trust_for(site, unit_code, settings=None):
         ders = [r.der for r in store.roots.values()]
         if unit_code:
             ders += [r.der for r in store.roots_of(unit_code).values()]
-    fetch = str((settings or {}).get("lienthong.signing.fetch", "true")).strip().lower() not in ("false", "0", "no")
+    fetch = asbool((settings or {}).get("lienthong.signing.fetch", "true"))
     return signing.Trust(roots=ders, fetch=fetch)
 
 
@@ -457,7 +458,7 @@ def verify_delivery(site, env, delivery):
         return []
     trust = trust_for(site, _recipient_unit_code(site, delivery), env.settings)
     reports = verify_document(site, env, document, trust)
-    delivery.signatures = PersistentList(reports)
+    delivery.signatures = tuple(reports)      # kept as found, inside the delivery's own record
     delivery.signatures_checked_at = _iso(env.now())
     return reports
 

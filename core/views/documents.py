@@ -409,9 +409,9 @@ def document_page(request, document, errors=None, act_form=None, record=True):
         recipients=[unit_name(site, c) for c in document.recipients] + [person_name(site, p) for p in document.persons],
         attachments=[{"name": a.name, "size": a.size, "type": a.mime_type, "description": a.description,
                       "url": f"{document_url(request, document)}/attachments/{quote(a.name)}",
-                      "signatures": signature_badges.for_attachment(request, mine, a.name)}   # issue #6
+                      "signatures": signature_badges.for_attachment(request, mine, a.name)}
                      for a in document.attachments.values()],
-        signed_at_issue=signature_badges.applied(request, document) if sender_side else [],   # issue #6
+        signed_at_issue=signature_badges.applied(request, document) if sender_side else [],
         envelope_signatures=signature_badges.badge_views(request, getattr(document, "envelope_signatures", ())),
         priority=translate(request, PRIORITY_TITLES.get(priority, PRIORITY_TITLES[0])),
         steering=translate(request, STEERING_TITLES.get(meta.get("steering_type") or 0, STEERING_TITLES[0])),
