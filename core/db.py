@@ -107,3 +107,31 @@ def get_database(registry):
 def close_databases(registry):
     for db in getattr(registry, "_zodb_databases", {}).values():
         db.close()
+
+
+def in_own_transaction(db, fn, attempts=3):
+    """``fn(site)`` in a transaction of its own on ``db``, committed; retried on a conflict.
+
+    For what must be on the record although the caller's transaction will be aborted (a
+    refusal, a damaged file): ``fn`` must be repeatable. Returns what ``fn`` returned.
+    """
+    import transaction
+    from ZODB.POSException import ConflictError
+
+    from .resources.site import find_site
+
+    tm = transaction.TransactionManager()
+    for attempt in range(attempts):
+        conn = db.open(transaction_manager=tm)
+        try:
+            tm.begin()
+            result = fn(find_site(conn.root()))
+            tm.commit()
+            return result
+        except ConflictError:
+            tm.abort()
+            if attempt == attempts - 1:
+                raise
+        finally:
+            tm.abort()
+            conn.close()

@@ -8,9 +8,8 @@ request that hit the damage ends in an error and its own transaction is aborted.
 """
 import logging
 
-import transaction
-from ZODB.POSException import ConflictError
 
+from ..db import in_own_transaction
 from ..i18n import _
 from ..resources.incidents import OPEN
 from . import audit, incidents
@@ -66,35 +65,23 @@ def _record(site, actor, attachment, exc):
 
 def report(site, actor, attachment, exc, attempts=3):
     """Record the damage in a transaction of its own (retried on conflicts); never raises."""
-    from ..resources.site import find_site
-
     log.error("damaged attachment %s: %s", attachment_path(attachment), exc)
     jar = getattr(site, "_p_jar", None)
     if jar is None:       # a site outside a database (a test's bare object): the caller's transaction
         _record(site, actor, attachment, exc)
         return
     doc_id, name = attachment.document.id, attachment.name
-    tm = transaction.TransactionManager()
-    for attempt in range(attempts):
-        conn = jar.db().open(transaction_manager=tm)
-        try:
-            tm.begin()
-            own_site = find_site(conn.root())
-            document = own_site["documents"].get(doc_id)
-            if document is None or name not in document.attachments:   # not committed yet: only the caller has it
-                tm.abort()
-                _record(site, actor, attachment, exc)
-                return
-            _record(own_site, actor, document.attachments[name], exc)
-            tm.commit()
-            return
-        except ConflictError:
-            tm.abort()
-            if attempt == attempts - 1:
-                log.exception("could not record the damaged attachment %s", attachment_path(attachment))
-        except Exception:
-            log.exception("could not record the damaged attachment %s", attachment_path(attachment))
-            return
-        finally:
-            tm.abort()
-            conn.close()
+
+    def record(own_site):
+        document = own_site["documents"].get(doc_id)
+        if document is None or name not in document.attachments:
+            return False
+        _record(own_site, actor, document.attachments[name], exc)
+        return True
+    try:
+        committed = in_own_transaction(jar.db(), record, attempts)
+    except Exception:
+        log.exception("could not record the damaged attachment %s", attachment_path(attachment))
+        return
+    if not committed:     # not committed yet: only the caller's transaction has the document
+        _record(site, actor, attachment, exc)

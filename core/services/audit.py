@@ -43,22 +43,5 @@ def record_in_own_transaction(db, actor, action, target="", attempts=3, **detail
     For events whose request transaction is aborted (refused access, an error page):
     the refusal itself must still be on the record.
     """
-    import transaction
-    from ZODB.POSException import ConflictError
-
-    from ..resources.site import find_site
-
-    tm = transaction.TransactionManager()
-    for attempt in range(attempts):
-        conn = db.open(transaction_manager=tm)
-        try:
-            tm.begin()
-            entry = record(find_site(conn.root()), actor, action, target, **details)
-            tm.commit()
-            return entry
-        except ConflictError:
-            tm.abort()
-            if attempt == attempts - 1:
-                raise
-        finally:
-            conn.close()
+    from ..db import in_own_transaction
+    return in_own_transaction(db, lambda site: record(site, actor, action, target, **details), attempts)
