@@ -26,16 +26,16 @@ from ..services.env import get_env
 from ..services.errors import NotFound
 from ..views.base import actor_for
 from . import openapi
+from .common import NULLABLE_STRING
 from .documents import body_size, file_response, media_type
 from .json import respond
-from .openapi import ApiRoute, Operation, Param
+from .openapi import Operation, Param
 
 PREFIX = "/edxml/v1"
 XML_TYPES = ("application/xml", "application/edxml+xml", "text/xml")
 TAGS = ("edxml",)
 DEFAULT_SETTLE_SECONDS = 30
 
-NULLABLE_STRING = {"type": ["string", "null"]}
 XML_TEXT = {"type": "string", "description": "An edXML package or status message (QCVN 102:2016)."}
 UNIT_REF = {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
             "required": ["code", "name"]}
@@ -299,51 +299,24 @@ def list_statuses(request, body, query):
 
 # -- routes and their document ----------------------------------------------------------------
 def add_edxml_route(config, name, path, operations, factory=unit_mailbox_factory):
-    """Like ``openapi.add_api_route``, under /edxml/v1 and into this API's own document."""
-    pattern = PREFIX + path
-    config.add_route(name, pattern, factory=factory)
-    methods = []
-    for op in operations:
-        config.add_view(openapi._operation_view(op), route_name=name, request_method=op.method,
-                        permission=op.permission, require_csrf=False)
-        methods.append(op.method)
-    allowed = list(methods) + (["HEAD"] if "GET" in methods else [])
-    config.add_view(openapi._method_not_allowed(allowed), route_name=name, permission=NO_PERMISSION_REQUIRED,
-                    require_csrf=False)
-    registry = config.registry
-    if getattr(registry, "lienthong_edxml_api", None) is None:
-        registry.lienthong_edxml_api = []
-    registry.lienthong_edxml_api.append(ApiRoute(name, pattern, list(operations)))
+    """``openapi.add_api_route`` under /edxml/v1, into this API's own document."""
+    openapi.add_api_route(config, name, path, operations, factory=factory, prefix=PREFIX, api="edxml")
+
+
+INFO = {
+    "title": "LienThong edXML API",
+    "version": "1.0.0",
+    "description": ("The machine interface for eOffice products (R3.3): send edXML packages and status "
+                    "messages, fetch what arrived for the unit, read the statuses of what it sent. "
+                    "Authenticate with the unit's API token; errors are RFC 9457 problem details."),
+}
 
 
 def document(registry, server_url="/"):
     """The OpenAPI document of /edxml/v1."""
-    paths = {}
-    for route in getattr(registry, "lienthong_edxml_api", None) or []:
-        item = paths.setdefault(openapi._PATH_PARAM.sub(r"{\1}", route.pattern), {})
-        for op in route.operations:
-            item[op.method.lower()] = openapi._operation(route, op)
-    return {
-        "openapi": openapi.OPENAPI_VERSION,
-        "info": {
-            "title": "LienThong edXML API",
-            "version": "1.0.0",
-            "description": ("The machine interface for eOffice products (R3.3): send edXML packages and status "
-                            "messages, fetch what arrived for the unit, read the statuses of what it sent. "
-                            "Authenticate with the unit's API token; errors are RFC 9457 problem details."),
-        },
-        "servers": [{"url": server_url}],
-        "security": [{"bearer": []}],
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "The unit's API token (never a person's)."}},
-            "schemas": {"Problem": openapi.PROBLEM_SCHEMA},
-            "responses": {name: {"description": description,
-                                 "content": {openapi.PROBLEM_TYPE: {"schema": openapi.ref("Problem")}}}
-                          for name, description in openapi.ERROR_RESPONSES.values()},
-        },
-    }
+    return openapi.document(registry, server_url, api="edxml", info=INFO,
+                            bearer="The unit's API token (never a person's).",
+                            schemas={"Problem": openapi.PROBLEM_SCHEMA})
 
 
 def openapi_view(request, body, query):

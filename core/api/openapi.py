@@ -61,8 +61,13 @@ class ApiRoute:
     operations: list
 
 
-def api_routes(registry):
-    return getattr(registry, "lienthong_api", None) or []
+def _routes_attribute(api):
+    return "lienthong_api" if api == "api" else f"lienthong_{api}_api"
+
+
+def api_routes(registry, api="api"):
+    """The routes of one API (``api``: "api" for /api/v1, "edxml" for /edxml/v1…)."""
+    return getattr(registry, _routes_attribute(api), None) or []
 
 
 # -- the call of one operation --------------------------------------------------------------
@@ -114,9 +119,10 @@ def _method_not_allowed(allowed):
     return view
 
 
-def add_api_route(config, name, path, operations, factory=None):
-    """Add ``PREFIX + path`` with its operations (views, permissions, schemas) and document it."""
-    pattern = PREFIX + path
+def add_api_route(config, name, path, operations, factory=None, prefix=PREFIX, api="api"):
+    """Add ``prefix + path`` with its operations (views, permissions, schemas) and document it in
+    the OpenAPI document of ``api``."""
+    pattern = prefix + path
     config.add_route(name, pattern, factory=factory)
     methods = []
     for op in operations:
@@ -128,9 +134,10 @@ def add_api_route(config, name, path, operations, factory=None):
     config.add_view(_method_not_allowed(allowed), route_name=name, permission=NO_PERMISSION_REQUIRED,
                     require_csrf=False)
     registry = config.registry
-    if getattr(registry, "lienthong_api", None) is None:
-        registry.lienthong_api = []
-    registry.lienthong_api.append(ApiRoute(name, pattern, list(operations)))
+    attribute = _routes_attribute(api)
+    if getattr(registry, attribute, None) is None:
+        setattr(registry, attribute, [])
+    getattr(registry, attribute).append(ApiRoute(name, pattern, list(operations)))
 
 
 # -- the document ---------------------------------------------------------------------------
@@ -209,32 +216,34 @@ def _operation(route, op):
     return doc
 
 
-def document(registry, server_url="/"):
-    """The OpenAPI document of every route added with ``add_api_route``."""
+INFO = {
+    "title": "LienThong API",
+    "version": API_VERSION,
+    "description": ("JSON API of the LienThong document-exchange hub: the directory of units, "
+                    "accounts, delegations, API tokens and the exchange of documents. Errors are "
+                    "RFC 9457 problem details (application/problem+json). Messages are in Vietnamese "
+                    "unless the request asks for English (`Accept-Language: en` or `?lang=en`). A "
+                    "delegate acts for the delegator by sending `X-Acting-For: <delegation id>`."),
+}
+BEARER = "A token from POST /api/v1/auth/token (a person) or a unit's system token."
+
+
+def document(registry, server_url="/", api="api", info=INFO, bearer=BEARER, schemas=None):
+    """The OpenAPI document of every route added with ``add_api_route`` for ``api``."""
     paths = {}
-    for route in api_routes(registry):
+    for route in api_routes(registry, api):
         item = paths.setdefault(_PATH_PARAM.sub(r"{\1}", route.pattern), {})
         for op in route.operations:
             item[op.method.lower()] = _operation(route, op)
     return {
         "openapi": OPENAPI_VERSION,
-        "info": {
-            "title": "LienThong API",
-            "version": API_VERSION,
-            "description": ("JSON API of the LienThong document-exchange hub: the directory of units, "
-                            "accounts, delegations, API tokens and the exchange of documents. Errors are "
-                            "RFC 9457 problem details (application/problem+json). Messages are in Vietnamese "
-                            "unless the request asks for English (`Accept-Language: en` or `?lang=en`). A "
-                            "delegate acts for the delegator by sending `X-Acting-For: <delegation id>`."),
-        },
+        "info": dict(info),
         "servers": [{"url": server_url}],
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {
-                "type": "http", "scheme": "bearer",
-                "description": "A token from POST /api/v1/auth/token (a person) or a unit's system token."}},
-            "schemas": dict(SCHEMAS),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": bearer}},
+            "schemas": dict(SCHEMAS if schemas is None else schemas),
             "responses": {name: {"description": description,
                                  "content": {PROBLEM_TYPE: {"schema": ref("Problem")}}}
                           for name, description in ERROR_RESPONSES.values()},
