@@ -52,8 +52,8 @@ def includeme(config):
     registry = config.registry
     registry.lienthong_calendar = WorkCalendar.from_settings(settings, tz=registry.lienthong_timezone)
     registry.lienthong_attachment_policy = AttachmentPolicy.from_settings(settings)
-    from .worker import digest_time
-    digest_time(settings.get("lienthong.worker.digest_at"))     # a bad HH:MM stops start-up, not the worker
+    from . import worker
+    worker.check_settings(settings)     # a bad retry count or digest time stops start-up, not the worker
     config.add_subscriber(indexing.on_document_changed, DocumentChanged)
     config.add_subscriber(indexing.on_delivery_changed, DeliveryChanged)
     document_sent, delivery_changed = make_plugin_subscribers(registry)

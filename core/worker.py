@@ -50,7 +50,21 @@ def setting(settings, name):
     default = DEFAULTS[name]
     if value in (None, ""):
         return default
-    return type(default)(value)
+    if name == "lienthong.worker.digest_at":
+        return digest_time(value)
+    try:
+        number = type(default)(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number <= 0:
+        raise ValueError(f"{name} = {value!r}: expected a positive number")
+    return number
+
+
+def check_settings(settings):
+    """Every worker setting read once, so a bad one stops start-up naming it (not the worker later)."""
+    for name in DEFAULTS:
+        setting(settings, name)
 
 
 def digest_time(value):
@@ -112,7 +126,7 @@ class Worker:
         self.poll_seconds = setting(settings, "lienthong.transport.poll_seconds")
         self.idle_seconds = setting(settings, "lienthong.transport.idle_seconds")
         self.housekeeping_seconds = setting(settings, "lienthong.worker.housekeeping_seconds")
-        self.digest_at = digest_time(setting(settings, "lienthong.worker.digest_at"))
+        self.digest_at = setting(settings, "lienthong.worker.digest_at")
         self.next_housekeeping = 0.0
         self.id = worker_id or default_id()
         self.clock = clock or (lambda: datetime.now(timezone.utc))

@@ -396,8 +396,11 @@ def test_the_worker_sends_the_daily_digest_once_a_day_and_one_worker_only(demo_f
         controller.stop()
 
 
-def test_a_bad_digest_time_stops_start_up_with_the_setting_named(tmp_path):
+@pytest.mark.parametrize("name, value", [("lienthong.worker.digest_at", "25:00"),
+                                         ("lienthong.transport.max_attempts", "many"),
+                                         ("lienthong.transport.lease_seconds", "-5")])
+def test_a_bad_worker_setting_stops_start_up_with_the_setting_named(tmp_path, name, value):
     from .conftest import base_settings, make_app
 
-    with pytest.raises(ValueError, match="lienthong.worker.digest_at = '25:00'"):
-        make_app(base_settings(tmp_path, **{"lienthong.worker.digest_at": "25:00"}))
+    with pytest.raises(ValueError, match=f"{name} = '{value}'"):
+        make_app(base_settings(tmp_path, **{name: value}))
