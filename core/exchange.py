@@ -45,7 +45,7 @@ def make_plugin_subscribers(registry):
 
 def includeme(config):
     from .filetypes import AttachmentPolicy
-    from .services import indexing
+    from .services import edxml_pull, indexing
     from .workcalendar import WorkCalendar
 
     settings = config.get_settings()
@@ -56,6 +56,7 @@ def includeme(config):
     worker.check_settings(settings)     # a bad retry count or digest time stops start-up, not the worker
     config.add_subscriber(indexing.on_document_changed, DocumentChanged)
     config.add_subscriber(indexing.on_delivery_changed, DeliveryChanged)
+    config.add_subscriber(edxml_pull.on_delivery_changed, DeliveryChanged)   # the senders' status feeds
     document_sent, delivery_changed = make_plugin_subscribers(registry)
     config.add_subscriber(document_sent, DocumentSent)
     config.add_subscriber(delivery_changed, DeliveryChanged)

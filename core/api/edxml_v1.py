@@ -17,7 +17,6 @@ from datetime import timedelta
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .. import security as sec
-from ..events import DeliveryChanged
 from ..i18n import _
 from ..resources.site import get_site
 from ..services import audit, edxml_io, edxml_pull, inbound
@@ -328,7 +327,6 @@ PRODUCTS_ONLY = " Only a unit's API token may call it; a person's token is refus
 
 
 def includeme(config):
-    config.add_subscriber(edxml_pull.on_delivery_changed, DeliveryChanged)
     add_edxml_route(config, "edxml.openapi", "/openapi.json", [
         Operation("GET", openapi_view, NO_PERMISSION_REQUIRED, "This document (OpenAPI 3.1).", auth=False,
                   errors=(), tags=("meta",), responses={200: ("The OpenAPI document.", {"type": "object"})}),
