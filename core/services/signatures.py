@@ -323,22 +323,8 @@ def test_key(site, env, unit):
     report = reports[-1] if reports else signing.SignatureReport(badge=signing.INVALID, format=signer.name,
                                                                  target="test.pdf")
     result = report.as_dict()
-    result["not_after"] = (report.details or {}).get("not_after") or _pkcs12_not_after(key, env.settings)
+    result["not_after"] = (report.details or {}).get("not_after", "")
     return result
-
-
-def _pkcs12_not_after(key, settings):
-    """The expiry of a PKCS#12 key's certificate, when it can be read ("" otherwise)."""
-    if key.kind != signing.PKCS12:
-        return ""
-    try:
-        from cryptography.hazmat.primitives.serialization import pkcs12
-        with open(key.path, "rb") as f:
-            secret = signing.secret(settings, key.secret_name)
-            _key, cert, _chain = pkcs12.load_key_and_certificates(f.read(), secret.encode() if secret else None)
-        return _iso(cert.not_valid_after_utc) if cert is not None else ""
-    except Exception:  # the signer already said whether the key works; this is a detail
-        return ""
 
 
 # -- signing at issue ------------------------------------------------------------------------

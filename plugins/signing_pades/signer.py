@@ -206,6 +206,7 @@ def _verify_one(embedded, trust):
         report.signer = _name(cert.subject)
         report.issuer = _name(cert.issuer)
         report.serial = format(cert.serial_number, "x")
+        report.details["not_after"] = _iso(cert.not_valid_after)
     except Exception as e:
         report.reason = f"no readable signer certificate: {e}"
         return report
