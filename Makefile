@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= etc/development.ini
 
-.PHONY: serve test install install-test browser softhsm i18n clean
+.PHONY: serve test lint lint-types format install install-test browser softhsm i18n clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,25 @@ softhsm:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 fonts-dejavu-core >/dev/null; \
 	fi
 
+# Coverage of core/ and plugins/ is measured on every run; CI fails below the floor
+# (docs/architecture.md states the figure). PYTEST_ARGS narrows a run (then set COV_FLOOR=0).
+COV_FLOOR ?= 0
 test: install-test browser softhsm
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=$(COV_FLOOR) $(PYTEST_ARGS)
+
+# The public plugin API is type-checked; the whole tree is linted and formatted by ruff.
+MYPY_MODULES := core/hookspecs.py core/transports.py core/signing.py core/interfaces.py
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MAKE) -s lint-types
+
+lint-types: install-test
+	$(BIN)/mypy $(MYPY_MODULES)
+
+format: install-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # Re-extract the message catalog and compile the translations.
 i18n: install-test
