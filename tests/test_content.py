@@ -5,7 +5,7 @@ from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import Request
 
 
-from lienthong.core import make_config, security as sec
+from lienthong.core import make_config, permissions as sec
 from lienthong.core.resources.mailbox import MAIL_PERMISSIONS
 from lienthong.core.content import get_content_registry
 from lienthong.core.resources.directory import Organization, valid_code

@@ -8,7 +8,7 @@ on the very next request.
 import uuid
 from datetime import date
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources.delegations import MAILBOX, PERMISSIONS, ROLE, SCOPES, Delegation
 from . import audit
