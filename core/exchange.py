@@ -1,4 +1,4 @@
-"""Wiring of the document exchange: calendar, attachment policy, event subscribers, content types.
+"""Wiring of the document exchange: calendar, attachment policy, event subscribers.
 
 Everything here is ordinary Pyramid configuration, so a deployment overrides any part of
 it (another calendar, another subscriber) the usual way.
@@ -60,12 +60,3 @@ def includeme(config):
     document_sent, delivery_changed = make_plugin_subscribers(registry)
     config.add_subscriber(document_sent, DocumentSent)
     config.add_subscriber(delivery_changed, DeliveryChanged)
-
-    from .resources.documents import Attachment, Delivery, Document
-    from .resources.registers import Register, Registers
-    for factory, title, addable_to in (
-        (Document, "Document", ("Documents",)), (Delivery, "Delivery", ("Document",)),
-        (Attachment, "Attachment", ("Document",)), (Registers, "Registers", ("Organization",)),
-        (Register, "Register", ("Registers",)),
-    ):
-        config.add_content_type(factory.content_type, factory, title, addable_to)

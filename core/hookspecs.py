@@ -14,9 +14,8 @@ hookspec = pluggy.HookspecMarker("lienthong")
 def lienthong_configure(config):
     """Extend the Pyramid configuration at start-up.
 
-    Add views, routes, static views, skin layers (``config.add_skin_layer``), content
-    types (``config.add_content_type``) or settings. Called once, after the core's own
-    configuration and before the configuration is committed.
+    Add views, routes, static views, skin layers (``config.add_skin_layer``) or settings.
+    Called once, after the core's own configuration and before the configuration is committed.
     """
 
 

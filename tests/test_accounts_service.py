@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from lienthong.core import security as sec
+from lienthong.core import permissions as sec
 from lienthong.core.services import accounts, audit, tokens
 from lienthong.core.services.directory import DirectoryError
 from lienthong.core.services.errors import Conflict, NotFound, ServiceError

@@ -1,13 +1,12 @@
-"""The content base: BTree folders, the content-type registry, ACLs with local roles."""
+"""The content base: BTree folders, ACLs with local roles."""
 import pytest
 
 from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import Request
 
 
-from lienthong.core import make_config, security as sec
+from lienthong.core import permissions as sec
 from lienthong.core.resources.mailbox import MAIL_PERMISSIONS
-from lienthong.core.content import get_content_registry
 from lienthong.core.resources.directory import Organization, valid_code
 from lienthong.core.resources.folder import Folder
 from lienthong.core.resources.site import TOP_LEVEL
@@ -43,30 +42,6 @@ def test_identifier_codes_follow_qcvn_102():
         assert not valid_code(bad)
     with pytest.raises(ValueError):
         Organization("12.H49", "Sở Sai Mã")
-
-
-class Gadget(Folder):
-    content_type = "Gadget"
-
-
-class GadgetPlugin:
-    from lienthong.core import hookimpl
-
-    @hookimpl
-    def lienthong_configure(self, config):
-        config.add_content_type("Gadget", Gadget, "Gadget", addable_to=("Folder",))
-
-
-def test_plugins_extend_the_content_type_registry(settings):
-    config = make_config(settings, plugins=[GadgetPlugin()])
-    config.commit()
-    registry = get_content_registry(config.registry)
-    assert {"Site", "Organization", "User", "AuditLog", "Gadget"} <= set(registry.names())
-    gadget = registry.create("Gadget")
-    assert isinstance(gadget, Gadget)
-    assert registry.get("Gadget").addable_to == ("Folder",)
-    for db in config.registry._zodb_databases.values():
-        db.close()
 
 
 def _permits(app, site, login, context, permission):

@@ -44,7 +44,7 @@ def populate_demo(app):
 def add_user(app, login_name, password):
     from lienthong.core.services import accounts, audit
     from lienthong.core.services.demo import OPERATOR_CODE
-    from lienthong.core import security as sec
+    from lienthong.core import permissions as sec
 
     def add(site):
         user = accounts.add_user(site, audit.Actor.system("test"), login_name, "Người Thử Nghiệm",

@@ -1,9 +1,10 @@
 """Logging in through the API (a bearer token for a person) and "who am I"."""
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources.tokens import LOGIN
+from ..security import current_delegation
 from ..services import accounts, delegations, tokens
 from ..services.audit import Actor
 from ..views.base import actor_for, client_address, translate
@@ -94,7 +95,7 @@ def me(request, body, query):
     site = site_of(request)
     today_iso = today(request).isoformat()
     grants = accounts.role_grants(site, identity)
-    delegation = sec.current_delegation(request)
+    delegation = current_delegation(request)
     return {
         "kind": "user",
         "login": identity.login,

@@ -1,8 +1,9 @@
 """What the API modules share: the site, the actor, plain-data views of users, tokens and delegations."""
 from datetime import datetime
 
-from .. import security as sec
+from .. import permissions as sec
 from ..resources.site import get_site
+from ..security import SystemIdentity
 from ..services import accounts
 from .openapi import Param, add_schema
 
@@ -30,7 +31,7 @@ def page_of(items, query):
 
 
 def is_person(identity):
-    return identity is not None and not isinstance(identity, sec.SystemIdentity)
+    return identity is not None and not isinstance(identity, SystemIdentity)
 
 
 GRANT_SCHEMA = add_schema("RoleGrant", {

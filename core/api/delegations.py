@@ -1,5 +1,5 @@
 """/api/v1/delegations (R6.2): lend a mailbox, a role or named permissions for a period."""
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources.delegations import SCOPES
 from ..services import delegations

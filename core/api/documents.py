@@ -18,11 +18,12 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.response import FileIter, Response
 
 from .. import doctypes
-from .. import security as sec
+from .. import permissions as sec
 from ..filetypes import AttachmentTooLarge, human_size
 from ..i18n import _
 from ..resources.documents import DRAFT, ISSUED
 from ..resources.site import get_site
+from ..security import SystemIdentity, current_delegation
 from ..signing import BADGES
 from ..services import audit, paper, workflow
 from ..services import documents as ds
@@ -354,7 +355,7 @@ def unit_ref(site, code):
 
 
 def is_system(request):
-    return isinstance(request.identity, sec.SystemIdentity)
+    return isinstance(request.identity, SystemIdentity)
 
 
 def document_url(request, document):
@@ -406,12 +407,12 @@ class Viewer:
         self.document = document
         identity = request.identity
         self.codes, self.logins = set(), set()
-        if isinstance(identity, sec.SystemIdentity):
+        if isinstance(identity, SystemIdentity):
             self.codes.add(identity.unit_code)
         elif identity is not None:
             self.logins.add(identity.login)
             self.codes |= {p.rsplit("@", 1)[1] for p in sec.role_principals(document, identity.login) if "@" in p}
-        delegation = sec.current_delegation(request)
+        delegation = current_delegation(request)
         if delegation is not None:
             self.logins.add(delegation.delegator)
             if delegation.unit_code:

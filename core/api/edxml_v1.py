@@ -16,9 +16,10 @@ from datetime import timedelta
 
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources.site import get_site
+from ..security import SystemIdentity
 from ..services import audit, edxml_io, edxml_pull, inbound
 from ..services import documents as ds
 from ..services.env import get_env
@@ -146,7 +147,7 @@ def unit_mailbox_factory(request):
 def product_unit(request):
     """The unit whose product calls; a person is refused (the API is for eOffice products)."""
     identity = request.identity
-    if not isinstance(identity, sec.SystemIdentity):
+    if not isinstance(identity, SystemIdentity):
         openapi.refuse(request, _("The edXML API is for eOffice products: use your unit's API token, not a "
                                   "person's."), field="Authorization")
     return get_site(request)["directory"][identity.unit_code]

@@ -8,7 +8,7 @@ from datetime import date
 
 from pyramid.httpexceptions import HTTPNotFound
 
-from .. import security as sec
+from .. import permissions as sec
 from ..resources.documents import Delivery
 from ..resources.site import get_site
 from ..services import audit, mailboxes

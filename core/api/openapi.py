@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.response import Response
 
-from .. import security as sec
 from ..i18n import _
+from ..security import ACTING_FOR_HEADER, current_delegation
 from ..services.errors import Forbidden
 from .json import check_object, read_body, read_query, respond
 
@@ -85,10 +85,10 @@ def refuse(request, message, field=None, permission=None, **mapping):
 
 def _acting_for_in_force(request):
     """A client that names a delegation must be acting under one that is still current (R6.2)."""
-    wanted = request.headers.get(sec.ACTING_FOR_HEADER)
-    if wanted and request.identity is not None and sec.current_delegation(request) is None:
+    wanted = request.headers.get(ACTING_FOR_HEADER)
+    if wanted and request.identity is not None and current_delegation(request) is None:
         refuse(request, _("The delegation ${id} is not in force: it is unknown, not yours, expired or revoked."),
-               field=sec.ACTING_FOR_HEADER, id=wanted[:64])
+               field=ACTING_FOR_HEADER, id=wanted[:64])
 
 
 def _operation_view(op):

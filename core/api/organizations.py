@@ -1,5 +1,5 @@
 """/api/v1/organizations: the directory of units (R10.3, R11)."""
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..plugins import transport_adapters
 from ..resources import directory as d

@@ -1,7 +1,7 @@
 """API tokens of a unit (its eOffice product, scripts): made by the unit's admin, shown once, revocable."""
 from pyramid.httpexceptions import HTTPNotFound
 
-from .. import security as sec
+from .. import permissions as sec
 from ..resources.site import get_site
 from ..resources.tokens import SYSTEM
 from ..services import tokens

@@ -1,5 +1,5 @@
 """/api/v1/users: accounts (R5.3, R8.2, R8.3). Password hashes never leave the server."""
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..services import accounts, audit
 from ..services.passwords import random_password

@@ -29,7 +29,7 @@ from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
 from ZODB.POSException import ConflictError
 from zope.interface import implementer
 
-from .. import security as sec
+from .. import permissions as sec
 from ..interfaces import IAuditLog
 
 GENESIS = "0" * 64

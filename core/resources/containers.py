@@ -2,7 +2,7 @@
 from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
 
 from .folder import Folder
-from .. import security as sec
+from .. import permissions as sec
 from .incidents import Incidents  # noqa: F401  (older databases name it here)
 from .documents import Documents  # noqa: F401  (older databases name it here)
 

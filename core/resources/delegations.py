@@ -3,7 +3,7 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 
-from .. import security as sec
+from .. import permissions as sec
 from .folder import Folder
 
 MAILBOX = "mailbox"          # the delegator's personal mailbox

@@ -7,7 +7,7 @@ from zope.interface import implementer
 
 from .folder import Folder
 from .mailbox import Mailbox
-from .. import security as sec
+from .. import permissions as sec
 from ..interfaces import IDirectory, IOrganization
 
 # QCVN 102:2016 identifier code shape, e.g. 000.00.12.H49

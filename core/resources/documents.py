@@ -16,7 +16,7 @@ from persistent.list import PersistentList
 from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
 from pyramid.traversal import find_root
 
-from .. import security as sec
+from .. import permissions as sec
 from .folder import Folder
 
 # Document states: the hub's own, before and at issue

@@ -3,7 +3,7 @@ from persistent import Persistent
 from persistent.list import PersistentList
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 
-from .. import security as sec
+from .. import permissions as sec
 from .folder import Folder
 
 OPEN = "open"

@@ -6,7 +6,7 @@ managing the hub does not mean reading its mail.
 """
 from pyramid.authorization import Allow, Deny, Everyone
 
-from .. import security as sec
+from .. import permissions as sec
 from .folder import Folder
 
 MAIL_PERMISSIONS = (sec.READ_MAILBOX, sec.DRAFT, sec.SEND, sec.APPROVE, sec.ISSUE, sec.REGISTER, sec.ASSIGN,

@@ -9,7 +9,7 @@ from BTrees.IOBTree import IOBTree
 from persistent import Persistent
 from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
 
-from .. import security as sec
+from .. import permissions as sec
 from .folder import Folder
 
 INCOMING = "in"

@@ -2,7 +2,7 @@
 from pyramid_zodbconn import get_connection
 from zope.interface import implementer
 
-from .. import security as sec
+from .. import permissions as sec
 from ..interfaces import ISite
 from .audit import AuditLog
 from .containers import Board, Catalog, Documents, Transport

@@ -8,7 +8,7 @@ from persistent import Persistent
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 
-from .. import security as sec
+from .. import permissions as sec
 from .folder import Folder
 
 SYSTEM = "system"   # a unit's eOffice product or script, acting for the unit

@@ -13,7 +13,7 @@ from persistent import Persistent
 from persistent.mapping import PersistentMapping
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 
-from .. import security as sec
+from .. import permissions as sec
 from .folder import Folder
 
 NAME = "trust"

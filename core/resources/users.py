@@ -4,7 +4,7 @@ from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 from zope.interface import implementer
 
-from .. import security as sec
+from .. import permissions as sec
 from ..interfaces import IUser
 from .folder import Folder
 from .mailbox import Mailbox

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources.users import Notice, User
 from ..text import is_email

@@ -8,9 +8,9 @@ on the very next request.
 import uuid
 from datetime import date
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
-from ..resources.delegations import MAILBOX, PERMISSIONS, ROLE, SCOPES, Delegation
+from ..resources.delegations import PERMISSIONS, ROLE, SCOPES, Delegation
 from . import audit
 from .accounts import notify, role_grants
 from .errors import Conflict, Forbidden, NotFound, ServiceError
@@ -108,12 +108,3 @@ def usable_by(site, login, today):
     return [d for d in site["delegations"].received_by(login)
             if d.is_current(today) and site["users"].get(d.delegator) is not None
             and site["users"][d.delegator].is_active()]
-
-
-def describe_scope(d):
-    """A short English description (the views translate their own)."""
-    if d.scope == MAILBOX:
-        return "personal mailbox"
-    if d.scope == ROLE:
-        return f"role {d.role} on {d.unit_code}"
-    return f"{', '.join(d.permissions)} on {d.unit_code}"

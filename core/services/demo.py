@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from ..resources import directory as d
 from ..resources.directory import Organization
-from .. import security as sec
+from .. import permissions as sec
 from . import accounts, audit
 from .passwords import hash_password
 

@@ -24,7 +24,7 @@ marked as reminded (mails already handed over before the failure stay sent).
 """
 from dataclasses import dataclass, field
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..mail import MailConfig, Mailer, MailError, build_message
 from ..resources.documents import Delivery

@@ -9,7 +9,7 @@ from datetime import date
 
 from persistent.list import PersistentList
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources import directory as d
 from ..resources.directory import Organization

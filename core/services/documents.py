@@ -530,7 +530,7 @@ def _assign(site, env, delivery, assignees, deadline, details):
     logins = _as_list(assignees)
     if not logins:
         raise DocumentError(_("Choose at least one specialist."), field="assignees")
-    from .. import security as sec
+    from .. import permissions as sec
     unit = site["directory"][delivery.recipient_code]
     for login in logins:
         user = site["users"].get(login)

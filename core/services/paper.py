@@ -7,7 +7,7 @@
     to issue it electronically, and the violation is recorded (an incident, R12).
 """
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources import directory as d
 from ..resources.registers import INCOMING

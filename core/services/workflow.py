@@ -7,7 +7,7 @@ goes through ``transition``; an illegal move is a ``Conflict`` (409) saying why.
 """
 from dataclasses import dataclass
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from .errors import Conflict, ServiceError
 

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from pyramid.view import view_config
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources.audit import AuditLog
 from ..resources.site import get_site

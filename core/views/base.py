@@ -5,7 +5,8 @@ from pyramid.csrf import get_csrf_token
 
 from ..i18n import LANGUAGES, _, translate_message
 from ..resources.site import get_site
-from .. import security as sec
+from .. import permissions as sec
+from ..security import current_delegation
 
 
 def client_address(request):
@@ -21,7 +22,7 @@ def actor_for(request):
     """Who acts on this request, and for whom when they act under a delegation (R6.2, R8.3)."""
     from ..services.audit import Actor
     user = request.identity
-    delegation = sec.current_delegation(request)
+    delegation = current_delegation(request)
     return Actor(login=user.login if user else "anonymous", client=client_address(request),
                  on_behalf_of=delegation.delegator if delegation is not None else None)
 
@@ -34,7 +35,7 @@ def page(request, title, anonymous_form=False, **values):
     """
     user = request.identity
     site = get_site(request)
-    delegation = sec.current_delegation(request)
+    delegation = current_delegation(request)
     acting_for = site["users"].get(delegation.delegator) if delegation is not None else None
     values.setdefault("errors", {})
     values.update(

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
 from pyramid.view import view_config
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources.delegations import MAILBOX, PERMISSIONS, ROLE
 from ..resources.site import get_site
+from ..security import ACTING_FOR_SESSION_KEY, current_delegation
 from ..services import accounts, audit, delegations
 from ..services.errors import ServiceError
 from .base import actor_for, field_errors, local_time, page, refused, translate
@@ -90,7 +91,7 @@ def _page(request, errors=None, form=None):
     start = today(request)
     form = form or {"delegate": "", "start": start.isoformat(), "end": (start + timedelta(days=7)).isoformat(),
                     "scope": MAILBOX, "role": "", "note": "", "permissions": (), "unit_code": user.unit_code}
-    current = sec.current_delegation(request)
+    current = current_delegation(request)
     return page(request, translate(request, _("My delegations")), given=given, received=received,
                 role_choices=role_choices, permission_choices=[
                     {"value": p, "title": translate(request, PERMISSION_TITLES[p])} for p in sec.DELEGABLE],
@@ -154,7 +155,7 @@ def act_for(request):
     if d not in delegations.usable_by(site, user.login, today(request).isoformat()):
         request.session.flash(translate(request, _("This delegation cannot be used today.")))
         return HTTPSeeOther(request.route_url("delegations"))
-    request.session[sec.ACTING_FOR_SESSION_KEY] = d.delegation_id
+    request.session[ACTING_FOR_SESSION_KEY] = d.delegation_id
     request.__dict__.pop("_lienthong_delegation", None)  # the policy re-reads the session
     audit.record(site, actor_for(request), "delegation.act", f"/delegations/{d.delegation_id}",
                  delegator=d.delegator)
@@ -166,7 +167,7 @@ def act_for(request):
 
 @view_config(route_name="delegation_stop", permission=sec.EDIT_SELF, request_method="POST")
 def stop_acting(request):
-    delegation_id = request.session.pop(sec.ACTING_FOR_SESSION_KEY, None)
+    delegation_id = request.session.pop(ACTING_FOR_SESSION_KEY, None)
     if delegation_id:
         audit.record(get_site(request), actor_for(request), "delegation.stop", f"/delegations/{delegation_id}")
         request.__dict__.pop("_lienthong_delegation", None)

@@ -9,11 +9,12 @@ from urllib.parse import urlencode
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources import directory as d
 from ..resources.directory import Directory, Organization
 from ..resources.site import get_site
+from ..security import SystemIdentity
 from ..services import directory as directory_service
 from .base import page, translate
 
@@ -60,7 +61,7 @@ def day(value):
 
 def is_person(request):
     user = request.identity
-    return user is not None and not isinstance(user, sec.SystemIdentity)
+    return user is not None and not isinstance(user, SystemIdentity)
 
 
 def _int(value, default=1):

@@ -10,7 +10,7 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from .. import security as sec
+from .. import permissions as sec
 from ..db import get_database
 from ..i18n import _
 from ..plugins import transport_adapters

@@ -14,7 +14,7 @@ from pyramid.response import FileIter, Response
 from pyramid.view import view_config
 
 from .. import doctypes
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources import documents as docs
 from ..resources.documents import Attachment, Delivery, Document

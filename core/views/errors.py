@@ -16,8 +16,9 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 from transaction.interfaces import TransientError
 
 from ..db import get_database
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import LANGUAGES, _, translate_message
+from ..security import SystemIdentity
 from ..services import audit
 from ..services.errors import ServiceError
 from .base import actor_for, translate
@@ -123,7 +124,7 @@ def forbidden(exc, request):
 
 def _foreign_unit(request):
     """The unit a unit's token was refused on, when it is not the token's own unit."""
-    if not isinstance(request.identity, sec.SystemIdentity):
+    if not isinstance(request.identity, SystemIdentity):
         return None
     unit = sec.unit_of(request.context) if getattr(request, "context", None) is not None else None
     if unit is not None and unit.code != request.identity.unit_code:

@@ -2,8 +2,8 @@
 on as their context, so the resource's ACL decides, exactly as under traversal."""
 from pyramid.httpexceptions import HTTPNotFound
 
-from .. import security as sec
 from ..resources.site import get_site
+from ..security import SystemIdentity
 
 
 def site_factory(request):
@@ -37,6 +37,6 @@ def self_factory(request):
     """The logged-in person's own User; the site (which grants no EDIT_SELF) for anyone else,
     an eOffice product's token included."""
     user = request.identity
-    if user is not None and not isinstance(user, sec.SystemIdentity):
+    if user is not None and not isinstance(user, SystemIdentity):
         return user
     return get_site(request)

@@ -1,7 +1,7 @@
 """The home page: one panel per role the user holds."""
 from pyramid.view import view_config
 
-from .. import security as sec
+from .. import permissions as sec
 from ..resources.site import Site, get_site
 from ..services.accounts import role_grants, roles_of
 from ..i18n import _

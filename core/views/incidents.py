@@ -2,7 +2,7 @@
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources.incidents import Incident, Incidents
 from ..resources.site import get_site

@@ -11,12 +11,13 @@ from pyramid.events import BeforeRender, subscriber
 from pyramid.view import view_config
 
 from .. import doctypes
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _, translate_message
 from ..resources import documents as docs
 from ..resources.documents import Delivery
 from ..resources.mailbox import Mailbox
 from ..resources.site import Site, get_site
+from ..security import SystemIdentity
 from ..services import audit, mailboxes, workflow
 from ..services import documents as ds
 from ..services.env import get_env
@@ -84,7 +85,7 @@ def document_url(request, document):
 
 def is_person(request):
     user = request.identity
-    return user is not None and not isinstance(user, sec.SystemIdentity)
+    return user is not None and not isinstance(user, SystemIdentity)
 
 
 def mail_units(request):

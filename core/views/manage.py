@@ -1,7 +1,7 @@
 """/manage: the operator's management frame."""
 from pyramid.view import view_config
 
-from .. import evolve, security as sec
+from .. import evolve, permissions as sec
 from ..blobs import get_blob_store
 from ..plugins import describe, get_plugin_manager
 from ..resources.site import Site, get_site

@@ -13,7 +13,7 @@ the audit record (``signing.root.add``, ``signing.root.remove``, ``signing.key.s
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from .. import security as sec
+from .. import permissions as sec
 from .. import signing
 from ..i18n import _
 from ..resources.site import get_site

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources.site import get_site
 from ..services import outbound

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources.directory import Organization
 from ..resources.site import Site, get_site

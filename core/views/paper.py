@@ -9,7 +9,7 @@ refused, the sender told and an incident opened. The outcome is shown after a re
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources.mailbox import Mailbox
 from ..resources.site import get_site

@@ -10,9 +10,10 @@ from pyramid.httpexceptions import HTTPClientError, HTTPSeeOther
 from pyramid.security import forget
 from pyramid.view import view_config
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources.site import get_site
+from ..security import is_api_request
 from ..services import accounts
 from ..services.errors import ServiceError
 from .base import actor_for, field_errors, local_time, page, refused, translate
@@ -156,7 +157,7 @@ def must_change_password_guard(event):
     user = request.identity
     if user is None or not getattr(user, "must_change_password", False):
         return
-    if sec.is_api_request(request):
+    if is_api_request(request):
         raise MustChangePassword(detail=translate(
             request, _("You must change your password before doing anything else.")))
     request.session.flash(translate(request, _("You must change your password before doing anything else.")))

@@ -13,7 +13,7 @@ from pyramid.renderers import render_to_response
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from .. import security as sec
+from .. import permissions as sec
 from ..i18n import _
 from ..resources.registers import INCOMING, Register, Registers
 from ..resources.site import get_site
