@@ -24,7 +24,7 @@ from ..i18n import _
 from ..resources.documents import DRAFT, ISSUED
 from ..resources.site import get_site
 from ..signing import BADGES
-from ..services import audit, paper, workflow
+from ..services import attachments, audit, paper, workflow
 from ..services import documents as ds
 from ..services.env import get_env
 from ..services.errors import NotFound, ServiceError
@@ -669,8 +669,8 @@ def file_response(body_or_file, content_type, filename, size=None):
 def download(request, body, query):
     attachment = request.context
     site, env = site_of(request), get_env(request.registry)
-    stream = ds.open_attachment(site, env, attachment)
-    ds.record_download(site, actor_for(request), attachment)
+    stream = attachments.open_attachment(site, env, attachment)
+    attachments.record_download(site, actor_for(request), attachment)
     return file_response(stream, attachment.mime_type, attachment.name, attachment.size)
 
 

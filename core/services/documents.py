@@ -1,27 +1,32 @@
-"""Document exchange: compose, approve, issue and deliver; act on deliveries; read (R3.2, R7.2–R7.4, R9.1).
+"""The document lifecycle: compose, approve, issue and deliver; act on deliveries; read (R3.2, R7.2–R7.4, R9.1).
 
 The path of a document: a draft in its unit (``compose``) → optionally submitted and
 approved (the unit's ``approval`` policy) → issued (``issue``): validators run first,
-then the next number of the unit's outgoing register, then one Delivery per recipient —
-all in the caller's transaction, so a refused or failed send stores nothing. Recipients
-on this hub get their delivery at once (state 01); recipients served by an eOffice
-adapter get a delivery queued for the transport (``outbound.enqueue``).
+then the attachments are signed with the unit's key, then the next number of the unit's
+outgoing register, then one Delivery per recipient — all in the caller's transaction, so
+a refused or failed send stores nothing. Recipients on this hub get their delivery at
+once (state 01); recipients served by an eOffice adapter get a delivery queued for the
+transport.
 
 Each delivery then moves through the edXML states of ``workflow.ACTIONS`` by ``act``.
 Every act is on the audit record with the actor and on whose behalf.
+
+What follows from a change elsewhere is not called from here: ``deliver``, ``arrive`` and
+``act`` emit their events (``core/events.py``) and the outbound queue, the /edxml/v1 pull
+lists and status feeds and the catalog subscribe to them (``core/exchange.py``), in this
+same transaction. Attachments are ``attachments``'s, signatures ``signatures``'s.
 """
 import uuid
 
 from .. import doctypes
-from ..blobs import BlobMissing, DigestMismatch
 from ..i18n import _
-from ..events import DeliveryChanged, DocumentChanged, DocumentSent
+from ..events import DeliveryActed, DeliveryArrived, DeliveryChanged, DeliveryQueued, DocumentChanged, DocumentSent
 from ..resources import documents as docs
-from ..resources.documents import Attachment, Delivery, Document
+from ..resources.documents import Delivery, Document
 from ..resources.registers import INCOMING, OUTGOING
-from . import attachment_damage, audit, edxml_pull, outbound, registers, signatures, workflow
+from . import attachments, audit, registers, signatures, workflow
 from .directory import resolve
-from .errors import Conflict, Forbidden, NotFound, ServiceError, iso_date
+from .errors import Conflict, DocumentError, Forbidden, NotFound, iso_date
 
 SECRET_CLASSIFICATIONS = ("Mật", "Tối mật", "Tuyệt mật")
 CLASSIFICATIONS = ("",) + SECRET_CLASSIFICATIONS
@@ -41,10 +46,6 @@ TEXT_FIELDS = ("subject", "content", "promulgation_place", "signer_competence", 
                "signer_name", "sphere_of_promulgation", "business_reason")
 INT_FIELDS = ("priority", "steering_type", "promulgation_amount", "page_amount")
 LIST_FIELDS = ("to_places", "appendixes")
-
-
-class DocumentError(ServiceError):
-    pass
 
 
 # -- small helpers ---------------------------------------------------------------------------
@@ -187,59 +188,13 @@ def _to_block(site, codes, persons=()):
     return [{"organ_id": c, "organ_name": directory[c].name} for c in codes]
 
 
-# -- attachments ---------------------------------------------------------------------------
-def add_attachments(site, env, document, files):
-    """Check and store ``files`` [(name, fileobj, description)] on a draft; all or none."""
-    from ..filetypes import check_attachment, check_total
-    policy = env.attachment_policy
-    checked = []
-    for name, fileobj, description in files:
-        info = check_attachment(name, fileobj, policy)
-        if info["name"] in document.attachments or any(c[0]["name"] == info["name"] for c in checked):
-            raise DocumentError(_("Two attachments are named ${name}."), field="attachments", name=info["name"])
-        checked.append((info, fileobj, description))
-    check_total([a.size for a in document.attachments.values()] + [c[0]["size"] for c in checked], policy)
-    for info, fileobj, description in checked:
-        fileobj.seek(0)
-        key = env.blob_store.put(site, fileobj)
-        if key != info["sha256"]:
-            raise DocumentError(_("The attachment ${name} changed while it was being stored."),
-                                field="attachments", name=info["name"])
-        document.attachments.add(info["name"], Attachment(info["name"], info["content_type"], info["size"],
-                                                          key, env.blob_store.name, description or ""))
-
-
-def open_attachment(site, env, attachment, actor=None):
-    """A readable file of the attachment's bytes; the store checks them against their digest.
-
-    Damaged or missing bytes are never served: ``AttachmentDamaged`` (status 500) names the
-    document and the attachment, and an incident and an ``attachment.damaged`` audit entry
-    are committed on their own (the caller's transaction is aborted by the error).
-    """
-    store = env.store_for(attachment)
-    try:
-        try:
-            return store.open(site, attachment.sha256)
-        except (FileNotFoundError, KeyError) as exc:   # a vendor store that does not say BlobMissing
-            raise BlobMissing(attachment.sha256, store.name, f"attachment {attachment.sha256} is missing from "
-                                                             f"the {store.name} store: {exc!r}") from exc
-    except DigestMismatch as exc:
-        attachment_damage.report(site, actor or audit.Actor.system("blobstore"), attachment, exc)
-        raise attachment_damage.error_for(attachment, exc) from exc
-
-
 # -- drafts -------------------------------------------------------------------------------
-#: header fields an imported package keeps as it carries them (it was numbered and traced at its source)
-KEPT_HEADER_FIELDS = ("document_id", "code_number", "code_notation", "promulgation_date", "from", "to", "trace",
-                      "staff_info", "replacement_info", "business_document_id", "business_reason")
-
-
 def compose(site, env, actor, unit, data, files=(), origin="hub", header=None):
     """Make a draft of ``unit`` from ``data`` (metadata and recipients) and ``files``.
 
-    ``header``: fields of an imported edXML package kept as they are (``KEPT_HEADER_FIELDS``).
+    ``header``: header fields an imported edXML package keeps as they are (``edxml_io.KEPT_HEADER_FIELDS``).
     """
-    header = {k: header[k] for k in KEPT_HEADER_FIELDS if header and k in header}
+    header = dict(header or {})
     meta = clean_meta(data, header)
     classification = str(data.get("classification") or "").strip()
     if classification not in CLASSIFICATIONS:
@@ -261,7 +216,7 @@ def compose(site, env, actor, unit, data, files=(), origin="hub", header=None):
     document.origin = origin
     _link_to_original(site, document, data)
     site["documents"].add_document(document)
-    add_attachments(site, env, document, files)
+    attachments.add_attachments(site, env, document, files)
     audit.record(site, actor, "document.draft", _path(document), subject=meta["subject"])
     env.notify(DocumentChanged(document, site))
     return document
@@ -306,7 +261,7 @@ def update_draft(site, env, actor, document, data, files=(), remove=()):
     for name in remove:
         if name in document.attachments:
             document.attachments.remove(name)
-    add_attachments(site, env, document, files)
+    attachments.add_attachments(site, env, document, files)
     if document.state != docs.DRAFT:          # a changed draft needs approving again
         document.state = docs.DRAFT
     audit.record(site, actor, "document.edit", _path(document))
@@ -445,7 +400,7 @@ def deliver(site, env, document):
         delivery = Delivery(recipient_code=code, transport=unit.adapter or "")
         document.deliveries.add(code, delivery)
         if delivery.transport:
-            outbound.enqueue(site, delivery.transport, "document", document.id, code)
+            env.notify(DeliveryQueued(delivery, site))     # the outbound queue takes it (exchange.includeme)
             _history(delivery, "", env, audit.Actor.system("hub"), note="queued")
         else:
             arrive(site, env, delivery, now)
@@ -469,9 +424,9 @@ def arrive(site, env, delivery, when=None):
     delivery.state = workflow.ARRIVED
     signatures.verify_delivery(site, env, delivery)   # once, on arrival, against the recipient's trust
     _history(delivery, workflow.ARRIVED, env, audit.Actor.system("hub"))
-    env.notify(DeliveryChanged(delivery, site, old, workflow.ARRIVED))
-    outbound.status_changed(site, env, delivery)   # R6.5: "arrived" to a sender served by an adapter
-    edxml_pull.delivery_arrived(site, env, delivery)  # listed for a product that pulls (/edxml/v1, R3.3)
+    # subscribers (exchange.includeme): the catalog, "arrived" queued for a sender served by an adapter
+    # (R6.5), the pending list of a product that pulls (/edxml/v1, R3.3), the sender's status feed
+    env.notify(DeliveryArrived(delivery, site, old, workflow.ARRIVED))
 
 
 def _history(delivery, state, env, actor, **details):
@@ -508,8 +463,8 @@ def act(site, env, actor, delivery, action_name, reason="", assignees=(), deadli
     _history(delivery, action.target, env, actor, **details)
     audit.record(site, actor, f"delivery.{action.name}", _path(delivery), state=action.target, **{
         k: v for k, v in details.items() if v not in (None, "", (), [])})
-    env.notify(DeliveryChanged(delivery, site, old, new))
-    outbound.status_changed(site, env, delivery, side=action.side)   # R6.5: to the end an adapter serves
+    # subscribers (exchange.includeme): the catalog, the status queued for the end an adapter serves (R6.5)
+    env.notify(DeliveryActed(delivery, site, old, new, action=action.name, side=action.side))
     return delivery
 
 
@@ -560,11 +515,6 @@ def read(site, env, actor, document, delivery=None):
     audit.record(site, actor, "document.view", _path(document), notation=document.notation)
     if delivery is not None:
         mark_read(site, env, actor, delivery)
-
-
-def record_download(site, actor, attachment):
-    audit.record(site, actor, "attachment.download", _path(attachment.document) + "/attachments/" + attachment.name,
-                 sha256=attachment.sha256, size=attachment.size)
 
 
 # -- reading -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """edXML in and out (R3.3): export documents and delivery statuses, import packages as outgoing documents.
 
 An imported package was numbered, dated and traced by the eOffice product that made it:
-it keeps its header (``documents.KEPT_HEADER_FIELDS``), is filed in the sender unit's
+it keeps its header (``KEPT_HEADER_FIELDS``), is filed in the sender unit's
 outgoing register (unless the unit is served by an adapter: its own system keeps that
 register) and delivered like any other document. Export → import keeps every
 field. Parsing is the codec's (``core/edxml.py``): hostile input is refused before
@@ -16,9 +16,14 @@ from .. import doctypes, edxml
 from ..i18n import _
 from ..text import fold
 from . import audit, documents as ds, signatures
+from .attachments import open_attachment
 from .errors import Forbidden
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024   # a package read from a pipe is spooled to disk beyond this
+
+#: header fields an imported package keeps as it carries them (it was numbered and traced at its source)
+KEPT_HEADER_FIELDS = ("document_id", "code_number", "code_notation", "promulgation_date", "from", "to", "trace",
+                      "staff_info", "replacement_info", "business_document_id", "business_reason")
 
 #: the header fields an export writes from the document's metadata (attachments come from the store)
 EXPORTED = ("document_id", "from", "to", "code_number", "code_notation", "promulgation_place", "promulgation_date",
@@ -41,7 +46,7 @@ def export_document(site, env, document, actor=None):
         attachments = []
         for name in document.attachments.keys():
             attachment = document.attachments[name]
-            stream = files.enter_context(ds.open_attachment(site, env, attachment))
+            stream = files.enter_context(open_attachment(site, env, attachment))
             attachments.append(({"name": attachment.name, "content_type": attachment.mime_type,
                                  "description": attachment.description}, stream))
         package = edxml.build_document(document_meta(document), attachments)
@@ -145,7 +150,8 @@ def import_parsed(site, env, actor, unit, parsed, attachments, source=None, syst
     data["recipients"] = ([t.get("organ_id") for t in parsed.get("to") or ()] if recipients is None
                           else list(recipients))
     files = [(a["name"], a["file"], a.get("description", "")) for a in attachments]
-    document = ds.compose(site, env, actor, unit, data, files, origin="edxml", header=parsed)
+    kept = {k: parsed[k] for k in KEPT_HEADER_FIELDS if k in parsed}
+    document = ds.compose(site, env, actor, unit, data, files, origin="edxml", header=kept)
     if source is not None:     # a signed envelope: verified once, the reports kept on the document
         document.envelope_signatures = signatures.verify_package(site, env, unit.code, source)
     ds.issue(site, env, actor, document, system=system, keep_number=True)

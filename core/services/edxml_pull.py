@@ -58,8 +58,9 @@ def _pulls(site, delivery):
     return product_pulls(site["directory"].get(delivery.recipient_code))
 
 
-def delivery_arrived(site, env, delivery):
-    """Called by ``documents.arrive``: list the delivery for the recipient unit's product."""
+def on_delivery_arrived(event):
+    """Subscriber of ``DeliveryArrived``: list the delivery for the recipient unit's product."""
+    site, delivery = event.site, event.delivery
     if not _pulls(site, delivery):
         return
     tree = _pending_tree(site)

@@ -4,7 +4,7 @@ Every page is a traversal view on the resource it shows or changes (Mailbox for 
 Document, Delivery, Attachment), so the resource's ACL decides who gets in; finer choices
 (which action buttons a person sees, whether an action is allowed) are
 ``request.has_permission`` on the same resources, never ad hoc. Every view of a document
-and every download is audited by the services (``ds.read``, ``ds.record_download``).
+and every download is audited by the services (``ds.read``, ``attachments.record_download``).
 A refused action re-shows the page with the message and commits nothing (``refusal``).
 """
 from urllib.parse import quote
@@ -20,7 +20,7 @@ from ..resources import documents as docs
 from ..resources.documents import Attachment, Delivery, Document
 from ..resources.mailbox import Mailbox
 from ..resources.site import get_site
-from ..services import documents as ds
+from ..services import attachments, documents as ds
 from ..services import workflow
 from ..services.errors import Conflict, NotFound, ServiceError
 from . import signature_badges
@@ -538,8 +538,8 @@ def download(request):
     """The attachment's bytes, always as a download (never rendered by the browser from this site)."""
     attachment = request.context
     site = get_site(request)
-    stream = ds.open_attachment(site, env_of(request), attachment)
-    ds.record_download(site, actor_for(request), attachment)
+    stream = attachments.open_attachment(site, env_of(request), attachment)
+    attachments.record_download(site, actor_for(request), attachment)
     kind = attachment.mime_type or "application/octet-stream"
     if kind.split(";")[0].strip().lower() in ACTIVE_TYPES:
         kind = "application/octet-stream"
