@@ -19,6 +19,7 @@ same transaction. Attachments are ``attachments``'s, signatures ``signatures``'s
 import uuid
 
 from .. import doctypes
+from .. import security as sec
 from ..i18n import _
 from ..events import DeliveryActed, DeliveryArrived, DeliveryChanged, DeliveryQueued, DocumentChanged, DocumentSent
 from ..resources import documents as docs
@@ -28,8 +29,6 @@ from . import attachments, audit, registers, signatures, workflow
 from .directory import resolve
 from .errors import Conflict, DocumentError, Forbidden, NotFound, iso_date
 
-SECRET_CLASSIFICATIONS = ("Mật", "Tối mật", "Tuyệt mật")
-CLASSIFICATIONS = ("",) + SECRET_CLASSIFICATIONS
 PRIORITIES = (0, 1, 2, 3, 4)           # edXML: normal, urgent, very urgent, express, express on time
 MAX_SUBJECT = 1000
 MAX_CONTENT = 20000
@@ -197,7 +196,7 @@ def compose(site, env, actor, unit, data, files=(), origin="hub", header=None):
     header = dict(header or {})
     meta = clean_meta(data, header)
     classification = str(data.get("classification") or "").strip()
-    if classification not in CLASSIFICATIONS:
+    if classification not in doctypes.CLASSIFICATIONS:
         raise DocumentError(_("Unknown classification ${value}."), field="classification", value=classification[:40])
     units, persons = expand_recipients(site, unit.code, data.get("recipients"), data.get("groups"),
                                        data.get("persons"))
@@ -246,7 +245,7 @@ def _link_to_original(site, document, data):
 
 
 def update_draft(site, env, actor, document, data, files=(), remove=()):
-    _require_editable(document)
+    require_editable(document)
     document.meta = dict(clean_meta(data, document.meta))
     if any(k in data for k in ("recipients", "groups", "persons")):
         units, persons = expand_recipients(site, document.sender_code, data.get("recipients"),
@@ -255,7 +254,7 @@ def update_draft(site, env, actor, document, data, files=(), remove=()):
         document.meta = dict(document.meta, to=_to_block(site, units, persons))
     if "classification" in data:
         value = str(data.get("classification") or "").strip()
-        if value not in CLASSIFICATIONS:
+        if value not in doctypes.CLASSIFICATIONS:
             raise DocumentError(_("Unknown classification ${value}."), field="classification", value=value[:40])
         document.classification = value
     for name in remove:
@@ -269,7 +268,8 @@ def update_draft(site, env, actor, document, data, files=(), remove=()):
     return document
 
 
-def _require_editable(document):
+def require_editable(document):
+    """An issued document never changes (R6.6): editing it, or asking for its edit form, is a 409."""
     if document.state not in docs.EDITABLE:
         raise Conflict(_("An issued document never changes; send an update or a replacement instead."),
                        field="state")
@@ -298,7 +298,7 @@ DRAFT_REFUSALS = {
 
 
 def _move_draft(site, env, actor, document, sources, target, action, note=""):
-    _require_editable(document)
+    require_editable(document)
     if document.state not in sources:
         raise Conflict(DRAFT_REFUSALS[action], field="state")
     document.state = target
@@ -308,6 +308,28 @@ def _move_draft(site, env, actor, document, sources, target, action, note=""):
 
 
 # -- issuing -------------------------------------------------------------------------------
+class IssueRefused(Forbidden):
+    """The caller may write the unit's drafts but may not issue them (``may_issue``)."""
+
+
+def may_issue(document, permits):
+    """Whether the caller may issue ``document``: the one rule pages, the API and imports ask.
+
+    It is the ``ISSUE`` permission on the document itself, whose ACL follows the sender
+    unit's ``issuers`` policy (its clerk by default; the unit's own eOffice token always).
+    ``permits(permission, resource)`` is the caller's check (a request's
+    ``has_permission``), so this service never sees the request.
+    """
+    return bool(permits(sec.ISSUE, document))
+
+
+def require_issuer(document, permits, field):
+    """``may_issue`` or refuse with ``IssueRefused`` (403, on the record as a refused access)."""
+    if not may_issue(document, permits):
+        raise IssueRefused(_("You may not issue documents of unit ${code}; send it as a draft for the "
+                             "unit's clerk."), field=field, code=document.sender_code)
+
+
 def validate_outgoing(env, document, sender):
     """Every plugin's ``lienthong_validate_outgoing`` reasons; the send is refused if any."""
     reasons = []
@@ -322,7 +344,7 @@ def issue(site, env, actor, document, system=False, keep_number=False):
     ``system``: the unit's eOffice product issues (its own approval was done there).
     ``keep_number``: the document already carries its number (an imported edXML package).
     """
-    _require_editable(document)
+    require_editable(document)
     unit = site["directory"][document.sender_code]
     if not unit.is_active():
         raise Conflict(_("Unit ${code} was reorganized and sends no more documents."), field="state",
@@ -485,7 +507,6 @@ def _assign(site, env, delivery, assignees, deadline, details):
     logins = _as_list(assignees)
     if not logins:
         raise DocumentError(_("Choose at least one specialist."), field="assignees")
-    from .. import security as sec
     unit = site["directory"][delivery.recipient_code]
     for login in logins:
         user = site["users"].get(login)

@@ -127,24 +127,32 @@ def close_attachments(attachments):
         a["file"].close()
 
 
-def import_package(site, env, actor, unit, stream, system=False, recipients=None):
+def check_sender(parsed, unit_code):
+    """A package is from the unit that sends it: its From (OrganId) must be ``unit_code``."""
+    sender = (parsed.get("from") or {}).get("organ_id") or ""
+    if sender != unit_code:
+        raise Forbidden(_("The package is from ${sender}; you may send for ${unit} only."),
+                        field="From/OrganId", sender=sender, unit=unit_code)
+
+
+def import_package(site, env, actor, unit, stream, system=False, recipients=None, permits=None):
     """Parse an edXML package from ``unit`` and send it as that unit's outgoing document.
 
     ``recipients``: deliver to these unit codes only (default: every To); the header keeps its To.
+    ``permits``: the caller's permission check (a request's ``has_permission``); with it, a
+    caller who may not issue (``documents.may_issue``) is refused before anything is issued.
     """
     parsed, attachments, source = parse_package(env, stream)
     try:
-        return import_parsed(site, env, actor, unit, parsed, attachments, source, system, recipients)
+        return import_parsed(site, env, actor, unit, parsed, attachments, source, system, recipients, permits)
     finally:
         close_attachments(attachments)
 
 
-def import_parsed(site, env, actor, unit, parsed, attachments, source=None, system=False, recipients=None):
+def import_parsed(site, env, actor, unit, parsed, attachments, source=None, system=False, recipients=None,
+                  permits=None):
     """``import_package`` for a package already parsed by ``parse_package``."""
-    sender = (parsed.get("from") or {}).get("organ_id")
-    if sender != unit.code:
-        raise Forbidden(_("The package is from ${sender}; you may send for ${unit} only."),
-                        field="From/OrganId", sender=sender or "", unit=unit.code)
+    check_sender(parsed, unit.code)
     data = dict(parsed)
     data["doc_type"] = _doc_type_code(parsed)
     data["recipients"] = ([t.get("organ_id") for t in parsed.get("to") or ()] if recipients is None
@@ -152,6 +160,8 @@ def import_parsed(site, env, actor, unit, parsed, attachments, source=None, syst
     files = [(a["name"], a["file"], a.get("description", "")) for a in attachments]
     kept = {k: parsed[k] for k in KEPT_HEADER_FIELDS if k in parsed}
     document = ds.compose(site, env, actor, unit, data, files, origin="edxml", header=kept)
+    if permits is not None:
+        ds.require_issuer(document, permits, field="body")
     if source is not None:     # a signed envelope: verified once, the reports kept on the document
         document.envelope_signatures = signatures.verify_package(site, env, unit.code, source)
     ds.issue(site, env, actor, document, system=system, keep_number=True)
