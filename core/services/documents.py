@@ -66,13 +66,6 @@ def get_document(site, name):
     return document
 
 
-def get_delivery(document, key):
-    delivery = document.delivery_for(key or "")
-    if delivery is None:
-        raise NotFound(_("The document was not sent to ${code}."), field="code", code=key or "")
-    return delivery
-
-
 def _as_list(value):
     if value is None:
         return []
@@ -520,7 +513,6 @@ def _assign(site, env, delivery, assignees, deadline, details):
             raise DocumentError(_("The deadline is in the past."), field="deadline")
         delivery.due = deadline
     delivery.assignees = tuple(logins)
-    delivery.lead_assignee = logins[0]
     details.update(assignees=list(logins), deadline=deadline or delivery.due)
 
 
