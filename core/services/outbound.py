@@ -6,7 +6,7 @@ the events ``documents`` emits), so nothing is queued for a send that did not ha
 nothing sent is left unqueued.
 The worker (``core/worker.py``) drains it: at-least-once, receivers deduplicate.
 
-Layout under ``site["transport"]`` (created lazily, on first use):
+Layout under ``site["transport"]`` (declared by ``resources.containers.Transport``):
 
 * ``queues``: OOBTree destination unit code → ``Destination``; each destination holds its
   messages in an OOBTree keyed ``<UTC time>-<random>`` (so keys order by time and two
@@ -103,17 +103,11 @@ def new_key(now=None):
 
 # -- structure ---------------------------------------------------------------------------
 def queues(site):
-    transport = site["transport"]
-    if getattr(transport, "queues", None) is None:
-        transport.queues = OOBTree()
-    return transport.queues
+    return site["transport"].queues
 
 
 def dead_letters(site):
-    transport = site["transport"]
-    if getattr(transport, "dead", None) is None:
-        transport.dead = OOBTree()
-    return transport.dead
+    return site["transport"].dead
 
 
 def destination(site, code, create=False):
