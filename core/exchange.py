@@ -2,6 +2,12 @@
 
 Everything here is ordinary Pyramid configuration, so a deployment overrides any part of
 it (another calendar, another subscriber) the usual way.
+
+What follows a change of a document or a delivery is a subscriber of the event the
+document services emit (``core/events.py``), never a call from the services: the catalog's
+queue of changes, the outbound queue (``services/outbound.py``), the /edxml/v1 pending
+lists and status feeds (``services/edxml_pull.py``) run in the change's transaction; the
+plugins' hooks run after it commits.
 """
 import logging
 
