@@ -1,4 +1,4 @@
-"""Kinds of administrative documents and how their notation is written (R3.2).
+"""Kinds of administrative documents, how their notation is written (R3.2), and their classifications.
 
 The names and abbreviations follow the government's rules on clerical work (Decree
 30/2020/NĐ-CP, appendix I). A document's notation is ``<number>/<abbreviation>-<unit
@@ -48,6 +48,11 @@ TYPES = [DocumentType(*row) for row in (
 )]
 
 BY_CODE = {t.code: t for t in TYPES}
+
+#: the secret classifications (Mật, Tối mật, Tuyệt mật): such a document never goes through the hub (R11)
+SECRET_CLASSIFICATIONS = ("Mật", "Tối mật", "Tuyệt mật")
+#: what a document's ``classification`` may be: none, or one of the secret ones
+CLASSIFICATIONS = ("",) + SECRET_CLASSIFICATIONS
 
 
 def get(code):

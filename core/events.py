@@ -1,8 +1,13 @@
-"""Events the document services emit; subscribers keep the catalog current and call plugins.
+"""Events the document services emit; subscribers keep the catalog current, queue and list what
+leaves the hub, and call plugins.
 
 Services call ``env.notify(event)`` (the Pyramid registry's ``notify``), so a deployment
 or a plugin adds its own subscriber with ``config.add_subscriber(fn, DeliveryChanged)``
-and the core's subscribers can be overridden like any other configuration.
+and the core's subscribers can be overridden like any other configuration. Subscribers
+run synchronously, inside the service's transaction and before it commits: what they
+write commits with the change or not at all, and an exception in one aborts the change.
+``DeliveryArrived`` and ``DeliveryActed`` are kinds of ``DeliveryChanged``: a subscriber of
+``DeliveryChanged`` hears them too.
 """
 from dataclasses import dataclass
 
@@ -22,9 +27,30 @@ class DocumentSent:
 
 
 @dataclass
+class DeliveryQueued:
+    """A delivery of a document being issued goes to a unit served by an eOffice adapter; it has
+    no state until the adapter delivered it (and then it arrives)."""
+    delivery: object
+    site: object
+
+
+@dataclass
 class DeliveryChanged:
     """A delivery arrived, moved to another state, was read or reassigned."""
     delivery: object
     site: object
     old_state: str
     new_state: str
+
+
+@dataclass
+class DeliveryArrived(DeliveryChanged):
+    """A delivery reached its recipient (state 01): on this hub at once, or through its adapter."""
+
+
+@dataclass
+class DeliveryActed(DeliveryChanged):
+    """A workflow action moved a delivery (``workflow.ACTIONS``); ``side`` is the end that acted,
+    "recipient" or "sender" (a recall). The state may stay the same (a reassignment)."""
+    action: str = ""
+    side: str = "recipient"

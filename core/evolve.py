@@ -78,9 +78,7 @@ def step_5_registers_and_catalog(site):
     site.ensure_containers()
     for unit in site["directory"].values():
         unit.ensure_children()
-    ensure_catalog(site["catalog"])
-    from .services.indexing import queue_of
-    queue_of(site)
+    ensure_catalog(site["catalog"])     # its queue of changes to index: generation 7
 
 
 def step_6_trust_and_transport_queues(site):
@@ -91,7 +89,11 @@ def step_6_trust_and_transport_queues(site):
     old = getattr(transport, "queue", None)
     if old is None:
         return
+    from BTrees.OOBTree import OOBTree
+
     from .services import outbound
+    if getattr(transport, "queues", None) is None:   # declared from generation 7 on
+        transport.queues = OOBTree()
     documents = site["documents"]
     for key, entry in list(old.items()):
         document = documents.get(entry.get("document") or "")
@@ -112,9 +114,27 @@ def step_6_trust_and_transport_queues(site):
     del transport.queue
 
 
+def step_7_declared_container_attributes(site):
+    """Generation 7: /transport and /catalog hold the attributes they declare, made here, no longer on first use.
+
+    /transport: the outbound queues and dead letters, the /edxml/v1 pending lists and status
+    feeds; /catalog: its queue of changes to index. What an older version made lazily is kept
+    as it is; ``digest_day`` needs nothing (its class default says "never").
+    """
+    from BTrees.OOBTree import OOBTree, OOTreeSet
+    transport = site["transport"]
+    for name in ("queues", "dead", "edxml_pending", "edxml_statuses"):
+        if getattr(transport, name, None) is None:
+            setattr(transport, name, OOBTree())
+    catalog = site["catalog"]
+    if getattr(catalog, "pending", None) is None:
+        catalog.pending = OOTreeSet()
+
+
 #: ordered steps; the position + 1 is the generation each one produces
 STEPS = [step_1_top_level_containers, step_2_audit_head, step_3_audit_tail_and_chunks,
-         step_4_mailboxes_tokens_delegations, step_5_registers_and_catalog, step_6_trust_and_transport_queues]
+         step_4_mailboxes_tokens_delegations, step_5_registers_and_catalog, step_6_trust_and_transport_queues,
+         step_7_declared_container_attributes]
 
 
 def current_generation():

@@ -2,12 +2,18 @@
 
 Everything here is ordinary Pyramid configuration, so a deployment overrides any part of
 it (another calendar, another subscriber) the usual way.
+
+What follows a change of a document or a delivery is a subscriber of the event the
+document services emit (``core/events.py``), never a call from the services: the catalog's
+queue of changes, the outbound queue (``services/outbound.py``), the /edxml/v1 pending
+lists and status feeds (``services/edxml_pull.py``) run in the change's transaction; the
+plugins' hooks run after it commits.
 """
 import logging
 
 import transaction
 
-from .events import DeliveryChanged, DocumentChanged, DocumentSent
+from .events import DeliveryActed, DeliveryArrived, DeliveryChanged, DeliveryQueued, DocumentChanged, DocumentSent
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +51,7 @@ def make_plugin_subscribers(registry):
 
 def includeme(config):
     from .filetypes import AttachmentPolicy
-    from .services import edxml_pull, indexing
+    from .services import edxml_pull, indexing, outbound
     from .workcalendar import WorkCalendar
 
     settings = config.get_settings()
@@ -57,6 +63,10 @@ def includeme(config):
     config.add_subscriber(indexing.on_document_changed, DocumentChanged)
     config.add_subscriber(indexing.on_delivery_changed, DeliveryChanged)
     config.add_subscriber(edxml_pull.on_delivery_changed, DeliveryChanged)   # the senders' status feeds
+    config.add_subscriber(edxml_pull.on_delivery_arrived, DeliveryArrived)   # the products' pending lists
+    config.add_subscriber(outbound.on_delivery_queued, DeliveryQueued)       # the outbound queue (R6.5)
+    config.add_subscriber(outbound.on_delivery_arrived, DeliveryArrived)
+    config.add_subscriber(outbound.on_delivery_acted, DeliveryActed)
     document_sent, delivery_changed = make_plugin_subscribers(registry)
     config.add_subscriber(document_sent, DocumentSent)
     config.add_subscriber(delivery_changed, DeliveryChanged)

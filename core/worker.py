@@ -444,7 +444,7 @@ class Worker:
 
         def claim(site):
             transport = site["transport"]
-            if getattr(transport, "digest_day", None) == day.isoformat():
+            if transport.digest_day == day.isoformat():
                 return False
             transport.digest_day = day.isoformat()
             return True

@@ -16,6 +16,7 @@ import tracemalloc
 import pytest
 
 from lienthong.core.blobs import BlobMissing, BlobStoreError, DigestMismatch
+from lienthong.core.services import attachments
 from lienthong.core.services import documents as ds
 from lienthong.plugins.blobstore_fs import FilesystemBlobStore
 
@@ -197,7 +198,7 @@ def read_attachments(hub, doc_id):
         doc = site["documents"][doc_id]
         out = {}
         for name in doc.attachments.keys():
-            with ds.open_attachment(site, hub.env, doc.attachments[name]) as f:
+            with attachments.open_attachment(site, hub.env, doc.attachments[name]) as f:
                 out[name] = (doc.attachments[name].store, f.read())
         return out
     return hub.tx(run)

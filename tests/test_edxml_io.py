@@ -5,6 +5,7 @@ import os
 import pytest
 
 from lienthong.core import edxml
+from lienthong.core.services import attachments
 from lienthong.core.services import documents as ds
 from lienthong.core.services import edxml_io
 from lienthong.core.services.errors import Conflict, Forbidden, ServiceError
@@ -44,7 +45,7 @@ def test_export_then_import_into_another_hub_keeps_every_field(demo_factory):
     def meta_and_files(h, name):
         def read(site):
             doc = site["documents"][name]
-            files = {n: ds.open_attachment(site, h.env, doc.attachments[n]).read() for n in doc.attachments.keys()}
+            files = {n: attachments.open_attachment(site, h.env, doc.attachments[n]).read() for n in doc.attachments.keys()}
             return edxml_io.document_meta(doc), files, doc
         return h.tx(lambda site: read(site)[:2])
     meta_a, files_a = meta_and_files(a, doc_id)

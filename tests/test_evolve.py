@@ -27,7 +27,9 @@ def undo_steps(site):
         unit.remove("registers")  # step 5 gives each unit its registers
     from lienthong.core import catalog
     delattr(site["catalog"], catalog.ATTRIBUTE)  # ... and the catalog its indexes
-    del site["catalog"].pending                  # ... and its queue of changes to index
+    del site["catalog"].pending                  # step 7 gives the catalog its queue of changes to index
+    transport = site["transport"]                # ... and the transport its queues, pull lists and feeds
+    del transport.queues, transport.dead, transport.edxml_pending, transport.edxml_statuses
     audit = site["audit"]
     del audit.head  # step 2 records the head of the audit chain
     legacy = LOBTree()  # step 3 moved the entries from one LOBTree into chunks and a tail
@@ -214,3 +216,63 @@ def test_a_database_newer_than_the_code_is_refused(tmp_path):
         make_app(base_settings(tmp_path))
     assert all(fragment in str(refused.value) for fragment in expected)
     assert "\n" not in str(refused.value)
+
+
+GENERATION_7_ATTRIBUTES = ("dead", "edxml_pending", "edxml_statuses")
+
+
+def test_a_generation_6_database_opens_migrates_and_works(tmp_path):
+    """Up to generation 6 the services made /transport's queues, dead letters, pull lists and status
+    feeds and /catalog's queue of changes on first use. A site of then, whose outbound queue had been
+    used and whose other attributes were never made, is refused without auto_migrate, migrates at
+    start-up keeping what it had, and then sends: queued, listed, catalogued."""
+    from lienthong.core.services import documents as ds, edxml_pull, indexing, outbound
+    from lienthong.core.services.env import get_env
+
+    from .support.exchange import SNV, STP, STTTT, actor, basic
+
+    app = make_app(base_settings(tmp_path))
+    try:
+        with_site(app, lambda site: demo.populate(site, DEMO_PASSWORD))
+
+        def as_generation_6(site):
+            site.generation = 6
+            transport = site["transport"]
+            transport.queues[STP] = outbound.Destination(STP)     # used once by then, empty now
+            for name in GENERATION_7_ATTRIBUTES:
+                delattr(transport, name)
+            del site["catalog"].pending
+            site["directory"][STP].adapter = "edxml_push"
+        with_site(app, as_generation_6)
+
+        def stored_state(site):
+            return sorted(site["transport"].__getstate__()), "pending" in site["catalog"].__getstate__()
+        names, catalog_queue = with_site(app, stored_state)
+        assert "queues" in names and not set(GENERATION_7_ATTRIBUTES) & set(names) and not catalog_queue
+    finally:
+        close_app(app)
+
+    with pytest.raises(StartupError, match="generation 6"):
+        make_app(base_settings(tmp_path, **{"lienthong.auto_migrate": "false"}))
+
+    app = make_app(base_settings(tmp_path, **{"lienthong.auto_migrate": "true"}))
+    try:
+        assert with_site(app, lambda site: site.generation) == evolve.current_generation()
+        names, catalog_queue = with_site(app, stored_state)
+        assert set(GENERATION_7_ATTRIBUTES) <= set(names) and catalog_queue
+        assert with_site(app, lambda site: list(site["transport"].queues)) == [STP]   # kept as it was
+        env = get_env(app.registry)
+
+        def send(site):
+            return ds.send(site, env, actor("vanthu.snv"), site["directory"][SNV],
+                           basic(recipients=[STP, STTTT])).id
+        name = with_site(app, send)
+
+        def check(site):
+            assert [m["recipient"] for _key, m in outbound.pending(site)] == [STP]
+            assert [d.document.id for _key, d in edxml_pull.pending(site, STTTT)] == [name]
+            total, _keys = indexing.searchable(site).query(f"in:{STTTT}")
+            return total
+        assert with_site(app, check) == 1
+    finally:
+        close_app(app)

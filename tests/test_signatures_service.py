@@ -9,6 +9,7 @@ import pytest
 
 from lienthong.core import signing
 from lienthong.core.resources.registers import OUTGOING
+from lienthong.core.services import attachments
 from lienthong.core.services import documents as ds
 from lienthong.core.services import signatures
 from lienthong.core.services.errors import ServiceError
@@ -92,7 +93,7 @@ def test_a_clerk_issues_a_signed_pdf_and_every_recipient_sees_a_valid_badge(demo
     def check(site):
         document = site["documents"][name]
         attachment = document.attachments["quyet-dinh.pdf"]
-        with ds.open_attachment(site, hub.env, attachment) as f:
+        with attachments.open_attachment(site, hub.env, attachment) as f:
             data = f.read()
         assert data.startswith(original) and len(data) > len(original) and attachment.size == len(data)
         assert [(s["target"], s["format"]) for s in document.signatures_applied] == [("quyet-dinh.pdf", "pades")]

@@ -25,7 +25,7 @@ from ..resources.documents import DRAFT, ISSUED
 from ..resources.site import get_site
 from ..security import SystemIdentity, current_delegation
 from ..signing import BADGES
-from ..services import audit, paper, workflow
+from ..services import attachments, audit, paper, workflow
 from ..services import documents as ds
 from ..services.env import get_env
 from ..services.errors import NotFound, ServiceError
@@ -97,7 +97,7 @@ _META_IN = {
     "appendixes": {"type": "array", "items": _text(500), "maxItems": 100},
     "response_for": {"type": "array", "items": ORGAN_REF, "maxItems": 100,
                      "description": "Earlier documents this one answers."},
-    "classification": {"type": "string", "enum": list(ds.CLASSIFICATIONS),
+    "classification": {"type": "string", "enum": list(doctypes.CLASSIFICATIONS),
                        "description": "Secret classifications are refused at issue (R11)."},
     "recipients": {"type": "array", "items": _text(20), "maxItems": 2000, "description": "Unit codes."},
     "groups": {"type": "array", "items": _text(60), "maxItems": 50,
@@ -630,9 +630,7 @@ def send_document(request, body, query):
     draft_only = bool(data.pop("draft", False))
     document = ds.compose(site, env, actor, unit, data, files, origin="api")
     if not draft_only:
-        if not request.has_permission(sec.ISSUE, document):
-            refuse(request, _("You may not issue documents of unit ${code}; send it as a draft for the "
-                              "unit's clerk."), field="draft", permission=sec.ISSUE, code=unit.code)
+        ds.require_issuer(document, request.has_permission, field="draft")
         ds.issue(site, env, actor, document, system=is_system(request))
     return respond(document_json(request, document), status=201,
                    location=document_url(request, document))
@@ -670,8 +668,8 @@ def file_response(body_or_file, content_type, filename, size=None):
 def download(request, body, query):
     attachment = request.context
     site, env = site_of(request), get_env(request.registry)
-    stream = ds.open_attachment(site, env, attachment)
-    ds.record_download(site, actor_for(request), attachment)
+    stream = attachments.open_attachment(site, env, attachment)
+    attachments.record_download(site, actor_for(request), attachment)
     return file_response(stream, attachment.mime_type, attachment.name, attachment.size)
 
 
@@ -749,10 +747,7 @@ def import_edxml(request, body, query):
     context = request.context
     unit = context.__parent__
     document = _edxml_io().import_package(site, env, actor_for(request), unit, request.body_file_seekable,
-                                          system=is_system(request))
-    if not request.has_permission(sec.ISSUE, document):
-        refuse(request, _("You may not issue documents of unit ${code}; send it as a draft for the "
-                          "unit's clerk."), field="body", permission=sec.ISSUE, code=unit.code)
+                                          system=is_system(request), permits=request.has_permission)
     return respond(document_json(request, document), status=201,
                    location=document_url(request, document))
 

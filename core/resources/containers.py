@@ -1,4 +1,10 @@
-"""The top-level containers of the site that later parts of the system fill."""
+"""The top-level containers of the site that later parts of the system fill.
+
+A container declares every attribute the services keep on it (in ``__init__``, and as a
+class-level default for an object stored before it had the attribute, until the evolve
+step that adds it has run): no module attaches attributes to another's persistent object.
+"""
+from BTrees.OOBTree import OOBTree, OOTreeSet
 from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
 
 from .folder import Folder
@@ -8,9 +14,28 @@ from .documents import Documents  # noqa: F401  (older databases name it here)
 
 
 class Transport(Folder):
-    """/transport: outbound queue, dead letters, peer endpoints."""
+    """/transport: what leaves the hub and what products pull from it.
+
+    - ``queues``: destination unit code → ``outbound.Destination`` (the outbound queue);
+    - ``dead``: message key → ``outbound.Message``, the dead letters;
+    - ``edxml_pending``: unit code → OOTreeSet, deliveries a pulling product has not fetched;
+    - ``edxml_statuses``: sender unit code → OOBTree, the status feed its product reads;
+    - ``digest_day``: ISO date of the last daily digest a worker claimed (None: never).
+
+    The services that own them: ``services/outbound.py``, ``services/edxml_pull.py`` and
+    the worker's scheduled digest.
+    """
     content_type = "Transport"
     __acl__ = [(Allow, f"role:{sec.SYSTEM_ADMIN}", ALL_PERMISSIONS), (Deny, Everyone, ALL_PERMISSIONS)]
+    queues = dead = edxml_pending = edxml_statuses = None   # an object stored before generation 7
+    digest_day = None
+
+    def __init__(self):
+        super().__init__()
+        self.queues = OOBTree()
+        self.dead = OOBTree()
+        self.edxml_pending = OOBTree()
+        self.edxml_statuses = OOBTree()
 
 
 class Board(Folder):
@@ -19,6 +44,17 @@ class Board(Folder):
 
 
 class Catalog(Folder):
-    """/catalog: indexes for listing and search."""
+    """/catalog: indexes for listing and search.
+
+    - ``pending``: OOTreeSet of the keys of documents and deliveries changed since the
+      catalog last caught up (``services/indexing.py``);
+    - ``index``: the hypatia catalog itself (``core/catalog.py``, made by ``ensure_catalog``).
+    """
     content_type = "Catalog"
     __acl__ = [(Allow, f"role:{sec.SYSTEM_ADMIN}", ALL_PERMISSIONS), (Deny, Everyone, ALL_PERMISSIONS)]
+    pending = None      # an object stored before generation 7
+    index = None        # until ``ensure_catalog`` made it (at site creation, or by an evolve step)
+
+    def __init__(self):
+        super().__init__()
+        self.pending = OOTreeSet()

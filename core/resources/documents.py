@@ -192,7 +192,6 @@ class Delivery(Persistent):
         self.register_number = None
         self.register_year = None
         self.assignees = ()
-        self.lead_assignee = None
         self.completed_at = None
 
     @property

@@ -1,30 +1,34 @@
-"""Document exchange: compose, approve, issue and deliver; act on deliveries; read (R3.2, R7.2–R7.4, R9.1).
+"""The document lifecycle: compose, approve, issue and deliver; act on deliveries; read (R3.2, R7.2–R7.4, R9.1).
 
 The path of a document: a draft in its unit (``compose``) → optionally submitted and
 approved (the unit's ``approval`` policy) → issued (``issue``): validators run first,
-then the next number of the unit's outgoing register, then one Delivery per recipient —
-all in the caller's transaction, so a refused or failed send stores nothing. Recipients
-on this hub get their delivery at once (state 01); recipients served by an eOffice
-adapter get a delivery queued for the transport (``outbound.enqueue``).
+then the attachments are signed with the unit's key, then the next number of the unit's
+outgoing register, then one Delivery per recipient — all in the caller's transaction, so
+a refused or failed send stores nothing. Recipients on this hub get their delivery at
+once (state 01); recipients served by an eOffice adapter get a delivery queued for the
+transport.
 
 Each delivery then moves through the edXML states of ``workflow.ACTIONS`` by ``act``.
 Every act is on the audit record with the actor and on whose behalf.
+
+What follows from a change elsewhere is not called from here: ``deliver``, ``arrive`` and
+``act`` emit their events (``core/events.py``) and the outbound queue, the /edxml/v1 pull
+lists and status feeds and the catalog subscribe to them (``core/exchange.py``), in this
+same transaction. Attachments are ``attachments``'s, signatures ``signatures``'s.
 """
 import uuid
 
 from .. import doctypes
-from ..blobs import BlobMissing, DigestMismatch
+from .. import permissions as sec
 from ..i18n import _
-from ..events import DeliveryChanged, DocumentChanged, DocumentSent
+from ..events import DeliveryActed, DeliveryArrived, DeliveryChanged, DeliveryQueued, DocumentChanged, DocumentSent
 from ..resources import documents as docs
-from ..resources.documents import Attachment, Delivery, Document
+from ..resources.documents import Delivery, Document
 from ..resources.registers import INCOMING, OUTGOING
-from . import attachment_damage, audit, edxml_pull, outbound, registers, signatures, workflow
+from . import attachments, audit, registers, signatures, workflow
 from .directory import resolve
-from .errors import Conflict, Forbidden, NotFound, ServiceError, iso_date
+from .errors import Conflict, DocumentError, Forbidden, NotFound, iso_date
 
-SECRET_CLASSIFICATIONS = ("Mật", "Tối mật", "Tuyệt mật")
-CLASSIFICATIONS = ("",) + SECRET_CLASSIFICATIONS
 PRIORITIES = (0, 1, 2, 3, 4)           # edXML: normal, urgent, very urgent, express, express on time
 MAX_SUBJECT = 1000
 MAX_CONTENT = 20000
@@ -41,10 +45,6 @@ TEXT_FIELDS = ("subject", "content", "promulgation_place", "signer_competence", 
                "signer_name", "sphere_of_promulgation", "business_reason")
 INT_FIELDS = ("priority", "steering_type", "promulgation_amount", "page_amount")
 LIST_FIELDS = ("to_places", "appendixes")
-
-
-class DocumentError(ServiceError):
-    pass
 
 
 # -- small helpers ---------------------------------------------------------------------------
@@ -64,13 +64,6 @@ def get_document(site, name):
     if document is None:
         raise NotFound(_("No document ${id}."), field="id", id=name or "")
     return document
-
-
-def get_delivery(document, key):
-    delivery = document.delivery_for(key or "")
-    if delivery is None:
-        raise NotFound(_("The document was not sent to ${code}."), field="code", code=key or "")
-    return delivery
 
 
 def _as_list(value):
@@ -187,62 +180,16 @@ def _to_block(site, codes, persons=()):
     return [{"organ_id": c, "organ_name": directory[c].name} for c in codes]
 
 
-# -- attachments ---------------------------------------------------------------------------
-def add_attachments(site, env, document, files):
-    """Check and store ``files`` [(name, fileobj, description)] on a draft; all or none."""
-    from ..filetypes import check_attachment, check_total
-    policy = env.attachment_policy
-    checked = []
-    for name, fileobj, description in files:
-        info = check_attachment(name, fileobj, policy)
-        if info["name"] in document.attachments or any(c[0]["name"] == info["name"] for c in checked):
-            raise DocumentError(_("Two attachments are named ${name}."), field="attachments", name=info["name"])
-        checked.append((info, fileobj, description))
-    check_total([a.size for a in document.attachments.values()] + [c[0]["size"] for c in checked], policy)
-    for info, fileobj, description in checked:
-        fileobj.seek(0)
-        key = env.blob_store.put(site, fileobj)
-        if key != info["sha256"]:
-            raise DocumentError(_("The attachment ${name} changed while it was being stored."),
-                                field="attachments", name=info["name"])
-        document.attachments.add(info["name"], Attachment(info["name"], info["content_type"], info["size"],
-                                                          key, env.blob_store.name, description or ""))
-
-
-def open_attachment(site, env, attachment, actor=None):
-    """A readable file of the attachment's bytes; the store checks them against their digest.
-
-    Damaged or missing bytes are never served: ``AttachmentDamaged`` (status 500) names the
-    document and the attachment, and an incident and an ``attachment.damaged`` audit entry
-    are committed on their own (the caller's transaction is aborted by the error).
-    """
-    store = env.store_for(attachment)
-    try:
-        try:
-            return store.open(site, attachment.sha256)
-        except (FileNotFoundError, KeyError) as exc:   # a vendor store that does not say BlobMissing
-            raise BlobMissing(attachment.sha256, store.name, f"attachment {attachment.sha256} is missing from "
-                                                             f"the {store.name} store: {exc!r}") from exc
-    except DigestMismatch as exc:
-        attachment_damage.report(site, actor or audit.Actor.system("blobstore"), attachment, exc)
-        raise attachment_damage.error_for(attachment, exc) from exc
-
-
 # -- drafts -------------------------------------------------------------------------------
-#: header fields an imported package keeps as it carries them (it was numbered and traced at its source)
-KEPT_HEADER_FIELDS = ("document_id", "code_number", "code_notation", "promulgation_date", "from", "to", "trace",
-                      "staff_info", "replacement_info", "business_document_id", "business_reason")
-
-
 def compose(site, env, actor, unit, data, files=(), origin="hub", header=None):
     """Make a draft of ``unit`` from ``data`` (metadata and recipients) and ``files``.
 
-    ``header``: fields of an imported edXML package kept as they are (``KEPT_HEADER_FIELDS``).
+    ``header``: header fields an imported edXML package keeps as they are (``edxml_io.KEPT_HEADER_FIELDS``).
     """
-    header = {k: header[k] for k in KEPT_HEADER_FIELDS if header and k in header}
+    header = dict(header or {})
     meta = clean_meta(data, header)
     classification = str(data.get("classification") or "").strip()
-    if classification not in CLASSIFICATIONS:
+    if classification not in doctypes.CLASSIFICATIONS:
         raise DocumentError(_("Unknown classification ${value}."), field="classification", value=classification[:40])
     units, persons = expand_recipients(site, unit.code, data.get("recipients"), data.get("groups"),
                                        data.get("persons"))
@@ -261,7 +208,7 @@ def compose(site, env, actor, unit, data, files=(), origin="hub", header=None):
     document.origin = origin
     _link_to_original(site, document, data)
     site["documents"].add_document(document)
-    add_attachments(site, env, document, files)
+    attachments.add_attachments(site, env, document, files)
     audit.record(site, actor, "document.draft", _path(document), subject=meta["subject"])
     env.notify(DocumentChanged(document, site))
     return document
@@ -291,7 +238,7 @@ def _link_to_original(site, document, data):
 
 
 def update_draft(site, env, actor, document, data, files=(), remove=()):
-    _require_editable(document)
+    require_editable(document)
     document.meta = dict(clean_meta(data, document.meta))
     if any(k in data for k in ("recipients", "groups", "persons")):
         units, persons = expand_recipients(site, document.sender_code, data.get("recipients"),
@@ -300,13 +247,13 @@ def update_draft(site, env, actor, document, data, files=(), remove=()):
         document.meta = dict(document.meta, to=_to_block(site, units, persons))
     if "classification" in data:
         value = str(data.get("classification") or "").strip()
-        if value not in CLASSIFICATIONS:
+        if value not in doctypes.CLASSIFICATIONS:
             raise DocumentError(_("Unknown classification ${value}."), field="classification", value=value[:40])
         document.classification = value
     for name in remove:
         if name in document.attachments:
             document.attachments.remove(name)
-    add_attachments(site, env, document, files)
+    attachments.add_attachments(site, env, document, files)
     if document.state != docs.DRAFT:          # a changed draft needs approving again
         document.state = docs.DRAFT
     audit.record(site, actor, "document.edit", _path(document))
@@ -314,7 +261,8 @@ def update_draft(site, env, actor, document, data, files=(), remove=()):
     return document
 
 
-def _require_editable(document):
+def require_editable(document):
+    """An issued document never changes (R6.6): editing it, or asking for its edit form, is a 409."""
     if document.state not in docs.EDITABLE:
         raise Conflict(_("An issued document never changes; send an update or a replacement instead."),
                        field="state")
@@ -343,7 +291,7 @@ DRAFT_REFUSALS = {
 
 
 def _move_draft(site, env, actor, document, sources, target, action, note=""):
-    _require_editable(document)
+    require_editable(document)
     if document.state not in sources:
         raise Conflict(DRAFT_REFUSALS[action], field="state")
     document.state = target
@@ -353,6 +301,28 @@ def _move_draft(site, env, actor, document, sources, target, action, note=""):
 
 
 # -- issuing -------------------------------------------------------------------------------
+class IssueRefused(Forbidden):
+    """The caller may write the unit's drafts but may not issue them (``may_issue``)."""
+
+
+def may_issue(document, permits):
+    """Whether the caller may issue ``document``: the one rule pages, the API and imports ask.
+
+    It is the ``ISSUE`` permission on the document itself, whose ACL follows the sender
+    unit's ``issuers`` policy (its clerk by default; the unit's own eOffice token always).
+    ``permits(permission, resource)`` is the caller's check (a request's
+    ``has_permission``), so this service never sees the request.
+    """
+    return bool(permits(sec.ISSUE, document))
+
+
+def require_issuer(document, permits, field):
+    """``may_issue`` or refuse with ``IssueRefused`` (403, on the record as a refused access)."""
+    if not may_issue(document, permits):
+        raise IssueRefused(_("You may not issue documents of unit ${code}; send it as a draft for the "
+                             "unit's clerk."), field=field, code=document.sender_code)
+
+
 def validate_outgoing(env, document, sender):
     """Every plugin's ``lienthong_validate_outgoing`` reasons; the send is refused if any."""
     reasons = []
@@ -367,7 +337,7 @@ def issue(site, env, actor, document, system=False, keep_number=False):
     ``system``: the unit's eOffice product issues (its own approval was done there).
     ``keep_number``: the document already carries its number (an imported edXML package).
     """
-    _require_editable(document)
+    require_editable(document)
     unit = site["directory"][document.sender_code]
     if not unit.is_active():
         raise Conflict(_("Unit ${code} was reorganized and sends no more documents."), field="state",
@@ -445,7 +415,7 @@ def deliver(site, env, document):
         delivery = Delivery(recipient_code=code, transport=unit.adapter or "")
         document.deliveries.add(code, delivery)
         if delivery.transport:
-            outbound.enqueue(site, delivery.transport, "document", document.id, code)
+            env.notify(DeliveryQueued(delivery, site))     # the outbound queue takes it (exchange.includeme)
             _history(delivery, "", env, audit.Actor.system("hub"), note="queued")
         else:
             arrive(site, env, delivery, now)
@@ -469,9 +439,9 @@ def arrive(site, env, delivery, when=None):
     delivery.state = workflow.ARRIVED
     signatures.verify_delivery(site, env, delivery)   # once, on arrival, against the recipient's trust
     _history(delivery, workflow.ARRIVED, env, audit.Actor.system("hub"))
-    env.notify(DeliveryChanged(delivery, site, old, workflow.ARRIVED))
-    outbound.status_changed(site, env, delivery)   # R6.5: "arrived" to a sender served by an adapter
-    edxml_pull.delivery_arrived(site, env, delivery)  # listed for a product that pulls (/edxml/v1, R3.3)
+    # subscribers (exchange.includeme): the catalog, "arrived" queued for a sender served by an adapter
+    # (R6.5), the pending list of a product that pulls (/edxml/v1, R3.3), the sender's status feed
+    env.notify(DeliveryArrived(delivery, site, old, workflow.ARRIVED))
 
 
 def _history(delivery, state, env, actor, **details):
@@ -508,8 +478,8 @@ def act(site, env, actor, delivery, action_name, reason="", assignees=(), deadli
     _history(delivery, action.target, env, actor, **details)
     audit.record(site, actor, f"delivery.{action.name}", _path(delivery), state=action.target, **{
         k: v for k, v in details.items() if v not in (None, "", (), [])})
-    env.notify(DeliveryChanged(delivery, site, old, new))
-    outbound.status_changed(site, env, delivery, side=action.side)   # R6.5: to the end an adapter serves
+    # subscribers (exchange.includeme): the catalog, the status queued for the end an adapter serves (R6.5)
+    env.notify(DeliveryActed(delivery, site, old, new, action=action.name, side=action.side))
     return delivery
 
 
@@ -530,7 +500,6 @@ def _assign(site, env, delivery, assignees, deadline, details):
     logins = _as_list(assignees)
     if not logins:
         raise DocumentError(_("Choose at least one specialist."), field="assignees")
-    from .. import permissions as sec
     unit = site["directory"][delivery.recipient_code]
     for login in logins:
         user = site["users"].get(login)
@@ -544,7 +513,6 @@ def _assign(site, env, delivery, assignees, deadline, details):
             raise DocumentError(_("The deadline is in the past."), field="deadline")
         delivery.due = deadline
     delivery.assignees = tuple(logins)
-    delivery.lead_assignee = logins[0]
     details.update(assignees=list(logins), deadline=deadline or delivery.due)
 
 
@@ -560,11 +528,6 @@ def read(site, env, actor, document, delivery=None):
     audit.record(site, actor, "document.view", _path(document), notation=document.notation)
     if delivery is not None:
         mark_read(site, env, actor, delivery)
-
-
-def record_download(site, actor, attachment):
-    audit.record(site, actor, "attachment.download", _path(attachment.document) + "/attachments/" + attachment.name,
-                 sha256=attachment.sha256, size=attachment.size)
 
 
 # -- reading -------------------------------------------------------------------------------

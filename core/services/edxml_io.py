@@ -1,7 +1,7 @@
 """edXML in and out (R3.3): export documents and delivery statuses, import packages as outgoing documents.
 
 An imported package was numbered, dated and traced by the eOffice product that made it:
-it keeps its header (``documents.KEPT_HEADER_FIELDS``), is filed in the sender unit's
+it keeps its header (``KEPT_HEADER_FIELDS``), is filed in the sender unit's
 outgoing register (unless the unit is served by an adapter: its own system keeps that
 register) and delivered like any other document. Export → import keeps every
 field. Parsing is the codec's (``core/edxml.py``): hostile input is refused before
@@ -16,9 +16,14 @@ from .. import doctypes, edxml
 from ..i18n import _
 from ..text import fold
 from . import audit, documents as ds, signatures
+from .attachments import open_attachment
 from .errors import Forbidden
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024   # a package read from a pipe is spooled to disk beyond this
+
+#: header fields an imported package keeps as it carries them (it was numbered and traced at its source)
+KEPT_HEADER_FIELDS = ("document_id", "code_number", "code_notation", "promulgation_date", "from", "to", "trace",
+                      "staff_info", "replacement_info", "business_document_id", "business_reason")
 
 #: the header fields an export writes from the document's metadata (attachments come from the store)
 EXPORTED = ("document_id", "from", "to", "code_number", "code_notation", "promulgation_place", "promulgation_date",
@@ -41,7 +46,7 @@ def export_document(site, env, document, actor=None):
         attachments = []
         for name in document.attachments.keys():
             attachment = document.attachments[name]
-            stream = files.enter_context(ds.open_attachment(site, env, attachment))
+            stream = files.enter_context(open_attachment(site, env, attachment))
             attachments.append(({"name": attachment.name, "content_type": attachment.mime_type,
                                  "description": attachment.description}, stream))
         package = edxml.build_document(document_meta(document), attachments)
@@ -122,30 +127,41 @@ def close_attachments(attachments):
         a["file"].close()
 
 
-def import_package(site, env, actor, unit, stream, system=False, recipients=None):
+def check_sender(parsed, unit_code):
+    """A package is from the unit that sends it: its From (OrganId) must be ``unit_code``."""
+    sender = (parsed.get("from") or {}).get("organ_id") or ""
+    if sender != unit_code:
+        raise Forbidden(_("The package is from ${sender}; you may send for ${unit} only."),
+                        field="From/OrganId", sender=sender, unit=unit_code)
+
+
+def import_package(site, env, actor, unit, stream, system=False, recipients=None, permits=None):
     """Parse an edXML package from ``unit`` and send it as that unit's outgoing document.
 
     ``recipients``: deliver to these unit codes only (default: every To); the header keeps its To.
+    ``permits``: the caller's permission check (a request's ``has_permission``); with it, a
+    caller who may not issue (``documents.may_issue``) is refused before anything is issued.
     """
     parsed, attachments, source = parse_package(env, stream)
     try:
-        return import_parsed(site, env, actor, unit, parsed, attachments, source, system, recipients)
+        return import_parsed(site, env, actor, unit, parsed, attachments, source, system, recipients, permits)
     finally:
         close_attachments(attachments)
 
 
-def import_parsed(site, env, actor, unit, parsed, attachments, source=None, system=False, recipients=None):
+def import_parsed(site, env, actor, unit, parsed, attachments, source=None, system=False, recipients=None,
+                  permits=None):
     """``import_package`` for a package already parsed by ``parse_package``."""
-    sender = (parsed.get("from") or {}).get("organ_id")
-    if sender != unit.code:
-        raise Forbidden(_("The package is from ${sender}; you may send for ${unit} only."),
-                        field="From/OrganId", sender=sender or "", unit=unit.code)
+    check_sender(parsed, unit.code)
     data = dict(parsed)
     data["doc_type"] = _doc_type_code(parsed)
     data["recipients"] = ([t.get("organ_id") for t in parsed.get("to") or ()] if recipients is None
                           else list(recipients))
     files = [(a["name"], a["file"], a.get("description", "")) for a in attachments]
-    document = ds.compose(site, env, actor, unit, data, files, origin="edxml", header=parsed)
+    kept = {k: parsed[k] for k in KEPT_HEADER_FIELDS if k in parsed}
+    document = ds.compose(site, env, actor, unit, data, files, origin="edxml", header=kept)
+    if permits is not None:
+        ds.require_issuer(document, permits, field="body")
     if source is not None:     # a signed envelope: verified once, the reports kept on the document
         document.envelope_signatures = signatures.verify_package(site, env, unit.code, source)
     ds.issue(site, env, actor, document, system=system, keep_number=True)

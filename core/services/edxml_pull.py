@@ -1,6 +1,6 @@
 """What eOffice products that pull (the /edxml/v1 API, R3.3) find waiting for them.
 
-Two persistent indexes under ``site["transport"]``, created on first use:
+Two persistent indexes under ``site["transport"]`` (declared by ``resources.containers.Transport``):
 
 - ``edxml_pending``: unit code → OOTreeSet of ``"<arrived_at>|<document id>"``: the
   deliveries that arrived in the unit's hub mailbox and that its product has not
@@ -23,21 +23,12 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 SEPARATOR = "|"
 
 
-def _tree(site, name):
-    transport = site["transport"]
-    tree = getattr(transport, name, None)
-    if tree is None:
-        tree = OOBTree()
-        setattr(transport, name, tree)
-    return tree
-
-
 def _pending_tree(site):
-    return _tree(site, "edxml_pending")
+    return site["transport"].edxml_pending
 
 
 def _status_tree(site):
-    return _tree(site, "edxml_statuses")
+    return site["transport"].edxml_statuses
 
 
 def pending_key(delivery):
@@ -58,8 +49,9 @@ def _pulls(site, delivery):
     return product_pulls(site["directory"].get(delivery.recipient_code))
 
 
-def delivery_arrived(site, env, delivery):
-    """Called by ``documents.arrive``: list the delivery for the recipient unit's product."""
+def on_delivery_arrived(event):
+    """Subscriber of ``DeliveryArrived``: list the delivery for the recipient unit's product."""
+    site, delivery = event.site, event.delivery
     if not _pulls(site, delivery):
         return
     tree = _pending_tree(site)
@@ -72,8 +64,7 @@ def delivery_arrived(site, env, delivery):
 
 def pending(site, unit_code, after="", limit=50):
     """Up to ``limit`` (key, delivery) of the unit's pending list after the cursor ``after``, oldest first."""
-    tree = getattr(site["transport"], "edxml_pending", None)
-    found = tree.get(unit_code) if tree is not None else None
+    found = _pending_tree(site).get(unit_code)
     if found is None:
         return []
     documents = site["documents"]
@@ -90,15 +81,13 @@ def pending(site, unit_code, after="", limit=50):
 
 
 def pending_count(site, unit_code):
-    tree = getattr(site["transport"], "edxml_pending", None)
-    found = tree.get(unit_code) if tree is not None else None
+    found = _pending_tree(site).get(unit_code)
     return len(found) if found is not None else 0
 
 
 def acknowledge(site, env, delivery):
     """The product has the package: off the pending list, ``fetched_at`` set once. True if it was listed."""
-    tree = getattr(site["transport"], "edxml_pending", None)
-    found = tree.get(delivery.recipient_code) if tree is not None else None
+    found = _pending_tree(site).get(delivery.recipient_code)
     listed = False
     if found is not None:
         key = pending_key(delivery)
@@ -133,8 +122,7 @@ def on_delivery_changed(event):
 
 def statuses(site, unit_code, since="", limit=50):
     """Up to ``limit`` (key, entry) of the unit's status feed after the cursor ``since``, oldest first."""
-    tree = getattr(site["transport"], "edxml_statuses", None)
-    feed = tree.get(unit_code) if tree is not None else None
+    feed = _status_tree(site).get(unit_code)
     if feed is None:
         return []
     items = feed.items(min=since, excludemin=True) if since else feed.items()

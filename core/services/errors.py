@@ -38,6 +38,10 @@ class Forbidden(ServiceError):
     status = 403
 
 
+class DocumentError(ServiceError):
+    """A document's content the rules refuse: a bad header field, recipient, attachment or signature."""
+
+
 def iso_date(value, field):
     """``value`` checked as an ISO date (``yyyy-mm-dd``) and returned as one; "" or None gives ""."""
     from datetime import date

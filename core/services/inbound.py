@@ -158,10 +158,7 @@ def receive(site, env, unit_code, data, via, deliver_to=None, actor=None):
         parsed, files, source = edxml_io.parse_package(env, stream)
         try:
             document_id = parsed["document_id"]
-            declared = (parsed.get("from") or {}).get("organ_id") or ""
-            if declared != unit_code:
-                raise Forbidden(_("The package is from ${sender}; you may send for ${unit} only."),
-                                field="From/OrganId", sender=declared, unit=unit_code)
+            edxml_io.check_sender(parsed, unit_code)
             digest = content_digest(parsed, [(f["name"], f["sha256"]) for f in files])
             name = site["documents"].name_for(document_id)
             if name is not None:

@@ -63,12 +63,7 @@ def queue_of(site):
     one batch costs about as much as indexing two of them one by one, because the index
     buckets they share are written once (docs/benchmarks.md).
     """
-    folder = site["catalog"]
-    queue = getattr(folder, "pending", None)
-    if queue is None:
-        from BTrees.OOBTree import OOTreeSet
-        queue = folder.pending = OOTreeSet()
-    return queue
+    return site["catalog"].pending
 
 
 def resolve_key(site, key):

@@ -1,10 +1,12 @@
 """The durable outbound queue (R6.5): what leaves the hub for an eOffice adapter waits here.
 
-A message is queued in the same transaction as the send or status change that causes it,
-so nothing is queued for a send that did not happen and nothing sent is left unqueued.
+A message is queued in the same transaction as the send or status change that causes it
+(the subscribers ``on_delivery_queued``, ``on_delivery_arrived``, ``on_delivery_acted`` of
+the events ``documents`` emits), so nothing is queued for a send that did not happen and
+nothing sent is left unqueued.
 The worker (``core/worker.py``) drains it: at-least-once, receivers deduplicate.
 
-Layout under ``site["transport"]`` (created lazily, on first use):
+Layout under ``site["transport"]`` (declared by ``resources.containers.Transport``):
 
 * ``queues``: OOBTree destination unit code → ``Destination``; each destination holds its
   messages in an OOBTree keyed ``<UTC time>-<random>`` (so keys order by time and two
@@ -101,17 +103,11 @@ def new_key(now=None):
 
 # -- structure ---------------------------------------------------------------------------
 def queues(site):
-    transport = site["transport"]
-    if getattr(transport, "queues", None) is None:
-        transport.queues = OOBTree()
-    return transport.queues
+    return site["transport"].queues
 
 
 def dead_letters(site):
-    transport = site["transport"]
-    if getattr(transport, "dead", None) is None:
-        transport.dead = OOBTree()
-    return transport.dead
+    return site["transport"].dead
 
 
 def destination(site, code, create=False):
@@ -148,7 +144,7 @@ def status_extra(delivery):
             "description": last.get("reason") or last.get("note") or "", "staff": last.get("actor", "")}
 
 
-def status_changed(site, env, delivery, side="recipient"):
+def status_changed(site, delivery, side="recipient"):
     """Queue ``delivery``'s new status for the end that an adapter serves.
 
     A recipient's change (arrival, every act) goes to the document's sender when the
@@ -169,6 +165,24 @@ def status_changed(site, env, delivery, side="recipient"):
         return None
     return enqueue(site, sender.adapter, "status", document.id, sender.code, sender=delivery.recipient_code,
                    extra=status_extra(delivery))
+
+
+# -- subscribers (core/exchange.py): what a send or a status change queues, in its transaction ---------
+def on_delivery_queued(event):
+    """``DeliveryQueued``: the document goes to the recipient unit's adapter."""
+    delivery = event.delivery
+    enqueue(event.site, delivery.transport, "document", delivery.document.id, delivery.recipient_code)
+
+
+def on_delivery_arrived(event):
+    """``DeliveryArrived``: "arrived" (01) to a sender served by an adapter (R6.5)."""
+    status_changed(event.site, event.delivery)
+
+
+def on_delivery_acted(event):
+    """``DeliveryActed``: the new status to the end an adapter serves (R6.5), even when the state
+    stayed the same (a reassignment is reported too)."""
+    status_changed(event.site, event.delivery, side=event.side)
 
 
 def status_message(site, env, delivery, extra):

@@ -27,7 +27,8 @@ from .. import signing
 from ..i18n import _
 from ..resources.trust import TrustRoot, find_trust, trust_store
 from . import audit
-from .errors import NotFound, ServiceError
+from .attachments import open_attachment
+from .errors import DocumentError, NotFound, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -334,7 +335,6 @@ def sign_attachments(site, env, actor, document, unit):
     A ``SigningError`` becomes a ``DocumentError`` naming the document and the reason: the
     send is refused and the caller's transaction (with any bytes already stored) is aborted.
     """
-    from .documents import DocumentError, open_attachment
     key = key_for(site, unit.code)
     if key is None:
         return []
@@ -394,7 +394,6 @@ def verify_document(site, env, document, trust):
     A fan-out verifies once: the result for this document's bytes and these roots is
     reused for ``MEMO_SECONDS`` (kept on the document object in memory only).
     """
-    from .documents import open_attachment
     found = signers(env)
     key = (tuple((a.name, a.sha256) for a in document.attachments.values()), _trust_key(trust))
     memo = getattr(document, "_v_signature_memo", None)

@@ -39,8 +39,6 @@ STATE_TITLES = {
 
 #: states in which the recipient still owes work (overdue tracking)
 OPEN_STATES = (ARRIVED, ACCEPTED, ASSIGNED, IN_PROGRESS, RECALL_ASKED)
-#: states after which nothing more happens
-FINAL_STATES = (REFUSED, COMPLETED, RECALL_AGREED)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Every page is a traversal view on the resource it shows or changes (Mailbox for 
 Document, Delivery, Attachment), so the resource's ACL decides who gets in; finer choices
 (which action buttons a person sees, whether an action is allowed) are
 ``request.has_permission`` on the same resources, never ad hoc. Every view of a document
-and every download is audited by the services (``ds.read``, ``ds.record_download``).
+and every download is audited by the services (``ds.read``, ``attachments.record_download``).
 A refused action re-shows the page with the message and commits nothing (``refusal``).
 """
 from urllib.parse import quote
@@ -20,9 +20,9 @@ from ..resources import documents as docs
 from ..resources.documents import Attachment, Delivery, Document
 from ..resources.mailbox import Mailbox
 from ..resources.site import get_site
-from ..services import documents as ds
+from ..services import attachments, documents as ds
 from ..services import workflow
-from ..services.errors import Conflict, NotFound, ServiceError
+from ..services.errors import NotFound, ServiceError
 from . import signature_badges
 from .base import actor_for, field_errors, local_time, page, refused, translate
 from .mailboxes import (day, doc_state_title, document_url, env_of, person_name,
@@ -134,7 +134,7 @@ def compose_page(request, unit, form, errors=None, document=None):
               else f"{request.application_url}/directory/{unit.code}/mailbox/compose")
     return page(
         request, title, unit=unit, form=form, errors=errors or {}, document=document, action_url=action,
-        types=doctypes.TYPES, units=units, groups=groups, classifications=ds.CLASSIFICATIONS,
+        types=doctypes.TYPES, units=units, groups=groups, classifications=doctypes.CLASSIFICATIONS,
         priorities={k: translate(request, v) for k, v in PRIORITY_TITLES.items()},
         steering={k: translate(request, v) for k, v in STEERING_TITLES.items()},
         approval=bool(unit.policy("approval")), business=business, original=original,
@@ -182,7 +182,7 @@ def _after_save(request, document, do):
         ds.submit(site, env, actor, document)
         return translate(request, _("The draft was sent to the leaders for approval."))
     if do == "issue":
-        if not request.has_permission(sec.ISSUE, document):
+        if not ds.may_issue(document, request.has_permission):
             return translate(request, _("The draft was saved. You may not issue documents of this unit: "
                                         "whoever may will find it in the drafts."))
         ds.issue(site, env, actor, document)
@@ -207,17 +207,10 @@ def compose_post(request):
     return HTTPSeeOther(document_url(request, document))
 
 
-def require_editable(document):
-    """An issued document never changes: its edit form and its edits answer 409 (R6.6)."""
-    if document.state not in docs.EDITABLE:
-        raise Conflict(_("An issued document never changes; send an update or a replacement instead."),
-                       field="state")
-
-
 @view_config(context=Document, name="edit", renderer="compose.pt", permission=sec.DRAFT, request_method="GET")
 def edit_form(request):
     document = request.context
-    require_editable(document)
+    ds.require_editable(document)   # the edit form of an issued document answers 409 too
     unit = get_site(request)["directory"][document.sender_code]
     return compose_page(request, unit, form_of_document(document), document=document)
 
@@ -225,7 +218,7 @@ def edit_form(request):
 @view_config(context=Document, name="edit", renderer="compose.pt", permission=sec.DRAFT, request_method="POST")
 def edit_post(request):
     document = request.context
-    require_editable(document)
+    ds.require_editable(document)
     site = get_site(request)
     unit = site["directory"][document.sender_code]
     form = posted_form(request)
@@ -392,7 +385,7 @@ def document_page(request, document, errors=None, act_form=None, record=True):
         "send_back": editable and document.state in (docs.PENDING, docs.APPROVED)
         and bool(request.has_permission(sec.APPROVE, document)),
         "issue": editable and (not approval or document.state == docs.APPROVED)
-        and bool(request.has_permission(sec.ISSUE, document)),
+        and ds.may_issue(document, request.has_permission),
         "follow_up": document.is_issued() and sender_box is not None
         and bool(request.has_permission(sec.DRAFT, sender_box)),
     }
@@ -538,8 +531,8 @@ def download(request):
     """The attachment's bytes, always as a download (never rendered by the browser from this site)."""
     attachment = request.context
     site = get_site(request)
-    stream = ds.open_attachment(site, env_of(request), attachment)
-    ds.record_download(site, actor_for(request), attachment)
+    stream = attachments.open_attachment(site, env_of(request), attachment)
+    attachments.record_download(site, actor_for(request), attachment)
     kind = attachment.mime_type or "application/octet-stream"
     if kind.split(";")[0].strip().lower() in ACTIVE_TYPES:
         kind = "application/octet-stream"
