@@ -4,7 +4,7 @@ R11: every document goes electronically except secret ones. A document classifie
 Tối mật or Tuyệt mật never leaves through the hub, whoever sends it.
 """
 from .i18n import _
-from .plugins import hookimpl
+from .hookspecs import hookimpl
 
 SECRET = ("Mật", "Tối mật", "Tuyệt mật")
 

@@ -50,7 +50,7 @@ class Gadget(Folder):
 
 
 class GadgetPlugin:
-    from lienthong.core import hookimpl
+    from lienthong.core.hookspecs import hookimpl
 
     @hookimpl
     def lienthong_configure(self, config):

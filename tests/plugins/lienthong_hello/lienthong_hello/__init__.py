@@ -5,7 +5,7 @@ It only uses the public plugin API (``lienthong.core.hookimpl`` and the hooks of
 """
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from lienthong.core import hookimpl
+from lienthong.core.hookspecs import hookimpl
 
 GREETING = "xin chào từ plugin"
 REFUSE_MARK = "test-refuse"

@@ -24,7 +24,7 @@ import threading
 import requests
 
 from lienthong.core import edxml
-from lienthong.core.plugins import hookimpl
+from lienthong.core.hookspecs import hookimpl
 from lienthong.core.transports import Adapter, PermanentError, Setting, TransportError
 
 ALREADY_HAVE_IT = 2
