@@ -14,7 +14,7 @@ with the header ``X-VendorX-Key: <api_key>``. It answers ``{"ma_loi": 0}`` when 
 the message, ``{"ma_loi": 2}`` when it already has it, another ``ma_loi`` (with
 ``mo_ta``) when it refuses it.
 
-The plugin only uses LienThong's public plugin API: ``lienthong.core.plugins.hookimpl``,
+The plugin only uses LienThong's public plugin API: ``lienthong.core.hookspecs.hookimpl``,
 the adapter contract of ``lienthong.core.transports`` and the edXML codec
 ``lienthong.core.edxml``. The core never imports it by name.
 """
