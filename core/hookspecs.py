@@ -33,7 +33,7 @@ PROJECT = "lienthong"
 ENTRY_POINT_GROUP = "lienthong.plugins"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
-#: decorate a plugin's hook implementations with this: ``@hookimpl def lienthong_signers() -> Sequence[Signer]: ...``
+#: decorate a plugin's hook implementations with this: ``@hookimpl def lienthong_signers(): ...``
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 

@@ -107,7 +107,8 @@ class IAdapter(Interface):
         """Reasons (strings) why a unit's settings ``values`` cannot work; empty when they can."""
 
     def deliver_batch(messages, env):
-        """Deliver one destination's ``OutboundMessage``s in order; a result per message up to the first failure."""
+        """Deliver one destination's ``OutboundMessage``s in order: a result per message, up to the first
+        failure."""
 
     def poll(unit_code, settings, env):
         """The ``InboundMessage``s waiting for the hub from ``unit_code``'s product."""

@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import IO, Any, Optional, Union
+from typing import IO, Any
 
 from zope.interface import implementer
 
@@ -75,10 +75,11 @@ class Signer:
 
     def sign(self, data: bytes, key: KeyRef, settings: Mapping[str, Any], *, reason: str = "",
              location: str = "", signer_name: str = "") -> bytes:
-        """``data`` signed with ``key`` (its secret looked up in ``settings``); ``SigningError`` if it cannot."""
+        """``data`` signed with ``key`` (its secret looked up in ``settings``); ``SigningError`` if not."""
         raise NotImplementedError
 
-    def verify(self, data: Union[bytes, IO[bytes]], trust: Trust, settings: Mapping[str, Any]) -> list[SignatureReport]:
+    def verify(self, data: bytes | IO[bytes], trust: Trust,
+               settings: Mapping[str, Any]) -> list[SignatureReport]:
         """One report per signature found in ``data`` (none: an empty list); never raises for bad input."""
         raise NotImplementedError
 
@@ -100,7 +101,7 @@ class KeyRef:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Optional[Mapping[str, Any]]) -> KeyRef:
+    def from_dict(cls, data: Mapping[str, Any] | None) -> KeyRef:
         known = {f for f in cls.__dataclass_fields__}
         values = {k: v for k, v in dict(data or {}).items() if k in known}
         if "stamp_box" in values:
@@ -108,7 +109,7 @@ class KeyRef:
         return cls(**values)
 
 
-def secret(settings: Optional[Mapping[str, Any]], name: str) -> Optional[str]:
+def secret(settings: Mapping[str, Any] | None, name: str) -> str | None:
     """The passphrase or PIN called ``name``: from the settings, else the environment; None if neither."""
     if not name:
         return None
@@ -124,7 +125,7 @@ class Trust:
     roots: list[bytes] = field(default_factory=list)
     intermediates: list[bytes] = field(default_factory=list)
     fetch: bool = True             # fetch OCSP/CRL over HTTP (and certificates named by AIA)
-    moment: Optional[datetime] = None          # datetime to validate at; None = now
+    moment: datetime | None = None          # datetime to validate at; None = now
 
 
 @dataclass

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from zope.interface import implementer
 
@@ -30,7 +30,7 @@ class TransportError(RuntimeError):
     """A delivery failed. ``permanent``: retrying cannot help (the message becomes a dead letter)."""
     permanent = False
 
-    def __init__(self, reason: str, permanent: Optional[bool] = None) -> None:
+    def __init__(self, reason: str, permanent: bool | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         if permanent is not None:
@@ -72,7 +72,7 @@ class InboundMessage:
     kind: str                 # "document" or "status"
     payload: bytes
     source: str = ""          # where it came from (file name, URL), for the audit record
-    done: Optional[Callable[..., None]] = None   # called with (ok: bool, reason: str) once the hub committed or refused it
+    done: Callable[..., None] | None = None   # called with (ok, reason) once committed or refused
 
 
 @implementer(IAdapter)
@@ -102,14 +102,14 @@ class Adapter:
         """Send ``message`` (an ``OutboundMessage``); raise ``TransportError`` on failure."""
         raise NotImplementedError
 
-    def deliver_batch(self, messages: Sequence[OutboundMessage], env: Any) -> list[Optional[TransportError]]:
+    def deliver_batch(self, messages: Sequence[OutboundMessage], env: Any) -> list[TransportError | None]:
         """Deliver ``messages`` (one destination, in queue order); return the results in order.
 
         Each result is None (delivered) or the ``TransportError`` that stopped it; the list
         ends at the first failure, and the messages after it stay queued (order per
         destination is kept). The default delivers one by one.
         """
-        results: list[Optional[TransportError]] = []
+        results: list[TransportError | None] = []
         for message in messages:
             try:
                 self.deliver(message, env)

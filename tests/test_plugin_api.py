@@ -110,8 +110,8 @@ def problems_of(path, module):
             for alias in node.names:
                 if is_core(alias.name):
                     if alias.asname is None and alias.name != CORE:
-                        problems.append(f"{path}:{node.lineno}: write `from ... import` or `import {alias.name} "
-                                        f"as name`, so the names it uses are checked")
+                        problems.append(f"{path}:{node.lineno}: write `from ... import` or "
+                                        f"`import {alias.name} as name`, so the names it uses are checked")
                     module_import(alias.name, alias.asname or alias.name, node.lineno)
         elif isinstance(node, ast.ImportFrom):
             source = absolute(node, module, is_package)
@@ -124,14 +124,16 @@ def problems_of(path, module):
                 elif private(source) or private(alias.name):
                     problems.append(f"{path}:{node.lineno}: imports the private name {dotted}")
                 elif source not in PUBLIC:
-                    problems.append(f"{path}:{node.lineno}: imports from {source}, not part of the public plugin API")
+                    problems.append(f"{path}:{node.lineno}: imports from {source}, not part of the public "
+                                    f"plugin API")
                 elif PUBLIC[source] is not ALL and alias.name not in PUBLIC[source]:
                     problems.append(f"{path}:{node.lineno}: {dotted} is not part of the public plugin API")
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound:
             dotted = bound[node.value.id]
             if node.attr not in PUBLIC[dotted]:
-                problems.append(f"{path}:{node.lineno}: {dotted}.{node.attr} is not part of the public plugin API")
+                problems.append(f"{path}:{node.lineno}: {dotted}.{node.attr} is not part of the public "
+                                f"plugin API")
     return problems
 
 

@@ -29,7 +29,7 @@ class PeerHubAdapter(Adapter):
     batch_size = 50
 
     def __init__(self):
-        self.hub = None               # this hub's HubConfig, read from the application's settings by configure
+        self.hub = None               # this hub's HubConfig, read from the application's settings
         self.problem = ""             # why those settings cannot work, if they cannot
         self.local = threading.local()
 

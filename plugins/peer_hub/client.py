@@ -29,8 +29,8 @@ def call(hub, peer, method, path, data=None, session=None):
     if data is not None:
         headers["Content-Type"] = "application/json"
     try:
-        response = (session or requests).request(method, peer.url + path, data=body, headers=headers, timeout=hub.timeout,
-                                      allow_redirects=False)
+        response = (session or requests).request(method, peer.url + path, data=body, headers=headers,
+                                                 timeout=hub.timeout, allow_redirects=False)
     except requests.RequestException as exc:
         raise PeerCallError(f"peer {peer.name} at {peer.url} did not answer: {type(exc).__name__}: "
                             f"{str(exc)[:300]}") from exc
