@@ -148,6 +148,37 @@ def test_a_plugin_module_imports_only_the_public_plugin_api(path, module):
     assert problems_of(path, module) == []
 
 
+#: calls whose result a plugin module may keep at module level (immutable, or process-wide by design)
+CONSTANT_CALLS = {"logging.getLogger", "re.compile", "frozenset"}
+
+
+def module_state_of(path):
+    """Module-level assignments that hold state: a list, a set, an object made by a call.
+
+    What an adapter or a view keeps belongs to the application (the adapter object, a
+    closure made in ``includeme``), never to the module; a constant is an upper-case tuple,
+    string, number or dict literal.
+    """
+    found = []
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        value = node.value
+        if isinstance(value, ast.Call) and ast.unparse(value.func) in CONSTANT_CALLS:
+            continue
+        if isinstance(value, (ast.Call, ast.List, ast.Set, ast.ListComp, ast.SetComp)) or (
+                isinstance(value, (ast.Dict, ast.DictComp)) and not all(n.isupper() for n in names)):
+            found.append(f"{path}:{node.lineno}: {ast.unparse(node)[:80]}")
+    return found
+
+
+@pytest.mark.parametrize("path, module", plugin_modules(), ids=lambda v: v if isinstance(v, str) else None)
+def test_a_plugin_module_keeps_no_state(path, module):
+    assert module_state_of(path) == []
+
+
 def test_the_public_names_exist():
     for dotted, names in PUBLIC.items():
         if importlib.util.find_spec(dotted) is None:
@@ -173,3 +204,12 @@ def test_the_checker_refuses_what_it_should(tmp_path):
     assert any("lienthong.core.services.documents" in p for p in problems)
     assert any("lienthong.core.catalog" in p for p in problems)
     assert any("lienthong.core.services.audit.chain" in p for p in problems)
+
+
+def test_the_state_checker_refuses_what_it_should(tmp_path):
+    module = tmp_path / "stateful.py"
+    module.write_text("import logging, re, threading\nlog = logging.getLogger(__name__)\nKEY = re.compile('x')\n"
+                      "PATHS = {'a': 1}\nUNITS = (('1', 'a'),)\n"
+                      "ADAPTER = object()\n_cache = {}\nSEEN = []\n_local = threading.local()\n", encoding="utf-8")
+    assert [line.split(": ", 1)[1] for line in module_state_of(module)] == [
+        "ADAPTER = object()", "_cache = {}", "SEEN = []", "_local = threading.local()"]
