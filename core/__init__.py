@@ -16,7 +16,7 @@ from pyramid.config import Configurator
 from pyramid.settings import asbool
 
 from .db import close_databases, get_database
-from .plugins import hookimpl, make_plugin_manager  # noqa: F401  (hookimpl is the plugin API)
+from .plugins import PluginContractError, check_contracts, make_plugin_manager
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,10 @@ def make_config(settings, plugins=()):
         registry.lienthong_metrics = AppMetrics(lambda: get_database(registry))
 
         pm = make_plugin_manager(settings, extra=plugins)
+        try:
+            check_contracts(pm)     # a signer or adapter that does not fit stops here, naming its plugin
+        except PluginContractError as exc:
+            raise StartupError(str(exc)) from exc
         config.registry.lienthong_plugins = pm
         config.include(".blobs")
         config.include(".exchange")

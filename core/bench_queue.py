@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 import requests
 import transaction
 
-from .plugins import hookimpl
+from .hookspecs import hookimpl
 from .transports import Adapter, Setting, TransportError
 
 DESTINATIONS = ("000.00.03.H49", "000.00.31.H49", "000.00.12.H49", "000.00.14.H49")

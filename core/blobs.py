@@ -1,8 +1,5 @@
 """Choosing the attachment store among those the plugins offer (``lienthong.blob_store``)."""
-from zope.interface.exceptions import Invalid
-from zope.interface.verify import verifyObject
-
-from .interfaces import IBlobStore
+from .interfaces import IBlobStore, misfit
 
 
 class BlobStoreError(RuntimeError):
@@ -43,13 +40,11 @@ def includeme(config):
     stores = {}
     for impl in pm.hook.lienthong_blob_stores.get_hookimpls():
         for store in impl.function() or ():
-            try:
-                verifyObject(IBlobStore, store, tentative=True)
-            except Invalid as exc:
+            problem = misfit(IBlobStore, store)
+            if problem:
                 what = f"{type(store).__module__}.{type(store).__qualname__}"
-                problem = " ".join(str(exc).split()).split(": ", 1)[-1]  # without the object's repr
                 raise BlobStoreError(f"the attachment store {what} (plugin {impl.plugin_name}) does not fit "
-                                     f"IBlobStore: {problem}") from exc
+                                     f"IBlobStore: {problem}")
             stores[store.name] = store
     config.registry.lienthong_blob_stores = stores
     wanted = config.get_settings()["lienthong.blob_store"]

@@ -5,7 +5,12 @@ that provides ``IOrganization`` gets the core's unit views; and a plugin's compo
 checked against their interface at start-up, so a mistake is one clear error, not a
 failure at the first request that uses them.
 """
+from __future__ import annotations
+
 from zope.interface import Attribute, Interface
+from zope.interface.exceptions import Invalid
+from zope.interface.interface import InterfaceClass
+from zope.interface.verify import verifyObject
 
 
 class IFolder(Interface):
@@ -48,7 +53,7 @@ class IAuditLog(Interface):
     def append(*, time, actor, on_behalf_of, action, target, client, details):
         """Append one entry; return it."""
 
-    def verify():
+    def verify():  # type: ignore[misc]  # zope.interface declares methods without ``self``
         """None when the chain is whole, else (entry number, reason) of the first broken link."""
 
 
@@ -65,3 +70,58 @@ class IBlobStore(Interface):
 
     def exists(site, key):
         """Whether ``key`` is stored."""
+
+
+class ISigner(Interface):
+    """A signature format (hook ``lienthong_signers``); ``lienthong.core.signing.Signer`` provides it."""
+
+    name = Attribute("The signer's name, kept in each report: ``pades``, ``xmldsig``")
+    format = Attribute("``pdf``: signs attachments it ``handles``; ``edxml``: the envelope of a package")
+
+    def handles(name, mime_type):
+        """Whether this signer signs an attachment called ``name`` of ``mime_type``."""
+
+    def sign(data, key, settings):
+        """The signed bytes of ``data`` with the ``KeyRef`` ``key`` (keyword options: reason, location,
+        signer_name); ``SigningError`` when it cannot."""
+
+    def verify(data, trust, settings):
+        """One ``SignatureReport`` per signature in ``data`` (bytes or a seekable file); never raises."""
+
+
+class IAdapter(Interface):
+    """A transport to one kind of eOffice product or peer hub (hook ``lienthong_transports``).
+
+    ``lienthong.core.transports.Adapter`` provides it; a plugin subclasses that.
+    """
+
+    name = Attribute("The value of a unit's ``adapter`` field")
+    title = Attribute("Shown on the unit's form")
+    settings = Attribute("The unit's settings this adapter reads: a sequence of ``transports.Setting``")
+    batch_size = Attribute("How many queued messages of one destination ``deliver_batch`` may take at once")
+
+    def configure(app_settings):
+        """Take what the adapter needs from the application's settings; called once, before anything else."""
+
+    def check_settings(values):
+        """Reasons (strings) why a unit's settings ``values`` cannot work; empty when they can."""
+
+    def deliver_batch(messages, env):
+        """Deliver one destination's ``OutboundMessage``s in order: a result per message, up to the first
+        failure."""
+
+    def poll(unit_code, settings, env):
+        """The ``InboundMessage``s waiting for the hub from ``unit_code``'s product."""
+
+
+def misfit(interface: InterfaceClass, component: object) -> str | None:
+    """Why ``component`` does not fit ``interface``, in one line (None when it fits).
+
+    Start-up checks every blob store, signer and adapter a plugin offers with this, so a
+    plugin's mistake stops the start naming it instead of failing at first use.
+    """
+    try:
+        verifyObject(interface, component, tentative=True)
+    except Invalid as exc:
+        return " ".join(str(exc).split()).split(": ", 1)[-1]    # without the object's repr
+    return None

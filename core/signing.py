@@ -7,10 +7,18 @@ a PKCS#11 token slot, and the secret that opens it (passphrase, PIN) by name, lo
 in the settings (``lienthong.signing.secret.<name>``) or the environment
 (``LIENTHONG_SIGNING_SECRET_<NAME>``).
 """
+from __future__ import annotations
+
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from zope.interface import implementer
 
 from .i18n import _
+from .interfaces import ISigner
 
 #: the badge of one signature, as kept with a delivery and shown in the UI and the API
 VALID = "valid"            # intact, chain to a trusted root, not revoked
@@ -42,14 +50,15 @@ class SigningError(RuntimeError):
     signer turns it into a refusal naming the document, and the send stores nothing.
     """
 
-    def __init__(self, message, **mapping):
+    def __init__(self, message: str, **mapping: Any) -> None:
         super().__init__(str(message))
         self.message = message
         self.mapping = mapping
 
 
+@implementer(ISigner)
 class Signer:
-    """What ``lienthong_signers`` returns: one per signature format.
+    """What ``lienthong_signers`` returns: one per signature format (checked against ``ISigner`` at start-up).
 
     ``sign`` returns the signed bytes or raises ``SigningError``; ``verify`` returns one
     ``SignatureReport`` per signature found (an empty list when there is none) and never
@@ -60,14 +69,18 @@ class Signer:
     name = ""          # "pades", "xmldsig"
     format = ""        # "pdf": attachments; "edxml": the envelope of an edXML package
 
-    def handles(self, name, mime_type):
+    def handles(self, name: str, mime_type: str) -> bool:
         """Whether this signer signs an attachment called ``name`` of ``mime_type``."""
         return False
 
-    def sign(self, data, key, settings, *, reason="", location="", signer_name=""):
+    def sign(self, data: bytes, key: KeyRef, settings: Mapping[str, Any], *, reason: str = "",
+             location: str = "", signer_name: str = "") -> bytes:
+        """``data`` signed with ``key`` (its secret looked up in ``settings``); ``SigningError`` if not."""
         raise NotImplementedError
 
-    def verify(self, data, trust, settings):
+    def verify(self, data: bytes | IO[bytes], trust: Trust,
+               settings: Mapping[str, Any]) -> list[SignatureReport]:
+        """One report per signature found in ``data`` (none: an empty list); never raises for bad input."""
         raise NotImplementedError
 
 
@@ -81,14 +94,14 @@ class KeyRef:
     secret_name: str = ""      # the name of the passphrase or PIN in settings/environment
     signer_name: str = ""      # shown in a visible stamp; default the certificate's common name
     stamp: bool = False        # add a visible stamp on the PDF's first page
-    stamp_box: tuple = (360, 40, 560, 110)   # x1, y1, x2, y2 in PDF points
+    stamp_box: tuple[float, float, float, float] = (360, 40, 560, 110)   # x1, y1, x2, y2 in PDF points
     position: str = ""         # the signer's position (chức vụ), shown in a visible stamp under the name
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: Mapping[str, Any] | None) -> KeyRef:
         known = {f for f in cls.__dataclass_fields__}
         values = {k: v for k, v in dict(data or {}).items() if k in known}
         if "stamp_box" in values:
@@ -96,7 +109,7 @@ class KeyRef:
         return cls(**values)
 
 
-def secret(settings, name):
+def secret(settings: Mapping[str, Any] | None, name: str) -> str | None:
     """The passphrase or PIN called ``name``: from the settings, else the environment; None if neither."""
     if not name:
         return None
@@ -109,10 +122,10 @@ def secret(settings, name):
 @dataclass
 class Trust:
     """What a verification trusts: the operator's and the receiving unit's roots (DER bytes)."""
-    roots: list = field(default_factory=list)
-    intermediates: list = field(default_factory=list)
+    roots: list[bytes] = field(default_factory=list)
+    intermediates: list[bytes] = field(default_factory=list)
     fetch: bool = True             # fetch OCSP/CRL over HTTP (and certificates named by AIA)
-    moment: object = None          # datetime to validate at; None = now
+    moment: datetime | None = None          # datetime to validate at; None = now
 
 
 @dataclass
@@ -127,7 +140,7 @@ class SignatureReport:
     signed_at: str = ""             # ISO time claimed by the signature (or its timestamp)
     timestamped: bool = False       # an RFC 3161 timestamp covers it
     reason: str = ""                # why it is not valid (English; the UI translates the badge)
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -9,15 +9,28 @@ by DocumentId (documents) or by (DocumentId, unit, status code, time) (statuses)
 
 An adapter that must look for inbound messages (a hot folder) implements ``poll``; the
 worker calls it on its schedule and hands what it returns to the core's inbound service.
+
+What an adapter is given: the application's settings once, through ``configure``, when the
+core gathers the adapters (an adapter that reads ini settings keeps what it read on
+itself, never in its module); a unit's own settings (its ``Setting``s, filled in on the
+unit's form) with every message (``OutboundMessage.settings``) and every ``poll``.
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from zope.interface import implementer
+
+from .interfaces import IAdapter
 
 
 class TransportError(RuntimeError):
     """A delivery failed. ``permanent``: retrying cannot help (the message becomes a dead letter)."""
     permanent = False
 
-    def __init__(self, reason, permanent=None):
+    def __init__(self, reason: str, permanent: bool | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         if permanent is not None:
@@ -48,8 +61,8 @@ class OutboundMessage:
     sender: str               # the unit code that sent the document (documents) or acted (statuses)
     payload: bytes            # the edXML package or status message (XML bytes)
     attempts: int = 0         # failed attempts so far
-    settings: dict = field(default_factory=dict)   # the recipient unit's adapter settings
-    extra: dict = field(default_factory=dict)      # status code, delivery key… (kind-specific)
+    settings: dict[str, str] = field(default_factory=dict)   # the recipient unit's adapter settings
+    extra: dict[str, Any] = field(default_factory=dict)      # status code, delivery key… (kind-specific)
 
 
 @dataclass
@@ -59,33 +72,44 @@ class InboundMessage:
     kind: str                 # "document" or "status"
     payload: bytes
     source: str = ""          # where it came from (file name, URL), for the audit record
-    done: object = None       # called with (ok: bool, reason: str) once the hub committed or refused it
+    done: Callable[..., None] | None = None   # called with (ok, reason) once committed or refused
 
 
+@implementer(IAdapter)
 class Adapter:
-    """Base class of an adapter; plugins subclass it (or provide the same attributes)."""
+    """Base class of an adapter; plugins subclass it (start-up checks each against ``IAdapter``)."""
     name = ""                 # the value of a unit's ``adapter`` field
     title = ""
-    settings = ()             # (Setting, ...)
+    settings: Sequence[Setting] = ()    # the unit's settings this adapter reads
     batch_size = 1            # how many queued messages of one destination ``deliver_batch`` may take at once
 
-    def check_settings(self, values):
+    def configure(self, app_settings: Mapping[str, Any]) -> None:
+        """Take what this adapter needs from the application's settings (the ini's ``[app:main]``).
+
+        The core calls it once on each adapter the hook ``lienthong_transports`` returned,
+        before any other method. Raise nothing: keep a setting that cannot work and say so
+        from ``check_settings`` or as a ``TransportError`` from ``deliver_batch``
+        (``lienthong_configure`` is where a bad setting stops the start). The default
+        needs nothing.
+        """
+
+    def check_settings(self, values: Mapping[str, str]) -> list[str]:
         """Reasons (strings) why ``values`` cannot work; empty when they can."""
         missing = [s.name for s in self.settings if s.required and not values.get(s.name)]
         return [f"{name} is required" for name in missing]
 
-    def deliver(self, message, env):
+    def deliver(self, message: OutboundMessage, env: Any) -> None:
         """Send ``message`` (an ``OutboundMessage``); raise ``TransportError`` on failure."""
         raise NotImplementedError
 
-    def deliver_batch(self, messages, env):
+    def deliver_batch(self, messages: Sequence[OutboundMessage], env: Any) -> list[TransportError | None]:
         """Deliver ``messages`` (one destination, in queue order); return the results in order.
 
         Each result is None (delivered) or the ``TransportError`` that stopped it; the list
         ends at the first failure, and the messages after it stay queued (order per
         destination is kept). The default delivers one by one.
         """
-        results = []
+        results: list[TransportError | None] = []
         for message in messages:
             try:
                 self.deliver(message, env)
@@ -95,7 +119,7 @@ class Adapter:
             results.append(None)
         return results
 
-    def poll(self, unit_code, settings, env):
+    def poll(self, unit_code: str, settings: Mapping[str, str], env: Any) -> Sequence[InboundMessage]:
         """Inbound messages waiting for the hub from ``unit_code``'s product (default: none)."""
         return []
 

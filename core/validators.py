@@ -5,7 +5,7 @@ Tối mật or Tuyệt mật never leaves through the hub, whoever sends it.
 """
 from .doctypes import SECRET_CLASSIFICATIONS
 from .i18n import _
-from .plugins import hookimpl
+from .hookspecs import hookimpl
 
 
 @hookimpl

@@ -16,7 +16,7 @@ from lienthong.core.plugins import transport_names
 from lienthong.core.services import outbound
 from lienthong.core.transports import OutboundMessage, PermanentError, TransportError
 from lienthong.core.worker import Worker
-from lienthong.plugins.edxml_push import ADAPTER
+from lienthong.plugins.edxml_push import EdxmlPush
 
 from .conftest import free_port
 from .support.demo import demo_factory, web  # noqa: F401
@@ -24,6 +24,7 @@ from .support.endpoint import Endpoint
 from .support.exchange import SNV, STP, STTTT, Hub, actor, basic, pdf_file
 
 PAYLOAD = b"<?xml version='1.0' encoding='UTF-8'?>\n<edXML:edXMLEnvelope/>"
+ADAPTER = EdxmlPush()      # the adapter the direct calls below use (the hook makes one per application)
 
 
 @pytest.fixture

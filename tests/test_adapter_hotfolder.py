@@ -16,12 +16,13 @@ from lienthong.core.services import documents as ds, edxml_io
 from lienthong.core.transports import OutboundMessage, PermanentError, TransportError
 from lienthong.core.worker import Worker
 from lienthong.plugins import hotfolder
-from lienthong.plugins.hotfolder import ADAPTER, HotFolder
+from lienthong.plugins.hotfolder import HotFolder
 
 from .support.demo import demo_factory  # noqa: F401
 from .support.exchange import SNV, STTTT, VUNGTAU, Hub, actor, basic, pdf_file
 
 PAYLOAD = b"<?xml version='1.0' encoding='UTF-8'?>\n<edXML:edXMLEnvelope>package</edXML:edXMLEnvelope>"
+ADAPTER = HotFolder()      # the adapter the direct calls below use (the hook makes one per application)
 
 
 @pytest.fixture

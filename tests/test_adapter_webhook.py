@@ -16,14 +16,15 @@ from lienthong.core.db import get_database
 from lienthong.core.services import documents as ds
 from lienthong.core.transports import OutboundMessage, PermanentError
 from lienthong.core.worker import Worker
-from lienthong.plugins.webhook_json import (ADAPTER, SIGNATURE_HEADER, TIMESTAMP_HEADER, ReplayGuard,
-                                            SignatureError, sign, verify_signature)
+from lienthong.plugins.webhook_json import (SIGNATURE_HEADER, TIMESTAMP_HEADER, ReplayGuard, SignatureError,
+                                            WebhookJson, sign, verify_signature)
 
 from .support.demo import demo_factory  # noqa: F401
 from .support.endpoint import Endpoint
 from .support.exchange import SNV, STP, STTTT, Hub, actor, basic, pdf_file
 
 SECRET = "whsec-0123456789abcdef"
+ADAPTER = WebhookJson()      # the adapter the direct calls below use (the hook makes one per application)
 
 
 class SampleReceiver:

@@ -13,8 +13,9 @@ import types
 import pytest
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from lienthong.core import hookimpl, hookspecs
-from lienthong.core.plugins import ENTRY_POINT_GROUP, describe, make_plugin_manager
+from lienthong.core import hookspecs
+from lienthong.core.hookspecs import ENTRY_POINT_GROUP, hookimpl
+from lienthong.core.plugins import describe, distributions, make_plugin_manager
 
 from .conftest import ROOT, base_settings, close_app, make_app, with_site
 
@@ -68,7 +69,7 @@ def test_blobstore_zodb_is_registered_from_its_entry_point():
 
     pm = make_plugin_manager({})
     assert pm.get_plugin("blobstore_zodb") is shipped
-    dist = pm.lienthong_distributions["blobstore_zodb"]
+    dist = distributions(pm)["blobstore_zodb"]
     assert dist is not None and dist.metadata["Name"] == "lienthong"
     assert any(ep.name == "blobstore_zodb" and ep.group == ENTRY_POINT_GROUP
                for ep in dist.entry_points)
@@ -307,3 +308,87 @@ def test_a_damaged_blob_raises_digest_mismatch(app, settings):
 
     with pytest.raises(DigestMismatch, match=key):
         with_site(app, lambda site: store.open(site, key))
+
+
+# -- signers and adapters are checked against their contracts at start-up -------------------------
+
+def test_an_adapter_that_does_not_fit_the_contract_stops_start_up_in_one_line_naming_the_plugin(tmp_path):
+    from lienthong.core import StartupError
+
+    settings = base_settings(tmp_path, **{"lienthong.plugins.extra": "tests.support.bad_adapter"})
+    with pytest.raises(StartupError) as info:
+        make_app(settings)
+    close_databases_left_open(info)
+    message = str(info.value)
+    assert "\n" not in message
+    assert ("transport adapter tests.support.bad_adapter.NotAnAdapter "
+            "(plugin tests.support.bad_adapter)") in message
+    assert "does not fit IAdapter" in message
+    assert "configure(app_settings)" in message and "deliver_batch(messages, env)" in message
+
+
+def test_an_adapter_that_delivers_nothing_stops_start_up(tmp_path):
+    from lienthong.core import StartupError, make_config
+    from tests.support import bad_adapter
+
+    expected = r"DeliversNothing \(plugin .*\) does not fit IAdapter: it implements neither deliver\(message, env\)"
+    with pytest.raises(StartupError, match=expected) as info:
+        make_config(base_settings(tmp_path), plugins=[bad_adapter.Subclassed()])
+    close_databases_left_open(info)
+
+
+def test_a_signer_that_does_not_fit_the_contract_stops_start_up_in_one_line_naming_the_plugin(tmp_path):
+    from lienthong.core import StartupError
+
+    settings = base_settings(tmp_path, **{"lienthong.plugins.extra": "tests.support.bad_signer"})
+    with pytest.raises(StartupError) as info:
+        make_app(settings)
+    close_databases_left_open(info)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message == ("the signer tests.support.bad_signer.HalfSigner (plugin tests.support.bad_signer) "
+                       "does not fit ISigner: The lienthong.core.interfaces.ISigner.verify(data, trust, "
+                       "settings) attribute was not provided.")
+
+
+def test_the_shipped_signers_and_adapters_fit_their_contracts():
+    from lienthong.core.interfaces import IAdapter, ISigner, misfit
+    from lienthong.core.plugins import adapters_of, check_contracts
+
+    pm = make_plugin_manager({})
+    check_contracts(pm)
+    signers = [s for group in pm.hook.lienthong_signers() for s in group]
+    assert sorted(s.name for s in signers) == ["pades", "xmldsig"]
+    assert all(misfit(ISigner, s) is None for s in signers)
+    adapters = adapters_of(pm)
+    assert {"edxml_push", "hotfolder", "peer_hub", "webhook_json"} <= set(adapters)
+    assert all(misfit(IAdapter, a) is None for a in adapters.values())
+
+
+def test_each_gathering_of_the_adapters_makes_new_adapters_configured_with_the_settings():
+    from lienthong.core.plugins import adapters_of
+
+    settings = {"lienthong.peer_hub.name": "hub-a", "lienthong.peer_hub.peers": "hub-b",
+                "lienthong.peer_hub.peer.hub-b.url": "https://b.example.vn",
+                "lienthong.peer_hub.peer.hub-b.key_id": "1",
+                "lienthong.peer_hub.secret.hub-b": "s" * 40}
+    first, second = adapters_of(make_plugin_manager(settings)), adapters_of(make_plugin_manager({}))
+    assert first["peer_hub"] is not second["peer_hub"]
+    assert first["peer_hub"].check_settings({"peer": "hub-b"}) == []
+    assert first["peer_hub"].check_settings({"peer": "hub-c"}) == [
+        "no peer hub called 'hub-c' is configured (lienthong.peer_hub.peers)"]
+    assert second["peer_hub"].check_settings({"peer": "hub-b"}) == [
+        "no peer hub called 'hub-b' is configured (lienthong.peer_hub.peers)"]
+
+
+def test_is_plugin_disabled_answers_from_the_manager_the_registry_or_the_settings(app):
+    from lienthong.core.plugins import is_plugin_disabled
+
+    disabled = {"lienthong.plugins.disabled": "peer_hub, other"}
+    pm = make_plugin_manager(disabled)
+    assert is_plugin_disabled(pm, "peer_hub") and is_plugin_disabled(disabled, "peer_hub")
+    assert not is_plugin_disabled(pm, "hotfolder") and not is_plugin_disabled({}, "peer_hub")
+    assert not is_plugin_disabled(app.registry, "peer_hub")
+    # the core's own checks cannot be switched off
+    pm = make_plugin_manager({"lienthong.plugins.disabled": "lienthong.core.validators"})
+    assert pm.get_plugin("lienthong.core.validators") is not None

@@ -265,7 +265,7 @@ def test_a_fan_out_to_units_that_share_their_trust_verifies_once(demo_factory, p
     from webtest import TestApp
 
     from lienthong.core import make_config
-    from lienthong.core.plugins import hookimpl
+    from lienthong.core.hookspecs import hookimpl
 
     counting = CountingSigner()
 

@@ -9,6 +9,7 @@ import pytest
 
 from lienthong.core.db import get_database
 from lienthong.core.services import documents as ds, outbound, workflow
+from lienthong.core.transports import Adapter
 from lienthong.core.worker import Worker
 
 from .support.demo import demo_factory  # noqa: F401
@@ -271,7 +272,7 @@ def test_two_workers_in_threads_share_the_queue_without_a_duplicate(demo_factory
     assert wait_until(lambda: queued(hub) == [], timeout=5)
 
 
-class PollingAdapter:
+class PollingAdapter(Adapter):
     """An adapter whose product left two files: a good package from SNV and one that is not edXML."""
     name = "test_poll"
     batch_size = 1
@@ -292,7 +293,7 @@ class PollingAdapter:
 
 
 def test_polled_inbound_messages_reach_the_hub_and_a_refusal_blocks_nothing(demo_factory):
-    from lienthong.core import edxml, plugins
+    from lienthong.core import edxml, hookspecs
     from lienthong.core.services import edxml_io
     from .support.exchange import hub_with_plugins
     from .conftest import close_app
@@ -300,7 +301,7 @@ def test_polled_inbound_messages_reach_the_hub_and_a_refusal_blocks_nothing(demo
     adapter = PollingAdapter()
 
     class Plugin:
-        @plugins.hookimpl
+        @hookspecs.hookimpl
         def lienthong_transports(self):
             return [adapter]
     hub = hub_with_plugins(demo_factory, Plugin())

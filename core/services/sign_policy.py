@@ -1,13 +1,13 @@
 """The unit policy "outgoing documents must be signed" (R10.10, R7.4), checked like any plugin's validator.
 
-Registered by ``make_plugin_manager`` with the plugin manager itself, so it knows which
+Registered by dotted name (``plugins.BUILTINS``: the manager calls ``SignPolicy(pm)``), so it knows which
 signers are enabled: a unit whose policy ``must_sign`` is on may issue only when it has a
 signing key, a signer is enabled, and the document has an attachment that signer signs.
 """
 from pyramid.traversal import find_root
 
 from ..i18n import _
-from ..plugins import hookimpl
+from ..hookspecs import hookimpl
 
 
 class SignPolicy:

@@ -32,7 +32,7 @@ from lienthong.core.blobs import BlobMissing, BlobStoreError, DigestMismatch
 from lienthong.core.db import file_storage_path
 from lienthong.core.files import fsync_dir
 from lienthong.core.interfaces import IBlobStore
-from lienthong.core.plugins import hookimpl
+from lienthong.core.hookspecs import hookimpl
 
 CHUNK = 1 << 20
 KEY = re.compile(r"^[0-9a-f]{64}$")

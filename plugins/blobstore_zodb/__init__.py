@@ -13,7 +13,7 @@ from zope.interface import implementer
 
 from lienthong.core.blobs import BlobMissing, DigestMismatch  # noqa: F401  (DigestMismatch: re-exported)
 from lienthong.core.interfaces import IBlobStore
-from lienthong.core.plugins import hookimpl
+from lienthong.core.hookspecs import hookimpl
 
 CHUNK = 1 << 20
 

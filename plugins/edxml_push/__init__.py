@@ -20,7 +20,7 @@ What the product answers decides what happens to the message:
 TLS certificates are verified (``verify = yes``) against the system's CAs or the unit's
 ``ca_bundle`` (a PEM file on the worker's host).
 """
-from lienthong.core.plugins import hookimpl
+from lienthong.core.hookspecs import hookimpl
 from lienthong.core.transports import Setting
 
 from ..http_common import HttpAdapter, tls_settings
@@ -51,9 +51,6 @@ class EdxmlPush(HttpAdapter):
         self.send(self.checked_settings(message), message.payload, self.headers(message))
 
 
-ADAPTER = EdxmlPush()
-
-
 @hookimpl
 def lienthong_transports():
-    return [ADAPTER]
+    return [EdxmlPush()]      # a new adapter for each application (its sessions and state are its own)

@@ -38,7 +38,7 @@ import threading
 import time
 
 from lienthong.core.files import fsync_dir
-from lienthong.core.plugins import hookimpl
+from lienthong.core.hookspecs import hookimpl
 from lienthong.core.transports import Adapter, InboundMessage, PermanentError, Setting, TransportError
 
 log = logging.getLogger(__name__)
@@ -316,9 +316,6 @@ def _reason_text(exc):
     return exc.text() if hasattr(exc, "text") else str(exc)
 
 
-ADAPTER = HotFolder()
-
-
 @hookimpl
 def lienthong_transports():
-    return [ADAPTER]
+    return [HotFolder()]      # a new adapter for each application (its sessions and state are its own)

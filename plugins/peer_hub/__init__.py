@@ -8,14 +8,14 @@
 
 Configuration in the ini: ``config.py``; operator's guide: docs/federation.md.
 """
-from lienthong.core.plugins import hookimpl
+from lienthong.core.hookspecs import hookimpl
 
-from .adapter import ADAPTER
+from .adapter import PeerHubAdapter
 
 
 @hookimpl
 def lienthong_transports():
-    return [ADAPTER]
+    return [PeerHubAdapter()]
 
 
 @hookimpl
@@ -27,7 +27,6 @@ def lienthong_configure(config):
     except peer_config.PeerConfigError as exc:
         from lienthong.core import StartupError
         raise StartupError(f"peer_hub: {exc}") from exc
-    ADAPTER.app_settings = settings
     config.include("lienthong.plugins.peer_hub.views")
 
 

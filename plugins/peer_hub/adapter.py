@@ -9,6 +9,9 @@ the first failure so the order per destination is kept.
 """
 import base64
 import logging
+import threading
+
+import requests
 
 from lienthong.core.transports import Adapter, PermanentError, Setting, TransportError
 
@@ -26,13 +29,28 @@ class PeerHubAdapter(Adapter):
     batch_size = 50
 
     def __init__(self):
-        self.app_settings = None      # the application's settings, set by lienthong_configure
+        self.hub = None               # this hub's HubConfig, read from the application's settings
+        self.problem = ""             # why those settings cannot work, if they cannot
+        self.local = threading.local()
+
+    def session(self):
+        """One keep-alive session per worker thread."""
+        session = getattr(self.local, "session", None)
+        if session is None:
+            session = self.local.session = requests.Session()
+        return session
+
+    def configure(self, app_settings):
+        try:
+            self.hub = peer_config.load(app_settings)
+        except peer_config.PeerConfigError as exc:    # lienthong_configure stops the start; a command says so
+            self.hub, self.problem = None, str(exc)
 
     def check_settings(self, values):
         reasons = super().check_settings(values)
-        if not reasons and self.app_settings is not None:
+        if not reasons and self.hub is not None:
             try:
-                peer_config.of(self.app_settings).peer(values.get("peer"))
+                self.hub.peer(values.get("peer"))
             except peer_config.PeerConfigError as exc:
                 reasons.append(str(exc))
         return reasons
@@ -48,10 +66,9 @@ class PeerHubAdapter(Adapter):
             raise result[0]
 
     def deliver_batch(self, messages, env):
-        try:
-            hub = peer_config.of(env.settings)
-        except peer_config.PeerConfigError as exc:
-            return [TransportError(str(exc))]
+        hub = self.hub
+        if hub is None:
+            return [TransportError(self.problem or "the peer_hub adapter was not configured")]
         results = []
         for run in _runs(messages, hub.max_body):
             name = run[0].settings.get("peer", "")
@@ -63,7 +80,7 @@ class PeerHubAdapter(Adapter):
             items = [{"key": m.key, "recipient": m.recipient, "data": base64.b64encode(m.payload).decode("ascii")}
                      for m in run]
             try:
-                answer = client.call(hub, peer, "POST", path, {field: items})
+                answer = client.call(hub, peer, "POST", path, {field: items}, session=self.session())
             except client.PeerCallError as exc:
                 return results + [TransportError(exc.reason)]
             by_key = {r.get("key"): r for r in answer.get("results") or () if isinstance(r, dict)}
@@ -94,5 +111,3 @@ def _runs(messages, max_body):
             size += cost
     return runs
 
-
-ADAPTER = PeerHubAdapter()

@@ -16,7 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 
 NAME = "bench-peer"
-UNITS = [("000.00.01.Z01", "Sở Nội vụ (hub ngang hàng)"), ("000.00.02.Z01", "Sở Tư pháp (hub ngang hàng)")]
+UNITS = (("000.00.01.Z01", "Sở Nội vụ (hub ngang hàng)"), ("000.00.02.Z01", "Sở Tư pháp (hub ngang hàng)"))
 
 
 @dataclass

@@ -1,14 +1,14 @@
 """``lienthong peer sync [PEER]`` and ``lienthong peer status``: the operator's view of federation."""
 import click
 
-from lienthong.core.plugins import _names
+from lienthong.core.plugins import is_plugin_disabled
 
 from . import client, config as peer_config
 
 
 def _hub(env):
     settings = env.settings
-    if "peer_hub" in _names(settings.get("lienthong.plugins.disabled")):
+    if is_plugin_disabled(settings, "peer_hub"):
         raise click.ClickException("the peer_hub plugin is disabled in this configuration")
     try:
         hub = peer_config.load(settings)

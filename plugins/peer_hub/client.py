@@ -1,6 +1,5 @@
 """Signed calls to a peer hub, with the answer's signature checked before it is believed."""
 import json
-import threading
 
 import requests
 
@@ -16,18 +15,11 @@ class PeerCallError(Exception):
         self.status = status
 
 
-_local = threading.local()
-
-
-def _session():
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-    return session
-
-
-def call(hub, peer, method, path, data=None):
+def call(hub, peer, method, path, data=None, session=None):
     """``method path`` on ``peer`` with ``data`` as JSON; the answer's JSON once its signature checks.
+
+    ``session``: a ``requests.Session`` to keep the connection alive between calls (the
+    adapter keeps one per worker thread); without it, the call opens and closes its own.
 
     ``PeerCallError`` for no answer, an unsigned or badly signed answer, or a status other
     than 2xx (its problem ``detail`` in the reason).
@@ -37,8 +29,8 @@ def call(hub, peer, method, path, data=None):
     if data is not None:
         headers["Content-Type"] = "application/json"
     try:
-        response = _session().request(method, peer.url + path, data=body, headers=headers, timeout=hub.timeout,
-                                      allow_redirects=False)
+        response = (session or requests).request(method, peer.url + path, data=body, headers=headers,
+                                                 timeout=hub.timeout, allow_redirects=False)
     except requests.RequestException as exc:
         raise PeerCallError(f"peer {peer.name} at {peer.url} did not answer: {type(exc).__name__}: "
                             f"{str(exc)[:300]}") from exc

@@ -99,14 +99,3 @@ def load(settings):
         config.peers[name] = Peer(name, url, key_id, value.encode("utf-8"))
     return config
 
-
-_cache = {}
-
-
-def of(settings):
-    """``load(settings)`` once per settings object (the adapter and the views call it often)."""
-    key = id(settings)
-    found = _cache.get(key)
-    if found is None or found[0] is not settings:
-        found = _cache[key] = (settings, load(settings))
-    return found[1]

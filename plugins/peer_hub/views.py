@@ -30,8 +30,6 @@ PREFIX = "/peer/v1"
 MAX_ITEMS = 500
 AUTH_KEY = "lienthong.peer_hub.auth"      # the environ remembers a checked request across pyramid_retry attempts
 
-NONCES = auth.NonceCache()
-
 
 class Refused(Exception):
     def __init__(self, reason):
@@ -85,11 +83,13 @@ def _read_body(request, hub):
     return body
 
 
-def peer_view(handler):
+def peer_view(handler, hub, nonces):
     """Authenticate the caller, run ``handler(request, site, env, hub, peer, body) -> (status, body)``,
-    sign the answer. A caller that does not authenticate gets 401 and is on the audit record."""
+    sign the answer. A caller that does not authenticate gets 401 and is on the audit record.
+
+    ``hub`` is this application's ``HubConfig`` and ``nonces`` its ``NonceCache``: both live
+    as long as the application, never in the module."""
     def view(request):
-        hub = peer_config.of(request.registry.settings)
         site = get_site(request)
         try:
             body = _read_body(request, hub)
@@ -103,7 +103,7 @@ def peer_view(handler):
                 peer = hub.peers[remembered]
             else:
                 peer = auth.verify_request(hub, request.headers, request.method, _signed_path(request), body,
-                                           NONCES)
+                                           nonces)
                 request.environ[AUTH_KEY] = peer.name
         except auth.PeerAuthError as exc:
             _on_record(request, site, exc.peer, exc.reason)
@@ -300,9 +300,10 @@ def statuses(request, site, env, hub, peer, body):
 
 
 def includeme(config):
+    hub, nonces = peer_config.load(config.get_settings()), auth.NonceCache()
     for name, path, method, handler in (("peer.directory", "/directory", "GET", directory),
                                         ("peer.packages", "/packages", "POST", packages),
                                         ("peer.statuses", "/statuses", "POST", statuses)):
         config.add_route(name, PREFIX + path)
-        config.add_view(peer_view(handler), route_name=name, request_method=method,
+        config.add_view(peer_view(handler, hub, nonces), route_name=name, request_method=method,
                         permission=NO_PERMISSION_REQUIRED, require_csrf=False)

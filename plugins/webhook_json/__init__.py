@@ -27,7 +27,7 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 
-from lienthong.core.plugins import hookimpl
+from lienthong.core.hookspecs import hookimpl
 from lienthong.core.transports import PermanentError, Setting
 
 from ..http_common import HttpAdapter, tls_settings
@@ -166,9 +166,6 @@ class WebhookJson(HttpAdapter):
         self.send(settings, body, headers)
 
 
-ADAPTER = WebhookJson()
-
-
 @hookimpl
 def lienthong_transports():
-    return [ADAPTER]
+    return [WebhookJson()]      # a new adapter for each application (its sessions and state are its own)

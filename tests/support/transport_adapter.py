@@ -8,7 +8,7 @@ import threading
 
 import requests
 
-from lienthong.core.plugins import hookimpl
+from lienthong.core.hookspecs import hookimpl
 from lienthong.core.transports import Adapter, PermanentError, Setting, TransportError
 
 
@@ -44,9 +44,6 @@ class TestPush(Adapter):
         raise TransportError(f"HTTP {response.status_code} from the product")
 
 
-ADAPTER = TestPush()
-
-
 @hookimpl
 def lienthong_transports():
-    return [ADAPTER]
+    return [TestPush()]      # a new adapter for each application (its sessions and state are its own)

@@ -1,11 +1,11 @@
 """lienthong-hello: a sample LienThong plugin.
 
-It only uses the public plugin API (``lienthong.core.hookimpl`` and the hooks of
+It only uses the public plugin API (``lienthong.core.hookspecs.hookimpl`` and the hooks of
 ``lienthong.core.hookspecs``); the core never imports it by name.
 """
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from lienthong.core import hookimpl
+from lienthong.core.hookspecs import hookimpl
 
 GREETING = "xin chào từ plugin"
 REFUSE_MARK = "test-refuse"

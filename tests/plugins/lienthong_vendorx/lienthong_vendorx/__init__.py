@@ -14,7 +14,7 @@ with the header ``X-VendorX-Key: <api_key>``. It answers ``{"ma_loi": 0}`` when 
 the message, ``{"ma_loi": 2}`` when it already has it, another ``ma_loi`` (with
 ``mo_ta``) when it refuses it.
 
-The plugin only uses LienThong's public plugin API: ``lienthong.core.plugins.hookimpl``,
+The plugin only uses LienThong's public plugin API: ``lienthong.core.hookspecs.hookimpl``,
 the adapter contract of ``lienthong.core.transports`` and the edXML codec
 ``lienthong.core.edxml``. The core never imports it by name.
 """
@@ -24,7 +24,7 @@ import threading
 import requests
 
 from lienthong.core import edxml
-from lienthong.core.plugins import hookimpl
+from lienthong.core.hookspecs import hookimpl
 from lienthong.core.transports import Adapter, PermanentError, Setting, TransportError
 
 ALREADY_HAVE_IT = 2
