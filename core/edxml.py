@@ -59,9 +59,9 @@ import tempfile
 
 from lxml import etree
 
+from .errors import ServiceError
 from .i18n import _
 from .resources.directory import valid_code
-from .services.errors import ServiceError
 
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 PREFIX = "edXML"

@@ -19,15 +19,15 @@ from pyramid.response import FileIter, Response
 
 from .. import doctypes
 from .. import security as sec
+from ..errors import NotFound, ServiceError
 from ..filetypes import AttachmentTooLarge, human_size
 from ..i18n import _
 from ..resources.documents import DRAFT, ISSUED
 from ..resources.site import get_site
-from ..signing import BADGES
 from ..services import audit, paper, workflow
 from ..services import documents as ds
 from ..services.env import get_env
-from ..services.errors import NotFound, ServiceError
+from ..signing import BADGES
 from ..views.base import actor_for
 from .common import NULLABLE_STRING, site_of
 from .json import JSON_TYPE, BadRequest, check_object, respond

@@ -12,8 +12,8 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.response import Response
 
 from .. import security as sec
+from ..errors import Forbidden
 from ..i18n import _
-from ..services.errors import Forbidden
 from .json import check_object, read_body, read_query, respond
 
 PREFIX = "/api/v1"

@@ -10,10 +10,10 @@ import logging
 
 
 from ..db import in_own_transaction
+from ..errors import ServiceError
 from ..i18n import _
 from ..resources.incidents import OPEN
 from . import audit, incidents
-from .errors import ServiceError
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ from datetime import date
 from persistent.list import PersistentList
 
 from .. import security as sec
+from ..errors import Conflict, NotFound, ServiceError
 from ..i18n import _
 from ..resources import directory as d
 from ..resources.directory import Organization
 from ..text import is_email, matches
 from . import audit
-from .errors import Conflict, NotFound, ServiceError
 
 PILOT_MONTHS = 2   # R11: a connected eOffice product runs a two-month pilot before going official
 PHONE_RE = re.compile(r"^[0-9 +().-]{6,20}$")

@@ -14,14 +14,14 @@ import uuid
 
 from .. import doctypes
 from ..blobs import BlobMissing, DigestMismatch
-from ..i18n import _
+from ..errors import Conflict, Forbidden, NotFound, ServiceError, iso_date
 from ..events import DeliveryChanged, DocumentChanged, DocumentSent
+from ..i18n import _
 from ..resources import documents as docs
 from ..resources.documents import Attachment, Delivery, Document
 from ..resources.registers import INCOMING, OUTGOING
 from . import attachment_damage, audit, edxml_pull, outbound, registers, signatures, workflow
 from .directory import resolve
-from .errors import Conflict, Forbidden, NotFound, ServiceError, iso_date
 
 SECRET_CLASSIFICATIONS = ("Mật", "Tối mật", "Tuyệt mật")
 CLASSIFICATIONS = ("",) + SECRET_CLASSIFICATIONS

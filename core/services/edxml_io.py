@@ -13,10 +13,10 @@ import tempfile
 from contextlib import ExitStack
 
 from .. import doctypes, edxml
+from ..errors import Forbidden
 from ..i18n import _
 from ..text import fold
 from . import audit, documents as ds, signatures
-from .errors import Forbidden
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024   # a package read from a pipe is spooled to disk beyond this
 

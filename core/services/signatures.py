@@ -24,10 +24,10 @@ from pyramid.i18n import TranslationString
 from pyramid.settings import asbool
 
 from .. import signing
+from ..errors import NotFound, ServiceError
 from ..i18n import _
 from ..resources.trust import TrustRoot, find_trust, trust_store
 from . import audit
-from .errors import NotFound, ServiceError
 
 log = logging.getLogger(__name__)
 

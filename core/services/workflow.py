@@ -8,8 +8,8 @@ goes through ``transition``; an illegal move is a ``Conflict`` (409) saying why.
 from dataclasses import dataclass
 
 from .. import security as sec
+from ..errors import Conflict, ServiceError
 from ..i18n import _
-from .errors import Conflict, ServiceError
 
 ARRIVED = "01"
 REFUSED = "02"

@@ -12,6 +12,7 @@ from pyramid.view import view_config
 
 from .. import doctypes
 from .. import security as sec
+from ..errors import ServiceError
 from ..i18n import _, translate_message
 from ..resources import documents as docs
 from ..resources.documents import Delivery
@@ -20,7 +21,6 @@ from ..resources.site import Site, get_site
 from ..services import audit, mailboxes, workflow
 from ..services import documents as ds
 from ..services.env import get_env
-from ..services.errors import ServiceError
 from .base import actor_for, local_time, page, refused, translate
 
 PAGE_SIZE = 20
