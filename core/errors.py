@@ -20,7 +20,7 @@ class ServiceError(ValueError):
             message = TranslationString(message, domain="lienthong")
         if mapping:
             message = TranslationString(message, domain="lienthong", mapping=mapping)
-        self.message = message
+        self.message: TranslationString = message
         self.field = field
         super().__init__(self.text())
 

@@ -10,6 +10,7 @@ from datetime import date
 from persistent.list import PersistentList
 
 from .. import security as sec
+from ..edxml import valid_code
 from ..errors import Conflict, NotFound, ServiceError
 from ..i18n import _
 from ..resources import directory as d
@@ -56,7 +57,7 @@ def clean(site, data, existing=None, known_adapters=None, pending_parents=None):
     directory = site["directory"]
     if existing is None:
         code = out.get("code", "")
-        if not d.valid_code(code):
+        if not valid_code(code):
             raise DirectoryError(_("Invalid identifier code ${code}: the form is ddd.dd.dd.Xdd, e.g. 000.00.12.H49."),
                                  field="code", code=code)
         if code in directory:
