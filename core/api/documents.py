@@ -19,6 +19,7 @@ from pyramid.response import FileIter, Response
 
 from .. import doctypes
 from .. import security as sec
+from ..edxml import STATUS_CODES
 from ..errors import NotFound, ServiceError
 from ..filetypes import AttachmentTooLarge, human_size
 from ..i18n import _
@@ -39,7 +40,7 @@ METADATA_ROOM = 1 * MiB
 XML_TYPES = ("application/xml", "text/xml")
 MULTIPART = "multipart/form-data"
 DOCUMENT_STATES = (DRAFT, "pending", "approved", ISSUED)
-DELIVERY_STATES = ("",) + workflow.STATUS_CODES
+DELIVERY_STATES = ("",) + STATUS_CODES
 DOC_TYPES = [t.code for t in doctypes.TYPES]
 ACTION_NAMES = list(workflow.ACTIONS)
 

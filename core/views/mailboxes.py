@@ -12,6 +12,7 @@ from pyramid.view import view_config
 
 from .. import doctypes
 from .. import security as sec
+from ..edxml import STATUS_CODES
 from ..errors import ServiceError
 from ..i18n import _, translate_message
 from ..resources import documents as docs
@@ -193,7 +194,7 @@ def read_filters(request, personal):
     elif tab not in TAB_TITLES:
         tab = mailboxes.INBOX
     if tab in (mailboxes.INBOX, mailboxes.PERSONAL):
-        states = [s for s in workflow.STATUS_CODES]
+        states = [s for s in STATUS_CODES]
     elif tab == mailboxes.DRAFTS:
         states = list(docs.EDITABLE)
     else:
