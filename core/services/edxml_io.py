@@ -4,7 +4,7 @@ An imported package was numbered, dated and traced by the eOffice product that m
 it keeps its header (``documents.KEPT_HEADER_FIELDS``), is filed in the sender unit's
 outgoing register (unless the unit is served by an adapter: its own system keeps that
 register) and delivered like any other document. Export → import keeps every
-field. Parsing is the codec's (``core/edxml.py``): hostile input is refused before
+field. Parsing is the codec's (``core/edxml/``): hostile input is refused before
 anything is stored, and an error after parsing aborts the whole transaction.
 """
 import io
