@@ -30,6 +30,7 @@ for plugins; the modules' layout may change.
 Every refusal is an ``EdxmlError`` (a 400 ``ServiceError``) with a translatable reason and,
 where one element is at fault, ``field`` naming it (e.g. ``MessageHeader/Subject``).
 """
+from ..timezones import VIETNAM
 from .build import ENCODE_CHUNK, build_document, build_status
 from .parse import (
     DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ELEMENTS,
@@ -38,7 +39,7 @@ from .values import (
     ACCEPTED, ARRIVED, ASSIGNED, BAD_NAME_RE, BUSINESS_DOC_TYPES, CODE_NOTATION_RE, CODE_NUMBER_RE,
     COMPLETED, CONTENT_TYPE_RE, DIGEST_ALGORITHM, DOCUMENT_ID_RE, FULL_CODE_RE, IN_PROGRESS, INT_RE,
     ISO_DATE_RE, NS, OLD_TIMESTAMP_RE, ORGAN_FIELDS, PREFIX, PRIORITIES, RECALL_AGREED, RECALL_ASKED,
-    RECALL_REFUSED, REFUSED, STAFF_FIELDS, STATUS_CODES, UNIT_CODE_RE, VIETNAM, XML_DATE_RE,
+    RECALL_REFUSED, REFUSED, STAFF_FIELDS, STATUS_CODES, UNIT_CODE_RE, XML_DATE_RE,
     EdxmlError, canonical_document, canonical_status, q, valid_code)
 
 __all__ = [

@@ -13,17 +13,20 @@ from lxml import etree
 
 from ..i18n import _
 from .values import (
-    DIGEST_ALGORITHM, NS, ORGAN_FIELDS, PREFIX, STAFF_FIELDS, EdxmlError, as_text,
+    DIGEST_ALGORITHM, NS, ORGAN_FIELDS, PREFIX, STAFF_FIELDS, EdxmlError, Meta, as_text,
     canonical_document, canonical_status, check_attachment_name, check_content_type, excerpt, q)
 
 ENCODE_CHUNK = 57 * 4096           # a whole number of 76-character base64 lines
+
+#: an lxml element (lxml ships no type hints)
+Element = Any
 
 
 def _date_to_xml(iso: str) -> str:
     return iso.replace("-", "/")
 
 
-def _sub(parent: Any, name: str, text: Optional[str] = None, field: Optional[str] = None) -> Any:
+def _sub(parent: Element, name: str, text: Optional[str] = None, field: Optional[str] = None) -> Element:
     element = etree.SubElement(parent, q(name))
     if text is not None:
         try:
@@ -35,20 +38,20 @@ def _sub(parent: Any, name: str, text: Optional[str] = None, field: Optional[str
     return element
 
 
-def _write_organ(parent, name, organ):
+def _write_organ(parent: Element, name: str, organ: Mapping[str, str]) -> Element:
     element = _sub(parent, name)
     for tag, key in ORGAN_FIELDS:
         _sub(element, tag, organ[key], field=f"{name}/{tag}")
     return element
 
 
-def _write_staff(parent, staff):
+def _write_staff(parent: Element, staff: Mapping[str, str]) -> None:
     element = _sub(parent, "StaffInfo")
     for tag, key in STAFF_FIELDS:
         _sub(element, tag, staff[key], field="StaffInfo/" + tag)
 
 
-def _write_response_for(parent, item):
+def _write_response_for(parent: Element, item: Mapping[str, str]) -> None:
     element = _sub(parent, "ResponseFor")
     _sub(element, "OrganId", item["organ_id"])
     _sub(element, "Code", item["code"])
@@ -56,7 +59,7 @@ def _write_response_for(parent, item):
     _sub(element, "DocumentId", item["document_id"])
 
 
-def _write_message_header(header, meta):
+def _write_message_header(header: Element, meta: Meta) -> None:
     mh = _sub(header, "MessageHeader")
     _write_organ(mh, "From", meta["from"])
     for recipient in meta["to"]:
@@ -95,7 +98,7 @@ def _write_message_header(header, meta):
     _sub(mh, "DocumentId", meta["document_id"])
 
 
-def _write_trace(header, meta):
+def _write_trace(header: Element, meta: Meta) -> None:
     trace_list = _sub(header, "TraceHeaderList")
     for item in meta["trace"]:
         trace = _sub(trace_list, "TraceHeader")
@@ -115,7 +118,7 @@ def _write_trace(header, meta):
             _sub(organs, "OrganId", organ_id)
 
 
-def _signature_bytes(signature: Union[bytes, bytearray, Any]) -> bytes:
+def _signature_bytes(signature: Union[bytes, bytearray, Element]) -> bytes:
     """The caller's Signature (an lxml element or XML bytes) serialized as it is.
 
     It is spliced into the output rather than appended to the tree, so that pretty printing
@@ -167,18 +170,18 @@ def _encode_attachment(fileobj: IO[bytes]) -> tuple[list[bytes], int, str]:
 
 
 
-def _envelope():
+def _envelope() -> tuple[Element, Element]:
     root = etree.Element(q("edXMLEnvelope"), nsmap={PREFIX: NS})
     return root, _sub(root, "edXMLHeader")
 
 
-def _serialize(root):
+def _serialize(root: Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def build_document(meta: Mapping[str, Any],
                    attachments: Iterable[tuple[Mapping[str, Any], IO[bytes]]],
-                   signature: Union[bytes, bytearray, Any, None] = None) -> bytes:
+                   signature: Union[bytes, bytearray, Element, None] = None) -> bytes:
     """An edXML document package as UTF-8 bytes; the same input always gives the same bytes.
 
     ``attachments`` is an iterable of ``(info, fileobj)``: ``info`` has ``name``,

@@ -24,7 +24,7 @@ import binascii
 import hashlib
 import os
 import tempfile
-from typing import IO, Literal, Optional, Union
+from typing import IO, Any, Callable, Iterator, Literal, Optional, TypeVar, Union, cast
 
 from lxml import etree
 
@@ -44,12 +44,19 @@ SPOOL_MAX = 2**20
 
 #: what the parser reads: bytes, or a binary stream (read in chunks, never whole)
 Source = Union[bytes, bytearray, memoryview, IO[bytes]]
+#: where attachments are spooled (None: in memory, rolling to a temp file past SPOOL_MAX)
+SpoolDir = Optional[Union[str, os.PathLike[str]]]
+#: an lxml element (lxml ships no type hints)
+Element = Any
+Callback = TypeVar("Callback", bound=Callable[..., Any])
 
 
 class _Base64Sink:
     """Strict base64 decoding of text that arrives in pieces, into a temp file."""
 
-    def __init__(self, spool_dir, label):
+    file: IO[bytes]
+
+    def __init__(self, spool_dir: SpoolDir, label: str) -> None:
         if spool_dir is None:
             self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)
         else:
@@ -60,11 +67,11 @@ class _Base64Sink:
         self.size = 0
         self.sha = hashlib.sha256()
 
-    def bad(self):
+    def bad(self) -> EdxmlError:
         return EdxmlError(_("The attachment ${name} is not valid base64."),
                           field="Attachment/AttachmentText", name=excerpt(self.label))
 
-    def feed(self, text):
+    def feed(self, text: str) -> None:
         try:
             raw = text.encode("ascii")
         except UnicodeEncodeError:
@@ -77,7 +84,7 @@ class _Base64Sink:
         if cut:
             self._decode(raw[:cut] if cut < len(raw) else raw)
 
-    def _decode(self, piece):
+    def _decode(self, piece: bytes) -> None:
         if self.padded:
             raise self.bad()
         try:
@@ -89,15 +96,15 @@ class _Base64Sink:
         self.sha.update(data)
         self.size += len(data)
 
-    def finish(self):
+    def finish(self) -> None:
         if self.pending:
             raise self.bad()
         self.file.seek(0)
 
 
-def _aborting(method):
+def _aborting(method: Callback) -> Callback:
     """Mark the target as aborted when a callback raises (see ``_Target.close``)."""
-    def wrapper(self, *args):
+    def wrapper(self: "_Target", *args: Any) -> Any:
         try:
             return method(self, *args)
         except BaseException:
@@ -105,7 +112,7 @@ def _aborting(method):
             raise
     wrapper.__name__ = method.__name__
     wrapper.__doc__ = method.__doc__
-    return wrapper
+    return cast(Callback, wrapper)
 
 
 class _Target:
@@ -113,9 +120,10 @@ class _Target:
 
     BODY, ATTACHMENT, TEXT = q("edXMLBody"), q("Attachment"), q("AttachmentText")
 
-    def __init__(self, *, max_depth, max_attachments, max_elements, spool_dir, expect=None):
+    def __init__(self, *, max_depth: int, max_attachments: int, max_elements: int, spool_dir: SpoolDir,
+                 expect: Optional[str] = None) -> None:
         self.builder = etree.TreeBuilder()
-        self.stack = []
+        self.stack: list[str] = []
         self.elements = 0
         self.text_chars = 0
         self.max_depth = max_depth
@@ -123,17 +131,17 @@ class _Target:
         self.max_elements = max_elements
         self.spool_dir = spool_dir
         self.expect = expect       # "document", "status", or "kind" to stop once known
-        self.sink = None
-        self.sinks = {}            # Attachment element → its _Base64Sink
-        self.attachments = []      # finished: (element, sink)
+        self.sink: Optional[_Base64Sink] = None
+        self.sinks: dict[Element, Optional[_Base64Sink]] = {}   # Attachment element → its sink
+        self.attachments: list[tuple[Element, Optional[_Base64Sink]]] = []   # finished: (element, sink)
         self.aborted = False
 
     @_aborting
-    def doctype(self, name, pubid, system):
+    def doctype(self, name: str, pubid: str, system: str) -> None:
         raise EdxmlError(_("The edXML package may not contain a DOCTYPE or entity declarations."))
 
     @_aborting
-    def start(self, tag, attrib, nsmap=None):
+    def start(self, tag: str, attrib: dict[str, str], nsmap: Optional[dict[str, str]] = None) -> None:
         depth = len(self.stack) + 1
         if depth > self.max_depth:
             raise EdxmlError(_("The edXML package is nested deeper than ${limit} levels."),
@@ -150,7 +158,7 @@ class _Target:
             raise self.sink.bad()
         if self.expect and depth == 3 and self.stack[-1] == q("edXMLHeader") \
                 and tag in (q("MessageHeader"), q("Status")):
-            found = "status" if tag == q("Status") else "document"
+            found: Literal["document", "status"] = "status" if tag == q("Status") else "document"
             if self.expect == "kind":
                 raise _Kind(found)
             if found == "status" and self.expect == "document":
@@ -176,7 +184,7 @@ class _Target:
         self.text_chars = 0
 
     @_aborting
-    def data(self, text):
+    def data(self, text: str) -> None:
         if self.sink is not None:
             self.sink.feed(text)
             return
@@ -187,7 +195,7 @@ class _Target:
         self.builder.data(text)
 
     @_aborting
-    def end(self, tag):
+    def end(self, tag: str) -> None:
         if self.sink is not None:
             self.sink.finish()
             self.sink = None
@@ -201,25 +209,25 @@ class _Target:
             if text is not None:
                 element.remove(text)
 
-    def close(self):
+    def close(self) -> Optional[Element]:
         # lxml calls close() also after a callback raised or libxml2 found an error; the
         # builder would then complain of missing end tags and hide the real reason.
         if self.aborted or self.stack:
             return None
         return self.builder.close()
 
-    def discard(self):
+    def discard(self) -> None:
         for sink in self.sinks.values():
             if sink is not None:
                 sink.file.close()
 
 
 class _Kind(Exception):
-    def __init__(self, kind):
+    def __init__(self, kind: Literal["document", "status"]) -> None:
         self.kind = kind
 
 
-def _source_size(source):
+def _source_size(source: IO[bytes]) -> Optional[int]:
     """Bytes left in a seekable stream (None when it cannot be known without reading it)."""
     try:
         if source.seekable():
@@ -232,11 +240,11 @@ def _source_size(source):
     return None
 
 
-def _too_big(limit):
+def _too_big(limit: int) -> EdxmlError:
     return EdxmlError(_("The edXML package is larger than the limit of ${limit} bytes."), limit=limit)
 
 
-def _chunks(source, max_bytes):
+def _chunks(source: Source, max_bytes: int) -> Iterator[bytes]:
     """The input in chunks, refusing it as soon as it is known to exceed ``max_bytes``."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         view = memoryview(source)
@@ -261,7 +269,8 @@ def _chunks(source, max_bytes):
         yield chunk
 
 
-def _parse(source, *, max_bytes, max_depth, max_attachments, max_elements, spool_dir, expect):
+def _parse(source: Source, *, max_bytes: int, max_depth: int, max_attachments: int, max_elements: int,
+           spool_dir: SpoolDir, expect: str) -> tuple[Element, _Target]:
     """Run the safe parser; the small tree's root and the target (attachments, sinks)."""
     target = _Target(max_depth=max_depth, max_attachments=max_attachments,
                      max_elements=max_elements, spool_dir=spool_dir, expect=expect)
@@ -289,7 +298,7 @@ def _parse(source, *, max_bytes, max_depth, max_attachments, max_elements, spool
     return root, target
 
 
-def _text(parent, *path):
+def _text(parent: Optional[Element], *path: str) -> str:
     """The text of a descendant (by edXML local names), "" when absent."""
     if parent is None:
         return ""
@@ -297,17 +306,17 @@ def _text(parent, *path):
     return "" if element is None or element.text is None else element.text
 
 
-def _read_organ(element):
+def _read_organ(element: Optional[Element]) -> dict[str, str]:
     organ = {key: _text(element, tag) for tag, key in ORGAN_FIELDS}
     organ["organ_id"] = organ["organ_id"].strip()
     return organ
 
 
-def _read_staff(element):
+def _read_staff(element: Optional[Element]) -> dict[str, str]:
     return {key: _text(element, tag) for tag, key in STAFF_FIELDS}
 
 
-def _read_response_for(element, base):
+def _read_response_for(element: Optional[Element], base: str) -> dict[str, str]:
     return {
         "organ_id": _text(element, "OrganId").strip(),
         "code": _text(element, "Code").strip(),
@@ -317,7 +326,7 @@ def _read_response_for(element, base):
     }
 
 
-def _read_message_header(mh):
+def _read_message_header(mh: Element) -> Meta:
     base = "MessageHeader"
     other = mh.find(q("OtherInfo"))
     return {
@@ -352,7 +361,7 @@ def _read_message_header(mh):
     }
 
 
-def _read_trace(trace_list):
+def _read_trace(trace_list: Optional[Element]) -> Meta:
     base = "TraceHeaderList"
     business = trace_list.find(q("Bussiness")) if trace_list is not None else None
     traces = trace_list.findall(q("TraceHeader")) if trace_list is not None else ()
@@ -376,18 +385,18 @@ def _read_trace(trace_list):
     }
 
 
-def _header(root):
+def _header(root: Element) -> Element:
     header = root.find(q("edXMLHeader"))
     if header is None:
         raise required_error("edXMLHeader")
     return header
 
 
-def _manifest_mismatch(message, field, **mapping):
+def _manifest_mismatch(message: str, field: str, **mapping: Any) -> EdxmlError:
     return EdxmlError(message, field=field, **mapping)
 
 
-def _read_attachments(root, target):
+def _read_attachments(root: Element, target: _Target) -> list[dict[str, Any]]:
     """Match the streamed attachments with the manifest; their dicts in manifest order."""
     body = root.find(q("edXMLBody"))
     references = (body.findall(q("edXMLManifest") + "/" + q("Reference"))
@@ -481,7 +490,7 @@ def _read_attachments(root, target):
 def parse_document(stream_or_bytes: Source, *, max_bytes: int = DEFAULT_MAX_BYTES,
                    max_depth: int = DEFAULT_MAX_DEPTH, max_attachments: int = DEFAULT_MAX_ATTACHMENTS,
                    max_elements: int = DEFAULT_MAX_ELEMENTS,
-                   spool_dir: Optional[Union[str, os.PathLike[str]]] = None) -> Meta:
+                   spool_dir: SpoolDir = None) -> Meta:
     """A document package's metadata dict, with ``attachments`` and ``signature``.
 
     Each attachment dict has ``name``, ``content_type``, ``description``, ``size``,
