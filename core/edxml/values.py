@@ -23,17 +23,17 @@ NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 PREFIX = "edXML"
 DIGEST_ALGORITHM = "http://www.w3.org/2001/04/xmlenc#sha256"
 
-# The edXML status codes of a delivery (DESIGN.md); the delivery state machine
+# The edXML status codes of a delivery, the one definition: the delivery state machine
 # (services/workflow.py) names its states with these.
-ARRIVED = "01"
-REFUSED = "02"
-ACCEPTED = "03"
-ASSIGNED = "04"
-IN_PROGRESS = "05"
+ARRIVED = "01"          # arrived at the recipient's system
+REFUSED = "02"          # refused on receipt
+ACCEPTED = "03"         # accepted and registered as incoming
+ASSIGNED = "04"         # assigned by a leader
+IN_PROGRESS = "05"      # being processed by a specialist
 COMPLETED = "06"
-RECALL_ASKED = "13"
-RECALL_AGREED = "15"
-RECALL_REFUSED = "16"
+RECALL_ASKED = "13"     # the sender asks to take the document back
+RECALL_AGREED = "15"    # take-back / update agreed
+RECALL_REFUSED = "16"   # take-back / update refused
 STATUS_CODES = (ARRIVED, REFUSED, ACCEPTED, ASSIGNED, IN_PROGRESS, COMPLETED, RECALL_ASKED,
                 RECALL_AGREED, RECALL_REFUSED)
 
