@@ -33,7 +33,7 @@ import hashlib
 import itertools
 import random
 import re
-from datetime import date as _date, datetime, timedelta, timezone
+from datetime import date as _date, datetime, timezone
 
 import BTrees
 from BTrees.Length import Length
@@ -48,14 +48,13 @@ from hypatia.text.parsetree import AndNode, AtomNode, GlobNode
 from persistent import Persistent
 
 from .text import fold
+from .timezones import VIETNAM
 
 FAMILY = BTrees.family64
 #: attribute of ``site['catalog']`` that holds the Catalog
 ATTRIBUTE = "index"
 #: sort names accepted by :meth:`Catalog.query`
 SORTS = ("date", "due", "relevance")
-#: Vietnam keeps one offset all year; naive datetimes are read in it
-VN_TZ = timezone(timedelta(hours=7))
 
 #: query text beyond this is ignored (a pasted paragraph is not a search)
 MAX_TEXT = 300
@@ -188,7 +187,7 @@ def to_micros(value):
     if not isinstance(value, datetime):
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=VN_TZ)
+        value = value.replace(tzinfo=VIETNAM)
     delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 

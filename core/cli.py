@@ -368,7 +368,7 @@ def shell(env):
 def adduser(env, login, fullname, unit_code, roles, password, email, position, must_change_password):
     """Add a user account."""
     from .services import accounts, audit
-    from .services.errors import ServiceError
+    from .errors import ServiceError
 
     with env.site() as (site, tm):
         try:
@@ -437,7 +437,7 @@ def directory_import(env, file, fmt, dry_run):
     """Create and update units from a CSV or JSON file: all rows or none."""
     from .services import audit as audit_service
     from .services import directory_io
-    from .services.errors import ServiceError
+    from .errors import ServiceError
 
     fmt = _format_of(fmt, file)
     limit = directory_io.max_bytes_of(env.settings)
@@ -483,7 +483,7 @@ def token_create(env, unit_code, label):
     """Make a token for a unit and print its secret (shown once)."""
     from .services import audit as audit_service
     from .services import tokens
-    from .services.errors import ServiceError
+    from .errors import ServiceError
 
     with env.site() as (site, tm):
         try:
@@ -520,7 +520,7 @@ def token_revoke(env, token_id):
     """Revoke a token at once: it is refused from the next request on."""
     from .services import audit as audit_service
     from .services import tokens
-    from .services.errors import ServiceError
+    from .errors import ServiceError
 
     with env.site() as (site, tm):
         try:

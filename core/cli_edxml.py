@@ -102,7 +102,7 @@ def send(env, file, to, url, token):
     """Send the edXML package FILE to the hub as the token's unit."""
     if to:
         from . import edxml
-        from .services.errors import ServiceError
+        from .errors import ServiceError
         try:
             with open(file, "rb") as stream:
                 parsed = edxml.parse_document(stream)

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import filetype
 
+from .errors import ServiceError
 from .i18n import _
-from .services.errors import ServiceError
 
 MiB = 1024 * 1024
 HEAD = 8192

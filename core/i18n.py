@@ -1,6 +1,8 @@
 """Vietnamese first, English second: message factory, locale choice and the template translator."""
 from pyramid.i18n import TranslationString, TranslationStringFactory
 
+from .timezones import DEFAULT_TIMEZONE, VIETNAM
+
 DOMAIN = "lienthong"
 _ = TranslationStringFactory(DOMAIN)
 
@@ -58,9 +60,6 @@ def template_translator(request):
     return translate
 
 
-DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
-
-
 def site_timezone(settings):
     """``lienthong.timezone`` (default Asia/Ho_Chi_Minh): times are stored in UTC, shown in this zone.
 
@@ -72,8 +71,7 @@ def site_timezone(settings):
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         if name == DEFAULT_TIMEZONE:  # no tz database: Viet Nam keeps UTC+7 without DST since 1975
-            from datetime import timedelta, timezone
-            return timezone(timedelta(hours=7), DEFAULT_TIMEZONE)
+            return VIETNAM
         raise ValueError(f"lienthong.timezone = {name}: not a known time zone "
                          f"(use a name such as {DEFAULT_TIMEZONE})") from exc
 

@@ -120,7 +120,8 @@ class WorkCalendar:
         self.extra_workdays = frozenset(extra_workdays)
         self.builtin_holidays = builtin_holidays
         if tz is None:
-            from .i18n import DEFAULT_TIMEZONE, site_timezone
+            from .i18n import site_timezone
+            from .timezones import DEFAULT_TIMEZONE
             tz = site_timezone({"lienthong.timezone": DEFAULT_TIMEZONE})
         self.tz = tz
         self._years = {}

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from lienthong.core import permissions as sec
+from lienthong.core.errors import Conflict, NotFound, ServiceError
 from lienthong.core.services import accounts, audit, tokens
 from lienthong.core.services.directory import DirectoryError
-from lienthong.core.services.errors import Conflict, NotFound, ServiceError
 from lienthong.core.services.passwords import verify_password
 
 from .conftest import DEMO_PASSWORD, with_site

@@ -3,9 +3,9 @@ from datetime import date
 
 import pytest
 
+from lienthong.core.errors import Conflict, ServiceError
 from lienthong.core.resources import directory as d
 from lienthong.core.services import audit, directory as dirs
-from lienthong.core.services.errors import Conflict, ServiceError
 
 from .support.refusals import refused as support_refused
 from .conftest import with_site

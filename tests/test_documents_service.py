@@ -4,10 +4,10 @@ import threading
 import pytest
 import transaction
 
+from lienthong.core.errors import Conflict, Forbidden, ServiceError
 from lienthong.core.resources.site import find_site
 from lienthong.core.services import documents as ds
 from lienthong.core.services import outbound, workflow
-from lienthong.core.services.errors import Conflict, Forbidden, ServiceError
 
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import (NOT_CONNECTED, SNV, STP, STTTT, VUNGTAU, actor, basic, hub,  # noqa: F401

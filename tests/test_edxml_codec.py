@@ -9,7 +9,7 @@ import pytest
 
 from lienthong.core import edxml
 from lienthong.core.edxml import EdxmlError
-from lienthong.core.services.errors import ServiceError
+from lienthong.core.errors import ServiceError
 
 CORPUS = os.path.join(os.path.dirname(__file__), "data", "edxml")
 FULL_ID = "9b1e4c7a2f3d4e5a8b6c0d1e2f3a4b5c"

@@ -5,10 +5,10 @@ import os
 import pytest
 
 from lienthong.core import edxml
+from lienthong.core.errors import Conflict, Forbidden, ServiceError
 from lienthong.core.services import attachments
 from lienthong.core.services import documents as ds
 from lienthong.core.services import edxml_io
-from lienthong.core.services.errors import Conflict, Forbidden, ServiceError
 
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import SNV, STTTT, VUNGTAU, Hub, actor, basic, hub, pdf_file  # noqa: F401

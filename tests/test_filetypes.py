@@ -8,10 +8,10 @@ import zlib
 
 import pytest
 
+from lienthong.core.errors import ServiceError
 from lienthong.core.filetypes import (
     AttachmentError, AttachmentPolicy, AttachmentTooLarge, check_attachment, check_name,
     check_total, sniff)
-from lienthong.core.services.errors import ServiceError
 
 POLICY = AttachmentPolicy.from_settings({})
 

@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 from lienthong.core import edxml
+from lienthong.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from lienthong.core.services import edxml_pull, inbound
-from lienthong.core.services.errors import Conflict, Forbidden, NotFound, ServiceError
 
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import NOT_CONNECTED, PDF, SNV, STTTT, VUNGTAU, Hub, hub  # noqa: F401

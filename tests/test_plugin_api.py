@@ -41,10 +41,7 @@ PUBLIC = {
     "lienthong.core.services.directory": {"add_unit", "update_unit", "set_connection_state"},
     "lienthong.core.services.inbound": {"receive_package", "receive_status"},
     "lienthong.core.services.outbound": {"queues", "dead_letters"},
-    "lienthong.core.services.workflow": {"RECALL_ASKED"},
 }
-if importlib.util.find_spec("lienthong.core.errors") is None:     # until ServiceError moves to core/errors.py
-    PUBLIC["lienthong.core.services.errors"] = {"ServiceError"}
 
 CORE = "lienthong.core"
 PACKAGES = {"plugins": "lienthong.plugins"}     # directory under ROOT -> the package it is importable as

@@ -8,11 +8,11 @@ import io
 import pytest
 
 from lienthong.core import signing
+from lienthong.core.errors import ServiceError
 from lienthong.core.resources.registers import OUTGOING
 from lienthong.core.services import attachments
 from lienthong.core.services import documents as ds
 from lienthong.core.services import signatures
-from lienthong.core.services.errors import ServiceError
 
 from .conftest import close_app, login
 from .support.demo import demo_factory  # noqa: F401  (fixture)

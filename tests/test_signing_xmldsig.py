@@ -64,7 +64,7 @@ def test_signed_package_is_valid_and_still_parses(pki):
     assert (report.badge, report.format, report.target) == (VALID, "xmldsig", "edxml")
     assert (report.signer, report.issuer) == ("Sở Nội vụ", "LienThong Test Issuing CA")
     assert report.serial == format(pki.cert("unit").serial_number, "x")
-    # core/edxml.py reads the signed package: same metadata, the Signature kept
+    # the codec (core/edxml/) reads the signed package: same metadata, the Signature kept
     meta = edxml.parse_document(signed)
     original = edxml.parse_document(data)
     assert meta["signature"].startswith(b"<ds:Signature")

@@ -19,16 +19,17 @@ from pyramid.response import FileIter, Response
 
 from .. import doctypes
 from .. import permissions as sec
+from ..edxml import STATUS_CODES
+from ..errors import NotFound, ServiceError
 from ..filetypes import AttachmentTooLarge, human_size
 from ..i18n import _
 from ..resources.documents import DRAFT, ISSUED
 from ..resources.site import get_site
+from ..services import attachments, audit, paper, workflow
 from ..security import SystemIdentity, current_delegation
 from ..signing import BADGES
-from ..services import attachments, audit, paper, workflow
 from ..services import documents as ds
 from ..services.env import get_env
-from ..services.errors import NotFound, ServiceError
 from ..views.base import actor_for
 from .common import NULLABLE_STRING, site_of
 from .json import JSON_TYPE, BadRequest, check_object, respond
@@ -40,7 +41,7 @@ METADATA_ROOM = 1 * MiB
 XML_TYPES = ("application/xml", "text/xml")
 MULTIPART = "multipart/form-data"
 DOCUMENT_STATES = (DRAFT, "pending", "approved", ISSUED)
-DELIVERY_STATES = ("",) + workflow.STATUS_CODES
+DELIVERY_STATES = ("",) + STATUS_CODES
 DOC_TYPES = [t.code for t in doctypes.TYPES]
 ACTION_NAMES = list(workflow.ACTIONS)
 

@@ -17,13 +17,13 @@ from datetime import timedelta
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .. import permissions as sec
+from ..errors import NotFound
 from ..i18n import _
 from ..resources.site import get_site
 from ..security import SystemIdentity
 from ..services import audit, edxml_io, edxml_pull, inbound
 from ..services import documents as ds
 from ..services.env import get_env
-from ..services.errors import NotFound
 from ..views.base import actor_for
 from . import openapi
 from .common import NULLABLE_STRING

@@ -10,8 +10,8 @@ from datetime import date
 
 from pyramid.response import Response
 
+from ..errors import ServiceError
 from ..i18n import _
-from ..services.errors import ServiceError
 
 JSON_TYPE = "application/json"
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.response import Response
 
+from ..errors import Forbidden
 from ..i18n import _
 from ..security import ACTING_FOR_HEADER, current_delegation
-from ..services.errors import Forbidden
 from .json import check_object, read_body, read_query, respond
 
 PREFIX = "/api/v1"

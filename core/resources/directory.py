@@ -1,6 +1,4 @@
 """The directory of units (Organization) keyed by their QCVN 102 identifier codes."""
-import re
-
 from persistent.list import PersistentList
 from persistent.mapping import PersistentMapping
 from zope.interface import implementer
@@ -8,10 +6,8 @@ from zope.interface import implementer
 from .folder import Folder
 from .mailbox import Mailbox
 from .. import permissions as sec
+from ..edxml import valid_code
 from ..interfaces import IDirectory, IOrganization
-
-# QCVN 102:2016 identifier code shape, e.g. 000.00.12.H49
-CODE_RE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 
 KINDS = ("operator", "province", "department", "district", "agency", "commune", "other")
 
@@ -35,10 +31,6 @@ DEFAULT_POLICIES = {
     "issuers": (sec.CLERK,),      # roles that may issue an outgoing document
     "approval": False,            # a leader approves a draft before the clerk issues it
 }
-
-
-def valid_code(code):
-    return bool(CODE_RE.match(code or ""))
 
 
 @implementer(IDirectory)

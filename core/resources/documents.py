@@ -56,7 +56,7 @@ class Documents(Folder):
 
 
 class Document(Folder):
-    """A data message: ``meta`` holds the edXML header fields (see ``core/edxml.py``)."""
+    """A data message: ``meta`` holds the edXML header fields (see ``core/edxml/values.py``)."""
 
     content_type = "Document"
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .. import permissions as sec
+from ..errors import Conflict, NotFound, ServiceError
 from ..i18n import _
 from ..resources.users import Notice, User
 from ..text import is_email
 from . import audit
-from .errors import Conflict, NotFound, ServiceError
 from .passwords import PasswordPolicyError, check_policy, hash_password, random_password, verify_password
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

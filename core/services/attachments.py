@@ -17,7 +17,7 @@ from ..i18n import _
 from ..resources.documents import Attachment
 from ..resources.incidents import OPEN
 from . import audit, incidents
-from .errors import DocumentError, ServiceError
+from ..errors import DocumentError, ServiceError
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from ZODB.POSException import ConflictError
 
 from ..blobs import BlobMissing, DigestMismatch
+from ..errors import ServiceError
 from ..i18n import _
 from . import audit
-from .errors import ServiceError
 
 CHUNK = 1 << 20
 KEYS_PER_CHUNK = 1000

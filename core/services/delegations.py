@@ -9,11 +9,11 @@ import uuid
 from datetime import date
 
 from .. import permissions as sec
+from ..errors import Conflict, Forbidden, NotFound, ServiceError
 from ..i18n import _
 from ..resources.delegations import PERMISSIONS, ROLE, SCOPES, Delegation
 from . import audit
 from .accounts import notify, role_grants
-from .errors import Conflict, Forbidden, NotFound, ServiceError
 
 MAX_DAYS = 366
 

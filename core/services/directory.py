@@ -10,12 +10,13 @@ from datetime import date
 from persistent.list import PersistentList
 
 from .. import permissions as sec
+from ..edxml import valid_code
+from ..errors import Conflict, NotFound, ServiceError
 from ..i18n import _
 from ..resources import directory as d
 from ..resources.directory import Organization
 from ..text import is_email, matches
 from . import audit
-from .errors import Conflict, NotFound, ServiceError
 
 PILOT_MONTHS = 2   # R11: a connected eOffice product runs a two-month pilot before going official
 PHONE_RE = re.compile(r"^[0-9 +().-]{6,20}$")
@@ -56,7 +57,7 @@ def clean(site, data, existing=None, known_adapters=None, pending_parents=None):
     directory = site["directory"]
     if existing is None:
         code = out.get("code", "")
-        if not d.valid_code(code):
+        if not valid_code(code):
             raise DirectoryError(_("Invalid identifier code ${code}: the form is ddd.dd.dd.Xdd, e.g. 000.00.12.H49."),
                                  field="code", code=code)
         if code in directory:

@@ -29,11 +29,11 @@ import json
 from dataclasses import dataclass, field as dc_field
 from datetime import date
 
+from ..errors import ServiceError
 from ..i18n import _
 from ..resources import directory as d
 from . import audit
 from . import directory as dirs
-from .errors import ServiceError
 
 FORMATS = ("csv", "json")
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024

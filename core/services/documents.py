@@ -19,15 +19,16 @@ same transaction. Attachments are ``attachments``'s, signatures ``signatures``'s
 import uuid
 
 from .. import doctypes
-from .. import permissions as sec
-from ..i18n import _
+from ..errors import Conflict, DocumentError, Forbidden, NotFound, iso_date
 from ..events import DeliveryActed, DeliveryArrived, DeliveryChanged, DeliveryQueued, DocumentChanged, DocumentSent
+from ..i18n import _
+from .. import permissions as sec
 from ..resources import documents as docs
 from ..resources.documents import Delivery, Document
 from ..resources.registers import INCOMING, OUTGOING
 from . import attachments, audit, registers, signatures, workflow
 from .directory import resolve
-from .errors import Conflict, DocumentError, Forbidden, NotFound, iso_date
+
 
 PRIORITIES = (0, 1, 2, 3, 4)           # edXML: normal, urgent, very urgent, express, express on time
 MAX_SUBJECT = 1000

@@ -4,7 +4,7 @@ An imported package was numbered, dated and traced by the eOffice product that m
 it keeps its header (``KEPT_HEADER_FIELDS``), is filed in the sender unit's
 outgoing register (unless the unit is served by an adapter: its own system keeps that
 register) and delivered like any other document. Export → import keeps every
-field. Parsing is the codec's (``core/edxml.py``): hostile input is refused before
+field. Parsing is the codec's (``core/edxml/``): hostile input is refused before
 anything is stored, and an error after parsing aborts the whole transaction.
 """
 import io
@@ -13,11 +13,11 @@ import tempfile
 from contextlib import ExitStack
 
 from .. import doctypes, edxml
+from ..errors import Forbidden
 from ..i18n import _
 from ..text import fold
 from . import audit, documents as ds, signatures
 from .attachments import open_attachment
-from .errors import Forbidden
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024   # a package read from a pipe is spooled to disk beyond this
 

@@ -24,12 +24,12 @@ import io
 import json
 
 from .. import edxml
+from ..errors import Conflict, Forbidden, NotFound, ServiceError
 from ..i18n import _
 from ..resources.directory import NOT_CONNECTED
 from . import audit, edxml_io, workflow
 from . import documents as ds
 from .directory import resolve
-from .errors import Conflict, Forbidden, NotFound, ServiceError
 
 
 class TooLarge(ServiceError):

@@ -1,9 +1,9 @@
 """Incidents (R8.2, R8.4): opened by the services that detect them, read by the operator."""
 import uuid
 
+from ..errors import Conflict, ServiceError
 from ..i18n import _
 from ..resources.incidents import CLOSED, Incident
-from .errors import Conflict, ServiceError
 from . import audit
 
 

@@ -5,9 +5,9 @@ documents being written; a person's mailbox holds the deliveries addressed to th
 caller says which boxes the user may read (``readable_boxes``), so a search never
 reaches a document outside them.
 """
+from ..errors import ServiceError, iso_date
 from ..i18n import _
 from . import indexing
-from .errors import ServiceError, iso_date
 
 INBOX, OUTBOX, DRAFTS, PERSONAL = "in", "out", "draft", "personal"
 BOX_KINDS = (INBOX, OUTBOX, DRAFTS, PERSONAL)

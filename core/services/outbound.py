@@ -25,9 +25,9 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from persistent.mapping import PersistentMapping
 
+from ..errors import NotFound
 from ..i18n import _
 from . import audit
-from .errors import NotFound
 
 KINDS = ("document", "status")
 

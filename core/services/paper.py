@@ -8,13 +8,13 @@
 """
 
 from .. import permissions as sec
+from ..errors import ServiceError, iso_date
 from ..i18n import _
 from ..resources import directory as d
 from ..resources.registers import INCOMING
 from ..text import fold
 from . import accounts, audit, indexing, mailboxes, registers, workflow
 from .documents import act, _iso
-from .errors import ServiceError, iso_date
 
 FOUND_AND_REGISTERED = "registered_electronic"
 ALREADY_REGISTERED = "already_registered"

@@ -5,8 +5,8 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from ..errors import ServiceError
 from ..i18n import _
-from .errors import ServiceError
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 

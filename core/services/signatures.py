@@ -24,11 +24,11 @@ from pyramid.i18n import TranslationString
 from pyramid.settings import asbool
 
 from .. import signing
+from ..errors import DocumentError, NotFound, ServiceError
 from ..i18n import _
 from ..resources.trust import TrustRoot, find_trust, trust_store
 from . import audit
 from .attachments import open_attachment
-from .errors import DocumentError, NotFound, ServiceError
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ import secrets
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from ..errors import NotFound, ServiceError
 from ..i18n import _
 from ..resources.tokens import SYSTEM, ApiToken
 from . import audit
-from .errors import NotFound, ServiceError
 
 PREFIX = "lt_"   # recognisable in logs and secret scanners
 

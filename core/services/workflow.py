@@ -8,21 +8,11 @@ goes through ``transition``; an illegal move is a ``Conflict`` (409) saying why.
 from dataclasses import dataclass
 
 from .. import permissions as sec
+from ..edxml import (  # a delivery's states are the edXML status codes, defined by the codec
+    ACCEPTED, ARRIVED, ASSIGNED, COMPLETED, IN_PROGRESS, RECALL_AGREED, RECALL_ASKED, RECALL_REFUSED,
+    REFUSED)
+from ..errors import Conflict, ServiceError
 from ..i18n import _
-from .errors import Conflict, ServiceError
-
-ARRIVED = "01"
-REFUSED = "02"
-ACCEPTED = "03"
-ASSIGNED = "04"
-IN_PROGRESS = "05"
-COMPLETED = "06"
-RECALL_ASKED = "13"
-RECALL_AGREED = "15"
-RECALL_REFUSED = "16"
-
-STATUS_CODES = (ARRIVED, REFUSED, ACCEPTED, ASSIGNED, IN_PROGRESS, COMPLETED, RECALL_ASKED,
-                RECALL_AGREED, RECALL_REFUSED)
 
 STATE_TITLES = {
     "": _("queued for the recipient's system"),

@@ -11,15 +11,15 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
 from pyramid.view import view_config
 
 from .. import permissions as sec
+from ..errors import ServiceError
 from ..i18n import _
 from ..resources.delegations import MAILBOX, PERMISSIONS, ROLE
 from ..resources.site import get_site
 from ..security import ACTING_FOR_SESSION_KEY, current_delegation
 from ..services import accounts, audit, delegations
-from ..services.errors import ServiceError
 from .base import actor_for, field_errors, local_time, page, refused, translate
-from .home import ROLE_TITLES
 from .factories import self_factory
+from .home import ROLE_TITLES
 
 STATES = {
     "active": _("active"), "scheduled": _("scheduled"), "expired": _("expired"), "revoked": _("revoked"),

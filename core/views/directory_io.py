@@ -12,12 +12,12 @@ from pyramid.view import view_config
 
 from .. import permissions as sec
 from ..db import get_database
+from ..errors import ServiceError
 from ..i18n import _
 from ..plugins import transport_adapters
 from ..resources.site import get_site
 from ..services import audit
 from ..services import directory_io
-from ..services.errors import ServiceError
 from .base import actor_for, page, refused, translate
 from .factories import site_factory
 

@@ -15,6 +15,7 @@ from pyramid.view import view_config
 
 from .. import doctypes
 from .. import permissions as sec
+from ..errors import NotFound, ServiceError
 from ..i18n import _
 from ..resources import documents as docs
 from ..resources.documents import Attachment, Delivery, Document
@@ -22,7 +23,7 @@ from ..resources.mailbox import Mailbox
 from ..resources.site import get_site
 from ..services import attachments, documents as ds
 from ..services import workflow
-from ..services.errors import NotFound, ServiceError
+
 from . import signature_badges
 from .base import actor_for, field_errors, local_time, page, refused, translate
 from .mailboxes import (day, doc_state_title, document_url, env_of, person_name,

@@ -15,12 +15,12 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 
 from transaction.interfaces import TransientError
 
-from ..db import get_database
 from .. import permissions as sec
+from ..db import get_database
+from ..errors import ServiceError
 from ..i18n import LANGUAGES, _, translate_message
 from ..security import SystemIdentity
 from ..services import audit
-from ..services.errors import ServiceError
 from .base import actor_for, translate
 
 log = logging.getLogger(__name__)

@@ -3,11 +3,11 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from .. import permissions as sec
+from ..errors import ServiceError
 from ..i18n import _
 from ..resources.incidents import Incident, Incidents
 from ..resources.site import get_site
 from ..services import audit, incidents
-from ..services.errors import ServiceError
 from .base import actor_for, local_time, page, refused, translate
 
 KIND_TITLES = {"compromised_password": _("Compromised password")}

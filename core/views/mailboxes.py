@@ -12,6 +12,8 @@ from pyramid.view import view_config
 
 from .. import doctypes
 from .. import permissions as sec
+from ..edxml import STATUS_CODES
+from ..errors import ServiceError
 from ..i18n import _, translate_message
 from ..resources import documents as docs
 from ..resources.documents import Delivery
@@ -21,7 +23,6 @@ from ..security import SystemIdentity
 from ..services import audit, mailboxes, workflow
 from ..services import documents as ds
 from ..services.env import get_env
-from ..services.errors import ServiceError
 from .base import actor_for, local_time, page, refused, translate
 
 PAGE_SIZE = 20
@@ -194,7 +195,7 @@ def read_filters(request, personal):
     elif tab not in TAB_TITLES:
         tab = mailboxes.INBOX
     if tab in (mailboxes.INBOX, mailboxes.PERSONAL):
-        states = [s for s in workflow.STATUS_CODES]
+        states = [s for s in STATUS_CODES]
     elif tab == mailboxes.DRAFTS:
         states = list(docs.EDITABLE)
     else:

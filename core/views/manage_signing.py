@@ -15,11 +15,11 @@ from pyramid.view import view_config
 
 from .. import permissions as sec
 from .. import signing
+from ..errors import ServiceError
 from ..i18n import _
 from ..resources.site import get_site
 from ..services import signatures
 from ..services.env import get_env
-from ..services.errors import ServiceError
 from .base import actor_for, field_errors, local_time, page, translate
 from .factories import site_factory, unit_factory
 

@@ -9,10 +9,10 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from .. import permissions as sec
+from ..errors import ServiceError
 from ..i18n import _
 from ..resources.site import get_site
 from ..services import outbound
-from ..services.errors import ServiceError
 from .base import actor_for, local_time, page, refused, translate
 from .factories import container_factory
 

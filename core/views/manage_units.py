@@ -16,13 +16,13 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
 from .. import permissions as sec
+from ..errors import ServiceError
 from ..i18n import _
 from ..plugins import transport_adapters
 from ..resources import directory as d
 from ..resources.site import get_site
 from ..services import tokens
 from ..services import directory as directory_service
-from ..services.errors import ServiceError
 from .base import actor_for, field_errors, local_time, page, translate
 from .directory import KIND_TITLES, STATE_TITLES, STATUS_TITLES, day, titles, today
 from .factories import site_factory, unit_factory

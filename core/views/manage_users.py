@@ -16,12 +16,12 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
 from .. import permissions as sec
+from ..errors import ServiceError
 from ..i18n import _
 from ..resources.directory import Organization
 from ..resources.site import Site, get_site
 from ..resources.users import User
 from ..services import accounts, audit, delegations
-from ..services.errors import ServiceError
 from ..text import matches
 from .base import actor_for, field_errors, local_time, page, refused, translate
 from .delegations import delegation_row, today

@@ -10,11 +10,11 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from .. import permissions as sec
+from ..errors import ServiceError
 from ..i18n import _
 from ..resources.mailbox import Mailbox
 from ..resources.site import get_site
 from ..services import paper
-from ..services.errors import ServiceError
 from .base import actor_for, field_errors, page, translate
 from .mailboxes import document_url, env_of
 

@@ -11,11 +11,11 @@ from pyramid.security import forget
 from pyramid.view import view_config
 
 from .. import permissions as sec
+from ..errors import ServiceError
 from ..i18n import _
 from ..resources.site import get_site
 from ..security import is_api_request
 from ..services import accounts
-from ..services.errors import ServiceError
 from .base import actor_for, field_errors, local_time, page, refused, translate
 from .factories import self_factory
 from .home import ROLE_TITLES

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import transaction
 
+from lienthong.core.errors import ServiceError
 from lienthong.core.resources import directory as d
 from lienthong.core.services import audit, directory as dirs
-from lienthong.core.services.errors import ServiceError
 
 from .hosting import ADAPTER, hosted_by, peer_of
 

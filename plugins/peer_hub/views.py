@@ -16,11 +16,11 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from lienthong.core.edxml import EdxmlError, build_status, parse_status
+from lienthong.core.errors import ServiceError
 from lienthong.core.resources.site import get_site
 from lienthong.core.services import audit
 from lienthong.core.services.env import get_env
-from lienthong.core.services.errors import ServiceError
-from lienthong.core.services.workflow import RECALL_ASKED
+from lienthong.core.edxml import RECALL_ASKED
 
 from . import auth, config as peer_config
 from .hosting import hosted_by, hosted_here

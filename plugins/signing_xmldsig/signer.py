@@ -1,7 +1,7 @@
 """XML-DSig of the edXML envelope, with signxml.
 
 The signature is enveloped: a ``ds:Signature`` in ``edXMLHeader`` (after
-``TraceHeaderList``, where core/edxml.py reads it), one Reference with ``URI=""`` (the
+``TraceHeaderList``, where core/edxml/parse.py reads it), one Reference with ``URI=""`` (the
 whole package, attachments included) and the transforms enveloped-signature + exclusive
 C14N, RSA-SHA256 (ECDSA-SHA256 for EC keys), the certificate chain in ``KeyInfo``.
 

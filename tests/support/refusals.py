@@ -1,7 +1,7 @@
 """Proving that a refused service call stored nothing."""
 import pytest
 
-from lienthong.core.services.errors import ServiceError
+from lienthong.core.errors import ServiceError
 
 from ..conftest import with_site
 
