@@ -9,7 +9,7 @@ request that hit the damage ends in an error and its own transaction is aborted.
 import logging
 
 
-from ..db import in_own_transaction
+from ..db import run_in_site
 from ..i18n import _
 from ..resources.incidents import OPEN
 from . import audit, incidents
@@ -79,7 +79,7 @@ def report(site, actor, attachment, exc, attempts=3):
         _record(own_site, actor, document.attachments[name], exc)
         return True
     try:
-        committed = in_own_transaction(jar.db(), record, attempts)
+        committed = run_in_site(jar.db(), record, attempts)
     except Exception:
         log.exception("could not record the damaged attachment %s", attachment_path(attachment))
         return
