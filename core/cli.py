@@ -573,7 +573,7 @@ def plugins(env):
               help="Attachment size of the edXML import, in MB (default 10).")
 @click.option("--queue", "queue", type=click.IntRange(min=10), default=None,
               help="Only the transport queue: drain N queued messages over HTTP with 1 and 2 workers "
-                   "against the raw send rate (core/bench_queue.py).")
+                   "against the raw send rate (core/bench/queue.py).")
 @click.option("--queue-via", "queue_via", default=None, metavar="ADAPTER",
               help="With --queue: drain through this adapter to the receiving end it offers "
                    "(peer_hub: a second hub over HTTP).")
@@ -583,7 +583,7 @@ def bench(seconds, out_dir, documents, fanout, edxml_mb, queue, queue_via):
     from rich.table import Table
 
     if queue:
-        from . import bench_queue
+        from .bench import queue as bench_queue
         report, path = bench_queue.run(queue, out_dir=out_dir, via=queue_via,
                                        log=lambda step: Console(stderr=True).log(f"bench: {step}"))
         table = Table(title=f"LienThong queue bench {report['date']}: {queue} messages, "
