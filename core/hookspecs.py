@@ -77,9 +77,9 @@ def lienthong_delivery_changed(delivery, old_state, new_state):
 def lienthong_cli(cli):
     """Add commands to the ``lienthong`` command line (``cli`` is its click group).
 
-    Called once when ``core/cli.py`` is imported, with every installed plugin (the ini is
+    Called once when ``lienthong.core.cli`` is imported, with every installed plugin (the ini is
     not read yet, so ``lienthong.plugins.disabled`` cannot apply: a command of a disabled
     plugin should refuse to run). Add with ``cli.add_command(group_or_command)``; a
-    command receives the CLI's ``Env`` (``@click.pass_obj``: ``env.settings``,
+    command receives the CLI's ``CliContext`` (``@click.pass_obj``: ``env.settings``,
     ``env.site()``) like the core's own commands.
     """
