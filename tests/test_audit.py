@@ -17,7 +17,7 @@ from lienthong.core.resources.audit import GENESIS, AuditLog, decode, entry_hash
 from lienthong.core.resources.site import find_site
 from lienthong.core.services import accounts, audit
 
-from .conftest import DEMO_PASSWORD, close_app, login, make_app, with_site
+from .support.app import DEMO_PASSWORD, close_app, login, make_app, with_site
 
 ENTRY_FIELDS = {"seq", "time", "actor", "on_behalf_of", "action", "target", "client", "details",
                 "prev", "hash"}

@@ -56,7 +56,7 @@ def test_a_secret_document_is_refused_and_nothing_is_stored(hub):
 def test_a_plugins_validator_refuses_with_its_reason(demo_factory):
     from lienthong.core.plugins import hookimpl
 
-    from .conftest import close_app
+    from .support.app import close_app
     from .support.exchange import hub_with_plugins
 
     class ForbiddenWord:
@@ -291,7 +291,7 @@ def test_a_document_to_a_person_only_reaches_their_personal_mailbox(hub):
 def test_plugins_hear_of_sends_and_state_changes_after_commit_only(demo_factory):
     from lienthong.core.plugins import hookimpl
 
-    from .conftest import close_app
+    from .support.app import close_app
     from .support.exchange import hub_with_plugins
 
     heard = []

@@ -15,7 +15,7 @@ import zipfile
 
 import pytest
 
-from .conftest import ROOT, file_uri
+from .support.app import ROOT, file_uri
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from lienthong.core import hookimpl, hookspecs
 from lienthong.core.plugins import ENTRY_POINT_GROUP, describe, make_plugin_manager
 
-from .conftest import ROOT, base_settings, close_app, make_app, with_site
+from .support.app import ROOT, base_settings, close_app, make_app, with_site
 
 DESIGN_HOOKS = {
     "lienthong_configure",

@@ -12,7 +12,7 @@ from lienthong.core.resources.site import find_site
 from lienthong.core.services import documents as ds, outbound
 from lienthong.core.worker import Worker
 
-from .conftest import csrf_of, login
+from .support.app import csrf_of, login
 from .support.demo import demo_factory  # noqa: F401
 from .support.exchange import SNV, STP, VUNGTAU, Hub, actor, basic
 
