@@ -4,7 +4,6 @@ import threading
 import pytest
 import transaction
 
-from lienthong.core.resources.site import find_site
 from lienthong.core.services import documents as ds
 from lienthong.core.services import outbound, workflow
 from lienthong.core.services.errors import Conflict, Forbidden, ServiceError
@@ -215,8 +214,7 @@ def test_registrations_never_repeat_nor_skip_under_concurrency(hub):
             ids.append(doc.id)
         return ids
     ids = hub.tx(make)
-    from lienthong.core.db import get_database
-    from ZODB.POSException import ConflictError
+    from lienthong.core.db import get_database, run_in_site
     db = get_database(hub.app.registry)
     errors, retries = [], [0]
 
@@ -225,17 +223,13 @@ def test_registrations_never_repeat_nor_skip_under_concurrency(hub):
         conn = db.open(transaction_manager=tm)
         try:
             for doc_id in chunk:
-                while True:
-                    try:
-                        tm.begin()
-                        site = find_site(conn.root())
-                        ds.act(site, hub.env, actor("vanthu.vungtau"), site["documents"][doc_id].delivery_for(VUNGTAU),
-                               "accept")
-                        tm.commit()
-                        break
-                    except ConflictError:
-                        tm.abort()
-                        retries[0] += 1
+                def accept(site):
+                    ds.act(site, hub.env, actor("vanthu.vungtau"), site["documents"][doc_id].delivery_for(VUNGTAU),
+                           "accept")
+
+                def retried(attempt):
+                    retries[0] += 1
+                run_in_site(db, accept, attempts=1000, connection=conn, on_conflict=retried)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
