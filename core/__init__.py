@@ -11,11 +11,10 @@ import warnings
 # Pyramid 2.x still imports pkg_resources; the deprecation notice is not for our users.
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
-import transaction
 from pyramid.config import Configurator
 from pyramid.settings import asbool
 
-from .db import close_databases, get_database
+from .db import close_databases, get_database, open_transaction
 from .plugins import PluginContractError, check_contracts, make_plugin_manager
 
 log = logging.getLogger(__name__)
@@ -118,12 +117,8 @@ def _startup_check(registry):
     from . import evolve
     from .services.setup import ensure_site
 
-    db = get_database(registry)
-    tm = transaction.TransactionManager()
-    conn = db.open(transaction_manager=tm)
-    try:
-        tm.begin()
-        site, created = ensure_site(conn.root(), tm)
+    with open_transaction(get_database(registry)) as (root, tm):
+        site, created = ensure_site(root, tm)
         tm.commit()
         if created:
             log.info("created a new site at generation %s", site.generation)
@@ -136,9 +131,6 @@ def _startup_check(registry):
             raise StartupError(str(exc)) from exc
         if evolve.pending(site):
             evolve.migrate(site, tm)
-    finally:
-        tm.abort()
-        conn.close()
 
 
 def main(global_config, **settings):

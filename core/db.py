@@ -1,7 +1,10 @@
-"""Opening the object database from the ``zodbconn.uri`` setting, with errors a person can act on."""
+"""Opening the object database from the ``zodbconn.uri`` setting (with errors a person can act on),
+and working on its site in a transaction of its own."""
+import contextlib
 import os
 from urllib.parse import parse_qs, urlsplit
 
+import transaction
 import zodburi
 from ZODB import DB
 
@@ -109,29 +112,51 @@ def close_databases(registry):
         db.close()
 
 
-def in_own_transaction(db, fn, attempts=3):
+@contextlib.contextmanager
+def open_transaction(db, connection=None):
+    """A fresh transaction on a connection of ``db``: yields (its root, its transaction manager).
+
+    The connection is a new one with a transaction manager of its own (closed afterwards),
+    or ``connection``, an open one kept open. The transaction is aborted when the block
+    ends: a block that wants its changes kept commits them.
+    """
+    if connection is None:
+        tm = transaction.TransactionManager()
+        conn = db.open(transaction_manager=tm)
+    else:
+        conn, tm = connection, connection.transaction_manager
+    try:
+        tm.begin()
+        yield conn.root(), tm
+    finally:
+        tm.abort()
+        if connection is None:
+            conn.close()
+
+
+def run_in_site(db, fn, attempts=3, commit=True, connection=None, on_conflict=None):
     """``fn(site)`` in a transaction of its own on ``db``, committed; retried on a conflict.
 
-    For what must be on the record although the caller's transaction will be aborted (a
-    refusal, a damaged file): ``fn`` must be repeatable. Returns what ``fn`` returned.
+    The one way to work on the site outside a request (the CLI, the worker, the digest,
+    what must be on the record although the caller's transaction will be aborted, tests).
+    ``fn`` must be repeatable when ``attempts`` > 1; the last ``ConflictError`` is raised.
+    ``commit``: true, false (nothing is written) or a function of ``fn``'s result that says
+    whether to commit. ``connection``: see ``open_transaction``. ``on_conflict(attempt)``
+    runs before each retry (a pause, a count). Returns what ``fn`` returned.
     """
-    import transaction
     from ZODB.POSException import ConflictError
 
     from .resources.site import find_site
 
-    tm = transaction.TransactionManager()
     for attempt in range(attempts):
-        conn = db.open(transaction_manager=tm)
-        try:
-            tm.begin()
-            result = fn(find_site(conn.root()))
-            tm.commit()
-            return result
-        except ConflictError:
-            tm.abort()
-            if attempt == attempts - 1:
-                raise
-        finally:
-            tm.abort()
-            conn.close()
+        with open_transaction(db, connection) as (root, tm):
+            try:
+                result = fn(find_site(root))
+                if commit(result) if callable(commit) else commit:
+                    tm.commit()
+                return result
+            except ConflictError:
+                if attempt == attempts - 1:
+                    raise
+        if on_conflict is not None:
+            on_conflict(attempt)

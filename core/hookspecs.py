@@ -127,9 +127,9 @@ def lienthong_cli(cli: click.Group) -> None:
 
     :param cli: the ``lienthong`` click group; add with ``cli.add_command(group_or_command)``.
 
-    Called once when the command line is loaded, with every installed plugin (the ini is
-    not read yet, so ``lienthong.plugins.disabled`` cannot apply: a command of a disabled
+    Called once when ``lienthong.core.cli`` is imported, with every installed plugin (the ini
+    is not read yet, so ``lienthong.plugins.disabled`` cannot apply: a command of a disabled
     plugin should refuse to run, asking ``is_plugin_disabled(env.settings, name)``). A
-    command receives the command line's environment (``@click.pass_obj``:
-    ``env.settings``, ``env.site()``) like the core's own commands.
+    command receives the CLI's ``CliContext`` (``@click.pass_obj``: ``env.settings``,
+    ``env.site()``) like the core's own commands.
     """

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 import transaction
 from ZODB.POSException import ConflictError
 
+from .db import run_in_site
 from .plugins import adapters_of
 from .transports import OutboundMessage, TransportError
 
@@ -142,34 +143,15 @@ class Worker:
         self.conn.close()
 
     # -- transactions --------------------------------------------------------------------
-    def _site(self):
-        from .resources.site import find_site
-        return find_site(self.conn.root())
-
     def read(self, fn):
         """``fn(site)`` on a fresh snapshot; nothing is written."""
-        self.tm.begin()
-        try:
-            return fn(self._site())
-        finally:
-            self.tm.abort()
+        return run_in_site(self.db, fn, attempts=1, commit=False, connection=self.conn)
 
     def write(self, fn, attempts=5):
         """``fn(site)`` in a transaction, committed; retried on a conflict (``fn`` must be repeatable)."""
-        for attempt in range(attempts):
-            self.tm.begin()
-            try:
-                result = fn(self._site())
-                self.tm.commit()
-                return result
-            except ConflictError:
-                self.tm.abort()
-                if attempt == attempts - 1:
-                    raise
-                time.sleep(self.random.uniform(0.005, 0.05) * (attempt + 1))
-            except BaseException:
-                self.tm.abort()
-                raise
+        def pause(attempt):
+            time.sleep(self.random.uniform(0.005, 0.05) * (attempt + 1))
+        return run_in_site(self.db, fn, attempts, connection=self.conn, on_conflict=pause)
 
     def _count(self, name, adapter, n=1):
         if self.metrics and n:
@@ -454,22 +436,18 @@ class Worker:
         except ConflictError:
             return None
         sent = set()
-        for attempt in range(3):
-            self.tm.begin()
-            try:
-                report = digests.run(self._site(), self.env, today=day, already_sent=sent)
-                if not report.skipped:
-                    self.tm.commit()
-                    log.info("digest of %s: %d mail(s) sent, %d refused", day, report.sent, report.refused)
-                return report
-            except ConflictError:
-                self.tm.abort()
-            except Exception:
-                self.tm.abort()
-                log.exception("the digest of %s failed; run `lienthong digest` by hand", day)
-                return None
-        log.error("the digest of %s kept conflicting; run `lienthong digest` by hand", day)
-        return None
+        try:
+            report = run_in_site(self.db, lambda site: digests.run(site, self.env, today=day, already_sent=sent),
+                                 attempts=3, commit=lambda report: not report.skipped, connection=self.conn)
+        except ConflictError:
+            log.error("the digest of %s kept conflicting; run `lienthong digest` by hand", day)
+            return None
+        except Exception:
+            log.exception("the digest of %s failed; run `lienthong digest` by hand", day)
+            return None
+        if not report.skipped:
+            log.info("digest of %s: %d mail(s) sent, %d refused", day, report.sent, report.refused)
+        return report
 
     # -- the loop ------------------------------------------------------------------------
     def run(self, stop_event, once=False):

@@ -1,79 +1,13 @@
 """Shared fixtures: a real site on a FileStorage in a temp dir, the WSGI app, WebTest.
 
-Tests that need something from the machine (PostgreSQL, chromium, SoftHSM2) call
-``need(reason, available)``: it skips when the thing is absent, and fails instead when
-``LIENTHONG_REQUIRE_ALL=1`` (as in CI), so nothing silently stops being tested.
+The helpers they use (and that tests import) are in ``tests/support/app.py``.
 """
 import os
-import re
-import socket
 import sys
 
 import pytest
-import transaction
 
-REQUIRE_ALL = os.environ.get("LIENTHONG_REQUIRE_ALL") == "1"
-DEMO_PASSWORD = "demo-password-1"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def need(what, available):
-    """Skip (or, with LIENTHONG_REQUIRE_ALL=1, fail) when ``available`` is false."""
-    if available:
-        return
-    if REQUIRE_ALL:
-        pytest.fail(f"{what} is required (LIENTHONG_REQUIRE_ALL=1) but not available")
-    pytest.skip(f"{what} is not available")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def file_uri(directory):
-    return f"file://{directory}/Data.fs?blobstorage_dir={directory}/blobs"
-
-
-def base_settings(tmp_path, **extra):
-    settings = {
-        "zodbconn.uri": file_uri(tmp_path),
-        "lienthong.secret": "test-secret-" + "x" * 32,
-        "lienthong.session.secure": "false",
-        "lienthong.auto_migrate": "true",
-        "pyramid.default_locale_name": "vi",
-        "retry.attempts": "3",
-    }
-    settings.update(extra)
-    return settings
-
-
-def make_app(settings):
-    from lienthong.core import main
-    return main({}, **settings)
-
-
-def close_app(app):
-    from lienthong.core.db import close_databases
-    close_databases(app.registry)
-
-
-def with_site(app, fn):
-    """Run ``fn(site)`` in its own transaction on ``app``'s database and commit."""
-    from lienthong.core.resources.site import find_site
-    from lienthong.core.db import get_database
-    db = get_database(app.registry)
-    tm = transaction.TransactionManager()
-    conn = db.open(transaction_manager=tm)
-    try:
-        tm.begin()
-        result = fn(find_site(conn.root()))
-        tm.commit()
-        return result
-    finally:
-        tm.abort()
-        conn.close()
+from .support.app import DEMO_PASSWORD, base_settings, close_app, make_app, with_site
 
 
 @pytest.fixture
@@ -99,18 +33,6 @@ def demo_app(app):
 def testapp(demo_app):
     from webtest import TestApp
     return TestApp(demo_app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
-
-
-def csrf_of(response):
-    match = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
-
-
-def login(testapp, login_name, password=DEMO_PASSWORD, status=303):
-    form_page = testapp.get("/login")
-    return testapp.post("/login", {"login": login_name, "password": password,
-                                   "csrf_token": csrf_of(form_page)}, status=status)
 
 
 @pytest.fixture

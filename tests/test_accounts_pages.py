@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from webtest import TestApp
 
-from .conftest import DEMO_PASSWORD, csrf_of, login, with_site
+from .support.app import DEMO_PASSWORD, csrf_of, login, with_site
 from .support.demo import audit_entries, demo_factory, web  # noqa: F401  (fixtures)
 
 HOME = "http://localhost/"

@@ -10,7 +10,7 @@ from lienthong.core.services import accounts, audit, tokens
 from lienthong.core.services.directory import DirectoryError
 from lienthong.core.services.passwords import verify_password
 
-from .conftest import DEMO_PASSWORD, with_site
+from .support.app import DEMO_PASSWORD, with_site
 from .support.refusals import refused as support_refused
 
 ADMIN = audit.Actor("admin")

@@ -18,7 +18,7 @@ from lienthong.core.transports import OutboundMessage, PermanentError, Transport
 from lienthong.core.worker import Worker
 from lienthong.plugins.edxml_push import EdxmlPush
 
-from .conftest import free_port
+from .support.app import free_port
 from .support.demo import demo_factory, web  # noqa: F401
 from .support.endpoint import Endpoint
 from .support.exchange import SNV, STP, STTTT, Hub, actor, basic, pdf_file
@@ -205,12 +205,12 @@ def test_the_worker_delivers_a_document_and_its_status_back_through_edxml_push(d
 
 # -- the adapter and its settings on the unit's directory entry ------------------------------
 def _unit_settings(app, code):
-    from .conftest import with_site as run
+    from .support.app import with_site as run
     return run(app, lambda site: (site["directory"][code].adapter, dict(site["directory"][code].adapter_settings)))
 
 
 def test_the_unit_form_shows_each_adapters_settings_checks_them_and_never_shows_a_secret(testapp):
-    from .conftest import csrf_of, login
+    from .support.app import csrf_of, login
     from .test_directory_pages import field_error, policies_form
 
     login(testapp, "admin")

@@ -10,7 +10,7 @@ import pytest
 
 from lienthong.core.services import accounts
 
-from .conftest import DEMO_PASSWORD, with_site
+from .support.app import DEMO_PASSWORD, with_site
 from .support.demo import audit_entries, demo_factory, web  # noqa: F401  (fixtures)
 
 PROBLEM = "application/problem+json"
@@ -679,7 +679,7 @@ def test_no_token_no_access(web):
 
 
 def test_the_session_cookie_does_not_open_the_api(web):
-    from .conftest import login
+    from .support.app import login
     login(web, "admin")
     assert_problem(web.get("/api/v1/users", status=401), 401)
 

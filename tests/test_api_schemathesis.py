@@ -20,7 +20,7 @@ import pytest
 from lienthong.core.services import audit
 from lienthong.core.services import documents as ds
 
-from .conftest import with_site
+from .support.app import with_site
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import PDF, SNV, STTTT, VUNGTAU, basic
 

@@ -9,15 +9,14 @@ import subprocess
 from datetime import datetime, timezone
 
 import pytest
-import transaction
 from ZODB import DB
 from ZODB.FileStorage import FileStorage
 
+from lienthong.core.db import run_in_site
 from lienthong.core.resources.audit import GENESIS, AuditLog, decode, entry_hash
-from lienthong.core.resources.site import find_site
 from lienthong.core.services import accounts, audit
 
-from .conftest import DEMO_PASSWORD, close_app, login, make_app, with_site
+from .support.app import DEMO_PASSWORD, close_app, login, make_app, with_site
 
 ENTRY_FIELDS = {"seq", "time", "actor", "on_behalf_of", "action", "target", "client", "details",
                 "prev", "hash"}
@@ -238,18 +237,15 @@ class Chain:
         """
         storage = FileStorage(str(self.directory / "Data.fs"), blob_dir=str(self.directory / "blobs"))
         db = DB(storage)
-        tm = transaction.TransactionManager()
-        conn = db.open(transaction_manager=tm)
-        try:
-            tm.begin()
-            log = find_site(conn.root())["audit"]
+
+        def rewritten(site):
+            log = site["audit"]
             entries = {entry["seq"]: entry for entry in log._stored()}
             change(entries, log)
             rewrite(log, [entries[k] for k in sorted(entries)])
-            tm.commit()
+        try:
+            run_in_site(db, rewritten, attempts=1)
         finally:
-            tm.abort()
-            conn.close()
             db.close()
 
     def broken_at(self, venv_bin, seq):
@@ -346,22 +342,13 @@ def append_concurrently(db, threads=8, each=60, attempts=5):
     failures = []
 
     def writer(n):
-        tm = transaction.TransactionManager()
         for i in range(each):
-            for attempt in range(attempts):
-                conn = db.open(transaction_manager=tm)
-                try:
-                    tm.begin()
-                    audit.record(find_site(conn.root()), audit.Actor(login=f"writer{n}"), "document.read",
-                                 f"/documents/{n}-{i}")
-                    tm.commit()
-                    break
-                except ConflictError:
-                    tm.abort()
-                    retries.append(n)
-                finally:
-                    conn.close()
-            else:
+            try:
+                run_in_site(db, lambda site: audit.record(site, audit.Actor(login=f"writer{n}"), "document.read",
+                                                          f"/documents/{n}-{i}"),
+                            attempts, on_conflict=lambda attempt: retries.append(n))
+            except ConflictError:
+                retries.append(n)
                 failures.append((n, i))
 
     workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]

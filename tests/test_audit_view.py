@@ -3,7 +3,7 @@ import pytest
 
 from lienthong.core.services import audit
 
-from .conftest import login, with_site
+from .support.app import login, with_site
 from .support.demo import demo_factory, web  # noqa: F401  (fixtures)
 
 

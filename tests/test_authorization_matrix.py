@@ -21,7 +21,7 @@ from zope.interface.interface import InterfaceClass
 
 from lienthong.core.services import accounts, audit, delegations, tokens
 
-from .conftest import with_site
+from .support.app import with_site
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 
 OWN = "000.00.12.H49"     # the unit of every acting person below
@@ -484,7 +484,7 @@ def authenticate(web, actor, api):
         return {"Authorization": f"Bearer {with_site(web.app, make)}"}
     if actor.system:
         return authenticate(web, actor, api=True)  # sent to pages too, where it must open nothing
-    from .conftest import login
+    from .support.app import login
     login(web, actor.login)
     return {}
 

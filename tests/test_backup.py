@@ -24,11 +24,10 @@ import urllib.request
 from types import SimpleNamespace
 
 import pytest
-import transaction
 from ZODB import DB
 from ZODB.FileStorage import FileStorage
 
-from .conftest import DEMO_PASSWORD, base_settings, close_app, file_uri, free_port, login, make_app, with_site
+from .support.app import DEMO_PASSWORD, base_settings, close_app, file_uri, free_port, login, make_app, with_site
 from .support import cli
 from .support.demo import build_demo_snapshot, copy_snapshot
 from .support.storages import pg_connect, relstorage_conf, running_zeo, runzeo_path
@@ -61,16 +60,12 @@ def make_site(directory, tmp_path_factory):
 
 def on_filestorage(path, fn, blob_dir=None):
     """``fn(site, storage)`` on a FileStorage opened read-only (nothing is written)."""
-    from lienthong.core.resources.site import find_site
+    from lienthong.core.db import run_in_site
 
     storage = FileStorage(str(path), read_only=True, blob_dir=str(blob_dir) if blob_dir else None)
     db = DB(storage)
     try:
-        conn = db.open(transaction_manager=transaction.TransactionManager())
-        try:
-            return fn(find_site(conn.root()), storage)
-        finally:
-            conn.close()
+        return run_in_site(db, lambda site: fn(site, storage), attempts=1, commit=False)
     finally:
         db.close()
 

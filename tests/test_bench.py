@@ -2,7 +2,7 @@
 import json
 import subprocess
 
-from lienthong.core import bench_documents
+from lienthong.core.bench import documents as bench_documents
 
 
 def test_bench_writes_figures_and_ratios(tmp_path, venv_bin):

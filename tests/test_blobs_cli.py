@@ -17,7 +17,7 @@ from lienthong.core.services import documents as ds
 from lienthong.core.services.env import get_env
 from lienthong.plugins.blobstore_fs import FilesystemBlobStore
 
-from .conftest import base_settings, close_app, file_uri, make_app, with_site
+from .support.app import base_settings, close_app, file_uri, make_app, with_site
 from .support.cli import LIENTHONG, assert_clean_failure, clean_env, run, write_ini
 from .support.demo import build_demo_snapshot, copy_snapshot
 from .support.exchange import PDF, SNV, STTTT, VUNGTAU, actor, basic

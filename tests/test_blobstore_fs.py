@@ -20,7 +20,7 @@ from lienthong.core.services import attachments
 from lienthong.core.services import documents as ds
 from lienthong.plugins.blobstore_fs import FilesystemBlobStore
 
-from .conftest import base_settings, close_app, login, make_app
+from .support.app import base_settings, close_app, login, make_app
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import PDF, SNV, Hub, actor, basic, pdf_file
 from .test_api import Api, assert_problem, token_for

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import DEMO_PASSWORD, free_port, need
+from .support.app import DEMO_PASSWORD, free_port, need
 from .support import cli
 
 pytestmark = pytest.mark.browser

@@ -7,7 +7,7 @@ and nothing else's.
 """
 import pytest
 
-from .conftest import DEMO_PASSWORD
+from .support.app import DEMO_PASSWORD
 from .test_browser import browser, page, server, shot  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser

@@ -21,7 +21,7 @@ SUBJECT = "Quyết định về việc triển khai liên thông văn bản đi�
 
 
 def test_a_clerk_issues_with_an_attachment_and_the_recipient_accepts(server, page):
-    from .conftest import DEMO_PASSWORD
+    from .support.app import DEMO_PASSWORD
 
     log_in(page, server, "vanthu.snv", DEMO_PASSWORD)
     page.wait_for_url(server + "/")

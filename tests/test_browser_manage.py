@@ -14,7 +14,7 @@ SNV = "000.00.02.H49"
 
 
 def test_the_operator_sees_trust_roots_signing_units_and_the_transport_queue(server, page):
-    from .conftest import DEMO_PASSWORD
+    from .support.app import DEMO_PASSWORD
 
     log_in(page, server, "admin", DEMO_PASSWORD)
     page.wait_for_url(server + "/**")

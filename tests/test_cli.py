@@ -12,7 +12,7 @@ from webtest import TestApp
 
 from lienthong.core import evolve
 
-from .conftest import base_settings, close_app, file_uri, free_port, login, make_app
+from .support.app import base_settings, close_app, file_uri, free_port, login, make_app
 from .support import cli
 
 NEW_PASSWORD = "Mat-khau-moi-2024"

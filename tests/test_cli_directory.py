@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from .conftest import DEMO_PASSWORD, base_settings, close_app, file_uri, free_port, make_app, with_site
+from .support.app import DEMO_PASSWORD, base_settings, close_app, file_uri, free_port, make_app, with_site
 from .support import cli
 from .support.demo import build_demo_snapshot, copy_snapshot
 

@@ -13,7 +13,7 @@ from lienthong.core.resources.directory import Organization, valid_code
 from lienthong.core.resources.folder import Folder
 from lienthong.core.resources.site import TOP_LEVEL
 
-from .conftest import with_site
+from .support.app import with_site
 
 
 def test_folder_keeps_children_in_a_btree_with_a_counter():

@@ -13,7 +13,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.traversal import find_resource
 from webtest import TestApp
 
-from .conftest import csrf_of, login, with_site
+from .support.app import csrf_of, login, with_site
 from .support.demo import audit_entries, demo_factory  # noqa: F401  (fixture)
 
 OPERATOR = "000.00.12.H49"

@@ -15,7 +15,7 @@ from lienthong.core.services import digest as digests
 from lienthong.core.services import documents as ds
 from lienthong.core.services import workflow
 
-from .conftest import file_uri, free_port
+from .support.app import file_uri, free_port
 from .support import cli
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import SNV, STTTT, Hub, actor, basic

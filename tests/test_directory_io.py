@@ -9,7 +9,7 @@ from webtest import Upload
 from lienthong.core.resources import directory as d
 from lienthong.core.services import audit, directory as dirs, directory_io as dio
 
-from .conftest import base_settings, close_app, csrf_of, login, make_app, with_site
+from .support.app import base_settings, close_app, csrf_of, login, make_app, with_site
 from .support.demo import audit_entries, demo_factory, web  # noqa: F401  (fixtures)
 
 ADMIN = audit.Actor("admin")

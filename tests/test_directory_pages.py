@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from .conftest import csrf_of, login, with_site
+from .support.app import csrf_of, login, with_site
 
 OPERATOR = "000.00.12.H49"     # Sở Thông tin và Truyền thông: quantri.stttt is its unit admin
 SNV = "000.00.02.H49"          # Sở Nội vụ

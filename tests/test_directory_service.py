@@ -8,7 +8,7 @@ from lienthong.core.resources import directory as d
 from lienthong.core.services import audit, directory as dirs
 
 from .support.refusals import refused as support_refused
-from .conftest import with_site
+from .support.app import with_site
 
 ADMIN = audit.Actor("admin")
 PROVINCE = "000.00.00.H49"

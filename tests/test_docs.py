@@ -2,7 +2,7 @@
 import os
 import re
 
-from .conftest import ROOT
+from .support.app import ROOT
 
 # The rule IDs of ../shared/REQUIREMENTS.md (checked against it too when it is beside the repo).
 RULE_IDS = ["R3.1", "R3.2", "R3.3", "R4", "R5.1", "R5.3", "R5.4", "R6.1", "R6.2", "R6.3", "R6.5", "R6.6",

@@ -11,7 +11,7 @@ import re
 from lienthong.core.resources.documents import Attachment, Document
 from lienthong.core.services import audit, tokens
 
-from .conftest import login, with_site
+from .support.app import login, with_site
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import SNV, VUNGTAU, Hub, actor, basic, pdf_file
 

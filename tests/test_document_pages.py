@@ -9,7 +9,7 @@ import pytest
 
 from lienthong.core.services import documents as ds
 
-from .conftest import csrf_of, login
+from .support.app import csrf_of, login
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import NOT_CONNECTED, PDF, SNV, STTTT, VUNGTAU, actor, basic, hub, pdf_file  # noqa: F401
 
@@ -466,7 +466,7 @@ def test_a_reader_downloads_the_document_as_edxml_and_it_is_audited(hub):
     from lienthong.core import edxml
     from lienthong.core.services import documents as ds
 
-    from .conftest import login
+    from .support.app import login
 
     def issue(site):
         doc = ds.compose(site, hub.env, actor("vanthu.snv"), site["directory"][SNV], basic(recipients=[STTTT]),

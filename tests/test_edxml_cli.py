@@ -9,7 +9,7 @@ import pytest
 from lienthong.core import edxml
 from lienthong.core.services import audit, tokens
 
-from .conftest import close_app, file_uri, free_port, make_app, base_settings, with_site
+from .support.app import close_app, file_uri, free_port, make_app, base_settings, with_site
 from .support import cli
 from .support.demo import build_demo_snapshot, copy_snapshot
 from .support.exchange import SNV, STTTT, VUNGTAU

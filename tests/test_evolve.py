@@ -10,7 +10,7 @@ from lienthong.core.resources.site import TOP_LEVEL
 
 from lienthong.core.services import demo
 
-from .conftest import DEMO_PASSWORD, base_settings, close_app, file_uri, free_port, make_app, with_site
+from .support.app import DEMO_PASSWORD, base_settings, close_app, file_uri, free_port, make_app, with_site
 from .support import cli
 
 

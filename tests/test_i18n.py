@@ -15,7 +15,7 @@ from babel.messages import mofile
 
 from lienthong.core import i18n_tools
 
-from .conftest import ROOT, login
+from .support.app import ROOT, login
 from .support.demo import demo_factory, web  # noqa: F401  (fixtures)
 
 LOCALE = os.path.join(ROOT, "skins", "locale")
@@ -184,7 +184,7 @@ def test_times_are_shown_in_the_configured_zone_and_a_wrong_zone_stops_start_up(
 
     from lienthong.core.views.base import local_time
 
-    from .conftest import base_settings, close_app, make_app
+    from .support.app import base_settings, close_app, make_app
 
     app = make_app(base_settings(tmp_path / "hcm"))
     try:

@@ -1,7 +1,7 @@
 """/incidents (R8.2, R8.4): the operator and the auditors see what was reported; the operator closes it."""
 from lienthong.core.services import accounts, audit
 
-from .conftest import csrf_of, login, with_site
+from .support.app import csrf_of, login, with_site
 from .support.demo import audit_entries, demo_factory, web  # noqa: F401  (fixtures)
 
 

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from .conftest import ROOT, free_port
+from .support.app import ROOT, free_port
 from .support.cli import clean_env
 
 pytestmark = pytest.mark.slow

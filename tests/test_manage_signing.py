@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from .conftest import csrf_of, login, with_site
+from .support.app import csrf_of, login, with_site
 from .support.demo import audit_entries, demo_factory, web  # noqa: F401  (fixtures)
 from .support.pki import PASSPHRASE, pki  # noqa: F401  (fixture)
 

@@ -15,7 +15,7 @@ import zipfile
 
 import pytest
 
-from .conftest import ROOT, file_uri
+from .support.app import ROOT, file_uri
 
 pytestmark = pytest.mark.slow
 
@@ -131,7 +131,7 @@ def test_the_wheel_ships_every_module_template_static_file_and_translation(wheel
     assert {"lienthong/skins/default/layout.pt", "lienthong/skins/default/login.pt"} <= templates
     assert any(n.startswith("lienthong/skins/default/static/") and n.endswith(".css") for n in names)
     assert "lienthong/plugins/blobstore_zodb/__init__.py" in names
-    assert "lienthong/core/cli.py" in names and "lienthong/core/hookspecs.py" in names
+    assert "lienthong/core/cli/__init__.py" in names and "lienthong/core/hookspecs.py" in names
     translations = [n for n in expected if n.startswith("lienthong/skins/locale/")
                     and n.endswith((".po", ".mo", ".pot"))]
     for name in translations:

@@ -17,7 +17,7 @@ from lienthong.core import hookspecs
 from lienthong.core.hookspecs import ENTRY_POINT_GROUP, hookimpl
 from lienthong.core.plugins import describe, distributions, make_plugin_manager
 
-from .conftest import ROOT, base_settings, close_app, make_app, with_site
+from .support.app import ROOT, base_settings, close_app, make_app, with_site
 
 DESIGN_HOOKS = {
     "lienthong_configure",

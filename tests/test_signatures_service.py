@@ -14,7 +14,7 @@ from lienthong.core.services import attachments
 from lienthong.core.services import documents as ds
 from lienthong.core.services import signatures
 
-from .conftest import close_app, login
+from .support.app import close_app, login
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import SNV, STTTT, VUNGTAU, Hub, actor, basic
 from .support.pki import PASSPHRASE, pki  # noqa: F401  (fixture)
@@ -374,7 +374,7 @@ def test_in_the_demo_a_clerk_issues_a_signed_pdf_and_the_recipient_sees_a_valid_
 
     from webtest import TestApp
 
-    from .conftest import base_settings, csrf_of, file_uri, free_port, make_app
+    from .support.app import base_settings, csrf_of, file_uri, free_port, make_app
     from .support import cli
 
     ini = cli.write_ini(tmp_path / "site.ini", file_uri(tmp_path / "var"), port=free_port())

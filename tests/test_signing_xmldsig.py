@@ -17,7 +17,7 @@ from lienthong.core.signing import (
     Trust,
 )
 from lienthong.plugins.signing_xmldsig.signer import XmldsigSigner
-from tests.conftest import ROOT
+from tests.support.app import ROOT
 from tests.support.pki import PASSPHRASE, pki, sample_pdf  # noqa: F401 (fixture)
 from tests.support.softhsm import softhsm_token  # noqa: F401 (fixture)
 

@@ -8,7 +8,7 @@ import pytest
 
 from lienthong.core.skins import SkinLayers
 
-from .conftest import ROOT, login
+from .support.app import ROOT, login
 from .support.demo import demo_factory, web  # noqa: F401  (fixtures)
 
 OVERRIDE = {"pyramid.includes": "tests.support.skin_override"}
@@ -88,7 +88,7 @@ def test_first_renders_in_many_threads_at_once_all_succeed(tmp_path):
 
     from webob import Request
 
-    from .conftest import base_settings, close_app, make_app
+    from .support.app import base_settings, close_app, make_app
 
     for round_ in range(4):
         app = make_app(base_settings(tmp_path / f"r{round_}"))

@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 from webtest import TestApp
 
-from .conftest import DEMO_PASSWORD, ROOT, base_settings, close_app, free_port, login, make_app, with_site
+from .support.app import DEMO_PASSWORD, ROOT, base_settings, close_app, free_port, login, make_app, with_site
 # the storage servers are shared with test_backup.py; the fixtures are used by name below
 from .support.storages import pg_connect as _pg_connect
 from .support.storages import pg_database, relstorage_conf, zeo_server  # noqa: F401

@@ -7,12 +7,11 @@ import pytest
 import transaction
 from ZODB.POSException import ConflictError
 
-from lienthong.core.db import get_database
-from lienthong.core.resources.site import find_site
+from lienthong.core.db import get_database, run_in_site
 from lienthong.core.services import documents as ds, outbound
 from lienthong.core.worker import Worker
 
-from .conftest import csrf_of, login
+from .support.app import csrf_of, login
 from .support.demo import demo_factory  # noqa: F401
 from .support.exchange import SNV, STP, VUNGTAU, Hub, actor, basic
 
@@ -85,16 +84,12 @@ def test_many_senders_enqueue_to_one_destination_at_once_and_nothing_is_lost(dem
         conn = db.open(transaction_manager=tm)
         try:
             for n in range(25):
-                for attempt in range(10):     # what pyramid_retry does for a request
-                    tm.begin()
-                    try:
-                        outbound.enqueue(find_site(conn.root()), "test_push", "status", name, STP,
-                                         extra={"n": f"{i}-{n}"})
-                        tm.commit()
-                        break
-                    except ConflictError:
-                        tm.abort()
-                        conflicts.append(1)
+                try:                          # 10 attempts: what pyramid_retry does for a request
+                    run_in_site(db, lambda site: outbound.enqueue(site, "test_push", "status", name, STP,
+                                                                  extra={"n": f"{i}-{n}"}),
+                                attempts=10, connection=conn, on_conflict=lambda attempt: conflicts.append(1))
+                except ConflictError:
+                    conflicts.append(1)
         finally:
             tm.abort()
             conn.close()

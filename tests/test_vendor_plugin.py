@@ -19,7 +19,7 @@ import pytest
 from lienthong.core.plugins import transport_names
 from lienthong.core.services import documents as ds, outbound
 
-from .conftest import ROOT, close_app, make_app, with_site
+from .support.app import ROOT, close_app, make_app, with_site
 from .support import cli
 from .support.demo import demo_factory  # noqa: F401
 from .support.endpoint import Endpoint

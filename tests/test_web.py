@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from .conftest import DEMO_PASSWORD, csrf_of, login, with_site
+from .support.app import DEMO_PASSWORD, csrf_of, login, with_site
 from .support.boom_view import SECRET as BOOM_SECRET
 from .support.demo import audit_entries, demo_factory, web  # noqa: F401  (fixtures)
 

@@ -296,7 +296,7 @@ def test_polled_inbound_messages_reach_the_hub_and_a_refusal_blocks_nothing(demo
     from lienthong.core import edxml, hookspecs
     from lienthong.core.services import edxml_io
     from .support.exchange import hub_with_plugins
-    from .conftest import close_app
+    from .support.app import close_app
 
     adapter = PollingAdapter()
 
@@ -362,7 +362,7 @@ def test_the_worker_sends_the_daily_digest_once_a_day_and_one_worker_only(demo_f
 
     from aiosmtpd.controller import Controller
 
-    from .conftest import free_port
+    from .support.app import free_port
     from .test_digest import Inbox, mail_settings
 
     inbox = Inbox()
@@ -401,7 +401,7 @@ def test_the_worker_sends_the_daily_digest_once_a_day_and_one_worker_only(demo_f
                                          ("lienthong.transport.max_attempts", "many"),
                                          ("lienthong.transport.lease_seconds", "-5")])
 def test_a_bad_worker_setting_stops_start_up_with_the_setting_named(tmp_path, name, value):
-    from .conftest import base_settings, make_app
+    from .support.app import base_settings, make_app
 
     with pytest.raises(ValueError, match=f"{name} = '{value}'"):
         make_app(base_settings(tmp_path, **{name: value}))

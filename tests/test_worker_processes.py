@@ -13,7 +13,7 @@ import pytest
 
 from lienthong.core.services import demo, documents as ds, outbound
 
-from .conftest import DEMO_PASSWORD, ROOT, base_settings, close_app, free_port, make_app, with_site
+from .support.app import DEMO_PASSWORD, ROOT, base_settings, close_app, free_port, make_app, with_site
 from .support import cli
 from .support.demo import build_demo_snapshot, copy_snapshot
 from .support.exchange import SNV, STP, STTTT, VUNGTAU, actor, basic

@@ -12,7 +12,7 @@ damage ends in an error and its own transaction is aborted).
 import logging
 
 from ..blobs import BlobMissing, DigestMismatch
-from ..db import in_own_transaction
+from ..db import run_in_site
 from ..i18n import _
 from ..resources.documents import Attachment
 from ..resources.incidents import OPEN
@@ -133,7 +133,7 @@ def report_damage(site, actor, attachment, exc, attempts=3):
         _record_damage(own_site, actor, document.attachments[name], exc)
         return True
     try:
-        committed = in_own_transaction(jar.db(), record, attempts)
+        committed = run_in_site(jar.db(), record, attempts)
     except Exception:
         log.exception("could not record the damaged attachment %s", attachment_path(attachment))
         return

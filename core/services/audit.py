@@ -43,5 +43,5 @@ def record_in_own_transaction(db, actor, action, target="", attempts=3, **detail
     For events whose request transaction is aborted (refused access, an error page):
     the refusal itself must still be on the record.
     """
-    from ..db import in_own_transaction
-    return in_own_transaction(db, lambda site: record(site, actor, action, target, **details), attempts)
+    from ..db import run_in_site
+    return run_in_site(db, lambda site: record(site, actor, action, target, **details), attempts)

@@ -165,15 +165,13 @@ def _find_site_in(storage):
     The DB must be closed by the caller (that closes the storage too)."""
     from ZODB import DB
 
+    from ..db import open_transaction
     from ..resources.site import find_site
 
     db = DB(storage, pool_size=1, cache_size=1000)
-    conn = db.open()
-    try:
-        site = find_site(conn.root())
+    with open_transaction(db) as (root, _tm):
+        site = find_site(root)
         return (None if site is None else site.generation), db
-    finally:
-        conn.close()
 
 
 class _Snapshot:
@@ -559,9 +557,9 @@ def restore(uri, backup_dir, actor, confirm=None):
     ``confirm(manifest, target)`` (optional) is asked after every check and before the
     first write; a false answer stops with nothing written. Returns a dict for the summary.
     """
-    import transaction
     from ZODB import DB
 
+    from ..db import open_transaction
     from ..resources.site import find_site
     from . import audit
 
@@ -601,11 +599,8 @@ def restore(uri, backup_dir, actor, confirm=None):
         _close(target)
         raise mismatch(f"it cannot be opened: {type(exc).__name__}: {exc}") from exc
     try:
-        tm = transaction.TransactionManager()
-        conn = db.open(transaction_manager=tm)
-        try:
-            tm.begin()
-            site = find_site(conn.root())
+        with open_transaction(db) as (root, tm):
+            site = find_site(root)
             if site is None:
                 raise mismatch("it holds no site")
             if site.generation != manifest["generation"]:
@@ -622,9 +617,6 @@ def restore(uri, backup_dir, actor, confirm=None):
             tm.get().note(f"lienthong restore of backup {manifest['name']}")
             tm.commit()
             entries = len(site["audit"])
-        finally:
-            tm.abort()
-            conn.close()
     except BackupError:
         raise
     except Exception as exc:

@@ -1,31 +1,24 @@
 """/healthz for load balancers and /metrics for Prometheus."""
 import ipaddress
 
-import transaction
 from prometheus_client import CONTENT_TYPE_LATEST
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from ..db import get_database
+from ..db import get_database, open_transaction
 from ..resources.site import find_site
 
 
 @view_config(route_name="healthz", renderer="json", permission=NO_PERMISSION_REQUIRED)
 def healthz(request):
     """200 when the database answers and holds a site, 503 otherwise."""
-    db = get_database(request.registry)
-    tm = transaction.TransactionManager()
     try:
-        conn = db.open(transaction_manager=tm)
-        try:
-            site = find_site(conn.root())
+        with open_transaction(get_database(request.registry)) as (root, _tm):
+            site = find_site(root)
             if site is None:
                 raise LookupError("no site in the database")
             result = {"status": "ok", "database": "ok", "generation": site.generation}
-        finally:
-            tm.abort()
-            conn.close()
     except Exception as exc:
         request.response.status = 503
         return {"status": "error", "database": f"{type(exc).__name__}: {exc}"}

@@ -56,34 +56,25 @@ def _free_port():
 
 
 def _populate(settings, sender_name, sender_units):
-    import transaction
-
     from lienthong.core import main
-    from lienthong.core.db import close_databases, get_database
+    from lienthong.core.db import close_databases, get_database, run_in_site
     from lienthong.core.resources import directory as d
-    from lienthong.core.resources.site import find_site
     from lienthong.core.services import audit, directory as dirs
 
+    def fill(site):
+        actor = audit.Actor.system("bench")
+        for code, name in UNITS:
+            if code not in site["directory"]:
+                dirs.set_connection_state(site, actor, dirs.add_unit(site, actor, {"code": code, "name": name}),
+                                          d.OFFICIAL)
+        for code, name in sender_units:
+            if code not in site["directory"]:
+                unit = dirs.add_unit(site, actor, {"code": code, "name": name, "adapter": "peer_hub",
+                                                   "adapter_settings": {"peer": sender_name}})
+                dirs.set_connection_state(site, actor, unit, d.OFFICIAL)
     app = main({}, **settings)
     try:
-        tm = transaction.TransactionManager()
-        conn = get_database(app.registry).open(transaction_manager=tm)
-        try:
-            tm.begin()
-            site, actor = find_site(conn.root()), audit.Actor.system("bench")
-            for code, name in UNITS:
-                if code not in site["directory"]:
-                    dirs.set_connection_state(site, actor, dirs.add_unit(site, actor, {"code": code, "name": name}),
-                                              d.OFFICIAL)
-            for code, name in sender_units:
-                if code not in site["directory"]:
-                    unit = dirs.add_unit(site, actor, {"code": code, "name": name, "adapter": "peer_hub",
-                                                       "adapter_settings": {"peer": sender_name}})
-                    dirs.set_connection_state(site, actor, unit, d.OFFICIAL)
-            tm.commit()
-        finally:
-            tm.abort()
-            conn.close()
+        run_in_site(get_database(app.registry), fill, attempts=1)
     finally:
         close_databases(app.registry)
 

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from ..conftest import DEMO_PASSWORD, base_settings, close_app, make_app, with_site
+from .app import DEMO_PASSWORD, base_settings, close_app, make_app, with_site
 
 DATA_FILES = ("Data.fs", "Data.fs.index")
 _READY = ".complete"

@@ -7,7 +7,7 @@ of ``answers`` (default 200), optionally after ``delay`` seconds (a slow product
 import threading
 import time
 
-from ..conftest import free_port
+from .app import free_port
 
 
 class Endpoint:

@@ -10,7 +10,7 @@ import pytest
 from lienthong.core.services import audit
 from lienthong.core.services.env import get_env
 
-from ..conftest import with_site
+from .app import with_site
 
 SNV = "000.00.02.H49"        # Sở Nội vụ (clerk vanthu.snv, leader lanhdao.snv, specialist chuyenvien.snv)
 STTTT = "000.00.12.H49"      # Sở Thông tin và Truyền thông (the operator)
@@ -60,7 +60,7 @@ def hub_with_plugins(demo_factory, *plugins):
 
     from lienthong.core import _startup_check, make_config
 
-    from ..conftest import close_app
+    from .app import close_app
 
     web = demo_factory()
     settings = dict(web.app.registry.settings)

@@ -11,7 +11,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from ..conftest import DEMO_PASSWORD, base_settings, close_app, free_port, make_app, with_site
+from .app import DEMO_PASSWORD, base_settings, close_app, free_port, make_app, with_site
 from lienthong.plugins.peer_hub.bench import peer_settings
 
 from . import cli

@@ -9,7 +9,7 @@ Served by waitress in a thread of the test process.
 import threading
 import time
 
-from ..conftest import free_port
+from .app import free_port
 
 
 class Receiver:

@@ -3,7 +3,7 @@ import pytest
 
 from lienthong.core.errors import ServiceError
 
-from ..conftest import with_site
+from .app import with_site
 
 
 def refused(app, fn, snapshot, exc_type=ServiceError):

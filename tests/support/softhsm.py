@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.conftest import need
+from tests.support.app import need
 from tests.support.pki import UNIT
 
 MODULE_PATHS = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/*/softhsm/libsofthsm2.so",

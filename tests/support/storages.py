@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ..conftest import free_port, need
+from .app import free_port, need
 from . import cli
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432

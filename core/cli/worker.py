@@ -30,8 +30,8 @@ def worker(env, once, worker_id):
     """Deliver queued messages through the eOffice adapters; stop on SIGTERM/SIGINT after the batch."""
     from pyramid.paster import setup_logging
 
-    from .db import get_database
-    from .worker import run
+    from ..db import get_database
+    from ..worker import run
 
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(env.config)

@@ -1,7 +1,7 @@
 """Catalog figures at scale: build ``n`` synthetic documents in a FileStorage and time queries.
 
 ``measure(n)`` is what ``lienthong bench`` reports for "inbox first page" and "search";
-``python -m lienthong.core.catalog_bench 100000`` prints the same figures. The records are
+``python -m lienthong.core.bench.catalog 100000`` prints the same figures. The records are
 what the document-exchange service indexes: one per document (sender's outbox) and one per
 delivery (recipient's inbox), over 30 units of which a few receive most of the mail.
 """
@@ -19,8 +19,8 @@ import transaction
 from ZODB import DB
 from ZODB.FileStorage import FileStorage
 
-from .catalog import ALL_BOXES, ensure_catalog
-from .resources.containers import Catalog as CatalogFolder
+from ..catalog import ALL_BOXES, ensure_catalog
+from ..resources.containers import Catalog as CatalogFolder
 
 UNITS = 30
 TYPES = [("QD", "QĐ", "Quyết định"), ("CV", "", "Công văn"), ("KH", "KH", "Kế hoạch"),

@@ -8,24 +8,15 @@ import sys
 
 import click
 
+from .formatting import count, size
+
 
 class UnknownStoreError(click.ClickException):
     exit_code = 2
 
 
-def _count(n, word, plural=None):
-    return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
-
-
-def _size(n):
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-
-
 def _store_or_exit(app_env, name):
-    from .services import blob_migration
+    from ..services import blob_migration
     try:
         return blob_migration.store_named(app_env, name)
     except blob_migration.UnknownStore as exc:
@@ -58,12 +49,12 @@ class _Progress:
         if not self.live:
             return
         done = report.documents + (pending.documents if pending else 0)
-        count = report.attachments + (pending.attachments if pending else 0)
-        size = report.bytes + (pending.bytes if pending else 0)
+        attachments = report.attachments + (pending.attachments if pending else 0)
+        stored = report.bytes + (pending.bytes if pending else 0)
         if self.task is None:
             self.task = self.bar.add_task(self.verb, total=report.total, count="", size="")
-        self.bar.update(self.task, completed=done, count=f"{_count(count, 'attachment')} {self.verb}",
-                        size=_size(size))
+        self.bar.update(self.task, completed=done, count=f"{count(attachments, 'attachment')} {self.verb}",
+                        size=size(stored))
 
     def line(self, text):
         """A line for the record; above the bar on a terminal."""
@@ -88,14 +79,14 @@ def migrate(env, target, batch):
 
     Resumable: run it again after an interruption and it continues where it stopped.
     """
-    from .services import audit, blob_migration
+    from ..services import audit, blob_migration
 
     with env.application_site() as (site, app_env, tm):
         _store_or_exit(app_env, target)
         with _Progress("moved") as progress:
             def on_commit(report):
-                progress.line(f"batch {report.batches} committed: {_count(report.attachments, 'attachment')} "
-                              f"moved ({_size(report.bytes)}), {report.documents}/{report.total} documents")
+                progress.line(f"batch {report.batches} committed: {count(report.attachments, 'attachment')} "
+                              f"moved ({size(report.bytes)}), {report.documents}/{report.total} documents")
 
             def on_problem(problem):
                 progress.line(f"NOT MOVED: {problem.line()}")
@@ -108,11 +99,11 @@ def migrate(env, target, batch):
                 click.echo("interrupted: the batches committed so far stay moved; run the command again "
                            "to continue", err=True)
                 sys.exit(130)
-    click.echo(f"{_count(report.attachments, 'attachment')} ({_size(report.bytes)}) moved to {target} in "
-               f"{_count(report.batches, 'batch', 'batches')}; {report.reused} reused a verified copy already there, "
+    click.echo(f"{count(report.attachments, 'attachment')} ({size(report.bytes)}) moved to {target} in "
+               f"{count(report.batches, 'batch', 'batches')}; {report.reused} reused a verified copy already there, "
                f"{report.skipped} already in {target}")
     if report.problem_count:
-        click.echo(f"Error: {_count(report.problem_count, 'attachment')} could not be moved (listed above) "
+        click.echo(f"Error: {count(report.problem_count, 'attachment')} could not be moved (listed above) "
                    f"and stay in their store", err=True)
         sys.exit(1)
 
@@ -122,7 +113,7 @@ def migrate(env, target, batch):
 @click.pass_obj
 def verify(env, store_name):
     """Read every attachment from its store and check its digest."""
-    from .services import blob_migration
+    from ..services import blob_migration
 
     with env.application_site() as (site, app_env, tm):
         if store_name is not None:
@@ -131,11 +122,11 @@ def verify(env, store_name):
             report = blob_migration.verify(site, app_env, store_name, progress=progress.update,
                                            on_problem=lambda p: progress.line(f"BAD: {p.line()}"))
     damaged, missing = report.reasons.get("damaged", 0), report.reasons.get("missing", 0)
-    orphans = "".join(f", {_count(n, 'orphan file')} in {name}" for name, n in sorted(report.orphans.items()))
-    click.echo(f"{report.documents} documents, {_count(report.attachments, 'attachment')} intact "
-               f"({_size(report.bytes)}), {damaged} damaged, {missing} missing, "
+    orphans = "".join(f", {count(n, 'orphan file')} in {name}" for name, n in sorted(report.orphans.items()))
+    click.echo(f"{report.documents} documents, {count(report.attachments, 'attachment')} intact "
+               f"({size(report.bytes)}), {damaged} damaged, {missing} missing, "
                f"{report.problem_count - damaged - missing} unreadable{orphans}")
     if report.problem_count:
-        click.echo(f"Error: {_count(report.problem_count, 'attachment')} failed verification (listed above)",
+        click.echo(f"Error: {count(report.problem_count, 'attachment')} failed verification (listed above)",
                    err=True)
         sys.exit(1)

@@ -101,8 +101,8 @@ token_option = click.option("--token", envvar="LIENTHONG_TOKEN", default=None,
 def send(env, file, to, url, token):
     """Send the edXML package FILE to the hub as the token's unit."""
     if to:
-        from . import edxml
-        from .errors import ServiceError
+        from .. import edxml
+        from ..errors import ServiceError
         try:
             with open(file, "rb") as stream:
                 parsed = edxml.parse_document(stream)

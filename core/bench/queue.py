@@ -22,8 +22,8 @@ from datetime import datetime, timezone
 import requests
 import transaction
 
-from .hookspecs import hookimpl
-from .transports import Adapter, Setting, TransportError
+from ..hookspecs import hookimpl
+from ..transports import Adapter, Setting, TransportError
 
 DESTINATIONS = ("000.00.03.H49", "000.00.31.H49", "000.00.12.H49", "000.00.14.H49")
 SENDER = "000.00.02.H49"
@@ -104,7 +104,7 @@ def _wait(predicate, timeout):
 
 def _remote_destination(via, settings, workdir):
     """The receiving end that the adapter ``via`` offers for the bench (``Adapter.bench_destination``)."""
-    from .plugins import adapters_of, make_plugin_manager
+    from ..plugins import adapters_of, make_plugin_manager
     adapter = adapters_of(make_plugin_manager(settings)).get(via)
     if adapter is None or not hasattr(adapter, "bench_destination"):
         raise RuntimeError(f"no enabled adapter {via!r} offers a bench destination (Adapter.bench_destination)")
@@ -112,7 +112,7 @@ def _remote_destination(via, settings, workdir):
 
 
 def _queued(site):
-    from .services import outbound
+    from ..services import outbound
     return sum(len(dest.messages) for dest in outbound.queues(site).values())
 
 
@@ -124,12 +124,11 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
     """
     import waitress
 
-    from . import main
-    from .db import close_databases, get_database
-    from .resources.site import find_site
-    from .services import demo, documents as ds, outbound
-    from .services.audit import Actor
-    from .services.env import get_env
+    from .. import main
+    from ..db import close_databases, get_database, run_in_site
+    from ..services import demo, documents as ds, outbound
+    from ..services.audit import Actor
+    from ..services.env import get_env
 
     log = log or (lambda message: None)
     binary = os.path.dirname(sys.executable)
@@ -169,17 +168,14 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
             tm = transaction.TransactionManager()
             conn = db.open(transaction_manager=tm)
 
-            def tx(fn):
-                tm.begin()
-                result = fn(find_site(conn.root()))
-                tm.commit()
-                return result
+            def tx(fn, commit=True):
+                return run_in_site(db, fn, attempts=1, commit=commit, connection=conn)
 
             tx(lambda site: demo.populate(site, secrets.token_urlsafe(16)))
 
             def add_remote_units(site):
-                from .resources import directory as d
-                from .services import directory as dirs
+                from ..resources import directory as d
+                from ..services import directory as dirs
                 for code in destinations:
                     if code not in site["directory"]:
                         unit = dirs.add_unit(site, actor, {"code": code, "name": f"Đơn vị {code}"})
@@ -211,13 +207,11 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
             payloads = []
 
             def export(site):
-                from .services import edxml_io
+                from ..services import edxml_io
                 for name, _code in names[:n]:
                     document = site["documents"][name]
                     payloads.append((document.document_id, edxml_io.export_document(site, env, document)))
-            tm.begin()
-            export(find_site(conn.root()))
-            tm.abort()
+            tx(export, commit=False)
             log("queue: raw send loop")
             session = requests.Session()
             started = time.perf_counter()
@@ -258,11 +252,7 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
                     done = (lambda: receiver.count - before >= n)
                 else:
                     def done():
-                        tm.begin()
-                        try:
-                            return _queued(find_site(conn.root())) == 0
-                        finally:
-                            tm.abort()
+                        return tx(_queued, commit=False) == 0
                 if not _wait(done, timeout=max(120, n / 5)):
                     raise RuntimeError(f"the workers did not drain {n} messages; see the worker logs")
                 elapsed = time.perf_counter() - started

@@ -11,11 +11,11 @@ event subscribers and attachment store), in one run:
   dict, a delivery child, a blob of the same size, a BTree insert); measured alternately,
   on the new site and again once the catalog holds ``documents`` documents (``_at_scale``);
 * ``http_send`` — the same send through ``POST /api/v1/documents`` (multipart, a unit
-  token, 4 clients) on waitress, against the plain waitress "hello" of ``bench.bench_http``;
+  token, 4 clients) on waitress, against the plain waitress "hello" of ``web.bench_http``;
 * ``fanout`` — wall time of the transaction that issues one document to ``fanout`` units;
 * ``mailbox`` — inbox first page and full-text search through ``services.mailboxes`` over
   a catalog of ``documents`` documents: the newest ``real`` ones sent through the
-  services, the others synthetic catalog records (``catalog_bench.synthetic``: one per
+  services, the others synthetic catalog records (``catalog.synthetic``: one per
   document plus one per delivery, as the indexing subscriber writes them);
 * ``edxml`` — ``services.edxml_io.import_package`` of a package with one ``edxml_mb`` MB
   attachment, plus its commit: time, and peak Python memory (tracemalloc) against the size.
@@ -24,7 +24,6 @@ import http.client
 import io
 import json
 import os
-import statistics
 import time
 import tracemalloc
 import uuid
@@ -32,6 +31,8 @@ from datetime import datetime, timedelta
 
 import transaction
 from persistent import Persistent
+
+from .harness import disk_bytes, in_threads, latencies, percentiles, serve
 
 #: documents in the mailbox catalog by default: keeps the whole ``lienthong bench`` near 5 minutes
 DEFAULT_DOCUMENTS = 100_000
@@ -76,45 +77,12 @@ def _big_pdf(size):
     return head + os.urandom(max(0, size - len(head) - len(tail))) + tail
 
 
-def _ms(seconds):
-    return round(seconds * 1000, 2)
-
-
-def _percentiles(times_ms):
-    times = sorted(times_ms)
-    return {"p50_ms": round(statistics.median(times), 2),
-            "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 2),
-            "max_ms": round(times[-1], 2), "runs": len(times)}
-
-
-def _latencies(fn, repeat):
-    """First (cold) call and p50/p95 of ``repeat`` further calls of ``fn``, in ms."""
-    start = time.perf_counter()
-    result = fn()
-    cold = _ms(time.perf_counter() - start)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return dict(_percentiles(times), cold_ms=cold), result
-
-
-def _disk_bytes(path):
-    if os.path.isfile(path):
-        return os.path.getsize(path)
-    total = 0
-    for folder, _dirs, files in os.walk(path):
-        total += sum(os.path.getsize(os.path.join(folder, f)) for f in files)
-    return total
-
-
 class _Session:
     """One connection on the application's database with a transaction manager of its own."""
 
     def __init__(self, app):
-        from .db import get_database
-        from .services.env import get_env
+        from ..db import get_database
+        from ..services.env import get_env
         self.db = get_database(app.registry)
         self.env = get_env(app.registry)
         self.tm = transaction.TransactionManager()
@@ -122,18 +90,13 @@ class _Session:
 
     @property
     def site(self):
-        from .resources.site import find_site
+        from ..resources.site import find_site
         return find_site(self.conn.root())
 
     def tx(self, fn):
-        self.tm.begin()
-        try:
-            result = fn(self.site)
-            self.tm.commit()
-            return result
-        except BaseException:
-            self.tm.abort()
-            raise
+        """``fn(site)`` in a transaction of its own, committed (a conflict is an error: one writer)."""
+        from ..db import run_in_site
+        return run_in_site(self.db, fn, attempts=1, connection=self.conn)
 
     def close(self):
         if self.conn is not None:
@@ -143,7 +106,7 @@ class _Session:
 
 
 def _actor(login="vanthu.bench"):
-    from .services.audit import Actor
+    from ..services.audit import Actor
     return Actor(login=login, client="127.0.0.1")
 
 
@@ -155,7 +118,7 @@ def _send_data(recipients, subject=None, doc_type="CV"):
 
 
 def make_app(directory):
-    from . import main
+    from .. import main
     return main({}, **{
         # the cache of etc/development.ini
         "zodbconn.uri": f"file://{directory}/Documents.fs?blobstorage_dir={directory}/documents-blobs"
@@ -166,8 +129,8 @@ def make_app(directory):
 
 
 def bench_units(count):
-    """Codes of ``count`` extra units; the first 30 are those of ``catalog_bench.synthetic``."""
-    from .catalog_bench import UNITS, unit_code
+    """Codes of ``count`` extra units; the first 30 are those of ``catalog.synthetic``."""
+    from .catalog import UNITS, unit_code
     codes = [unit_code(i) for i in range(min(count, UNITS))]
     i = 0
     while len(codes) < count:
@@ -180,7 +143,7 @@ def setup_site(session, units):
     """The demo province, ``units`` extra units (code H38); returns an API token per HTTP sending unit."""
     import secrets
 
-    from .services import demo, directory, tokens
+    from ..services import demo, directory, tokens
     actor = _actor("system:bench")
 
     def fill(site):
@@ -230,7 +193,7 @@ class RawGraph:
     def __init__(self, directory, meta, attachment_bytes):
         from BTrees.OOBTree import OOBTree
 
-        from .db import open_database
+        from ..db import open_database
         self.meta, self.attachment_bytes = meta, attachment_bytes
         self.db = open_database(f"file://{directory}/Raw.fs?blobstorage_dir={directory}/raw-blobs")
         self.tm = transaction.TransactionManager()
@@ -266,8 +229,8 @@ def bench_send(session, directory, seconds):
     send's time), the raw baseline, and sends followed each by a catch-up (the worst case:
     somebody reads a mailbox after every single send).
     """
-    from .services import documents as ds
-    from .services import indexing
+    from ..services import documents as ds
+    from ..services import indexing
     actor = _actor()
 
     def one(i):
@@ -329,9 +292,7 @@ def bench_http_send(app, seconds, tokens):
 
     A send the application refuses after its retries (503 on conflicts) is counted, not fatal.
     """
-    from .bench import _in_threads, _serve
-
-    server, port = _serve(app)
+    server, port = serve(app)
     counts = [0] * len(HTTP_SENDERS)
     failures = {}
     first_error = []
@@ -360,7 +321,7 @@ def bench_http_send(app, seconds, tokens):
                         return
             finally:
                 conn.close()
-        elapsed = _in_threads(client, len(HTTP_SENDERS))
+        elapsed = in_threads(client, len(HTTP_SENDERS))
     finally:
         time.sleep(0.1)     # let waitress finish the last responses before its socket closes
         server.close()
@@ -375,7 +336,7 @@ def bench_http_send(app, seconds, tokens):
 # -- 3. fan-out --------------------------------------------------------------------------------
 def bench_fanout(session, units, repeat=3):
     """Wall time of issue + commit of one document to ``units`` recipients, ``repeat`` times."""
-    from .services import documents as ds
+    from ..services import documents as ds
     codes = bench_units(units)
     actor = _actor()
     times = []
@@ -389,15 +350,15 @@ def bench_fanout(session, units, repeat=3):
         issued = session.tx(lambda site: ds.issue(site, session.env, actor, site["documents"][name]))
         times.append((time.perf_counter() - start) * 1000)
         deliveries = len(issued.deliveries)
-    return dict(_percentiles(times), units=units, deliveries=deliveries, times_ms=[round(t, 1) for t in times])
+    return dict(percentiles(times), units=units, deliveries=deliveries, times_ms=[round(t, 1) for t in times])
 
 
 # -- 4. inbox and search at scale --------------------------------------------------------------
 def build_catalog(session, documents, real, log=None):
     """Index ``documents - real`` synthetic documents, then send ``real`` ones (the newest)."""
-    from .catalog_bench import TOPICS, synthetic, unit_code
-    from .services import documents as ds
-    from .services.indexing import catalog_of
+    from ..services import documents as ds
+    from ..services.indexing import catalog_of
+    from .catalog import TOPICS, synthetic, unit_code
     synthetic_n = max(0, documents - real)
     # the synthetic mail spans 700 days ending an hour ago, so the real documents are the newest
     start = datetime.now() - timedelta(days=700, hours=1)
@@ -424,7 +385,7 @@ def build_catalog(session, documents, real, log=None):
             site, session.env, actor, site["directory"][unit_code(1)],
             _send_data([unit_code(0)], subject, doc_type),
             [("van-ban.pdf", io.BytesIO(_pdf(SMALL_PDF_BYTES, f"r{i}")), "")]))
-    from .services import indexing
+    from ..services import indexing
     session.tx(indexing.catch_up)     # the mailbox figures measure reading, not the last catch-up
     real_seconds = time.perf_counter() - started
     return {"documents": synthetic_n + real, "synthetic_documents": synthetic_n, "real_documents": real,
@@ -437,9 +398,9 @@ def build_catalog(session, documents, real, log=None):
 
 def bench_mailbox(app, repeat):
     """Inbox first page and search p50/p95 through ``services.mailboxes`` on a fresh connection."""
-    from .catalog_bench import queries, unit_code
-    from .services import mailboxes
-    from .services.indexing import catalog_of
+    from ..services import mailboxes
+    from ..services.indexing import catalog_of
+    from .catalog import queries, unit_code
     session = _Session(app)
     session.conn.cacheMinimize()   # a pooled connection keeps its cache: start cold
     try:
@@ -458,14 +419,14 @@ def bench_mailbox(app, repeat):
                 ("inbox_overdue", lambda: mailboxes.listing(site, env, inbox, overdue=True)),
                 *((f"search_{text.replace(' ', '_')}", lambda text=text: mailboxes.search(
                     site, env, unit_boxes, text)) for text in SEARCHES)):
-            timing, (total, rows) = _latencies(fn, repeat)
+            timing, (total, rows) = latencies(fn, repeat)
             figures[name] = dict(timing, total=total, rows=len(rows),
                                  resolved=sum(1 for r in rows if r is not None))
         first_page = mailboxes.listing(site, env, inbox)[1]
         figures["inbox_first_page"]["real_rows"] = len(first_page)
         catalog_figures = {}
         for name, fn in queries(catalog_of(site), env.today().isoformat()).items():
-            timing, (total, _keys) = _latencies(fn, repeat)
+            timing, (total, _keys) = latencies(fn, repeat)
             catalog_figures[name] = dict(timing, total=total)
         return figures, catalog_figures
     finally:
@@ -474,7 +435,7 @@ def bench_mailbox(app, repeat):
 
 # -- 5. edXML import ---------------------------------------------------------------------------
 def _package(size, n):
-    from . import edxml
+    from .. import edxml
     now = datetime.now().astimezone()
     meta = {
         "document_id": uuid.uuid4().hex, "from": {"organ_id": SENDER, "organ_name": "Sở Nội vụ"},
@@ -493,7 +454,7 @@ def bench_edxml(session, size, repeat=3):
     """Import (parse, compose, issue) + commit of a package with one ``size``-byte attachment."""
     import gc
 
-    from .services import edxml_io
+    from ..services import edxml_io
     actor = _actor()
 
     def run(package):
@@ -527,7 +488,7 @@ def bench_edxml(session, size, repeat=3):
         peak = tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
-    return dict(_percentiles(times), attachment_bytes=size, package_bytes=package_size,
+    return dict(percentiles(times), attachment_bytes=size, package_bytes=package_size,
                 import_ms=[round(t, 1) for t in imports], commit_ms=[round(t, 1) for t in commits],
                 peak_bytes=peak, peak_over_package=round(peak / package_size, 2),
                 peak_over_attachment=round(peak / size, 2))
@@ -537,7 +498,7 @@ def bench_edxml(session, size, repeat=3):
 def run(directory, seconds, documents=DEFAULT_DOCUMENTS, fanout=FANOUT, edxml_mb=EDXML_MB,
         real=REAL_DOCUMENTS, repeat=50, log=None):
     """All document figures; ``directory`` holds the databases. Returns a dict for the report."""
-    from .db import close_databases
+    from ..db import close_databases
     log = log or (lambda message: None)
     real = min(real, documents)
     timings = {}
@@ -570,8 +531,8 @@ def run(directory, seconds, documents=DEFAULT_DOCUMENTS, fanout=FANOUT, edxml_mb
     finally:
         session.close()
         close_databases(app.registry)
-    built["database_bytes"] = _disk_bytes(os.path.join(directory, "Documents.fs"))
-    built["blob_bytes"] = _disk_bytes(os.path.join(directory, "documents-blobs"))
+    built["database_bytes"] = disk_bytes(os.path.join(directory, "Documents.fs"))
+    built["blob_bytes"] = disk_bytes(os.path.join(directory, "documents-blobs"))
     names = list(timings)
     phase_seconds = {a: round(timings[b] - timings[a], 1) for a, b in zip(names, names[1:])}
     search_p95 = max(mailbox[f"search_{t.replace(' ', '_')}"]["p95_ms"] for t in SEARCHES)
