@@ -28,6 +28,9 @@ same bucket still conflict; the request is retried (pyramid_retry).
 
 Persistence: the discriminators and pipeline elements below are pickled by their
 module-level names; renaming them needs an evolve step.
+
+Longer than 600 lines because those stored names pin every class here to this module path:
+splitting it would move pickled classes and need an evolve step for no gain to a reader.
 """
 import hashlib
 import itertools

@@ -18,6 +18,9 @@ last transaction committed when the backup started (FileStorage marks a transact
 written with status ``c`` and the iterator stops there anyway). ZEO and RelStorage sources
 are opened as ordinary clients through zodburi.
 
+Longer than 600 lines because backup and restore are one contract (the manifest one writes
+is what the other verifies, step by step); kept together so the two cannot drift apart.
+
 A backup is written under a temporary name (``.partial-…``) and renamed only after it was
 reopened read-only and verified (site present, every digest, the counts), so a half-made
 backup never looks complete: ``list_backups`` and ``restore`` ignore or refuse such names.
