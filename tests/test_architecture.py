@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .support.app import ROOT
 
 CORE = os.path.join(ROOT, "core")
 PACKAGE = "lienthong.core"

@@ -7,9 +7,8 @@ from pyramid.request import Request
 
 from lienthong.core import permissions as sec
 from lienthong.core.resources.mailbox import MAIL_PERMISSIONS
-from lienthong.core.content import get_content_registry
 from lienthong.core.edxml import valid_code
-from lienthong.core.resources.directory import Organization, valid_code
+from lienthong.core.resources.directory import Organization
 from lienthong.core.resources.folder import Folder
 from lienthong.core.resources.site import TOP_LEVEL
 

@@ -13,7 +13,7 @@ import pathlib
 
 import pytest
 
-from .conftest import ROOT
+from .support.app import ROOT
 
 ALL = "*"
 
