@@ -12,6 +12,8 @@ from pyramid.authentication import SessionAuthenticationHelper
 from pyramid.interfaces import ISecurityPolicy
 from pyramid.location import lineage
 
+from .clock import now_iso
+
 # Roles from DESIGN.md. The Vietnamese titles are the UI's names for them.
 SYSTEM_ADMIN = "system_admin"
 UNIT_ADMIN = "unit_admin"
@@ -156,11 +158,6 @@ def _today(request):
     return datetime.now(request.registry.lienthong_timezone).date().isoformat()
 
 
-def _now_iso():
-    from datetime import datetime, timezone
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def is_api_request(request):
     """The JSON and edXML APIs authenticate by bearer token only, never by the session cookie,
     so a page on another site cannot make a logged-in browser call them (no CSRF there)."""
@@ -217,7 +214,7 @@ class LienThongSecurityPolicy:
         from .services import tokens
         site = get_site(request)
         token = tokens.find(site, header[len(BEARER_PREFIX):].strip())
-        now = _now_iso()
+        now = now_iso()
         if token is None or not token.is_valid(now):
             return None
         if token.kind == "system":

@@ -4,7 +4,7 @@ Views, the API, the CLI, the worker and the benchmarks build one ``Env`` from th
 application's registry; the services read the calendar, the attachment store and
 policy, the plugins and the event dispatcher from it, and never import Pyramid's request.
 """
-from datetime import datetime, timezone
+from ..clock import utc_now
 
 
 class Env:
@@ -24,7 +24,7 @@ class Env:
         self.registry.notify(event)
 
     def now(self):
-        return datetime.now(timezone.utc)
+        return utc_now()
 
     def today(self):
         return self.now().astimezone(self.timezone).date()

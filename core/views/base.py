@@ -1,8 +1,7 @@
 """What every page's layout needs."""
-from datetime import datetime, timezone
-
 from pyramid.csrf import get_csrf_token
 
+from ..clock import parse_iso
 from ..i18n import LANGUAGES, _, translate_message
 from ..resources.site import get_site
 from .. import security as sec
@@ -67,11 +66,9 @@ def translate(request, message, **mapping):
 def local_time(request, iso):
     """An ISO 8601 UTC timestamp as ``dd/mm/yyyy hh:mm:ss`` in the site's time zone."""
     try:
-        when = datetime.fromisoformat(iso)
+        when = parse_iso(iso)
     except (TypeError, ValueError):
         return iso or ""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
     return when.astimezone(request.registry.lienthong_timezone).strftime("%d/%m/%Y %H:%M:%S")
 
 

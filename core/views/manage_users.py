@@ -9,13 +9,13 @@
 
 The views parse and authorize; the accounts service does the work and writes the audit.
 """
-from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
 from .. import security as sec
+from ..clock import now_iso
 from ..i18n import _
 from ..resources.directory import Organization
 from ..resources.site import Site, get_site
@@ -34,11 +34,6 @@ RECENT_AUDIT = 20
 AUDIT_SCAN = 5000   # how far back the user page looks for the user's audit entries
 NEW_FIELDS = ("login", "fullname", "unit_code", "position", "email")
 EDIT_FIELDS = ("fullname", "position", "email", "unit_code")
-
-
-def now_iso():
-    """Now, in the form of ``User.locked_until`` (UTC, to the second)."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def users_factory(request):

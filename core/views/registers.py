@@ -14,6 +14,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from .. import security as sec
+from ..clock import now_iso
 from ..i18n import _
 from ..resources.registers import INCOMING, Register, Registers
 from ..resources.site import get_site
@@ -90,15 +91,10 @@ def register_page(request):
     audit.record(site, actor_for(request), "register.view", request.path, rows=len(rows), print=printing)
     values = page(request, title, unit=unit, register=register, rows=rows, base=base, printing=printing,
                   incoming=register.direction == INCOMING,
-                  printed_at=local_time(request, site_now(request)))
+                  printed_at=local_time(request, now_iso()))
     if printing:
         return render_to_response("register_print.pt", values, request=request)
     return values
-
-
-def site_now(request):
-    from datetime import datetime, timezone
-    return datetime.now(timezone.utc).isoformat()
 
 
 def cell(text):
