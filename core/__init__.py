@@ -15,6 +15,7 @@ import transaction
 from pyramid.config import Configurator
 from pyramid.settings import asbool
 
+from .app_objects import app_objects
 from .db import close_databases, get_database
 from .plugins import hookimpl, make_plugin_manager  # noqa: F401  (hookimpl is the plugin API)
 
@@ -97,10 +98,10 @@ def make_config(settings, plugins=()):
 
         from .metrics import AppMetrics
         registry = config.registry
-        registry.lienthong_metrics = AppMetrics(lambda: get_database(registry))
+        objects = app_objects(registry)
+        objects.metrics = AppMetrics(lambda: get_database(registry))
 
-        pm = make_plugin_manager(settings, extra=plugins)
-        config.registry.lienthong_plugins = pm
+        pm = objects.plugins = make_plugin_manager(settings, extra=plugins)
         config.include(".blobs")
         config.include(".exchange")
         pm.hook.lienthong_configure(config=config)

@@ -2,6 +2,7 @@
 from zope.interface.exceptions import Invalid
 from zope.interface.verify import verifyObject
 
+from .app_objects import app_objects
 from .interfaces import IBlobStore
 
 
@@ -34,12 +35,9 @@ class BlobMissing(DigestMismatch):
         super().__init__(key, store, message or f"attachment {key} is missing from the {store} store")
 
 
-def get_blob_store(registry):
-    return registry.lienthong_blob_store
-
-
 def includeme(config):
-    pm = config.registry.lienthong_plugins
+    objects = app_objects(config.registry)
+    pm = objects.plugins
     stores = {}
     for impl in pm.hook.lienthong_blob_stores.get_hookimpls():
         for store in impl.function() or ():
@@ -51,10 +49,10 @@ def includeme(config):
                 raise BlobStoreError(f"the attachment store {what} (plugin {impl.plugin_name}) does not fit "
                                      f"IBlobStore: {problem}") from exc
             stores[store.name] = store
-    config.registry.lienthong_blob_stores = stores
+    objects.blob_stores = stores
     wanted = config.get_settings()["lienthong.blob_store"]
     if wanted not in stores:
         raise BlobStoreError(
             f"lienthong.blob_store = {wanted}, but no enabled plugin provides it "
             f"(available: {', '.join(sorted(stores)) or 'none'})")
-    config.registry.lienthong_blob_store = stores[wanted]
+    objects.blob_store = stores[wanted]

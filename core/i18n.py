@@ -79,6 +79,7 @@ def site_timezone(settings):
 
 
 def includeme(config):
-    config.registry.lienthong_timezone = site_timezone(config.get_settings())
+    from .app_objects import app_objects
+    app_objects(config.registry).timezone = site_timezone(config.get_settings())
     config.set_locale_negotiator(locale_negotiator)
     config.add_translation_dirs("lienthong.skins:locale")

@@ -6,6 +6,7 @@ from importlib.metadata import entry_points
 import pluggy
 
 from . import hookspecs
+from .app_objects import app_objects
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +65,6 @@ def make_plugin_manager(settings=None, extra=()):
     return pm
 
 
-def get_plugin_manager(registry):
-    return registry.lienthong_plugins
-
-
 def describe(pm):
     """[(name, distribution, version, hooks)] for the CLI and the management screen."""
     dists = getattr(pm, "lienthong_distributions", {})
@@ -92,7 +89,7 @@ def adapters_of(pm):
 
 def transport_adapters(registry):
     """The enabled transport adapters by name (a unit's ``adapter`` is one of these names)."""
-    return adapters_of(get_plugin_manager(registry))
+    return adapters_of(app_objects(registry).plugins)
 
 
 def transport_names(registry):

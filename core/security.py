@@ -154,8 +154,8 @@ class SystemIdentity:
 
 
 def _today(request):
-    from datetime import datetime
-    return datetime.now(request.registry.lienthong_timezone).date().isoformat()
+    from .services.env import get_env
+    return get_env(request.registry).today().isoformat()
 
 
 def is_api_request(request):

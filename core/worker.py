@@ -28,6 +28,7 @@ from datetime import timedelta
 import transaction
 from ZODB.POSException import ConflictError
 
+from .app_objects import app_objects
 from .clock import iso
 from .plugins import adapters_of
 from .transports import OutboundMessage, TransportError
@@ -92,10 +93,11 @@ _metrics_lock = threading.Lock()
 def metrics(registry):
     """Prometheus counters on the application's /metrics registry (once per application)."""
     with _metrics_lock:
-        found = getattr(registry, "lienthong_transport_metrics", None)
+        objects = app_objects(registry)
+        found = objects.transport_metrics
         if found is not None:
             return found
-        app_metrics = getattr(registry, "lienthong_metrics", None)
+        app_metrics = objects.metrics
         if app_metrics is None:
             return None
         from prometheus_client import Counter
@@ -103,7 +105,7 @@ def metrics(registry):
                  for name, text in (("delivered", "Messages delivered by an adapter"),
                                     ("failed", "Failed delivery attempts"),
                                     ("dead", "Messages moved to the dead letters"))}
-        registry.lienthong_transport_metrics = found
+        objects.transport_metrics = found
         return found
 
 

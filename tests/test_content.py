@@ -6,6 +6,7 @@ from pyramid.request import Request
 
 
 from lienthong.core import make_config, security as sec
+from lienthong.core.app_objects import app_objects
 from lienthong.core.resources.mailbox import MAIL_PERMISSIONS
 from lienthong.core.content import get_content_registry
 from lienthong.core.resources.directory import Organization, valid_code
@@ -137,4 +138,4 @@ def test_resources_provide_their_interfaces(demo_app):
         return True
     assert with_site(demo_app, check)
     assert verifyObject(i.IBlobStore, ZODBBlobStore())
-    assert demo_app.registry.lienthong_blob_store.name == "zodb"
+    assert app_objects(demo_app.registry).blob_store.name == "zodb"

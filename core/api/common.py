@@ -1,9 +1,8 @@
 """What the API modules share: the site, the actor, plain-data views of users, tokens and delegations."""
-from datetime import datetime
-
 from .. import security as sec
 from ..resources.site import get_site
 from ..services import accounts
+from ..services.env import get_env
 from .openapi import Param, add_schema
 
 NULLABLE_STRING = {"type": ["string", "null"]}
@@ -20,7 +19,7 @@ def site_of(request):
 
 
 def today(request):
-    return datetime.now(request.registry.lienthong_timezone).date()
+    return get_env(request.registry).today()
 
 
 def page_of(items, query):

@@ -2,7 +2,7 @@
 
 Every API route is added with ``add_api_route``: it registers the Pyramid route, one view
 per operation (with its permission), a 405 answer for the other methods, and the
-operation's description in ``registry.lienthong_api``. ``GET /api/v1/openapi.json`` is
+operation's description in ``app_objects(registry).api_routes``. ``GET /api/v1/openapi.json`` is
 built from that list, so an API route cannot exist without being documented.
 """
 import re
@@ -12,6 +12,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.response import Response
 
 from .. import security as sec
+from ..app_objects import app_objects
 from ..i18n import _
 from ..services.errors import Forbidden
 from .json import check_object, read_body, read_query, respond
@@ -61,13 +62,9 @@ class ApiRoute:
     operations: list
 
 
-def _routes_attribute(api):
-    return "lienthong_api" if api == "api" else f"lienthong_{api}_api"
-
-
 def api_routes(registry, api="api"):
     """The routes of one API (``api``: "api" for /api/v1, "edxml" for /edxml/v1…)."""
-    return getattr(registry, _routes_attribute(api), None) or []
+    return app_objects(registry).api_routes.get(api, [])
 
 
 # -- the call of one operation --------------------------------------------------------------
@@ -133,11 +130,8 @@ def add_api_route(config, name, path, operations, factory=None, prefix=PREFIX, a
     # no predicate: Pyramid tries it after the views above, for every other method
     config.add_view(_method_not_allowed(allowed), route_name=name, permission=NO_PERMISSION_REQUIRED,
                     require_csrf=False)
-    registry = config.registry
-    attribute = _routes_attribute(api)
-    if getattr(registry, attribute, None) is None:
-        setattr(registry, attribute, [])
-    getattr(registry, attribute).append(ApiRoute(name, pattern, list(operations)))
+    routes = app_objects(config.registry).api_routes.setdefault(api, [])
+    routes.append(ApiRoute(name, pattern, list(operations)))
 
 
 # -- the document ---------------------------------------------------------------------------

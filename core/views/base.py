@@ -1,6 +1,7 @@
 """What every page's layout needs."""
 from pyramid.csrf import get_csrf_token
 
+from ..app_objects import app_objects
 from ..clock import parse_iso
 from ..i18n import LANGUAGES, _, translate_message
 from ..resources.site import get_site
@@ -69,7 +70,7 @@ def local_time(request, iso):
         when = parse_iso(iso)
     except (TypeError, ValueError):
         return iso or ""
-    return when.astimezone(request.registry.lienthong_timezone).strftime("%d/%m/%Y %H:%M:%S")
+    return when.astimezone(app_objects(request.registry).timezone).strftime("%d/%m/%Y %H:%M:%S")
 
 
 def refused(request, exc):

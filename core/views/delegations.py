@@ -5,7 +5,7 @@ stores the delegation's id in the session; the security policy lends the delegat
 rights on each request only while the delegation is current, so a revoked or expired
 delegation stops at once.
 """
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
 from pyramid.view import view_config
@@ -15,6 +15,7 @@ from ..i18n import _
 from ..resources.delegations import MAILBOX, PERMISSIONS, ROLE
 from ..resources.site import get_site
 from ..services import accounts, audit, delegations
+from ..services.env import get_env
 from ..services.errors import ServiceError
 from .base import actor_for, field_errors, local_time, page, refused, translate
 from .home import ROLE_TITLES
@@ -34,7 +35,7 @@ FORM_FIELDS = ("delegate", "start", "end", "scope", "role", "note")
 
 def today(request):
     """Today in the site's time zone: the day the security policy checks delegations against."""
-    return datetime.now(request.registry.lienthong_timezone).date()
+    return get_env(request.registry).today()
 
 
 def describe(request, site, d):

@@ -3,7 +3,6 @@
 Reading the directory needs no login (the address book is public); a unit page shows
 only public fields. The mailbox pages are in ``mailboxes.py``.
 """
-from datetime import datetime
 from urllib.parse import urlencode
 
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -15,6 +14,7 @@ from ..resources import directory as d
 from ..resources.directory import Directory, Organization
 from ..resources.site import get_site
 from ..services import directory as directory_service
+from ..services.env import get_env
 from .base import page, translate
 
 PAGE_SIZE = 50
@@ -48,7 +48,7 @@ def titles(request, table):
 
 def today(request):
     """Today in the site's time zone (pilot periods are counted in local days)."""
-    return datetime.now(request.registry.lienthong_timezone).date()
+    return get_env(request.registry).today()
 
 
 def day(value):

@@ -2,8 +2,8 @@
 from pyramid.view import view_config
 
 from .. import evolve, security as sec
-from ..blobs import get_blob_store
-from ..plugins import describe, get_plugin_manager
+from ..app_objects import app_objects
+from ..plugins import describe
 from ..resources.site import Site, get_site
 from ..i18n import _
 from ..services import directory
@@ -23,10 +23,10 @@ def manage(request):
         entry["when"] = local_time(request, entry["time"])
     return page(
         request, translate(request, _("Management")),
-        plugins=describe(get_plugin_manager(request.registry)),
+        plugins=describe(app_objects(request.registry).plugins),
         generation=site.generation,
         code_generation=evolve.current_generation(),
-        blob_store=get_blob_store(request.registry).name,
+        blob_store=app_objects(request.registry).blob_store.name,
         counts={name: len(site[name]) for name in ("directory", "users", "documents", "audit")},
         recent=recent,
         pilot_overdue=len(directory.pilot_overdue(site, today(request))),
