@@ -89,6 +89,7 @@ def make_config(settings, plugins=()):
         config.set_security_policy(LienThongSecurityPolicy())
         config.set_default_csrf_options(require_csrf=True)
 
+        config.include(".request")
         config.include(".content")
         config.include(".i18n")
         config.include(".skins")

@@ -74,9 +74,9 @@ def _permits(app, site, login, context, permission):
     """Ask the configured security policy, as a view would, for ``login`` on ``context``."""
     request = Request.blank("/")
     request.registry = app.registry
-    request.__dict__["_lienthong_site"] = site
-    request.__dict__["_lienthong_identity"] = site["users"][login]
+    request.site = site
     policy = app.registry.getUtility(ISecurityPolicy)
+    policy.identity_cache.set(request, site["users"][login])
     return bool(policy.permits(request, context, permission))
 
 

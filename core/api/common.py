@@ -1,8 +1,6 @@
-"""What the API modules share: the site, the actor, plain-data views of users, tokens and delegations."""
+"""What the API modules share: paging and plain-data views of users, tokens and delegations."""
 from .. import security as sec
-from ..resources.site import get_site
 from ..services import accounts
-from ..services.env import get_env
 from .openapi import Param, add_schema
 
 NULLABLE_STRING = {"type": ["string", "null"]}
@@ -12,14 +10,6 @@ PAGING = (
     Param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0},
           "Skip this many items."),
 )
-
-
-def site_of(request):
-    return get_site(request)
-
-
-def today(request):
-    return get_env(request.registry).today()
 
 
 def page_of(items, query):

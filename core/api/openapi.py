@@ -14,6 +14,7 @@ from pyramid.response import Response
 from .. import security as sec
 from ..app_objects import app_objects
 from ..i18n import _
+from ..problems import problem, record_refused_access, status_texts
 from ..services.errors import Forbidden
 from .json import check_object, read_body, read_query, respond
 
@@ -73,7 +74,6 @@ def refuse(request, message, field=None, permission=None, **mapping):
 
     The refusal is audited in a transaction of its own (the request's is aborted).
     """
-    from ..views.errors import record_refused_access
     record_refused_access(request, permission=permission, field=field)
     refusal = Forbidden(message, field=field, **mapping)
     refusal.recorded = True
@@ -107,7 +107,6 @@ def _operation_view(op):
 
 def _method_not_allowed(allowed):
     def view(context, request):
-        from ..views.errors import problem, status_texts
         response = problem(request, 405, *status_texts(request, 405))
         response.headers["Allow"] = ", ".join(allowed)
         return response

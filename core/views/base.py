@@ -3,27 +3,8 @@ from pyramid.csrf import get_csrf_token
 
 from ..app_objects import app_objects
 from ..clock import parse_iso
-from ..i18n import LANGUAGES, _, translate_message
-from ..resources.site import get_site
+from ..i18n import LANGUAGES, translate_message
 from .. import security as sec
-
-
-def client_address(request):
-    """The client's address for the audit log: REMOTE_ADDR, which a client cannot forge.
-
-    (``request.client_addr`` believes any X-Forwarded-For header. Behind a reverse proxy,
-    waitress's ``trusted_proxy`` settings put the real client address into REMOTE_ADDR.)
-    """
-    return request.remote_addr
-
-
-def actor_for(request):
-    """Who acts on this request, and for whom when they act under a delegation (R6.2, R8.3)."""
-    from ..services.audit import Actor
-    user = request.identity
-    delegation = sec.current_delegation(request)
-    return Actor(login=user.login if user else "anonymous", client=client_address(request),
-                 on_behalf_of=delegation.delegator if delegation is not None else None)
 
 
 def page(request, title, anonymous_form=False, **values):
@@ -33,7 +14,7 @@ def page(request, title, anonymous_form=False, **values):
     (the address book) get none unless they hold a form (``anonymous_form``, the login page).
     """
     user = request.identity
-    site = get_site(request)
+    site = request.site
     delegation = sec.current_delegation(request)
     acting_for = site["users"].get(delegation.delegator) if delegation is not None else None
     values.setdefault("errors", {})
@@ -51,17 +32,6 @@ def page(request, title, anonymous_form=False, **values):
         app_url=request.application_url,
     )
     return values
-
-
-def translate(request, message, **mapping):
-    """``message`` in the request's language.
-
-    Write the msgid as ``translate(request, _("English text"))``: the ``_()`` marks it for
-    extraction into skins/locale/lienthong.pot (``make i18n``). ``${name}`` placeholders
-    are filled from ``mapping``.
-    """
-    ts = _(message, mapping=mapping) if mapping else _(message)
-    return request.localizer.translate(ts)
 
 
 def local_time(request, iso):

@@ -9,13 +9,11 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from .. import security as sec
-from ..i18n import _
+from ..i18n import _, translate
 from ..resources import directory as d
 from ..resources.directory import Directory, Organization
-from ..resources.site import get_site
 from ..services import directory as directory_service
-from ..services.env import get_env
-from .base import page, translate
+from .base import page
 
 PAGE_SIZE = 50
 
@@ -44,11 +42,6 @@ STATUS_TITLES = {
 def titles(request, table):
     """``table`` (value -> msgid) translated for the request."""
     return {key: translate(request, msgid) for key, msgid in table.items()}
-
-
-def today(request):
-    """Today in the site's time zone (pilot periods are counted in local days)."""
-    return get_env(request.registry).today()
 
 
 def day(value):
@@ -97,7 +90,7 @@ def build_tree(site, units):
 @view_config(context=Directory, renderer="directory.pt", permission=NO_PERMISSION_REQUIRED,
              request_method="GET")
 def address_book(request):
-    site = get_site(request)
+    site = request.site
     params = request.params
     query = params.get("q", "").strip()[:200]
     kind = params.get("kind", "")
@@ -123,7 +116,7 @@ def address_book(request):
 
     overdue = []
     if is_person(request):
-        overdue = sorted(directory_service.pilot_overdue(site, today(request)), key=lambda u: u.code)
+        overdue = sorted(directory_service.pilot_overdue(site, request.env.today()), key=lambda u: u.code)
     base = {"q": query, "kind": kind, "state": state}
     if include_inactive:
         base["include_inactive"] = "1"
@@ -146,7 +139,7 @@ def address_book(request):
 
 @view_config(context=Organization, renderer="unit.pt", permission=NO_PERMISSION_REQUIRED, request_method="GET")
 def unit_page(request):
-    site = get_site(request)
+    site = request.site
     unit = request.context
     directory = site["directory"]
     end = directory_service.pilot_end(unit)
@@ -158,7 +151,7 @@ def unit_page(request):
         successors=[directory.get(c) for c in unit.successors if directory.get(c) is not None],
         predecessors=[directory.get(c) for c in unit.predecessors if directory.get(c) is not None],
         receiver=directory_service.resolve(site, unit.code) if not unit.is_active() else None,
-        pilot_end=end, pilot_over=bool(end and end <= today(request)), day=day,
+        pilot_end=end, pilot_over=bool(end and end <= request.env.today()), day=day,
         can_manage_unit=bool(request.has_permission(sec.MANAGE_UNIT, unit)),
         can_read_mailbox=bool(request.has_permission(sec.READ_MAILBOX, unit["mailbox"])),
         kind_titles=titles(request, KIND_TITLES), state_titles=titles(request, STATE_TITLES),

@@ -16,9 +16,7 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from lienthong.core.edxml import EdxmlError, build_status, parse_status
-from lienthong.core.resources.site import get_site
 from lienthong.core.services import audit
-from lienthong.core.services.env import get_env
 from lienthong.core.services.errors import ServiceError
 from lienthong.core.services.workflow import RECALL_ASKED
 
@@ -90,7 +88,7 @@ def peer_view(handler):
     sign the answer. A caller that does not authenticate gets 401 and is on the audit record."""
     def view(request):
         hub = peer_config.of(request.registry.settings)
-        site = get_site(request)
+        site = request.site
         try:
             body = _read_body(request, hub)
         except Refused as exc:
@@ -113,7 +111,7 @@ def peer_view(handler):
             return response
         nonce = request.headers.get(auth.H_NONCE, "")
         try:
-            status, text = handler(request, site, get_env(request.registry), hub, peer, body)
+            status, text = handler(request, site, request.env, hub, peer, body)
         except Refused as exc:
             _on_record(request, site, peer.name, exc.reason)
             status, text = _problem(400, "Bad request", exc.reason)
