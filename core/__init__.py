@@ -16,6 +16,7 @@ from pyramid.settings import asbool
 
 from .db import close_databases, get_database, open_transaction
 from .plugins import PluginContractError, check_contracts, make_plugin_manager
+from .app_objects import app_objects
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def make_config(settings, plugins=()):
         config.set_security_policy(LienThongSecurityPolicy())
         config.set_default_csrf_options(require_csrf=True)
 
+        config.include(".request")
         config.include(".i18n")
         config.include(".skins")
         config.include(".tweens")
@@ -95,14 +97,14 @@ def make_config(settings, plugins=()):
 
         from .metrics import AppMetrics
         registry = config.registry
-        registry.lienthong_metrics = AppMetrics(lambda: get_database(registry))
+        objects = app_objects(registry)
+        objects.metrics = AppMetrics(lambda: get_database(registry))
 
-        pm = make_plugin_manager(settings, extra=plugins)
+        pm = objects.plugins = make_plugin_manager(settings, extra=plugins)
         try:
             check_contracts(pm)     # a signer or adapter that does not fit stops here, naming its plugin
         except PluginContractError as exc:
             raise StartupError(str(exc)) from exc
-        config.registry.lienthong_plugins = pm
         config.include(".blobs")
         config.include(".exchange")
         pm.hook.lienthong_configure(config=config)

@@ -1,5 +1,6 @@
 """Choosing the attachment store among those the plugins offer (``lienthong.blob_store``)."""
 from .interfaces import IBlobStore, misfit
+from .app_objects import app_objects
 
 
 class BlobStoreError(RuntimeError):
@@ -31,12 +32,9 @@ class BlobMissing(DigestMismatch):
         super().__init__(key, store, message or f"attachment {key} is missing from the {store} store")
 
 
-def get_blob_store(registry):
-    return registry.lienthong_blob_store
-
-
 def includeme(config):
-    pm = config.registry.lienthong_plugins
+    objects = app_objects(config.registry)
+    pm = objects.plugins
     stores = {}
     for impl in pm.hook.lienthong_blob_stores.get_hookimpls():
         for store in impl.function() or ():
@@ -46,10 +44,10 @@ def includeme(config):
                 raise BlobStoreError(f"the attachment store {what} (plugin {impl.plugin_name}) does not fit "
                                      f"IBlobStore: {problem}")
             stores[store.name] = store
-    config.registry.lienthong_blob_stores = stores
+    objects.blob_stores = stores
     wanted = config.get_settings()["lienthong.blob_store"]
     if wanted not in stores:
         raise BlobStoreError(
             f"lienthong.blob_store = {wanted}, but no enabled plugin provides it "
             f"(available: {', '.join(sorted(stores)) or 'none'})")
-    config.registry.lienthong_blob_store = stores[wanted]
+    objects.blob_store = stores[wanted]

@@ -91,6 +91,7 @@ def step_6_trust_and_transport_queues(site):
         return
     from BTrees.OOBTree import OOBTree
 
+    from .clock import now_iso
     from .services import outbound
     if getattr(transport, "queues", None) is None:   # declared from generation 7 on
         transport.queues = OOBTree()
@@ -108,7 +109,7 @@ def step_6_trust_and_transport_queues(site):
             recipient = delivery.recipient_code or recipient
         message = outbound.Message(entry.get("kind", "document"), document.__name__, document.document_id,
                                    recipient, document.sender_code, entry.get("adapter", ""), extra,
-                                   entry.get("queued_at") or outbound._iso(outbound._now()))
+                                   entry.get("queued_at") or now_iso())
         message.attempts = entry.get("attempts", 0)
         outbound.destination(site, recipient, create=True).messages[key] = message
     del transport.queue

@@ -14,6 +14,7 @@ import logging
 import transaction
 
 from .events import DeliveryActed, DeliveryArrived, DeliveryChanged, DeliveryQueued, DocumentChanged, DocumentSent
+from .app_objects import app_objects
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +39,13 @@ def _after_commit(site, call):
 def make_plugin_subscribers(registry):
     def document_sent(event):
         document = event.document
-        _after_commit(event.site, lambda: registry.lienthong_plugins.hook.lienthong_document_sent(document=document))
+        _after_commit(event.site, lambda: app_objects(registry).plugins.hook.lienthong_document_sent(document=document))
 
     def delivery_changed(event):
         if event.old_state == event.new_state:
             return
         delivery, old, new = event.delivery, event.old_state, event.new_state
-        _after_commit(event.site, lambda: registry.lienthong_plugins.hook.lienthong_delivery_changed(
+        _after_commit(event.site, lambda: app_objects(registry).plugins.hook.lienthong_delivery_changed(
             delivery=delivery, old_state=old, new_state=new))
     return document_sent, delivery_changed
 
@@ -56,8 +57,9 @@ def includeme(config):
 
     settings = config.get_settings()
     registry = config.registry
-    registry.lienthong_calendar = WorkCalendar.from_settings(settings, tz=registry.lienthong_timezone)
-    registry.lienthong_attachment_policy = AttachmentPolicy.from_settings(settings)
+    objects = app_objects(registry)
+    objects.calendar = WorkCalendar.from_settings(settings, tz=objects.timezone)
+    objects.attachment_policy = AttachmentPolicy.from_settings(settings)
     from . import worker
     worker.check_settings(settings)     # a bad retry count or digest time stops start-up, not the worker
     config.add_subscriber(indexing.on_document_changed, DocumentChanged)

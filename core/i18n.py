@@ -27,6 +27,17 @@ def locale_negotiator(request):
     return request.registry.settings.get("pyramid.default_locale_name", DEFAULT)
 
 
+def translate(request, message, **mapping):
+    """``message`` in the request's language.
+
+    Write the msgid as ``translate(request, _("English text"))``: the ``_()`` marks it for
+    extraction into skins/locale/lienthong.pot (``make i18n``). ``${name}`` placeholders
+    are filled from ``mapping``.
+    """
+    ts = _(message, mapping=mapping) if mapping else _(message)
+    return request.localizer.translate(ts)
+
+
 def translate_message(localizer, message):
     """``message`` translated, with the translatable values of its mapping translated first.
 
@@ -77,6 +88,7 @@ def site_timezone(settings):
 
 
 def includeme(config):
-    config.registry.lienthong_timezone = site_timezone(config.get_settings())
+    from .app_objects import app_objects
+    app_objects(config.registry).timezone = site_timezone(config.get_settings())
     config.set_locale_negotiator(locale_negotiator)
     config.add_translation_dirs("lienthong.skins:locale")

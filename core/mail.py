@@ -23,7 +23,6 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 PREFIX = "lienthong.mail."
-TLS_MODES = ("", "starttls", "ssl")
 
 
 class MailError(Exception):

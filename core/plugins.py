@@ -17,6 +17,7 @@ from . import hookspecs
 from .hookspecs import ENTRY_POINT_GROUP, PROJECT
 from .interfaces import IAdapter, ISigner, misfit
 from .transports import Adapter
+from .app_objects import app_objects
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +119,6 @@ def _delivers_nothing(adapter):
         if isinstance(adapter, Adapter) else False
 
 
-def get_plugin_manager(registry):
-    return registry.lienthong_plugins
-
-
 def is_plugin_disabled(where, name):
     """Whether the operator disabled the plugin ``name`` (``lienthong.plugins.disabled``).
 
@@ -132,7 +129,7 @@ def is_plugin_disabled(where, name):
     if isinstance(where, pluggy.PluginManager):
         return where.is_blocked(name)
     if isinstance(where, Registry):
-        return get_plugin_manager(where).is_blocked(name)
+        return app_objects(where).plugins.is_blocked(name)
     return name in names_in((where or {}).get(DISABLED_SETTING))
 
 
@@ -172,7 +169,7 @@ def adapters_of(pm):
 
 def transport_adapters(registry):
     """The enabled transport adapters by name (a unit's ``adapter`` is one of these names)."""
-    return adapters_of(get_plugin_manager(registry))
+    return adapters_of(app_objects(registry).plugins)
 
 
 def transport_names(registry):

@@ -9,6 +9,9 @@ from pyramid.authentication import SessionAuthenticationHelper
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.interfaces import ISecurityPolicy
 from pyramid.location import lineage
+from pyramid.request import RequestLocalCache
+
+from .clock import now_iso
 
 from .permissions import (
     PROCESS,
@@ -38,16 +41,6 @@ class SystemIdentity:
         return True
 
 
-def _today(request):
-    from datetime import datetime
-    return datetime.now(request.registry.lienthong_timezone).date().isoformat()
-
-
-def _now_iso():
-    from datetime import datetime, timezone
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def is_api_request(request):
     """The JSON and edXML APIs authenticate by bearer token only, never by the session cookie,
     so a page on another site cannot make a logged-in browser call them (no CSRF there)."""
@@ -66,6 +59,11 @@ class LienThongSecurityPolicy:
     def __init__(self):
         self.helper = SessionAuthenticationHelper(prefix="lienthong.")
         self.acl = ACLHelper()
+        # Pyramid's per-request caches (emptied when the request ends); login, logout and
+        # "act for" clear them so the rest of the request sees the change
+        self.identity_cache = RequestLocalCache(self._identity)
+        self.delegation_cache = RequestLocalCache(self._delegation)
+        self.token_cache = RequestLocalCache()
 
     # -- who ---------------------------------------------------------------
     def identity(self, request):
@@ -75,21 +73,18 @@ class LienThongSecurityPolicy:
         (``session_epoch``), or when a token is revoked or expired: each takes effect on
         the next request.
         """
-        if "_lienthong_identity" in request.__dict__:
-            return request.__dict__["_lienthong_identity"]
+        return self.identity_cache.get_or_create(request)
+
+    def _identity(self, request):
         if is_api_request(request):
-            user = self._token_identity(request)
-        else:
-            user = self._session_identity(request)
-        request.__dict__["_lienthong_identity"] = user
-        return user
+            return self._token_identity(request)
+        return self._session_identity(request)
 
     def _session_identity(self, request):
         userid = self.helper.authenticated_userid(request)
         if not userid:
             return None
-        from .resources.site import get_site
-        user = get_site(request)["users"].get(userid)
+        user = request.site["users"].get(userid)
         if user is None or not user.is_active():
             return None
         if request.session.get("lienthong.epoch", 0) != user.session_epoch:
@@ -100,11 +95,10 @@ class LienThongSecurityPolicy:
         header = request.headers.get("Authorization", "")
         if not header.lower().startswith(BEARER_PREFIX):
             return None
-        from .resources.site import get_site
         from .services import tokens
-        site = get_site(request)
+        site = request.site
         token = tokens.find(site, header[len(BEARER_PREFIX):].strip())
-        now = _now_iso()
+        now = now_iso()
         if token is None or not token.is_valid(now):
             return None
         if token.kind == "system":
@@ -113,7 +107,7 @@ class LienThongSecurityPolicy:
             identity = site["users"].get(token.login)
             if identity is None or not identity.is_active() or token.epoch != identity.session_epoch:
                 return None
-        request.__dict__["_lienthong_token"] = token
+        self.token_cache.set(request, token)
         tokens.touch(token, now, every=LAST_USED_EVERY)
         return identity
 
@@ -121,11 +115,21 @@ class LienThongSecurityPolicy:
         user = self.identity(request)
         return user.login if user is not None else None
 
+    def token(self, request):
+        """The token that identified this API request, or None."""
+        self.identity(request)
+        return self.token_cache.get(request, None)
+
     # -- on whose behalf ---------------------------------------------------
     def delegation(self, request):
         """The delegation the user is acting under on this request, if it is still current."""
-        if "_lienthong_delegation" in request.__dict__:
-            return request.__dict__["_lienthong_delegation"]
+        return self.delegation_cache.get_or_create(request)
+
+    def delegation_changed(self, request):
+        """The acting-for choice changed during this request: read it again on next use."""
+        self.delegation_cache.clear(request)
+
+    def _delegation(self, request):
         found = None
         user = self.identity(request)
         if user is not None and not isinstance(user, SystemIdentity):
@@ -134,14 +138,12 @@ class LienThongSecurityPolicy:
             else:
                 wanted = request.session.get(ACTING_FOR_SESSION_KEY) if request.session else None
             if wanted:
-                from .resources.site import get_site
-                site = get_site(request)
+                site = request.site
                 d = site["delegations"].get(wanted)
                 delegator = site["users"].get(d.delegator) if d is not None else None
-                if (d is not None and d.delegate == user.login and d.is_current(_today(request))
+                if (d is not None and d.delegate == user.login and d.is_current(request.env.today().isoformat())
                         and delegator is not None and delegator.is_active()):
                     found = d
-        request.__dict__["_lienthong_delegation"] = found
         return found
 
     # -- what --------------------------------------------------------------
@@ -202,15 +204,14 @@ class LienThongSecurityPolicy:
 
     # -- log in and out ----------------------------------------------------
     def remember(self, request, userid, **kw):
-        request.__dict__.pop("_lienthong_identity", None)
-        from .resources.site import get_site
-        user = get_site(request)["users"].get(userid)
+        self.identity_cache.clear(request)
+        user = request.site["users"].get(userid)
         request.session["lienthong.epoch"] = user.session_epoch if user is not None else 0
         return self.helper.remember(request, userid, **kw)
 
     def forget(self, request, **kw):
-        request.__dict__.pop("_lienthong_identity", None)
-        request.__dict__.pop("_lienthong_delegation", None)
+        self.identity_cache.clear(request)
+        self.delegation_cache.clear(request)
         request.session.pop(ACTING_FOR_SESSION_KEY, None)
         return self.helper.forget(request, **kw)
 
@@ -219,4 +220,19 @@ def current_delegation(request):
     """The delegation this request acts under, or None (any security policy may lack it)."""
     policy = request.registry.queryUtility(ISecurityPolicy)
     getter = getattr(policy, "delegation", None)
+    return getter(request) if getter is not None else None
+
+
+def delegation_changed(request):
+    """Tell the policy that the acting-for choice of this request changed (act for, stop)."""
+    policy = request.registry.queryUtility(ISecurityPolicy)
+    changed = getattr(policy, "delegation_changed", None)
+    if changed is not None:
+        changed(request)
+
+
+def presented_token(request):
+    """The API token that identified this request, or None (any security policy may lack it)."""
+    policy = request.registry.queryUtility(ISecurityPolicy)
+    getter = getattr(policy, "token", None)
     return getter(request) if getter is not None else None

@@ -13,6 +13,7 @@ from chameleon import PageTemplateFile
 from pyramid.path import AssetResolver
 from pyramid.settings import asbool
 
+from .app_objects import app_objects
 from .i18n import language_url, template_translator
 
 
@@ -48,10 +49,6 @@ class SkinLayers:
         return tpl
 
 
-def get_skins(registry):
-    return registry.lienthong_skins
-
-
 class SkinRenderer:
     def __init__(self, info):
         self.info = info
@@ -64,7 +61,7 @@ class SkinRenderer:
 
     def __call__(self, value, system):
         request = system.get("request")
-        skins = get_skins(self.info.registry)
+        skins = app_objects(self.info.registry).skins
         tpl = skins.template(self.path or self.name)
         values = dict(system)
         values.update(value or {})
@@ -88,7 +85,7 @@ def add_skin_layer(config, name, spec):
     if not os.path.isdir(directory):
         raise ValueError(f"skin layer {name!r}: {spec} ({directory}) is not a directory")
     registry = config.registry
-    config.action(("lienthong-skin-layer", name), lambda: get_skins(registry).add(name, directory),
+    config.action(("lienthong-skin-layer", name), lambda: app_objects(registry).skins.add(name, directory),
                   order=-1)
 
 
@@ -98,7 +95,7 @@ def includeme(config):
     to get the ``add_skin_layer`` directive. Plugins (``lienthong_configure``) have it already."""
     settings = config.get_settings()
     auto = asbool(settings.get("pyramid.reload_templates", False))
-    config.registry.lienthong_skins = SkinLayers(auto_reload=auto)
+    app_objects(config.registry).skins = SkinLayers(auto_reload=auto)
     config.add_directive("add_skin_layer", add_skin_layer)
     config.add_renderer(".pt", SkinRenderer)
     config.add_skin_layer("default", "lienthong.skins:default")

@@ -1,6 +1,8 @@
 """Tweens: security headers on every response; request metrics."""
 import time
 
+from .app_objects import app_objects
+
 DEFAULT_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
@@ -25,7 +27,7 @@ def security_headers_tween_factory(handler, registry):
 
 
 def metrics_tween_factory(handler, registry):
-    metrics = registry.lienthong_metrics
+    metrics = app_objects(registry).metrics
 
     def tween(request):
         start = time.perf_counter()

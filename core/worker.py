@@ -23,12 +23,14 @@ import random
 import socket
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import transaction
 from ZODB.POSException import ConflictError
 
 from .db import run_in_site
+from .app_objects import app_objects
+from .clock import iso
 from .plugins import adapters_of
 from .transports import OutboundMessage, TransportError
 
@@ -82,10 +84,6 @@ def digest_time(value):
     return f"{hours:02d}:{minutes:02d}"
 
 
-def _iso(when):
-    return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
 def default_id():
     return f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident() % 100000}"
 
@@ -96,10 +94,11 @@ _metrics_lock = threading.Lock()
 def metrics(registry):
     """Prometheus counters on the application's /metrics registry (once per application)."""
     with _metrics_lock:
-        found = getattr(registry, "lienthong_transport_metrics", None)
+        objects = app_objects(registry)
+        found = objects.transport_metrics
         if found is not None:
             return found
-        app_metrics = getattr(registry, "lienthong_metrics", None)
+        app_metrics = objects.metrics
         if app_metrics is None:
             return None
         from prometheus_client import Counter
@@ -107,7 +106,7 @@ def metrics(registry):
                  for name, text in (("delivered", "Messages delivered by an adapter"),
                                     ("failed", "Failed delivery attempts"),
                                     ("dead", "Messages moved to the dead letters"))}
-        registry.lienthong_transport_metrics = found
+        objects.transport_metrics = found
         return found
 
 
@@ -130,7 +129,7 @@ class Worker:
         self.digest_at = setting(settings, "lienthong.worker.digest_at")
         self.next_housekeeping = 0.0
         self.id = worker_id or default_id()
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or self.env.now
         self.random = random.Random()
         self.adapters = adapters_of(self.env.plugins)
         self.metrics = metrics(registry)
@@ -161,7 +160,7 @@ class Worker:
     def due(self):
         """Codes of destinations whose head is due and that no other worker holds, shuffled."""
         from .services import outbound
-        now = _iso(self.clock())
+        now = iso(self.clock())
 
         def find(site):
             codes = []
@@ -178,7 +177,7 @@ class Worker:
         """Lease ``code`` and take its first messages: (adapter, keys), or None (taken, not due, dead)."""
         from .services import outbound
         now = self.clock()
-        now_iso = _iso(now)
+        now_iso = iso(now)
 
         def take(site):
             dest = outbound.destination(site, code)
@@ -209,7 +208,7 @@ class Worker:
                 if len(keys) >= size:
                     break
             dest.lease_owner = self.id
-            dest.lease_until = _iso(now + timedelta(seconds=self.lease_seconds))
+            dest.lease_until = iso(now + timedelta(seconds=self.lease_seconds))
             return (unit.adapter, keys, None)
         try:
             found = self.write(take, attempts=1)

@@ -28,6 +28,8 @@ from ZODB import DB
 from ZODB.FileStorage import FileStorage
 
 from .support.app import DEMO_PASSWORD, base_settings, close_app, file_uri, free_port, login, make_app, with_site
+from lienthong.core.app_objects import app_objects
+from .conftest import DEMO_PASSWORD, base_settings, close_app, file_uri, free_port, login, make_app, with_site
 from .support import cli
 from .support.demo import build_demo_snapshot, copy_snapshot
 from .support.storages import pg_connect, relstorage_conf, running_zeo, runzeo_path
@@ -53,7 +55,7 @@ def make_site(directory, tmp_path_factory):
     copy_snapshot(build_demo_snapshot(str(tmp_path_factory.getbasetemp() / "demo-snapshot")), str(directory))
     app = make_app(base_settings(directory))
     try:
-        return with_site(app, lambda site: app.registry.lienthong_blob_store.put(site, io.BytesIO(PAYLOAD)))
+        return with_site(app, lambda site: app_objects(app.registry).blob_store.put(site, io.BytesIO(PAYLOAD)))
     finally:
         close_app(app)
 
@@ -125,7 +127,7 @@ def restored_site_runs(settings, manifest, key):
         assert last["target"] == manifest["name"]
         assert last["details"]["backup"] == manifest["name"]
         assert last["details"]["data_fs_sha256"] == manifest["files"]["Data.fs"]["sha256"]
-        store = app.registry.lienthong_blob_store
+        store = app_objects(app.registry).blob_store
 
         def read(site, k):
             with store.open(site, k) as f:

@@ -15,6 +15,7 @@ import tracemalloc
 
 import pytest
 
+from lienthong.core.app_objects import app_objects
 from lienthong.core.blobs import BlobMissing, BlobStoreError, DigestMismatch
 from lienthong.core.services import attachments
 from lienthong.core.services import documents as ds
@@ -226,7 +227,7 @@ def test_the_default_directory_is_next_to_the_data_fs(tmp_path):
     settings = base_settings(tmp_path, **{"lienthong.blob_store": "fs"})
     app = make_app(settings)
     try:
-        store = app.registry.lienthong_blob_store
+        store = app_objects(app.registry).blob_store
         assert store.path == str(tmp_path / "fs-blobs")
         assert os.path.isdir(tmp_path / "fs-blobs" / "tmp")
     finally:

@@ -5,7 +5,8 @@ from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import Request
 
 
-from lienthong.core import permissions as sec
+from lienthong.core import permissions as sec, make_config, security as sec
+from lienthong.core.app_objects import app_objects
 from lienthong.core.resources.mailbox import MAIL_PERMISSIONS
 from lienthong.core.edxml import valid_code
 from lienthong.core.resources.directory import Organization
@@ -49,9 +50,9 @@ def _permits(app, site, login, context, permission):
     """Ask the configured security policy, as a view would, for ``login`` on ``context``."""
     request = Request.blank("/")
     request.registry = app.registry
-    request.__dict__["_lienthong_site"] = site
-    request.__dict__["_lienthong_identity"] = site["users"][login]
+    request.site = site
     policy = app.registry.getUtility(ISecurityPolicy)
+    policy.identity_cache.set(request, site["users"][login])
     return bool(policy.permits(request, context, permission))
 
 
@@ -113,4 +114,4 @@ def test_resources_provide_their_interfaces(demo_app):
         return True
     assert with_site(demo_app, check)
     assert verifyObject(i.IBlobStore, ZODBBlobStore())
-    assert demo_app.registry.lienthong_blob_store.name == "zodb"
+    assert app_objects(demo_app.registry).blob_store.name == "zodb"

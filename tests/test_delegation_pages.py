@@ -23,8 +23,7 @@ SNV = "000.00.02.H49"
 # -- the probe: a test-only include --------------------------------------------------------
 
 def probe(request):
-    from lienthong.core.resources.site import get_site
-    resource = find_resource(get_site(request), request.params["path"])
+    resource = find_resource(request.site, request.params["path"])
     return {"allowed": bool(request.has_permission(request.params["permission"], resource))}
 
 

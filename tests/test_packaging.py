@@ -197,11 +197,12 @@ SNIPPET = """
 import json, sys, types
 from pyramid.paster import get_app
 from webob import Request
+from lienthong.core.app_objects import app_objects
 
 app = get_app(sys.argv[1], "main")
 try:
     response = Request.blank("/hello").get_response(app)
-    hook = app.registry.lienthong_plugins.hook.lienthong_validate_outgoing
+    hook = app_objects(app.registry).plugins.hook.lienthong_validate_outgoing
     refused = [r for g in hook(document=types.SimpleNamespace(subject="Báo cáo test-refuse"), sender="x")
                for r in g]
     fine = [r for g in hook(document=types.SimpleNamespace(subject="Báo cáo tháng"), sender="x") for r in g]

@@ -13,9 +13,10 @@ import types
 import pytest
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from lienthong.core import hookspecs
+from lienthong.core import hookspecs, hookimpl
 from lienthong.core.hookspecs import ENTRY_POINT_GROUP, hookimpl
-from lienthong.core.plugins import describe, distributions, make_plugin_manager
+from lienthong.core.plugins import describe, distributions, make_plugin_manager, ENTRY_POINT_GROUP
+from lienthong.core.app_objects import app_objects
 
 from .support.app import ROOT, base_settings, close_app, make_app, with_site
 
@@ -202,7 +203,7 @@ def test_a_plugin_object_passed_to_make_config_configures_the_app(tmp_path):
     config = make_config(base_settings(tmp_path), plugins=[plugin])
     try:
         assert plugin.calls == 1
-        assert config.registry.lienthong_plugins.is_registered(plugin)
+        assert app_objects(config.registry).plugins.is_registered(plugin)
         app = TestApp(config.make_wsgi_app())
         assert app.get("/from-plugin-object").text == "added by a plugin object"
     finally:
@@ -245,7 +246,7 @@ def blob_files(settings):
 def test_zodb_blob_store_round_trips_and_stores_identical_content_once(app, settings):
     from lienthong.plugins.blobstore_zodb import ZODBBlobStore
 
-    store = app.registry.lienthong_blob_store
+    store = app_objects(app.registry).blob_store
     assert isinstance(store, ZODBBlobStore) and store.name == "zodb"
     data = os.urandom(2 * (1 << 20) + 12345)  # more than one read chunk
     expected = hashlib.sha256(data).hexdigest()
@@ -274,13 +275,13 @@ def test_zodb_blob_store_round_trips_and_stores_identical_content_once(app, sett
 def test_zodb_blob_store_survives_a_restart(settings):
     application = make_app(settings)
     try:
-        store = application.registry.lienthong_blob_store
+        store = app_objects(application.registry).blob_store
         key = with_site(application, lambda site: store.put(site, io.BytesIO(b"giu lai sau khi khoi dong lai")))
     finally:
         close_app(application)
     application = make_app(settings)
     try:
-        store = application.registry.lienthong_blob_store
+        store = app_objects(application.registry).blob_store
 
         def read(site):
             with store.open(site, key) as f:
@@ -293,7 +294,7 @@ def test_zodb_blob_store_survives_a_restart(settings):
 def test_a_damaged_blob_raises_digest_mismatch(app, settings):
     from lienthong.plugins.blobstore_zodb import DigestMismatch
 
-    store = app.registry.lienthong_blob_store
+    store = app_objects(app.registry).blob_store
     data = b"noi dung van ban goc " * 1000
     key = with_site(app, lambda site: store.put(site, io.BytesIO(data)))
     path = with_site(app, lambda site: site._blobstore_zodb[key].committed())

@@ -2,15 +2,14 @@
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .. import permissions as sec
-from ..i18n import _
+from ..i18n import _, translate
 from ..resources.tokens import LOGIN
-from ..security import current_delegation
+from ..security import current_delegation, presented_token
 from ..services import accounts, delegations, tokens
 from ..services.audit import Actor
-from ..views.base import actor_for, client_address, translate
-from ..views.errors import problem
-from ..views.factories import site_factory
-from .common import DELEGATION_SCHEMA, GRANT_SCHEMA, NULLABLE_STRING, delegation_dict, is_person, site_of, today
+from ..problems import problem
+from ..factories import site_factory
+from .common import DELEGATION_SCHEMA, GRANT_SCHEMA, NULLABLE_STRING, delegation_dict, is_person
 from .json import no_content, respond
 from .openapi import Operation, add_api_route, add_schema
 
@@ -44,9 +43,9 @@ LOGIN_TOKEN = add_schema("LoginToken", {
 
 
 def create_token(request, body, query):
-    site = site_of(request)
+    site = request.site
     settings = request.registry.settings
-    user = accounts.authenticate(site, body["login"], body["password"], client=client_address(request),
+    user = accounts.authenticate(site, body["login"], body["password"], client=request.client_address,
                                  lockout=accounts.LockoutPolicy.from_settings(settings), via="api")
     # answered, not raised: the failed attempt and the lock-out counter must be committed
     if user is None:
@@ -56,15 +55,15 @@ def create_token(request, body, query):
         return problem(request, 403, translate(request, _("Access denied")),
                        translate(request, _("You must change your password on the web site before using the API.")),
                        field="password")
-    token, secret = tokens.create(site, Actor(login=user.login, client=client_address(request)), user.unit_code,
+    token, secret = tokens.create(site, Actor(login=user.login, client=request.client_address), user.unit_code,
                                   "API login", kind=LOGIN, login=user.login, ttl=token_ttl(settings),
                                   epoch=user.session_epoch)
     return respond({"token": secret, "expires": token.expires, "login": user.login}, status=201)
 
 
 def delete_token(request, body, query):
-    token = request.__dict__.get("_lienthong_token")
-    tokens.revoke(site_of(request), actor_for(request), token.token_id)
+    token = presented_token(request)
+    tokens.revoke(request.site, request.actor, token.token_id)
     return no_content()
 
 
@@ -92,8 +91,8 @@ def me(request, body, query):
     if not is_person(identity):
         return {"kind": "system", "login": identity.login, "fullname": identity.fullname,
                 "unit_code": identity.unit_code, "roles": [sec.SYSTEM], "grants": [], "acting_for": None}
-    site = site_of(request)
-    today_iso = today(request).isoformat()
+    site = request.site
+    today_iso = request.env.today().isoformat()
     grants = accounts.role_grants(site, identity)
     delegation = current_delegation(request)
     return {

@@ -1,8 +1,5 @@
-"""What the API modules share: the site, the actor, plain-data views of users, tokens and delegations."""
-from datetime import datetime
-
+"""What the API modules share: paging and plain-data views of users, tokens and delegations."""
 from .. import permissions as sec
-from ..resources.site import get_site
 from ..security import SystemIdentity
 from ..services import accounts
 from .openapi import Param, add_schema
@@ -14,14 +11,6 @@ PAGING = (
     Param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0},
           "Skip this many items."),
 )
-
-
-def site_of(request):
-    return get_site(request)
-
-
-def today(request):
-    return datetime.now(request.registry.lienthong_timezone).date()
 
 
 def page_of(items, query):

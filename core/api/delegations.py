@@ -3,9 +3,8 @@ from .. import permissions as sec
 from ..i18n import _
 from ..resources.delegations import SCOPES
 from ..services import delegations
-from ..views.base import actor_for
-from ..views.factories import self_factory
-from .common import DELEGATION_SCHEMA, delegation_dict, is_person, site_of, today
+from ..factories import self_factory
+from .common import DELEGATION_SCHEMA, delegation_dict, is_person
 from .json import BadRequest, respond
 from .openapi import Operation, add_api_route, add_schema, refuse
 
@@ -45,7 +44,7 @@ def _person(request):
 
 
 def create(request, body, query):
-    site = site_of(request)
+    site = request.site
     me = _person(request)
     delegator = me
     wanted = (body.get("delegator") or "").strip().lower()
@@ -58,18 +57,18 @@ def create(request, body, query):
             raise BadRequest(_("Unknown user ${login}."), field="delegator", login=wanted)
     elif not request.has_permission(sec.EDIT_SELF, me):
         refuse(request, _("You may not delegate."), field="delegator", permission=sec.EDIT_SELF)
-    d = delegations.create(site, actor_for(request), delegator, body["delegate"], body["start"], body["end"],
+    d = delegations.create(site, request.actor, delegator, body["delegate"], body["start"], body["end"],
                            body["scope"], unit_code=body.get("unit_code") or None, role=body.get("role"),
                            permissions=body.get("permissions") or (), note=body.get("note", ""),
-                           today=today(request))
-    return respond(delegation_dict(d, today(request).isoformat()), status=201,
+                           today=request.env.today())
+    return respond(delegation_dict(d, request.env.today().isoformat()), status=201,
                    location=request.route_url("api.delegation", delegation_id=d.delegation_id))
 
 
 def mine(request, body, query):
-    site = site_of(request)
+    site = request.site
     me = _person(request)
-    today_iso = today(request).isoformat()
+    today_iso = request.env.today().isoformat()
     container = site["delegations"]
 
     def listed(found):
@@ -78,15 +77,15 @@ def mine(request, body, query):
 
 
 def revoke(request, body, query):
-    site = site_of(request)
+    site = request.site
     me = _person(request)
     d = delegations.get(site, request.matchdict["delegation_id"])
     by_admin = bool(request.has_permission(sec.MANAGE, site))
     if d.delegator != me.login and not by_admin:
         refuse(request, _("Only the person who delegated can revoke it."), field="delegation",
                permission=sec.MANAGE)
-    delegations.revoke(site, actor_for(request), d, by_admin=by_admin)
-    return delegation_dict(d, today(request).isoformat())
+    delegations.revoke(site, request.actor, d, by_admin=by_admin)
+    return delegation_dict(d, request.env.today().isoformat())
 
 
 TAGS = ("delegations",)

@@ -24,14 +24,11 @@ from ..errors import NotFound, ServiceError
 from ..filetypes import AttachmentTooLarge, human_size
 from ..i18n import _
 from ..resources.documents import DRAFT, ISSUED
-from ..resources.site import get_site
 from ..services import attachments, audit, paper, workflow
 from ..security import SystemIdentity, current_delegation
 from ..signing import BADGES
 from ..services import documents as ds
-from ..services.env import get_env
-from ..views.base import actor_for
-from .common import NULLABLE_STRING, site_of
+from .common import NULLABLE_STRING
 from .json import JSON_TYPE, BadRequest, check_object, respond
 from .openapi import Operation, add_api_route, add_schema, refuse
 
@@ -313,7 +310,7 @@ XML_TEXT = {"type": "string", "description": "An edXML package (QCVN 102:2016)."
 # -- resources of the routes ----------------------------------------------------------------
 def document_factory(request):
     try:
-        return ds.get_document(get_site(request), request.matchdict.get("id", ""))
+        return ds.get_document(request.site, request.matchdict.get("id", ""))
     except NotFound:
         raise HTTPNotFound() from None
 
@@ -334,7 +331,7 @@ def delivery_factory(request):
 
 def own_mailbox_factory(request):
     """The mailbox of the caller's unit; for a caller without one, /documents (which grants nothing)."""
-    site = get_site(request)
+    site = request.site
     identity = request.identity
     unit = site["directory"].get(getattr(identity, "unit_code", None) or "")
     return unit["mailbox"] if unit is not None else site["documents"]
@@ -451,7 +448,7 @@ class Viewer:
 
 
 def delivery_json(request, delivery, today_iso, full=True, viewer=None):
-    site = site_of(request)
+    site = request.site
     out = {
         "key": delivery.key,
         "recipient": unit_ref(site, delivery.recipient_code) if delivery.recipient_code else None,
@@ -497,7 +494,7 @@ def attachment_json(request, attachment):
 def document_json(request, document, viewer=None):
     viewer = viewer or Viewer(request, document)
     sender = viewer.sender
-    today_iso = get_env(request.registry).today().isoformat()
+    today_iso = request.env.today().isoformat()
     out = document_summary(request, document, with_states=sender)
     out.update({
         "role": "sender" if sender else "recipient",
@@ -609,7 +606,7 @@ def read_send_body(request, env):
 # -- the operations --------------------------------------------------------------------------
 def _unit_for(request, code, permission, context):
     """The unit the body names (its mailbox must grant ``permission``), else the route's own unit."""
-    site = site_of(request)
+    site = request.site
     own = context.__parent__ if context.__name__ == "mailbox" else None
     if not code or (own is not None and code == own.code):
         return own
@@ -625,7 +622,7 @@ def _unit_for(request, code, permission, context):
 
 
 def send_document(request, body, query):
-    site, env, actor = site_of(request), get_env(request.registry), actor_for(request)
+    site, env, actor = request.site, request.env, request.actor
     data, files = read_send_body(request, env)
     unit = _unit_for(request, data.pop("unit", ""), sec.DRAFT, request.context)
     draft_only = bool(data.pop("draft", False))
@@ -641,7 +638,7 @@ def get_document(request, body, query):
     document = request.context
     viewer = Viewer(request, document)
     own = viewer.own(viewer.deliveries())
-    ds.read(site_of(request), get_env(request.registry), actor_for(request), document, own[0] if own else None)
+    ds.read(request.site, request.env, request.actor, document, own[0] if own else None)
     return document_json(request, document, viewer)
 
 
@@ -668,9 +665,9 @@ def file_response(body_or_file, content_type, filename, size=None):
 
 def download(request, body, query):
     attachment = request.context
-    site, env = site_of(request), get_env(request.registry)
+    site, env = request.site, request.env
     stream = attachments.open_attachment(site, env, attachment)
-    attachments.record_download(site, actor_for(request), attachment)
+    attachments.record_download(site, request.actor, attachment)
     return file_response(stream, attachment.mime_type, attachment.name, attachment.size)
 
 
@@ -680,15 +677,15 @@ def act(request, body, query):
     if not request.has_permission(action.permission, delivery):
         refuse(request, _("You may not ${action} this delivery."), field="action", permission=action.permission,
                action=action.title)
-    env = get_env(request.registry)
-    ds.act(site_of(request), env, actor_for(request), delivery, action.name, reason=body.get("reason", ""),
+    env = request.env
+    ds.act(request.site, env, request.actor, delivery, action.name, reason=body.get("reason", ""),
            assignees=body.get("assignees") or (), deadline=body.get("deadline") or None, note=body.get("note", ""),
            system=is_system(request))
     return delivery_json(request, delivery, env.today().isoformat())
 
 
 def paper_check(request, body, query):
-    site, env = site_of(request), get_env(request.registry)
+    site, env = request.site, request.env
     policy = env.attachment_policy
     media_type(request, (JSON_TYPE,))
     body_size(request, _base64_limit(policy, total=False))
@@ -699,7 +696,7 @@ def paper_check(request, body, query):
         item = data["scan"]
         scan = (item["name"], io.BytesIO(decode_base64(item["content_base64"], item["name"], "scan.content_base64",
                                                        policy)))
-    outcome, details = paper.check(site, env, actor_for(request), unit, sender_code=data.get("sender_code", ""),
+    outcome, details = paper.check(site, env, request.actor, unit, sender_code=data.get("sender_code", ""),
                                    notation=data["notation"], promulgation_date=data["promulgation_date"],
                                    sender_name=data.get("sender_name", ""), subject=data.get("subject", ""),
                                    scan=scan)
@@ -726,28 +723,28 @@ def _edxml_io():
 
 def export_document(request, body, query):
     document = request.context
-    site = site_of(request)
-    data = _edxml_io().export_document(site, get_env(request.registry), document, actor=actor_for(request))
+    site = request.site
+    data = _edxml_io().export_document(site, request.env, document, actor=request.actor)
     return file_response(data, "application/xml", f"{document.document_id}.xml")
 
 
 def export_status(request, body, query):
     delivery = request.context
-    site = site_of(request)
-    data = _edxml_io().export_status(site, get_env(request.registry), delivery)
-    audit.record(site, actor_for(request), "document.export", ds.path_of(delivery), format="edxml-status",
+    site = request.site
+    data = _edxml_io().export_status(site, request.env, delivery)
+    audit.record(site, request.actor, "document.export", ds.path_of(delivery), format="edxml-status",
                  state=delivery.state)
     return file_response(data, "application/xml", f"{delivery.document.document_id}-{delivery.key}-status.xml")
 
 
 def import_edxml(request, body, query):
     """An edXML package sent by the caller's unit: stored and issued as that unit's outgoing document."""
-    site, env = site_of(request), get_env(request.registry)
+    site, env = request.site, request.env
     media_type(request, XML_TYPES)
     body_size(request, env.edxml_max_bytes)
     context = request.context
     unit = context.__parent__
-    document = _edxml_io().import_package(site, env, actor_for(request), unit, request.body_file_seekable,
+    document = _edxml_io().import_package(site, env, request.actor, unit, request.body_file_seekable,
                                           system=is_system(request), permits=request.has_permission)
     return respond(document_json(request, document), status=201,
                    location=document_url(request, document))

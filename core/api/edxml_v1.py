@@ -19,12 +19,8 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from .. import permissions as sec
 from ..errors import NotFound
 from ..i18n import _
-from ..resources.site import get_site
 from ..security import SystemIdentity
-from ..services import audit, edxml_io, edxml_pull, inbound
-from ..services import documents as ds
-from ..services.env import get_env
-from ..views.base import actor_for
+from ..services import audit, edxml_io, edxml_pull, inbound, documents as ds
 from . import openapi
 from .common import NULLABLE_STRING
 from .documents import body_size, file_response, media_type
@@ -139,7 +135,7 @@ RECIPIENT = Param("recipient", {"type": "string", "maxLength": 20},
 # -- who is calling ---------------------------------------------------------------------------
 def unit_mailbox_factory(request):
     """The caller's unit mailbox (a person's own unit, whose refusal comes from the view)."""
-    site = get_site(request)
+    site = request.site
     unit = site["directory"].get(getattr(request.identity, "unit_code", None) or "")
     return unit["mailbox"] if unit is not None else site["documents"]
 
@@ -150,11 +146,11 @@ def product_unit(request):
     if not isinstance(identity, SystemIdentity):
         openapi.refuse(request, _("The edXML API is for eOffice products: use your unit's API token, not a "
                                   "person's."), field="Authorization")
-    return get_site(request)["directory"][identity.unit_code]
+    return request.site["directory"][identity.unit_code]
 
 
 def _own_delivery(request, unit):
-    site = get_site(request)
+    site = request.site
     wanted = request.matchdict.get("document_id", "")
     name = site["documents"].name_for(wanted)
     document = site["documents"].get(name) if name else None
@@ -178,10 +174,10 @@ def _read_xml(request, env):
 # -- the operations ---------------------------------------------------------------------------
 def send_package(request, body, query):
     unit = product_unit(request)
-    site, env = get_site(request), get_env(request.registry)
+    site, env = request.site, request.env
     stream = _read_xml(request, env)
     document, created, identical = inbound.receive(site, env, unit.code, stream, _via(request),
-                                                   actor=actor_for(request))
+                                                   actor=request.actor)
     if created:
         detail = request.localizer.translate(_("Received and delivered."))
     elif identical:
@@ -199,7 +195,7 @@ def send_package(request, body, query):
 def _pending_item(request, key, delivery):
     document = delivery.document
     meta = document.meta
-    sender = get_site(request)["directory"].get(document.sender_code)
+    sender = request.site["directory"].get(document.sender_code)
     return {
         "cursor": key,
         "document_id": document.document_id,
@@ -219,7 +215,7 @@ def _pending_item(request, key, delivery):
 
 def list_packages(request, body, query):
     unit = product_unit(request)
-    site = get_site(request)
+    site = request.site
     limit = query["limit"]
     found = edxml_pull.pending(site, unit.code, after=query.get("after", ""), limit=limit + 1)
     more = len(found) > limit
@@ -233,18 +229,18 @@ def fetch_package(request, body, query):
     unit = product_unit(request)
     delivery = _own_delivery(request, unit)
     document = delivery.document
-    data = edxml_io.export_document(get_site(request), get_env(request.registry), document,
-                                    actor=actor_for(request))
+    data = edxml_io.export_document(request.site, request.env, document,
+                                    actor=request.actor)
     return file_response(data, "application/xml", f"{document.document_id}.xml")
 
 
 def ack_package(request, body, query):
     unit = product_unit(request)
     delivery = _own_delivery(request, unit)
-    site, env = get_site(request), get_env(request.registry)
+    site, env = request.site, request.env
     listed = edxml_pull.acknowledge(site, env, delivery)
     if listed:
-        audit.record(site, actor_for(request), "edxml.ack", ds.path_of(delivery),
+        audit.record(site, request.actor, "edxml.ack", ds.path_of(delivery),
                      document_id=delivery.document.document_id)
     return {"document_id": delivery.document.document_id, "acknowledged": True, "was_pending": listed,
             "fetched_at": delivery.fetched_at}
@@ -252,10 +248,10 @@ def ack_package(request, body, query):
 
 def send_status(request, body, query):
     unit = product_unit(request)
-    site, env = get_site(request), get_env(request.registry)
+    site, env = request.site, request.env
     stream = _read_xml(request, env)
     deliveries, applied, status = inbound.apply_status_message(
-        site, env, unit.code, stream, _via(request), actor=actor_for(request),
+        site, env, unit.code, stream, _via(request), actor=request.actor,
         recipient=query.get("recipient") or None)
     document = deliveries[0].document
     return {"document_id": document.document_id, "status_code": status["status_code"], "applied": applied,
@@ -271,7 +267,7 @@ def _settled(request, env):
 
 def list_statuses(request, body, query):
     unit = product_unit(request)
-    site, env = get_site(request), get_env(request.registry)
+    site, env = request.site, request.env
     since, limit = query.get("since", ""), query["limit"]
     found = edxml_pull.statuses(site, unit.code, since=since, limit=limit)
     items = []
@@ -292,7 +288,7 @@ def list_statuses(request, body, query):
     else:
         following = max(since, min(found[-1][0], _settled(request, env)))
     if items:
-        audit.record(site, actor_for(request), "document.export", f"/directory/{unit.code}",
+        audit.record(site, request.actor, "document.export", f"/directory/{unit.code}",
                      format="edxml-status-feed", count=len(items))
     return {"items": items, "next": following}
 

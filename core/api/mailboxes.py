@@ -10,12 +10,9 @@ from pyramid.httpexceptions import HTTPNotFound
 
 from .. import permissions as sec
 from ..resources.documents import Delivery
-from ..resources.site import get_site
 from ..services import audit, mailboxes
-from ..services.env import get_env
-from ..views.base import actor_for
-from ..views.factories import site_factory, unit_factory
-from .common import is_person, site_of
+from ..factories import site_factory, unit_factory
+from .common import is_person
 from .documents import (DELIVERY_SCHEMA, DELIVERY_STATES, DOC_TYPES, DOCUMENT_STATES, DOCUMENT_SUMMARY,
                         delivery_json, document_summary)
 from .openapi import Operation, Param, add_api_route, add_schema
@@ -70,7 +67,7 @@ def unit_mailbox_factory(request):
 def personal_mailbox_factory(request):
     """The caller's own mailbox; /documents (which grants nothing) for a unit's token."""
     identity = request.identity
-    site = get_site(request)
+    site = request.site
     if is_person(identity):
         user = site["users"].get(identity.login)
         if user is None:
@@ -97,18 +94,18 @@ def item_json(request, row, today_iso):
 
 def _page(request, query, found):
     total, rows = found
-    today_iso = get_env(request.registry).today().isoformat()
+    today_iso = request.env.today().isoformat()
     return {"total": total, "page": query["page"], "size": query["size"],
             "items": [item_json(request, row, today_iso) for row in rows]}
 
 
 def _listing(request, query, box):
     """A page of one mailbox; reading it is on the audit record, as on the web (R6.6)."""
-    site, env = site_of(request), get_env(request.registry)
+    site, env = request.site, request.env
     found = mailboxes.listing(
         site, env, [box], overdue=query["overdue"], unread=query.get("unread"), sort=query["sort"],
         page=query["page"], size=query["size"], **_filters(query))
-    audit.record(site, actor_for(request), "mailbox.view", request.path, box=box, results=found[0])
+    audit.record(site, request.actor, "mailbox.view", request.path, box=box, results=found[0])
     return _page(request, query, found)
 
 
@@ -127,14 +124,14 @@ def personal(request, body, query):
 
 
 def search(request, body, query):
-    site, env = site_of(request), get_env(request.registry)
+    site, env = request.site, request.env
     boxes = mailboxes.readable_boxes(site, request.identity,
                                      lambda unit: request.has_permission(sec.READ_MAILBOX, unit["mailbox"]))
     if query.get("box"):
         boxes = [b for b in boxes if b.startswith(query["box"] + ":")]
     found = mailboxes.search(site, env, boxes, query.get("q", ""), page=query["page"], size=query["size"],
                              **_filters(query))
-    audit.record(site, actor_for(request), "mailbox.search", request.path, results=found[0])
+    audit.record(site, request.actor, "mailbox.search", request.path, results=found[0])
     return _page(request, query, found)
 
 

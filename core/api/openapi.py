@@ -2,7 +2,7 @@
 
 Every API route is added with ``add_api_route``: it registers the Pyramid route, one view
 per operation (with its permission), a 405 answer for the other methods, and the
-operation's description in ``registry.lienthong_api``. ``GET /api/v1/openapi.json`` is
+operation's description in ``app_objects(registry).api_routes``. ``GET /api/v1/openapi.json`` is
 built from that list, so an API route cannot exist without being documented.
 """
 import re
@@ -14,6 +14,8 @@ from pyramid.response import Response
 from ..errors import Forbidden
 from ..i18n import _
 from ..security import ACTING_FOR_HEADER, current_delegation
+from ..app_objects import app_objects
+from ..problems import problem, record_refused_access, status_texts
 from .json import check_object, read_body, read_query, respond
 
 PREFIX = "/api/v1"
@@ -61,13 +63,9 @@ class ApiRoute:
     operations: list
 
 
-def _routes_attribute(api):
-    return "lienthong_api" if api == "api" else f"lienthong_{api}_api"
-
-
 def api_routes(registry, api="api"):
     """The routes of one API (``api``: "api" for /api/v1, "edxml" for /edxml/v1…)."""
-    return getattr(registry, _routes_attribute(api), None) or []
+    return app_objects(registry).api_routes.get(api, [])
 
 
 # -- the call of one operation --------------------------------------------------------------
@@ -76,7 +74,6 @@ def refuse(request, message, field=None, permission=None, **mapping):
 
     The refusal is audited in a transaction of its own (the request's is aborted).
     """
-    from ..views.errors import record_refused_access
     record_refused_access(request, permission=permission, field=field)
     refusal = Forbidden(message, field=field, **mapping)
     refusal.recorded = True
@@ -110,7 +107,6 @@ def _operation_view(op):
 
 def _method_not_allowed(allowed):
     def view(context, request):
-        from ..views.errors import problem, status_texts
         response = problem(request, 405, *status_texts(request, 405))
         response.headers["Allow"] = ", ".join(allowed)
         return response
@@ -133,11 +129,8 @@ def add_api_route(config, name, path, operations, factory=None, prefix=PREFIX, a
     # no predicate: Pyramid tries it after the views above, for every other method
     config.add_view(_method_not_allowed(allowed), route_name=name, permission=NO_PERMISSION_REQUIRED,
                     require_csrf=False)
-    registry = config.registry
-    attribute = _routes_attribute(api)
-    if getattr(registry, attribute, None) is None:
-        setattr(registry, attribute, [])
-    getattr(registry, attribute).append(ApiRoute(name, pattern, list(operations)))
+    routes = app_objects(config.registry).api_routes.setdefault(api, [])
+    routes.append(ApiRoute(name, pattern, list(operations)))
 
 
 # -- the document ---------------------------------------------------------------------------

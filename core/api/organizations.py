@@ -4,9 +4,8 @@ from ..i18n import _
 from ..plugins import transport_adapters
 from ..resources import directory as d
 from ..services import directory
-from ..views.base import actor_for
-from ..views.factories import site_factory, unit_factory
-from .common import NULLABLE_STRING, PAGING, page_of, site_of, today
+from ..factories import site_factory, unit_factory
+from .common import NULLABLE_STRING, PAGING, page_of
 from .json import BadRequest, respond
 from .openapi import Operation, Param, add_api_route, add_schema, refuse
 
@@ -125,15 +124,15 @@ def _location(request, unit):
 
 
 def list_units(request, body, query):
-    site = site_of(request)
+    site = request.site
     found = directory.search(site, query.get("q", ""), kind=query.get("kind"), state=query.get("state"),
                              include_inactive=query.get("include_inactive", False), parent=query.get("parent"))
     return page_of([directory.as_dict(u, public=True) for u in found], query)
 
 
 def create_unit(request, body, query):
-    site = site_of(request)
-    unit = directory.add_unit(site, actor_for(request), body, known_adapters=transport_adapters(request.registry))
+    site = request.site
+    unit = directory.add_unit(site, request.actor, body, known_adapters=transport_adapters(request.registry))
     return respond(_out(request, unit), status=201, location=_location(request, unit))
 
 
@@ -143,32 +142,32 @@ def get_unit(request, body, query):
 
 def patch_unit(request, body, query):
     unit = request.context
-    site = site_of(request)
+    site = request.site
     if not request.has_permission(sec.MANAGE, site):
         for name in body:
             if name not in UNIT_ADMIN_FIELDS:
                 refuse(request, _("Only the system administrator may change ${name}."), field=name,
                        permission=sec.MANAGE, name=name)
-    actor = actor_for(request)
+    actor = request.actor
     changes = {k: v for k, v in body.items() if k != "connection_state"}
     directory.update_unit(site, actor, unit, changes, known_adapters=transport_adapters(request.registry))
     state = body.get("connection_state")
     if state and state != unit.connection_state:
-        directory.set_connection_state(site, actor, unit, state, on=today(request))
+        directory.set_connection_state(site, actor, unit, state, on=request.env.today())
     return _out(request, unit)
 
 
 def set_connection(request, body, query):
     unit = request.context
-    directory.set_connection_state(site_of(request), actor_for(request), unit, body["state"],
-                                   on=body.get("date") or today(request), note=body.get("note", ""))
+    directory.set_connection_state(request.site, request.actor, unit, body["state"],
+                                   on=body.get("date") or request.env.today(), note=body.get("note", ""))
     return _out(request, unit)
 
 
 def reorganize(request, body, query):
     unit = request.context
-    site = site_of(request)
-    actor = actor_for(request)
+    site = request.site
+    actor = request.actor
     action = body["action"]
     takes, needs = REORGANIZE_ACTIONS[action]
     for name in body:

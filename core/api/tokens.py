@@ -2,12 +2,10 @@
 from pyramid.httpexceptions import HTTPNotFound
 
 from .. import permissions as sec
-from ..resources.site import get_site
 from ..resources.tokens import SYSTEM
 from ..services import tokens
-from ..views.base import actor_for
-from ..views.factories import unit_factory
-from .common import TOKEN_SCHEMA, site_of, token_dict
+from ..factories import unit_factory
+from .common import TOKEN_SCHEMA, token_dict
 from .json import no_content, respond
 from .openapi import Operation, add_api_route, add_schema
 
@@ -30,17 +28,17 @@ TOKEN_LIST = add_schema("TokenList", {
 
 def create(request, body, query):
     unit = request.context
-    token, secret = tokens.create(site_of(request), actor_for(request), unit.code, body["label"])
+    token, secret = tokens.create(request.site, request.actor, unit.code, body["label"])
     return respond({**token_dict(token), "token": secret}, status=201)
 
 
 def list_tokens(request, body, query):
-    return {"items": [token_dict(t) for t in tokens.of_unit(site_of(request), request.context.code)]}
+    return {"items": [token_dict(t) for t in tokens.of_unit(request.site, request.context.code)]}
 
 
 def token_factory(request):
     """The resource whose managers may revoke the token: its unit (system tokens) or its user (logins)."""
-    site = get_site(request)
+    site = request.site
     token = site["tokens"].get(request.matchdict.get("token_id", ""))
     if token is None:
         raise HTTPNotFound()
@@ -48,13 +46,11 @@ def token_factory(request):
         context = site["directory"].get(token.unit_code or "")
     else:
         context = site["users"].get(token.login or "")
-    request.__dict__["_lienthong_target_token"] = token
     return context if context is not None else site
 
 
 def revoke(request, body, query):
-    token = request.__dict__["_lienthong_target_token"]
-    tokens.revoke(site_of(request), actor_for(request), token.token_id)
+    tokens.revoke(request.site, request.actor, request.matchdict["token_id"])
     return no_content()
 
 

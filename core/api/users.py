@@ -4,9 +4,8 @@ from ..i18n import _
 from ..services import accounts, audit
 from ..services.passwords import random_password
 from ..text import matches
-from ..views.base import actor_for
-from ..views.factories import site_factory, user_factory
-from .common import PAGING, USER_SCHEMA, page_of, site_of, user_dict
+from ..factories import site_factory, user_factory
+from .common import PAGING, USER_SCHEMA, page_of, user_dict
 from .json import respond
 from .openapi import Operation, Param, add_api_route, add_schema, refuse
 
@@ -79,7 +78,7 @@ def _location(request, user):
 
 def list_users(request, body, query):
     """The system administrator sees everyone; a unit admin the people of the units they administer."""
-    site = site_of(request)
+    site = request.site
     everyone = bool(request.has_permission(sec.MANAGE, site))
     found = []
     for user in site["users"].values():
@@ -93,7 +92,7 @@ def list_users(request, body, query):
 
 
 def create_user(request, body, query):
-    site = site_of(request)
+    site = request.site
     roles = list(dict.fromkeys(body.get("roles") or ()))
     if not request.has_permission(sec.MANAGE, site):
         unit = site["directory"].get(body.get("unit_code") or "")
@@ -108,7 +107,7 @@ def create_user(request, body, query):
     generated = None
     if not password:
         password = generated = random_password()
-    user = accounts.add_user(site, actor_for(request), body["login"], body["fullname"], password,
+    user = accounts.add_user(site, request.actor, body["login"], body["fullname"], password,
                              unit_code=body.get("unit_code") or None, roles=roles,
                              position=body.get("position", ""), email=body.get("email", ""),
                              must_change_password=True if generated else body.get("must_change_password", True))
@@ -120,9 +119,9 @@ def create_user(request, body, query):
 
 def get_user(request, body, query):
     """Someone else's account read through the API is on the record (one's own is not)."""
-    site = site_of(request)
+    site = request.site
     if request.identity is not request.context:
-        audit.record(site, actor_for(request), "user.view", f"/users/{request.context.login}")
+        audit.record(site, request.actor, "user.view", f"/users/{request.context.login}")
     return user_dict(site, request.context)
 
 
@@ -132,7 +131,7 @@ def _unit_roles(site, user, code):
 
 
 def patch_user(request, body, query):
-    site = site_of(request)
+    site = request.site
     user = request.context
     principal = sec.user_principal(user.login)
     # -- who may change what: all checked before anything is written
@@ -159,7 +158,7 @@ def patch_user(request, body, query):
     if wanted_site != site_roles and not request.has_permission(sec.MANAGE, site):
         refuse(request, _("Only the system administrator may grant or remove site-wide roles."), field="roles",
                permission=sec.MANAGE)
-    actor = actor_for(request)
+    actor = request.actor
 
     # -- the changes, each through the accounts service (which audits it)
     profile = {k: body[k] for k in PROFILE_FIELDS + ("unit_code",) if k in body}
@@ -187,7 +186,7 @@ def report_compromised(request, body, query):
     user = request.context
     if not (request.has_permission(sec.EDIT_SELF, user) or request.has_permission(sec.MANAGE_UNIT, user)):
         refuse(request, _("You may not report this account."), field="login", permission=sec.EDIT_SELF)
-    incident = accounts.report_compromised(site_of(request), actor_for(request), user, note=body.get("note", ""))
+    incident = accounts.report_compromised(request.site, request.actor, user, note=body.get("note", ""))
     return {"login": user.login, "incident": incident, "locked": True}
 
 

@@ -1,5 +1,4 @@
 """The persistent root of the tree, and the root factory that finds it."""
-from pyramid_zodbconn import get_connection
 from zope.interface import implementer
 
 from .. import permissions as sec
@@ -55,17 +54,6 @@ def find_site(zodb_root):
     return zodb_root.get(APP_ROOT_KEY)
 
 
-def get_site(request):
-    """The Site of this request's ZODB connection (also usable before traversal)."""
-    site = request.__dict__.get("_lienthong_site")
-    if site is None:
-        conn = get_connection(request)
-        site = find_site(conn.root())
-        if site is None:
-            raise LookupError("the database has not been initialized: run `lienthong init`")
-        request.__dict__["_lienthong_site"] = site
-    return site
-
-
 def root_factory(request):
-    return get_site(request)
+    """The root of traversal: the request's Site (``request.site``, core/request.py)."""
+    return request.site

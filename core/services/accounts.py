@@ -4,10 +4,11 @@ Every change is written to the audit log with the actor; errors name the field a
 """
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from .. import permissions as sec
 from ..errors import Conflict, NotFound, ServiceError
+from ..clock import iso, now_iso, utc_now
 from ..i18n import _
 from ..resources.users import Notice, User
 from ..text import is_email
@@ -36,14 +37,6 @@ class LockoutPolicy:
     def from_settings(cls, settings):
         return cls(int(settings.get("lienthong.lockout.attempts", 5)),
                    int(settings.get("lienthong.lockout.minutes", 15)))
-
-
-def _now():
-    return datetime.now(timezone.utc)
-
-
-def _iso(when):
-    return when.isoformat(timespec="seconds")
 
 
 def get_user(site, login):
@@ -210,7 +203,7 @@ def authenticate(site, login, password, client=None, lockout=LockoutPolicy(), vi
     user = site["users"].get(login)
     ok = verify_password(user.password_hash if user else None, password or "")
     actor = audit.Actor(login=login or "-", client=client)
-    now = _iso(_now())
+    now = now_iso()
     if user is not None and not user.is_active(now):
         reason = "locked" if user.locked else "locked_out"
         audit.record(site, actor, "auth.login_failed", f"/users/{login}", reason=reason, via=via)
@@ -220,7 +213,7 @@ def authenticate(site, login, password, client=None, lockout=LockoutPolicy(), vi
         if user is not None:
             user.failed_logins += 1
             if user.failed_logins >= lockout.attempts:
-                user.locked_until = _iso(_now() + timedelta(minutes=lockout.minutes))
+                user.locked_until = iso(utc_now() + timedelta(minutes=lockout.minutes))
                 user.failed_logins = 0
                 audit.record(site, audit.Actor.system("lockout"), "user.locked_out", f"/users/{login}",
                              until=user.locked_until, attempts=lockout.attempts)
@@ -308,7 +301,7 @@ def system_admins(site):
 
 def notify(user, message, link="", **mapping):
     """An in-app notice for ``user``; ``message`` is a msgid translated when shown."""
-    return user.add_notice(Notice(_iso(_now()), str(message), mapping, link))
+    return user.add_notice(Notice(now_iso(), str(message), mapping, link))
 
 
 def report_compromised(site, actor, user, note=""):

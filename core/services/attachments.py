@@ -12,6 +12,7 @@ damage ends in an error and its own transaction is aborted).
 import logging
 
 from ..blobs import BlobMissing, DigestMismatch
+from ..clock import now_iso
 from ..db import run_in_site
 from ..i18n import _
 from ..resources.documents import Attachment
@@ -104,7 +105,7 @@ def _record_damage(site, actor, attachment, exc):
     details = {"document": document.id, "notation": document.notation, "attachment": attachment.name,
                "sha256": attachment.sha256, "store": attachment.store, "reason": reason}
     audit.record(site, actor, "attachment.damaged", target, **details)
-    seen = f"{audit.now_iso()}: {reason} on read by {actor.login}"
+    seen = f"{now_iso()}: {reason} on read by {actor.login}"
     for incident in site["incidents"].values():   # one open incident per attachment, however often it is read
         if incident.kind == DAMAGE_KIND and incident.subject == target and incident.state == OPEN:
             if len(incident.actions) < 100:

@@ -1,6 +1,7 @@
 """Writing to the audit log: every service that reads or changes something calls ``record``."""
 from dataclasses import dataclass
-from datetime import datetime, timezone
+
+from ..clock import now_iso
 
 
 @dataclass(frozen=True)
@@ -14,10 +15,6 @@ class Actor:
     @classmethod
     def system(cls, name="system"):
         return cls(login=f"system:{name}")
-
-
-def now_iso():
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def record(site, actor, action, target="", **details):

@@ -10,6 +10,7 @@ from datetime import date
 
 from .. import permissions as sec
 from ..errors import Conflict, Forbidden, NotFound, ServiceError
+from ..clock import now_iso
 from ..i18n import _
 from ..resources.delegations import PERMISSIONS, ROLE, SCOPES, Delegation
 from . import audit
@@ -74,7 +75,7 @@ def create(site, actor, delegator, delegate_login, start, end, scope, unit_code=
     else:
         unit_code, role, permissions = None, None, ()
     d = Delegation(uuid.uuid4().hex, delegator.login, delegate.login, start.isoformat(), end.isoformat(),
-                   scope, unit_code=unit_code, role=role, permissions=permissions, created=audit.now_iso(),
+                   scope, unit_code=unit_code, role=role, permissions=permissions, created=now_iso(),
                    created_by=actor.login, note=(note or "").strip()[:500])
     site["delegations"].add_delegation(d)
     notify(delegate, _("${name} delegated to you from ${start} to ${end}."), link="/delegations",
@@ -98,7 +99,7 @@ def revoke(site, actor, d, by_admin=False):
         raise Forbidden(_("Only the person who delegated can revoke it."), field="delegation")
     if d.revoked:
         raise Conflict(_("The delegation is already revoked."), field="delegation")
-    d.revoked = audit.now_iso()
+    d.revoked = now_iso()
     audit.record(site, actor, "delegation.revoke", f"/delegations/{d.delegation_id}", delegator=d.delegator,
                  delegate=d.delegate)
 

@@ -25,6 +25,7 @@ marked as reminded (mails already handed over before the failure stay sent).
 from dataclasses import dataclass, field
 
 from .. import permissions as sec
+from ..clock import iso
 from ..i18n import _
 from ..mail import MailConfig, Mailer, MailError, build_message
 from ..resources.documents import Delivery
@@ -210,7 +211,7 @@ def person_digest(site, env, lists, user, today):
 def collect(site, env, today):
     """Every person's digest for ``today``, in login order; people with nothing are left out."""
     lists = _Lists(site)
-    now_iso = env.now().isoformat()
+    now_iso = iso(env.now())
     people = []
     for login in sorted(site["users"].keys()):
         user = site["users"][login]

@@ -12,6 +12,7 @@ from persistent.list import PersistentList
 from .. import permissions as sec
 from ..edxml import valid_code
 from ..errors import Conflict, NotFound, ServiceError
+from ..clock import now_iso
 from ..i18n import _
 from ..resources import directory as d
 from ..resources.directory import Organization
@@ -309,7 +310,7 @@ def rename(site, actor, unit, name, short_name=""):
     if not unit.is_active():
         raise Conflict(_("Unit ${code} was reorganized and can no longer be changed."), field="code", code=unit.code)
     unit.former_names = tuple(unit.former_names) + (
-        {"name": unit.name, "short_name": unit.short_name, "until": audit.now_iso(), "actor": actor.login},)
+        {"name": unit.name, "short_name": unit.short_name, "until": now_iso(), "actor": actor.login},)
     unit.name = name
     unit.short_name = _text(short_name) or name
     audit.record(site, actor, "unit.rename", f"/directory/{unit.code}", name=name,

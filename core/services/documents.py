@@ -21,6 +21,7 @@ import uuid
 from .. import doctypes
 from ..errors import Conflict, DocumentError, Forbidden, NotFound, iso_date
 from ..events import DeliveryActed, DeliveryArrived, DeliveryChanged, DeliveryQueued, DocumentChanged, DocumentSent
+from ..clock import iso
 from ..i18n import _
 from .. import permissions as sec
 from ..resources import documents as docs
@@ -49,10 +50,6 @@ LIST_FIELDS = ("to_places", "appendixes")
 
 
 # -- small helpers ---------------------------------------------------------------------------
-def _iso(when):
-    return when.isoformat(timespec="microseconds")
-
-
 def _actor_fields(actor):
     return {"actor": actor.login, "on_behalf_of": actor.on_behalf_of}
 
@@ -194,7 +191,7 @@ def compose(site, env, actor, unit, data, files=(), origin="hub", header=None):
         raise DocumentError(_("Unknown classification ${value}."), field="classification", value=classification[:40])
     units, persons = expand_recipients(site, unit.code, data.get("recipients"), data.get("groups"),
                                        data.get("persons"))
-    now = _iso(env.now())
+    now = iso(env.now())
     document = Document(uuid.uuid4().hex, unit.code, meta, actor.login, now, actor.on_behalf_of)
     document.meta["document_id"] = document.meta.get("document_id") or document.id
     if site["documents"].name_for(document.meta["document_id"]):
@@ -296,7 +293,7 @@ def _move_draft(site, env, actor, document, sources, target, action, note=""):
     if document.state not in sources:
         raise Conflict(DRAFT_REFUSALS[action], field="state")
     document.state = target
-    document.approval.append(dict(_actor_fields(actor), action=action, time=_iso(env.now()), note=note))
+    document.approval.append(dict(_actor_fields(actor), action=action, time=iso(env.now()), note=note))
     audit.record(site, actor, f"document.{action}", _path(document), note=note)
     env.notify(DocumentChanged(document, site))
 
@@ -365,7 +362,7 @@ def issue(site, env, actor, document, system=False, keep_number=False):
         number = None       # numbered in the register its own system keeps (its eOffice product, a peer hub)
     else:
         number = registers.take_number(unit, OUTGOING, year, {
-            "document": document.id, "time": _iso(now), "subject": document.meta["subject"],
+            "document": document.id, "time": iso(now), "subject": document.meta["subject"],
             "doc_type": document.meta["doc_type"], "recipients": list(document.recipients),
             "persons": list(document.persons), **_actor_fields(actor)})
     if not keep_number or not document.meta.get("code_number"):
@@ -380,7 +377,7 @@ def issue(site, env, actor, document, system=False, keep_number=False):
     document.meta = canonical_document(document.meta)   # what is issued is a valid edXML header
     document.register_number, document.register_year = number, year
     document.state = docs.ISSUED
-    document.issued_by, document.issued_on_behalf_of, document.issued_at = actor.login, actor.on_behalf_of, _iso(now)
+    document.issued_by, document.issued_on_behalf_of, document.issued_at = actor.login, actor.on_behalf_of, iso(now)
     deliver(site, env, document)
     _link_original(site, document)
     audit.record(site, actor, "document.issue", _path(document), notation=document.notation,
@@ -429,7 +426,7 @@ def deliver(site, env, document):
 def arrive(site, env, delivery, when=None):
     """The delivery reached its recipient (state 01): its deadline is set from the policy or the due date."""
     when = when or env.now()
-    delivery.arrived_at = _iso(when)
+    delivery.arrived_at = iso(when)
     document = delivery.document
     due = document.meta.get("due_date")
     if not due and delivery.recipient_code:
@@ -446,7 +443,7 @@ def arrive(site, env, delivery, when=None):
 
 
 def _history(delivery, state, env, actor, **details):
-    delivery.history.append(dict(_actor_fields(actor), state=state, time=_iso(env.now()),
+    delivery.history.append(dict(_actor_fields(actor), state=state, time=iso(env.now()),
                                  **{k: v for k, v in details.items() if v not in (None, "", (), [])}))
 
 
@@ -473,7 +470,7 @@ def act(site, env, actor, delivery, action_name, reason="", assignees=(), deadli
     new = workflow.target_state(delivery, action)
     delivery.state = new
     if action.name == "complete":
-        delivery.completed_at = _iso(env.now())
+        delivery.completed_at = iso(env.now())
     if action.name == "refuse_recall":
         delivery.resume_state = None
     _history(delivery, action.target, env, actor, **details)
@@ -490,7 +487,7 @@ def _register_incoming(site, env, actor, delivery, details):
     year = now.astimezone(env.timezone).year
     document = delivery.document
     number = registers.take_number(unit, INCOMING, year, {
-        "document": document.id, "time": _iso(now), "sender": document.sender_code,
+        "document": document.id, "time": iso(now), "sender": document.sender_code,
         "notation": document.notation, "subject": document.meta["subject"],
         "promulgation_date": document.meta.get("promulgation_date", ""), **_actor_fields(actor)})
     delivery.register_number, delivery.register_year = number, year
@@ -520,7 +517,7 @@ def _assign(site, env, delivery, assignees, deadline, details):
 def mark_read(site, env, actor, delivery):
     """The first time a recipient opens its delivery; the read itself is audited by ``read``."""
     if delivery.read_at is None and delivery.state:
-        delivery.read_at, delivery.read_by = _iso(env.now()), actor.login
+        delivery.read_at, delivery.read_by = iso(env.now()), actor.login
         env.notify(DeliveryChanged(delivery, site, delivery.state, delivery.state))
 
 

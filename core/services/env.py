@@ -4,7 +4,8 @@ Views, the API, the CLI, the worker and the benchmarks build one ``Env`` from th
 application's registry; the services read the calendar, the attachment store and
 policy, the plugins and the event dispatcher from it, and never import Pyramid's request.
 """
-from datetime import datetime, timezone
+from ..app_objects import app_objects
+from ..clock import utc_now
 
 
 class Env:
@@ -12,19 +13,20 @@ class Env:
         self.registry = registry
         settings = registry.settings or {}
         self.settings = settings
-        self.timezone = registry.lienthong_timezone
-        self.calendar = registry.lienthong_calendar
-        self.attachment_policy = registry.lienthong_attachment_policy
-        self.plugins = registry.lienthong_plugins
-        self.blob_store = registry.lienthong_blob_store
-        self.blob_stores = registry.lienthong_blob_stores
+        objects = app_objects(registry)
+        self.timezone = objects.timezone
+        self.calendar = objects.calendar
+        self.attachment_policy = objects.attachment_policy
+        self.plugins = objects.plugins
+        self.blob_store = objects.blob_store
+        self.blob_stores = objects.blob_stores
         self.edxml_max_bytes = int(settings.get("lienthong.edxml.max_bytes", 300 * 1024 * 1024))
 
     def notify(self, event):
         self.registry.notify(event)
 
     def now(self):
-        return datetime.now(timezone.utc)
+        return utc_now()
 
     def today(self):
         return self.now().astimezone(self.timezone).date()
@@ -35,7 +37,8 @@ class Env:
 
 
 def get_env(registry):
-    env = getattr(registry, "lienthong_env", None)
-    if env is None:
-        env = registry.lienthong_env = Env(registry)
-    return env
+    """The application's ``Env`` (made once, on first use: after start-up and any replaced default)."""
+    objects = app_objects(registry)
+    if objects.env is None:
+        objects.env = Env(registry)
+    return objects.env

@@ -2,6 +2,7 @@
 import uuid
 
 from ..errors import Conflict, ServiceError
+from ..clock import now_iso
 from ..i18n import _
 from ..resources.incidents import CLOSED, Incident
 from . import audit
@@ -10,7 +11,7 @@ from . import audit
 def open_incident(site, actor, kind, subject, unit_code=None, description="", actions=()):
     incident_id = uuid.uuid4().hex
     site["incidents"].add(incident_id, Incident(
-        kind, subject, actor.login, audit.now_iso(), unit_code=unit_code, description=description,
+        kind, subject, actor.login, now_iso(), unit_code=unit_code, description=description,
         actions=actions))
     audit.record(site, actor, "incident.open", f"/incidents/{incident_id}", kind=kind, subject=subject)
     return incident_id
@@ -25,7 +26,7 @@ def close(site, actor, incident, note):
         raise Conflict(_("The incident is already closed."), field="state")
     incident.state = CLOSED
     incident.actions.append(f"closed by {actor.login}: {note[:1000]}")
-    incident.closed = audit.now_iso()
+    incident.closed = now_iso()
     audit.record(site, actor, "incident.close", f"/incidents/{incident.__name__}", note=note[:1000])
 
 

@@ -26,18 +26,11 @@ from persistent import Persistent
 from persistent.mapping import PersistentMapping
 
 from ..errors import NotFound
+from ..clock import iso, utc_now
 from ..i18n import _
 from . import audit
 
 KINDS = ("document", "status")
-
-
-def _iso(when):
-    return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _now():
-    return datetime.now(timezone.utc)
 
 
 class Message(Persistent):
@@ -94,7 +87,7 @@ _lock = threading.Lock()
 def new_key(now=None):
     """``<UTC time, microseconds>-<8 hex>``: ordered by time, strictly increasing in this process."""
     with _lock:
-        micros = int((now or _now()).timestamp() * 1_000_000)
+        micros = int((now or utc_now()).timestamp() * 1_000_000)
         micros = max(micros, _last[0] + 1)
         _last[0] = micros
     when = datetime.fromtimestamp(micros / 1_000_000, timezone.utc)
@@ -128,11 +121,11 @@ def enqueue(site, adapter, kind, document_id, recipient, sender=None, extra=None
     if kind not in KINDS:
         raise ValueError(f"unknown kind of message {kind!r}")
     document = site["documents"][document_id]
-    now = now or _now()
+    now = now or utc_now()
     key = new_key(now)
     destination(site, recipient, create=True).messages[key] = Message(
         kind, document_id, document.document_id, recipient, sender or document.sender_code, adapter,
-        extra, _iso(now))
+        extra, iso(now))
     return key
 
 
@@ -216,7 +209,7 @@ def pending(site):
 
 def overview(site, now=None):
     """Per destination with messages: code, count, oldest queued time, head, lease."""
-    now_iso = _iso(now or _now())
+    now_iso = iso(now or utc_now())
     rows = []
     for code, dest in queues(site).items():
         key, head = dest.head()
@@ -238,7 +231,7 @@ def failed(dest, key, reason, now, delay):
     message = dest.messages[key]
     message.attempts += 1
     message.last_error = str(reason)[:2000]
-    message.next_attempt = _iso(now + timedelta(seconds=delay))
+    message.next_attempt = iso(now + timedelta(seconds=delay))
     return message
 
 
@@ -246,7 +239,7 @@ def bury(site, dest, key, reason, now):
     """Move the message ``key`` of ``dest`` to the dead letters with its last error."""
     message = dest.messages.pop(key)
     message.last_error = str(reason)[:2000]
-    message.dead_at = _iso(now)
+    message.dead_at = iso(now)
     dead_letters(site)[key] = message
     return message
 
@@ -263,7 +256,7 @@ def retry(site, actor, key, now=None):
     message = get_dead(site, key)
     del dead_letters(site)[key]
     message.attempts, message.dead_at = 0, None
-    message.next_attempt = _iso(now or _now())
+    message.next_attempt = iso(now or utc_now())
     destination(site, message.recipient, create=True).messages[key] = message
     audit.record(site, actor, "transport.retry", f"/transport/dead/{key}", recipient=message.recipient,
                  kind=message.kind, document_id=message.document_id, last_error=message.last_error)

@@ -9,12 +9,13 @@
 
 from .. import permissions as sec
 from ..errors import ServiceError, iso_date
+from ..clock import iso
 from ..i18n import _
 from ..resources import directory as d
 from ..resources.registers import INCOMING
 from ..text import fold
 from . import accounts, audit, indexing, mailboxes, registers, workflow
-from .documents import act, _iso
+from .documents import act
 
 FOUND_AND_REGISTERED = "registered_electronic"
 ALREADY_REGISTERED = "already_registered"
@@ -92,7 +93,7 @@ def _register_paper(site, env, actor, unit, sender, sender_code, sender_name, no
     scan_info = None
     if scan is not None:
         scan_info = _store_scan(site, env, scan)
-    entry = {"paper": True, "time": _iso(now), "sender": sender_code,
+    entry = {"paper": True, "time": iso(now), "sender": sender_code,
              "sender_name": sender.name if sender is not None else sender_name, "notation": notation,
              "promulgation_date": day, "subject": (subject or "").strip(), "scan": scan_info,
              "actor": actor.login, "on_behalf_of": actor.on_behalf_of}

@@ -17,7 +17,7 @@ import hashlib
 import io
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from persistent.list import PersistentList
 from pyramid.i18n import TranslationString
@@ -25,6 +25,7 @@ from pyramid.settings import asbool
 
 from .. import signing
 from ..errors import DocumentError, NotFound, ServiceError
+from ..clock import iso, now_iso, utc_now
 from ..i18n import _
 from ..resources.trust import TrustRoot, find_trust, trust_store
 from . import audit
@@ -40,14 +41,6 @@ EXPIRING_DAYS = 30
 
 class SignatureError(ServiceError):
     pass
-
-
-def _iso(when):
-    return when.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
-def _now():
-    return datetime.now(timezone.utc)
 
 
 # -- signers ---------------------------------------------------------------------------------
@@ -123,13 +116,13 @@ def certificate_facts(cert):
     except x509.ExtensionNotFound:
         ca = False
     return {"der": der, "fingerprint": fingerprint(der), "subject": _name(cert.subject),
-            "issuer": _name(cert.issuer), "not_before": _iso(cert.not_valid_before_utc),
-            "not_after": _iso(cert.not_valid_after_utc), "ca": ca, "serial": format(cert.serial_number, "x")}
+            "issuer": _name(cert.issuer), "not_before": iso(cert.not_valid_before_utc),
+            "not_after": iso(cert.not_valid_after_utc), "ca": ca, "serial": format(cert.serial_number, "x")}
 
 
 def expiry_state(not_after_iso, now=None):
     """"expired", "expiring" (within ``EXPIRING_DAYS``) or ""."""
-    now = now or _now()
+    now = now or utc_now()
     end = datetime.fromisoformat(not_after_iso)
     if end <= now:
         return "expired"
@@ -160,7 +153,7 @@ def add_root(site, actor, data, unit_code=None):
         raise SignatureError(_("This certificate is already trusted."), field="certificate")
     roots[facts["fingerprint"]] = TrustRoot(
         facts["der"], facts["fingerprint"], facts["subject"], facts["issuer"], facts["not_before"],
-        facts["not_after"], actor.login, audit.now_iso(), unit_code)
+        facts["not_after"], actor.login, now_iso(), unit_code)
     audit.record(site, actor, "signing.root.add", _root_path(unit_code), fingerprint=facts["fingerprint"],
                  subject=facts["subject"], not_after=facts["not_after"])
     return roots[facts["fingerprint"]]
@@ -340,7 +333,7 @@ def sign_attachments(site, env, actor, document, unit):
         return []
     found = signers(env)
     signed = []
-    now = _iso(env.now())
+    now = iso(env.now())
     for name in list(document.attachments.keys()):
         attachment = document.attachments[name]
         signer = attachment_signer(found, attachment)
@@ -444,7 +437,7 @@ def verify_delivery(site, env, delivery):
     trust = trust_for(site, _recipient_unit_code(site, delivery), env.settings)
     reports = verify_document(site, env, document, trust)
     delivery.signatures = tuple(reports)      # kept as found, inside the delivery's own record
-    delivery.signatures_checked_at = _iso(env.now())
+    delivery.signatures_checked_at = iso(env.now())
     return reports
 
 

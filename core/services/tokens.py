@@ -2,9 +2,10 @@
 import hashlib
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from ..errors import NotFound, ServiceError
+from .. import clock
 from ..i18n import _
 from ..resources.tokens import SYSTEM, ApiToken
 from . import audit
@@ -16,14 +17,6 @@ def digest(secret):
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _now():
-    return datetime.now(timezone.utc)
-
-
-def _iso(when):
-    return when.isoformat(timespec="seconds")
-
-
 def create(site, actor, unit_code, label, kind=SYSTEM, login=None, ttl=None, epoch=0):
     """Make a token and return ``(token, secret)``; the secret is not kept and cannot be shown again."""
     if kind == SYSTEM:
@@ -33,13 +26,13 @@ def create(site, actor, unit_code, label, kind=SYSTEM, login=None, ttl=None, epo
     if not label:
         raise ServiceError(_("Give the token a name that says what uses it."), field="label")
     secret = PREFIX + secrets.token_urlsafe(32)
-    now = _now()
+    now = clock.utc_now()
     token = ApiToken(
         token_id=uuid.uuid4().hex, digest=digest(secret), kind=kind, unit_code=unit_code, label=label[:200],
-        created=_iso(now), created_by=actor.login, login=login,
-        expires=_iso(now + timedelta(seconds=ttl)) if ttl else None, epoch=epoch)
+        created=clock.iso(now), created_by=actor.login, login=login,
+        expires=clock.iso(now + timedelta(seconds=ttl)) if ttl else None, epoch=epoch)
     if kind != SYSTEM and login:
-        prune_login_tokens(site, login, _iso(now))
+        prune_login_tokens(site, login, clock.iso(now))
     site["tokens"].add_token(token)
     if kind == SYSTEM:
         audit.record(site, actor, "token.create", f"/tokens/{token.token_id}", unit=unit_code, label=token.label)
@@ -55,7 +48,7 @@ def find(site, secret):
 def touch(token, now_iso, every=60):
     """Record the token's last use, at most once per ``every`` seconds (no write on every request)."""
     last = token.last_used
-    if last is None or (datetime.fromisoformat(now_iso) - datetime.fromisoformat(last)).total_seconds() >= every:
+    if last is None or (clock.parse_iso(now_iso) - clock.parse_iso(last)).total_seconds() >= every:
         token.last_used = now_iso
 
 
@@ -64,7 +57,7 @@ def revoke(site, actor, token_id):
     if token is None:
         raise NotFound(_("Unknown token."), field="token")
     if not token.revoked:
-        token.revoked = _iso(_now())
+        token.revoked = clock.now_iso()
         audit.record(site, actor, "token.revoke", f"/tokens/{token_id}", unit=token.unit_code, label=token.label)
     return token
 
@@ -90,6 +83,6 @@ def prune_login_tokens(site, login, now_iso):
 def prune_all_login_tokens(site, now=None):
     """Every person's spent login tokens (the worker's hourly chore): people who never log in
     again would otherwise keep theirs forever. Returns how many went."""
-    now_iso = _iso(now or _now())
+    now_iso = clock.iso(now or clock.utc_now())
     logins = list((site["tokens"].by_login or {}).keys())
     return sum(prune_login_tokens(site, login, now_iso) for login in logins)

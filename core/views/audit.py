@@ -7,11 +7,10 @@ from urllib.parse import urlencode
 from pyramid.view import view_config
 
 from .. import permissions as sec
-from ..i18n import _
+from ..i18n import _, translate
 from ..resources.audit import AuditLog
-from ..resources.site import get_site
 from ..services import audit
-from .base import actor_for, local_time, page, translate
+from .base import local_time, page
 
 PAGE_SIZE = 50
 
@@ -65,7 +64,7 @@ def audit_log(request):
                     translate(request, _("The chain is broken at entry ${seq}: ${reason}"),
                               seq=broken.seq, reason=translate(request, BREAK_REASONS[broken.kind],
                                                                seq=broken.seq)))
-    audit.record(get_site(request), actor_for(request), "audit.view", "/audit",
+    audit.record(request.site, request.actor, "audit.view", "/audit",
                  filter_actor=actor or None, filter_action=action or None, page=page_number,
                  verify=bool(verified))
     def page_url(number):

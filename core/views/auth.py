@@ -4,10 +4,10 @@ from pyramid.security import forget, remember
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from ..resources.site import Site, get_site
+from ..resources.site import Site
 from ..services import accounts, audit
-from ..i18n import _
-from .base import actor_for, client_address, page, translate
+from ..i18n import _, translate
+from .base import page
 
 
 def safe_came_from(request, value):
@@ -33,7 +33,7 @@ def login_submit(request):
     login = request.POST.get("login", "")
     password = request.POST.get("password", "")
     came_from = request.POST.get("came_from", "")
-    user = accounts.authenticate(get_site(request), login, password, client=client_address(request),
+    user = accounts.authenticate(request.site, login, password, client=request.client_address,
                                  lockout=accounts.LockoutPolicy.from_settings(request.registry.settings))
     if user is None:
         request.response.status = 401
@@ -49,7 +49,7 @@ def login_submit(request):
 @view_config(context=Site, name="logout", permission=NO_PERMISSION_REQUIRED, request_method="POST")
 def logout(request):
     if request.identity is not None:
-        audit.record(get_site(request), actor_for(request), "auth.logout", f"/users/{request.identity.login}")
+        audit.record(request.site, request.actor, "auth.logout", f"/users/{request.identity.login}")
     headers = forget(request)
     request.session.invalidate()
     return HTTPSeeOther(request.application_url + "/login", headers=headers)

@@ -1,30 +1,11 @@
 """What every page's layout needs."""
-from datetime import datetime, timezone
-
 from pyramid.csrf import get_csrf_token
 
-from ..i18n import LANGUAGES, _, translate_message
-from ..resources.site import get_site
 from .. import permissions as sec
+from ..app_objects import app_objects
+from ..clock import parse_iso
+from ..i18n import LANGUAGES, translate_message
 from ..security import current_delegation
-
-
-def client_address(request):
-    """The client's address for the audit log: REMOTE_ADDR, which a client cannot forge.
-
-    (``request.client_addr`` believes any X-Forwarded-For header. Behind a reverse proxy,
-    waitress's ``trusted_proxy`` settings put the real client address into REMOTE_ADDR.)
-    """
-    return request.remote_addr
-
-
-def actor_for(request):
-    """Who acts on this request, and for whom when they act under a delegation (R6.2, R8.3)."""
-    from ..services.audit import Actor
-    user = request.identity
-    delegation = current_delegation(request)
-    return Actor(login=user.login if user else "anonymous", client=client_address(request),
-                 on_behalf_of=delegation.delegator if delegation is not None else None)
 
 
 def page(request, title, anonymous_form=False, **values):
@@ -34,7 +15,7 @@ def page(request, title, anonymous_form=False, **values):
     (the address book) get none unless they hold a form (``anonymous_form``, the login page).
     """
     user = request.identity
-    site = get_site(request)
+    site = request.site
     delegation = current_delegation(request)
     acting_for = site["users"].get(delegation.delegator) if delegation is not None else None
     values.setdefault("errors", {})
@@ -54,26 +35,13 @@ def page(request, title, anonymous_form=False, **values):
     return values
 
 
-def translate(request, message, **mapping):
-    """``message`` in the request's language.
-
-    Write the msgid as ``translate(request, _("English text"))``: the ``_()`` marks it for
-    extraction into skins/locale/lienthong.pot (``make i18n``). ``${name}`` placeholders
-    are filled from ``mapping``.
-    """
-    ts = _(message, mapping=mapping) if mapping else _(message)
-    return request.localizer.translate(ts)
-
-
 def local_time(request, iso):
     """An ISO 8601 UTC timestamp as ``dd/mm/yyyy hh:mm:ss`` in the site's time zone."""
     try:
-        when = datetime.fromisoformat(iso)
+        when = parse_iso(iso)
     except (TypeError, ValueError):
         return iso or ""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(request.registry.lienthong_timezone).strftime("%d/%m/%Y %H:%M:%S")
+    return when.astimezone(app_objects(request.registry).timezone).strftime("%d/%m/%Y %H:%M:%S")
 
 
 def refused(request, exc):

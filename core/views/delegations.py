@@ -5,20 +5,19 @@ stores the delegation's id in the session; the security policy lends the delegat
 rights on each request only while the delegation is current, so a revoked or expired
 delegation stops at once.
 """
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
 from pyramid.view import view_config
 
 from .. import permissions as sec
 from ..errors import ServiceError
-from ..i18n import _
+from ..i18n import _, translate
 from ..resources.delegations import MAILBOX, PERMISSIONS, ROLE
-from ..resources.site import get_site
-from ..security import ACTING_FOR_SESSION_KEY, current_delegation
+from ..security import ACTING_FOR_SESSION_KEY, current_delegation, delegation_changed
 from ..services import accounts, audit, delegations
-from .base import actor_for, field_errors, local_time, page, refused, translate
-from .factories import self_factory
+from .base import field_errors, local_time, page, refused
+from ..factories import self_factory
 from .home import ROLE_TITLES
 
 STATES = {
@@ -31,11 +30,6 @@ PERMISSION_TITLES = {
     sec.APPROVE: _("Approve drafts"), sec.ISSUE: _("Issue documents"),
 }
 FORM_FIELDS = ("delegate", "start", "end", "scope", "role", "note")
-
-
-def today(request):
-    """Today in the site's time zone: the day the security policy checks delegations against."""
-    return datetime.now(request.registry.lienthong_timezone).date()
 
 
 def describe(request, site, d):
@@ -70,9 +64,9 @@ def _sort_key(d):
 
 
 def _page(request, errors=None, form=None):
-    site = get_site(request)
+    site = request.site
     user = request.context
-    day = today(request).isoformat()
+    day = request.env.today().isoformat()
     store = site["delegations"]
     given = [delegation_row(request, site, d, day) for d in sorted(store.given_by(user.login), key=_sort_key,
                                                                       reverse=True)]
@@ -88,7 +82,7 @@ def _page(request, errors=None, form=None):
          "unit_name": site["directory"][code].name if code in site["directory"] else code}
         for code, role in accounts.role_grants(site, user) if code and role != sec.UNIT_ADMIN
     ]
-    start = today(request)
+    start = request.env.today()
     form = form or {"delegate": "", "start": start.isoformat(), "end": (start + timedelta(days=7)).isoformat(),
                     "scope": MAILBOX, "role": "", "note": "", "permissions": (), "unit_code": user.unit_code}
     current = current_delegation(request)
@@ -119,9 +113,9 @@ def create_delegation(request):
         unit_code = post.get("unit_code") or user.unit_code
     form["unit_code"] = unit_code
     try:
-        delegations.create(get_site(request), actor_for(request), user, form["delegate"], form["start"],
+        delegations.create(request.site, request.actor, user, form["delegate"], form["start"],
                            form["end"], form["scope"], unit_code=unit_code, role=role,
-                           permissions=form["permissions"], note=form["note"], today=today(request))
+                           permissions=form["permissions"], note=form["note"], today=request.env.today())
     except ServiceError as exc:
         request.response.status = exc.status
         return _page(request, field_errors(request, exc), form)
@@ -131,12 +125,12 @@ def create_delegation(request):
 
 @view_config(route_name="delegation_revoke", permission=sec.EDIT_SELF, request_method="POST")
 def revoke_delegation(request):
-    site = get_site(request)
+    site = request.site
     d = delegations.get(site, request.matchdict["id"])
     if d.delegator != request.context.login:
         raise HTTPForbidden()
     try:
-        delegations.revoke(site, actor_for(request), d)
+        delegations.revoke(site, request.actor, d)
     except ServiceError as exc:
         request.session.flash(refused(request, exc))
     else:
@@ -147,17 +141,17 @@ def revoke_delegation(request):
 @view_config(route_name="delegation_act", permission=sec.EDIT_SELF, request_method="POST")
 def act_for(request):
     """Start acting under one of my current delegations: the security policy lends its rights."""
-    site = get_site(request)
+    site = request.site
     user = request.context
     d = delegations.get(site, request.matchdict["id"])
     if d.delegate != user.login:
         raise HTTPForbidden()  # nobody acts under someone else's delegation
-    if d not in delegations.usable_by(site, user.login, today(request).isoformat()):
+    if d not in delegations.usable_by(site, user.login, request.env.today().isoformat()):
         request.session.flash(translate(request, _("This delegation cannot be used today.")))
         return HTTPSeeOther(request.route_url("delegations"))
     request.session[ACTING_FOR_SESSION_KEY] = d.delegation_id
-    request.__dict__.pop("_lienthong_delegation", None)  # the policy re-reads the session
-    audit.record(site, actor_for(request), "delegation.act", f"/delegations/{d.delegation_id}",
+    delegation_changed(request)  # the policy re-reads the session
+    audit.record(site, request.actor, "delegation.act", f"/delegations/{d.delegation_id}",
                  delegator=d.delegator)
     delegator = site["users"].get(d.delegator)
     request.session.flash(translate(request, _("You are now acting for ${name}."),
@@ -169,8 +163,8 @@ def act_for(request):
 def stop_acting(request):
     delegation_id = request.session.pop(ACTING_FOR_SESSION_KEY, None)
     if delegation_id:
-        audit.record(get_site(request), actor_for(request), "delegation.stop", f"/delegations/{delegation_id}")
-        request.__dict__.pop("_lienthong_delegation", None)
+        audit.record(request.site, request.actor, "delegation.stop", f"/delegations/{delegation_id}")
+        delegation_changed(request)
         request.session.flash(translate(request, _("You no longer act for anyone.")))
     return HTTPSeeOther(request.route_url("delegations"))
 

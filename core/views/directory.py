@@ -3,20 +3,18 @@
 Reading the directory needs no login (the address book is public); a unit page shows
 only public fields. The mailbox pages are in ``mailboxes.py``.
 """
-from datetime import datetime
 from urllib.parse import urlencode
 
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from .. import permissions as sec
-from ..i18n import _
+from ..i18n import _, translate
 from ..resources import directory as d
 from ..resources.directory import Directory, Organization
-from ..resources.site import get_site
 from ..security import SystemIdentity
 from ..services import directory as directory_service
-from .base import page, translate
+from .base import page
 
 PAGE_SIZE = 50
 
@@ -45,11 +43,6 @@ STATUS_TITLES = {
 def titles(request, table):
     """``table`` (value -> msgid) translated for the request."""
     return {key: translate(request, msgid) for key, msgid in table.items()}
-
-
-def today(request):
-    """Today in the site's time zone (pilot periods are counted in local days)."""
-    return datetime.now(request.registry.lienthong_timezone).date()
 
 
 def day(value):
@@ -98,7 +91,7 @@ def build_tree(site, units):
 @view_config(context=Directory, renderer="directory.pt", permission=NO_PERMISSION_REQUIRED,
              request_method="GET")
 def address_book(request):
-    site = get_site(request)
+    site = request.site
     params = request.params
     query = params.get("q", "").strip()[:200]
     kind = params.get("kind", "")
@@ -124,7 +117,7 @@ def address_book(request):
 
     overdue = []
     if is_person(request):
-        overdue = sorted(directory_service.pilot_overdue(site, today(request)), key=lambda u: u.code)
+        overdue = sorted(directory_service.pilot_overdue(site, request.env.today()), key=lambda u: u.code)
     base = {"q": query, "kind": kind, "state": state}
     if include_inactive:
         base["include_inactive"] = "1"
@@ -147,7 +140,7 @@ def address_book(request):
 
 @view_config(context=Organization, renderer="unit.pt", permission=NO_PERMISSION_REQUIRED, request_method="GET")
 def unit_page(request):
-    site = get_site(request)
+    site = request.site
     unit = request.context
     directory = site["directory"]
     end = directory_service.pilot_end(unit)
@@ -159,7 +152,7 @@ def unit_page(request):
         successors=[directory.get(c) for c in unit.successors if directory.get(c) is not None],
         predecessors=[directory.get(c) for c in unit.predecessors if directory.get(c) is not None],
         receiver=directory_service.resolve(site, unit.code) if not unit.is_active() else None,
-        pilot_end=end, pilot_over=bool(end and end <= today(request)), day=day,
+        pilot_end=end, pilot_over=bool(end and end <= request.env.today()), day=day,
         can_manage_unit=bool(request.has_permission(sec.MANAGE_UNIT, unit)),
         can_read_mailbox=bool(request.has_permission(sec.READ_MAILBOX, unit["mailbox"])),
         kind_titles=titles(request, KIND_TITLES), state_titles=titles(request, STATE_TITLES),

@@ -13,13 +13,12 @@ from pyramid.view import view_config
 from .. import permissions as sec
 from ..db import get_database
 from ..errors import ServiceError
-from ..i18n import _
+from ..i18n import _, translate
 from ..plugins import transport_adapters
-from ..resources.site import get_site
 from ..services import audit
 from ..services import directory_io
-from .base import actor_for, page, refused, translate
-from .factories import site_factory
+from .base import page, refused
+from ..factories import site_factory
 
 MEDIA_TYPES = {"csv": "text/csv", "json": "application/json"}
 SHOWN_ERRORS = 500   # a table longer than this helps nobody; the count says how many there are
@@ -36,9 +35,9 @@ def _download(request, text, fmt, name):
 @view_config(route_name="directory_export_json", permission=sec.MANAGE, request_method="GET")
 def export_directory(request):
     fmt = "json" if request.matched_route.name.endswith("json") else "csv"
-    site = get_site(request)
+    site = request.site
     text = directory_io.export(site, fmt, adapters=transport_adapters(request.registry))
-    audit.record(site, actor_for(request), "directory.export", "/directory", format=fmt,
+    audit.record(site, request.actor, "directory.export", "/directory", format=fmt,
                  units=len(site["directory"]))
     return _download(request, text, fmt, "directory")
 
@@ -46,7 +45,7 @@ def export_directory(request):
 @view_config(route_name="public_directory_export", permission=NO_PERMISSION_REQUIRED, request_method="GET")
 def public_export(request):
     """The address book as CSV: active units and their public fields, for anyone."""
-    return _download(request, directory_io.export(get_site(request), "csv", public=True), "csv", "address-book")
+    return _download(request, directory_io.export(request.site, "csv", public=True), "csv", "address-book")
 
 
 def _form(request, **values):
@@ -84,8 +83,8 @@ def import_post(request):
         request.response.status = 400
         return _form(request, fmt=fmt, error=translate(request, _("Choose a CSV or JSON file to import.")),
                      errors={"file": translate(request, _("Choose a CSV or JSON file to import."))})
-    site = get_site(request)
-    actor = actor_for(request)
+    site = request.site
+    actor = request.actor
     try:
         report = directory_io.import_(site, actor, data, fmt, known_adapters=transport_adapters(request.registry),
                                       max_bytes=directory_io.max_bytes_of(request.registry.settings))

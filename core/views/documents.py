@@ -16,18 +16,17 @@ from pyramid.view import view_config
 from .. import doctypes
 from .. import permissions as sec
 from ..errors import NotFound, ServiceError
-from ..i18n import _
+from ..i18n import _, translate
 from ..resources import documents as docs
 from ..resources.documents import Attachment, Delivery, Document
 from ..resources.mailbox import Mailbox
-from ..resources.site import get_site
 from ..services import attachments, documents as ds
 from ..services import workflow
 
 from . import signature_badges
-from .base import actor_for, field_errors, local_time, page, refused, translate
-from .mailboxes import (day, doc_state_title, document_url, env_of, person_name,
-                        state_title, today_iso, unit_name)
+from .base import field_errors, local_time, page, refused
+from .mailboxes import (day, doc_state_title, document_url, person_name,
+                        state_title, unit_name)
 
 PRIORITY_TITLES = {
     0: _("Normal"), 1: _("Urgent"), 2: _("Very urgent"), 3: _("Express"), 4: _("Express, on time"),
@@ -115,7 +114,7 @@ def uploads(request):
 
 
 def compose_page(request, unit, form, errors=None, document=None):
-    site = get_site(request)
+    site = request.site
     directory = site["directory"]
     units = sorted((u for u in directory.values() if u.is_active() and u.code != unit.code), key=lambda u: u.name)
     groups = [{"value": key, "title": translate(request, title)} for key, (_kind, title) in ds.GROUPS.items()]
@@ -146,7 +145,7 @@ def compose_page(request, unit, form, errors=None, document=None):
 
 def _prefill(request, unit):
     """A new form, pre-filled for an update/replacement or an answer to an earlier document."""
-    site = get_site(request)
+    site = request.site
     form = empty_form()
     params = request.params
     kind = params.get("business_doc_type", "")
@@ -178,7 +177,7 @@ def compose_form(request):
 
 def _after_save(request, document, do):
     """Submit or issue the saved draft as the button asked; return the flash message."""
-    site, env, actor = get_site(request), env_of(request), actor_for(request)
+    site, env, actor = request.site, request.env, request.actor
     if do == "submit":
         ds.submit(site, env, actor, document)
         return translate(request, _("The draft was sent to the leaders for approval."))
@@ -194,11 +193,11 @@ def _after_save(request, document, do):
 @view_config(context=Mailbox, name="compose", renderer="compose.pt", permission=sec.DRAFT, request_method="POST")
 def compose_post(request):
     unit = request.context.__parent__
-    site = get_site(request)
+    site = request.site
     form = posted_form(request)
     do = request.POST.get("do", "save")
     try:
-        document = ds.compose(site, env_of(request), actor_for(request), unit, data_of(request, site, form),
+        document = ds.compose(site, request.env, request.actor, unit, data_of(request, site, form),
                               uploads(request))
         message = _after_save(request, document, do)
     except ServiceError as exc:
@@ -212,7 +211,7 @@ def compose_post(request):
 def edit_form(request):
     document = request.context
     ds.require_editable(document)   # the edit form of an issued document answers 409 too
-    unit = get_site(request)["directory"][document.sender_code]
+    unit = request.site["directory"][document.sender_code]
     return compose_page(request, unit, form_of_document(document), document=document)
 
 
@@ -220,12 +219,12 @@ def edit_form(request):
 def edit_post(request):
     document = request.context
     ds.require_editable(document)
-    site = get_site(request)
+    site = request.site
     unit = site["directory"][document.sender_code]
     form = posted_form(request)
     do = request.POST.get("do", "save")
     try:
-        ds.update_draft(site, env_of(request), actor_for(request), document, data_of(request, site, form),
+        ds.update_draft(site, request.env, request.actor, document, data_of(request, site, form),
                         uploads(request), remove=request.POST.getall("remove"))
         message = _after_save(request, document, do)
     except ServiceError as exc:
@@ -276,7 +275,7 @@ def specialists_of(site, unit):
 def recipient_actions(request, delivery):
     """The actions the person may take on their delivery now: state and permission both allow them."""
     user = request.identity
-    actor = actor_for(request)
+    actor = request.actor
     found = []
     for action in workflow.available(delivery):
         if action.side != "recipient" or not request.has_permission(action.permission, delivery):
@@ -316,10 +315,10 @@ def _readable(request, site, document_id):
 
 def document_page(request, document, errors=None, act_form=None, record=True):
     """The document page: metadata, files, links, and the sender's or the recipient's view."""
-    site = get_site(request)
-    env = env_of(request)
+    site = request.site
+    env = request.env
     directory = site["directory"]
-    today = today_iso(request)
+    today = request.env.today().isoformat()
     sender_box = directory[document.sender_code]["mailbox"] if document.sender_code in directory else None
     sender_side = sender_box is not None and bool(request.has_permission(sec.READ_MAILBOX, sender_box))
     mine = []
@@ -333,7 +332,7 @@ def document_page(request, document, errors=None, act_form=None, record=True):
         if box is not None and request.has_permission(sec.READ_MAILBOX, box):
             mine.append(delivery)
     if record:
-        actor = actor_for(request)
+        actor = request.actor
         ds.read(site, env, actor, document, mine[0] if mine else None)
         for other in mine[1:]:
             ds.mark_read(site, env, actor, other)
@@ -434,8 +433,8 @@ def export_edxml(request):
     document = request.context
     if not document.is_issued():
         raise HTTPNotFound()
-    site = get_site(request)
-    package = edxml_io.export_document(site, env_of(request), document, actor_for(request))
+    site = request.site
+    package = edxml_io.export_document(site, request.env, document, request.actor)
     response = Response(body=package, content_type="application/xml", charset="utf-8")
     response.content_disposition = content_disposition(f"{document.notation.replace('/', '-') or document.id}.xml")
     response.cache_control = "private, no-store"
@@ -444,9 +443,9 @@ def export_edxml(request):
 
 def _draft_action(request, move, message, **kwargs):
     document = request.context
-    site = get_site(request)
+    site = request.site
     try:
-        move(site, env_of(request), actor_for(request), document, **kwargs)
+        move(site, request.env, request.actor, document, **kwargs)
     except ServiceError as exc:
         request.response.status = exc.status
         return document_page(request, document, errors=field_errors(request, exc), record=False)
@@ -501,9 +500,9 @@ def act(request):
                              record=False)
     if not request.has_permission(action.permission, delivery):
         raise HTTPForbidden()
-    site = get_site(request)
+    site = request.site
     try:
-        ds.act(site, env_of(request), actor_for(request), delivery, name, reason=form["reason"],
+        ds.act(site, request.env, request.actor, delivery, name, reason=form["reason"],
                assignees=form["assignees"], deadline=form["deadline"] or None, note=form["note"])
     except ServiceError as exc:
         request.response.status = exc.status
@@ -531,9 +530,9 @@ def content_disposition(name):
 def download(request):
     """The attachment's bytes, always as a download (never rendered by the browser from this site)."""
     attachment = request.context
-    site = get_site(request)
-    stream = attachments.open_attachment(site, env_of(request), attachment)
-    attachments.record_download(site, actor_for(request), attachment)
+    site = request.site
+    stream = attachments.open_attachment(site, request.env, attachment)
+    attachments.record_download(site, request.actor, attachment)
     kind = attachment.mime_type or "application/octet-stream"
     if kind.split(";")[0].strip().lower() in ACTIVE_TYPES:
         kind = "application/octet-stream"

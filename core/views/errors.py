@@ -2,7 +2,6 @@
 
 Paths under /api/ and /edxml/ get RFC 9457 problem details in JSON instead of a page.
 """
-import json
 import logging
 from urllib.parse import urlencode
 
@@ -16,53 +15,17 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 from transaction.interfaces import TransientError
 
 from .. import permissions as sec
-from ..db import get_database
 from ..errors import ServiceError
-from ..i18n import LANGUAGES, _, translate_message
+from ..i18n import LANGUAGES, _, translate_message, translate
 from ..security import SystemIdentity
-from ..services import audit
-from .base import actor_for, translate
+from ..problems import GENERIC_SERVER_ERROR, problem, record_refused_access, status_texts, wants_problem_json
 
 log = logging.getLogger(__name__)
 
-API_PREFIXES = ("/api/", "/edxml/")
-
-# Status -> (title, explanation) for errors raised as HTTP exceptions without a page of their own.
-STATUS_TEXTS = {
-    400: (_("Bad request"), _("The request could not be understood. Check what you entered and try again.")),
-    403: (_("Access denied"), _("You do not have permission to see this page.")),
-    404: (_("Page not found"), _("The address you asked for does not exist on this site.")),
-    405: (_("Method not allowed"), _("This address does not accept this kind of request.")),
-    409: (_("Conflict"), _("The request conflicts with the current state of the item. Reload and try again.")),
-    410: (_("No longer available"), _("The item you asked for has been removed.")),
-    413: (_("Too large"), _("What you sent is larger than this site accepts.")),
-    415: (_("Unsupported format"), _("The format of what you sent is not accepted here.")),
-    429: (_("Too many requests"), _("You sent too many requests in a short time. Wait a moment and try again.")),
-    503: (_("Service unavailable"), _("The service is temporarily unavailable. Please try again later.")),
-}
-GENERIC_CLIENT_ERROR = (_("The request could not be completed"),
-                        _("The request could not be completed. Check what you entered and try again."))
-GENERIC_SERVER_ERROR = (_("Something went wrong"), _("The error has been logged. Please try again later."))
 
 # Last resort when even the error template fails: plain Vietnamese, no template, no database.
 FALLBACK_BODY = ("Đã xảy ra lỗi. Lỗi đã được ghi nhận. Vui lòng thử lại sau.\n"
                  "Something went wrong. The error has been logged; please try again later.\n")
-
-
-def wants_problem_json(request):
-    """API paths, and clients that ask for JSON rather than HTML."""
-    if request.path.startswith(API_PREFIXES):
-        return True
-    offers = request.accept.acceptable_offers(["text/html", "application/json"])
-    return bool(offers) and offers[0][0] == "application/json" and "text/html" not in (
-        request.headers.get("Accept") or "")
-
-
-def problem(request, status, title, detail, **extra):
-    """RFC 9457 problem details; ``extra`` adds members such as ``field``."""
-    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail,
-                       "instance": request.path, **extra}, ensure_ascii=False)
-    return Response(body=body, status=status, content_type="application/problem+json", charset="utf-8")
 
 
 def error_page(request, status, title, detail):
@@ -87,11 +50,6 @@ def error_page(request, status, title, detail):
         response = Response(body=FALLBACK_BODY, content_type="text/plain", charset="utf-8")
     response.status = status
     return response
-
-
-def status_texts(request, status):
-    title, detail = STATUS_TEXTS.get(status) or (GENERIC_SERVER_ERROR if status >= 500 else GENERIC_CLIENT_ERROR)
-    return translate(request, title), translate(request, detail)
 
 
 @notfound_view_config()
@@ -135,16 +93,6 @@ def _foreign_unit(request):
 def record_refusal(exc, request):
     """Put a refused access on the record (R12)."""
     record_refused_access(request, permission=getattr(getattr(exc, "result", None), "permission", None))
-
-
-def record_refused_access(request, **details):
-    """Audit ``access.denied`` for this request in a transaction of its own: the request's
-    own transaction is aborted because it ends in an error."""
-    try:
-        audit.record_in_own_transaction(get_database(request.registry), actor_for(request), "access.denied",
-                                        request.path, method=request.method, **details)
-    except Exception:  # the refusal is still answered; the failure to record it is logged
-        log.exception("could not record a refused access to %s", request.path)
 
 
 @exception_view_config(BadCSRFToken)

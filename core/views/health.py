@@ -7,6 +7,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from ..db import get_database, open_transaction
+from ..app_objects import app_objects
 from ..resources.site import find_site
 
 
@@ -44,6 +45,6 @@ def metrics(request):
         # A plain 403 for scrapers: HTTPForbidden would send an anonymous client to the login page.
         return Response(body="forbidden: this address may not read the metrics\n", status=403,
                         content_type="text/plain", charset="utf-8")
-    response = Response(body=request.registry.lienthong_metrics.render())
+    response = Response(body=app_objects(request.registry).metrics.render())
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response

@@ -2,10 +2,10 @@
 from pyramid.view import view_config
 
 from .. import permissions as sec
-from ..resources.site import Site, get_site
+from ..resources.site import Site
 from ..services.accounts import role_grants, roles_of
-from ..i18n import _
-from .base import page, translate
+from ..i18n import _, translate
+from .base import page
 
 # role -> (panel title, what the panel will list)
 PANELS = {
@@ -42,11 +42,10 @@ def panel_links(request, site, user, role):
 def mail_links(request, site, user):
     """The unit inbox with its unread and overdue counts (two catalog queries), and the personal mailbox."""
     from ..services import mailboxes
-    from ..services.env import get_env
     links = []
     unit = site["directory"].get(user.unit_code or "")
     if unit is not None and request.has_permission(sec.READ_MAILBOX, unit["mailbox"]):
-        env = get_env(request.registry)
+        env = request.env
         inbox = [mailboxes.box_key(mailboxes.INBOX, unit.code)]
         unread = mailboxes.listing(site, env, inbox, unread=True, size=1)[0]
         overdue = mailboxes.overdue_count(site, env, inbox)
@@ -60,7 +59,7 @@ def mail_links(request, site, user):
 
 @view_config(context=Site, renderer="home.pt", permission=sec.VIEW)
 def home(request):
-    site = get_site(request)
+    site = request.site
     user = request.identity
     roles = roles_of(site, user)
     unit = site["directory"].get(user.unit_code) if user.unit_code else None

@@ -4,11 +4,10 @@ from pyramid.view import view_config
 
 from .. import permissions as sec
 from ..errors import ServiceError
-from ..i18n import _
+from ..i18n import _, translate
 from ..resources.incidents import Incident, Incidents
-from ..resources.site import get_site
 from ..services import audit, incidents
-from .base import actor_for, local_time, page, refused, translate
+from .base import local_time, page, refused
 
 KIND_TITLES = {"compromised_password": _("Compromised password")}
 
@@ -26,8 +25,8 @@ def _rows(request, site):
 
 @view_config(context=Incidents, renderer="incidents.pt", permission=sec.VIEW_AUDIT, request_method="GET")
 def incident_list(request):
-    site = get_site(request)
-    audit.record(site, actor_for(request), "incidents.view", "/incidents")
+    site = request.site
+    audit.record(site, request.actor, "incidents.view", "/incidents")
     return page(request, translate(request, _("Incidents")), incidents=_rows(request, site),
                 can_close=bool(request.has_permission(sec.MANAGE, request.context)))
 
@@ -35,7 +34,7 @@ def incident_list(request):
 @view_config(context=Incident, name="close", permission=sec.MANAGE, request_method="POST")
 def incident_close(request):
     try:
-        incidents.close(get_site(request), actor_for(request), request.context, request.POST.get("note", ""))
+        incidents.close(request.site, request.actor, request.context, request.POST.get("note", ""))
         request.session.flash(translate(request, _("The incident is closed.")))
     except ServiceError as exc:
         request.session.flash(refused(request, exc))

@@ -14,16 +14,14 @@ from .. import doctypes
 from .. import permissions as sec
 from ..edxml import STATUS_CODES
 from ..errors import ServiceError
-from ..i18n import _, translate_message
+from ..i18n import _, translate_message, translate
 from ..resources import documents as docs
 from ..resources.documents import Delivery
 from ..resources.mailbox import Mailbox
-from ..resources.site import Site, get_site
+from ..resources.site import Site
 from ..security import SystemIdentity
-from ..services import audit, mailboxes, workflow
-from ..services import documents as ds
-from ..services.env import get_env
-from .base import actor_for, local_time, page, refused, translate
+from ..services import audit, mailboxes, workflow, documents as ds
+from .base import local_time, page, refused
 
 PAGE_SIZE = 20
 
@@ -45,14 +43,6 @@ SORT_TITLES = {"date": _("Newest first"), "due": _("Earliest deadline first")}
 def translated(request, message):
     """``message`` in the request's language, translatable values inside it included."""
     return translate_message(request.localizer, message)
-
-
-def env_of(request):
-    return get_env(request.registry)
-
-
-def today_iso(request):
-    return env_of(request).today().isoformat()
 
 
 def day(value):
@@ -94,7 +84,7 @@ def mail_units(request):
     if not is_person(request):
         return []
     user = request.identity
-    site = get_site(request)
+    site = request.site
     found = []
     for code in [user.unit_code] + list(getattr(user, "extra_units", ()) or ()):
         unit = site["directory"].get(code or "")
@@ -104,7 +94,7 @@ def mail_units(request):
 
 
 def readable_boxes(request):
-    site = get_site(request)
+    site = request.site
     return mailboxes.readable_boxes(site, request.identity,
                                     lambda unit: bool(request.has_permission(sec.READ_MAILBOX, unit["mailbox"])))
 
@@ -206,7 +196,7 @@ def read_filters(request, personal):
     return {
         "tab": tab, "states": states,
         "state": state if state in states else "",
-        "sender": sender if sender in get_site(request)["directory"] else "",
+        "sender": sender if sender in request.site["directory"] else "",
         "doc_type": doc_type if doctypes.get(doc_type) is not None else "",
         "date_from": _date_param(params.get("date_from")), "date_to": _date_param(params.get("date_to")),
         "overdue": params.get("overdue") == "1", "unread": params.get("unread") == "1",
@@ -219,22 +209,22 @@ def read_filters(request, personal):
 @view_config(context=Mailbox, renderer="mailbox.pt", permission=sec.READ_MAILBOX, request_method="GET")
 def mailbox_page(request):
     """A unit's inbox/outbox/drafts, or a person's mailbox: filtered, sorted and paged."""
-    site = get_site(request)
+    site = request.site
     box = request.context
     owner = box.__parent__
     personal = bool(box.owner_login)
-    audit.record(site, actor_for(request), "mailbox.view", request.path)
+    audit.record(site, request.actor, "mailbox.view", request.path)
     f = read_filters(request, personal)
     key = mailboxes.box_key(f["tab"], box.owner_login if personal else owner.code)
     error = None
     try:
         total, found = mailboxes.listing(
-            site, env_of(request), [key], state=f["state"], sender=f["sender"], doc_type=f["doc_type"],
+            site, request.env, [key], state=f["state"], sender=f["sender"], doc_type=f["doc_type"],
             date_from=f["date_from"], date_to=f["date_to"], overdue=f["overdue"],
             unread=True if f["unread"] else None, text=f["q"], sort=f["sort"], page=f["page"], size=PAGE_SIZE)
     except ServiceError as exc:
         error, total, found = refused(request, exc), 0, []
-    today = today_iso(request)
+    today = request.env.today().isoformat()
     rows = [row_of(request, site, obj, today) for obj in found]
     last_page = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     base_url = request.application_url + request.path
@@ -248,7 +238,7 @@ def mailbox_page(request):
 
     counts = {}
     if not personal:
-        env = env_of(request)
+        env = request.env
         inbox = [mailboxes.box_key(mailboxes.INBOX, owner.code)]
         counts = {"unread": mailboxes.listing(site, env, inbox, unread=True, size=1)[0],
                   "overdue": mailboxes.overdue_count(site, env, inbox)}
@@ -281,18 +271,18 @@ def mailbox_page(request):
              request_method="GET")
 def search(request):
     """Full-text search over the person's readable mailboxes; accents and case do not matter."""
-    site = get_site(request)
+    site = request.site
     q = request.params.get("q", "").strip()[:200]
     number = _page_number(request.params.get("page"))
     total, found, error = 0, [], None
     if q:
         boxes = readable_boxes(request) if is_person(request) else []
         try:
-            total, found = mailboxes.search(site, env_of(request), boxes, q, page=number, size=PAGE_SIZE)
+            total, found = mailboxes.search(site, request.env, boxes, q, page=number, size=PAGE_SIZE)
         except ServiceError as exc:
             error = refused(request, exc)
-        audit.record(site, actor_for(request), "mailbox.search", "/search", results=total)
-    today = today_iso(request)
+        audit.record(site, request.actor, "mailbox.search", "/search", results=total)
+    today = request.env.today().isoformat()
     last_page = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     base = request.application_url + "/search?"
     return page(request, translate(request, _("Search documents")), mode="search", q=q, total=total, error=error,

@@ -16,12 +16,10 @@ from pyramid.view import view_config
 from .. import permissions as sec
 from .. import signing
 from ..errors import ServiceError
-from ..i18n import _
-from ..resources.site import get_site
+from ..i18n import _, translate
 from ..services import signatures
-from ..services.env import get_env
-from .base import actor_for, field_errors, local_time, page, translate
-from .factories import site_factory, unit_factory
+from .base import field_errors, local_time, page
+from ..factories import site_factory, unit_factory
 
 MAX_CERTIFICATE = 64 * 1024
 
@@ -57,7 +55,7 @@ def _titles(request):
 
 # -- the operator's page ----------------------------------------------------------------------
 def _operator_page(request, errors=None):
-    site = get_site(request)
+    site = request.site
     directory = site["directory"]
     per_unit = []
     for code, found in sorted(signatures.unit_roots(site).items()):
@@ -72,7 +70,7 @@ def _operator_page(request, errors=None):
     return page(request, translate(request, _("Digital signatures")), errors=errors or {},
                 roots=root_rows(request, signatures.roots(site)), per_unit=per_unit, keys=keys,
                 expiry_titles=_titles(request),
-                signers=[f"{s.name} ({s.format})" for s in signatures.signers(get_env(request.registry))])
+                signers=[f"{s.name} ({s.format})" for s in signatures.signers(request.env)])
 
 
 @view_config(route_name="manage_signing", renderer="manage_signing.pt", permission=sec.MANAGE, request_method="GET")
@@ -84,7 +82,7 @@ def operator_page(request):
              request_method="POST")
 def operator_add_root(request):
     try:
-        root = signatures.add_root(get_site(request), actor_for(request), _upload(request))
+        root = signatures.add_root(request.site, request.actor, _upload(request))
     except ServiceError as exc:
         request.response.status = exc.status
         return _operator_page(request, field_errors(request, exc))
@@ -96,7 +94,7 @@ def operator_add_root(request):
              request_method="POST")
 def operator_remove_root(request):
     try:
-        root = signatures.remove_root(get_site(request), actor_for(request), request.matchdict["fingerprint"])
+        root = signatures.remove_root(request.site, request.actor, request.matchdict["fingerprint"])
     except ServiceError as exc:
         request.response.status = exc.status
         return _operator_page(request, field_errors(request, exc))
@@ -113,7 +111,7 @@ def _key_form(key):
 
 
 def _unit_page(request, errors=None, form=None, posted=None, test=None):
-    site = get_site(request)
+    site = request.site
     unit = request.context
     key = signatures.key_for(site, unit.code)
     settings = request.registry.settings or {}
@@ -149,7 +147,7 @@ def unit_set_key(request):
     form = {name: (post.get(name) or "").strip() for name in signatures.KEY_FIELDS if name != "stamp"}
     form["stamp"] = "stamp" in post
     try:
-        key = signatures.set_key(get_site(request), actor_for(request), unit, form, request.registry.settings,
+        key = signatures.set_key(request.site, request.actor, unit, form, request.registry.settings,
                                  operator=bool(request.has_permission(sec.MANAGE, unit)))
     except ServiceError as exc:
         request.response.status = exc.status
@@ -167,7 +165,7 @@ def unit_test_key(request):
     """Load the key and sign a tiny PDF: show the certificate, or why it cannot sign. Nothing is stored."""
     request.tm.doom()
     try:
-        result = signatures.test_key(get_site(request), get_env(request.registry), request.context)
+        result = signatures.test_key(request.site, request.env, request.context)
     except ServiceError as exc:
         request.response.status = exc.status
         return _unit_page(request, field_errors(request, exc), posted="test")
@@ -179,7 +177,7 @@ def unit_test_key(request):
 def unit_add_root(request):
     unit = request.context
     try:
-        root = signatures.add_root(get_site(request), actor_for(request), _upload(request), unit_code=unit.code)
+        root = signatures.add_root(request.site, request.actor, _upload(request), unit_code=unit.code)
     except ServiceError as exc:
         request.response.status = exc.status
         return _unit_page(request, field_errors(request, exc), posted="root")
@@ -192,7 +190,7 @@ def unit_add_root(request):
 def unit_remove_root(request):
     unit = request.context
     try:
-        root = signatures.remove_root(get_site(request), actor_for(request), request.matchdict["fingerprint"],
+        root = signatures.remove_root(request.site, request.actor, request.matchdict["fingerprint"],
                                       unit_code=unit.code)
     except ServiceError as exc:
         request.response.status = exc.status

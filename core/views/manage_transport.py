@@ -3,25 +3,23 @@
 System admins only (the Transport container's ACL). Retry and discard are POST forms
 with the CSRF token; both are audited by the service (``transport.retry``/``.discard``).
 """
-from datetime import datetime, timezone
-
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from .. import permissions as sec
 from ..errors import ServiceError
-from ..i18n import _
-from ..resources.site import get_site
+from ..i18n import _, translate
 from ..services import outbound
-from .base import actor_for, local_time, page, refused, translate
-from .factories import container_factory
+from .base import local_time, page, refused
+from ..factories import container_factory
+from ..clock import parse_iso
 
 DEAD_SHOWN = 500
 
 
 def _age(request, iso, now):
     try:
-        seconds = max(0, int((now - datetime.fromisoformat(iso)).total_seconds()))
+        seconds = max(0, int((now - parse_iso(iso)).total_seconds()))
     except (TypeError, ValueError):
         return ""
     if seconds < 120:
@@ -41,8 +39,8 @@ def _unit(site, code):
 @view_config(route_name="manage_transport", renderer="manage_transport.pt", permission=sec.MANAGE,
              request_method="GET")
 def transport_page(request):
-    site = get_site(request)
-    now = datetime.now(timezone.utc)
+    site = request.site
+    now = request.env.now()
     queues = []
     for row in outbound.overview(site, now):
         head = row["head"]
@@ -67,10 +65,10 @@ def transport_page(request):
 
 
 def _change(request, change, message):
-    site = get_site(request)
+    site = request.site
     key = request.POST.get("key", "")
     try:
-        letter = change(site, actor_for(request), key)
+        letter = change(site, request.actor, key)
     except ServiceError as exc:
         request.session.flash(refused(request, exc))
     else:

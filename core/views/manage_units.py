@@ -17,15 +17,14 @@ from pyramid.view import view_config
 
 from .. import permissions as sec
 from ..errors import ServiceError
-from ..i18n import _
+from ..i18n import _, translate
 from ..plugins import transport_adapters
 from ..resources import directory as d
-from ..resources.site import get_site
 from ..services import tokens
 from ..services import directory as directory_service
-from .base import actor_for, field_errors, local_time, page, translate
-from .directory import KIND_TITLES, STATE_TITLES, STATUS_TITLES, day, titles, today
-from .factories import site_factory, unit_factory
+from .base import field_errors, local_time, page
+from .directory import KIND_TITLES, STATE_TITLES, STATUS_TITLES, day, titles
+from ..factories import site_factory, unit_factory
 from .home import ROLE_TITLES
 
 PAGE_SIZE = 50
@@ -122,7 +121,7 @@ def _page_number(value):
 
 # -- the list -------------------------------------------------------------------------------
 def _units_page(request, errors=None, form=None):
-    site = get_site(request)
+    site = request.site
     query = request.GET.get("q", "").strip()[:200]
     include_inactive = request.GET.get("include_inactive") == "1"
     found = sorted(directory_service.search(site, query, include_inactive=include_inactive), key=lambda u: u.code)
@@ -142,7 +141,7 @@ def _units_page(request, errors=None, form=None):
         include_inactive=include_inactive,
         newer_url=page_url(number - 1) if number > 1 else None,
         older_url=page_url(number + 1) if number < last else None,
-        overdue={u.code for u in directory_service.pilot_overdue(site, today(request))},
+        overdue={u.code for u in directory_service.pilot_overdue(site, request.env.today())},
         form=form or {"kind": "agency"}, errors=errors or {},
         parents=active_units(site), adapters=sorted(known_adapters(request)),
         kinds=d.KINDS, kind_titles=titles(request, KIND_TITLES), state_titles=titles(request, STATE_TITLES),
@@ -162,10 +161,10 @@ def units_list(request):
 
 @view_config(route_name="manage_units", renderer="manage_units.pt", permission=sec.MANAGE, request_method="POST")
 def unit_create(request):
-    site = get_site(request)
+    site = request.site
     data = {name: request.POST.get(name, "") for name in NEW_FIELDS}
     try:
-        unit = directory_service.add_unit(site, actor_for(request), data, known_adapters=known_adapters(request))
+        unit = directory_service.add_unit(site, request.actor, data, known_adapters=known_adapters(request))
     except ServiceError as exc:
         return _units_page(request, errors=form_errors(request, exc, "new"), form=data)
     flash(request, _("Unit ${code} (${name}) was added."), code=unit.code, name=unit.name)
@@ -200,7 +199,7 @@ def unit_users(site, unit):
 
 def _unit_page(request, posted=None, errors=None, values=None, status=None):
     """The management screen of the context unit; ``posted`` names the form being re-shown."""
-    site = get_site(request)
+    site = request.site
     unit = request.context
     operator = can_manage(request)
     form = unit_form(unit, known_adapters(request))
@@ -221,7 +220,7 @@ def _unit_page(request, posted=None, errors=None, values=None, status=None):
         others=others, parents=[u for u in others if u.code != unit.code], adapters=adapters,
         adapter_forms=adapter_forms(request, unit, values if posted == "edit" else None),
         history=history, tokens=token_rows, users=unit_users(site, unit),
-        pilot_end=end, pilot_over=bool(end and end <= today(request)), today=today(request).isoformat(), day=day,
+        pilot_end=end, pilot_over=bool(end and end <= request.env.today()), today=request.env.today().isoformat(), day=day,
         next_state=NEXT_STATE.get(unit.connection_state, d.PILOT),
         issuer_roles=directory_service.ISSUER_ROLES, role_titles=titles(request, ROLE_TITLES),
         kinds=d.KINDS, states=d.CONNECTION_STATES,
@@ -254,7 +253,7 @@ def parse_settings(text):
 @view_config(route_name="manage_unit", renderer="manage_unit.pt", permission=sec.MANAGE_UNIT, request_method="POST")
 def unit_edit(request):
     """Contact fields and policies; the hierarchy and eOffice binding for the operator only."""
-    site = get_site(request)
+    site = request.site
     unit = request.context
     operator = can_manage(request)
     post = request.POST
@@ -275,7 +274,7 @@ def unit_edit(request):
                 values.update({k: v for k, v in post.items() if k.startswith("setting.")})
             else:
                 data["adapter_settings"] = parse_settings(values["adapter_settings"])
-        changed = directory_service.update_unit(site, actor_for(request), unit, data,
+        changed = directory_service.update_unit(site, request.actor, unit, data,
                                                 known_adapters=known_adapters(request))
     except ServiceError as exc:
         return _unit_page(request, "edit", form_errors(request, exc, "edit"), values)
@@ -291,7 +290,7 @@ def _act(request, form, values, change, message, mapping=lambda unit: {}):
     on success flash ``message`` (its ``mapping`` read after the change) and go back to the unit."""
     unit = request.context
     try:
-        change(get_site(request), actor_for(request), unit)
+        change(request.site, request.actor, unit)
     except ServiceError as exc:
         return _unit_page(request, form, form_errors(request, exc, form), values)
     flash(request, message, **mapping(unit))
@@ -304,7 +303,7 @@ def unit_connection(request):
     values = {name: request.POST.get(name, "") for name in FORM_FIELDS["connection"]}
     return _act(request, "connection", values,
                 lambda site, actor, unit: directory_service.set_connection_state(
-                    site, actor, unit, values["connection_state"], on=values["date"].strip() or today(request),
+                    site, actor, unit, values["connection_state"], on=values["date"].strip() or request.env.today(),
                     note=values["note"].strip()),
                 _("The connection state of ${code} is now: ${state}."),
                 lambda unit: {"code": unit.code, "state": translate(request, STATE_TITLES[unit.connection_state])})
@@ -361,11 +360,11 @@ def unit_dissolve(request):
              request_method="POST")
 def token_create(request):
     """Make a token and show its secret on this response only: it is not stored and never shown again."""
-    site = get_site(request)
+    site = request.site
     unit = request.context
     label = request.POST.get("label", "")
     try:
-        token, secret = tokens.create(site, actor_for(request), unit.code, label)
+        token, secret = tokens.create(site, request.actor, unit.code, label)
     except ServiceError as exc:
         request.override_renderer = "manage_unit.pt"
         return _unit_page(request, "token", form_errors(request, exc, "token"), {"label": label})
@@ -376,12 +375,12 @@ def token_create(request):
 
 @view_config(route_name="manage_unit_token_revoke", permission=sec.MANAGE_UNIT, request_method="POST")
 def token_revoke(request):
-    site = get_site(request)
+    site = request.site
     unit = request.context
     token = site["tokens"].get(request.matchdict["token_id"])
     if token is None or token.unit_code != unit.code or token.kind != tokens.SYSTEM:
         raise HTTPNotFound()
-    tokens.revoke(site, actor_for(request), token.token_id)
+    tokens.revoke(site, request.actor, token.token_id)
     flash(request, _("The token ${label} was revoked."), label=token.label)
     return HTTPSeeOther(unit_url(request, unit) + "#tokens")
 

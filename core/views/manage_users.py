@@ -9,7 +9,6 @@
 
 The views parse and authorize; the accounts service does the work and writes the audit.
 """
-from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
@@ -17,15 +16,16 @@ from pyramid.view import view_config
 
 from .. import permissions as sec
 from ..errors import ServiceError
-from ..i18n import _
+from ..i18n import _, translate
+from ..clock import now_iso
 from ..resources.directory import Organization
-from ..resources.site import Site, get_site
+from ..resources.site import Site
 from ..resources.users import User
 from ..services import accounts, audit, delegations
 from ..text import matches
-from .base import actor_for, field_errors, local_time, page, refused, translate
-from .delegations import delegation_row, today
-from .factories import user_factory
+from .base import field_errors, local_time, page, refused
+from .delegations import delegation_row
+from ..factories import user_factory
 from .home import ROLE_TITLES
 from .profile import role_rows
 
@@ -36,15 +36,10 @@ NEW_FIELDS = ("login", "fullname", "unit_code", "position", "email")
 EDIT_FIELDS = ("fullname", "position", "email", "unit_code")
 
 
-def now_iso():
-    """Now, in the form of ``User.locked_until`` (UTC, to the second)."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def users_factory(request):
     """The site, or with ``?unit=<code>`` (in the query string) that unit: 404 when unknown."""
     code = request.GET.get("unit", "").strip()
-    site = get_site(request)
+    site = request.site
     if not code:
         return site
     unit = site["directory"].get(code)
@@ -54,7 +49,7 @@ def users_factory(request):
 
 
 def _can_manage_site(request):
-    return bool(request.has_permission(sec.MANAGE, get_site(request)))
+    return bool(request.has_permission(sec.MANAGE, request.site))
 
 
 def _role_choices(request, site_wide):
@@ -74,7 +69,7 @@ def _list_users(request, site, unit_code, query):
 
 
 def _users_page(request, errors=None, form=None, created=None):
-    site = get_site(request)
+    site = request.site
     context = request.context
     unit = context if isinstance(context, Organization) else None
     query = request.GET.get("q", "").strip()
@@ -144,7 +139,7 @@ def add_user(request):
                 request, _("The role ${role} cannot be granted here."), role=wrong[0])}, form)
     password = random_password()
     try:
-        user = accounts.add_user(get_site(request), actor_for(request), form["login"], form["fullname"], password,
+        user = accounts.add_user(request.site, request.actor, form["login"], form["fullname"], password,
                                  unit_code=form["unit_code"] or None, roles=roles, position=form["position"],
                                  email=form["email"], must_change_password=True)
     except ServiceError as exc:
@@ -172,8 +167,8 @@ def user_audit(site, login, limit=RECENT_AUDIT, scan=AUDIT_SCAN):
 
 def _user_page(request, errors=None, form=None, one_time_password=None):
     user = request.context
-    site = get_site(request)
-    day = today(request).isoformat()
+    site = request.site
+    day = request.env.today().isoformat()
     store = site["delegations"]
     entries = user_audit(site, user.login)
     for entry in entries:
@@ -202,7 +197,7 @@ def _done(request, message, **mapping):
              request_method="GET")
 def user_view(request):
     """An admin reading someone's account (personal data) is on the record."""
-    audit.record(get_site(request), actor_for(request), "user.view", f"/users/{request.context.login}")
+    audit.record(request.site, request.actor, "user.view", f"/users/{request.context.login}")
     return _user_page(request)
 
 
@@ -214,12 +209,12 @@ def user_edit(request):
     new_code = (request.POST.get("unit_code") or "").strip()
     if "unit_code" in request.POST and new_code != (user.unit_code or ""):
         # moving someone to another unit needs the right to manage that unit too
-        target = get_site(request)["directory"].get(new_code)
+        target = request.site["directory"].get(new_code)
         if target is not None and not request.has_permission(sec.MANAGE_UNIT, target):
             raise HTTPForbidden()
         changes["unit_code"] = new_code
     try:
-        accounts.update_user(get_site(request), actor_for(request), user, **changes)
+        accounts.update_user(request.site, request.actor, user, **changes)
     except ServiceError as exc:
         request.response.status = exc.status
         return _user_page(request, field_errors(request, exc), {**changes, "unit_code": new_code})
@@ -234,7 +229,7 @@ def user_lock(request):
         request.response.status = 400
         return _user_page(request, {"reason": translate(request, _("Say why the account is locked."))})
     try:
-        accounts.lock(get_site(request), actor_for(request), request.context, reason)
+        accounts.lock(request.site, request.actor, request.context, reason)
     except ServiceError as exc:
         request.response.status = exc.status
         return _user_page(request, {"reason": refused(request, exc)})
@@ -244,7 +239,7 @@ def user_lock(request):
 @view_config(route_name="manage_user_unlock", context=User, permission=sec.MANAGE_UNIT, request_method="POST")
 def user_unlock(request):
     try:
-        accounts.unlock(get_site(request), actor_for(request), request.context)
+        accounts.unlock(request.site, request.actor, request.context)
     except ServiceError as exc:  # a compromised account reopens only by a password reset
         request.session.flash(refused(request, exc))
         return HTTPSeeOther(request.route_url("manage_user", login=request.context.login))
@@ -255,7 +250,7 @@ def user_unlock(request):
              permission=sec.MANAGE_UNIT, request_method="POST")
 def user_reset(request):
     """A new one-time password, shown on this answer only (never stored in clear, never re-shown)."""
-    password = accounts.reset_password(get_site(request), actor_for(request), request.context)
+    password = accounts.reset_password(request.site, request.actor, request.context)
     return _user_page(request, one_time_password=password)
 
 
@@ -269,10 +264,10 @@ def user_roles(request):
         raise HTTPForbidden()
     unit_code = (request.POST.get("unit_code") or "").strip() or user.unit_code
     if role not in accounts.SITE_ROLES and unit_code != user.unit_code:
-        unit = get_site(request)["directory"].get(unit_code)
+        unit = request.site["directory"].get(unit_code)
         if unit is not None and not request.has_permission(sec.MANAGE_UNIT, unit):
             raise HTTPForbidden()
-    site, actor = get_site(request), actor_for(request)
+    site, actor = request.site, request.actor
     try:
         if request.POST.get("op") == "revoke":
             accounts.revoke_role(site, actor, user, role, unit_code=unit_code)
@@ -293,7 +288,7 @@ def user_compromised(request):
     if request.POST.get("confirm") != "1":
         return _done(request, _("Tick the box to confirm that the password is compromised."))
     try:
-        accounts.report_compromised(get_site(request), actor_for(request), request.context,
+        accounts.report_compromised(request.site, request.actor, request.context,
                                     note=(request.POST.get("note") or "").strip()[:1000])
     except ServiceError as exc:
         request.session.flash(refused(request, exc))
@@ -306,12 +301,12 @@ def user_compromised(request):
 def user_delegation_revoke(request):
     """An admin ends a delegation the user gave or received."""
     user = request.context
-    site = get_site(request)
+    site = request.site
     d = delegations.get(site, request.POST.get("delegation", ""))
     if user.login not in (d.delegator, d.delegate):
         raise HTTPNotFound()
     try:
-        delegations.revoke(site, actor_for(request), d, by_admin=True)
+        delegations.revoke(site, request.actor, d, by_admin=True)
     except ServiceError as exc:
         request.session.flash(refused(request, exc))
         return HTTPSeeOther(request.route_url("manage_user", login=user.login))

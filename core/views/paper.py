@@ -11,19 +11,18 @@ from pyramid.view import view_config
 
 from .. import permissions as sec
 from ..errors import ServiceError
-from ..i18n import _
+from ..i18n import _, translate
 from ..resources.mailbox import Mailbox
-from ..resources.site import get_site
 from ..services import paper
-from .base import actor_for, field_errors, page, translate
-from .mailboxes import document_url, env_of
+from .base import field_errors, page
+from .mailboxes import document_url
 
 FIELDS = ("sender", "sender_name", "notation", "promulgation_date", "subject")
 OUTCOME_KEY = "lienthong.paper_outcome"
 
 
 def _page(request, form=None, errors=None, outcome=None):
-    site = get_site(request)
+    site = request.site
     unit = request.context.__parent__
     senders = sorted((u for u in site["directory"].values() if u.is_active() and u.code != unit.code),
                      key=lambda u: u.name)
@@ -62,10 +61,10 @@ def paper_post(request):
     form = {name: (post.get(name) or "").strip() for name in FIELDS}
     scan = post.get("scan")
     scan = (scan.filename, scan.file) if hasattr(scan, "file") and getattr(scan, "filename", "") else None
-    site = get_site(request)
+    site = request.site
     unit = request.context.__parent__
     try:
-        kind, details = paper.check(site, env_of(request), actor_for(request), unit, sender_code=form["sender"],
+        kind, details = paper.check(site, request.env, request.actor, unit, sender_code=form["sender"],
                                     notation=form["notation"], promulgation_date=form["promulgation_date"],
                                     sender_name=form["sender_name"], subject=form["subject"], scan=scan)
     except ServiceError as exc:

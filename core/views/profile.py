@@ -12,12 +12,11 @@ from pyramid.view import view_config
 
 from .. import permissions as sec
 from ..errors import ServiceError
-from ..i18n import _
-from ..resources.site import get_site
+from ..i18n import _, translate
 from ..security import is_api_request
 from ..services import accounts
-from .base import actor_for, field_errors, local_time, page, refused, translate
-from .factories import self_factory
+from .base import field_errors, local_time, page, refused
+from ..factories import self_factory
 from .home import ROLE_TITLES
 
 #: paths a user who must change their password may still reach
@@ -38,7 +37,7 @@ def role_rows(request, site, user):
 
 def _profile_page(request, errors=None, values=None):
     user = request.context
-    site = get_site(request)
+    site = request.site
     unit = site["directory"].get(user.unit_code) if user.unit_code else None
     form = values or {name: getattr(user, name) or "" for name in PROFILE_FIELDS}
     return page(request, translate(request, _("My profile")), profile=user, unit=unit,
@@ -54,7 +53,7 @@ def profile(request):
 def profile_edit(request):
     values = {name: request.POST.get(name, "") for name in PROFILE_FIELDS}
     try:
-        changed = accounts.update_user(get_site(request), actor_for(request), request.context, **values)
+        changed = accounts.update_user(request.site, request.actor, request.context, **values)
     except ServiceError as exc:
         request.response.status = exc.status
         return _profile_page(request, field_errors(request, exc), values)
@@ -82,7 +81,7 @@ def password_change(request):
         return _password_page(request, {"confirm_password": translate(
             request, _("The two new passwords are not the same."))})
     try:
-        accounts.set_password(get_site(request), actor_for(request), user, new,
+        accounts.set_password(request.site, request.actor, user, new,
                               current_password=request.POST.get("current_password", ""))
     except ServiceError as exc:
         request.response.status = exc.status
@@ -99,7 +98,7 @@ def report_compromised(request):
         return HTTPSeeOther(request.route_url("profile"))
     user = request.context
     try:
-        accounts.report_compromised(get_site(request), actor_for(request), user,
+        accounts.report_compromised(request.site, request.actor, user,
                                     note=(request.POST.get("note") or "").strip()[:1000])
     except ServiceError as exc:
         request.session.flash(refused(request, exc))

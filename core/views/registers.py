@@ -14,12 +14,12 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from .. import permissions as sec
-from ..i18n import _
+from ..i18n import _, translate
+from ..clock import now_iso
 from ..resources.registers import INCOMING, Register, Registers
-from ..resources.site import get_site
 from ..services import audit
 from ..services import registers as registers_service
-from .base import actor_for, local_time, page, translate
+from .base import local_time, page
 from .mailboxes import day, person_name, unit_name
 
 DIRECTION_TITLES = {INCOMING: _("Incoming documents"), "out": _("Outgoing documents")}
@@ -31,7 +31,7 @@ def unit_of(register):
 
 def register_rows(request, register):
     """The register's entries as table rows, oldest first."""
-    site = get_site(request)
+    site = request.site
     rows = []
     for entry in register.rows():
         if register.direction == INCOMING:
@@ -85,20 +85,15 @@ def register_page(request):
     register = request.context
     unit, title, base = _register_values(request)
     rows = register_rows(request, register)
-    site = get_site(request)
+    site = request.site
     printing = request.params.get("print") == "1"
-    audit.record(site, actor_for(request), "register.view", request.path, rows=len(rows), print=printing)
+    audit.record(site, request.actor, "register.view", request.path, rows=len(rows), print=printing)
     values = page(request, title, unit=unit, register=register, rows=rows, base=base, printing=printing,
                   incoming=register.direction == INCOMING,
-                  printed_at=local_time(request, site_now(request)))
+                  printed_at=local_time(request, now_iso()))
     if printing:
         return render_to_response("register_print.pt", values, request=request)
     return values
-
-
-def site_now(request):
-    from datetime import datetime, timezone
-    return datetime.now(timezone.utc).isoformat()
 
 
 def cell(text):
@@ -123,7 +118,7 @@ def register_csv(request):
         writer.writerow([r["number"], r["date"], cell(r["notation"]), r["promulgation_date"], cell(r["party"]),
                          cell(r["subject"]), translate(request, _("yes")) if r["paper"] else "",
                          r["url"].rsplit("/", 1)[1] if r["url"] else ""])
-    audit.record(get_site(request), actor_for(request), "register.export", request.path.rsplit("/", 1)[0],
+    audit.record(request.site, request.actor, "register.export", request.path.rsplit("/", 1)[0],
                  format="csv", rows=len(rows))
     response = Response(body=("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv",
                         charset="utf-8")
@@ -138,7 +133,6 @@ def download_scan(request):
     from pyramid.httpexceptions import HTTPNotFound
     from pyramid.response import FileIter
 
-    from ..services.env import get_env
     from .documents import content_disposition
     register = request.context
     try:
@@ -148,10 +142,10 @@ def download_scan(request):
     scan = (entry or {}).get("scan")
     if not scan:
         raise HTTPNotFound()
-    env = get_env(request.registry)
-    site = get_site(request)
+    env = request.env
+    site = request.site
     stream = env.blob_stores.get(scan["store"], env.blob_store).open(site, scan["sha256"])
-    audit.record(site, actor_for(request), "register.scan.download",
+    audit.record(site, request.actor, "register.scan.download",
                  request.resource_path(register, "scan"), number=entry["number"], sha256=scan["sha256"])
     response = Response(app_iter=FileIter(stream), content_type="application/octet-stream",
                         content_length=scan["size"])

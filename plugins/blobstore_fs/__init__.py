@@ -28,6 +28,7 @@ import time
 
 from zope.interface import implementer
 
+from lienthong.core.app_objects import app_objects
 from lienthong.core.blobs import BlobMissing, BlobStoreError, DigestMismatch
 from lienthong.core.db import file_storage_path
 from lienthong.core.files import fsync_dir
@@ -191,6 +192,6 @@ def lienthong_blob_stores():
 @hookimpl
 def lienthong_configure(config):
     """Point this application's fs store at its directory (a fresh store per application)."""
-    store = getattr(config.registry, "lienthong_blob_stores", {}).get(FilesystemBlobStore.name)
+    store = (app_objects(config.registry).blob_stores or {}).get(FilesystemBlobStore.name)
     if isinstance(store, FilesystemBlobStore):
         store.configure(config.get_settings())

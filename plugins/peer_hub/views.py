@@ -17,9 +17,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 
 from lienthong.core.edxml import EdxmlError, build_status, parse_status
 from lienthong.core.errors import ServiceError
-from lienthong.core.resources.site import get_site
 from lienthong.core.services import audit
-from lienthong.core.services.env import get_env
 from lienthong.core.edxml import RECALL_ASKED
 
 from . import auth, config as peer_config
@@ -90,7 +88,7 @@ def peer_view(handler, hub, nonces):
     ``hub`` is this application's ``HubConfig`` and ``nonces`` its ``NonceCache``: both live
     as long as the application, never in the module."""
     def view(request):
-        site = get_site(request)
+        site = request.site
         try:
             body = _read_body(request, hub)
         except Refused as exc:
@@ -113,7 +111,7 @@ def peer_view(handler, hub, nonces):
             return response
         nonce = request.headers.get(auth.H_NONCE, "")
         try:
-            status, text = handler(request, site, get_env(request.registry), hub, peer, body)
+            status, text = handler(request, site, request.env, hub, peer, body)
         except Refused as exc:
             _on_record(request, site, peer.name, exc.reason)
             status, text = _problem(400, "Bad request", exc.reason)

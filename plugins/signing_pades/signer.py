@@ -8,8 +8,8 @@ badge (see ``lienthong.core.signing``); it never raises for bad input.
 import io
 import os
 import unicodedata
-from datetime import datetime, timezone
 
+from lienthong.core.clock import iso, utc_now
 from lienthong.core.i18n import _
 from lienthong.core.signing import (
     EXPIRED,
@@ -189,11 +189,7 @@ def _name(name, default=""):
 
 
 def _iso(moment):
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat()
+    return iso(moment) if moment is not None else ""
 
 
 def _verify_one(embedded, trust):
@@ -254,7 +250,7 @@ def _badge(status, cert, signed_at, coverage_levels):
         return REVOKED, "the signer's certificate is revoked"
     if indic_name in ("EXPIRED", "OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED", "NOT_YET_VALID"):
         return EXPIRED, "the signer's certificate was not valid at signing time"
-    when = signed_at or datetime.now(timezone.utc)
+    when = signed_at or utc_now()
     if cert is not None and not (cert.not_valid_before <= when <= cert.not_valid_after):
         return EXPIRED, "the signer's certificate was not valid at signing time"
     if indic_name in ("NO_CERTIFICATE_CHAIN_FOUND", "NO_CERTIFICATE_CHAIN_FOUND_NO_POE", "CHAIN_CONSTRAINTS_FAILURE"):

@@ -11,7 +11,6 @@ import threading
 
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from lienthong.core.resources.site import get_site
 
 #: seconds a first attempt waits for its partner before giving up (the test must not hang)
 BARRIER_TIMEOUT = 15
@@ -20,7 +19,7 @@ BARRIER_TIMEOUT = 15
 def bump(request):
     registry = request.registry
     attempt = request.environ["retry.attempt"]
-    site = get_site(request)
+    site = request.site
     value = getattr(site, "test_counter", 0)
     registry.conflict_attempts.append((request.params.get("id", "?"), attempt, value))
     if attempt == 0:

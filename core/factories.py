@@ -2,17 +2,16 @@
 on as their context, so the resource's ACL decides, exactly as under traversal."""
 from pyramid.httpexceptions import HTTPNotFound
 
-from ..resources.site import get_site
-from ..security import SystemIdentity
+from .security import SystemIdentity
 
 
 def site_factory(request):
-    return get_site(request)
+    return request.site
 
 
 def unit_factory(request):
     """The unit named by ``{code}`` in the route; 404 when there is none."""
-    unit = get_site(request)["directory"].get(request.matchdict.get("code", ""))
+    unit = request.site["directory"].get(request.matchdict.get("code", ""))
     if unit is None:
         raise HTTPNotFound()
     return unit
@@ -20,7 +19,7 @@ def unit_factory(request):
 
 def user_factory(request):
     """The user named by ``{login}`` in the route; 404 when there is none."""
-    user = get_site(request)["users"].get((request.matchdict.get("login") or "").lower())
+    user = request.site["users"].get((request.matchdict.get("login") or "").lower())
     if user is None:
         raise HTTPNotFound()
     return user
@@ -29,7 +28,7 @@ def user_factory(request):
 def container_factory(name):
     """A factory returning the top-level container ``name`` (its ACL guards the route)."""
     def factory(request):
-        return get_site(request)[name]
+        return request.site[name]
     return factory
 
 
@@ -39,4 +38,4 @@ def self_factory(request):
     user = request.identity
     if user is not None and not isinstance(user, SystemIdentity):
         return user
-    return get_site(request)
+    return request.site
