@@ -29,7 +29,6 @@ from ZODB.FileStorage import FileStorage
 
 from .support.app import DEMO_PASSWORD, base_settings, close_app, file_uri, free_port, login, make_app, with_site
 from lienthong.core.app_objects import app_objects
-from .conftest import DEMO_PASSWORD, base_settings, close_app, file_uri, free_port, login, make_app, with_site
 from .support import cli
 from .support.demo import build_demo_snapshot, copy_snapshot
 from .support.storages import pg_connect, relstorage_conf, running_zeo, runzeo_path

@@ -5,7 +5,7 @@ from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import Request
 
 
-from lienthong.core import permissions as sec, make_config, security as sec
+from lienthong.core import make_config, permissions as sec
 from lienthong.core.app_objects import app_objects
 from lienthong.core.resources.mailbox import MAIL_PERMISSIONS
 from lienthong.core.edxml import valid_code

@@ -13,9 +13,9 @@ import types
 import pytest
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from lienthong.core import hookspecs, hookimpl
+from lienthong.core import hookspecs
 from lienthong.core.hookspecs import ENTRY_POINT_GROUP, hookimpl
-from lienthong.core.plugins import describe, distributions, make_plugin_manager, ENTRY_POINT_GROUP
+from lienthong.core.plugins import describe, distributions, make_plugin_manager
 from lienthong.core.app_objects import app_objects
 
 from .support.app import ROOT, base_settings, close_app, make_app, with_site
