@@ -13,8 +13,8 @@ from ..resources.documents import Delivery
 from ..services import audit, mailboxes
 from ..factories import site_factory, unit_factory
 from .common import is_person
-from .documents import (DELIVERY_SCHEMA, DELIVERY_STATES, DOC_TYPES, DOCUMENT_STATES, DOCUMENT_SUMMARY,
-                        delivery_json, document_summary)
+from .document_schemas import DELIVERY_SCHEMA, DELIVERY_STATES, DOC_TYPES, DOCUMENT_STATES, DOCUMENT_SUMMARY
+from .documents import delivery_json, document_summary
 from .openapi import Operation, Param, add_api_route, add_schema
 
 MAX_PAGE = 100_000
