@@ -42,13 +42,13 @@ softhsm:
 	fi
 
 # Coverage of core/ and plugins/ is measured on every run; CI fails below the floor
-# (docs/architecture.md states the figure). PYTEST_ARGS narrows a run (then set COV_FLOOR=0).
-COV_FLOOR ?= 0
+# (docs/architecture.md states the figure). A narrowed run: make test PYTEST_ARGS=tests/x.py COV_FLOOR=0
+COV_FLOOR ?= 77
 test: install-test browser softhsm
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=$(COV_FLOOR) $(PYTEST_ARGS)
 
 # The public plugin API is type-checked; the whole tree is linted and formatted by ruff.
-MYPY_MODULES := core/hookspecs.py core/transports.py core/signing.py core/interfaces.py
+MYPY_MODULES := core/hookspecs.py core/transports.py core/signing.py core/interfaces.py core/errors.py core/clock.py core/edxml/
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

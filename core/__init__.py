@@ -3,6 +3,7 @@
 ``main`` is the ``paste.app_factory``: ``pserve etc/development.ini`` or any WSGI server
 can run it. Every default below can be overridden in the ini.
 """
+
 import logging
 import os
 import secrets
@@ -14,9 +15,9 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated", categor
 from pyramid.config import Configurator
 from pyramid.settings import asbool
 
+from .app_objects import app_objects
 from .db import close_databases, get_database, open_transaction
 from .plugins import PluginContractError, check_contracts, make_plugin_manager
-from .app_objects import app_objects
 
 log = logging.getLogger(__name__)
 
@@ -65,26 +66,31 @@ def make_config(settings, plugins=()):
     if "zodbconn.uri" not in settings:
         raise StartupError("zodbconn.uri is not set: name the database in the ini file")
     from .db import check_var_writable
+
     check_var_writable(settings["zodbconn.uri"])
 
     config = Configurator(settings=settings, root_factory=root_factory)
     config.include("pyramid_tm")
     config.include("pyramid_retry")
     import pyramid_zodbconn
+
     from .db import db_from_uri
+
     pyramid_zodbconn.includeme(config, db_from_uri=db_from_uri)
 
     session_timeout = int(settings["lienthong.session.timeout"])
     try:
-        config.set_session_factory(SignedCookieSessionFactory(
-            _session_secret(settings),
-            cookie_name="lienthong_session",
-            secure=asbool(settings["lienthong.session.secure"]),
-            httponly=True,
-            samesite="Lax",
-            timeout=session_timeout,
-            reissue_time=max(1, session_timeout // 10),  # the idle clock restarts on activity
-        ))
+        config.set_session_factory(
+            SignedCookieSessionFactory(
+                _session_secret(settings),
+                cookie_name="lienthong_session",
+                secure=asbool(settings["lienthong.session.secure"]),
+                httponly=True,
+                samesite="Lax",
+                timeout=session_timeout,
+                reissue_time=max(1, session_timeout // 10),  # the idle clock restarts on activity
+            )
+        )
         config.set_security_policy(LienThongSecurityPolicy())
         config.set_default_csrf_options(require_csrf=True)
 
@@ -96,13 +102,14 @@ def make_config(settings, plugins=()):
         config.include(".api")
 
         from .metrics import AppMetrics
+
         registry = config.registry
         objects = app_objects(registry)
         objects.metrics = AppMetrics(lambda: get_database(registry))
 
         pm = objects.plugins = make_plugin_manager(settings, extra=plugins)
         try:
-            check_contracts(pm)     # a signer or adapter that does not fit stops here, naming its plugin
+            check_contracts(pm)  # a signer or adapter that does not fit stops here, naming its plugin
         except PluginContractError as exc:
             raise StartupError(str(exc)) from exc
         config.include(".blobs")

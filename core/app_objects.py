@@ -10,6 +10,7 @@ Every default can be replaced: an add-on (``pyramid.includes``) or a plugin's
 default, e.g. ``app_objects(config.registry).calendar = MyCalendar(...)``. ``env`` is made
 from the others on first use, after start-up, so it sees the replacements.
 """
+
 from zope.interface import Interface, implementer
 
 

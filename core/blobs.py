@@ -1,6 +1,7 @@
 """Choosing the attachment store among those the plugins offer (``lienthong.blob_store``)."""
-from .interfaces import IBlobStore, misfit
+
 from .app_objects import app_objects
+from .interfaces import IBlobStore, misfit
 
 
 class BlobStoreError(RuntimeError):
@@ -19,8 +20,10 @@ class DigestMismatch(IOError):
     def __init__(self, key, store, message=None):
         self.key = key
         self.store = store
-        super().__init__(message or f"attachment {key} in the {store} store is damaged: "
-                                    f"its bytes no longer match their digest")
+        super().__init__(
+            message
+            or f"attachment {key} in the {store} store is damaged: its bytes no longer match their digest"
+        )
 
 
 class BlobMissing(DigestMismatch):
@@ -41,13 +44,16 @@ def includeme(config):
             problem = misfit(IBlobStore, store)
             if problem:
                 what = f"{type(store).__module__}.{type(store).__qualname__}"
-                raise BlobStoreError(f"the attachment store {what} (plugin {impl.plugin_name}) does not fit "
-                                     f"IBlobStore: {problem}")
+                raise BlobStoreError(
+                    f"the attachment store {what} (plugin {impl.plugin_name}) does not fit "
+                    f"IBlobStore: {problem}"
+                )
             stores[store.name] = store
     objects.blob_stores = stores
     wanted = config.get_settings()["lienthong.blob_store"]
     if wanted not in stores:
         raise BlobStoreError(
             f"lienthong.blob_store = {wanted}, but no enabled plugin provides it "
-            f"(available: {', '.join(sorted(stores)) or 'none'})")
+            f"(available: {', '.join(sorted(stores)) or 'none'})"
+        )
     objects.blob_store = stores[wanted]

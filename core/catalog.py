@@ -32,11 +32,12 @@ module-level names; renaming them needs an evolve step.
 Longer than 600 lines because those stored names pin every class here to this module path:
 splitting it would move pickled classes and need an evolve step for no gain to a reader.
 """
+
 import hashlib
 import itertools
 import random
 import re
-from datetime import date as _date, datetime, timezone
+from datetime import UTC, date as _date, datetime
 
 import BTrees
 from BTrees.Length import Length
@@ -123,7 +124,7 @@ class RandomWidLexicon(Lexicon):
     def _new_wid(self):
         self.word_count.change(1)
         while True:
-            wid = random.randrange(1, 2 ** 28)  # widcode encodes wids below 2**28
+            wid = random.randrange(1, 2**28)  # widcode encodes wids below 2**28
             if wid not in self._words:
                 return wid
 
@@ -172,6 +173,7 @@ def words_of(text):
 
 # -- discriminators (module-level: they are pickled by name) -----------------------------
 
+
 def _str(value):
     return value if isinstance(value, str) and value else None
 
@@ -191,7 +193,7 @@ def to_micros(value):
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=VIETNAM)
-    delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -291,19 +293,19 @@ class Catalog(Persistent):
     def __init__(self):
         super().__init__()
         self.docid_of = FAMILY.OI.BTree()  # path key -> docid
-        self.key_of = FAMILY.IO.BTree()    # docid -> path key
+        self.key_of = FAMILY.IO.BTree()  # docid -> path key
         self.group_of = FAMILY.OI.BTree()  # group name -> group docid (slot 0)
         self.group_name = FAMILY.IO.BTree()  # group docid -> (group name, text hash)
         self.count = Length()
         self.indexes = _IndexMapping(family=FAMILY)
         self.indexes["box"] = KeywordIndex(disc_box, family=FAMILY)
-        for name in ("state", "sender", "recipient", "doc_type", "document", "date", "due",
-                     "open", "read"):
+        for name in ("state", "sender", "recipient", "doc_type", "document", "date", "due", "open", "read"):
             self.indexes[name] = FieldIndex(globals()[f"disc_{name}"], family=FAMILY)
         lexicon = RandomWidLexicon(FoldingSplitter(), FoldingNormalizer())
         # not in ``indexes``: it is keyed by group, not by record
-        self.text = TextIndex(disc_text, lexicon=lexicon,
-                              index=FoldedOkapiIndex(lexicon, family=FAMILY), family=FAMILY)
+        self.text = TextIndex(
+            disc_text, lexicon=lexicon, index=FoldedOkapiIndex(lexicon, family=FAMILY), family=FAMILY
+        )
 
     # -- writing ------------------------------------------------------------------------
     def __len__(self):
@@ -427,8 +429,11 @@ class Catalog(Persistent):
             hits = [wordinfo[w] for w in wids if w in wordinfo]
             if not hits:
                 return IF.Set()
-            sets.append(IF.multiunion([h if not isinstance(h, dict) else IF.Set(h)
-                                       for h in hits]) if len(hits) > 1 else hits[0])
+            sets.append(
+                IF.multiunion([h if not isinstance(h, dict) else IF.Set(h) for h in hits])
+                if len(hits) > 1
+                else hits[0]
+            )
         result = None
         for hits in sorted(sets, key=_size):
             if isinstance(hits, dict):
@@ -459,9 +464,25 @@ class Catalog(Persistent):
         tree = nodes[0] if len(nodes) == 1 else AndNode(nodes)
         return tree.executeQuery(self.text.index)
 
-    def query(self, box, state=None, sender=None, doc_type=None, date_from=None,
-              date_to=None, overdue_on=None, unread=None, text=None, recipient=None,
-              document=None, open=None, sort="date", reverse=True, offset=0, limit=20):
+    def query(
+        self,
+        box,
+        state=None,
+        sender=None,
+        doc_type=None,
+        date_from=None,
+        date_to=None,
+        overdue_on=None,
+        unread=None,
+        text=None,
+        recipient=None,
+        document=None,
+        open=None,
+        sort="date",
+        reverse=True,
+        offset=0,
+        limit=20,
+    ):
         """``(total, [keys])`` of the records in ``box`` (a key, a list: any of, or ALL_BOXES).
 
         Filters combine with AND; ``state``, ``sender``, ``doc_type``, ``recipient`` and
@@ -491,8 +512,13 @@ class Catalog(Persistent):
             if not boxes:
                 return 0, []
             sets.append(self._any_of("box", boxes))
-        for name, value in (("state", state), ("sender", sender), ("doc_type", doc_type),
-                            ("recipient", recipient), ("document", document)):
+        for name, value in (
+            ("state", state),
+            ("sender", sender),
+            ("doc_type", doc_type),
+            ("recipient", recipient),
+            ("document", document),
+        ):
             if value is not None:
                 sets.append(self._any_of(name, value))
         if open is not None:
@@ -568,8 +594,11 @@ class Catalog(Persistent):
         low = high = None
         if date_to is not None:
             end = to_micros(date_to)
-            if isinstance(date_to, _date) and not isinstance(date_to, datetime) or (
-                    isinstance(date_to, str) and len(date_to.strip()) == 10):
+            if (
+                isinstance(date_to, _date)
+                and not isinstance(date_to, datetime)
+                or (isinstance(date_to, str) and len(date_to.strip()) == 10)
+            ):
                 end += 86_400_000_000 - 1  # through the end of that day
             low = -end
         if date_from is not None:
@@ -588,8 +617,9 @@ class Catalog(Persistent):
             sort_type = FWSCAN
         else:
             sort_type = NBEST
-        ordered = index.sort(docids, reverse=not ascending, limit=want, sort_type=sort_type,
-                             raise_unsortable=False)
+        ordered = index.sort(
+            docids, reverse=not ascending, limit=want, sort_type=sort_type, raise_unsortable=False
+        )
         # records without a value (no due date) come last, as hypatia leaves them out
         missing = FAMILY.IF.intersection(docids, index.not_indexed())
         return itertools.chain(ordered, missing) if missing else ordered

@@ -15,19 +15,20 @@ This module imports nothing of the hub, so every layer may use it. Code that has
 ``Env`` takes the time from ``env.now()`` (which reads this clock); the rest calls
 ``utc_now()``.
 """
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 
 def utc_now():
     """Now, as an aware datetime in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(when):
     """``when`` as the hub stores a moment: UTC, microseconds (a naive datetime is taken as UTC)."""
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def now_iso():
@@ -38,4 +39,4 @@ def now_iso():
 def parse_iso(text):
     """The aware datetime of a stored moment (any ISO 8601 text; without an offset: UTC)."""
     when = datetime.fromisoformat(text)
-    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -1,5 +1,6 @@
 """Opening the object database from the ``zodbconn.uri`` setting (with errors a person can act on),
 and working on its site in a transaction of its own."""
+
 import contextlib
 import os
 from urllib.parse import parse_qs, urlsplit
@@ -17,15 +18,17 @@ def file_storage_path(uri):
     """The Data.fs path of a ``file://`` URI, else None."""
     if not uri.startswith("file://"):
         return None
-    return uri[len("file://"):].split("?", 1)[0]
+    return uri[len("file://") :].split("?", 1)[0]
 
 
 def explain(exc, uri):
     """Turn a storage exception into one clear sentence."""
     name = type(exc).__name__
     if name == "LockError":
-        return (f"the database {file_storage_path(uri) or uri} is locked by another process "
-                f"(is `lienthong serve` or a worker already running?)")
+        return (
+            f"the database {file_storage_path(uri) or uri} is locked by another process "
+            f"(is `lienthong serve` or a worker already running?)"
+        )
     if isinstance(exc, KeyError) or "scheme" in str(exc).lower():
         scheme = urlsplit(uri).scheme or uri
         return f"unknown storage URI scheme {scheme!r} in zodbconn.uri = {uri}"
@@ -67,17 +70,23 @@ def resolve_uri(uri):
     if path is None or not blob_dir:
         return factory, dbkw
     from ZODB.FileStorage import FileStorage
-    options = {name: query[name][0].lower() in ("1", "true", "yes", "on")
-               for name in ("read_only", "create", "pack_gc") if name in query}
+
+    options = {
+        name: query[name][0].lower() in ("1", "true", "yes", "on")
+        for name in ("read_only", "create", "pack_gc")
+        if name in query
+    }
 
     def open_file_storage():
         return FileStorage(path, blob_dir=blob_dir, **options)
+
     return open_file_storage, dbkw
 
 
 def db_from_uri(uri, dbname, dbmap):
     """pyramid_zodbconn's database opener, through ``resolve_uri`` above."""
     import pyramid_zodbconn
+
     return pyramid_zodbconn.db_from_uri(uri, dbname, dbmap, resolve_uri=resolve_uri)
 
 

@@ -5,6 +5,7 @@ The names and abbreviations follow the government's rules on clerical work (Decr
 symbol>`` ("15/QĐ-UBND"); an official letter (công văn) has no abbreviation and is
 written ``<number>/<unit symbol>`` ("12/UBND").
 """
+
 from dataclasses import dataclass
 
 
@@ -15,37 +16,40 @@ class DocumentType:
     abbreviation: str
 
 
-TYPES = [DocumentType(*row) for row in (
-    ("NQ", "Nghị quyết", "NQ"),
-    ("QD", "Quyết định", "QĐ"),
-    ("CT", "Chỉ thị", "CT"),
-    ("QC", "Quy chế", "QC"),
-    ("QYD", "Quy định", "QyĐ"),
-    ("TC", "Thông cáo", "TC"),
-    ("TB", "Thông báo", "TB"),
-    ("HD", "Hướng dẫn", "HD"),
-    ("CTR", "Chương trình", "CTr"),
-    ("KH", "Kế hoạch", "KH"),
-    ("PA", "Phương án", "PA"),
-    ("DA", "Đề án", "ĐA"),
-    ("DAN", "Dự án", "DA"),
-    ("BC", "Báo cáo", "BC"),
-    ("BB", "Biên bản", "BB"),
-    ("TTR", "Tờ trình", "TTr"),
-    ("HDG", "Hợp đồng", "HĐ"),
-    ("CV", "Công văn", ""),
-    ("CD", "Công điện", "CĐ"),
-    ("GN", "Bản ghi nhớ", "GN"),
-    ("TTH", "Bản thỏa thuận", "TTh"),
-    ("GUQ", "Giấy ủy quyền", "GUQ"),
-    ("GM", "Giấy mời", "GM"),
-    ("GGT", "Giấy giới thiệu", "GGT"),
-    ("GNP", "Giấy nghỉ phép", "NP"),
-    ("PG", "Phiếu gửi", "PG"),
-    ("PC", "Phiếu chuyển", "PC"),
-    ("PB", "Phiếu báo", "PB"),
-    ("TCG", "Thư công", "TC"),
-)]
+TYPES = [
+    DocumentType(*row)
+    for row in (
+        ("NQ", "Nghị quyết", "NQ"),
+        ("QD", "Quyết định", "QĐ"),
+        ("CT", "Chỉ thị", "CT"),
+        ("QC", "Quy chế", "QC"),
+        ("QYD", "Quy định", "QyĐ"),
+        ("TC", "Thông cáo", "TC"),
+        ("TB", "Thông báo", "TB"),
+        ("HD", "Hướng dẫn", "HD"),
+        ("CTR", "Chương trình", "CTr"),
+        ("KH", "Kế hoạch", "KH"),
+        ("PA", "Phương án", "PA"),
+        ("DA", "Đề án", "ĐA"),
+        ("DAN", "Dự án", "DA"),
+        ("BC", "Báo cáo", "BC"),
+        ("BB", "Biên bản", "BB"),
+        ("TTR", "Tờ trình", "TTr"),
+        ("HDG", "Hợp đồng", "HĐ"),
+        ("CV", "Công văn", ""),
+        ("CD", "Công điện", "CĐ"),
+        ("GN", "Bản ghi nhớ", "GN"),
+        ("TTH", "Bản thỏa thuận", "TTh"),
+        ("GUQ", "Giấy ủy quyền", "GUQ"),
+        ("GM", "Giấy mời", "GM"),
+        ("GGT", "Giấy giới thiệu", "GGT"),
+        ("GNP", "Giấy nghỉ phép", "NP"),
+        ("PG", "Phiếu gửi", "PG"),
+        ("PC", "Phiếu chuyển", "PC"),
+        ("PB", "Phiếu báo", "PB"),
+        ("TCG", "Thư công", "TC"),
+    )
+]
 
 BY_CODE = {t.code: t for t in TYPES}
 
@@ -65,4 +69,3 @@ def notation(doc_type, unit_symbol):
     if kind is None or not kind.abbreviation:
         return unit_symbol
     return f"{kind.abbreviation}-{unit_symbol}"
-

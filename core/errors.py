@@ -5,7 +5,8 @@ Views translate ``message`` into the user's language; the JSON API returns it as
 details with ``field``; the CLI prints the English text. They live below the services so
 that the codec and the file checks can refuse without importing a service.
 """
-from typing import Any, Optional
+
+from typing import Any
 
 from pyramid.i18n import TranslationString
 
@@ -15,7 +16,7 @@ class ServiceError(ValueError):
 
     status = 400
 
-    def __init__(self, message: str, field: Optional[str] = None, **mapping: Any) -> None:
+    def __init__(self, message: str, field: str | None = None, **mapping: Any) -> None:
         if not isinstance(message, TranslationString):
             message = TranslationString(message, domain="lienthong")
         if mapping:
@@ -35,6 +36,7 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     """The request is well formed but the object's state forbids it (a duplicate, an illegal move)."""
+
     status = 409
 
 
@@ -49,10 +51,14 @@ class DocumentError(ServiceError):
 def iso_date(value: object, field: str) -> str:
     """``value`` checked as an ISO date (``yyyy-mm-dd``) and returned as one; "" or None gives ""."""
     from datetime import date
+
     if value in (None, ""):
         return ""
     try:
         return date.fromisoformat(str(value).strip()).isoformat()
     except ValueError:
-        raise ServiceError(TranslationString("${value} is not a date (yyyy-mm-dd).", domain="lienthong"),
-                           field=field, value=str(value)[:40]) from None
+        raise ServiceError(
+            TranslationString("${value} is not a date (yyyy-mm-dd).", domain="lienthong"),
+            field=field,
+            value=str(value)[:40],
+        ) from None

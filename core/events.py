@@ -9,12 +9,14 @@ write commits with the change or not at all, and an exception in one aborts the 
 ``DeliveryArrived`` and ``DeliveryActed`` are kinds of ``DeliveryChanged``: a subscriber of
 ``DeliveryChanged`` hears them too.
 """
+
 from dataclasses import dataclass
 
 
 @dataclass
 class DocumentChanged:
     """A document was drafted, changed while a draft, approved or issued."""
+
     document: object
     site: object
 
@@ -22,6 +24,7 @@ class DocumentChanged:
 @dataclass
 class DocumentSent:
     """A document was issued and delivered to the recipients on this hub (before commit)."""
+
     document: object
     site: object
 
@@ -30,6 +33,7 @@ class DocumentSent:
 class DeliveryQueued:
     """A delivery of a document being issued goes to a unit served by an eOffice adapter; it has
     no state until the adapter delivered it (and then it arrives)."""
+
     delivery: object
     site: object
 
@@ -37,6 +41,7 @@ class DeliveryQueued:
 @dataclass
 class DeliveryChanged:
     """A delivery arrived, moved to another state, was read or reassigned."""
+
     delivery: object
     site: object
     old_state: str
@@ -52,5 +57,6 @@ class DeliveryArrived(DeliveryChanged):
 class DeliveryActed(DeliveryChanged):
     """A workflow action moved a delivery (``workflow.ACTIONS``); ``side`` is the end that acted,
     "recipient" or "sender" (a recall). The state may stay the same (a reassignment)."""
+
     action: str = ""
     side: str = "recipient"

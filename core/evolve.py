@@ -4,6 +4,7 @@ The site records ``generation``; ``CURRENT`` is the generation this code writes.
 ``lienthong migrate`` runs the pending steps in one transaction each. A database newer
 than the code is refused at start-up so that old code never writes new data.
 """
+
 import logging
 
 import transaction
@@ -34,6 +35,7 @@ def _audit_entries(audit):
 def step_2_audit_head(site):
     """Generation 2: the audit log records the head of its hash chain."""
     from .resources.audit import GENESIS
+
     audit = site["audit"]
     if not hasattr(audit, "head"):
         entries = _audit_entries(audit)
@@ -45,6 +47,7 @@ def step_3_audit_tail_and_chunks(site):
     from BTrees.LOBTree import LOBTree
 
     from .resources.audit import AuditChunk, encode
+
     audit = site["audit"]
     if not hasattr(audit, "entries"):
         return
@@ -53,7 +56,7 @@ def step_3_audit_tail_and_chunks(site):
     sealed = max(0, len(entries) - (len(entries) % size or size))  # the tail keeps 1..size entries
     audit.archive = LOBTree()
     for start in range(0, sealed, size):
-        audit.archive[start + 1] = AuditChunk(entries[start:start + size])
+        audit.archive[start + 1] = AuditChunk(entries[start : start + size])
     audit.tail = entries[sealed:]
     del audit.entries
 
@@ -62,6 +65,7 @@ def step_4_mailboxes_tokens_delegations(site):
     """Generation 4: users are folders with a personal mailbox, units have a mailbox; tokens and delegations."""
     from BTrees.Length import Length
     from BTrees.OOBTree import OOBTree
+
     site.ensure_containers()
     for user in site["users"].values():
         if not hasattr(user, "data"):
@@ -75,10 +79,11 @@ def step_4_mailboxes_tokens_delegations(site):
 def step_5_registers_and_catalog(site):
     """Generation 5: units get their registers; the catalog gets its indexes (documents, #5)."""
     from .catalog import ensure_catalog
+
     site.ensure_containers()
     for unit in site["directory"].values():
         unit.ensure_children()
-    ensure_catalog(site["catalog"])     # its queue of changes to index: generation 7
+    ensure_catalog(site["catalog"])  # its queue of changes to index: generation 7
 
 
 def step_6_trust_and_transport_queues(site):
@@ -93,13 +98,14 @@ def step_6_trust_and_transport_queues(site):
 
     from .clock import now_iso
     from .services import outbound
-    if getattr(transport, "queues", None) is None:   # declared from generation 7 on
+
+    if getattr(transport, "queues", None) is None:  # declared from generation 7 on
         transport.queues = OOBTree()
     documents = site["documents"]
     for key, entry in list(old.items()):
         document = documents.get(entry.get("document") or "")
         if document is None:
-            continue                      # a message about a document that is gone: nothing to carry
+            continue  # a message about a document that is gone: nothing to carry
         extra, recipient = {}, entry["recipient"]
         if entry.get("kind") == "status":
             delivery = document.delivery_for(recipient)
@@ -107,9 +113,16 @@ def step_6_trust_and_transport_queues(site):
                 continue
             extra = outbound.status_extra(delivery)
             recipient = delivery.recipient_code or recipient
-        message = outbound.Message(entry.get("kind", "document"), document.__name__, document.document_id,
-                                   recipient, document.sender_code, entry.get("adapter", ""), extra,
-                                   entry.get("queued_at") or now_iso())
+        message = outbound.Message(
+            entry.get("kind", "document"),
+            document.__name__,
+            document.document_id,
+            recipient,
+            document.sender_code,
+            entry.get("adapter", ""),
+            extra,
+            entry.get("queued_at") or now_iso(),
+        )
         message.attempts = entry.get("attempts", 0)
         outbound.destination(site, recipient, create=True).messages[key] = message
     del transport.queue
@@ -123,6 +136,7 @@ def step_7_declared_container_attributes(site):
     as it is; ``digest_day`` needs nothing (its class default says "never").
     """
     from BTrees.OOBTree import OOBTree, OOTreeSet
+
     transport = site["transport"]
     for name in ("queues", "dead", "edxml_pending", "edxml_statuses"):
         if getattr(transport, name, None) is None:
@@ -133,9 +147,15 @@ def step_7_declared_container_attributes(site):
 
 
 #: ordered steps; the position + 1 is the generation each one produces
-STEPS = [step_1_top_level_containers, step_2_audit_head, step_3_audit_tail_and_chunks,
-         step_4_mailboxes_tokens_delegations, step_5_registers_and_catalog, step_6_trust_and_transport_queues,
-         step_7_declared_container_attributes]
+STEPS = [
+    step_1_top_level_containers,
+    step_2_audit_head,
+    step_3_audit_tail_and_chunks,
+    step_4_mailboxes_tokens_delegations,
+    step_5_registers_and_catalog,
+    step_6_trust_and_transport_queues,
+    step_7_declared_container_attributes,
+]
 
 
 def current_generation():
@@ -152,11 +172,13 @@ def check(site, auto_migrate=False):
     if site.generation > code:
         raise DatabaseTooNew(
             f"the database is at schema generation {site.generation} but this version of "
-            f"LienThong knows only up to {code}: upgrade LienThong before starting it")
+            f"LienThong knows only up to {code}: upgrade LienThong before starting it"
+        )
     if site.generation < code and not auto_migrate:
         raise MigrationPending(
             f"the database is at schema generation {site.generation}, this code needs {code}: "
-            f"run `lienthong migrate`")
+            f"run `lienthong migrate`"
+        )
 
 
 def migrate(site, tm=None, echo=log.info):

@@ -9,12 +9,20 @@ queue of changes, the outbound queue (``services/outbound.py``), the /edxml/v1 p
 lists and status feeds (``services/edxml_pull.py``) run in the change's transaction; the
 plugins' hooks run after it commits.
 """
+
 import logging
 
 import transaction
 
-from .events import DeliveryActed, DeliveryArrived, DeliveryChanged, DeliveryQueued, DocumentChanged, DocumentSent
 from .app_objects import app_objects
+from .events import (
+    DeliveryActed,
+    DeliveryArrived,
+    DeliveryChanged,
+    DeliveryQueued,
+    DocumentChanged,
+    DocumentSent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +33,14 @@ def _after_commit(site, call):
     The transaction is the one of the site's connection (a request's, the CLI's, a
     worker's), whichever transaction manager it uses.
     """
+
     def hook(committed):
         if committed:
             try:
                 call()
             except Exception:  # a plugin's failure must not undo or hide a committed send
                 log.exception("after-commit plugin hook failed")
+
     jar = getattr(site, "_p_jar", None)
     manager = jar.transaction_manager if jar is not None else transaction.manager
     manager.get().addAfterCommitHook(hook)
@@ -39,14 +49,21 @@ def _after_commit(site, call):
 def make_plugin_subscribers(registry):
     def document_sent(event):
         document = event.document
-        _after_commit(event.site, lambda: app_objects(registry).plugins.hook.lienthong_document_sent(document=document))
+        _after_commit(
+            event.site, lambda: app_objects(registry).plugins.hook.lienthong_document_sent(document=document)
+        )
 
     def delivery_changed(event):
         if event.old_state == event.new_state:
             return
         delivery, old, new = event.delivery, event.old_state, event.new_state
-        _after_commit(event.site, lambda: app_objects(registry).plugins.hook.lienthong_delivery_changed(
-            delivery=delivery, old_state=old, new_state=new))
+        _after_commit(
+            event.site,
+            lambda: app_objects(registry).plugins.hook.lienthong_delivery_changed(
+                delivery=delivery, old_state=old, new_state=new
+            ),
+        )
+
     return document_sent, delivery_changed
 
 
@@ -61,12 +78,13 @@ def includeme(config):
     objects.calendar = WorkCalendar.from_settings(settings, tz=objects.timezone)
     objects.attachment_policy = AttachmentPolicy.from_settings(settings)
     from . import worker
-    worker.check_settings(settings)     # a bad retry count or digest time stops start-up, not the worker
+
+    worker.check_settings(settings)  # a bad retry count or digest time stops start-up, not the worker
     config.add_subscriber(indexing.on_document_changed, DocumentChanged)
     config.add_subscriber(indexing.on_delivery_changed, DeliveryChanged)
-    config.add_subscriber(edxml_pull.on_delivery_changed, DeliveryChanged)   # the senders' status feeds
-    config.add_subscriber(edxml_pull.on_delivery_arrived, DeliveryArrived)   # the products' pending lists
-    config.add_subscriber(outbound.on_delivery_queued, DeliveryQueued)       # the outbound queue (R6.5)
+    config.add_subscriber(edxml_pull.on_delivery_changed, DeliveryChanged)  # the senders' status feeds
+    config.add_subscriber(edxml_pull.on_delivery_arrived, DeliveryArrived)  # the products' pending lists
+    config.add_subscriber(outbound.on_delivery_queued, DeliveryQueued)  # the outbound queue (R6.5)
     config.add_subscriber(outbound.on_delivery_arrived, DeliveryArrived)
     config.add_subscriber(outbound.on_delivery_acted, DeliveryActed)
     document_sent, delivery_changed = make_plugin_subscribers(registry)

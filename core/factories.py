@@ -1,5 +1,6 @@
 """Route factories: URL-dispatch routes (/manage/..., /api/v1/...) get the resource they act
 on as their context, so the resource's ACL decides, exactly as under traversal."""
+
 from pyramid.httpexceptions import HTTPNotFound
 
 from .security import SystemIdentity
@@ -27,8 +28,10 @@ def user_factory(request):
 
 def container_factory(name):
     """A factory returning the top-level container ``name`` (its ACL guards the route)."""
+
     def factory(request):
         return request.site[name]
+
     return factory
 
 

@@ -1,4 +1,5 @@
 """Durable files: what the attachment store, hot folders and backups need from the file system."""
+
 import os
 
 

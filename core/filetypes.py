@@ -20,6 +20,7 @@ Decisions:
   extension must be one of the kind's (``.jpg``/``.jpeg`` for JPEG, ``.doc`` also for RTF...).
 - Archives are not opened beyond the names of their members: no virus scan here.
 """
+
 import hashlib
 import re
 import unicodedata
@@ -35,14 +36,14 @@ MiB = 1024 * 1024
 HEAD = 8192
 CHUNK = 64 * 1024
 
-DEFAULT_ALLOWED = ("pdf doc docx xls xlsx ppt pptx odt ods odp rtf txt xml "
-                   "png jpeg tiff gif zip 7z rar p7s")
+DEFAULT_ALLOWED = "pdf doc docx xls xlsx ppt pptx odt ods odp rtf txt xml png jpeg tiff gif zip 7z rar p7s"
 
 
 @dataclass(frozen=True)
 class Kind:
     """A kind of file: ``name`` as in ``lienthong.attachments.allowed``, the canonical
     ``extension``, the ``mime`` type and every extension a file of this kind may carry."""
+
     name: str
     extension: str
     mime: str
@@ -53,55 +54,67 @@ class Kind:
 
 
 def _kind(name, mime, *extensions, ext=None):
-    return Kind(name, ext or (extensions[0] if extensions else name), mime,
-                extensions or ((ext or name),))
+    return Kind(name, ext or (extensions[0] if extensions else name), mime, extensions or ((ext or name),))
 
 
 _OOXML = "application/vnd.openxmlformats-officedocument."
 _ODF = "application/vnd.oasis.opendocument."
-KINDS = {k.name: k for k in (
-    _kind("pdf", "application/pdf"),
-    _kind("doc", "application/msword"),
-    _kind("xls", "application/vnd.ms-excel"),
-    _kind("ppt", "application/vnd.ms-powerpoint", "ppt", "pps"),
-    _kind("docx", _OOXML + "wordprocessingml.document"),
-    _kind("xlsx", _OOXML + "spreadsheetml.sheet"),
-    _kind("pptx", _OOXML + "presentationml.presentation", "pptx", "ppsx"),
-    _kind("docm", "application/vnd.ms-word.document.macroEnabled.12"),
-    _kind("xlsm", "application/vnd.ms-excel.sheet.macroEnabled.12"),
-    _kind("pptm", "application/vnd.ms-powerpoint.presentation.macroEnabled.12"),
-    _kind("odt", _ODF + "text"),
-    _kind("ods", _ODF + "spreadsheet"),
-    _kind("odp", _ODF + "presentation"),
-    _kind("rtf", "application/rtf", "rtf", "doc"),
-    _kind("txt", "text/plain; charset=utf-8", "txt", "csv", "log", "text"),
-    _kind("xml", "application/xml"),
-    _kind("png", "image/png"),
-    _kind("jpeg", "image/jpeg", "jpg", "jpeg", "jpe", "jfif"),
-    _kind("tiff", "image/tiff", "tif", "tiff"),
-    _kind("gif", "image/gif"),
-    _kind("bmp", "image/bmp"),
-    _kind("webp", "image/webp"),
-    _kind("zip", "application/zip"),
-    _kind("7z", "application/x-7z-compressed"),
-    _kind("rar", "application/vnd.rar"),
-    _kind("p7s", "application/pkcs7-signature", "p7s", "p7m"),
-    # Kinds we recognise only to refuse them by default.
-    _kind("ole", "application/x-ole-storage", "ole", "msi", "msg"),
-    _kind("html", "text/html", "html", "htm", "xhtml"),
-    _kind("svg", "image/svg+xml"),
-    _kind("script", "text/x-script", "sh"),
-    _kind("exe", "application/vnd.microsoft.portable-executable", "exe", "dll", "scr", "com"),
-    _kind("elf", "application/x-executable", ext="elf"),
-    _kind("binary", "application/octet-stream", ext="bin"),
-)}
+KINDS = {
+    k.name: k
+    for k in (
+        _kind("pdf", "application/pdf"),
+        _kind("doc", "application/msword"),
+        _kind("xls", "application/vnd.ms-excel"),
+        _kind("ppt", "application/vnd.ms-powerpoint", "ppt", "pps"),
+        _kind("docx", _OOXML + "wordprocessingml.document"),
+        _kind("xlsx", _OOXML + "spreadsheetml.sheet"),
+        _kind("pptx", _OOXML + "presentationml.presentation", "pptx", "ppsx"),
+        _kind("docm", "application/vnd.ms-word.document.macroEnabled.12"),
+        _kind("xlsm", "application/vnd.ms-excel.sheet.macroEnabled.12"),
+        _kind("pptm", "application/vnd.ms-powerpoint.presentation.macroEnabled.12"),
+        _kind("odt", _ODF + "text"),
+        _kind("ods", _ODF + "spreadsheet"),
+        _kind("odp", _ODF + "presentation"),
+        _kind("rtf", "application/rtf", "rtf", "doc"),
+        _kind("txt", "text/plain; charset=utf-8", "txt", "csv", "log", "text"),
+        _kind("xml", "application/xml"),
+        _kind("png", "image/png"),
+        _kind("jpeg", "image/jpeg", "jpg", "jpeg", "jpe", "jfif"),
+        _kind("tiff", "image/tiff", "tif", "tiff"),
+        _kind("gif", "image/gif"),
+        _kind("bmp", "image/bmp"),
+        _kind("webp", "image/webp"),
+        _kind("zip", "application/zip"),
+        _kind("7z", "application/x-7z-compressed"),
+        _kind("rar", "application/vnd.rar"),
+        _kind("p7s", "application/pkcs7-signature", "p7s", "p7m"),
+        # Kinds we recognise only to refuse them by default.
+        _kind("ole", "application/x-ole-storage", "ole", "msi", "msg"),
+        _kind("html", "text/html", "html", "htm", "xhtml"),
+        _kind("svg", "image/svg+xml"),
+        _kind("script", "text/x-script", "sh"),
+        _kind("exe", "application/vnd.microsoft.portable-executable", "exe", "dll", "scr", "com"),
+        _kind("elf", "application/x-executable", ext="elf"),
+        _kind("binary", "application/octet-stream", ext="bin"),
+    )
+}
 
 # filetype's names for what it finds, where they differ from ours.
 _FILETYPE_NAMES = {"jpg": "jpeg", "tif": "tiff"}
 _SIGNED_DATA_OID = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02"  # 1.2.840.113549.1.7.2
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_HTML_MARKERS = ("<!doctype html", "<html", "<head", "<body", "<script", "<iframe", "<frameset",
-                 "<meta", "<object", "<embed")
+_HTML_MARKERS = (
+    "<!doctype html",
+    "<html",
+    "<head",
+    "<body",
+    "<script",
+    "<iframe",
+    "<frameset",
+    "<meta",
+    "<object",
+    "<embed",
+)
 _XHTML_NS = "http://www.w3.org/1999/xhtml"
 _SVG_NS = "http://www.w3.org/2000/svg"
 _TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -141,6 +154,7 @@ class AttachmentPolicy:
     @classmethod
     def from_settings(cls, settings):
         """``lienthong.attachments.*``; a malformed value raises ValueError naming the setting."""
+
         def size(key, default):
             raw = settings.get(key)
             if raw in (None, ""):
@@ -153,16 +167,21 @@ class AttachmentPolicy:
                 raise ValueError(f"{key}: must be positive")
             return value
 
-        allowed = frozenset(k.lower() for k in _split(
-            settings.get("lienthong.attachments.allowed") or DEFAULT_ALLOWED))
+        allowed = frozenset(
+            k.lower() for k in _split(settings.get("lienthong.attachments.allowed") or DEFAULT_ALLOWED)
+        )
         unknown = sorted(allowed - set(KINDS))
         if unknown:
-            raise ValueError(f"lienthong.attachments.allowed: unknown kind(s) {' '.join(unknown)} "
-                             f"(known: {' '.join(sorted(KINDS))})")
-        return cls(max_file_bytes=size("lienthong.attachments.max_file_bytes", 50 * MiB),
-                   max_document_bytes=size("lienthong.attachments.max_document_bytes", 200 * MiB),
-                   max_count=size("lienthong.attachments.max_count", 50),
-                   allowed=allowed)
+            raise ValueError(
+                f"lienthong.attachments.allowed: unknown kind(s) {' '.join(unknown)} "
+                f"(known: {' '.join(sorted(KINDS))})"
+            )
+        return cls(
+            max_file_bytes=size("lienthong.attachments.max_file_bytes", 50 * MiB),
+            max_document_bytes=size("lienthong.attachments.max_document_bytes", 200 * MiB),
+            max_count=size("lienthong.attachments.max_count", 50),
+            allowed=allowed,
+        )
 
 
 def human_size(n):
@@ -178,6 +197,7 @@ def human_size(n):
 
 # -- sniffing -------------------------------------------------------------------------------
 
+
 def _zip_names(head, fileobj):
     """Member names from the central directory, or from the local headers in ``head``."""
     if fileobj is not None:
@@ -192,14 +212,14 @@ def _zip_names(head, fileobj):
         pos = head.find(b"PK\x03\x04", pos)
         if pos < 0 or pos + 30 > len(head):
             return names
-        length = int.from_bytes(head[pos + 26:pos + 28], "little")
-        names.append(head[pos + 30:pos + 30 + length].decode("utf-8", "replace"))
+        length = int.from_bytes(head[pos + 26 : pos + 28], "little")
+        names.append(head[pos + 30 : pos + 30 + length].decode("utf-8", "replace"))
         pos += 30
 
 
 def _sniff_zip(head, fileobj):
     if head[30:38] == b"mimetype":  # ODF: an uncompressed first member naming the type
-        mime = head[38:38 + 80].split(b"PK", 1)[0].decode("ascii", "replace").strip()
+        mime = head[38 : 38 + 80].split(b"PK", 1)[0].decode("ascii", "replace").strip()
         for kind in ("odt", "ods", "odp"):
             if mime == KINDS[kind].mime:
                 return KINDS[kind]
@@ -220,8 +240,12 @@ def _sniff_ole(head, ext):
     if ext in ("doc", "xls", "ppt", "pps"):
         return KINDS["ppt" if ext == "pps" else ext]
     # Without a telling extension, look for the main stream's name in the directory.
-    for stream, kind in (("WordDocument", "doc"), ("Workbook", "xls"), ("Book", "xls"),
-                         ("PowerPoint Document", "ppt")):
+    for stream, kind in (
+        ("WordDocument", "doc"),
+        ("Workbook", "xls"),
+        ("Book", "xls"),
+        ("PowerPoint Document", "ppt"),
+    ):
         if stream.encode("utf-16-le") + b"\x00\x00" in head:
             return KINDS[kind]
     return KINDS["ole"]
@@ -235,7 +259,7 @@ def _decode_text(head):
     """
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         codec = "utf-16-le" if head[0] == 0xFF else "utf-16-be"
-        body = head[2:len(head) - (len(head) % 2)]
+        body = head[2 : len(head) - (len(head) % 2)]
         try:  # a surrogate pair cut by the end of a full head is not an error
             text, charset = body.decode(codec, "strict" if len(head) < HEAD else "ignore"), "utf-16"
         except UnicodeDecodeError:
@@ -247,9 +271,8 @@ def _decode_text(head):
             text, charset = head.decode("utf-8-sig"), "utf-8"
         except UnicodeDecodeError as exc:
             # A multi-byte character cut by the end of a full head is still UTF-8.
-            if (len(head) >= HEAD and exc.reason == "unexpected end of data"
-                    and exc.start >= len(head) - 3):
-                text, charset = head[:exc.start].decode("utf-8-sig"), "utf-8"
+            if len(head) >= HEAD and exc.reason == "unexpected end of data" and exc.start >= len(head) - 3:
+                text, charset = head[: exc.start].decode("utf-8-sig"), "utf-8"
             else:
                 text, charset = head.decode("latin-1"), None
     if _TEXT_CONTROLS.search(text):
@@ -312,10 +335,10 @@ def sniff(head, name="", fileobj=None):
 
 # -- checks ---------------------------------------------------------------------------------
 
+
 def _shown(name):
     """The name as a message may show it: control and format characters escaped, kept short."""
-    shown = "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf") else c
-                    for c in name)
+    shown = "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf") else c for c in name)
     return shown if len(shown) <= 120 else shown[:117] + "..."
 
 
@@ -330,16 +353,24 @@ def check_name(name):
         raise AttachmentError(_("An attachment has no file name."))
     name = unicodedata.normalize("NFC", name)
     if len(name.encode("utf-8")) > 255:
-        raise AttachmentError(_("The file name ${name} is too long: at most 255 bytes."),
-                              name=_shown(name))
-    if (any(c in _FORBIDDEN_IN_NAME for c in name) or _BIDI_AND_FORMAT.search(name)
-            or any(unicodedata.category(c) == "Cc" for c in name)):
-        raise AttachmentError(_("The file name ${name} contains characters that are not allowed "
-                                "(path separators, control characters or any of : * ? \" < > |)."),
-                              name=_shown(name))
+        raise AttachmentError(_("The file name ${name} is too long: at most 255 bytes."), name=_shown(name))
+    if (
+        any(c in _FORBIDDEN_IN_NAME for c in name)
+        or _BIDI_AND_FORMAT.search(name)
+        or any(unicodedata.category(c) == "Cc" for c in name)
+    ):
+        raise AttachmentError(
+            _(
+                "The file name ${name} contains characters that are not allowed "
+                '(path separators, control characters or any of : * ? " < > |).'
+            ),
+            name=_shown(name),
+        )
     if name.startswith(".") or name.endswith((".", " ")) or name != name.lstrip():
-        raise AttachmentError(_("The file name ${name} may not start with a dot or a space, "
-                                "nor end with one."), name=_shown(name))
+        raise AttachmentError(
+            _("The file name ${name} may not start with a dot or a space, nor end with one."),
+            name=_shown(name),
+        )
     if _WINDOWS_RESERVED.match(name):
         raise AttachmentError(_("The file name ${name} is reserved by Windows."), name=_shown(name))
     return name
@@ -364,10 +395,13 @@ def check_attachment(name, fileobj, policy):
                 break
             size += len(chunk)
             if size > limit:
-                raise AttachmentTooLarge(_("The file ${name} is larger than the limit of ${limit}."),
-                                         name=_shown(name), limit=human_size(limit))
+                raise AttachmentTooLarge(
+                    _("The file ${name} is larger than the limit of ${limit}."),
+                    name=_shown(name),
+                    limit=human_size(limit),
+                )
             if len(head) < HEAD:
-                head += chunk[:HEAD - len(head)]
+                head += chunk[: HEAD - len(head)]
             digest.update(chunk)
         if size == 0:
             raise AttachmentError(_("The file ${name} is empty."), name=_shown(name))
@@ -376,16 +410,26 @@ def check_attachment(name, fileobj, policy):
         fileobj.seek(0)
     if kind.name not in policy.allowed:
         if kind.name == "binary":
-            raise AttachmentError(_("The content of ${name} is of an unknown type, which is not "
-                                    "accepted."), name=_shown(name))
-        raise AttachmentError(_("The file ${name} is not accepted: its content is of type ${kind}."),
-                              name=_shown(name), kind=kind.name.upper())
+            raise AttachmentError(
+                _("The content of ${name} is of an unknown type, which is not accepted."), name=_shown(name)
+            )
+        raise AttachmentError(
+            _("The file ${name} is not accepted: its content is of type ${kind}."),
+            name=_shown(name),
+            kind=kind.name.upper(),
+        )
     ext = extension_of(name)
     if ext and not kind.fits(ext):
-        raise AttachmentError(_("The content of ${name} is of type ${kind} but its name ends in "
-                                ".${ext}: rename it to end in .${expected}."),
-                              name=_shown(name), kind=kind.name.upper(), ext=ext,
-                              expected=kind.extension)
+        raise AttachmentError(
+            _(
+                "The content of ${name} is of type ${kind} but its name ends in "
+                ".${ext}: rename it to end in .${expected}."
+            ),
+            name=_shown(name),
+            kind=kind.name.upper(),
+            ext=ext,
+            expected=kind.extension,
+        )
     return {"name": name, "content_type": kind.mime, "size": size, "sha256": digest.hexdigest()}
 
 
@@ -397,13 +441,18 @@ def check_total(sizes, policy, names=None):
     """
     sizes = list(sizes)
     if len(sizes) > policy.max_count:
-        raise AttachmentError(_("A document may have at most ${limit} attachments, not ${count}."),
-                              limit=policy.max_count, count=len(sizes))
+        raise AttachmentError(
+            _("A document may have at most ${limit} attachments, not ${count}."),
+            limit=policy.max_count,
+            count=len(sizes),
+        )
     total = sum(sizes)
     if total > policy.max_document_bytes:
-        raise AttachmentTooLarge(_("The attachments total ${size}, more than the limit of ${limit} "
-                                   "per document."), size=human_size(total),
-                                 limit=human_size(policy.max_document_bytes))
+        raise AttachmentTooLarge(
+            _("The attachments total ${size}, more than the limit of ${limit} per document."),
+            size=human_size(total),
+            limit=human_size(policy.max_document_bytes),
+        )
     if names is not None:
         seen = set()
         for name in names:

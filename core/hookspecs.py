@@ -10,6 +10,7 @@ is disabled with ``lienthong.core.plugins.is_plugin_disabled``.
 Each spec's docstring says what the hook is given and what it returns: this module is the
 plugin author's reference (docs/plugins.md lists the rest of the public plugin API).
 """
+
 # mypy: disable-error-code="empty-body"
 # (a hook spec has no body: pluggy reads its name, arguments and docstring, and never calls it)
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-if TYPE_CHECKING:        # for the annotations only: the hook specs import nothing of the core at run time
+if TYPE_CHECKING:  # for the annotations only: the hook specs import nothing of the core at run time
     import click
     from pyramid.config import Configurator
 

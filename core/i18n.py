@@ -1,4 +1,5 @@
 """Vietnamese first, English second: message factory, locale choice and the template translator."""
+
 from pyramid.i18n import TranslationString, TranslationStringFactory
 
 from .timezones import DEFAULT_TIMEZONE, VIETNAM
@@ -47,15 +48,20 @@ def translate_message(localizer, message):
     """
     mapping = getattr(message, "mapping", None)
     if mapping and any(isinstance(v, TranslationString) for v in mapping.values()):
-        mapping = {k: translate_message(localizer, v) if isinstance(v, TranslationString) else v
-                   for k, v in mapping.items()}
-        message = TranslationString(str(message), domain=message.domain, default=message.default, mapping=mapping)
+        mapping = {
+            k: translate_message(localizer, v) if isinstance(v, TranslationString) else v
+            for k, v in mapping.items()
+        }
+        message = TranslationString(
+            str(message), domain=message.domain, default=message.default, mapping=mapping
+        )
     return localizer.translate(message)
 
 
 def language_url(request, code):
     """The link that switches to ``code`` and comes back to this page."""
     from urllib.parse import urlencode
+
     return request.application_url + "/language?" + urlencode({"lang": code, "came_from": request.path_qs})
 
 
@@ -66,8 +72,10 @@ def template_translator(request):
     def translate(msgid, domain=None, mapping=None, default=None, context=None, target_language=None):
         if isinstance(msgid, TranslationString):
             return localizer.translate(msgid)
-        return localizer.translate(TranslationString(msgid, domain=domain or DOMAIN, default=default,
-                                                     mapping=mapping))
+        return localizer.translate(
+            TranslationString(msgid, domain=domain or DOMAIN, default=default, mapping=mapping)
+        )
+
     return translate
 
 
@@ -77,18 +85,21 @@ def site_timezone(settings):
     Resolved once at start-up; an unknown name stops the start-up with a clear message.
     """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     name = settings.get("lienthong.timezone", DEFAULT_TIMEZONE)
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         if name == DEFAULT_TIMEZONE:  # no tz database: Viet Nam keeps UTC+7 without DST since 1975
             return VIETNAM
-        raise ValueError(f"lienthong.timezone = {name}: not a known time zone "
-                         f"(use a name such as {DEFAULT_TIMEZONE})") from exc
+        raise ValueError(
+            f"lienthong.timezone = {name}: not a known time zone (use a name such as {DEFAULT_TIMEZONE})"
+        ) from exc
 
 
 def includeme(config):
     from .app_objects import app_objects
+
     app_objects(config.registry).timezone = site_timezone(config.get_settings())
     config.set_locale_negotiator(locale_negotiator)
     config.add_translation_dirs("lienthong.skins:locale")

@@ -9,6 +9,7 @@ The catalog lives in ``lienthong.skins:locale``: ``lienthong.pot`` (extracted wi
   ones are kept as obsolete), like ``msgmerge``;
 - ``check``: list msgids of the .pot that a language does not translate; exit 1 if any.
 """
+
 import argparse
 import glob
 import io
@@ -22,6 +23,7 @@ DOMAIN = "lienthong"
 
 def locale_dir():
     from pyramid.path import AssetResolver
+
     return AssetResolver().resolve("lienthong.skins:locale").abspath()
 
 
@@ -105,8 +107,10 @@ def cmd_check(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m lienthong.core.i18n_tools",
-                                     description="Compile, update and check the translation catalogs.")
+    parser = argparse.ArgumentParser(
+        prog="python -m lienthong.core.i18n_tools",
+        description="Compile, update and check the translation catalogs.",
+    )
     parser.add_argument("--dir", default=None, help="locale directory (default: lienthong.skins:locale)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("compile", help="compile every .po into its .mo").set_defaults(func=cmd_compile)

@@ -5,6 +5,7 @@ that provides ``IOrganization`` gets the core's unit views; and a plugin's compo
 checked against their interface at start-up, so a mistake is one clear error, not a
 failure at the first request that uses them.
 """
+
 from __future__ import annotations
 
 from zope.interface import Attribute, Interface
@@ -123,5 +124,5 @@ def misfit(interface: InterfaceClass, component: object) -> str | None:
     try:
         verifyObject(interface, component, tentative=True)
     except Invalid as exc:
-        return " ".join(str(exc).split()).split(": ", 1)[-1]    # without the object's repr
+        return " ".join(str(exc).split()).split(": ", 1)[-1]  # without the object's repr
     return None

@@ -14,6 +14,7 @@ Settings (``[app:main]``): ``lienthong.mail.host`` (localhost), ``.port`` (25), 
 port 465), ``.username`` and ``.password`` (optional: SMTP AUTH, only over TLS),
 ``.timeout`` (seconds, 30).
 """
+
 import smtplib
 import socket
 import ssl
@@ -78,9 +79,15 @@ class MailConfig:
             raise ValueError(f"{PREFIX}port and {PREFIX}timeout are numbers") from None
         if not 0 < port < 65536:
             raise ValueError(f"{PREFIX}port = {port}: not a TCP port")
-        return cls(host=get("host", "localhost"), port=port, sender=get("sender", "lienthong@localhost"),
-                   tls=_tls_mode(get("tls", "")), username=get("username", ""),
-                   password=str(settings.get(PREFIX + "password") or ""), timeout=timeout)
+        return cls(
+            host=get("host", "localhost"),
+            port=port,
+            sender=get("sender", "lienthong@localhost"),
+            tls=_tls_mode(get("tls", "")),
+            username=get("username", ""),
+            password=str(settings.get(PREFIX + "password") or ""),
+            timeout=timeout,
+        )
 
     @property
     def where(self):
@@ -152,8 +159,9 @@ class Mailer:
         config = self.config
         try:
             if config.tls == "ssl":
-                smtp = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout,
-                                        context=ssl.create_default_context())
+                smtp = smtplib.SMTP_SSL(
+                    config.host, config.port, timeout=config.timeout, context=ssl.create_default_context()
+                )
             else:
                 smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
             try:
@@ -163,8 +171,10 @@ class Mailer:
                     smtp.ehlo()
                 if config.username:
                     if not config.tls:
-                        raise smtplib.SMTPException("a user name is set but not lienthong.mail.tls: "
-                                                    "the password would travel in clear")
+                        raise smtplib.SMTPException(
+                            "a user name is set but not lienthong.mail.tls: "
+                            "the password would travel in clear"
+                        )
                     smtp.login(config.username, config.password)
             except BaseException:
                 smtp.close()

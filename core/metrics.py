@@ -1,4 +1,5 @@
 """Prometheus metrics for /metrics, one registry per application."""
+
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -9,10 +10,12 @@ class AppMetrics:
     def __init__(self, db_getter):
         self.registry = CollectorRegistry(auto_describe=True)
         self.started = time.time()
-        self.requests = Counter("lienthong_http_requests", "HTTP requests handled",
-                                ["method", "status"], registry=self.registry)
-        self.latency = Histogram("lienthong_http_request_seconds", "Time to handle a request",
-                                 registry=self.registry)
+        self.requests = Counter(
+            "lienthong_http_requests", "HTTP requests handled", ["method", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "lienthong_http_request_seconds", "Time to handle a request", registry=self.registry
+        )
         self.uptime = Gauge("lienthong_uptime_seconds", "Seconds since start", registry=self.registry)
         self.uptime.set_function(lambda: time.time() - self.started)
         self.registry.register(_DatabaseCollector(db_getter))

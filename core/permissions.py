@@ -9,6 +9,7 @@ A user's roles are *local roles* on a resource (the site for the system administ
 and auditor, a unit for unit admins, clerks, leaders, specialists). On a context they
 become ``role:<name>`` principals, and ``role:<name>@<code>`` when held on unit ``code``.
 """
+
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Authenticated
 from pyramid.location import lineage
 
@@ -27,19 +28,19 @@ ROLES = (SYSTEM_ADMIN, UNIT_ADMIN, CLERK, LEADER, SPECIALIST, AUDITOR)
 SYSTEM = "system"
 
 # Permissions used by views; each resource's ACL maps roles onto these.
-VIEW = "view"                 # see the authenticated pages
-MANAGE = "manage"             # the operator's management screens
-MANAGE_UNIT = "manage_unit"   # a unit admin's screens for their unit
-VIEW_AUDIT = "view_audit"     # read the audit log and reports, never document contents
-EDIT_SELF = "edit_self"       # one's own profile, password and delegations
+VIEW = "view"  # see the authenticated pages
+MANAGE = "manage"  # the operator's management screens
+MANAGE_UNIT = "manage_unit"  # a unit admin's screens for their unit
+VIEW_AUDIT = "view_audit"  # read the audit log and reports, never document contents
+EDIT_SELF = "edit_self"  # one's own profile, password and delegations
 READ_MAILBOX = "read_mailbox"
 SEND = "send"
 REGISTER = "register"
 ASSIGN = "assign"
 PROCESS = "process"
-DRAFT = "draft"               # write a draft for one's unit (a specialist drafts, R7.5)
-APPROVE = "approve"           # approve a unit's draft before issue (the unit's policy)
-ISSUE = "issue"               # issue a unit's document: number it and send it
+DRAFT = "draft"  # write a draft for one's unit (a specialist drafts, R7.5)
+APPROVE = "approve"  # approve a unit's draft before issue (the unit's policy)
+ISSUE = "issue"  # issue a unit's document: number it and send it
 
 #: permissions a delegation may name (R6.2); management is never delegated
 DELEGABLE = (READ_MAILBOX, DRAFT, SEND, APPROVE, ISSUE, REGISTER, ASSIGN, PROCESS)
@@ -130,7 +131,7 @@ def related_unit_codes(context):
 def find_directory(node):
     """The site's unit directory, found from the root of ``node``'s lineage, or None."""
     root = None
-    for root in lineage(node):
+    for root in lineage(node):  # noqa: B007  (the last of the lineage is the root)
         pass
     try:
         return root["directory"]

@@ -6,6 +6,7 @@ the ini disables blocked first), the core's own hook implementations (``BUILTINS
 dotted name, so none of them imports this module), and the modules named in
 ``lienthong.plugins.extra``.
 """
+
 import importlib
 import logging
 from importlib.metadata import entry_points
@@ -14,10 +15,10 @@ import pluggy
 from pyramid.registry import Registry
 
 from . import hookspecs
+from .app_objects import app_objects
 from .hookspecs import ENTRY_POINT_GROUP, PROJECT
 from .interfaces import IAdapter, ISigner, misfit
 from .transports import Adapter
-from .app_objects import app_objects
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,8 @@ EXTRA_SETTING = "lienthong.plugins.extra"
 #: ``module`` registers the module; ``module:factory`` registers ``factory(pm)`` (for an
 #: implementation that needs the manager, e.g. to know the enabled signers).
 BUILTINS = (
-    "lienthong.core.validators",                        # R11: secret documents never leave
-    "lienthong.core.services.sign_policy:SignPolicy",   # R10.10: the unit policy "must sign"
+    "lienthong.core.validators",  # R11: secret documents never leave
+    "lienthong.core.services.sign_policy:SignPolicy",  # R10.10: the unit policy "must sign"
 )
 
 
@@ -74,7 +75,7 @@ def make_plugin_manager(settings=None, extra=()):
     pm.add_hookspecs(hookspecs)
     for name in sorted(names_in(pm.settings.get(DISABLED_SETTING)) - {b.partition(":")[0] for b in BUILTINS}):
         log.info("plugin %s is disabled by configuration", name)
-        pm.set_blocked(name)                  # before loading: a blocked name is never registered
+        pm.set_blocked(name)  # before loading: a blocked name is never registered
     for name in sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}):
         try:
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name)
@@ -83,7 +84,7 @@ def make_plugin_manager(settings=None, extra=()):
             raise PluginLoadError(f"cannot load plugin {name!r} ({values}): {exc}") from exc
     for dotted in BUILTINS:
         pm.register(_builtin(pm, dotted), name=dotted.partition(":")[0])
-    for path in sorted(names_in(pm.settings.get(EXTRA_SETTING))):   # modules named in the ini
+    for path in sorted(names_in(pm.settings.get(EXTRA_SETTING))):  # modules named in the ini
         try:
             pm.register(importlib.import_module(path), name=path)
         except Exception as exc:
@@ -100,8 +101,10 @@ def check_contracts(pm):
     Run at start-up (blob stores are checked likewise when the store is chosen, in ``blobs``),
     so a plugin's mistake is one clear line, not a failure at the first send.
     """
-    for hook, interface, what in ((pm.hook.lienthong_signers, ISigner, "signer"),
-                                  (pm.hook.lienthong_transports, IAdapter, "transport adapter")):
+    for hook, interface, what in (
+        (pm.hook.lienthong_signers, ISigner, "signer"),
+        (pm.hook.lienthong_transports, IAdapter, "transport adapter"),
+    ):
         for impl in hook.get_hookimpls():
             for component in impl.function() or ():
                 problem = misfit(interface, component)
@@ -109,14 +112,19 @@ def check_contracts(pm):
                     problem = "it implements neither deliver(message, env) nor deliver_batch(messages, env)"
                 if problem:
                     name = f"{type(component).__module__}.{type(component).__qualname__}"
-                    raise PluginContractError(f"the {what} {name} (plugin {impl.plugin_name}) does not fit "
-                                              f"{interface.__name__}: {problem}")
+                    raise PluginContractError(
+                        f"the {what} {name} (plugin {impl.plugin_name}) does not fit "
+                        f"{interface.__name__}: {problem}"
+                    )
 
 
 def _delivers_nothing(adapter):
     kind = type(adapter)
-    return kind.deliver is Adapter.deliver and kind.deliver_batch is Adapter.deliver_batch \
-        if isinstance(adapter, Adapter) else False
+    return (
+        kind.deliver is Adapter.deliver and kind.deliver_batch is Adapter.deliver_batch
+        if isinstance(adapter, Adapter)
+        else False
+    )
 
 
 def is_plugin_disabled(where, name):
@@ -144,7 +152,7 @@ def describe(pm):
     dists = distributions(pm)
     rows = []
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda x: str(x[0])):
-        if plugin is None:         # blocked (disabled): pluggy lists it with no plugin
+        if plugin is None:  # blocked (disabled): pluggy lists it with no plugin
             continue
         dist = dists.get(name)
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or ())

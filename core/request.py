@@ -9,12 +9,13 @@ follows the identity and the delegation, which change within a request at login,
 and "act for"; the security policy caches those two and forgets them when they change,
 so the actor is never stale.
 """
+
 from pyramid_zodbconn import get_connection
 
 from .resources.site import find_site
+from .security import current_delegation
 from .services.audit import Actor
 from .services.env import get_env
-from .security import current_delegation
 
 
 def site(request):
@@ -43,8 +44,11 @@ def actor(request):
     """Who acts on this request, and for whom when they act under a delegation (R6.2, R8.3)."""
     user = request.identity
     delegation = current_delegation(request)
-    return Actor(login=user.login if user else "anonymous", client=request.client_address,
-                 on_behalf_of=delegation.delegator if delegation is not None else None)
+    return Actor(
+        login=user.login if user else "anonymous",
+        client=request.client_address,
+        on_behalf_of=delegation.delegator if delegation is not None else None,
+    )
 
 
 def includeme(config):

@@ -5,6 +5,7 @@ delegator. The roles, permissions, ACL pieces and the principal helpers the poli
 to Pyramid's ACL helper live in ``core/permissions.py``, below the resources. Code asks
 ``request.has_permission(...)``; it never tests a role by hand.
 """
+
 from pyramid.authentication import SessionAuthenticationHelper
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.interfaces import ISecurityPolicy
@@ -12,7 +13,6 @@ from pyramid.location import lineage
 from pyramid.request import RequestLocalCache
 
 from .clock import now_iso
-
 from .permissions import (
     PROCESS,
     READ_MAILBOX,
@@ -96,8 +96,9 @@ class LienThongSecurityPolicy:
         if not header.lower().startswith(BEARER_PREFIX):
             return None
         from .services import tokens
+
         site = request.site
-        token = tokens.find(site, header[len(BEARER_PREFIX):].strip())
+        token = tokens.find(site, header[len(BEARER_PREFIX) :].strip())
         now = now_iso()
         if token is None or not token.is_valid(now):
             return None
@@ -141,8 +142,13 @@ class LienThongSecurityPolicy:
                 site = request.site
                 d = site["delegations"].get(wanted)
                 delegator = site["users"].get(d.delegator) if d is not None else None
-                if (d is not None and d.delegate == user.login and d.is_current(request.env.today().isoformat())
-                        and delegator is not None and delegator.is_active()):
+                if (
+                    d is not None
+                    and d.delegate == user.login
+                    and d.is_current(request.env.today().isoformat())
+                    and delegator is not None
+                    and delegator.is_active()
+                ):
                     found = d
         return found
 
@@ -173,8 +179,9 @@ class LienThongSecurityPolicy:
                 return None
             for node in lineage(context):
                 owners = getattr(node, "owner_logins", None)
-                if (getattr(node, "owner_login", None) == delegation.delegator
-                        or (owners is not None and delegation.delegator in owners())):
+                if getattr(node, "owner_login", None) == delegation.delegator or (
+                    owners is not None and delegation.delegator in owners()
+                ):
                     return base | {user_principal(delegation.delegator)}
             return None
         if delegation.unit_code not in related_unit_codes(context):

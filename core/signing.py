@@ -7,6 +7,7 @@ a PKCS#11 token slot, and the secret that opens it (passphrase, PIN) by name, lo
 in the settings (``lienthong.signing.secret.<name>``) or the environment
 (``LIENTHONG_SIGNING_SECRET_<NAME>``).
 """
+
 from __future__ import annotations
 
 import os
@@ -21,12 +22,12 @@ from .i18n import _
 from .interfaces import ISigner
 
 #: the badge of one signature, as kept with a delivery and shown in the UI and the API
-VALID = "valid"            # intact, chain to a trusted root, not revoked
-INVALID = "invalid"        # the cryptography does not check out (bad signature, unreadable)
-MODIFIED = "modified"      # the signed bytes were changed or more was added after signing
-REVOKED = "revoked"        # the signer's certificate was revoked (OCSP/CRL)
-UNTRUSTED = "untrusted"    # no chain to a root the unit or the operator trusts (self-signed, unknown CA)
-EXPIRED = "expired"        # the certificate was not valid when it signed
+VALID = "valid"  # intact, chain to a trusted root, not revoked
+INVALID = "invalid"  # the cryptography does not check out (bad signature, unreadable)
+MODIFIED = "modified"  # the signed bytes were changed or more was added after signing
+REVOKED = "revoked"  # the signer's certificate was revoked (OCSP/CRL)
+UNTRUSTED = "untrusted"  # no chain to a root the unit or the operator trusts (self-signed, unknown CA)
+EXPIRED = "expired"  # the certificate was not valid when it signed
 BADGES = (VALID, INVALID, MODIFIED, REVOKED, UNTRUSTED, EXPIRED)
 
 BADGE_TITLES = {
@@ -66,20 +67,30 @@ class Signer:
     gets bytes (an edXML package) or a seekable binary file (an attachment, so that a large
     one need not be read into memory).
     """
-    name = ""          # "pades", "xmldsig"
-    format = ""        # "pdf": attachments; "edxml": the envelope of an edXML package
+
+    name = ""  # "pades", "xmldsig"
+    format = ""  # "pdf": attachments; "edxml": the envelope of an edXML package
 
     def handles(self, name: str, mime_type: str) -> bool:
         """Whether this signer signs an attachment called ``name`` of ``mime_type``."""
         return False
 
-    def sign(self, data: bytes, key: KeyRef, settings: Mapping[str, Any], *, reason: str = "",
-             location: str = "", signer_name: str = "") -> bytes:
+    def sign(
+        self,
+        data: bytes,
+        key: KeyRef,
+        settings: Mapping[str, Any],
+        *,
+        reason: str = "",
+        location: str = "",
+        signer_name: str = "",
+    ) -> bytes:
         """``data`` signed with ``key`` (its secret looked up in ``settings``); ``SigningError`` if not."""
         raise NotImplementedError
 
-    def verify(self, data: bytes | IO[bytes], trust: Trust,
-               settings: Mapping[str, Any]) -> list[SignatureReport]:
+    def verify(
+        self, data: bytes | IO[bytes], trust: Trust, settings: Mapping[str, Any]
+    ) -> list[SignatureReport]:
         """One report per signature found in ``data`` (none: an empty list); never raises for bad input."""
         raise NotImplementedError
 
@@ -87,15 +98,16 @@ class Signer:
 @dataclass
 class KeyRef:
     """Where a unit's signing key is: a PKCS#12 file, or an object on a PKCS#11 token."""
+
     kind: str = PKCS12
-    path: str = ""             # PKCS#12: the file; PKCS#11: the module (.so), default from settings
-    token_label: str = ""      # PKCS#11 token label
-    key_label: str = ""        # PKCS#11 key (and certificate) label
-    secret_name: str = ""      # the name of the passphrase or PIN in settings/environment
-    signer_name: str = ""      # shown in a visible stamp; default the certificate's common name
-    stamp: bool = False        # add a visible stamp on the PDF's first page
-    stamp_box: tuple[float, float, float, float] = (360, 40, 560, 110)   # x1, y1, x2, y2 in PDF points
-    position: str = ""         # the signer's position (chức vụ), shown in a visible stamp under the name
+    path: str = ""  # PKCS#12: the file; PKCS#11: the module (.so), default from settings
+    token_label: str = ""  # PKCS#11 token label
+    key_label: str = ""  # PKCS#11 key (and certificate) label
+    secret_name: str = ""  # the name of the passphrase or PIN in settings/environment
+    signer_name: str = ""  # shown in a visible stamp; default the certificate's common name
+    stamp: bool = False  # add a visible stamp on the PDF's first page
+    stamp_box: tuple[float, float, float, float] = (360, 40, 560, 110)  # x1, y1, x2, y2 in PDF points
+    position: str = ""  # the signer's position (chức vụ), shown in a visible stamp under the name
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,24 +134,26 @@ def secret(settings: Mapping[str, Any] | None, name: str) -> str | None:
 @dataclass
 class Trust:
     """What a verification trusts: the operator's and the receiving unit's roots (DER bytes)."""
+
     roots: list[bytes] = field(default_factory=list)
     intermediates: list[bytes] = field(default_factory=list)
-    fetch: bool = True             # fetch OCSP/CRL over HTTP (and certificates named by AIA)
-    moment: datetime | None = None          # datetime to validate at; None = now
+    fetch: bool = True  # fetch OCSP/CRL over HTTP (and certificates named by AIA)
+    moment: datetime | None = None  # datetime to validate at; None = now
 
 
 @dataclass
 class SignatureReport:
     """What one verification found about one signature (kept with the delivery)."""
-    badge: str                      # one of BADGES
-    format: str                     # "pades" or "xmldsig"
-    target: str                     # the attachment name, or "edxml" for the envelope
-    signer: str = ""                # the certificate's subject common name
+
+    badge: str  # one of BADGES
+    format: str  # "pades" or "xmldsig"
+    target: str  # the attachment name, or "edxml" for the envelope
+    signer: str = ""  # the certificate's subject common name
     issuer: str = ""
     serial: str = ""
-    signed_at: str = ""             # ISO time claimed by the signature (or its timestamp)
-    timestamped: bool = False       # an RFC 3161 timestamp covers it
-    reason: str = ""                # why it is not valid (English; the UI translates the badge)
+    signed_at: str = ""  # ISO time claimed by the signature (or its timestamp)
+    timestamped: bool = False  # an RFC 3161 timestamp covers it
+    reason: str = ""  # why it is not valid (English; the UI translates the badge)
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ of the same name in a later layer replaces the earlier one. Views name templates
 bare file name (``renderer='home.pt'``); names with a package (``pkg:file.pt``) bypass
 the layers.
 """
+
 import os
 import threading
 
@@ -85,8 +86,9 @@ def add_skin_layer(config, name, spec):
     if not os.path.isdir(directory):
         raise ValueError(f"skin layer {name!r}: {spec} ({directory}) is not a directory")
     registry = config.registry
-    config.action(("lienthong-skin-layer", name), lambda: app_objects(registry).skins.add(name, directory),
-                  order=-1)
+    config.action(
+        ("lienthong-skin-layer", name), lambda: app_objects(registry).skins.add(name, directory), order=-1
+    )
 
 
 def includeme(config):

@@ -1,4 +1,5 @@
 """Text helpers for Vietnamese: accent- and case-insensitive matching."""
+
 import re
 import unicodedata
 

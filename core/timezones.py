@@ -5,6 +5,7 @@ reads a timestamp written without an offset, and the catalog a naive datetime, a
 time. Viet Nam has kept UTC+7 without daylight saving since 1975, so a fixed offset is exact
 for every date the hub handles, and it also stands in when the machine has no tz database.
 """
+
 from datetime import timedelta, timezone
 
 #: the default of ``lienthong.timezone``

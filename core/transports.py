@@ -15,6 +15,7 @@ core gathers the adapters (an adapter that reads ini settings keeps what it read
 itself, never in its module); a unit's own settings (its ``Setting``s, filled in on the
 unit's form) with every message (``OutboundMessage.settings``) and every ``poll``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +29,7 @@ from .interfaces import IAdapter
 
 class TransportError(RuntimeError):
     """A delivery failed. ``permanent``: retrying cannot help (the message becomes a dead letter)."""
+
     permanent = False
 
     def __init__(self, reason: str, permanent: bool | None = None) -> None:
@@ -44,44 +46,48 @@ class PermanentError(TransportError):
 @dataclass
 class Setting:
     """One setting of an adapter on a unit's directory entry (shown on the unit's form)."""
+
     name: str
     title: str
     required: bool = False
-    secret: bool = False      # never shown back once saved (passwords, HMAC keys)
+    secret: bool = False  # never shown back once saved (passwords, HMAC keys)
     default: str = ""
 
 
 @dataclass
 class OutboundMessage:
     """One queued message, as the worker hands it to ``Adapter.deliver``."""
-    key: str                  # the queue key: stable across retries (a receiver may use it too)
-    kind: str                 # "document" or "status"
-    document_id: str          # the edXML DocumentId
-    recipient: str            # the unit code the message is for
-    sender: str               # the unit code that sent the document (documents) or acted (statuses)
-    payload: bytes            # the edXML package or status message (XML bytes)
-    attempts: int = 0         # failed attempts so far
-    settings: dict[str, str] = field(default_factory=dict)   # the recipient unit's adapter settings
-    extra: dict[str, Any] = field(default_factory=dict)      # status code, delivery key… (kind-specific)
+
+    key: str  # the queue key: stable across retries (a receiver may use it too)
+    kind: str  # "document" or "status"
+    document_id: str  # the edXML DocumentId
+    recipient: str  # the unit code the message is for
+    sender: str  # the unit code that sent the document (documents) or acted (statuses)
+    payload: bytes  # the edXML package or status message (XML bytes)
+    attempts: int = 0  # failed attempts so far
+    settings: dict[str, str] = field(default_factory=dict)  # the recipient unit's adapter settings
+    extra: dict[str, Any] = field(default_factory=dict)  # status code, delivery key… (kind-specific)
 
 
 @dataclass
 class InboundMessage:
     """What ``Adapter.poll`` found: an edXML package or status message from ``unit``."""
-    unit: str                 # the unit code whose product produced it
-    kind: str                 # "document" or "status"
+
+    unit: str  # the unit code whose product produced it
+    kind: str  # "document" or "status"
     payload: bytes
-    source: str = ""          # where it came from (file name, URL), for the audit record
-    done: Callable[..., None] | None = None   # called with (ok, reason) once committed or refused
+    source: str = ""  # where it came from (file name, URL), for the audit record
+    done: Callable[..., None] | None = None  # called with (ok, reason) once committed or refused
 
 
 @implementer(IAdapter)
 class Adapter:
     """Base class of an adapter; plugins subclass it (start-up checks each against ``IAdapter``)."""
-    name = ""                 # the value of a unit's ``adapter`` field
+
+    name = ""  # the value of a unit's ``adapter`` field
     title = ""
-    settings: Sequence[Setting] = ()    # the unit's settings this adapter reads
-    batch_size = 1            # how many queued messages of one destination ``deliver_batch`` may take at once
+    settings: Sequence[Setting] = ()  # the unit's settings this adapter reads
+    batch_size = 1  # how many queued messages of one destination ``deliver_batch`` may take at once
 
     def configure(self, app_settings: Mapping[str, Any]) -> None:
         """Take what this adapter needs from the application's settings (the ini's ``[app:main]``).

@@ -1,10 +1,13 @@
 """Tweens: security headers on every response; request metrics."""
+
 import time
 
 from .app_objects import app_objects
 
-DEFAULT_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-               "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+DEFAULT_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def security_headers_tween_factory(handler, registry):
@@ -23,6 +26,7 @@ def security_headers_tween_factory(handler, registry):
         if hsts:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
+
     return tween
 
 
@@ -38,6 +42,7 @@ def metrics_tween_factory(handler, registry):
             return response
         finally:
             metrics.observe_request(request.method, status, time.perf_counter() - start)
+
     return tween
 
 

@@ -24,8 +24,9 @@ in China. They come from python-holidays' lunisolar tables (``_ChineseLunisolar`
 from it (lunar new year, Giỗ Tổ), the rules above stay ours. We do not use its ready-made "VN"
 holidays: they follow a different policy (e.g. swapping Tết days with weekends, 24 November).
 """
+
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from holidays.calendars.chinese import VIETNAMESE_CALENDAR, _ChineseLunisolar
 
@@ -52,14 +53,23 @@ def _parse_weekend(value):
         if key in _DAY_NAMES:
             days.add(_DAY_NAMES[key])
         else:
-            raise ValueError(f"lienthong.calendar.weekend: {part!r} is not a day of the week "
-                             "(use mon tue wed thu fri sat sun)")
+            raise ValueError(
+                f"lienthong.calendar.weekend: {part!r} is not a day of the week "
+                "(use mon tue wed thu fri sat sun)"
+            )
     return frozenset(days)
 
 
-_DAY_NAMES = {**WEEKDAYS, **{str(n): n for n in range(7)}, **{
-    name: n for n, name in enumerate(
-        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))}}
+_DAY_NAMES = {
+    **WEEKDAYS,
+    **{str(n): n for n in range(7)},
+    **{
+        name: n
+        for n, name in enumerate(
+            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        )
+    },
+}
 
 
 def _parse_dates(value, setting):
@@ -113,8 +123,9 @@ class WorkCalendar:
     Plain Python, cheap to build; holidays are computed once per year and cached.
     """
 
-    def __init__(self, weekend=frozenset({5, 6}), extra_holidays=(), extra_workdays=(),
-                 builtin_holidays=True, tz=None):
+    def __init__(
+        self, weekend=frozenset({5, 6}), extra_holidays=(), extra_workdays=(), builtin_holidays=True, tz=None
+    ):
         self.weekend = frozenset(weekend)
         self.extra_holidays = frozenset(extra_holidays)
         self.extra_workdays = frozenset(extra_workdays)
@@ -122,6 +133,7 @@ class WorkCalendar:
         if tz is None:
             from .i18n import site_timezone
             from .timezones import DEFAULT_TIMEZONE
+
             tz = site_timezone({"lienthong.timezone": DEFAULT_TIMEZONE})
         self.tz = tz
         self._years = {}
@@ -134,13 +146,16 @@ class WorkCalendar:
         """
         if tz is None:
             from .i18n import site_timezone
+
             tz = site_timezone(settings)
         return cls(
             weekend=_parse_weekend(settings.get("lienthong.calendar.weekend", "sat sun")),
-            extra_holidays=_parse_dates(settings.get("lienthong.calendar.extra_holidays", ""),
-                                        "lienthong.calendar.extra_holidays"),
-            extra_workdays=_parse_dates(settings.get("lienthong.calendar.extra_workdays", ""),
-                                        "lienthong.calendar.extra_workdays"),
+            extra_holidays=_parse_dates(
+                settings.get("lienthong.calendar.extra_holidays", ""), "lienthong.calendar.extra_holidays"
+            ),
+            extra_workdays=_parse_dates(
+                settings.get("lienthong.calendar.extra_workdays", ""), "lienthong.calendar.extra_workdays"
+            ),
             builtin_holidays=_asbool(settings.get("lienthong.calendar.builtin_holidays", "true")),
             tz=tz,
         )
@@ -241,7 +256,7 @@ class WorkCalendar:
     def today(self, now=None):
         """Today's date in the calendar's time zone; ``now`` (an aware datetime) defaults to now."""
         if now is None:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
         elif now.tzinfo is None:
             raise ValueError("now must be an aware datetime")
         return now.astimezone(self.tz).date()

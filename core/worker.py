@@ -17,6 +17,7 @@ at once) or by ``lienthong serve`` as a thread (FileStorage, one process). Per r
 Every ``poll_seconds`` it also asks each adapter's ``poll`` for inbound messages of the
 units it serves and hands each to ``core.services.inbound`` in a transaction of its own.
 """
+
 import logging
 import os
 import random
@@ -28,9 +29,9 @@ from datetime import timedelta
 import transaction
 from ZODB.POSException import ConflictError
 
-from .db import run_in_site
 from .app_objects import app_objects
 from .clock import iso
+from .db import run_in_site
 from .plugins import adapters_of
 from .transports import OutboundMessage, TransportError
 
@@ -38,13 +39,13 @@ log = logging.getLogger(__name__)
 
 DEFAULTS = {
     "lienthong.transport.max_attempts": 8,
-    "lienthong.transport.backoff_base": 10.0,       # seconds before the first retry
-    "lienthong.transport.backoff_cap": 3600.0,      # the longest wait between attempts
+    "lienthong.transport.backoff_base": 10.0,  # seconds before the first retry
+    "lienthong.transport.backoff_cap": 3600.0,  # the longest wait between attempts
     "lienthong.transport.lease_seconds": 60.0,
     "lienthong.transport.poll_seconds": 30.0,
-    "lienthong.transport.idle_seconds": 1.0,        # how often an idle worker looks for due messages
+    "lienthong.transport.idle_seconds": 1.0,  # how often an idle worker looks for due messages
     "lienthong.worker.housekeeping_seconds": 3600.0,  # how often the chores run (spent login tokens)
-    "lienthong.worker.digest_at": "",               # HH:MM local: the daily digest; empty: cron runs it
+    "lienthong.worker.digest_at": "",  # HH:MM local: the daily digest; empty: cron runs it
 }
 
 
@@ -102,10 +103,15 @@ def metrics(registry):
         if app_metrics is None:
             return None
         from prometheus_client import Counter
-        found = {name: Counter(f"lienthong_transport_{name}", text, ["adapter"], registry=app_metrics.registry)
-                 for name, text in (("delivered", "Messages delivered by an adapter"),
-                                    ("failed", "Failed delivery attempts"),
-                                    ("dead", "Messages moved to the dead letters"))}
+
+        found = {
+            name: Counter(f"lienthong_transport_{name}", text, ["adapter"], registry=app_metrics.registry)
+            for name, text in (
+                ("delivered", "Messages delivered by an adapter"),
+                ("failed", "Failed delivery attempts"),
+                ("dead", "Messages moved to the dead letters"),
+            )
+        }
         objects.transport_metrics = found
         return found
 
@@ -115,6 +121,7 @@ class Worker:
 
     def __init__(self, db, registry, worker_id=None, clock=None):
         from .services.env import get_env
+
         self.db = db
         self.registry = registry
         self.env = get_env(registry)
@@ -148,8 +155,10 @@ class Worker:
 
     def write(self, fn, attempts=5):
         """``fn(site)`` in a transaction, committed; retried on a conflict (``fn`` must be repeatable)."""
+
         def pause(attempt):
             time.sleep(self.random.uniform(0.005, 0.05) * (attempt + 1))
+
         return run_in_site(self.db, fn, attempts, connection=self.conn, on_conflict=pause)
 
     def _count(self, name, adapter, n=1):
@@ -160,6 +169,7 @@ class Worker:
     def due(self):
         """Codes of destinations whose head is due and that no other worker holds, shuffled."""
         from .services import outbound
+
         now = iso(self.clock())
 
         def find(site):
@@ -169,6 +179,7 @@ class Worker:
                 if head is not None and head.next_attempt <= now and not dest.leased(now, self.id):
                     codes.append(code)
             return codes
+
         codes = self.read(find)
         self.random.shuffle(codes)
         return codes
@@ -176,6 +187,7 @@ class Worker:
     def claim(self, code):
         """Lease ``code`` and take its first messages: (adapter, keys), or None (taken, not due, dead)."""
         from .services import outbound
+
         now = self.clock()
         now_iso = iso(now)
 
@@ -210,10 +222,11 @@ class Worker:
             dest.lease_owner = self.id
             dest.lease_until = iso(now + timedelta(seconds=self.lease_seconds))
             return (unit.adapter, keys, None)
+
         try:
             found = self.write(take, attempts=1)
         except ConflictError:
-            return None           # another worker claimed it (or a sender wrote at that moment)
+            return None  # another worker claimed it (or a sender wrote at that moment)
         if found is None:
             return None
         adapter, keys, dead = found
@@ -235,7 +248,7 @@ class Worker:
             for key in keys:
                 message = dest.messages.get(key) if dest is not None else None
                 if message is None:
-                    continue      # gone meanwhile
+                    continue  # gone meanwhile
                 try:
                     document = site["documents"].get(message.document)
                     if document is None:
@@ -245,19 +258,35 @@ class Worker:
                     else:
                         delivery = document.delivery_for(message.extra.get("delivery") or "")
                         if delivery is None:
-                            raise TransportError(f"document {message.document_id} has no delivery "
-                                                 f"{message.extra.get('delivery')}", True)
+                            raise TransportError(
+                                f"document {message.document_id} has no delivery "
+                                f"{message.extra.get('delivery')}",
+                                True,
+                            )
                         payload = outbound.status_message(site, self.env, delivery, message.extra)
                 except TransportError as exc:
                     return built, (key, exc)
-                except Exception as exc:     # a store that is down, a document the codec refuses…
+                except Exception as exc:  # a store that is down, a document the codec refuses…
                     log.exception("transport: cannot build the payload of %s", key)
-                    return built, (key, TransportError(f"cannot build the message: {type(exc).__name__}: {exc}"))
-                built.append(OutboundMessage(
-                    key=key, kind=message.kind, document_id=message.document_id, recipient=message.recipient,
-                    sender=message.sender, payload=payload, attempts=message.attempts, settings=settings,
-                    extra=dict(message.extra)))
+                    return built, (
+                        key,
+                        TransportError(f"cannot build the message: {type(exc).__name__}: {exc}"),
+                    )
+                built.append(
+                    OutboundMessage(
+                        key=key,
+                        kind=message.kind,
+                        document_id=message.document_id,
+                        recipient=message.recipient,
+                        sender=message.sender,
+                        payload=payload,
+                        attempts=message.attempts,
+                        settings=settings,
+                        extra=dict(message.extra),
+                    )
+                )
             return built, None
+
         return self.read(make)
 
     def deliver(self, adapter, messages):
@@ -271,11 +300,12 @@ class Worker:
         except Exception as exc:
             log.exception("transport: adapter %s failed", adapter.name)
             results = [TransportError(f"{type(exc).__name__}: {exc}")]
-        return results[:len(messages)]
+        return results[: len(messages)]
 
     def record(self, code, adapter_name, outcomes):
         """One transaction: delivered messages leave (documents arrive), a failure waits or dies."""
         from .services import documents as ds, outbound
+
         now = self.clock()
         counts = {}
 
@@ -301,17 +331,30 @@ class Worker:
                     message.attempts += 1
                     outbound.bury(site, dest, key, reason, now)
                     counts["dead"] = counts.get("dead", 0) + 1
-                    log.warning("transport: %s to %s is a dead letter after %d attempt(s): %s",
-                                key, code, message.attempts, reason)
+                    log.warning(
+                        "transport: %s to %s is a dead letter after %d attempt(s): %s",
+                        key,
+                        code,
+                        message.attempts,
+                        reason,
+                    )
                 else:
-                    delay = outbound.backoff(message.attempts + 1, self.backoff_base, self.backoff_cap,
-                                             self.random.random)
+                    delay = outbound.backoff(
+                        message.attempts + 1, self.backoff_base, self.backoff_cap, self.random.random
+                    )
                     outbound.failed(dest, key, reason, now, delay)
-                    log.info("transport: %s to %s failed (attempt %d, next in %.0fs): %s",
-                             key, code, message.attempts, delay, reason)
-                break             # the rest of the batch stays queued behind the failure
+                    log.info(
+                        "transport: %s to %s failed (attempt %d, next in %.0fs): %s",
+                        key,
+                        code,
+                        message.attempts,
+                        delay,
+                        reason,
+                    )
+                break  # the rest of the batch stays queued behind the failure
             if dest.lease_owner == self.id:
                 dest.lease_owner, dest.lease_until = None, None
+
         self.write(apply, attempts=10)
         for name, n in counts.items():
             self._count(name, adapter_name, n)
@@ -344,9 +387,14 @@ class Worker:
     # -- inbound -------------------------------------------------------------------------
     def poll(self):
         """Ask every adapter for inbound messages of the units it serves; hand each to the hub."""
+
         def units(site):
-            return [(u.code, u.adapter, dict(u.adapter_settings or {})) for u in site["directory"].values()
-                    if u.adapter and u.adapter in self.adapters]
+            return [
+                (u.code, u.adapter, dict(u.adapter_settings or {}))
+                for u in site["directory"].values()
+                if u.adapter and u.adapter in self.adapters
+            ]
+
         handled = 0
         for code, name, settings in self.read(units):
             adapter = self.adapters[name]
@@ -363,11 +411,15 @@ class Worker:
     def receive(self, adapter, message):
         """One inbound message in a transaction of its own; a refusal is audited and never blocks."""
         from .services import audit
+
         try:
             from .services import inbound
         except ImportError:
-            log.error("transport: core.services.inbound is missing; %s from %s left waiting", message.kind,
-                      message.unit)
+            log.error(
+                "transport: core.services.inbound is missing; %s from %s left waiting",
+                message.kind,
+                message.unit,
+            )
             return
         via = adapter.name
 
@@ -376,6 +428,7 @@ class Worker:
                 inbound.receive_status(site, self.env, message.unit, message.payload, via)
             else:
                 inbound.receive_package(site, self.env, message.unit, message.payload, via)
+
         ok, reason = True, ""
         try:
             self.write(take)
@@ -385,12 +438,20 @@ class Worker:
                 log.exception("transport: inbound %s from %s failed", message.kind, message.unit)
             else:
                 log.warning("transport: inbound %s from %s refused: %s", message.kind, message.unit, reason)
-            if not getattr(exc, "recorded", False):     # the inbound service audits its own refusals
+            if not getattr(exc, "recorded", False):  # the inbound service audits its own refusals
                 try:
-                    self.write(lambda site: audit.record(
-                        site, audit.Actor.system("worker"), "transport.inbound_refused",
-                        f"/directory/{message.unit}", adapter=via, kind=message.kind, source=message.source,
-                        reason=reason[:1000]))
+                    self.write(
+                        lambda site: audit.record(
+                            site,
+                            audit.Actor.system("worker"),
+                            "transport.inbound_refused",
+                            f"/directory/{message.unit}",
+                            adapter=via,
+                            kind=message.kind,
+                            source=message.source,
+                            reason=reason[:1000],
+                        )
+                    )
                 except Exception:
                     log.exception("transport: cannot audit the refusal")
         if message.done is not None:
@@ -403,6 +464,7 @@ class Worker:
     def housekeeping(self):
         """The scheduled chores: spent API login tokens go (their audit entries stay)."""
         from .services import tokens
+
         removed = self.write(lambda site: tokens.prune_all_login_tokens(site, self.clock()))
         if removed:
             log.info("housekeeping: %d spent login token(s) removed", removed)
@@ -418,6 +480,7 @@ class Worker:
         if not self.digest_at:
             return None
         from .services import digest as digests
+
         now = self.clock().astimezone(self.env.timezone)
         if now.strftime("%H:%M") < self.digest_at:
             return None
@@ -429,6 +492,7 @@ class Worker:
                 return False
             transport.digest_day = day.isoformat()
             return True
+
         try:
             if not self.write(claim, attempts=1):
                 return None
@@ -436,8 +500,13 @@ class Worker:
             return None
         sent = set()
         try:
-            report = run_in_site(self.db, lambda site: digests.run(site, self.env, today=day, already_sent=sent),
-                                 attempts=3, commit=lambda report: not report.skipped, connection=self.conn)
+            report = run_in_site(
+                self.db,
+                lambda site: digests.run(site, self.env, today=day, already_sent=sent),
+                attempts=3,
+                commit=lambda report: not report.skipped,
+                connection=self.conn,
+            )
         except ConflictError:
             log.error("the digest of %s kept conflicting; run `lienthong digest` by hand", day)
             return None
@@ -469,7 +538,7 @@ class Worker:
             try:
                 handled = self.drain_once(stop_event)
             except ConflictError:
-                handled = 1       # busy: look again at once
+                handled = 1  # busy: look again at once
             except Exception:
                 log.exception("transport: the worker round failed")
                 handled = 0
@@ -488,7 +557,9 @@ class Worker:
 def run(db, registry, stop_event, worker_id=None, once=False):
     """The worker loop on ``db`` with ``registry``'s plugins and settings; returns messages handled."""
     worker = Worker(db, registry, worker_id)
-    log.info("transport worker %s started (adapters: %s)", worker.id, ", ".join(sorted(worker.adapters)) or "none")
+    log.info(
+        "transport worker %s started (adapters: %s)", worker.id, ", ".join(sorted(worker.adapters)) or "none"
+    )
     handled = 0
     try:
         handled = worker.run(stop_event, once=once)
@@ -501,7 +572,12 @@ def run(db, registry, stop_event, worker_id=None, once=False):
 def start_thread(db, registry, worker_id=None):
     """The in-process worker of ``lienthong serve`` (FileStorage): (thread, stop event)."""
     stop = threading.Event()
-    thread = threading.Thread(target=run, args=(db, registry, stop), kwargs={"worker_id": worker_id},
-                              name="lienthong-worker", daemon=True)
+    thread = threading.Thread(
+        target=run,
+        args=(db, registry, stop),
+        kwargs={"worker_id": worker_id},
+        name="lienthong-worker",
+        daemon=True,
+    )
     thread.start()
     return thread, stop

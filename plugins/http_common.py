@@ -5,6 +5,7 @@ verification, CA bundle) and their checks, and one reading of an HTTP answer: 2x
 "already have it" is delivered; 408, 429, 5xx and connection failures are retried; any
 other answer is refused for good with the receiver's reason.
 """
+
 import os
 import threading
 from urllib.parse import urlsplit
@@ -31,7 +32,7 @@ def response_reason(response):
     text = ""
     try:
         text = " ".join((response.text or "").split())[:REASON_CHARS]
-    except Exception:      # an undecodable body says nothing useful
+    except Exception:  # an undecodable body says nothing useful
         text = ""
     reason = f"HTTP {response.status_code} {response.reason or ''}".rstrip()
     return f"{reason}: {text}" if text else reason
@@ -50,8 +51,14 @@ def outcome(response, already_have=(409,)):
 def post(session, url, data, headers, timeout, verify):
     """``session.post`` with every connection-level failure turned into a retryable ``TransportError``."""
     try:
-        return session.post(url, data=data, headers=headers, timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
-                            verify=verify, allow_redirects=False)
+        return session.post(
+            url,
+            data=data,
+            headers=headers,
+            timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
+            verify=verify,
+            allow_redirects=False,
+        )
     except requests.exceptions.SSLError as exc:
         raise TransportError(f"TLS failure with {url}: {_short(exc)}") from None
     except requests.exceptions.Timeout:
@@ -92,7 +99,6 @@ def tls_verify(settings):
     return settings.get("ca_bundle") or True
 
 
-
 def tls_settings(peer="receiver", timeout=30):
     """The settings every HTTP adapter has, after its own."""
     return (
@@ -104,6 +110,7 @@ def tls_settings(peer="receiver", timeout=30):
 
 class HttpAdapter(Adapter):
     """An adapter that POSTs each message to the unit's ``url``."""
+
     default_timeout = 30.0
     batch_size = 20
 
@@ -134,7 +141,9 @@ class HttpAdapter(Adapter):
         settings = message.settings or {}
         problems = self.check_settings(settings)
         if problems:
-            raise PermanentError(f"the unit's {self.name} settings cannot work: {'; '.join(map(str, problems))}")
+            raise PermanentError(
+                f"the unit's {self.name} settings cannot work: {'; '.join(map(str, problems))}"
+            )
         return settings
 
     def send(self, settings, body, headers):
@@ -143,7 +152,7 @@ class HttpAdapter(Adapter):
         try:
             response = post(self.session(), settings["url"], body, headers, timeout, tls_verify(settings))
         except TransportError:
-            self.local.session = None          # a broken connection is not reused
+            self.local.session = None  # a broken connection is not reused
             raise
         with response:
             outcome(response)

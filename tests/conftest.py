@@ -2,6 +2,7 @@
 
 The helpers they use (and that tests import) are in ``tests/support/app.py``.
 """
+
 import os
 import sys
 
@@ -25,6 +26,7 @@ def app(settings):
 @pytest.fixture
 def demo_app(app):
     from lienthong.core.services import demo
+
     with_site(app, lambda site: demo.populate(site, DEMO_PASSWORD))
     return app
 
@@ -32,6 +34,7 @@ def demo_app(app):
 @pytest.fixture
 def testapp(demo_app):
     from webtest import TestApp
+
     return TestApp(demo_app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
 
 

@@ -5,9 +5,10 @@ system admin and of a unit admin, notices, and the session time-out.
 Each test runs on a fresh copy of the demo site through WSGI (WebTest); pages are asked
 in English (the ``_LOCALE_`` cookie) where a test reads a message.
 """
+
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from webtest import TestApp
 
@@ -49,6 +50,7 @@ def user_attr(app, login_name, *names):
     def read(site):
         user = site["users"][login_name]
         return tuple(getattr(user, n) for n in names)
+
     return with_site(app, read)
 
 
@@ -61,6 +63,7 @@ def audit_entries_of(app):
 
 
 # --- lock-out ------------------------------------------------------------------------------
+
 
 def test_five_failures_lock_the_account_out_then_it_works_after_the_period(web):
     app = web.app
@@ -75,7 +78,7 @@ def test_five_failures_lock_the_account_out_then_it_works_after_the_period(web):
     locked = [e for e in entries if e["action"] == "user.locked_out"]
     assert len(locked) == 1 and locked[0]["target"] == "/users/vanthu.stttt"
     assert locked[0]["actor"] == "system:lockout" or locked[0]["actor"].endswith("lockout")
-    locked_until, = user_attr(app, "vanthu.stttt", "locked_until")
+    (locked_until,) = user_attr(app, "vanthu.stttt", "locked_until")
     assert locked_until is not None
 
     # meanwhile even the right password is refused, with the same generic message
@@ -93,8 +96,10 @@ def test_five_failures_lock_the_account_out_then_it_works_after_the_period(web):
 
     # the period passes
     def expire(site):
-        site["users"]["vanthu.stttt"].locked_until = (
-            datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat(timespec="seconds")
+        site["users"]["vanthu.stttt"].locked_until = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(
+            timespec="seconds"
+        )
+
     with_site(app, expire)
     res = login(web, "vanthu.stttt", DEMO_PASSWORD)
     assert res.location == HOME
@@ -110,7 +115,7 @@ def test_lockout_settings_are_read(demo_factory):
     locked = [e for e in since(web.app, before) if e["action"] == "user.locked_out"]
     assert len(locked) == 1 and locked[0]["details"]["attempts"] == 2
     until = datetime.fromisoformat(locked[0]["details"]["until"])
-    assert timedelta(seconds=30) < until - datetime.now(timezone.utc) <= timedelta(minutes=1)
+    assert timedelta(seconds=30) < until - datetime.now(UTC) <= timedelta(minutes=1)
     login(web, "chuyenvien.snv", DEMO_PASSWORD, status=401)
 
 
@@ -123,6 +128,7 @@ def test_session_times_out_after_the_idle_period(demo_factory):
 
 
 # --- reset, must change, password policy ---------------------------------------------------
+
 
 def test_admin_reset_then_must_change_at_next_login(web):
     app = web.app
@@ -155,13 +161,28 @@ def test_admin_reset_then_must_change_at_next_login(web):
     assert holder.get("/static/lienthong.css").status_int == 200
 
     # a bad change keeps the obligation
-    res = holder.post("/password", {"current_password": one_time, "new_password": "short",
-                                    "confirm_password": "short", "csrf_token": csrf_of(form)}, status=400)
+    res = holder.post(
+        "/password",
+        {
+            "current_password": one_time,
+            "new_password": "short",
+            "confirm_password": "short",
+            "csrf_token": csrf_of(form),
+        },
+        status=400,
+    )
     assert field_error(res, "new_password") == "The password must have at least 10 characters."
     assert user_attr(app, "vanthu.stttt", "must_change_password") == (True,)
 
-    res = holder.post("/password", {"current_password": one_time, "new_password": NEW_PASSWORD,
-                                    "confirm_password": NEW_PASSWORD, "csrf_token": csrf_of(form)})
+    res = holder.post(
+        "/password",
+        {
+            "current_password": one_time,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+            "csrf_token": csrf_of(form),
+        },
+    )
     assert res.location == HOME
     assert holder.get("/").status_int == 200
     assert user_attr(app, "vanthu.stttt", "must_change_password") == (False,)
@@ -179,9 +200,17 @@ def test_api_is_refused_with_a_problem_while_the_password_must_change(web):
     def make(site):
         user = site["users"]["chuyenvien.stttt"]
         user.must_change_password = True
-        _token, secret = tokens.create(site, audit.Actor.system("test"), user.unit_code, "test",
-                                       kind=LOGIN, login=user.login, epoch=user.session_epoch)
+        _token, secret = tokens.create(
+            site,
+            audit.Actor.system("test"),
+            user.unit_code,
+            "test",
+            kind=LOGIN,
+            login=user.login,
+            epoch=user.session_epoch,
+        )
         return secret
+
     secret = with_site(web.app, make)
     res = web.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}, status=403)
     assert res.content_type == "application/problem+json"
@@ -195,27 +224,47 @@ def test_password_policy_messages_name_the_field(web):
     token = csrf_of(form)
 
     def change(current, new, confirm=None, status=400):
-        return web.post("/password", {"current_password": current, "new_password": new,
-                                      "confirm_password": new if confirm is None else confirm,
-                                      "csrf_token": token}, status=status)
+        return web.post(
+            "/password",
+            {
+                "current_password": current,
+                "new_password": new,
+                "confirm_password": new if confirm is None else confirm,
+                "csrf_token": token,
+            },
+            status=status,
+        )
 
-    assert field_error(change(DEMO_PASSWORD, "abc"), "new_password") == \
-        "The password must have at least 10 characters."
-    assert field_error(change(DEMO_PASSWORD, "Chuyenvien.Stttt"), "new_password") == \
-        "The password must not be the login."
-    assert field_error(change(DEMO_PASSWORD, "password123"), "new_password") == \
-        "The password is too common; choose another."
-    assert field_error(change("not-my-password", NEW_PASSWORD), "current_password") == \
-        "The current password is incorrect."
-    assert field_error(change(DEMO_PASSWORD, NEW_PASSWORD, "something-else-1"), "confirm_password") == \
-        "The two new passwords are not the same."
-    assert field_error(change(DEMO_PASSWORD, DEMO_PASSWORD), "new_password") == \
-        "The new password must differ from the current one."
+    assert (
+        field_error(change(DEMO_PASSWORD, "abc"), "new_password")
+        == "The password must have at least 10 characters."
+    )
+    assert (
+        field_error(change(DEMO_PASSWORD, "Chuyenvien.Stttt"), "new_password")
+        == "The password must not be the login."
+    )
+    assert (
+        field_error(change(DEMO_PASSWORD, "password123"), "new_password")
+        == "The password is too common; choose another."
+    )
+    assert (
+        field_error(change("not-my-password", NEW_PASSWORD), "current_password")
+        == "The current password is incorrect."
+    )
+    assert (
+        field_error(change(DEMO_PASSWORD, NEW_PASSWORD, "something-else-1"), "confirm_password")
+        == "The two new passwords are not the same."
+    )
+    assert (
+        field_error(change(DEMO_PASSWORD, DEMO_PASSWORD), "new_password")
+        == "The new password must differ from the current one."
+    )
     assert not [e for e in audit_entries(web) if e["action"] == "user.password_change"]
     assert change(DEMO_PASSWORD, NEW_PASSWORD, status=303).location == HOME
 
 
 # --- profile -------------------------------------------------------------------------------
+
 
 def test_profile_shows_my_roles_and_saves_my_details(web):
     english(web)
@@ -225,22 +274,41 @@ def test_profile_shows_my_roles_and_saves_my_details(web):
     assert "Leader" in roles and "Sở Thông tin và Truyền thông" in roles
 
     token = csrf_of(page)
-    res = web.post("/profile", {"fullname": "Trần Văn Hùng", "position": "Phó Giám đốc",
-                                "email": "hung@stttt.example.vn", "csrf_token": token})
+    res = web.post(
+        "/profile",
+        {
+            "fullname": "Trần Văn Hùng",
+            "position": "Phó Giám đốc",
+            "email": "hung@stttt.example.vn",
+            "csrf_token": token,
+        },
+    )
     assert res.status_int == 303
-    assert user_attr(web.app, "lanhdao.stttt", "position", "email") == ("Phó Giám đốc", "hung@stttt.example.vn")
+    assert user_attr(web.app, "lanhdao.stttt", "position", "email") == (
+        "Phó Giám đốc",
+        "hung@stttt.example.vn",
+    )
     entry = audit_entries(web)[-1]
     assert (entry["action"], entry["actor"], entry["details"]["fields"]) == (
-        "user.update", "lanhdao.stttt", ["email", "position"])
+        "user.update",
+        "lanhdao.stttt",
+        ["email", "position"],
+    )
 
     before = len(audit_entries(web))
-    res = web.post("/profile", {"fullname": "  ", "position": "X", "email": "not-an-email",
-                                "csrf_token": token}, status=400)
+    res = web.post(
+        "/profile",
+        {"fullname": "  ", "position": "X", "email": "not-an-email", "csrf_token": token},
+        status=400,
+    )
     assert field_error(res, "fullname") == "The full name is required."
     assert user_attr(web.app, "lanhdao.stttt", "fullname", "position") == ("Trần Văn Hùng", "Phó Giám đốc")
     assert len(audit_entries(web)) == before
-    res = web.post("/profile", {"fullname": "Trần Văn Hùng", "position": "X", "email": "not-an-email",
-                                "csrf_token": token}, status=400)
+    res = web.post(
+        "/profile",
+        {"fullname": "Trần Văn Hùng", "position": "X", "email": "not-an-email", "csrf_token": token},
+        status=400,
+    )
     assert field_error(res, "email") == "not-an-email is not an e-mail address."
     assert user_attr(web.app, "lanhdao.stttt", "position") == ("Phó Giám đốc",)
 
@@ -253,6 +321,7 @@ def test_profile_needs_a_login(web):
 
 
 # --- compromised password ------------------------------------------------------------------
+
 
 def test_reporting_my_password_compromised(web):
     app = web.app
@@ -267,8 +336,11 @@ def test_reporting_my_password_compromised(web):
     me.post("/profile/compromised", {"csrf_token": csrf_of(page)}, status=303)
     assert user_attr(app, "chuyenvien.stttt", "locked") == (False,)
 
-    res = me.post("/profile/compromised", {"confirm": "1", "note": "I typed it on a shared computer",
-                                           "csrf_token": csrf_of(page)}, status=303)
+    res = me.post(
+        "/profile/compromised",
+        {"confirm": "1", "note": "I typed it on a shared computer", "csrf_token": csrf_of(page)},
+        status=303,
+    )
     assert res.location == LOGIN_URL
     assert "Your account is locked" in res.follow().text
     assert user_attr(app, "chuyenvien.stttt", "locked", "lock_reason") == (True, "compromised")
@@ -280,15 +352,26 @@ def test_reporting_my_password_compromised(web):
 
     # the unit admin got a notice; an incident exists; all of it is on the record
     def facts(site):
-        notices = [(n.message, n.mapping.get("login"), n.link)
-                   for n in site["users"]["quantri.stttt"].notices.values()]
+        notices = [
+            (n.message, n.mapping.get("login"), n.link)
+            for n in site["users"]["quantri.stttt"].notices.values()
+        ]
         incidents = [(i.kind, i.subject, i.reported_by, i.description) for i in site["incidents"].values()]
         return notices, incidents
+
     notices, incidents = with_site(app, facts)
-    assert any(login_ == "chuyenvien.stttt" and link == "/manage/users/chuyenvien.stttt"
-               for _m, login_, link in notices)
-    assert incidents == [("compromised_password", "/users/chuyenvien.stttt", "chuyenvien.stttt",
-                          "I typed it on a shared computer")]
+    assert any(
+        login_ == "chuyenvien.stttt" and link == "/manage/users/chuyenvien.stttt"
+        for _m, login_, link in notices
+    )
+    assert incidents == [
+        (
+            "compromised_password",
+            "/users/chuyenvien.stttt",
+            "chuyenvien.stttt",
+            "I typed it on a shared computer",
+        )
+    ]
     actions = [(e["action"], e["actor"], e["target"]) for e in since(app, before)]
     assert ("user.compromised", "chuyenvien.stttt", "/users/chuyenvien.stttt") in actions
     assert any(a == "incident.open" for a, _actor, _t in actions)
@@ -316,7 +399,9 @@ def test_admin_reports_a_password_compromised(web):
     admin = english(web)
     login(admin, "admin")
     page = admin.get("/manage/users/vanthu.snv")
-    admin.post("/manage/users/vanthu.snv/compromised", {"confirm": "1", "csrf_token": csrf_of(page)}, status=303)
+    admin.post(
+        "/manage/users/vanthu.snv/compromised", {"confirm": "1", "csrf_token": csrf_of(page)}, status=303
+    )
     assert is_logged_out(holder)
     assert user_attr(app, "vanthu.snv", "locked") == (True,)
     kinds = with_site(app, lambda site: [(i.kind, i.reported_by) for i in site["incidents"].values()])
@@ -327,6 +412,7 @@ def test_admin_reports_a_password_compromised(web):
 
 # --- lock and unlock -----------------------------------------------------------------------
 
+
 def test_admin_locks_with_a_reason_and_the_session_ends(web):
     app = web.app
     holder = client(app)
@@ -335,13 +421,18 @@ def test_admin_locks_with_a_reason_and_the_session_ends(web):
     login(admin, "admin")
     page = admin.get("/manage/users/lanhdao.snv")
 
-    res = admin.post("/manage/users/lanhdao.snv/lock", {"reason": " ", "csrf_token": csrf_of(page)}, status=400)
+    res = admin.post(
+        "/manage/users/lanhdao.snv/lock", {"reason": " ", "csrf_token": csrf_of(page)}, status=400
+    )
     assert field_error(res, "reason") == "Say why the account is locked."
     assert user_attr(app, "lanhdao.snv", "locked") == (False,)
     assert holder.get("/").status_int == 200
 
-    admin.post("/manage/users/lanhdao.snv/lock", {"reason": "left the department", "csrf_token": csrf_of(page)},
-               status=303)
+    admin.post(
+        "/manage/users/lanhdao.snv/lock",
+        {"reason": "left the department", "csrf_token": csrf_of(page)},
+        status=303,
+    )
     assert user_attr(app, "lanhdao.snv", "locked", "lock_reason") == (True, "left the department")
     entry = audit_entries(web)[-1]
     assert (entry["action"], entry["details"]["reason"]) == ("user.lock", "left the department")
@@ -360,6 +451,7 @@ def test_admin_locks_with_a_reason_and_the_session_ends(web):
 
 # --- the system admin's user screens -------------------------------------------------------
 
+
 def test_admin_lists_searches_and_filters_users(web):
     english(web)
     login(web, "admin")
@@ -371,10 +463,17 @@ def test_admin_lists_searches_and_filters_users(web):
     assert re.findall(r'/manage/users/([a-z0-9._-]+)">', res.text) == ["vanthu.stttt"]
     res = web.get("/manage/users", {"q": "VANTHU"})
     assert set(re.findall(r'/manage/users/([a-z0-9._-]+)">', res.text)) == {
-        "vanthu.stttt", "vanthu.snv", "vanthu.vungtau"}
+        "vanthu.stttt",
+        "vanthu.snv",
+        "vanthu.vungtau",
+    }
     res = web.get("/manage/users", {"filter_unit": SNV})
     assert set(re.findall(r'/manage/users/([a-z0-9._-]+)">', res.text)) == {
-        "quantri.snv", "vanthu.snv", "lanhdao.snv", "chuyenvien.snv"}
+        "quantri.snv",
+        "vanthu.snv",
+        "lanhdao.snv",
+        "chuyenvien.snv",
+    }
     res = web.get("/manage/users", {"filter_unit": SNV, "q": "hoang duc"})
     assert re.findall(r'/manage/users/([a-z0-9._-]+)">', res.text) == ["lanhdao.snv"]
 
@@ -385,36 +484,71 @@ def test_admin_creates_an_account_with_a_one_time_password(web):
     login(web, "admin")
     page = web.get("/manage/users")
     token = csrf_of(page)
-    res = web.post("/manage/users", {"login": "thanhtra.snv", "fullname": "Phan Văn Khải", "unit_code": SNV,
-                                     "position": "Thanh tra viên", "email": "khai@snv.example.vn",
-                                     "roles": ["specialist", "auditor"], "csrf_token": token}, status=201)
+    res = web.post(
+        "/manage/users",
+        {
+            "login": "thanhtra.snv",
+            "fullname": "Phan Văn Khải",
+            "unit_code": SNV,
+            "position": "Thanh tra viên",
+            "email": "khai@snv.example.vn",
+            "roles": ["specialist", "auditor"],
+            "csrf_token": token,
+        },
+        status=201,
+    )
     initial = re.search(r'<code id="initial-password">([^<]+)</code>', res.text).group(1)
 
     def stored(site):
         from lienthong.core.services import accounts
+
         user = site["users"]["thanhtra.snv"]
-        return (user.fullname, user.unit_code, user.must_change_password,
-                accounts.role_grants(site, user), initial in user.password_hash)
-    assert with_site(app, stored) == ("Phan Văn Khải", SNV, True,
-                                      [(None, "auditor"), (SNV, "specialist")], False)
+        return (
+            user.fullname,
+            user.unit_code,
+            user.must_change_password,
+            accounts.role_grants(site, user),
+            initial in user.password_hash,
+        )
+
+    assert with_site(app, stored) == (
+        "Phan Văn Khải",
+        SNV,
+        True,
+        [(None, "auditor"), (SNV, "specialist")],
+        False,
+    )
     entry = audit_entries(web)[-1]
-    assert (entry["action"], entry["actor"], entry["target"]) == ("user.create", "admin", "/users/thanhtra.snv")
+    assert (entry["action"], entry["actor"], entry["target"]) == (
+        "user.create",
+        "admin",
+        "/users/thanhtra.snv",
+    )
 
     newcomer = client(app)
     assert login(newcomer, "thanhtra.snv", initial).location == PASSWORD_URL
 
     # bad input: a clear message on the field, nothing written
     before = len(audit_entries(web))
-    res = web.post("/manage/users", {"login": "thanhtra.snv", "fullname": "X", "unit_code": SNV,
-                                     "csrf_token": token}, status=409)
+    res = web.post(
+        "/manage/users",
+        {"login": "thanhtra.snv", "fullname": "X", "unit_code": SNV, "csrf_token": token},
+        status=409,
+    )
     assert field_error(res, "login") == "The login thanhtra.snv already exists."
     res = web.post("/manage/users", {"login": "Bad Login!", "fullname": "X", "csrf_token": token}, status=400)
     assert field_error(res, "login").startswith("Invalid login bad login!")
-    res = web.post("/manage/users", {"login": "someone", "fullname": "Ai Đó", "unit_code": "999.99.99.H49",
-                                     "csrf_token": token}, status=400)
+    res = web.post(
+        "/manage/users",
+        {"login": "someone", "fullname": "Ai Đó", "unit_code": "999.99.99.H49", "csrf_token": token},
+        status=400,
+    )
     assert field_error(res, "unit_code") == "Unknown unit 999.99.99.H49."
-    res = web.post("/manage/users", {"login": "someone", "fullname": "Ai Đó", "roles": "clerk",
-                                     "csrf_token": token}, status=400)
+    res = web.post(
+        "/manage/users",
+        {"login": "someone", "fullname": "Ai Đó", "roles": "clerk", "csrf_token": token},
+        status=400,
+    )
     assert field_error(res, "roles") == "The role clerk needs a unit."
     assert with_site(app, lambda site: "someone" in site["users"]) is False
     assert len(audit_entries(web)) == before
@@ -425,31 +559,50 @@ def test_admin_grants_and_revokes_roles_and_sees_the_audit(web):
     login(web, "admin")
     page = web.get("/manage/users/chuyenvien.snv")
     viewed = audit_entries(web)[-1]  # reading someone's account is on the record
-    assert (viewed["action"], viewed["actor"], viewed["target"]) == ("user.view", "admin", "/users/chuyenvien.snv")
+    assert (viewed["action"], viewed["actor"], viewed["target"]) == (
+        "user.view",
+        "admin",
+        "/users/chuyenvien.snv",
+    )
     token = csrf_of(page)
-    web.post("/manage/users/chuyenvien.snv/roles", {"op": "grant", "role": "clerk", "csrf_token": token},
-             status=303)
-    web.post("/manage/users/chuyenvien.snv/roles", {"op": "grant", "role": "auditor", "csrf_token": token},
-             status=303)
-    web.post("/manage/users/chuyenvien.snv/roles", {"op": "revoke", "role": "specialist", "unit_code": SNV,
-                                                    "csrf_token": token}, status=303)
+    web.post(
+        "/manage/users/chuyenvien.snv/roles",
+        {"op": "grant", "role": "clerk", "csrf_token": token},
+        status=303,
+    )
+    web.post(
+        "/manage/users/chuyenvien.snv/roles",
+        {"op": "grant", "role": "auditor", "csrf_token": token},
+        status=303,
+    )
+    web.post(
+        "/manage/users/chuyenvien.snv/roles",
+        {"op": "revoke", "role": "specialist", "unit_code": SNV, "csrf_token": token},
+        status=303,
+    )
 
     def grants(site):
         from lienthong.core.services import accounts
+
         return accounts.role_grants(site, site["users"]["chuyenvien.snv"])
+
     assert with_site(app, grants) == [(None, "auditor"), (SNV, "clerk")]
     res = web.get("/manage/users/chuyenvien.snv")
     table = re.search(r'<table id="audit">(.*?)</table>', res.text, re.S).group(1)
     assert table.index("user.revoke_role") < table.index("user.grant_role")  # newest first
 
     # revoking a role not held says so, and changes nothing
-    res = web.post("/manage/users/chuyenvien.snv/roles", {"op": "revoke", "role": "leader", "unit_code": SNV,
-                                                          "csrf_token": token}, status=400)
+    res = web.post(
+        "/manage/users/chuyenvien.snv/roles",
+        {"op": "revoke", "role": "leader", "unit_code": SNV, "csrf_token": token},
+        status=400,
+    )
     assert 'id="roles-error"' in res.text
     assert with_site(app, grants) == [(None, "auditor"), (SNV, "clerk")]
 
 
 # --- a unit admin's reach ------------------------------------------------------------------
+
 
 def test_unit_admin_manages_the_people_of_their_unit_only(web):
     app = web.app
@@ -464,13 +617,21 @@ def test_unit_admin_manages_the_people_of_their_unit_only(web):
     assert 'value="auditor"' not in res.text and 'value="system_admin"' not in res.text
 
     before = len(audit_entries(web))
-    for path in ("/manage/users", f"/manage/users?unit={SNV}", "/manage/users/vanthu.snv",
-                 "/manage/users/admin", "/manage/users/kiemtoan"):
+    for path in (
+        "/manage/users",
+        f"/manage/users?unit={SNV}",
+        "/manage/users/vanthu.snv",
+        "/manage/users/admin",
+        "/manage/users/kiemtoan",
+    ):
         assert web.get(path, status="*").status_int == 403, path
     token = csrf_of(web.get("/profile"))
-    for path, data in (("/manage/users/vanthu.snv/reset", {}), ("/manage/users/vanthu.snv/lock", {"reason": "x"}),
-                       ("/manage/users/admin/reset", {}),
-                       (f"/manage/users?unit={SNV}", {"login": "x.snv", "fullname": "X"})):
+    for path, data in (
+        ("/manage/users/vanthu.snv/reset", {}),
+        ("/manage/users/vanthu.snv/lock", {"reason": "x"}),
+        ("/manage/users/admin/reset", {}),
+        (f"/manage/users?unit={SNV}", {"login": "x.snv", "fullname": "X"}),
+    ):
         assert web.post(path, {**data, "csrf_token": token}, status="*").status_int == 403, path
     denied = [e for e in since(app, before) if e["action"] == "access.denied"]
     assert len(denied) == 9
@@ -479,31 +640,63 @@ def test_unit_admin_manages_the_people_of_their_unit_only(web):
     # within the unit: reset, roles on the unit, a new account with unit roles only
     page = web.get("/manage/users/vanthu.stttt")
     assert web.post("/manage/users/vanthu.stttt/reset", {"csrf_token": csrf_of(page)}).status_int == 200
-    web.post("/manage/users/vanthu.stttt/roles", {"op": "grant", "role": "leader", "csrf_token": token},
-             status=303)
-    web.post("/manage/users/vanthu.stttt/roles", {"op": "grant", "role": "system_admin", "csrf_token": token},
-             status=403)
-    web.post("/manage/users/vanthu.stttt/roles", {"op": "grant", "role": "leader", "unit_code": SNV,
-                                                  "csrf_token": token}, status=403)
-    res = web.post(f"/manage/users?unit={OPERATOR}", {"login": "vanthu2.stttt", "fullname": "Lê Văn Tư",
-                                                      "unit_code": SNV, "roles": "clerk", "csrf_token": token},
-                   status=201)
+    web.post(
+        "/manage/users/vanthu.stttt/roles", {"op": "grant", "role": "leader", "csrf_token": token}, status=303
+    )
+    web.post(
+        "/manage/users/vanthu.stttt/roles",
+        {"op": "grant", "role": "system_admin", "csrf_token": token},
+        status=403,
+    )
+    web.post(
+        "/manage/users/vanthu.stttt/roles",
+        {"op": "grant", "role": "leader", "unit_code": SNV, "csrf_token": token},
+        status=403,
+    )
+    res = web.post(
+        f"/manage/users?unit={OPERATOR}",
+        {
+            "login": "vanthu2.stttt",
+            "fullname": "Lê Văn Tư",
+            "unit_code": SNV,
+            "roles": "clerk",
+            "csrf_token": token,
+        },
+        status=201,
+    )
     assert 'id="initial-password"' in res.text
-    res = web.post(f"/manage/users?unit={OPERATOR}", {"login": "sep.stttt", "fullname": "Sếp",
-                                                      "roles": "system_admin", "csrf_token": token}, status=403)
+    res = web.post(
+        f"/manage/users?unit={OPERATOR}",
+        {"login": "sep.stttt", "fullname": "Sếp", "roles": "system_admin", "csrf_token": token},
+        status=403,
+    )
     assert field_error(res, "roles") == "The role system_admin cannot be granted here."
     # moving a person out to a unit one does not manage is refused
-    web.post("/manage/users/vanthu2.stttt/edit", {"fullname": "Lê Văn Tư", "unit_code": SNV,
-                                                  "csrf_token": token}, status=403)
+    web.post(
+        "/manage/users/vanthu2.stttt/edit",
+        {"fullname": "Lê Văn Tư", "unit_code": SNV, "csrf_token": token},
+        status=403,
+    )
 
     def facts(site):
         from lienthong.core.services import accounts
+
         new = site["users"]["vanthu2.stttt"]
-        return (new.unit_code, new.must_change_password, accounts.role_grants(site, new),
-                "sep.stttt" in site["users"],
-                accounts.role_grants(site, site["users"]["vanthu.stttt"]))
-    assert with_site(app, facts) == (OPERATOR, True, [(OPERATOR, "clerk")], False,
-                                     [(OPERATOR, "clerk"), (OPERATOR, "leader")])
+        return (
+            new.unit_code,
+            new.must_change_password,
+            accounts.role_grants(site, new),
+            "sep.stttt" in site["users"],
+            accounts.role_grants(site, site["users"]["vanthu.stttt"]),
+        )
+
+    assert with_site(app, facts) == (
+        OPERATOR,
+        True,
+        [(OPERATOR, "clerk")],
+        False,
+        [(OPERATOR, "clerk"), (OPERATOR, "leader")],
+    )
 
     # the other unit's admin has the mirror image
     other = client(app)

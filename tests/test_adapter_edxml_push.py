@@ -4,6 +4,7 @@ Direct calls check what each answer of the product means (delivered, retry, dead
 letter); the worker-driven test delivers a real issued document and the status flowing
 back through the durable queue.
 """
+
 import datetime
 import http.server
 import ssl
@@ -24,7 +25,7 @@ from .support.endpoint import Endpoint
 from .support.exchange import SNV, STP, STTTT, Hub, actor, basic, pdf_file
 
 PAYLOAD = b"<?xml version='1.0' encoding='UTF-8'?>\n<edXML:edXMLEnvelope/>"
-ADAPTER = EdxmlPush()      # the adapter the direct calls below use (the hook makes one per application)
+ADAPTER = EdxmlPush()  # the adapter the direct calls below use (the hook makes one per application)
 
 
 @pytest.fixture
@@ -35,8 +36,15 @@ def endpoint():
 
 
 def message(url, key="20260101T000000-abc", **settings):
-    return OutboundMessage(key=key, kind="document", document_id="DOC-1", recipient=STP, sender=SNV,
-                           payload=PAYLOAD, settings={"url": url, **settings})
+    return OutboundMessage(
+        key=key,
+        kind="document",
+        document_id="DOC-1",
+        recipient=STP,
+        sender=SNV,
+        payload=PAYLOAD,
+        settings={"url": url, **settings},
+    )
 
 
 def test_a_2xx_delivers_with_the_headers_and_the_bearer_token(endpoint):
@@ -52,12 +60,14 @@ def test_a_2xx_delivers_with_the_headers_and_the_bearer_token(endpoint):
 
 def test_already_have_it_counts_as_delivered(endpoint):
     endpoint.answers = ["409 Conflict"]
-    ADAPTER.deliver(message(endpoint.url()), None)          # no exception: delivered
+    ADAPTER.deliver(message(endpoint.url()), None)  # no exception: delivered
     assert len(endpoint.requests) == 1
     assert "authorization" not in endpoint.requests[0]["headers"]
 
 
-@pytest.mark.parametrize("status", ["400 Bad Request", "401 Unauthorized", "404 Not Found", "422 Unprocessable"])
+@pytest.mark.parametrize(
+    "status", ["400 Bad Request", "401 Unauthorized", "404 Not Found", "422 Unprocessable"]
+)
 def test_a_refusal_is_permanent_with_the_products_reason(endpoint, status):
     endpoint.answers = [status]
     endpoint.body = "Thiếu số ký hiệu văn bản".encode()
@@ -67,8 +77,10 @@ def test_a_refusal_is_permanent_with_the_products_reason(endpoint, status):
     assert status.split()[0] in info.value.reason and "Thiếu số ký hiệu" in info.value.reason
 
 
-@pytest.mark.parametrize("status", ["500 Internal Server Error", "503 Service Unavailable", "429 Too Many Requests",
-                                    "408 Request Timeout"])
+@pytest.mark.parametrize(
+    "status",
+    ["500 Internal Server Error", "503 Service Unavailable", "429 Too Many Requests", "408 Request Timeout"],
+)
 def test_a_server_failure_is_retried(endpoint, status):
     endpoint.answers = [status]
     with pytest.raises(TransportError) as info:
@@ -77,7 +89,7 @@ def test_a_server_failure_is_retried(endpoint, status):
 
 
 def test_receiver_down_is_retryable():
-    url = f"http://127.0.0.1:{free_port()}/inbox"      # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}/inbox"  # nothing listens there
     with pytest.raises(TransportError) as info:
         ADAPTER.deliver(message(url), None)
     assert not info.value.permanent and "cannot connect" in info.value.reason
@@ -92,9 +104,14 @@ def test_a_slow_product_times_out_and_is_retried(endpoint):
 
 def test_bad_settings_are_named_and_refused_for_good():
     assert ADAPTER.check_settings({}) == ["url is required"]
-    assert ADAPTER.check_settings({"url": "ftp://x", "timeout": "abc", "verify": "maybe", "ca_bundle": "rel.pem"}) == [
-        "url must be an http:// or https:// address", "timeout must be a number of seconds",
-        "verify must be yes or no", "ca_bundle must be an absolute path"]
+    assert ADAPTER.check_settings(
+        {"url": "ftp://x", "timeout": "abc", "verify": "maybe", "ca_bundle": "rel.pem"}
+    ) == [
+        "url must be an http:// or https:// address",
+        "timeout must be a number of seconds",
+        "verify must be yes or no",
+        "ca_bundle must be an absolute path",
+    ]
     assert ADAPTER.check_settings({"url": "https://ioffice.example.vn/edxml", "timeout": "20"}) == []
     with pytest.raises(PermanentError, match="url is required"):
         ADAPTER.deliver(OutboundMessage("k", "document", "D", STP, SNV, PAYLOAD), None)
@@ -102,25 +119,37 @@ def test_bad_settings_are_named_and_refused_for_good():
 
 # -- TLS ------------------------------------------------------------------------------------
 def self_signed(directory):
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ioffice.test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return str(cert_path), str(key_path)
 
 
@@ -168,14 +197,24 @@ def test_the_worker_delivers_a_document_and_its_status_back_through_edxml_push(d
     def bind(site):
         for code, path in ((STP, "/stp"), (SNV, "/snv")):
             site["directory"][code].adapter = "edxml_push"
-            site["directory"][code].adapter_settings.update({"url": endpoint.url(path), "token": f"tok-{code}"})
+            site["directory"][code].adapter_settings.update(
+                {"url": endpoint.url(path), "token": f"tok-{code}"}
+            )
 
     def send(site):
         from lienthong.core.services import documents as ds
-        doc = ds.compose(site, hub.env, actor("vanthu.snv"), site["directory"][SNV],
-                         basic(recipients=[STP, STTTT]), [("van-ban.pdf", pdf_file("push"), "")])
+
+        doc = ds.compose(
+            site,
+            hub.env,
+            actor("vanthu.snv"),
+            site["directory"][SNV],
+            basic(recipients=[STP, STTTT]),
+            [("van-ban.pdf", pdf_file("push"), "")],
+        )
         ds.issue(site, hub.env, actor("vanthu.snv"), doc)
         return doc.id, doc.document_id
+
     hub.tx(bind)
     name, document_id = hub.tx(send)
     worker = Worker(get_database(hub.app.registry), hub.app.registry, worker_id="push")
@@ -191,6 +230,7 @@ def test_the_worker_delivers_a_document_and_its_status_back_through_edxml_push(d
     assert package["headers"]["x-lienthong-document-id"] == document_id
     assert package["headers"]["authorization"] == f"Bearer tok-{STP}"
     from lienthong.core import edxml
+
     meta = edxml.parse_document(package["body"])
     assert meta["document_id"] == document_id and [a["name"] for a in meta["attachments"]] == ["van-ban.pdf"]
     for a in meta["attachments"]:
@@ -206,7 +246,10 @@ def test_the_worker_delivers_a_document_and_its_status_back_through_edxml_push(d
 # -- the adapter and its settings on the unit's directory entry ------------------------------
 def _unit_settings(app, code):
     from .support.app import with_site as run
-    return run(app, lambda site: (site["directory"][code].adapter, dict(site["directory"][code].adapter_settings)))
+
+    return run(
+        app, lambda site: (site["directory"][code].adapter, dict(site["directory"][code].adapter_settings))
+    )
 
 
 def test_the_unit_form_shows_each_adapters_settings_checks_them_and_never_shows_a_secret(testapp):
@@ -221,8 +264,13 @@ def test_the_unit_form_shows_each_adapters_settings_checks_them_and_never_shows_
     assert 'name="setting.edxml_push.token" type="password"' in page.text
 
     def post(settings, status=303, adapter="edxml_push"):
-        fields = [("kind", "department"), ("parent_code", "000.00.00.H49"), ("eoffice_product", "VNPT iOffice"),
-                  ("adapter", adapter), ("adapter_settings", "")]
+        fields = [
+            ("kind", "department"),
+            ("parent_code", "000.00.00.H49"),
+            ("eoffice_product", "VNPT iOffice"),
+            ("adapter", adapter),
+            ("adapter_settings", ""),
+        ]
         fields += [(f"setting.edxml_push.{k}", v) for k, v in settings.items()]
         token = csrf_of(testapp.get(url))
         return testapp.post(url, policies_form() + fields + [("csrf_token", token)], status=status)
@@ -230,24 +278,39 @@ def test_the_unit_form_shows_each_adapters_settings_checks_them_and_never_shows_
     before = _unit_settings(testapp.app, STP)
     response = post({"url": "ftp://ioffice", "token": "tok-1"}, status=400)
     assert "url must be an http:// or https:// address" in field_error(response, "adapter_settings")
-    assert "tok-1" not in response.text                           # a re-shown form does not echo the secret
-    assert _unit_settings(testapp.app, STP) == before              # nothing saved
+    assert "tok-1" not in response.text  # a re-shown form does not echo the secret
+    assert _unit_settings(testapp.app, STP) == before  # nothing saved
     post({"url": "https://ioffice.stp.example.vn/edxml", "token": "tok-1", "timeout": "20"})
     assert _unit_settings(testapp.app, STP) == (
-        "edxml_push", {"url": "https://ioffice.stp.example.vn/edxml", "token": "tok-1", "timeout": "20"})
+        "edxml_push",
+        {"url": "https://ioffice.stp.example.vn/edxml", "token": "tok-1", "timeout": "20"},
+    )
     page = testapp.get(url)
     assert "tok-1" not in page.text and 'value="https://ioffice.stp.example.vn/edxml"' in page.text
     # an empty secret field keeps the stored secret; a new value replaces it
     post({"url": "https://ioffice.stp.example.vn/v2", "token": ""})
-    assert _unit_settings(testapp.app, STP)[1] == {"url": "https://ioffice.stp.example.vn/v2", "token": "tok-1"}
+    assert _unit_settings(testapp.app, STP)[1] == {
+        "url": "https://ioffice.stp.example.vn/v2",
+        "token": "tok-1",
+    }
     post({"url": "https://ioffice.stp.example.vn/v2", "token": "tok-2"})
     assert _unit_settings(testapp.app, STP)[1]["token"] == "tok-2"
     # required settings of another adapter: refused next to the settings
     token = csrf_of(testapp.get(url))
-    response = testapp.post(url, policies_form() + [("kind", "department"), ("parent_code", "000.00.00.H49"),
-                                                    ("eoffice_product", ""), ("adapter", "hotfolder"),
-                                                    ("adapter_settings", ""), ("setting.hotfolder.out_dir", "/srv/out"),
-                                                    ("csrf_token", token)], status=400)
+    response = testapp.post(
+        url,
+        policies_form()
+        + [
+            ("kind", "department"),
+            ("parent_code", "000.00.00.H49"),
+            ("eoffice_product", ""),
+            ("adapter", "hotfolder"),
+            ("adapter_settings", ""),
+            ("setting.hotfolder.out_dir", "/srv/out"),
+            ("csrf_token", token),
+        ],
+        status=400,
+    )
     assert "in_dir is required" in field_error(response, "adapter_settings")
 
 
@@ -258,16 +321,42 @@ def test_the_api_checks_adapter_settings_and_masks_secrets(web):
     path = f"/api/v1/organizations/{STP}"
     body = assert_problem(api.patch(path, {"adapter": "webhook_json"}, status=400), 400, field="adapter")
     assert "url is required" in body["detail"] and "secret is required" in body["detail"]
-    assert_problem(api.patch(path, {"adapter": "webhook_json", "adapter_settings": {
-        "url": "https://dash.example.vn/hook", "secret": "0123456789abcdef", "colour": "red"}}, status=400),
-        400, field="adapter_settings")
-    res = api.patch(path, {"adapter": "webhook_json", "adapter_settings": {
-        "url": "https://dash.example.vn/hook", "secret": "0123456789abcdef"}})
+    assert_problem(
+        api.patch(
+            path,
+            {
+                "adapter": "webhook_json",
+                "adapter_settings": {
+                    "url": "https://dash.example.vn/hook",
+                    "secret": "0123456789abcdef",
+                    "colour": "red",
+                },
+            },
+            status=400,
+        ),
+        400,
+        field="adapter_settings",
+    )
+    res = api.patch(
+        path,
+        {
+            "adapter": "webhook_json",
+            "adapter_settings": {"url": "https://dash.example.vn/hook", "secret": "0123456789abcdef"},
+        },
+    )
     assert res.json["adapter_settings"] == {"url": "https://dash.example.vn/hook", "secret": "********"}
     assert "0123456789abcdef" not in api.get(path).text
     # what GET shows, sent back, keeps the secret
-    res = api.patch(path, {"adapter_settings": {"url": "https://dash.example.vn/hook2", "secret": "********"}})
-    assert _unit_settings(web.app, STP)[1] == {"url": "https://dash.example.vn/hook2", "secret": "0123456789abcdef"}
+    res = api.patch(
+        path, {"adapter_settings": {"url": "https://dash.example.vn/hook2", "secret": "********"}}
+    )
+    assert _unit_settings(web.app, STP)[1] == {
+        "url": "https://dash.example.vn/hook2",
+        "secret": "0123456789abcdef",
+    }
     # another adapter: the old secret does not follow it
-    api.patch(path, {"adapter": "edxml_push", "adapter_settings": {"url": "https://x.example.vn", "token": "********"}})
+    api.patch(
+        path,
+        {"adapter": "edxml_push", "adapter_settings": {"url": "https://x.example.vn", "token": "********"}},
+    )
     assert _unit_settings(web.app, STP) == ("edxml_push", {"url": "https://x.example.vn"})

@@ -5,6 +5,7 @@ a file without a matching checksum, rejects what is not edXML without blocking t
 others, and a whole exchange runs through the worker: outbound to ``out_dir``, inbound
 from ``in_dir`` into the hub.
 """
+
 import hashlib
 import os
 import threading
@@ -22,7 +23,7 @@ from .support.demo import demo_factory  # noqa: F401
 from .support.exchange import SNV, STTTT, VUNGTAU, Hub, actor, basic, pdf_file
 
 PAYLOAD = b"<?xml version='1.0' encoding='UTF-8'?>\n<edXML:edXMLEnvelope>package</edXML:edXMLEnvelope>"
-ADAPTER = HotFolder()      # the adapter the direct calls below use (the hook makes one per application)
+ADAPTER = HotFolder()  # the adapter the direct calls below use (the hook makes one per application)
 
 
 @pytest.fixture
@@ -33,10 +34,24 @@ def dirs(tmp_path):
     return {"out_dir": str(out_dir), "in_dir": str(in_dir)}
 
 
-def message(settings, kind="document", key="20260101T000000-k1", document_id="000.00.02.H49,2026/01/01,1/QD",
-            payload=PAYLOAD, **extra):
-    return OutboundMessage(key=key, kind=kind, document_id=document_id, recipient=VUNGTAU, sender=SNV,
-                           payload=payload, settings=dict(settings), extra=extra)
+def message(
+    settings,
+    kind="document",
+    key="20260101T000000-k1",
+    document_id="000.00.02.H49,2026/01/01,1/QD",
+    payload=PAYLOAD,
+    **extra,
+):
+    return OutboundMessage(
+        key=key,
+        kind=kind,
+        document_id=document_id,
+        recipient=VUNGTAU,
+        sender=SNV,
+        payload=payload,
+        settings=dict(settings),
+        extra=extra,
+    )
 
 
 def listing(directory):
@@ -61,12 +76,12 @@ def test_deliver_writes_the_package_and_its_checksum_and_is_idempotent(dirs):
     ADAPTER.deliver(m, None)
     name = hotfolder.file_name(m)
     assert name.endswith(".edxml") and "/" not in name and name.startswith("000.00.02.H49_2026_01_01_1_QD-")
-    assert listing(dirs["out_dir"]) == [name, name + ".sha256"]        # no temp file left
+    assert listing(dirs["out_dir"]) == [name, name + ".sha256"]  # no temp file left
     path = os.path.join(dirs["out_dir"], name)
     assert open(path, "rb").read() == PAYLOAD
     assert open(path + ".sha256").read() == f"{hashlib.sha256(PAYLOAD).hexdigest()}  {name}\n"
     before = os.stat(path).st_mtime_ns
-    ADAPTER.deliver(m, None)                   # a retry after a crash: the identical file is kept
+    ADAPTER.deliver(m, None)  # a retry after a crash: the identical file is kept
     assert os.stat(path).st_mtime_ns == before and listing(dirs["out_dir"]) == [name, name + ".sha256"]
     # a re-signed package of the same document replaces it whole, with its checksum
     ADAPTER.deliver(message(dirs, payload=PAYLOAD + b"\n"), None)
@@ -78,7 +93,11 @@ def test_statuses_get_their_own_file_per_message(dirs):
     ADAPTER.deliver(message(dirs, kind="status", key="k-1", status="01"), None)
     ADAPTER.deliver(message(dirs, kind="status", key="k-2", status="03"), None)
     names = [n for n in listing(dirs["out_dir"]) if n.endswith(".edxml")]
-    assert len(names) == 2 and any(".status-01-k-1." in n for n in names) and any(".status-03-k-2." in n for n in names)
+    assert (
+        len(names) == 2
+        and any(".status-01-k-1." in n for n in names)
+        and any(".status-03-k-2." in n for n in names)
+    )
 
 
 def test_a_reader_never_sees_a_half_written_file(dirs, monkeypatch):
@@ -94,6 +113,7 @@ def test_a_reader_never_sees_a_half_written_file(dirs, monkeypatch):
             data = open(os.path.join(dirs["out_dir"], n), "rb").read()
             seen.append((n, data))
         real_replace(src, dst)
+
     monkeypatch.setattr(hotfolder.os, "replace", observe)
     ADAPTER.deliver(message(dirs), None)
     # before the sidecar rename and before the main rename, the final name did not exist yet
@@ -107,9 +127,12 @@ def test_a_missing_out_directory_is_retried_and_bad_settings_are_refused(dirs, t
     assert not info.value.permanent and "does not exist" in info.value.reason
     assert ADAPTER.check_settings({}) == ["out_dir is required", "in_dir is required"]
     assert ADAPTER.check_settings({"out_dir": "rel/out", "in_dir": "/x", "stale_rounds": "0"}) == [
-        "out_dir must be an absolute path", "stale_rounds must be a whole number of at least 1"]
+        "out_dir must be an absolute path",
+        "stale_rounds must be a whole number of at least 1",
+    ]
     assert ADAPTER.check_settings({"out_dir": "/x", "in_dir": "/x"}) == [
-        "out_dir and in_dir must be different directories"]
+        "out_dir and in_dir must be different directories"
+    ]
     with pytest.raises(PermanentError, match="in_dir is required"):
         ADAPTER.deliver(message({"out_dir": dirs["out_dir"]}), None)
 
@@ -117,12 +140,22 @@ def test_a_missing_out_directory_is_retried_and_bad_settings_are_refused(dirs, t
 # -- reading --------------------------------------------------------------------------------
 def status_bytes():
     from lienthong.core import edxml
-    return edxml.build_status({
-        "response_for": {"organ_id": SNV, "code": "1/QĐ-SNV", "promulgation_date": "2026-01-01",
-                         "document_id": "DOC-1"},
-        "from": {"organ_id": VUNGTAU, "organ_name": "UBND TP Vũng Tàu"}, "status_code": "03",
-        "description": "", "timestamp": "2026-01-02T09:00:00+07:00",
-        "staff_info": {"staff": "x", "department": "", "mobile": "", "email": ""}})
+
+    return edxml.build_status(
+        {
+            "response_for": {
+                "organ_id": SNV,
+                "code": "1/QĐ-SNV",
+                "promulgation_date": "2026-01-01",
+                "document_id": "DOC-1",
+            },
+            "from": {"organ_id": VUNGTAU, "organ_name": "UBND TP Vũng Tàu"},
+            "status_code": "03",
+            "description": "",
+            "timestamp": "2026-01-02T09:00:00+07:00",
+            "staff_info": {"staff": "x", "department": "", "mobile": "", "email": ""},
+        }
+    )
 
 
 def test_poll_takes_only_complete_checked_files(dirs):
@@ -130,14 +163,18 @@ def test_poll_takes_only_complete_checked_files(dirs):
     in_dir = dirs["in_dir"]
     data = status_bytes()
     put(in_dir, "ok.edxml", data)
-    put(in_dir, "nosidecar.edxml", data, sidecar=False)                  # still being written
-    put(in_dir, "growing.edxml", data[:40], digest=hashlib.sha256(data).hexdigest())  # sidecar first, file not done
-    with open(os.path.join(in_dir, ".writing.edxml"), "wb") as f:       # a temp name
+    put(in_dir, "nosidecar.edxml", data, sidecar=False)  # still being written
+    put(
+        in_dir, "growing.edxml", data[:40], digest=hashlib.sha256(data).hexdigest()
+    )  # sidecar first, file not done
+    with open(os.path.join(in_dir, ".writing.edxml"), "wb") as f:  # a temp name
         f.write(data)
     with open(os.path.join(in_dir, "notes.txt"), "w") as f:
         f.write("hello")
     found = adapter.poll(VUNGTAU, dirs, None)
-    assert [(m.source, m.kind, m.unit) for m in found] == [(os.path.join(in_dir, "ok.edxml"), "status", VUNGTAU)]
+    assert [(m.source, m.kind, m.unit) for m in found] == [
+        (os.path.join(in_dir, "ok.edxml"), "status", VUNGTAU)
+    ]
     assert found[0].payload == data
     found[0].done(True, "")
     assert listing(os.path.join(in_dir, "processed")) == ["ok.edxml", "ok.edxml.sha256"]
@@ -173,8 +210,14 @@ def test_a_file_that_is_not_edxml_is_rejected_with_a_reason_and_the_others_are_t
     found = adapter.poll(VUNGTAU, dirs, None)
     assert [os.path.basename(m.source) for m in found] == ["c-good.edxml"]
     rejected = os.path.join(in_dir, "rejected")
-    assert listing(rejected) == ["a-garbage.edxml", "a-garbage.edxml.sha256", "a-garbage.reason.txt",
-                                 "b-other-xml.edxml", "b-other-xml.edxml.sha256", "b-other-xml.reason.txt"]
+    assert listing(rejected) == [
+        "a-garbage.edxml",
+        "a-garbage.edxml.sha256",
+        "a-garbage.reason.txt",
+        "b-other-xml.edxml",
+        "b-other-xml.edxml.sha256",
+        "b-other-xml.reason.txt",
+    ]
     for name in ("a-garbage", "b-other-xml"):
         assert open(os.path.join(rejected, name + ".reason.txt")).read().startswith("not an edXML package")
     found[0].done(False, "Unknown unit 999")
@@ -197,14 +240,22 @@ def test_the_worker_writes_out_and_reads_in_through_the_hot_folder(demo_factory,
     def bind(site):
         site["directory"][VUNGTAU].adapter = "hotfolder"
         site["directory"][VUNGTAU].adapter_settings.update(dirs)
+
     hub.tx(bind)
 
     # outbound: SNV sends to Vũng Tàu, whose product reads the out folder
     def send(site):
-        doc = ds.compose(site, hub.env, actor("vanthu.snv"), site["directory"][SNV], basic(recipients=[VUNGTAU]),
-                         [("van-ban.pdf", pdf_file("hot"), "")])
+        doc = ds.compose(
+            site,
+            hub.env,
+            actor("vanthu.snv"),
+            site["directory"][SNV],
+            basic(recipients=[VUNGTAU]),
+            [("van-ban.pdf", pdf_file("hot"), "")],
+        )
         ds.issue(site, hub.env, actor("vanthu.snv"), doc)
         return doc.id, doc.document_id
+
     name, document_id = hub.tx(send)
     run_worker(hub)
     out = [n for n in listing(dirs["out_dir"]) if n.endswith(".edxml")]
@@ -213,11 +264,17 @@ def test_the_worker_writes_out_and_reads_in_through_the_hot_folder(demo_factory,
 
     # inbound: Vũng Tàu's product (another site here) drops a package for STTTT and junk next to it
     def product_send(site):
-        doc = ds.compose(site, product.env, actor("vanthu.vungtau"), site["directory"][VUNGTAU],
-                         basic(recipients=[STTTT], subject="Báo cáo qua thư mục trao đổi"),
-                         [("bao-cao.pdf", pdf_file("in"), "")])
+        doc = ds.compose(
+            site,
+            product.env,
+            actor("vanthu.vungtau"),
+            site["directory"][VUNGTAU],
+            basic(recipients=[STTTT], subject="Báo cáo qua thư mục trao đổi"),
+            [("bao-cao.pdf", pdf_file("in"), "")],
+        )
         ds.issue(site, product.env, actor("vanthu.vungtau"), doc)
         return doc.document_id, edxml_io.export_document(site, product.env, doc)
+
     inbound_id, package = product.tx(product_send)
     put(dirs["in_dir"], "bao-cao.edxml", package)
     put(dirs["in_dir"], "junk.edxml", b"not edXML at all")
@@ -228,6 +285,7 @@ def test_the_worker_writes_out_and_reads_in_through_the_hot_folder(demo_factory,
     def received(site):
         doc = site["documents"][site["documents"].name_for(inbound_id)]
         return doc.sender_code, doc.title, doc.delivery_for(STTTT) is not None
+
     assert hub.tx(received) == (VUNGTAU, "Báo cáo qua thư mục trao đổi", True)
     # the same file dropped again is not stored twice
     put(dirs["in_dir"], "bao-cao.edxml", package)

@@ -5,6 +5,7 @@ refusal of a replayed or tampered webhook is the receivers' side: ``verify_signa
 ``ReplayGuard`` from the plugin, used here by a sample receiver served by waitress. The
 test replays and alters real requests the worker sent.
 """
+
 import json
 import threading
 import time
@@ -16,15 +17,22 @@ from lienthong.core.db import get_database
 from lienthong.core.services import documents as ds
 from lienthong.core.transports import OutboundMessage, PermanentError
 from lienthong.core.worker import Worker
-from lienthong.plugins.webhook_json import (SIGNATURE_HEADER, TIMESTAMP_HEADER, ReplayGuard, SignatureError,
-                                            WebhookJson, sign, verify_signature)
+from lienthong.plugins.webhook_json import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    ReplayGuard,
+    SignatureError,
+    WebhookJson,
+    sign,
+    verify_signature,
+)
 
 from .support.demo import demo_factory  # noqa: F401
 from .support.endpoint import Endpoint
 from .support.exchange import SNV, STP, STTTT, Hub, actor, basic, pdf_file
 
 SECRET = "whsec-0123456789abcdef"
-ADAPTER = WebhookJson()      # the adapter the direct calls below use (the hook makes one per application)
+ADAPTER = WebhookJson()  # the adapter the direct calls below use (the hook makes one per application)
 
 
 class SampleReceiver:
@@ -33,14 +41,15 @@ class SampleReceiver:
     def __init__(self, secret):
         self.secret = secret
         self.guard = ReplayGuard(tolerance=300)
-        self.accepted = {}          # message_id -> notification
+        self.accepted = {}  # message_id -> notification
         self.refusals = []
 
     def __call__(self, request, start_response):
         h = request["headers"]
         try:
-            self.guard.check(self.secret, h.get(TIMESTAMP_HEADER.lower()), request["body"],
-                             h.get(SIGNATURE_HEADER.lower()))
+            self.guard.check(
+                self.secret, h.get(TIMESTAMP_HEADER.lower()), request["body"], h.get(SIGNATURE_HEADER.lower())
+            )
         except SignatureError as exc:
             self.refusals.append(exc.reason)
             start_response("401 Unauthorized", [("Content-Type", "text/plain")])
@@ -76,12 +85,20 @@ def delivered(demo_factory, receiver):
     def setup(site):
         for code in (STP, SNV):
             site["directory"][code].adapter = "webhook_json"
-            site["directory"][code].adapter_settings.update({"url": receiver.endpoint.url(f"/hook/{code}"),
-                                                             "secret": SECRET})
-        doc = ds.compose(site, hub.env, actor("vanthu.snv"), site["directory"][SNV],
-                         basic(recipients=[STP, STTTT]), [("van-ban.pdf", pdf_file("hook"), "")])
+            site["directory"][code].adapter_settings.update(
+                {"url": receiver.endpoint.url(f"/hook/{code}"), "secret": SECRET}
+            )
+        doc = ds.compose(
+            site,
+            hub.env,
+            actor("vanthu.snv"),
+            site["directory"][SNV],
+            basic(recipients=[STP, STTTT]),
+            [("van-ban.pdf", pdf_file("hook"), "")],
+        )
         ds.issue(site, hub.env, actor("vanthu.snv"), doc)
         return doc.document_id, doc.notation, doc.title
+
     document_id, notation, subject = hub.tx(setup)
     run_worker(hub)
     return hub, document_id, notation, subject
@@ -92,8 +109,12 @@ def test_notifications_are_signed_json_without_attachments(delivered, receiver):
     assert receiver.refusals == []
     notes = list(receiver.accepted.values())
     (document,) = [n for n in notes if n["event"] == "document"]
-    assert document["document_id"] == document_id and document["sender"] == SNV and document["recipient"] == STP
-    assert document["notation"] == notation and document["subject"] == subject and document["attachments"] == 1
+    assert (
+        document["document_id"] == document_id and document["sender"] == SNV and document["recipient"] == STP
+    )
+    assert (
+        document["notation"] == notation and document["subject"] == subject and document["attachments"] == 1
+    )
     assert document["status"] is None and document["time"]
     assert not any("AttachmentText" in json.dumps(n) or "base64" in json.dumps(n) for n in notes)
     statuses = [n for n in notes if n["event"] == "status"]
@@ -144,16 +165,18 @@ def test_verify_signature_rules():
     good = sign(SECRET, now, body)
     assert good.startswith("sha256=") and len(good) == 7 + 64
     assert verify_signature(SECRET, str(now), body, good, now=now + 299) is True
-    for args, reason in [((SECRET, str(now), body + b" ", good), "does not match"),
-                         (("other-secret-value-x", str(now), body, good), "does not match"),
-                         ((SECRET, str(now), body, good), "away from now"),
-                         ((SECRET, "yesterday", body, good), "not a number"),
-                         ((SECRET, str(now), body, ""), "missing"),
-                         (("", str(now), body, good), "no secret")]:
+    for args, reason in [
+        ((SECRET, str(now), body + b" ", good), "does not match"),
+        (("other-secret-value-x", str(now), body, good), "does not match"),
+        ((SECRET, str(now), body, good), "away from now"),
+        ((SECRET, "yesterday", body, good), "not a number"),
+        ((SECRET, str(now), body, ""), "missing"),
+        (("", str(now), body, good), "no secret"),
+    ]:
         at = now + 301 if reason == "away from now" else now
         with pytest.raises(SignatureError, match=reason):
             verify_signature(*args, now=at)
-    with pytest.raises(SignatureError, match="away from now"):       # a timestamp from the future
+    with pytest.raises(SignatureError, match="away from now"):  # a timestamp from the future
         verify_signature(SECRET, str(now + 600), body, sign(SECRET, now + 600, body), now=now)
     guard = ReplayGuard(tolerance=300)
     assert guard.check(SECRET, str(now), body, good, now=now)
@@ -168,26 +191,48 @@ def test_verify_signature_rules():
 def test_a_receiver_that_refuses_the_signature_makes_a_dead_letter(receiver):
     """A wrong secret on the unit's entry: 401 is permanent (retrying the same signature cannot help)."""
     from lienthong.core import edxml
-    payload = edxml.build_status({
-        "response_for": {"organ_id": SNV, "code": "1/QĐ-SNV", "promulgation_date": "2026-01-01",
-                         "document_id": "DOC-1"},
-        "from": {"organ_id": STP, "organ_name": "Sở Tư pháp"}, "status_code": "03", "description": "",
-        "timestamp": "2026-01-02T09:00:00+07:00",
-        "staff_info": {"staff": "x", "department": "", "mobile": "", "email": ""}})
-    message = OutboundMessage("k1", "status", "DOC-1", SNV, STP, payload,
-                              settings={"url": receiver.endpoint.url(), "secret": "wrong-secret-0123456"})
+
+    payload = edxml.build_status(
+        {
+            "response_for": {
+                "organ_id": SNV,
+                "code": "1/QĐ-SNV",
+                "promulgation_date": "2026-01-01",
+                "document_id": "DOC-1",
+            },
+            "from": {"organ_id": STP, "organ_name": "Sở Tư pháp"},
+            "status_code": "03",
+            "description": "",
+            "timestamp": "2026-01-02T09:00:00+07:00",
+            "staff_info": {"staff": "x", "department": "", "mobile": "", "email": ""},
+        }
+    )
+    message = OutboundMessage(
+        "k1",
+        "status",
+        "DOC-1",
+        SNV,
+        STP,
+        payload,
+        settings={"url": receiver.endpoint.url(), "secret": "wrong-secret-0123456"},
+    )
     with pytest.raises(PermanentError) as info:
         ADAPTER.deliver(message, None)
     assert "401" in info.value.reason and "does not match" in info.value.reason
     message.settings["secret"] = SECRET
     ADAPTER.deliver(message, None)
     (note,) = receiver.accepted.values()
-    assert (note["event"], note["status"], note["document_id"], note["notation"]) == ("status", "03", "DOC-1",
-                                                                                      "1/QĐ-SNV")
+    assert (note["event"], note["status"], note["document_id"], note["notation"]) == (
+        "status",
+        "03",
+        "DOC-1",
+        "1/QĐ-SNV",
+    )
 
 
 def test_settings_are_checked():
     assert ADAPTER.check_settings({}) == ["url is required", "secret is required"]
     assert ADAPTER.check_settings({"url": "http://x/hook", "secret": "short"}) == [
-        "secret must be at least 16 characters"]
+        "secret must be at least 16 characters"
+    ]
     assert [s.name for s in ADAPTER.settings if s.secret] == ["secret"]

@@ -12,13 +12,13 @@ Bounded and deterministic: ``EXAMPLES`` + ``NEGATIVE`` examples per operation, H
 derandomized, no shrinking, no example database. Left out: ``DELETE /api/v1/auth/token``,
 which would end the token the run uses.
 """
+
 import threading
 import time
 
 import pytest
 
-from lienthong.core.services import audit
-from lienthong.core.services import documents as ds
+from lienthong.core.services import audit, documents as ds
 
 from .support.app import with_site
 from .support.demo import demo_factory  # noqa: F401  (fixture)
@@ -26,16 +26,16 @@ from .support.exchange import PDF, SNV, STTTT, VUNGTAU, basic
 
 schemathesis = pytest.importorskip("schemathesis")
 
-EXAMPLES = 25        # schema-conforming requests per operation
-NEGATIVE = 8         # requests that break the schema, per operation
+EXAMPLES = 25  # schema-conforming requests per operation
+NEGATIVE = 8  # requests that break the schema, per operation
 CLERK = "vanthu.stttt"
-EXCLUDED = {("DELETE", "/api/v1/auth/token")}    # would revoke the run's own token
+EXCLUDED = {("DELETE", "/api/v1/auth/token")}  # would revoke the run's own token
 
 
 def _real_send(case):
     """A generated send body made sendable: a real recipient, no random units, people or files."""
     body = case.body
-    if isinstance(body, dict) and isinstance(body.get("metadata"), dict):   # multipart
+    if isinstance(body, dict) and isinstance(body.get("metadata"), dict):  # multipart
         body.pop("file", None)
         body = body["metadata"]
     if isinstance(body, dict):
@@ -53,6 +53,7 @@ def _serve(app):
     import logging
 
     import waitress
+
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
 
@@ -61,6 +62,7 @@ def _serve(app):
             server.run()
         except OSError:  # the socket closed under the loop at the end: done, not an error
             pass
+
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return server, thread
@@ -71,19 +73,33 @@ def _seed(site, env):
     import io
 
     from lienthong.core.services import tokens
+
     sender = audit.Actor(login="vanthu.snv", client="127.0.0.1")
-    document = ds.send(site, env, sender, site["directory"][SNV], basic(recipients=[STTTT, VUNGTAU]),
-                       [("quyet-dinh.pdf", io.BytesIO(PDF), "Quyết định")])
+    document = ds.send(
+        site,
+        env,
+        sender,
+        site["directory"][SNV],
+        basic(recipients=[STTTT, VUNGTAU]),
+        [("quyet-dinh.pdf", io.BytesIO(PDF), "Quyết định")],
+    )
     user = site["users"][CLERK]
-    _token, secret = tokens.create(site, audit.Actor.system("schemathesis"), None, "schemathesis", kind="login",
-                                   login=CLERK, epoch=user.session_epoch, ttl=3600)
+    _token, secret = tokens.create(
+        site,
+        audit.Actor.system("schemathesis"),
+        None,
+        "schemathesis",
+        kind="login",
+        login=CLERK,
+        epoch=user.session_epoch,
+        ttl=3600,
+    )
     return document.id, secret
 
 
 def _fuzz(base, spec, headers, real=None, excluded=(), real_bodies=None, min_operations=1):
     """Every operation of the OpenAPI document at ``spec``: (operations, requests, statuses, failures)."""
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import strategies as st
+    from hypothesis import HealthCheck, Phase, given, settings, strategies as st
     from schemathesis import GenerationMode
     from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
 
@@ -102,18 +118,31 @@ def _fuzz(base, spec, headers, real=None, excluded=(), real_bodies=None, min_ope
         own = {k: v for k, v in real.items() if "{" + k + "}" in operation.path}
         positive = operation.as_strategy(GenerationMode.POSITIVE)
         if own:
-            positive = st.one_of(positive, operation.as_strategy(GenerationMode.POSITIVE, path_parameters=own))
+            positive = st.one_of(
+                positive, operation.as_strategy(GenerationMode.POSITIVE, path_parameters=own)
+            )
         real_body = real_bodies.get((operation.method.upper(), operation.path))
         if real_body is not None:
             positive = st.one_of(positive, operation.as_strategy(GenerationMode.POSITIVE).map(real_body))
-        for strategy, count in ((positive, EXAMPLES), (operation.as_strategy(GenerationMode.NEGATIVE), NEGATIVE)):
-            @settings(max_examples=count, derandomize=True, database=None, deadline=None,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        for strategy, count in (
+            (positive, EXAMPLES),
+            (operation.as_strategy(GenerationMode.NEGATIVE), NEGATIVE),
+        ):
+
+            @settings(
+                max_examples=count,
+                derandomize=True,
+                database=None,
+                deadline=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=strategy)
             def run(case):
                 figures["examples"] += 1
                 response = case.call_and_validate(base_url=base, headers=headers, checks=checks, timeout=30)
                 statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
             try:
                 run()
             except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001  (collected, reported below)
@@ -131,14 +160,23 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(demo_fact
     real = {"id": document_id, "name": "quyet-dinh.pdf", "code": STTTT, "login": "chuyenvien.stttt"}
     started = time.monotonic()
     try:
-        figures, statuses, failures = _fuzz(base, "/api/v1/openapi.json", {"Authorization": f"Bearer {secret}"},
-                                            real, EXCLUDED, REAL_BODIES, min_operations=30)
+        figures, statuses, failures = _fuzz(
+            base,
+            "/api/v1/openapi.json",
+            {"Authorization": f"Bearer {secret}"},
+            real,
+            EXCLUDED,
+            REAL_BODIES,
+            min_operations=30,
+        )
     finally:
         server.close()
         thread.join(timeout=5)
     duration = time.monotonic() - started
-    print(f"\nschemathesis: {figures['operations']} operations, {figures['examples']} requests, {duration:.1f} s; "
-          f"statuses {dict(sorted(statuses.items()))}")
+    print(
+        f"\nschemathesis: {figures['operations']} operations, {figures['examples']} requests, {duration:.1f} s; "
+        f"statuses {dict(sorted(statuses.items()))}"
+    )
     assert not failures, "\n\n".join(failures)
     assert figures["examples"] >= figures["operations"] * (EXAMPLES // 2)
 
@@ -155,25 +193,33 @@ def test_schemathesis_on_the_edxml_api_finds_no_server_error_and_no_undocumented
     env = get_env(web.app.registry)
     document_id, _secret = with_site(web.app, lambda site: _seed(site, env))
     edxml_id = with_site(web.app, lambda site: site["documents"][document_id].document_id)
-    _token, secret = with_site(web.app, lambda site: tokens.create(site, audit.Actor.system("schemathesis"), STTTT,
-                                                                   "schemathesis"))
+    _token, secret = with_site(
+        web.app, lambda site: tokens.create(site, audit.Actor.system("schemathesis"), STTTT, "schemathesis")
+    )
 
-    def real_package(case):          # a real package of the token's unit: the path that stores (201)
+    def real_package(case):  # a real package of the token's unit: the path that stores (201)
         case.body = make_package(sender=STTTT, to=(SNV,))[0]
         case.media_type = "application/xml"
         return case
+
     server, thread = _serve(web.app)
     base = f"http://127.0.0.1:{server.effective_port}"
     started = time.monotonic()
     try:
-        figures, statuses, failures = _fuzz(base, "/edxml/v1/openapi.json", {"Authorization": f"Bearer {secret}"},
-                                            {"document_id": edxml_id},
-                                            real_bodies={("POST", "/edxml/v1/packages"): real_package},
-                                            min_operations=6)
+        figures, statuses, failures = _fuzz(
+            base,
+            "/edxml/v1/openapi.json",
+            {"Authorization": f"Bearer {secret}"},
+            {"document_id": edxml_id},
+            real_bodies={("POST", "/edxml/v1/packages"): real_package},
+            min_operations=6,
+        )
     finally:
         server.close()
         thread.join(timeout=5)
-    print(f"\nschemathesis /edxml/v1: {figures['operations']} operations, {figures['examples']} requests, "
-          f"{time.monotonic() - started:.1f} s; statuses {dict(sorted(statuses.items()))}")
+    print(
+        f"\nschemathesis /edxml/v1: {figures['operations']} operations, {figures['examples']} requests, "
+        f"{time.monotonic() - started:.1f} s; statuses {dict(sorted(statuses.items()))}"
+    )
     assert not failures, "\n\n".join(failures)
     assert figures["examples"] >= figures["operations"] * (EXAMPLES // 2)

@@ -96,7 +96,8 @@ def imports_of(module, path, known):
                 prefix = node.module
             # ``from pkg import sub`` imports the submodule when there is one
             names = [
-                f"{prefix}.{alias.name}" if f"{prefix}.{alias.name}" in known else prefix for alias in node.names
+                f"{prefix}.{alias.name}" if f"{prefix}.{alias.name}" in known else prefix
+                for alias in node.names
             ]
         else:
             continue
@@ -150,7 +151,9 @@ def test_the_graph_is_read_from_the_source():
     graph = import_graph()
     # a known edge of each kind: relative, absolute, inside a function
     assert "lienthong.core.resources.site" in graph
-    assert any(target.startswith("lienthong.core.resources") for target in graph["lienthong.core.services.documents"])
+    assert any(
+        target.startswith("lienthong.core.resources") for target in graph["lienthong.core.services.documents"]
+    )
     assert len(graph) > 100
 
 

@@ -3,10 +3,11 @@
 Tampering is done the way an intruder with file access would: change the committed
 FileStorage, then ask the real command (`lienthong audit verify`) whether the chain holds.
 """
+
 import json
 import os
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 from ZODB import DB
@@ -18,8 +19,18 @@ from lienthong.core.services import accounts, audit
 
 from .support.app import DEMO_PASSWORD, close_app, login, make_app, with_site
 
-ENTRY_FIELDS = {"seq", "time", "actor", "on_behalf_of", "action", "target", "client", "details",
-                "prev", "hash"}
+ENTRY_FIELDS = {
+    "seq",
+    "time",
+    "actor",
+    "on_behalf_of",
+    "action",
+    "target",
+    "client",
+    "details",
+    "prev",
+    "hash",
+}
 
 
 def entries(app):
@@ -27,6 +38,7 @@ def entries(app):
 
 
 # -- writing entries --------------------------------------------------------------------------
+
 
 def test_a_new_site_starts_the_chain_with_its_creation(app):
     (first,) = entries(app)
@@ -37,13 +49,21 @@ def test_a_new_site_starts_the_chain_with_its_creation(app):
 
 
 def test_services_record_actor_delegation_action_target_time_and_client(app):
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     actor = audit.Actor(login="admin", on_behalf_of="lanhdao.stttt", client="10.1.2.3")
-    with_site(app, lambda site: accounts.add_user(site, actor, "vanthu.moi", "Nguyễn Văn Mới",
-                                                  "Mat-khau-rat-manh-2024", roles=("auditor",)))
-    with_site(app, lambda site: audit.record(site, audit.Actor.system("worker"), "job.run", "/transport",
-                                             job="reminders", count=3))
-    after = datetime.now(timezone.utc)
+    with_site(
+        app,
+        lambda site: accounts.add_user(
+            site, actor, "vanthu.moi", "Nguyễn Văn Mới", "Mat-khau-rat-manh-2024", roles=("auditor",)
+        ),
+    )
+    with_site(
+        app,
+        lambda site: audit.record(
+            site, audit.Actor.system("worker"), "job.run", "/transport", job="reminders", count=3
+        ),
+    )
+    after = datetime.now(UTC)
 
     first, created, job = entries(app)
     assert set(created) == ENTRY_FIELDS
@@ -60,8 +80,11 @@ def test_services_record_actor_delegation_action_target_time_and_client(app):
 
     assert job["seq"] == 3 and job["prev"] == created["hash"]
     assert (job["actor"], job["on_behalf_of"], job["client"]) == ("system:worker", None, None)
-    assert (job["action"], job["target"], job["details"]) == ("job.run", "/transport",
-                                                               {"job": "reminders", "count": 3})
+    assert (job["action"], job["target"], job["details"]) == (
+        "job.run",
+        "/transport",
+        {"job": "reminders", "count": 3},
+    )
     assert with_site(app, audit.verify) is None
 
 
@@ -109,6 +132,7 @@ def test_entries_handed_out_cannot_alter_the_stored_chain(app):
         entry["details"]["new"] = True
         # another write in the same transaction rewrites the bucket holding the entry
         audit.record(site, audit.Actor.system("t"), "x.two", "/")
+
     with_site(app, meddle)
 
     stored = [e for e in entries(app) if e["action"] == "x.one"][0]
@@ -120,15 +144,19 @@ def test_entries_read_newest_first_and_from_a_start(app):
     def fill(site):
         for n in range(5):
             audit.record(site, audit.Actor.system("t"), f"x.{n}", "/")
+
     with_site(app, fill)
 
     def read(site):
         log = site["audit"]
-        return ([e["seq"] for e in log.iter_entries()],
-                [e["seq"] for e in log.iter_entries(reverse=True)],
-                [e["seq"] for e in log.iter_entries(start=4)],
-                [e["seq"] for e in log.iter_entries(start=4, reverse=True)],
-                next(log.iter_entries(reverse=True))["action"])
+        return (
+            [e["seq"] for e in log.iter_entries()],
+            [e["seq"] for e in log.iter_entries(reverse=True)],
+            [e["seq"] for e in log.iter_entries(start=4)],
+            [e["seq"] for e in log.iter_entries(start=4, reverse=True)],
+            next(log.iter_entries(reverse=True))["action"],
+        )
+
     forward, backward, from4, from4_back, newest = with_site(app, read)
     assert forward == [1, 2, 3, 4, 5, 6]
     assert backward == [6, 5, 4, 3, 2, 1]
@@ -138,10 +166,13 @@ def test_entries_read_newest_first_and_from_a_start(app):
 
 # -- nothing can edit or delete entries --------------------------------------------------------
 
+
 def test_the_audit_log_offers_no_way_to_change_or_remove_entries():
     import re
-    writes = re.compile(r"(set|del|edit|remove|pop|clear|update|replace|truncate|rewrite|drop|purge)",
-                        re.IGNORECASE)
+
+    writes = re.compile(
+        r"(set|del|edit|remove|pop|clear|update|replace|truncate|rewrite|drop|purge)", re.IGNORECASE
+    )
     methods = {name for name, value in vars(AuditLog).items() if callable(value)}
     assert "append" in methods and "verify" in methods
     offending = {name for name in methods if writes.search(name)}
@@ -172,29 +203,49 @@ def test_no_view_or_route_changes_the_audit_log(testapp):
     login(testapp, "admin")
     token = testapp.get("/").text.split('name="csrf_token" value="', 1)[-1].split('"', 1)[0]
     before = entries(testapp.app)
-    for method, path in [("DELETE", "/audit"), ("DELETE", "/audit/1"), ("PUT", "/audit/1"),
-                         ("PATCH", "/audit/1"), ("POST", "/audit"), ("POST", "/audit/1/delete"),
-                         ("POST", "/audit/clear"), ("GET", "/audit/1/delete")]:
-        res = testapp.request(path, method=method, headers={"X-CSRF-Token": token},
-                              body=b"seq=1", content_type="application/x-www-form-urlencoded",
-                              expect_errors=True)
+    for method, path in [
+        ("DELETE", "/audit"),
+        ("DELETE", "/audit/1"),
+        ("PUT", "/audit/1"),
+        ("PATCH", "/audit/1"),
+        ("POST", "/audit"),
+        ("POST", "/audit/1/delete"),
+        ("POST", "/audit/clear"),
+        ("GET", "/audit/1/delete"),
+    ]:
+        res = testapp.request(
+            path,
+            method=method,
+            headers={"X-CSRF-Token": token},
+            body=b"seq=1",
+            content_type="application/x-www-form-urlencoded",
+            expect_errors=True,
+        )
         assert res.status_int >= 400 or method == "GET", (method, path, res.status)
     after = entries(testapp.app)
-    assert after[:len(before)] == before
+    assert after[: len(before)] == before
     assert with_site(testapp.app, audit.verify) is None
 
 
 # -- tampering, checked with the real command --------------------------------------------------
+
 
 @pytest.fixture
 def chain(settings, tmp_path):
     """A committed FileStorage with a chain of 6 entries and a closed database; yields tools."""
     application = make_app(settings)
     try:
+
         def fill(site):
             for n in range(2, 7):
-                audit.record(site, audit.Actor(login=f"user{n}", client="10.0.0.%d" % n),
-                             "document.read", f"/documents/{n}", n=n)
+                audit.record(
+                    site,
+                    audit.Actor(login=f"user{n}", client="10.0.0.%d" % n),
+                    "document.read",
+                    f"/documents/{n}",
+                    n=n,
+                )
+
         with_site(application, fill)
         assert len(entries(application)) == 6
     finally:
@@ -206,20 +257,23 @@ def chain(settings, tmp_path):
         f"zodbconn.uri = {settings['zodbconn.uri']}\n"
         f"lienthong.secret = {settings['lienthong.secret']}\n"
         "lienthong.session.secure = false\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return Chain(tmp_path, str(ini))
 
 
 def rewrite(log, entries):
     """Store ``entries`` in ``log`` as it keeps them: sealed chunks of ``tail_size`` and a tail."""
     from BTrees.LOBTree import LOBTree
+
     from lienthong.core.resources.audit import AuditChunk, encode
+
     texts = [encode(entry) for entry in entries]
     size = log.tail_size
     sealed = max(0, len(texts) - (len(texts) % size or size))
     log.archive = LOBTree()
     for start in range(0, sealed, size):
-        log.archive[start + 1] = AuditChunk(texts[start:start + size])
+        log.archive[start + 1] = AuditChunk(texts[start : start + size])
     log.tail = texts[sealed:]
 
 
@@ -243,6 +297,7 @@ class Chain:
             entries = {entry["seq"]: entry for entry in log._stored()}
             change(entries, log)
             rewrite(log, [entries[k] for k in sorted(entries)])
+
         try:
             run_in_site(db, rewritten, attempts=1)
         finally:
@@ -257,8 +312,14 @@ class Chain:
 
     def verify(self, venv_bin):
         env = {k: v for k, v in os.environ.items() if k != "LIENTHONG_CONFIG"}
-        return subprocess.run([os.path.join(venv_bin, "lienthong"), "--config", self.ini, "audit", "verify"],
-                              capture_output=True, text=True, timeout=120, env=env, cwd=str(self.directory))
+        return subprocess.run(
+            [os.path.join(venv_bin, "lienthong"), "--config", self.ini, "audit", "verify"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=str(self.directory),
+        )
 
 
 def test_cli_reports_an_intact_chain(chain, venv_bin):
@@ -270,6 +331,7 @@ def test_cli_reports_an_intact_chain(chain, venv_bin):
 def test_cli_reports_an_entry_changed_without_recomputing_its_hash(chain, venv_bin):
     def change(entries, log):
         entries[4] = {**entries[4], "actor": "someone-else"}
+
     chain.tamper(change)
     assert "entry 4 was changed" in chain.broken_at(venv_bin, 4)
 
@@ -279,6 +341,7 @@ def test_cli_reports_a_rehashed_change_as_the_next_entrys_broken_link(chain, ven
         forged = {**entries[3], "target": "/documents/other"}
         forged["hash"] = entry_hash(forged)
         entries[3] = forged
+
     chain.tamper(change)
     assert "does not follow entry 3" in chain.broken_at(venv_bin, 4)
 
@@ -288,6 +351,7 @@ def test_cli_reports_a_rehashed_change_of_the_last_entry(chain, venv_bin):
         forged = {**entries[6], "client": "192.0.2.1"}
         forged["hash"] = entry_hash(forged)
         entries[6] = forged
+
     chain.tamper(change)
     chain.broken_at(venv_bin, 6)
 
@@ -309,6 +373,7 @@ def test_cli_reports_a_removed_entry_even_when_the_rest_is_renumbered(chain, ven
             entries[entry["seq"]] = entry
         log.next_seq = 6
         log.head = moved[-1]["hash"]
+
     chain.tamper(change)
     chain.broken_at(venv_bin, 3)
 
@@ -316,6 +381,7 @@ def test_cli_reports_a_removed_entry_even_when_the_rest_is_renumbered(chain, ven
 def test_cli_reports_two_swapped_entries(chain, venv_bin):
     def change(entries, log):
         entries[2], entries[5] = entries[5], entries[2]
+
     chain.tamper(change)
     chain.broken_at(venv_bin, 2)
 
@@ -326,11 +392,13 @@ def test_cli_reports_two_swapped_entries_with_their_numbers_swapped_too(chain, v
         a["seq"], b["seq"] = 5, 2
         a["hash"], b["hash"] = entry_hash(a), entry_hash(b)
         entries[2], entries[5] = b, a
+
     chain.tamper(change)
     chain.broken_at(venv_bin, 2)
 
 
 # -- many writers at once ------------------------------------------------------------------------
+
 
 def append_concurrently(db, threads=8, each=60, attempts=5):
     """``threads`` writers appending ``each`` entries on their own connections; returns retries."""
@@ -344,9 +412,14 @@ def append_concurrently(db, threads=8, each=60, attempts=5):
     def writer(n):
         for i in range(each):
             try:
-                run_in_site(db, lambda site: audit.record(site, audit.Actor(login=f"writer{n}"), "document.read",
-                                                          f"/documents/{n}-{i}"),
-                            attempts, on_conflict=lambda attempt: retries.append(n))
+                run_in_site(
+                    db,
+                    lambda site: audit.record(
+                        site, audit.Actor(login=f"writer{n}"), "document.read", f"/documents/{n}-{i}"
+                    ),
+                    attempts,
+                    on_conflict=lambda attempt: retries.append(n),
+                )
             except ConflictError:
                 retries.append(n)
                 failures.append((n, i))
@@ -371,7 +444,8 @@ def test_concurrent_appends_merge_into_one_unbroken_chain(app):
     assert len(stored) == before + 8 * 60
     assert [e["seq"] for e in stored] == list(range(1, len(stored) + 1))
     assert sorted(e["target"] for e in stored[before:]) == sorted(
-        f"/documents/{n}-{i}" for n in range(8) for i in range(60))
+        f"/documents/{n}-{i}" for n in range(8) for i in range(60)
+    )
     assert with_site(app, lambda site: site["audit"].verify()) is None
     assert with_site(app, lambda site: len(site["audit"].archive)) >= 6  # sealed chunks of 64
     # unresolved, nearly every append conflicts (and many give up); sealing collisions stay few
@@ -382,6 +456,7 @@ def test_concurrent_appends_merge_into_one_unbroken_chain(app):
 def small_tail(monkeypatch):
     """Seal the tail every 4 entries, so a 6-entry chain has a sealed chunk and a tail."""
     from lienthong.core.resources.audit import AuditLog
+
     monkeypatch.setattr(AuditLog, "tail_size", 4)
 
 
@@ -389,6 +464,7 @@ def test_a_change_inside_a_sealed_chunk_is_reported(small_tail, chain, venv_bin)
     def change(entries, log):
         assert len(log.archive) == 1 and [decode(t)["seq"] for t in log.tail] == [5, 6]
         entries[2] = {**entries[2], "action": "document.delete"}
+
     chain.tamper(change)
     assert "entry 2 was changed" in chain.broken_at(venv_bin, 2)
 

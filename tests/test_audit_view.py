@@ -1,4 +1,5 @@
 """/audit: auditors and the system administrator read the log; nobody else; reading is recorded."""
+
 import pytest
 
 from lienthong.core.services import audit
@@ -41,7 +42,10 @@ def test_anonymous_is_sent_to_login(web):
 def test_filters_paging_and_chain_check(web):
     def many(site):
         for n in range(120):
-            audit.record(site, audit.Actor(login="vanthu.snv", client="10.0.0.9"), "document.read", f"/documents/{n}")
+            audit.record(
+                site, audit.Actor(login="vanthu.snv", client="10.0.0.9"), "document.read", f"/documents/{n}"
+            )
+
     with_site(web.app, many)
     login(web, "kiemtoan")
     first = web.get("/audit", {"actor": "vanthu.snv", "action": "document."})
@@ -60,10 +64,12 @@ def test_filters_paging_and_chain_check(web):
 def test_a_broken_chain_shows_where(web):
     def tamper(site):
         from lienthong.core.resources.audit import decode, encode
+
         log = site["audit"]
         forged = decode(log.tail[2])
         forged["actor"] = "someone-else"
         log.tail = log.tail[:2] + [encode(forged)] + log.tail[3:]
+
     with_site(web.app, tamper)
     login(web, "kiemtoan")
     verdict = web.get("/audit", {"verify": "1"}).html.select_one("#verified")

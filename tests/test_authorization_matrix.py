@@ -12,6 +12,7 @@ Allowed requests must get past authorization: POSTs to pages are sent without a 
 token (so an allowed one stops at 400 and changes nothing); API writes get a body that is
 not a JSON object (400) or a fresh throwaway target.
 """
+
 import json
 from dataclasses import dataclass
 
@@ -24,16 +25,16 @@ from lienthong.core.services import accounts, audit, delegations, tokens
 from .support.app import with_site
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 
-OWN = "000.00.12.H49"     # the unit of every acting person below
-OTHER = "000.00.02.H49"   # somebody else's unit
-THIRD = "000.00.31.H49"   # a unit that exchanges documents with both
+OWN = "000.00.12.H49"  # the unit of every acting person below
+OTHER = "000.00.02.H49"  # somebody else's unit
+THIRD = "000.00.31.H49"  # a unit that exchanges documents with both
 
 
 @dataclass(frozen=True)
 class Actor:
     name: str
-    login: str | None = None   # None: anonymous, or a system token
-    system: bool = False       # an API token of OWN (an eOffice product)
+    login: str | None = None  # None: anonymous, or a system token
+    system: bool = False  # an API token of OWN (an eOffice product)
 
 
 ACTORS = [
@@ -53,6 +54,7 @@ TARGET_USERS = {OWN: "chuyenvien.stttt", OTHER: "chuyenvien.snv"}
 @dataclass(frozen=True)
 class Target:
     """Where a URL points: a unit, and for user URLs a person (``self`` when it is the actor)."""
+
     unit: str | None = None
     user: str | None = None
 
@@ -106,12 +108,15 @@ def user_managers(actor, target):
     """An account's management screens: the system admin, and the admin of the person's unit
     unless the person holds a site-wide role (a unit admin must not reset the system admin)."""
     return actor.name == "system_admin" or (
-        actor.name == "unit_admin" and target.unit == OWN and target.user not in SITE_ROLE_HOLDERS)
+        actor.name == "unit_admin" and target.unit == OWN and target.user not in SITE_ROLE_HOLDERS
+    )
 
 
 def delegators(actor, target):
     """A delegation is revoked by the person who gave it, or by the system admin."""
-    return actor.name == "system_admin" or (actor.login is not None and actor.login == TARGET_USERS[target.unit])
+    return actor.name == "system_admin" or (
+        actor.login is not None and actor.login == TARGET_USERS[target.unit]
+    )
 
 
 def unit_drafters(actor, target):
@@ -166,13 +171,17 @@ class Case:
     templates: tuple
     targets: tuple
     rule: object
-    renew: bool = False    # the call may end the credentials it used: log in again after it
+    renew: bool = False  # the call may end the credentials it used: log in again after it
 
 
 UNITS = (Target(unit=OWN), Target(unit=OTHER))
 NO_TARGET = (Target(),)
-PEOPLE = (Target(unit=OWN, user="self"), Target(unit=OWN, user=TARGET_USERS[OWN]),
-          Target(unit=OTHER, user=TARGET_USERS[OTHER]), Target(unit=OWN, user="admin"))
+PEOPLE = (
+    Target(unit=OWN, user="self"),
+    Target(unit=OWN, user=TARGET_USERS[OWN]),
+    Target(unit=OTHER, user=TARGET_USERS[OTHER]),
+    Target(unit=OWN, user="admin"),
+)
 FRESH_PEOPLE = (Target(unit=OWN, user="fresh"), Target(unit=OTHER, user="fresh"))
 
 
@@ -201,31 +210,52 @@ MATRIX = {
     ("Mailbox:", "GET"): case(["/directory/{unit}/mailbox"], UNITS, unit_mail)
     + case(["/users/{user}/mailbox"], PEOPLE, personal_mail),
     # documents: a unit's mailbox, drafts, documents and deliveries, registers, paper check
-    **{("Mailbox:compose", m): case(["/directory/{unit}/mailbox/compose"], UNITS, unit_drafters)
-       + case(["/users/{user}/mailbox/compose"], PEOPLE, nobody) for m in ("GET", "POST")},
-    **{("Mailbox:paper", m): case(["/directory/{unit}/mailbox/paper"], UNITS, unit_clerks) for m in ("GET", "POST")},
+    **{
+        ("Mailbox:compose", m): case(["/directory/{unit}/mailbox/compose"], UNITS, unit_drafters)
+        + case(["/users/{user}/mailbox/compose"], PEOPLE, nobody)
+        for m in ("GET", "POST")
+    },
+    **{
+        ("Mailbox:paper", m): case(["/directory/{unit}/mailbox/paper"], UNITS, unit_clerks)
+        for m in ("GET", "POST")
+    },
     ("Site:search", "GET"): case(["/search?q=quyet+dinh"], rule=people),
-    ("Document:", "GET"): case(["/documents/{incoming}", "/documents/{outgoing}", "/documents/{draft}"], UNITS,
-                               unit_mail),
+    ("Document:", "GET"): case(
+        ["/documents/{incoming}", "/documents/{outgoing}", "/documents/{draft}"], UNITS, unit_mail
+    ),
     ("Attachment:", "GET"): case(["/documents/{incoming}/attachments/a.pdf"], UNITS, unit_mail),
-    ("Document:edxml", "GET"): case(["/documents/{incoming}/edxml", "/documents/{outgoing}/edxml"], UNITS,
-                                    unit_mail),
-    ("Delivery:", "GET"): case(["/documents/{incoming}/deliveries/{unit}",
-                                f"/documents/{{outgoing}}/deliveries/{THIRD}"], UNITS, unit_mail),
-    ("Delivery:act", "POST"): case(["/documents/{incoming}/deliveries/{unit}/act",
-                                    f"/documents/{{outgoing}}/deliveries/{THIRD}/act"], UNITS, unit_mail),
-    **{("Document:edit", m): case(["/documents/{draft}/edit"], UNITS, unit_drafters) for m in ("GET", "POST")},
+    ("Document:edxml", "GET"): case(
+        ["/documents/{incoming}/edxml", "/documents/{outgoing}/edxml"], UNITS, unit_mail
+    ),
+    ("Delivery:", "GET"): case(
+        ["/documents/{incoming}/deliveries/{unit}", f"/documents/{{outgoing}}/deliveries/{THIRD}"],
+        UNITS,
+        unit_mail,
+    ),
+    ("Delivery:act", "POST"): case(
+        ["/documents/{incoming}/deliveries/{unit}/act", f"/documents/{{outgoing}}/deliveries/{THIRD}/act"],
+        UNITS,
+        unit_mail,
+    ),
+    **{
+        ("Document:edit", m): case(["/documents/{draft}/edit"], UNITS, unit_drafters) for m in ("GET", "POST")
+    },
     ("Document:submit", "POST"): case(["/documents/{draft}/submit"], UNITS, unit_drafters),
     ("Document:approve", "POST"): case(["/documents/{draft}/approve"], UNITS, unit_leaders),
     ("Document:send_back", "POST"): case(["/documents/{draft}/send_back"], UNITS, unit_leaders),
     ("Document:issue", "POST"): case(["/documents/{draft}/issue"], UNITS, unit_clerks),
     ("Registers:", "GET"): case(["/directory/{unit}/registers"], UNITS, unit_registers),
-    ("Register:", "GET"): case(["/directory/{unit}/registers/{register}",
-                                "/directory/{unit}/registers/{register}?print=1"], UNITS, unit_registers),
-    ("Register:scan", "GET"): case(["/directory/{unit}/registers/{register}/scan?number=1"], UNITS,
-                                   unit_registers),
-    ("Register:export.csv", "GET"): case(["/directory/{unit}/registers/{register}/export.csv"], UNITS,
-                                         unit_registers),
+    ("Register:", "GET"): case(
+        ["/directory/{unit}/registers/{register}", "/directory/{unit}/registers/{register}?print=1"],
+        UNITS,
+        unit_registers,
+    ),
+    ("Register:scan", "GET"): case(
+        ["/directory/{unit}/registers/{register}/scan?number=1"], UNITS, unit_registers
+    ),
+    ("Register:export.csv", "GET"): case(
+        ["/directory/{unit}/registers/{register}/export.csv"], UNITS, unit_registers
+    ),
     # one's own account
     ("profile", "GET"): case(["/profile"], rule=people),
     ("profile", "POST"): case(["/profile"], rule=people),
@@ -254,8 +284,9 @@ MATRIX = {
     ("manage_unit_split", "POST"): case(["/manage/units/{unit}/split"], UNITS, system_admin),
     ("manage_unit_dissolve", "POST"): case(["/manage/units/{unit}/dissolve"], UNITS, system_admin),
     ("manage_unit_tokens", "POST"): case(["/manage/units/{unit}/tokens"], UNITS, unit_managers),
-    ("manage_unit_token_revoke", "POST"): case(["/manage/units/{unit}/tokens/{token}/revoke"], UNITS,
-                                               unit_managers),
+    ("manage_unit_token_revoke", "POST"): case(
+        ["/manage/units/{unit}/tokens/{token}/revoke"], UNITS, unit_managers
+    ),
     # digital signatures: the operator's trust roots; a unit's key and roots
     ("manage_signing", "GET"): case(["/manage/signing"], rule=system_admin),
     ("manage_signing", "POST"): case(["/manage/signing"], rule=system_admin),
@@ -264,8 +295,9 @@ MATRIX = {
     ("manage_unit_signing", "POST"): case(["/manage/units/{unit}/signing"], UNITS, unit_managers),
     ("manage_unit_signing_test", "POST"): case(["/manage/units/{unit}/signing/test"], UNITS, unit_managers),
     ("manage_unit_signing_roots", "POST"): case(["/manage/units/{unit}/signing/roots"], UNITS, unit_managers),
-    ("manage_unit_signing_root_remove", "POST"): case(["/manage/units/{unit}/signing/roots/00ff/remove"], UNITS,
-                                                      unit_managers),
+    ("manage_unit_signing_root_remove", "POST"): case(
+        ["/manage/units/{unit}/signing/roots/00ff/remove"], UNITS, unit_managers
+    ),
     # the outbound queue
     ("manage_transport", "GET"): case(["/manage/transport"], rule=system_admin),
     ("manage_transport_retry", "POST"): case(["/manage/transport/retry"], rule=system_admin),
@@ -276,10 +308,20 @@ MATRIX = {
     ("manage_users@Organization", "GET"): case(["/manage/users?unit={unit}"], UNITS, unit_managers),
     ("manage_users@Organization", "POST"): case(["/manage/users?unit={unit}"], UNITS, unit_managers),
     ("manage_user@User", "GET"): case(["/manage/users/{user}"], PEOPLE, user_managers),
-    **{(f"manage_user_{action}@User", "POST"): case([f"/manage/users/{{user}}/{path}"], PEOPLE, user_managers)
-       for action, path in (("edit", "edit"), ("lock", "lock"), ("unlock", "unlock"), ("reset", "reset"),
-                            ("roles", "roles"), ("compromised", "compromised"),
-                            ("delegation_revoke", "delegations/revoke"))},
+    **{
+        (f"manage_user_{action}@User", "POST"): case(
+            [f"/manage/users/{{user}}/{path}"], PEOPLE, user_managers
+        )
+        for action, path in (
+            ("edit", "edit"),
+            ("lock", "lock"),
+            ("unlock", "unlock"),
+            ("reset", "reset"),
+            ("roles", "roles"),
+            ("compromised", "compromised"),
+            ("delegation_revoke", "delegations/revoke"),
+        )
+    },
     # the JSON API (bearer tokens; the finer checks inside a view are in test_api.py)
     ("api.openapi", "GET"): case(["/api/v1/openapi.json"]),
     ("api.auth.token", "POST"): case(["/api/v1/auth/token"]),
@@ -289,10 +331,12 @@ MATRIX = {
     ("api.organizations", "POST"): case(["/api/v1/organizations"], rule=system_admin),
     ("api.organization", "GET"): case(["/api/v1/organizations/{unit}"], UNITS, logged_in),
     ("api.organization", "PATCH"): case(["/api/v1/organizations/{unit}"], UNITS, unit_managers),
-    ("api.organization.connection", "POST"): case(["/api/v1/organizations/{unit}/connection"], UNITS,
-                                                  system_admin),
-    ("api.organization.reorganize", "POST"): case(["/api/v1/organizations/{unit}/reorganize"], UNITS,
-                                                  system_admin),
+    ("api.organization.connection", "POST"): case(
+        ["/api/v1/organizations/{unit}/connection"], UNITS, system_admin
+    ),
+    ("api.organization.reorganize", "POST"): case(
+        ["/api/v1/organizations/{unit}/reorganize"], UNITS, system_admin
+    ),
     ("api.organization.tokens", "GET"): case(["/api/v1/organizations/{unit}/tokens"], UNITS, unit_managers),
     ("api.organization.tokens", "POST"): case(["/api/v1/organizations/{unit}/tokens"], UNITS, unit_managers),
     ("api.token", "DELETE"): case(["/api/v1/tokens/{token}"], UNITS, unit_managers),
@@ -306,14 +350,24 @@ MATRIX = {
     ("api.delegation", "DELETE"): case(["/api/v1/delegations/{delegation}"], UNITS, delegators),
     # the document API
     ("api.documents", "POST"): case(["/api/v1/documents"], rule=own_mail),
-    ("api.document", "GET"): case(["/api/v1/documents/{incoming}", "/api/v1/documents/{outgoing}"], UNITS,
-                                  unit_mail),
-    ("api.document.attachment", "GET"): case(["/api/v1/documents/{incoming}/attachments/a.pdf"], UNITS, unit_mail),
+    ("api.document", "GET"): case(
+        ["/api/v1/documents/{incoming}", "/api/v1/documents/{outgoing}"], UNITS, unit_mail
+    ),
+    ("api.document.attachment", "GET"): case(
+        ["/api/v1/documents/{incoming}/attachments/a.pdf"], UNITS, unit_mail
+    ),
     ("api.document.edxml", "GET"): case(["/api/v1/documents/{incoming}/edxml"], UNITS, unit_mail),
-    ("api.delivery.actions", "POST"): case(["/api/v1/documents/{incoming}/deliveries/{unit}/actions",
-                                            f"/api/v1/documents/{{outgoing}}/deliveries/{THIRD}/actions"], UNITS,
-                                           unit_mail),
-    ("api.delivery.edxml", "GET"): case(["/api/v1/documents/{incoming}/deliveries/{unit}/edxml"], UNITS, unit_mail),
+    ("api.delivery.actions", "POST"): case(
+        [
+            "/api/v1/documents/{incoming}/deliveries/{unit}/actions",
+            f"/api/v1/documents/{{outgoing}}/deliveries/{THIRD}/actions",
+        ],
+        UNITS,
+        unit_mail,
+    ),
+    ("api.delivery.edxml", "GET"): case(
+        ["/api/v1/documents/{incoming}/deliveries/{unit}/edxml"], UNITS, unit_mail
+    ),
     ("api.organization.inbox", "GET"): case(["/api/v1/organizations/{unit}/inbox"], UNITS, unit_mail),
     ("api.organization.outbox", "GET"): case(["/api/v1/organizations/{unit}/outbox"], UNITS, unit_mail),
     ("api.me.mailbox", "GET"): case(["/api/v1/me/mailbox"], rule=people),
@@ -393,9 +447,19 @@ def _fresh_user(site_state, target):
     app = site_state["app"]
     site_state["n"] += 1
     login = f"matrix.{site_state['n']}"
-    with_site(app, lambda site: accounts.add_user(
-        site, audit.Actor.system("matrix"), login, "Matrix", None, target.unit or OWN, ("specialist",),
-        password_hash="x"))
+    with_site(
+        app,
+        lambda site: accounts.add_user(
+            site,
+            audit.Actor.system("matrix"),
+            login,
+            "Matrix",
+            None,
+            target.unit or OWN,
+            ("specialist",),
+            password_hash="x",
+        ),
+    )
     return login
 
 
@@ -403,6 +467,7 @@ def _fresh_token(site_state, target):
     def make(site):
         token, _secret = tokens.create(site, audit.Actor.system("matrix"), target.unit or OWN, "matrix")
         return token.token_id
+
     return with_site(site_state["app"], make)
 
 
@@ -411,16 +476,29 @@ def _fresh_delegation(site_state, target):
 
     def make(site):
         delegator = site["users"][TARGET_USERS[target.unit or OWN]]
-        d = delegations.create(site, audit.Actor.system("matrix"), delegator, "vanthu.snv" if target.unit == OTHER
-                               else "vanthu.stttt", date.today(), date.today() + timedelta(days=1), "mailbox")
+        d = delegations.create(
+            site,
+            audit.Actor.system("matrix"),
+            delegator,
+            "vanthu.snv" if target.unit == OTHER else "vanthu.stttt",
+            date.today(),
+            date.today() + timedelta(days=1),
+            "mailbox",
+        )
         return d.delegation_id
+
     return with_site(site_state["app"], make)
 
 
 def _fresh_incident(site_state, target):
     from lienthong.core.services import incidents
-    return with_site(site_state["app"], lambda site: incidents.open_incident(
-        site, audit.Actor.system("matrix"), "compromised_password", f"/users/{TARGET_USERS[OWN]}"))
+
+    return with_site(
+        site_state["app"],
+        lambda site: incidents.open_incident(
+            site, audit.Actor.system("matrix"), "compromised_password", f"/users/{TARGET_USERS[OWN]}"
+        ),
+    )
 
 
 CLERKS = {OWN: "vanthu.stttt", OTHER: "vanthu.snv", THIRD: "vanthu.vungtau"}
@@ -432,17 +510,24 @@ def _document(site_state, sender, recipient, issue=True):
 
     from lienthong.core.services import documents as ds
     from lienthong.core.services.env import get_env
+
     env = get_env(site_state["app"].registry)
     pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
     def make(site):
         clerk = audit.Actor(login=CLERKS[sender])
-        doc = ds.compose(site, env, clerk, site["directory"][sender],
-                         {"doc_type": "CV", "subject": "Ma trận quyền", "recipients": [recipient]},
-                         [("a.pdf", io.BytesIO(pdf), "")])
+        doc = ds.compose(
+            site,
+            env,
+            clerk,
+            site["directory"][sender],
+            {"doc_type": "CV", "subject": "Ma trận quyền", "recipients": [recipient]},
+            [("a.pdf", io.BytesIO(pdf), "")],
+        )
         if issue:
             ds.issue(site, env, clerk, doc)
         return doc.id
+
     return with_site(site_state["app"], make)
 
 
@@ -465,9 +550,15 @@ def _fresh_register(site_state, target):
 
 
 #: placeholders that need an object made for each request (a write may consume it)
-FRESH = {"token": _fresh_token, "delegation": _fresh_delegation, "incident": _fresh_incident,
-         "incoming": _fresh_incoming, "outgoing": _fresh_outgoing, "draft": _fresh_draft,
-         "register": _fresh_register}
+FRESH = {
+    "token": _fresh_token,
+    "delegation": _fresh_delegation,
+    "incident": _fresh_incident,
+    "incoming": _fresh_incoming,
+    "outgoing": _fresh_outgoing,
+    "draft": _fresh_draft,
+    "register": _fresh_register,
+}
 
 
 def authenticate(web, actor, api):
@@ -475,16 +566,26 @@ def authenticate(web, actor, api):
     if actor.name == "anonymous":
         return {}
     if api:
+
         def make(site):
             if actor.system:
                 return tokens.create(site, audit.Actor.system("matrix"), OWN, "matrix product")[1]
             user = site["users"][actor.login]
-            return tokens.create(site, audit.Actor.system("matrix"), None, "matrix", kind="login",
-                                 login=actor.login, epoch=user.session_epoch)[1]
+            return tokens.create(
+                site,
+                audit.Actor.system("matrix"),
+                None,
+                "matrix",
+                kind="login",
+                login=actor.login,
+                epoch=user.session_epoch,
+            )[1]
+
         return {"Authorization": f"Bearer {with_site(web.app, make)}"}
     if actor.system:
         return authenticate(web, actor, api=True)  # sent to pages too, where it must open nothing
     from .support.app import login
+
     login(web, actor.login)
     return {}
 
@@ -547,7 +648,11 @@ def judge(web, actor, method, url, api, allowed, res):
     if res.status_int != 403:
         return [f"{where} (should be refused)"]
     entry = last_entry(web.app)
-    if (entry["action"], entry["target"], entry["actor"]) != ("access.denied", url.split("?")[0], audit_login(actor)):
+    if (entry["action"], entry["target"], entry["actor"]) != (
+        "access.denied",
+        url.split("?")[0],
+        audit_login(actor),
+    ):
         return [f"{where} (refused but not audited: {entry['action']} {entry['target']} {entry['actor']})"]
     return []
 
@@ -583,25 +688,55 @@ def test_traversal_paths_without_a_view_reveal_nothing(demo_factory):
     from lienthong.core.resources.site import TOP_LEVEL
 
     web = demo_factory()
-    token_id = with_site(web.app, lambda site: tokens.create(site, audit.Actor.system("matrix"), OWN, "x")[0].token_id)
+    token_id = with_site(
+        web.app, lambda site: tokens.create(site, audit.Actor.system("matrix"), OWN, "x")[0].token_id
+    )
     delegation_id = _fresh_delegation({"app": web.app}, Target(unit=OWN))
-    with_views = ("directory", "audit", "delegations", "incidents")  # the address book, /audit, /delegations: in MATRIX
+    with_views = (
+        "directory",
+        "audit",
+        "delegations",
+        "incidents",
+    )  # the address book, /audit, /delegations: in MATRIX
     paths = [f"/{name}" for name in TOP_LEVEL if name not in with_views]
-    paths += [f"/users/{TARGET_USERS[OWN]}", f"/tokens/{token_id}", f"/delegations/{delegation_id}",
-              "/incidents/x", "/audit/1"]
+    paths += [
+        f"/users/{TARGET_USERS[OWN]}",
+        f"/tokens/{token_id}",
+        f"/delegations/{delegation_id}",
+        "/incidents/x",
+        "/audit/1",
+    ]
     for actor in ACTORS:
         web.reset()
         headers = authenticate(web, actor, api=False)
         for path in paths:
             res = web.get(path, headers=headers, expect_errors=True)
-            assert res.status_int in (404, 303 if actor.login is None else 404), (actor.name, path, res.status)
+            assert res.status_int in (404, 303 if actor.login is None else 404), (
+                actor.name,
+                path,
+                res.status,
+            )
 
 
-JUNK_QUERY = {"page": "-1", "limit": "x", "offset": "zz", "q": "\x00<script>", "view": "<b>", "unit": "../x",
-              "kind": "nope", "state": "?", "include_inactive": "maybe", "lang": "xx", "actor": "'", "action": "%"}
+JUNK_QUERY = {
+    "page": "-1",
+    "limit": "x",
+    "offset": "zz",
+    "q": "\x00<script>",
+    "view": "<b>",
+    "unit": "../x",
+    "kind": "nope",
+    "state": "?",
+    "include_inactive": "maybe",
+    "lang": "xx",
+    "actor": "'",
+    "action": "%",
+}
 
 
-@pytest.mark.parametrize("actor", [ACTORS[1], ACTORS[3], ACTORS[7]], ids=["system_admin", "unit_admin", "token"])
+@pytest.mark.parametrize(
+    "actor", [ACTORS[1], ACTORS[3], ACTORS[7]], ids=["system_admin", "unit_admin", "token"]
+)
 def test_malformed_query_parameters_never_cause_a_server_error(demo_factory, actor):
     """Every GET in the matrix, with junk in every query parameter the views read: a page or a
     problem, never a 500 or a traceback."""
@@ -616,7 +751,8 @@ def test_malformed_query_parameters_never_cause_a_server_error(demo_factory, act
             for template in item.templates:
                 url = fill(template, resolve(item.targets[0], actor, state), state).split("?")[0]
                 api = url.startswith("/api/")
-                res = web.get(url, params=JUNK_QUERY, headers=api_headers if api else page_headers,
-                              expect_errors=True)
+                res = web.get(
+                    url, params=JUNK_QUERY, headers=api_headers if api else page_headers, expect_errors=True
+                )
                 assert res.status_int < 500, (key, url, res.status)
                 assert "Traceback" not in res.text, (key, url)

@@ -9,6 +9,7 @@
 - restore never writes into a database that holds a site, nor from an altered, truncated or
   half-made backup; `--keep` deletes only complete backups, the oldest first.
 """
+
 import hashlib
 import http.cookiejar
 import io
@@ -27,12 +28,27 @@ import pytest
 from ZODB import DB
 from ZODB.FileStorage import FileStorage
 
-from .support.app import DEMO_PASSWORD, base_settings, close_app, file_uri, free_port, login, make_app, with_site
 from lienthong.core.app_objects import app_objects
+
 from .support import cli
+from .support.app import (
+    DEMO_PASSWORD,
+    base_settings,
+    close_app,
+    file_uri,
+    free_port,
+    login,
+    make_app,
+    with_site,
+)
 from .support.demo import build_demo_snapshot, copy_snapshot
-from .support.storages import pg_connect, relstorage_conf, running_zeo, runzeo_path
-from .support.storages import pg_database  # noqa: F401 - fixture
+from .support.storages import (
+    pg_connect,
+    pg_database,  # noqa: F401 - fixture
+    relstorage_conf,
+    running_zeo,
+    runzeo_path,
+)
 
 # not a multiple of any buffer size, every byte value present
 PAYLOAD = bytes(range(256)) * 389 + b"LienThong backup test payload"
@@ -41,6 +57,7 @@ NAME = re.compile(r"^\d{8}T\d{6}\.\d{6}Z$")
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def sha256_file(path):
     with open(path, "rb") as f:
@@ -54,7 +71,9 @@ def make_site(directory, tmp_path_factory):
     copy_snapshot(build_demo_snapshot(str(tmp_path_factory.getbasetemp() / "demo-snapshot")), str(directory))
     app = make_app(base_settings(directory))
     try:
-        return with_site(app, lambda site: app_objects(app.registry).blob_store.put(site, io.BytesIO(PAYLOAD)))
+        return with_site(
+            app, lambda site: app_objects(app.registry).blob_store.put(site, io.BytesIO(PAYLOAD))
+        )
     finally:
         close_app(app)
 
@@ -131,6 +150,7 @@ def restored_site_runs(settings, manifest, key):
         def read(site, k):
             with store.open(site, k) as f:
                 return f.read()
+
         assert with_site(app, lambda site: read(site, key)) == PAYLOAD
         # objects made after the restore get new oids: nothing restored is overwritten
         other = os.urandom(5000)
@@ -158,6 +178,7 @@ def assert_restored(result, manifest):
 
 
 # --------------------------------------------------------------------------- the online backup
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
@@ -189,9 +210,18 @@ def served(tmp_path_factory):
             health = response.status
     finally:
         cli.stop(server)
-    return SimpleNamespace(base=base, site=site, ini=ini, key=key, result=result, before=before,
-                           writes=(during, len(done)), alive=alive, health=health,
-                           backups=base / "backups")
+    return SimpleNamespace(
+        base=base,
+        site=site,
+        ini=ini,
+        key=key,
+        result=result,
+        before=before,
+        writes=(during, len(done)),
+        alive=alive,
+        health=health,
+        backups=base / "backups",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -224,8 +254,11 @@ def test_backup_while_serving_holds_the_site_its_blob_and_a_true_manifest(served
     assert manifest["generation"] == evolve.current_generation()
     # the digests and sizes are those of the files, and every file of blobs/ is listed
     listed = {rel: info for rel, info in manifest["files"].items()}
-    on_disk = {os.path.relpath(os.path.join(d, f), path).replace(os.sep, "/")
-               for d, _, fs in os.walk(path) for f in fs} - {"manifest.json"}
+    on_disk = {
+        os.path.relpath(os.path.join(d, f), path).replace(os.sep, "/")
+        for d, _, fs in os.walk(path)
+        for f in fs
+    } - {"manifest.json"}
     assert set(listed) == on_disk
     for rel, info in listed.items():
         assert (sha256_file(path / rel), os.path.getsize(path / rel)) == (info["sha256"], info["size"]), rel
@@ -240,12 +273,26 @@ def test_backup_while_serving_holds_the_site_its_blob_and_a_true_manifest(served
 
     def look(site, storage):
         with ZODBBlobStore().open(site, PAYLOAD_KEY) as f:
-            return len(storage), site.generation, "admin" in site["users"], f.read() == PAYLOAD, audit_hashes(site)
-    objects, generation, has_admin, same_blob, backed_up = on_filestorage(path / "Data.fs", look, path / "blobs")
-    assert (objects, generation, has_admin, same_blob) == (manifest["objects"], manifest["generation"], True, True)
+            return (
+                len(storage),
+                site.generation,
+                "admin" in site["users"],
+                f.read() == PAYLOAD,
+                audit_hashes(site),
+            )
+
+    objects, generation, has_admin, same_blob, backed_up = on_filestorage(
+        path / "Data.fs", look, path / "blobs"
+    )
+    assert (objects, generation, has_admin, same_blob) == (
+        manifest["objects"],
+        manifest["generation"],
+        True,
+        True,
+    )
     # a consistent snapshot: the backed-up audit chain is a prefix of the live one
     live = on_filestorage(served.site / "Data.fs", audit_hashes)
-    assert live[:len(backed_up)] == backed_up and len(live) > len(backed_up)
+    assert live[: len(backed_up)] == backed_up and len(live) > len(backed_up)
 
 
 def test_restore_into_a_fresh_filestorage_runs_the_site(made, tmp_path):
@@ -254,7 +301,9 @@ def test_restore_into_a_fresh_filestorage_runs_the_site(made, tmp_path):
     ini = cli.write_ini(tmp_path / "restored.ini", file_uri(target), port=free_port())
     # without --yes it asks first; "no" copies nothing
     asked = cli.run(["restore", str(path)], ini, input="n\n")
-    assert f"restore backup {manifest['name']} ({manifest['source']}) into {file_uri(target)}?" in asked.stdout
+    assert (
+        f"restore backup {manifest['name']} ({manifest['source']}) into {file_uri(target)}?" in asked.stdout
+    )
     cli.assert_clean_failure(asked, "restore cancelled")
     assert_restored(restore(path, ini), manifest)
     assert sha256_file(path / "Data.fs") == manifest["files"]["Data.fs"]["sha256"]  # the backup is untouched
@@ -268,8 +317,9 @@ def test_restore_into_relstorage_on_postgresql(made, tmp_path, pg_database):
     conf = relstorage_conf(tmp_path / "pg", pg_database)
     ini = cli.write_ini(tmp_path / "pg.ini", f"zconfig://{conf}", port=free_port())
     assert_restored(restore(path, ini), manifest)
-    entries = restored_site_runs(base_settings(tmp_path / "app", **{"zodbconn.uri": f"zconfig://{conf}"}),
-                                 manifest, PAYLOAD_KEY)
+    entries = restored_site_runs(
+        base_settings(tmp_path / "app", **{"zodbconn.uri": f"zconfig://{conf}"}), manifest, PAYLOAD_KEY
+    )
     verify = cli.run(["audit", "verify"], ini)
     assert verify.returncode == 0 and f"audit log intact: {entries} entries" in verify.stdout, verify.stderr
     # the objects and the blob's bytes really are in PostgreSQL (history-free schema)
@@ -298,8 +348,10 @@ def test_backup_from_a_zeo_server_and_no_restore_through_a_zeo_client(tmp_path, 
     with running_zeo(runzeo, tmp_path) as (port, _server_blobs):
         # a client with its own blob cache: the blob travels through the ZEO protocol;
         # the credentials must not reach the manifest
-        uri = (f"zeo://operator:s3cret-pw@127.0.0.1:{port}?blob_dir={tmp_path}/zeo-cache"
-               f"&wait_timeout=15&password=s3cret-pw")
+        uri = (
+            f"zeo://operator:s3cret-pw@127.0.0.1:{port}?blob_dir={tmp_path}/zeo-cache"
+            f"&wait_timeout=15&password=s3cret-pw"
+        )
         ini = cli.write_ini(tmp_path / "zeo.ini", uri, port=free_port())
         result = cli.run(["backup", "--to", str(tmp_path / "backups")], ini)
         assert result.returncode == 0, result.stderr
@@ -317,6 +369,7 @@ def test_backup_from_a_zeo_server_and_no_restore_through_a_zeo_client(tmp_path, 
     def look(site_, storage):
         with ZODBBlobStore().open(site_, PAYLOAD_KEY) as f:
             return len(storage), "admin" in site_["users"], f.read() == PAYLOAD, audit_hashes(site_)
+
     copied = on_filestorage(path / "Data.fs", look, path / "blobs")
     original = on_filestorage(site / "Data.fs", look, site / "blobs")
     assert copied == original and copied[1:3] == (True, True)
@@ -326,11 +379,15 @@ def test_backup_from_a_zeo_server_and_no_restore_through_a_zeo_client(tmp_path, 
 
 # --------------------------------------------------------------------------- refusals
 
+
 def test_restore_is_refused_into_a_database_that_holds_a_site(served, made):
     path, _manifest = made
     before = tree_state(served.site)
-    cli.assert_clean_failure(restore(path, served.ini), "already holds a LienThong site",
-                             "point zodbconn.uri in the ini at an empty database")
+    cli.assert_clean_failure(
+        restore(path, served.ini),
+        "already holds a LienThong site",
+        "point zodbconn.uri in the ini at an empty database",
+    )
     assert tree_state(served.site) == before  # not even a lock or index file was written
 
 
@@ -363,8 +420,11 @@ def _remove_blob(path):
     return str(blob.relative_to(path)), "is missing"
 
 
-@pytest.mark.parametrize("damage", [_flip_data_fs, _flip_blob, _truncate_data_fs, _remove_blob],
-                         ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize(
+    "damage",
+    [_flip_data_fs, _flip_blob, _truncate_data_fs, _remove_blob],
+    ids=lambda f: f.__name__.strip("_"),
+)
 def test_an_altered_or_truncated_backup_is_refused_naming_the_file(made, tmp_path, damage):
     path, _manifest = made
     copy = tmp_path / path.name
@@ -416,12 +476,16 @@ def test_backup_errors_are_one_clear_line(served, tmp_path):
     (tmp_path / "bare").mkdir()
     DB(FileStorage(str(tmp_path / "bare" / "Data.fs"))).close()
     bare = cli.write_ini(tmp_path / "bare.ini", f"file://{tmp_path}/bare/Data.fs", port=free_port())
-    cli.assert_clean_failure(cli.run(["backup", "--to", str(tmp_path / "b")], bare),
-                             "holds no LienThong site", "lienthong init")
+    cli.assert_clean_failure(
+        cli.run(["backup", "--to", str(tmp_path / "b")], bare), "holds no LienThong site", "lienthong init"
+    )
     assert not (tmp_path / "b").exists()
     # a destination that cannot be created, for a site that can be backed up
     (tmp_path / "afile").write_text("a file, not a directory")
-    cli.assert_clean_failure(cli.run(["backup", "--to", str(tmp_path / "afile" / "backups")], served.ini),
-                             "cannot create the backup directory", str(tmp_path / "afile"))
+    cli.assert_clean_failure(
+        cli.run(["backup", "--to", str(tmp_path / "afile" / "backups")], served.ini),
+        "cannot create the backup directory",
+        str(tmp_path / "afile"),
+    )
     # a backup directory that does not exist
     cli.assert_clean_failure(restore(tmp_path / "no-such-backup", missing), "is not a directory")

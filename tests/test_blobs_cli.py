@@ -4,6 +4,7 @@ Migration moves every attachment between stores with every digest checked, in on
 transaction per batch; killed half-way it resumes where it stopped; a damaged source is
 named and left where it is. Verify reads everything back (R5.4, R6.6).
 """
+
 import hashlib
 import io
 import os
@@ -32,15 +33,23 @@ def make_site(directory, snapshot, documents, size=2000):
     copy_snapshot(snapshot, str(directory))
     app = make_app(base_settings(directory))
     try:
+
         def issue(site, n):
             env = get_env(app.registry)
             body = PDF + f"% van ban {max(n, 1)} ".encode() * (size // 16)
             files = [(f"van-ban-{n}.pdf", io.BytesIO(body), "")]
             if n % 3 == 2:
                 files.append((f"phu-luc-{n}.pdf", io.BytesIO(PDF + f"% phu luc {n}".encode()), "Phụ lục"))
-            doc = ds.compose(site, env, actor("vanthu.snv"), site["directory"][SNV],
-                             basic(subject=f"Văn bản số {n}", recipients=[STTTT, VUNGTAU]), files)
+            doc = ds.compose(
+                site,
+                env,
+                actor("vanthu.snv"),
+                site["directory"][SNV],
+                basic(subject=f"Văn bản số {n}", recipients=[STTTT, VUNGTAU]),
+                files,
+            )
             ds.issue(site, env, actor("vanthu.snv"), doc)
+
         for n in range(documents):
             with_site(app, lambda site: issue(site, n))
     finally:
@@ -51,9 +60,14 @@ def attachments(directory):
     """[(document id, notation, name, store, sha256)] of the site in ``directory``."""
     app = make_app(base_settings(directory))
     try:
+
         def collect(site):
-            return [(d.id, d.notation, a.name, a.store, a.sha256) for d in site["documents"].values()
-                    for a in d.attachments.values()]
+            return [
+                (d.id, d.notation, a.name, a.store, a.sha256)
+                for d in site["documents"].values()
+                for a in d.attachments.values()
+            ]
+
         return with_site(app, collect)
     finally:
         close_app(app)
@@ -84,7 +98,7 @@ def test_migrate_moves_everything_in_batches_verifying_and_back_again(site):
     before = attachments(data)
     assert len(before) == 9 and {a[3] for a in before} == {"zodb"}
     keys = {a[4] for a in before}
-    assert len(keys) == 8                       # documents 0 and 1 carry the same bytes
+    assert len(keys) == 8  # documents 0 and 1 carry the same bytes
 
     result = run(["blobs", "migrate", "--to", "fs", "--batch", "2"], ini=ini)
     assert result.returncode == 0, result.stderr
@@ -95,10 +109,12 @@ def test_migrate_moves_everything_in_batches_verifying_and_back_again(site):
     assert sum(sizes) == 9 and all(2 <= n <= 3 for n in sizes[:-1]) and 1 <= sizes[-1] <= 3
     assert f"9 attachments (11.8 kB) moved to fs in {len(sizes)} batches" in result.stdout
     assert result.stdout.count("committed:") == len(sizes)
-    assert "1 reused a verified copy already there" in result.stdout    # the second document of the same bytes
+    assert "1 reused a verified copy already there" in result.stdout  # the second document of the same bytes
     after = attachments(data)
-    assert [a[:3] + a[4:] for a in after] == [a[:3] + a[4:] for a in before] and {a[3] for a in after} == {"fs"}
-    assert sorted(files_under(fs)) == sorted(f"{k[:2]}/{k[2:4]}/{k}" for k in keys)   # stored once
+    assert [a[:3] + a[4:] for a in after] == [a[:3] + a[4:] for a in before] and {a[3] for a in after} == {
+        "fs"
+    }
+    assert sorted(files_under(fs)) == sorted(f"{k[:2]}/{k[2:4]}/{k}" for k in keys)  # stored once
     for key in keys:
         with open(os.path.join(fs, key[:2], key[2:4], key), "rb") as f:
             assert hashlib.sha256(f.read()).hexdigest() == key
@@ -106,11 +122,17 @@ def test_migrate_moves_everything_in_batches_verifying_and_back_again(site):
 
     # run again: nothing to do
     again = run(["blobs", "migrate", "--to", "fs"], ini=ini)
-    assert again.returncode == 0 and "0 attachments (0 B) moved" in again.stdout and "9 already in fs" in again.stdout
+    assert (
+        again.returncode == 0
+        and "0 attachments (0 B) moved" in again.stdout
+        and "9 already in fs" in again.stdout
+    )
 
     verified = run(["blobs", "verify"], ini=ini)
     assert verified.returncode == 0, verified.stderr
-    assert "7 documents, 9 attachments intact" in verified.stdout and "0 damaged, 0 missing" in verified.stdout
+    assert (
+        "7 documents, 9 attachments intact" in verified.stdout and "0 damaged, 0 missing" in verified.stdout
+    )
     assert "0 orphan files in fs" in verified.stdout
 
     back = run(["blobs", "migrate", "--to", "zodb", "--batch", "100"], ini=ini)
@@ -135,13 +157,18 @@ def test_a_killed_migration_resumes_and_ends_with_every_digest_verified(tmp_path
     snapshot = build_demo_snapshot(str(tmp_path_factory.getbasetemp() / "demo-snapshot"))
     data = tmp_path / "data"
     data.mkdir()
-    make_site(data, snapshot, 30, size=MiB)     # 40 attachments, ~30 MB: a run takes long enough to kill it
+    make_site(data, snapshot, 30, size=MiB)  # 40 attachments, ~30 MB: a run takes long enough to kill it
     fs = tmp_path / "fs-store"
     ini = write_ini(tmp_path / "site.ini", file_uri(data), lienthong__blob_store__fs__path=str(fs))
     total = len(attachments(data))
 
-    proc = subprocess.Popen([LIENTHONG, "-c", ini, "blobs", "migrate", "--to", "fs", "--batch", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+    proc = subprocess.Popen(
+        [LIENTHONG, "-c", ini, "blobs", "migrate", "--to", "fs", "--batch", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -150,7 +177,7 @@ def test_a_killed_migration_resumes_and_ends_with_every_digest_verified(tmp_path
             if "batch 1 committed" in line:
                 break
             assert time.monotonic() < deadline
-        proc.send_signal(signal.SIGKILL)        # no clean-up, as a power cut or `kill -9`
+        proc.send_signal(signal.SIGKILL)  # no clean-up, as a power cut or `kill -9`
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
@@ -169,7 +196,7 @@ def test_a_killed_migration_resumes_and_ends_with_every_digest_verified(tmp_path
     after = attachments(data)
     assert {a[3] for a in after} == {"fs"} and len(after) == total
     moved_now = sum(e["details"]["moved"] for e in audit_of(data, "blobs.migrate"))
-    assert moved_now == total                   # every attachment moved exactly once on the record
+    assert moved_now == total  # every attachment moved exactly once on the record
 
     verified = run(["blobs", "verify", "--store", "fs"], ini=ini, timeout=300)
     assert verified.returncode == 0, verified.stdout + verified.stderr
@@ -187,6 +214,7 @@ def test_a_copy_already_in_the_target_is_reused_and_a_damaged_one_is_written_aga
 
         def read(site_):
             return {key: site_._blobstore_zodb[key].open("r").read() for key in unique[:2]}
+
         contents = with_site(app, read)
     finally:
         close_app(app)
@@ -201,7 +229,7 @@ def test_a_copy_already_in_the_target_is_reused_and_a_damaged_one_is_written_aga
     # the good copy, and the second of the two documents that share their bytes
     assert "2 reused a verified copy already there" in result.stdout
     with open(store.path_for(bad), "rb") as f:
-        assert f.read() == contents[bad]         # the damaged copy was replaced by the source's bytes
+        assert f.read() == contents[bad]  # the damaged copy was replaced by the source's bytes
     assert run(["blobs", "verify"], ini=ini).returncode == 0
 
 
@@ -219,8 +247,10 @@ def test_a_damaged_source_is_named_left_in_place_and_the_run_goes_on(site):
 
     verified = run(["blobs", "verify"], ini=ini)
     assert verified.returncode == 1
-    assert f"BAD: document {victim[0]} ({victim[1]}), attachment {victim[2]}: damaged in the zodb store" \
+    assert (
+        f"BAD: document {victim[0]} ({victim[1]}), attachment {victim[2]}: damaged in the zodb store"
         in verified.stdout
+    )
     assert "8 attachments intact" in verified.stdout and "1 damaged, 0 missing" in verified.stdout
     assert verified.stderr.strip() == "Error: 1 attachment failed verification (listed above)"
 
@@ -229,7 +259,10 @@ def test_a_damaged_source_is_named_left_in_place_and_the_run_goes_on(site):
     assert "Traceback" not in result.stdout + result.stderr
     assert f"NOT MOVED: document {victim[0]} ({victim[1]}), attachment {victim[2]}: damaged" in result.stdout
     assert "8 attachments" in result.stdout
-    assert result.stderr.strip() == "Error: 1 attachment could not be moved (listed above) and stay in their store"
+    assert (
+        result.stderr.strip()
+        == "Error: 1 attachment could not be moved (listed above) and stay in their store"
+    )
     after = {a[:3]: a[3] for a in attachments(data)}
     assert after.pop(victim[:3]) == "zodb" and set(after.values()) == {"fs"}
     assert not os.path.exists(os.path.join(fs, victim[4][:2], victim[4][2:4], victim[4]))
@@ -250,7 +283,9 @@ def test_verify_reports_missing_files_and_counts_orphans(site):
     store.put(None, io.BytesIO(b"a file no attachment names"))
     result = run(["blobs", "verify", "--store", "fs"], ini=ini)
     assert result.returncode == 1
-    shared = sum(1 for a in before if a[4] == victim[4])      # documents 0 and 1 share their bytes
-    assert f"BAD: document {victim[0]} ({victim[1]}), attachment {victim[2]}: missing in the fs store" \
+    shared = sum(1 for a in before if a[4] == victim[4])  # documents 0 and 1 share their bytes
+    assert (
+        f"BAD: document {victim[0]} ({victim[1]}), attachment {victim[2]}: missing in the fs store"
         in result.stdout
+    )
     assert f"{shared} missing" in result.stdout and "1 orphan file in fs" in result.stdout

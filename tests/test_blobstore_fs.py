@@ -4,6 +4,7 @@ Identical bytes are stored once, writes are atomic, every read checks the digest
 damaged attachment is an error naming the document, never served: on the web page, in
 the API, with an incident and an audit entry for the operator.
 """
+
 import hashlib
 import io
 import os
@@ -17,8 +18,7 @@ import pytest
 
 from lienthong.core.app_objects import app_objects
 from lienthong.core.blobs import BlobMissing, BlobStoreError, DigestMismatch
-from lienthong.core.services import attachments
-from lienthong.core.services import documents as ds
+from lienthong.core.services import attachments, documents as ds
 from lienthong.plugins.blobstore_fs import FilesystemBlobStore
 
 from .support.app import base_settings, close_app, login, make_app
@@ -31,8 +31,11 @@ MiB = 1 << 20
 
 def files_under(root):
     """The stored files (tmp/ excluded), relative to ``root``."""
-    return sorted(str(p.relative_to(root)) for p in pathlib.Path(root).rglob("*")
-                  if p.is_file() and p.relative_to(root).parts[0] != "tmp")
+    return sorted(
+        str(p.relative_to(root))
+        for p in pathlib.Path(root).rglob("*")
+        if p.is_file() and p.relative_to(root).parts[0] != "tmp"
+    )
 
 
 def damage(path, offset=20):
@@ -77,7 +80,7 @@ def test_put_stores_by_digest_in_a_fan_out_once_and_reads_back(tmp_path):
     assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)
     assert files_under(tmp_path / "blobs") == [f"{key[:2]}/{key[2:4]}/{key}"]
     assert os.listdir(tmp_path / "blobs" / "tmp") == []
-    assert oct(after.st_mode & 0o777) == "0o440"        # content-addressed files are never rewritten
+    assert oct(after.st_mode & 0o777) == "0o440"  # content-addressed files are never rewritten
 
 
 def test_a_damaged_file_raises_digest_mismatch_naming_key_and_store(tmp_path):
@@ -149,8 +152,12 @@ def test_concurrent_writers_of_the_same_bytes_in_several_processes_all_succeed(t
     data = bytes(range(256)) * 4096 * 3
     key = hashlib.sha256(data).hexdigest()
     script = WRITER.format(path=str(tmp_path / "shared"), key=key)
-    writers = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True) for _ in range(4)]
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
     store = FilesystemBlobStore(str(tmp_path / "shared"))
     errors = []
 
@@ -158,8 +165,9 @@ def test_concurrent_writers_of_the_same_bytes_in_several_processes_all_succeed(t
         try:
             for _ in range(20):
                 assert store.put(None, io.BytesIO(data)) == key
-        except BaseException as exc:   # reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
+
     threads = [threading.Thread(target=thread_writer) for _ in range(3)]
     for t in threads:
         t.start()
@@ -181,7 +189,9 @@ def test_temporary_files_of_a_killed_writer_are_removed_when_a_day_old(tmp_path)
     young.write_bytes(b"being written on another machine")
     two_days_ago = os.stat(old).st_mtime - 2 * 24 * 3600
     os.utime(old, (two_days_ago, two_days_ago))
-    FilesystemBlobStore().configure({"lienthong.blob_store": "fs", "lienthong.blob_store.fs.path": str(tmp_path)})
+    FilesystemBlobStore().configure(
+        {"lienthong.blob_store": "fs", "lienthong.blob_store.fs.path": str(tmp_path)}
+    )
     assert os.listdir(tmp_path / "tmp") == ["vm2-13-young.part"]
 
 
@@ -191,6 +201,7 @@ def issue(hub, files, unit=SNV, who="vanthu.snv", **extra):
         doc = ds.compose(site, hub.env, actor(who), site["directory"][unit], basic(**extra), files)
         ds.issue(site, hub.env, actor(who), doc)
         return doc.id
+
     return hub.tx(run)
 
 
@@ -202,6 +213,7 @@ def read_attachments(hub, doc_id):
             with attachments.open_attachment(site, hub.env, doc.attachments[name]) as f:
                 out[name] = (doc.attachments[name].store, f.read())
         return out
+
     return hub.tx(run)
 
 
@@ -214,11 +226,11 @@ def test_the_setting_alone_sends_new_attachments_to_the_fs_store_stored_once(dem
     hub = Hub(demo_factory(**fs_settings(shared)))
     assert hub.env.blob_store.name == "fs" and hub.env.blob_store.path == str(shared)
     first = issue(hub, [("quyet-dinh.pdf", pdf_file("mot"), "Quyết định")])
-    second = issue(hub, [("quyet-dinh-ban-sao.pdf", pdf_file("mot"), "")], subject="Bản sao")   # same bytes
+    second = issue(hub, [("quyet-dinh-ban-sao.pdf", pdf_file("mot"), "")], subject="Bản sao")  # same bytes
     assert read_attachments(hub, first) == {"quyet-dinh.pdf": ("fs", PDF + b"% mot\n")}
     assert read_attachments(hub, second) == {"quyet-dinh-ban-sao.pdf": ("fs", PDF + b"% mot\n")}
     key = hashlib.sha256(PDF + b"% mot\n").hexdigest()
-    assert files_under(shared) == [f"{key[:2]}/{key[2:4]}/{key}"]       # one file for both documents
+    assert files_under(shared) == [f"{key[:2]}/{key[2:4]}/{key}"]  # one file for both documents
     # nothing went into the ZODB blob index
     assert hub.tx(lambda site: len(getattr(site, "_blobstore_zodb", ()) or ())) == 0
 
@@ -237,7 +249,9 @@ def test_the_default_directory_is_next_to_the_data_fs(tmp_path):
 def test_an_unusable_directory_stops_start_up_with_one_clear_reason(tmp_path):
     (tmp_path / "a-file").write_text("not a directory")
     settings = base_settings(tmp_path, **fs_settings(tmp_path / "a-file" / "blobs"))
-    with pytest.raises(BlobStoreError, match=r"cannot create the fs attachment store directory .*a-file/blobs"):
+    with pytest.raises(
+        BlobStoreError, match=r"cannot create the fs attachment store directory .*a-file/blobs"
+    ):
         make_app(settings)
 
 
@@ -245,10 +259,10 @@ def test_two_hubs_on_two_databases_share_one_directory(demo_factory, tmp_path):
     shared = tmp_path / "nfs"
     one = Hub(demo_factory(**fs_settings(shared)))
     two = Hub(demo_factory(**fs_settings(shared)))
-    assert one.env.blob_store is not two.env.blob_store        # a store object per application
+    assert one.env.blob_store is not two.env.blob_store  # a store object per application
     a = issue(one, [("a.pdf", pdf_file("tu may mot"), "")])
     b = issue(two, [("b.pdf", pdf_file("tu may hai"), "")])
-    c = issue(two, [("c.pdf", pdf_file("tu may mot"), "")])    # the same bytes machine one stored
+    c = issue(two, [("c.pdf", pdf_file("tu may mot"), "")])  # the same bytes machine one stored
     key_a = hashlib.sha256(PDF + b"% tu may mot\n").hexdigest()
     key_b = hashlib.sha256(PDF + b"% tu may hai\n").hexdigest()
     assert sorted(files_under(shared)) == sorted(f"{k[:2]}/{k[2:4]}/{k}" for k in (key_a, key_b))
@@ -269,17 +283,23 @@ def test_the_fs_store_can_be_disabled_and_the_default_store_still_works(demo_fac
 # -- a damaged attachment at download --------------------------------------------------------
 def stored_path(hub, doc_id, name):
     """The file on disk that holds an attachment's bytes, in whichever store it is."""
+
     def run(site):
         attachment = site["documents"][doc_id].attachments[name]
         if attachment.store == "fs":
             return hub.env.blob_stores["fs"].path_for(attachment.sha256)
         return site._blobstore_zodb[attachment.sha256].committed()
+
     return hub.tx(run)
 
 
 def incidents_of(hub):
-    return hub.tx(lambda site: [(i.kind, i.subject, i.unit_code, i.state, i.description, len(i.actions))
-                                for i in site["incidents"].values()])
+    return hub.tx(
+        lambda site: [
+            (i.kind, i.subject, i.unit_code, i.state, i.description, len(i.actions))
+            for i in site["incidents"].values()
+        ]
+    )
 
 
 def audit_actions(hub, action):
@@ -287,8 +307,9 @@ def audit_actions(hub, action):
 
 
 @pytest.mark.parametrize("store", ["fs", "zodb"])
-def test_a_damaged_attachment_is_a_clear_error_on_the_page_and_in_the_api_and_an_incident(demo_factory, tmp_path,
-                                                                                         store):
+def test_a_damaged_attachment_is_a_clear_error_on_the_page_and_in_the_api_and_an_incident(
+    demo_factory, tmp_path, store
+):
     extra = fs_settings(tmp_path / "blobs") if store == "fs" else {}
     hub = Hub(demo_factory(**extra))
     doc_id = issue(hub, [("quyet-dinh.pdf", pdf_file("se bi hong " * 50), "Quyết định")])
@@ -298,7 +319,7 @@ def test_a_damaged_attachment_is_a_clear_error_on_the_page_and_in_the_api_and_an
 
     web = hub.web
     login(web, "vanthu.stttt")
-    assert web.get(url).body.startswith(PDF)                  # intact: served
+    assert web.get(url).body.startswith(PDF)  # intact: served
     damage(stored_path(hub, doc_id, "quyet-dinh.pdf"), offset=len(PDF) + 5)
 
     # the web page: a clear message (Vietnamese by default) naming the document and the attachment
@@ -313,12 +334,20 @@ def test_a_damaged_attachment_is_a_clear_error_on_the_page_and_in_the_api_and_an
     # the API: problem+json with status 500 naming the document and the attachment
     api = Api(web, token_for(web, "vanthu.stttt"))
     problem = assert_problem(api.get(f"/api/v1{url}", status=500), 500, field="attachment")
-    assert "quyet-dinh.pdf" in problem["detail"] and notation in problem["detail"] and doc_id in problem["detail"]
+    assert (
+        "quyet-dinh.pdf" in problem["detail"]
+        and notation in problem["detail"]
+        and doc_id in problem["detail"]
+    )
 
     # one open incident for the operator however often it was read; every read on the audit record
     [(kind, subject, unit, state, description, seen)] = incidents_of(hub)
-    assert (kind, subject, unit, state) == ("attachment_damaged", f"/documents/{doc_id}/attachments/quyet-dinh.pdf",
-                                            SNV, "open")
+    assert (kind, subject, unit, state) == (
+        "attachment_damaged",
+        f"/documents/{doc_id}/attachments/quyet-dinh.pdf",
+        SNV,
+        "open",
+    )
     assert notation in description and "blobs verify" in description and seen >= 3
     entries = audit_actions(hub, "attachment.damaged")
     assert len(entries) == seen
@@ -326,7 +355,8 @@ def test_a_damaged_attachment_is_a_clear_error_on_the_page_and_in_the_api_and_an
     assert entries[-1]["details"]["reason"] == "damaged"
     # a damaged read is not a download
     assert [e["target"] for e in audit_actions(hub, "attachment.download")] == [
-        f"/documents/{doc_id}/attachments/quyet-dinh.pdf"]
+        f"/documents/{doc_id}/attachments/quyet-dinh.pdf"
+    ]
 
 
 def test_a_missing_fs_file_is_reported_as_missing(demo_factory, tmp_path):
@@ -334,8 +364,14 @@ def test_a_missing_fs_file_is_reported_as_missing(demo_factory, tmp_path):
     doc_id = issue(hub, [("quyet-dinh.pdf", pdf_file("bien mat"), "")])
     os.unlink(stored_path(hub, doc_id, "quyet-dinh.pdf"))
     api = Api(hub.web, token_for(hub.web, "vanthu.stttt"))
-    problem = assert_problem(api.get(f"/api/v1/documents/{doc_id}/attachments/quyet-dinh.pdf", status=500,
-                                     headers={"Accept-Language": "en"}), 500)
+    problem = assert_problem(
+        api.get(
+            f"/api/v1/documents/{doc_id}/attachments/quyet-dinh.pdf",
+            status=500,
+            headers={"Accept-Language": "en"},
+        ),
+        500,
+    )
     assert "missing from storage" in problem["detail"] and "quyet-dinh.pdf" in problem["detail"]
     assert audit_actions(hub, "attachment.damaged")[-1]["details"]["reason"] == "missing"
     assert [i[0] for i in incidents_of(hub)] == ["attachment_damaged"]

@@ -5,6 +5,7 @@ etc/development.ini, paths in a temp dir), waits for /healthz, then drives Debia
 chromium with Playwright through the login form, the home page, /manage and the
 language switch. Screenshots go to var/screenshots/ of the repository for review.
 """
+
 import json
 import os
 import shutil
@@ -12,16 +13,24 @@ import urllib.request
 
 import pytest
 
-from .support.app import DEMO_PASSWORD, free_port, need
 from .support import cli
+from .support.app import DEMO_PASSWORD, free_port, need
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCREENSHOTS = os.path.join(REPO, "var", "screenshots")
+
 
 def _playwright_available():
     try:
@@ -39,8 +48,9 @@ def server(tmp_path_factory):
     (tmp / "etc").mkdir()
     shutil.copy(os.path.join(REPO, "etc", "development.ini"), tmp / "etc" / "development.ini")
     ini = str(tmp / "etc" / "development.ini")
-    init = cli.run(["init", "--demo"], ini=ini, env=cli.clean_env(LIENTHONG_DEMO_PASSWORD=DEMO_PASSWORD),
-                   timeout=120)
+    init = cli.run(
+        ["init", "--demo"], ini=ini, env=cli.clean_env(LIENTHONG_DEMO_PASSWORD=DEMO_PASSWORD), timeout=120
+    )
     assert init.returncode == 0, init.stderr
     assert "demo province created" in init.stdout
     assert DEMO_PASSWORD not in init.stdout  # a password given by the operator is not echoed
@@ -62,6 +72,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:

@@ -5,6 +5,7 @@ creates an account in the browser; its holder logs in with the one-time password
 on the change-password page until they choose their own, and then reaches their mailbox
 and nothing else's.
 """
+
 import pytest
 
 from .support.app import DEMO_PASSWORD

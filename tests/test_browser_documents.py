@@ -5,6 +5,7 @@ the demo key that `lienthong init --demo` gives Sở Nội vụ; the clerk of S�
 Truyền thông finds it in the inbox without typing accents, opens it, sees the signature's
 badge, accepts it, and sees the incoming number.
 """
+
 import re
 
 import pytest
@@ -32,16 +33,18 @@ def test_a_clerk_issues_with_an_attachment_and_the_recipient_accepts(server, pag
     page.fill("#content", "Triển khai gửi, nhận văn bản điện tử qua trục liên thông")
     page.fill("#signer_name", "Hoàng Đức Thắng")
     page.select_option("#recipients", [STTTT])
-    page.set_input_files("#attachments", files=[{"name": "quyet-dinh.pdf", "mimeType": "application/pdf",
-                                                 "buffer": sample_pdf()}])
+    page.set_input_files(
+        "#attachments",
+        files=[{"name": "quyet-dinh.pdf", "mimeType": "application/pdf", "buffer": sample_pdf()}],
+    )
     shot(page, "20-compose.png")
     page.click("#issue")
     page.wait_for_url("**/documents/*")
     notation = page.locator("#notation").inner_text()
-    assert re.fullmatch(r"\d+/QĐ-SNV", notation), notation   # the next number of the outgoing register
+    assert re.fullmatch(r"\d+/QĐ-SNV", notation), notation  # the next number of the outgoing register
     assert page.locator("#attachments a.download").inner_text() == "quyet-dinh.pdf"
     assert page.locator("#recipient-states").is_visible()
-    assert "quyet-dinh.pdf" in page.locator("#signed-at-issue").inner_text()   # signed with the unit's key
+    assert "quyet-dinh.pdf" in page.locator("#signed-at-issue").inner_text()  # signed with the unit's key
     shot(page, "21-issued.png")
     page.click("#logout")
     page.wait_for_url(server + "/login")
@@ -62,7 +65,7 @@ def test_a_clerk_issues_with_an_attachment_and_the_recipient_accepts(server, pag
     page.wait_for_url("**/documents/*")
     badge = page.locator("#attachments .sig-badge")
     assert badge.count() == 1 and "sig-valid" in badge.get_attribute("class")
-    assert badge.inner_text() == "Chữ ký số hợp lệ"        # verified when it arrived, shown in Vietnamese
+    assert badge.inner_text() == "Chữ ký số hợp lệ"  # verified when it arrived, shown in Vietnamese
     shot(page, "22b-signed.png")
     page.click("#act-accept button[type=submit]")
     page.wait_for_selector("#my-register")

@@ -3,6 +3,7 @@
 On the demo site of `lienthong init --demo`: the system administrator sees the demo CA
 among the trust roots and Sở Nội vụ among the units that sign, and the transport page.
 """
+
 import pytest
 
 from .test_browser import browser, page, server, shot  # noqa: F401  (fixtures)
@@ -20,7 +21,7 @@ def test_the_operator_sees_trust_roots_signing_units_and_the_transport_queue(ser
     page.wait_for_url(server + "/**")
     page.goto(server + "/manage/signing")
     roots = page.locator("#root-list tbody tr")
-    assert roots.count() == 1 and "LienThong" in roots.first.inner_text()   # the demo CA
+    assert roots.count() == 1 and "LienThong" in roots.first.inner_text()  # the demo CA
     assert SNV in page.locator("#key-list").inner_text()
     assert "pades" in page.locator("#signers").inner_text()
     shot(page, "30-manage-signing.png")

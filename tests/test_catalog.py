@@ -1,4 +1,5 @@
 """The mailbox catalog: filters, sorting, paging, accent-free search, persistence, concurrency."""
+
 import random
 
 import pytest
@@ -35,38 +36,48 @@ def keys(result):
 
 # -- text --------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def texts(catalog):
-    catalog.index("d1", rec(IN_A, "Quyết định số 15/QĐ-UBND về việc ban hành kế hoạch 2026",
-                            date="2026-11-01T08:00:00+07:00"))
-    catalog.index("d2", rec(IN_A, "Công văn đôn đốc thực hiện Đề án chuyển đổi số",
-                            date="2026-11-02T08:00:00+07:00"))
-    catalog.index("d3", rec(IN_A, "Kế hoạch phòng chống thiên tai năm 2025",
-                            date="2026-11-03T08:00:00+07:00"))
+    catalog.index(
+        "d1",
+        rec(
+            IN_A, "Quyết định số 15/QĐ-UBND về việc ban hành kế hoạch 2026", date="2026-11-01T08:00:00+07:00"
+        ),
+    )
+    catalog.index(
+        "d2", rec(IN_A, "Công văn đôn đốc thực hiện Đề án chuyển đổi số", date="2026-11-02T08:00:00+07:00")
+    )
+    catalog.index(
+        "d3", rec(IN_A, "Kế hoạch phòng chống thiên tai năm 2025", date="2026-11-03T08:00:00+07:00")
+    )
     catalog.index("d4", rec(IN_A, "Báo cáo định kỳ quý IV", date="2026-11-04T08:00:00+07:00"))
     return catalog
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("quyet dinh", ["d1"]),
-    ("QUYẾT ĐỊNH", ["d1"]),
-    ("Quyết Định", ["d1"]),
-    ("qd-ubnd", ["d1"]),
-    ("qd ubnd", ["d1"]),
-    ("QĐ-UBND", ["d1"]),
-    ("15/qd-ubnd", ["d1"]),
-    ("qd", ["d1"]),
-    ("ubnd", ["d1"]),
-    ("don doc", ["d2"]),       # đ folds to d
-    ("đôn đốc", ["d2"]),
-    ("de an", ["d2"]),         # Đ folds to d
-    ("ke hoach", ["d3", "d1"]),  # newest first
-    ("ke hoach 2026", ["d1"]),   # every word must occur
-    ("ke hoach 2024", []),
-    ("thien tai 2026", []),
-    ("quyet đin", ["d1"]),      # the last word is a prefix while typing
-    ("dinh", ["d4", "d1"]),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("quyet dinh", ["d1"]),
+        ("QUYẾT ĐỊNH", ["d1"]),
+        ("Quyết Định", ["d1"]),
+        ("qd-ubnd", ["d1"]),
+        ("qd ubnd", ["d1"]),
+        ("QĐ-UBND", ["d1"]),
+        ("15/qd-ubnd", ["d1"]),
+        ("qd", ["d1"]),
+        ("ubnd", ["d1"]),
+        ("don doc", ["d2"]),  # đ folds to d
+        ("đôn đốc", ["d2"]),
+        ("de an", ["d2"]),  # Đ folds to d
+        ("ke hoach", ["d3", "d1"]),  # newest first
+        ("ke hoach 2026", ["d1"]),  # every word must occur
+        ("ke hoach 2024", []),
+        ("thien tai 2026", []),
+        ("quyet đin", ["d1"]),  # the last word is a prefix while typing
+        ("dinh", ["d4", "d1"]),
+    ],
+)
 def test_search_ignores_accents_and_case(texts, query, expected):
     assert keys(texts.query(IN_A, text=query)) == expected
 
@@ -74,14 +85,35 @@ def test_search_ignores_accents_and_case(texts, query, expected):
 def test_prefix_only_for_the_last_word(texts):
     assert keys(texts.query(IN_A, text="quye dinh")) == []  # only the last word is a prefix
     assert keys(texts.query(IN_A, text="ke hoa")) == ["d3", "d1"]
-    assert keys(texts.query(IN_A, text="ke hoa ")) == []      # a space ends the word
+    assert keys(texts.query(IN_A, text="ke hoa ")) == []  # a space ends the word
 
 
-@pytest.mark.parametrize("junk", [
-    '"', "(", ")", "*", "?", "AND OR NOT", "and", "-", "quyet AND", "NOT quyet",
-    '"quyet dinh', "quyet*", "*dinh", "x" * 10000, "quyết " * 500, "\x00\ufffd", "😀",
-    "' OR 1=1 --", "%", "\\", "[a-z]+",
-])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        '"',
+        "(",
+        ")",
+        "*",
+        "?",
+        "AND OR NOT",
+        "and",
+        "-",
+        "quyet AND",
+        "NOT quyet",
+        '"quyet dinh',
+        "quyet*",
+        "*dinh",
+        "x" * 10000,
+        "quyết " * 500,
+        "\x00\ufffd",
+        "😀",
+        "' OR 1=1 --",
+        "%",
+        "\\",
+        "[a-z]+",
+    ],
+)
 def test_junk_text_never_raises(texts, junk):
     total, found = texts.query(IN_A, text=junk)
     assert total == len(found) or total > len(found)
@@ -109,6 +141,7 @@ def test_relevance_sort_returns_the_same_hits(texts):
 
 # -- boxes, filters, sorting, paging --------------------------------------------------------
 
+
 def test_box_isolation(catalog):
     catalog.index("a", rec(IN_A, "Quyết định chung"))
     catalog.index("b", rec(IN_B, "Quyết định chung"))
@@ -124,14 +157,62 @@ def test_box_isolation(catalog):
 
 @pytest.fixture
 def mailbox(catalog):
-    catalog.index("r1", rec(IN_A, "Một", date="2026-11-01T08:00:00+07:00", state="01",
-                            sender="S1", doc_type="QD", due="2026-11-10", open=True, read=False))
-    catalog.index("r2", rec(IN_A, "Hai", date="2026-11-05T08:00:00+07:00", state="03",
-                            sender="S2", doc_type="CV", due="2026-11-30", open=True, read=True))
-    catalog.index("r3", rec(IN_A, "Ba", date="2026-11-09T08:00:00+07:00", state="06",
-                            sender="S1", doc_type="CV", due="2026-11-05", open=False, read=True))
-    catalog.index("r4", rec(IN_A, "Bốn", date="2026-11-12T23:30:00+07:00", state="01",
-                            sender="S3", doc_type="KH", due=None, open=True, read=False))
+    catalog.index(
+        "r1",
+        rec(
+            IN_A,
+            "Một",
+            date="2026-11-01T08:00:00+07:00",
+            state="01",
+            sender="S1",
+            doc_type="QD",
+            due="2026-11-10",
+            open=True,
+            read=False,
+        ),
+    )
+    catalog.index(
+        "r2",
+        rec(
+            IN_A,
+            "Hai",
+            date="2026-11-05T08:00:00+07:00",
+            state="03",
+            sender="S2",
+            doc_type="CV",
+            due="2026-11-30",
+            open=True,
+            read=True,
+        ),
+    )
+    catalog.index(
+        "r3",
+        rec(
+            IN_A,
+            "Ba",
+            date="2026-11-09T08:00:00+07:00",
+            state="06",
+            sender="S1",
+            doc_type="CV",
+            due="2026-11-05",
+            open=False,
+            read=True,
+        ),
+    )
+    catalog.index(
+        "r4",
+        rec(
+            IN_A,
+            "Bốn",
+            date="2026-11-12T23:30:00+07:00",
+            state="01",
+            sender="S3",
+            doc_type="KH",
+            due=None,
+            open=True,
+            read=False,
+        ),
+    )
     return catalog
 
 
@@ -170,8 +251,8 @@ def test_filters(mailbox):
 
 
 def test_overdue_is_open_and_due_before_the_day(mailbox):
-    assert keys(mailbox.query(IN_A, overdue_on="2026-11-11")) == ["r1"]     # r3 is closed
-    assert keys(mailbox.query(IN_A, overdue_on="2026-11-10")) == []         # due that day: not yet
+    assert keys(mailbox.query(IN_A, overdue_on="2026-11-11")) == ["r1"]  # r3 is closed
+    assert keys(mailbox.query(IN_A, overdue_on="2026-11-10")) == []  # due that day: not yet
     assert keys(mailbox.query(IN_A, overdue_on="2026-12-01")) == ["r2", "r1"]
 
 
@@ -187,9 +268,20 @@ def test_date_range_is_inclusive(mailbox):
 
 
 def test_reindex_replaces_old_values(mailbox):
-    mailbox.index("r1", rec(IN_A, "Quyết định mới", date="2026-11-01T08:00:00+07:00",
-                            state="03", sender="S1", doc_type="QD", due="2026-11-10",
-                            open=True, read=True))
+    mailbox.index(
+        "r1",
+        rec(
+            IN_A,
+            "Quyết định mới",
+            date="2026-11-01T08:00:00+07:00",
+            state="03",
+            sender="S1",
+            doc_type="QD",
+            due="2026-11-10",
+            open=True,
+            read=True,
+        ),
+    )
     assert keys(mailbox.query(IN_A, state="01")) == ["r4"]
     assert keys(mailbox.query(IN_A, state="03")) == ["r2", "r1"]
     assert keys(mailbox.query(IN_A, unread=True)) == ["r4"]
@@ -223,13 +315,21 @@ def test_records_need_a_key_and_a_box(catalog):
 def test_a_big_box_pages_through_every_record(catalog):
     """Enough records for the forward-scan sort; pages meet without gaps or repeats."""
     from datetime import datetime, timedelta
+
     base = datetime(2026, 1, 1, 8, 0)
     order = list(range(3000))
     random.Random(5).shuffle(order)
     for i in order:
         box = IN_A if i % 3 else IN_B
-        catalog.index(f"k{i}", rec(box, f"Văn bản {i}", state="01" if i % 2 else "03",
-                                   date=(base + timedelta(minutes=i)).isoformat()))
+        catalog.index(
+            f"k{i}",
+            rec(
+                box,
+                f"Văn bản {i}",
+                state="01" if i % 2 else "03",
+                date=(base + timedelta(minutes=i)).isoformat(),
+            ),
+        )
     newest_first = [f"k{i}" for i in reversed(range(3000)) if i % 3]
     total, first = catalog.query(IN_A, limit=20)
     assert (total, first) == (2000, newest_first[:20])
@@ -238,11 +338,11 @@ def test_a_big_box_pages_through_every_record(catalog):
         seen += keys(catalog.query(IN_A, offset=offset, limit=300))
     assert seen == newest_first
     assert keys(catalog.query(IN_A, reverse=False, limit=5)) == newest_first[::-1][:5]
-    assert keys(catalog.query(IN_A, state="01", limit=3)) == [
-        k for k in newest_first if int(k[1:]) % 2][:3]
+    assert keys(catalog.query(IN_A, state="01", limit=3)) == [k for k in newest_first if int(k[1:]) % 2][:3]
 
 
 # -- persistence and concurrency ----------------------------------------------------------------
+
 
 def test_survives_commit_and_reopen(tmp_path):
     path = str(tmp_path / "Data.fs")
@@ -284,10 +384,12 @@ def test_concurrent_writers_sharing_rare_words_both_commit(db):
     catalog.index("seed", rec([IN_A, IN_B], "Công văn Tờ trình về xyzzy hiếm gặp", state="01"))
     tm.commit()
     (tm1, c1), (tm2, c2) = _two_writers(db)
-    c1.root()["catalog"].index("one", rec(IN_A, "Công văn xyzzy hiếm gặp",
-                                          date="2026-11-21T09:00:00+07:00", state="01"))
-    c2.root()["catalog"].index("two", rec(IN_B, "Tờ trình xyzzy hiếm gặp",
-                                          date="2026-11-22T09:00:00+07:00", state="01"))
+    c1.root()["catalog"].index(
+        "one", rec(IN_A, "Công văn xyzzy hiếm gặp", date="2026-11-21T09:00:00+07:00", state="01")
+    )
+    c2.root()["catalog"].index(
+        "two", rec(IN_B, "Tờ trình xyzzy hiếm gặp", date="2026-11-22T09:00:00+07:00", state="01")
+    )
     tm1.commit()
     tm2.commit()  # resolved by BTrees' conflict resolution, no retry
     tm.begin()
@@ -310,19 +412,42 @@ def test_concurrent_sends_commit_with_retries(db):
     conn = db.open(transaction_manager=tm)
     catalog = conn.root()["catalog"] = Catalog()
     for i in range(300):
-        catalog.index(f"doc/{i}", rec(OUT_A, f"Quyết định {i} về kế hoạch năm 2026",
-                                      date=f"2026-10-{1 + i % 28:02d}T08:{i % 60:02d}:00+07:00"))
+        catalog.index(
+            f"doc/{i}",
+            rec(
+                OUT_A,
+                f"Quyết định {i} về kế hoạch năm 2026",
+                date=f"2026-10-{1 + i % 28:02d}T08:{i % 60:02d}:00+07:00",
+            ),
+        )
     tm.commit()
 
     def send(tm_, conn_, n):
         cat = conn_.root()["catalog"]
         date = f"2026-11-{1 + n % 28:02d}T10:{n % 60:02d}:{n % 59:02d}+07:00"
-        cat.index(f"doc/s{n}", rec(OUT_A, f"Công văn số {n}/UBND-VP về chuyển đổi số",
-                                   date=date, state="issued", document=f"s{n}"))
+        cat.index(
+            f"doc/s{n}",
+            rec(
+                OUT_A,
+                f"Công văn số {n}/UBND-VP về chuyển đổi số",
+                date=date,
+                state="issued",
+                document=f"s{n}",
+            ),
+        )
         for box in (IN_A, IN_B):
-            cat.index(f"dlv/s{n}/{box}", rec(box, f"Công văn số {n}/UBND-VP về chuyển đổi số",
-                                             date=date, state="01", document=f"s{n}",
-                                             open=True, read=False))
+            cat.index(
+                f"dlv/s{n}/{box}",
+                rec(
+                    box,
+                    f"Công văn số {n}/UBND-VP về chuyển đổi số",
+                    date=date,
+                    state="01",
+                    document=f"s{n}",
+                    open=True,
+                    read=False,
+                ),
+            )
 
     first_try = 0
     for pair in range(10):
@@ -353,6 +478,7 @@ def test_concurrent_sends_commit_with_retries(db):
 
 
 # -- documents: records that share one text ---------------------------------------------------
+
 
 def test_records_of_one_document_share_its_text(catalog):
     text = "Quyết định số 7/QĐ-UBND phê duyệt dự toán"

@@ -3,6 +3,7 @@
 Success paths print what happened; every failure ends with exit status != 0 and exactly
 one clear line on stderr, never a Python traceback.
 """
+
 import concurrent.futures
 import os
 import re
@@ -12,8 +13,8 @@ from webtest import TestApp
 
 from lienthong.core import evolve
 
-from .support.app import base_settings, close_app, file_uri, free_port, login, make_app
 from .support import cli
+from .support.app import base_settings, close_app, file_uri, free_port, login, make_app
 
 NEW_PASSWORD = "Mat-khau-moi-2024"
 
@@ -35,6 +36,7 @@ def can_log_in(directory, login_name, password):
 
 
 # --------------------------------------------------------------------------- help
+
 
 def test_help_of_every_command(tmp_path):
     from lienthong.core.cli import cli as group
@@ -69,6 +71,7 @@ def test_help_of_every_command(tmp_path):
 
 # --------------------------------------------------------------------------- init
 
+
 def test_init_then_init_demo_with_the_password_from_the_environment(tmp_path, site_ini):
     first = cli.run(["init"], site_ini)
     assert first.returncode == 0, first.stderr
@@ -83,7 +86,9 @@ def test_init_then_init_demo_with_the_password_from_the_environment(tmp_path, si
     assert password not in demo.stdout + demo.stderr  # ... the password given is not echoed
     assert "shown once" not in demo.stdout
 
-    kept = cli.run(["init", "--demo"], site_ini, env=cli.clean_env(LIENTHONG_DEMO_PASSWORD="other-password-99"))
+    kept = cli.run(
+        ["init", "--demo"], site_ini, env=cli.clean_env(LIENTHONG_DEMO_PASSWORD="other-password-99")
+    )
     assert kept.returncode == 0, kept.stderr
     assert "already there: keeping the existing data" in kept.stdout
     assert can_log_in(tmp_path / "var", "admin", password)
@@ -108,25 +113,44 @@ def test_init_demo_without_a_password_prints_a_random_one_once(tmp_path, site_in
 
 # --------------------------------------------------------------------------- adduser and audit
 
+
 def test_adduser_policy_errors_then_success_then_audit_verify(tmp_path, site_ini):
     assert cli.run(["init"], site_ini).returncode == 0
     base = ["adduser", "nguyen.van.a", "--fullname", "Nguyễn Văn A", "--role", "auditor"]
 
-    cli.assert_clean_failure(cli.run(base + ["--password", "ngan"], site_ini),
-                             "The password must have at least 10 characters")
-    cli.assert_clean_failure(cli.run(["adduser", "nguyen.van.bb", "--fullname", "B", "--role", "auditor",
-                                      "--password", "Nguyen.Van.BB"], site_ini),
-                             "The password must not be the login")
-    cli.assert_clean_failure(cli.run(base[:4] + ["--unit", "999.99.99.H49", "--role", "clerk",
-                                                 "--password", NEW_PASSWORD], site_ini),
-                             "Unknown unit 999.99.99.H49")
+    cli.assert_clean_failure(
+        cli.run(base + ["--password", "ngan"], site_ini), "The password must have at least 10 characters"
+    )
+    cli.assert_clean_failure(
+        cli.run(
+            [
+                "adduser",
+                "nguyen.van.bb",
+                "--fullname",
+                "B",
+                "--role",
+                "auditor",
+                "--password",
+                "Nguyen.Van.BB",
+            ],
+            site_ini,
+        ),
+        "The password must not be the login",
+    )
+    cli.assert_clean_failure(
+        cli.run(
+            base[:4] + ["--unit", "999.99.99.H49", "--role", "clerk", "--password", NEW_PASSWORD], site_ini
+        ),
+        "Unknown unit 999.99.99.H49",
+    )
 
     # the password from the environment, so it is not on the command line
     added = cli.run(base, site_ini, env=cli.clean_env(LIENTHONG_NEW_PASSWORD=NEW_PASSWORD))
     assert added.returncode == 0, added.stderr
     assert "user nguyen.van.a added" in added.stdout
-    cli.assert_clean_failure(cli.run(base + ["--password", NEW_PASSWORD], site_ini),
-                             "The login nguyen.van.a already exists")
+    cli.assert_clean_failure(
+        cli.run(base + ["--password", NEW_PASSWORD], site_ini), "The login nguyen.van.a already exists"
+    )
 
     verify = cli.run(["audit", "verify"], site_ini)
     assert verify.returncode == 0, verify.stderr
@@ -141,6 +165,7 @@ def test_commands_on_a_database_without_a_site_say_run_init(site_ini):
 
 # --------------------------------------------------------------------------- errors
 
+
 def _unknown_config(tmp_path):
     return str(tmp_path / "nowhere.ini"), "configuration file not found"
 
@@ -152,7 +177,9 @@ def _not_an_ini(tmp_path):
 
 
 def _bad_scheme(tmp_path):
-    return cli.write_ini(tmp_path / "bad.ini", "foo://x", port=free_port()), "unknown storage URI scheme 'foo'"
+    return cli.write_ini(
+        tmp_path / "bad.ini", "foo://x", port=free_port()
+    ), "unknown storage URI scheme 'foo'"
 
 
 def _var_dir_is_a_file(tmp_path):
@@ -183,14 +210,25 @@ def _var_dir_not_creatable(tmp_path):
 
 # (case, command): `serve` builds the application through PasteDeploy, a path of its own,
 # so it is checked for the errors that come from the database settings
-ERROR_CASES = [(case, ["init"]) for case in (_unknown_config, _not_an_ini, _bad_scheme, _var_dir_is_a_file,
-                                             _var_dir_under_a_file, _var_dir_not_creatable)]
-ERROR_CASES += [(case, ["serve"]) for case in (_unknown_config, _bad_scheme, _var_dir_is_a_file,
-                                               _var_dir_not_creatable)]
+ERROR_CASES = [
+    (case, ["init"])
+    for case in (
+        _unknown_config,
+        _not_an_ini,
+        _bad_scheme,
+        _var_dir_is_a_file,
+        _var_dir_under_a_file,
+        _var_dir_not_creatable,
+    )
+]
+ERROR_CASES += [
+    (case, ["serve"]) for case in (_unknown_config, _bad_scheme, _var_dir_is_a_file, _var_dir_not_creatable)
+]
 
 
-@pytest.mark.parametrize("case,command", ERROR_CASES,
-                         ids=[f"{c[1][0]}-{c[0].__name__.strip('_')}" for c in ERROR_CASES])
+@pytest.mark.parametrize(
+    "case,command", ERROR_CASES, ids=[f"{c[1][0]}-{c[0].__name__.strip('_')}" for c in ERROR_CASES]
+)
 def test_errors_are_one_clear_line(tmp_path, case, command):
     ini, expected = case(tmp_path)
     cli.assert_clean_failure(cli.run(command, ini, timeout=60), expected)
@@ -200,8 +238,9 @@ def test_a_database_locked_by_a_running_server(tmp_path, site_ini):
     assert cli.run(["init"], site_ini).returncode == 0
     server = cli.start_server(site_ini, free_port(), tmp_path / "serve.log")
     try:
-        cli.assert_clean_failure(cli.run(["init"], site_ini), "is locked by another process",
-                                 str(tmp_path / "var" / "Data.fs"))
+        cli.assert_clean_failure(
+            cli.run(["init"], site_ini), "is locked by another process", str(tmp_path / "var" / "Data.fs")
+        )
         # a second server on another port: the same clear line (serve has its own code path)
         second = cli.run(["serve", "--port", str(free_port())], site_ini, timeout=60)
         cli.assert_clean_failure(second, "is locked by another process")
@@ -215,6 +254,7 @@ def test_a_database_locked_by_a_running_server(tmp_path, site_ini):
 
 def test_serve_on_a_port_in_use_is_one_clear_line_and_frees_the_database(site_ini):
     import socket
+
     assert cli.run(["init"], site_ini).returncode == 0
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -228,10 +268,12 @@ def test_serve_on_a_port_in_use_is_one_clear_line_and_frees_the_database(site_in
 def test_shell_binds_the_site_and_commits_only_when_asked(site_ini):
     env = cli.clean_env(LIENTHONG_DEMO_PASSWORD="shell-password-1")
     assert cli.run(["init", "--demo"], site_ini, env=env).returncode == 0
-    session = ("print('units', len(site['directory']))\n"
-               "site['directory']['000.00.02.H49'].phone = '0254 3852 000'\n"
-               "tm.commit()\n"
-               "site['directory']['000.00.02.H49'].phone = 'not committed'\n")
+    session = (
+        "print('units', len(site['directory']))\n"
+        "site['directory']['000.00.02.H49'].phone = '0254 3852 000'\n"
+        "tm.commit()\n"
+        "site['directory']['000.00.02.H49'].phone = 'not committed'\n"
+    )
     result = cli.run(["shell"], site_ini, input=session)
     assert result.returncode == 0, result.stderr
     assert "units 32" in result.stdout
@@ -240,7 +282,9 @@ def test_shell_binds_the_site_and_commits_only_when_asked(site_ini):
 
 
 def test_reindex_rebuilds_the_catalog_of_the_demo_documents(tmp_path, site_ini):
-    demo = cli.run(["init", "--demo"], site_ini, env=cli.clean_env(LIENTHONG_DEMO_PASSWORD="Demo-mat-khau-env-2024"))
+    demo = cli.run(
+        ["init", "--demo"], site_ini, env=cli.clean_env(LIENTHONG_DEMO_PASSWORD="Demo-mat-khau-env-2024")
+    )
     assert demo.returncode == 0, demo.stderr
     result = cli.run(["reindex"], site_ini)
     assert result.returncode == 0, result.stderr

@@ -1,16 +1,15 @@
 """The content base: BTree folders, ACLs with local roles."""
-import pytest
 
+import pytest
 from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import Request
 
-
 from lienthong.core import make_config, permissions as sec
 from lienthong.core.app_objects import app_objects
-from lienthong.core.resources.mailbox import MAIL_PERMISSIONS
 from lienthong.core.edxml import valid_code
 from lienthong.core.resources.directory import Organization
 from lienthong.core.resources.folder import Folder
+from lienthong.core.resources.mailbox import MAIL_PERMISSIONS
 from lienthong.core.resources.site import TOP_LEVEL
 
 from .support.app import with_site
@@ -30,6 +29,7 @@ def test_folder_keeps_children_in_a_btree_with_a_counter():
     folder.remove("a")
     assert len(folder) == 1 and "a" not in folder
     from BTrees.OOBTree import OOBTree
+
     assert isinstance(folder.data, OOBTree)
 
 
@@ -56,36 +56,48 @@ def _permits(app, site, login, context, permission):
     return bool(policy.permits(request, context, permission))
 
 
-@pytest.mark.parametrize("login,unit,permission,expected", [
-    ("vanthu.snv", "000.00.02.H49", sec.REGISTER, True),       # clerk registers in own unit
-    ("vanthu.snv", "000.00.31.H49", sec.REGISTER, False),      # ... never in another
-    ("vanthu.snv", "000.00.02.H49", sec.ASSIGN, False),        # clerks do not assign
-    ("lanhdao.snv", "000.00.02.H49", sec.ASSIGN, True),        # leaders do
-    ("lanhdao.snv", "000.00.31.H49", sec.READ_MAILBOX, False),
-    ("chuyenvien.vungtau", "000.00.31.H49", sec.PROCESS, True),
-    ("chuyenvien.vungtau", "000.00.31.H49", sec.SEND, False),
-    ("admin", "000.00.31.H49", sec.READ_MAILBOX, False),       # the system admin manages, never reads mail
-    ("admin", "000.00.31.H49", sec.MANAGE_UNIT, True),         # ... but manages every unit
-    ("kiemtoan", "000.00.31.H49", sec.READ_MAILBOX, False),    # auditor never reads contents
-    ("quantri.stttt", "000.00.12.H49", sec.MANAGE_UNIT, True),
-    ("quantri.stttt", "000.00.02.H49", sec.MANAGE_UNIT, False),
-])
+@pytest.mark.parametrize(
+    "login,unit,permission,expected",
+    [
+        ("vanthu.snv", "000.00.02.H49", sec.REGISTER, True),  # clerk registers in own unit
+        ("vanthu.snv", "000.00.31.H49", sec.REGISTER, False),  # ... never in another
+        ("vanthu.snv", "000.00.02.H49", sec.ASSIGN, False),  # clerks do not assign
+        ("lanhdao.snv", "000.00.02.H49", sec.ASSIGN, True),  # leaders do
+        ("lanhdao.snv", "000.00.31.H49", sec.READ_MAILBOX, False),
+        ("chuyenvien.vungtau", "000.00.31.H49", sec.PROCESS, True),
+        ("chuyenvien.vungtau", "000.00.31.H49", sec.SEND, False),
+        ("admin", "000.00.31.H49", sec.READ_MAILBOX, False),  # the system admin manages, never reads mail
+        ("admin", "000.00.31.H49", sec.MANAGE_UNIT, True),  # ... but manages every unit
+        ("kiemtoan", "000.00.31.H49", sec.READ_MAILBOX, False),  # auditor never reads contents
+        ("quantri.stttt", "000.00.12.H49", sec.MANAGE_UNIT, True),
+        ("quantri.stttt", "000.00.02.H49", sec.MANAGE_UNIT, False),
+    ],
+)
 def test_local_roles_on_units_drive_the_acls(demo_app, login, unit, permission, expected):
     """Mail permissions are checked on the unit's mailbox, management on the unit."""
+
     def check(site):
         context = site["directory"][unit]
         if permission in MAIL_PERMISSIONS:
             context = context["mailbox"]
         return _permits(demo_app, site, login, context, permission)
+
     assert with_site(demo_app, check) is expected
 
 
 def test_audit_log_is_readable_by_auditor_and_admin_only(demo_app):
     def check(site):
-        return {login: _permits(demo_app, site, login, site["audit"], sec.VIEW_AUDIT)
-                for login in ("admin", "kiemtoan", "vanthu.snv", "quantri.stttt")}
-    assert with_site(demo_app, check) == {"admin": True, "kiemtoan": True, "vanthu.snv": False,
-                                          "quantri.stttt": False}
+        return {
+            login: _permits(demo_app, site, login, site["audit"], sec.VIEW_AUDIT)
+            for login in ("admin", "kiemtoan", "vanthu.snv", "quantri.stttt")
+        }
+
+    assert with_site(demo_app, check) == {
+        "admin": True,
+        "kiemtoan": True,
+        "vanthu.snv": False,
+        "quantri.stttt": False,
+    }
 
 
 def test_local_roles_can_be_revoked():
@@ -112,6 +124,7 @@ def test_resources_provide_their_interfaces(demo_app):
         verifyObject(i.IUser, site["users"]["admin"])
         verifyObject(i.IAuditLog, site["audit"])
         return True
+
     assert with_site(demo_app, check)
     assert verifyObject(i.IBlobStore, ZODBBlobStore())
     assert app_objects(demo_app.registry).blob_store.name == "zodb"

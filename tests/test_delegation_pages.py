@@ -6,6 +6,7 @@ names both people, and revoking (or the end date passing) stops it on the next r
 The probe route below (included only by these tests) asks the application's own security
 policy ``request.has_permission(permission, resource)`` for any path of the tree.
 """
+
 import re
 from datetime import date, timedelta
 
@@ -21,6 +22,7 @@ SNV = "000.00.02.H49"
 
 
 # -- the probe: a test-only include --------------------------------------------------------
+
 
 def probe(request):
     resource = find_resource(request.site, request.params["path"])
@@ -51,14 +53,21 @@ def allowed(c, path, permission):
 def today():
     # the demo site's time zone is Asia/Ho_Chi_Minh; the policy uses the same day
     from datetime import datetime
+
     from lienthong.core.i18n import site_timezone
+
     return datetime.now(site_timezone({})).date()
 
 
 def create(c, **data):
     page = c.get("/delegations")
-    form = {"start": today().isoformat(), "end": (today() + timedelta(days=3)).isoformat(), "note": "",
-            "csrf_token": csrf_of(page), **data}
+    form = {
+        "start": today().isoformat(),
+        "end": (today() + timedelta(days=3)).isoformat(),
+        "note": "",
+        "csrf_token": csrf_of(page),
+        **data,
+    }
     return c.post("/delegations", form, status="*")
 
 
@@ -78,6 +87,7 @@ def field_error(res, field):
 
 # -- the role scope, end to end -------------------------------------------------------------
 
+
 def test_a_leader_lends_his_role_and_it_stops_at_revocation(demo_factory):
     web = make_web(demo_factory)
     app = web.app
@@ -91,13 +101,18 @@ def test_a_leader_lends_his_role_and_it_stops_at_revocation(demo_factory):
     assert delegate.get(mailbox, status="*").status_int == 403
     assert not allowed(delegate, mailbox, "assign")
 
-    res = create(leader, delegate="chuyenvien.stttt", scope="role", role=f"{SNV}|leader",
-                 note="while I am on leave")
+    res = create(
+        leader, delegate="chuyenvien.stttt", scope="role", role=f"{SNV}|leader", note="while I am on leave"
+    )
     assert res.status_int == 303
-    did, = delegation_ids(app, "lanhdao.snv")
+    (did,) = delegation_ids(app, "lanhdao.snv")
     entry = audit_entries(leader)[-1]
     assert (entry["action"], entry["actor"], entry["details"]["scope"], entry["details"]["role"]) == (
-        "delegation.create", "lanhdao.snv", "role", "leader")
+        "delegation.create",
+        "lanhdao.snv",
+        "role",
+        "leader",
+    )
 
     # the delegate sees it, with its state, and a button to act for him
     page = delegate.get("/delegations")
@@ -113,7 +128,11 @@ def test_a_leader_lends_his_role_and_it_stops_at_revocation(demo_factory):
     res = act(delegate, did)
     entry = audit_entries(leader)[-1]
     assert (entry["action"], entry["actor"], entry["on_behalf_of"], entry["target"]) == (
-        "delegation.act", "chuyenvien.stttt", "lanhdao.snv", f"/delegations/{did}")
+        "delegation.act",
+        "chuyenvien.stttt",
+        "lanhdao.snv",
+        f"/delegations/{did}",
+    )
     home = res.follow()
     assert "You are acting for" in home.text and "/delegations/stop" in home.text
 
@@ -121,10 +140,13 @@ def test_a_leader_lends_his_role_and_it_stops_at_revocation(demo_factory):
     assert delegate.get(mailbox).status_int == 200
     entry = audit_entries(leader)[-1]
     assert (entry["action"], entry["actor"], entry["on_behalf_of"]) == (
-        "mailbox.view", "chuyenvien.stttt", "lanhdao.snv")
+        "mailbox.view",
+        "chuyenvien.stttt",
+        "lanhdao.snv",
+    )
     assert allowed(delegate, mailbox, "assign")
     assert allowed(delegate, mailbox, "read_mailbox")
-    assert not allowed(delegate, mailbox, "register")      # a clerk's, not the leader's
+    assert not allowed(delegate, mailbox, "register")  # a clerk's, not the leader's
     assert not allowed(delegate, f"/directory/{SNV}", "manage_unit")
     assert not allowed(delegate, "/directory/000.00.31.H49/mailbox", "read_mailbox")
     assert not allowed(delegate, "/users/lanhdao.snv/mailbox", "read_mailbox")  # not in a role's scope
@@ -153,18 +175,19 @@ def test_a_delegation_past_its_end_date_stops_at_once(demo_factory):
     app = web.app
     login(web, "lanhdao.stttt")
     create(web, delegate="vanthu.snv", scope="permissions", permissions=["assign", "read_mailbox"])
-    did, = delegation_ids(app, "lanhdao.stttt")
+    (did,) = delegation_ids(app, "lanhdao.stttt")
     delegate = client(app)
     login(delegate, "vanthu.snv")
     act(delegate, did)
     mailbox = f"/directory/{OPERATOR}/mailbox"
     assert allowed(delegate, mailbox, "assign")
-    assert not allowed(delegate, mailbox, "send")   # not named, though the leader holds it
+    assert not allowed(delegate, mailbox, "send")  # not named, though the leader holds it
     assert delegate.get(mailbox).status_int == 200
 
     def end_yesterday(site):
         d = site["delegations"][did]
         d.start = d.end = (today() - timedelta(days=1)).isoformat()
+
     with_site(app, end_yesterday)
     assert delegate.get(mailbox, status="*").status_int == 403
     assert not allowed(delegate, mailbox, "assign")
@@ -176,9 +199,15 @@ def test_a_scheduled_delegation_lends_nothing_yet(demo_factory):
     web = make_web(demo_factory)
     login(web, "lanhdao.stttt")
     start = today() + timedelta(days=2)
-    create(web, delegate="chuyenvien.stttt", scope="role", role=f"{OPERATOR}|leader",
-           start=start.isoformat(), end=(start + timedelta(days=1)).isoformat())
-    did, = delegation_ids(web.app, "lanhdao.stttt")
+    create(
+        web,
+        delegate="chuyenvien.stttt",
+        scope="role",
+        role=f"{OPERATOR}|leader",
+        start=start.isoformat(),
+        end=(start + timedelta(days=1)).isoformat(),
+    )
+    (did,) = delegation_ids(web.app, "lanhdao.stttt")
     delegate = client(web.app)
     login(delegate, "chuyenvien.stttt")
     row = re.search(rf'<tr id="received-{did}">(.*?)</tr>', delegate.get("/delegations").text, re.S).group(1)
@@ -193,7 +222,7 @@ def test_nobody_acts_under_someone_elses_delegation(demo_factory):
     app = web.app
     login(web, "lanhdao.stttt")
     create(web, delegate="chuyenvien.stttt", scope="role", role=f"{OPERATOR}|leader")
-    did, = delegation_ids(app, "lanhdao.stttt")
+    (did,) = delegation_ids(app, "lanhdao.stttt")
 
     intruder = client(app)
     login(intruder, "vanthu.snv")
@@ -216,7 +245,7 @@ def test_personal_mailbox_scope_reaches_the_mailbox_not_the_profile(demo_factory
     app = web.app
     login(web, "lanhdao.stttt")
     assert create(web, delegate="vanthu.stttt", scope="mailbox").status_int == 303
-    did, = delegation_ids(app, "lanhdao.stttt")
+    (did,) = delegation_ids(app, "lanhdao.stttt")
     delegate = client(app)
     login(delegate, "vanthu.stttt")
     personal = "/users/lanhdao.stttt/mailbox"
@@ -249,7 +278,7 @@ def test_a_locked_delegator_lends_nothing(demo_factory):
     app = web.app
     login(web, "lanhdao.stttt")
     create(web, delegate="vanthu.stttt", scope="mailbox")
-    did, = delegation_ids(app, "lanhdao.stttt")
+    (did,) = delegation_ids(app, "lanhdao.stttt")
     delegate = client(app)
     login(delegate, "vanthu.stttt")
     act(delegate, did)
@@ -257,8 +286,11 @@ def test_a_locked_delegator_lends_nothing(demo_factory):
     admin = client(app)
     login(admin, "admin")
     page = admin.get("/manage/users/lanhdao.stttt")
-    admin.post("/manage/users/lanhdao.stttt/lock", {"reason": "investigation", "csrf_token": csrf_of(page)},
-               status=303)
+    admin.post(
+        "/manage/users/lanhdao.stttt/lock",
+        {"reason": "investigation", "csrf_token": csrf_of(page)},
+        status=303,
+    )
     assert delegate.get("/users/lanhdao.stttt/mailbox", status="*").status_int == 403
 
 
@@ -275,8 +307,13 @@ def test_the_delegation_form_names_the_field_at_fault(demo_factory):
     assert res.status_int == 400 and field_error(res, "delegate") == "Unknown user nobody.here."
     res = create(web, delegate="lanhdao.stttt", scope="mailbox")
     assert field_error(res, "delegate") == "You cannot delegate to yourself."
-    res = create(web, delegate="vanthu.stttt", scope="mailbox", start=today().isoformat(),
-                 end=(today() - timedelta(days=1)).isoformat())
+    res = create(
+        web,
+        delegate="vanthu.stttt",
+        scope="mailbox",
+        start=today().isoformat(),
+        end=(today() - timedelta(days=1)).isoformat(),
+    )
     assert field_error(res, "end") == "The delegation ends before it starts."
     res = create(web, delegate="vanthu.stttt", scope="mailbox", start="2020-01-01", end="2020-01-05")
     assert field_error(res, "end") == "The delegation would already be over."
@@ -302,14 +339,17 @@ def test_an_admin_sees_and_revokes_a_users_delegations(demo_factory):
     app = web.app
     login(web, "lanhdao.stttt")
     create(web, delegate="chuyenvien.stttt", scope="mailbox")
-    did, = delegation_ids(app, "lanhdao.stttt")
+    (did,) = delegation_ids(app, "lanhdao.stttt")
     unit_admin = client(app)
     login(unit_admin, "quantri.stttt")
     page = unit_admin.get("/manage/users/chuyenvien.stttt")
     table = re.search(r'<table id="user-delegations">(.*?)</table>', page.text, re.S).group(1)
     assert "Trần Văn Hùng" in table and "state-active" in table
-    unit_admin.post("/manage/users/chuyenvien.stttt/delegations/revoke",
-                    {"delegation": did, "csrf_token": csrf_of(page)}, status=303)
+    unit_admin.post(
+        "/manage/users/chuyenvien.stttt/delegations/revoke",
+        {"delegation": did, "csrf_token": csrf_of(page)},
+        status=303,
+    )
     entry = audit_entries(web)[-1]
     assert (entry["action"], entry["actor"]) == ("delegation.revoke", "quantri.stttt")
     assert with_site(app, lambda site: site["delegations"][did].revoked) is not None

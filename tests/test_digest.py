@@ -3,6 +3,7 @@
 Documents are issued with the services on the demo site; the digest runs for a working day
 chosen from the site's calendar, so the tests do not depend on the day they run.
 """
+
 import email
 import email.policy
 from datetime import timedelta
@@ -11,12 +12,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from lienthong.core.mail import MailConfig, Mailer, MailError, build_message
-from lienthong.core.services import digest as digests
-from lienthong.core.services import documents as ds
-from lienthong.core.services import workflow
+from lienthong.core.services import digest as digests, documents as ds, workflow
 
-from .support.app import file_uri, free_port
 from .support import cli
+from .support.app import file_uri, free_port
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import SNV, STTTT, Hub, actor, basic
 
@@ -43,8 +42,11 @@ class Inbox:
 
     def to(self, login):
         """Messages for ``login``, parsed."""
-        return [email.message_from_bytes(e.original_content or e.content, policy=email.policy.default)
-                for e in self.envelopes if login + MAIL in e.rcpt_tos]
+        return [
+            email.message_from_bytes(e.original_content or e.content, policy=email.policy.default)
+            for e in self.envelopes
+            if login + MAIL in e.rcpt_tos
+        ]
 
     def recipients(self):
         return {address.split("@")[0] for e in self.envelopes for address in e.rcpt_tos}
@@ -61,14 +63,19 @@ def smtp():
         if inbox.running:
             controller.stop()
             inbox.running = False
+
     inbox.stop = stop
     yield inbox
     stop()
 
 
 def mail_settings(port):
-    return {"lienthong.mail.host": "127.0.0.1", "lienthong.mail.port": str(port),
-            "lienthong.mail.sender": "lienthong@hub.example.vn", "lienthong.public_url": PUBLIC + "/"}
+    return {
+        "lienthong.mail.host": "127.0.0.1",
+        "lienthong.mail.port": str(port),
+        "lienthong.mail.sender": "lienthong@hub.example.vn",
+        "lienthong.public_url": PUBLIC + "/",
+    }
 
 
 @pytest.fixture
@@ -93,11 +100,16 @@ def issue(hub, **extra):
         doc = ds.compose(site, hub.env, actor("vanthu.snv"), site["directory"][SNV], basic(**extra))
         ds.issue(site, hub.env, actor("vanthu.snv"), doc)
         return doc.id
+
     return hub.tx(run)
 
 
 def act(hub, doc_id, code, who, action, **kw):
-    hub.tx(lambda site: ds.act(site, hub.env, actor(who), site["documents"][doc_id].delivery_for(code), action, **kw))
+    hub.tx(
+        lambda site: ds.act(
+            site, hub.env, actor(who), site["documents"][doc_id].delivery_for(code), action, **kw
+        )
+    )
 
 
 @pytest.fixture
@@ -107,15 +119,27 @@ def exchange(hub):
     day = working_day(env)
     ids = {
         "new": issue(hub, subject="Kế hoạch chuyển đổi số năm 2026", persons=["chuyenvien.snv"]),
-        "late": issue(hub, subject="Báo cáo quá hạn về văn thư", recipients=[STTTT],
-                      due_date=(env.today() - timedelta(days=10)).isoformat()),
+        "late": issue(
+            hub,
+            subject="Báo cáo quá hạn về văn thư",
+            recipients=[STTTT],
+            due_date=(env.today() - timedelta(days=10)).isoformat(),
+        ),
         "accepted": issue(hub, subject="Công văn chờ phân công", recipients=[STTTT], doc_type="CV"),
         "assigned": issue(hub, subject="Tham mưu triển khai chữ ký số", recipients=[STTTT]),
     }
     act(hub, ids["accepted"], STTTT, "vanthu.stttt", "accept")
     act(hub, ids["assigned"], STTTT, "vanthu.stttt", "accept")
     deadline = working_day(env, 5).isoformat()
-    act(hub, ids["assigned"], STTTT, "lanhdao.stttt", "assign", assignees=["chuyenvien.stttt"], deadline=deadline)
+    act(
+        hub,
+        ids["assigned"],
+        STTTT,
+        "lanhdao.stttt",
+        "assign",
+        assignees=["chuyenvien.stttt"],
+        deadline=deadline,
+    )
     notation = hub.tx(lambda site: {k: site["documents"][v].notation for k, v in ids.items()})
     return {"ids": ids, "notation": notation, "day": day, "deadline": deadline}
 
@@ -129,8 +153,9 @@ def by_login(report):
 
 
 def notices_of(hub, login):
-    return hub.tx(lambda site: [(n.message, n.link, dict(n.mapping))
-                                for n in site["users"][login].notices.values()])
+    return hub.tx(
+        lambda site: [(n.message, n.link, dict(n.mapping)) for n in site["users"][login].notices.values()]
+    )
 
 
 def digest_entries(hub):
@@ -161,9 +186,9 @@ def test_each_person_gets_what_waits_for_them_and_nobody_else_gets_mail(hub, smt
     for key in ("new", "late"):
         link = f"{PUBLIC}/documents/{ids[key]}/deliveries/{STTTT}"
         assert notation[key] in text and link in text and f'href="{link}"' in html
-    assert "Kế hoạch chuyển đổi số năm 2026" in text           # UTF-8 survives the trip
-    assert text.index(notation["late"]) < text.index(notation["new"])   # overdue comes first
-    assert notation["accepted"] not in text and notation["assigned"] not in text   # not the clerk's work
+    assert "Kế hoạch chuyển đổi số năm 2026" in text  # UTF-8 survives the trip
+    assert text.index(notation["late"]) < text.index(notation["new"])  # overdue comes first
+    assert notation["accepted"] not in text and notation["assigned"] not in text  # not the clerk's work
     assert f"{PUBLIC}/directory/{STTTT}/mailbox" in text
 
     # the leader: the accepted one to assign, and the unit's overdue one
@@ -183,12 +208,19 @@ def test_each_person_gets_what_waits_for_them_and_nobody_else_gets_mail(hub, smt
     # the other recipient's clerk, and a personal mailbox
     assert [d.document.id for d in people["vanthu.vungtau"].sections["arrived"]] == [ids["new"]]
     assert [d.document.id for d in people["chuyenvien.snv"].sections["personal"]] == [ids["new"]]
-    assert f"{PUBLIC}/documents/{ids['new']}/deliveries/~chuyenvien.snv" in \
-        smtp.to("chuyenvien.snv")[0].get_body(("plain",)).get_content()
+    assert (
+        f"{PUBLIC}/documents/{ids['new']}/deliveries/~chuyenvien.snv"
+        in smtp.to("chuyenvien.snv")[0].get_body(("plain",)).get_content()
+    )
 
     # people with nothing to do get nothing: the sender, the leader of Vũng Tàu, the admins
-    assert smtp.recipients() == {"vanthu.stttt", "lanhdao.stttt", "chuyenvien.stttt", "vanthu.vungtau",
-                                 "chuyenvien.snv"}
+    assert smtp.recipients() == {
+        "vanthu.stttt",
+        "lanhdao.stttt",
+        "chuyenvien.stttt",
+        "vanthu.vungtau",
+        "chuyenvien.snv",
+    }
     assert set(people) == smtp.recipients()
     assert report.sent == 5 and report.overdue == 2
 
@@ -202,27 +234,32 @@ def test_each_person_gets_what_waits_for_them_and_nobody_else_gets_mail(hub, smt
 def test_overdue_gives_one_in_app_notice_a_day(hub, smtp, exchange):
     ids, day = exchange["ids"], exchange["day"]
     first = run_digest(hub, today=day)
-    assert first.notices == 2                    # the clerk and the leader, for the one overdue delivery
+    assert first.notices == 2  # the clerk and the leader, for the one overdue delivery
     notices = notices_of(hub, "vanthu.stttt")
     assert len(notices) == 1
     message, link, mapping = notices[0]
-    assert link == f"/documents/{ids['late']}/deliveries/{STTTT}" and mapping["notation"] == exchange["notation"]["late"]
+    assert (
+        link == f"/documents/{ids['late']}/deliveries/{STTTT}"
+        and mapping["notation"] == exchange["notation"]["late"]
+    )
     reminded = hub.tx(lambda site: dict(site["documents"][ids["late"]].delivery_for(STTTT).reminded_on))
     assert reminded == {"vanthu.stttt": day.isoformat(), "lanhdao.stttt": day.isoformat()}
 
-    second = run_digest(hub, today=day)          # a second run the same day: mails again, no new notice
+    second = run_digest(hub, today=day)  # a second run the same day: mails again, no new notice
     assert second.notices == 0 and second.sent == 5
     assert len(notices_of(hub, "vanthu.stttt")) == 1 and len(notices_of(hub, "lanhdao.stttt")) == 1
     assert len(digest_entries(hub)) == 2
 
     next_day = hub.env.calendar.add_working_days(day, 1)
-    assert run_digest(hub, today=next_day).notices == 2   # the next working day, reminded again
+    assert run_digest(hub, today=next_day).notices == 2  # the next working day, reminded again
     assert len(notices_of(hub, "vanthu.stttt")) == 2
 
     # once handled, it is neither listed nor reminded
     act(hub, ids["late"], STTTT, "vanthu.stttt", "refuse", reason="Không thuộc thẩm quyền")
     later = by_login(run_digest(hub, today=hub.env.calendar.add_working_days(next_day, 1)))
-    assert "overdue" not in later["vanthu.stttt"].sections and "overdue" not in later["lanhdao.stttt"].sections
+    assert (
+        "overdue" not in later["vanthu.stttt"].sections and "overdue" not in later["lanhdao.stttt"].sections
+    )
 
 
 def test_a_non_working_day_does_nothing_unless_forced(hub, smtp, exchange):
@@ -245,8 +282,11 @@ def test_the_mail_server_down_is_one_clear_error_and_nothing_is_recorded(hub, sm
     assert f"127.0.0.1:{smtp.port}" in message and "refused" in message.lower()
     assert "\n" not in message and failed.value.fatal
     assert notices_of(hub, "vanthu.stttt") == [] and notices_of(hub, "lanhdao.stttt") == []
-    delivery_reminded = hub.tx(lambda site: getattr(
-        site["documents"][exchange["ids"]["late"]].delivery_for(STTTT), "reminded_on", None))
+    delivery_reminded = hub.tx(
+        lambda site: getattr(
+            site["documents"][exchange["ids"]["late"]].delivery_for(STTTT), "reminded_on", None
+        )
+    )
     assert not delivery_reminded
     assert digest_entries(hub) == []
 
@@ -262,8 +302,13 @@ def test_a_refused_recipient_does_not_stop_the_others(hub, smtp, exchange):
 
 def test_dry_run_sends_and_writes_nothing(hub, smtp, exchange):
     report = run_digest(hub, today=exchange["day"], dry_run=True)
-    assert {p.login for p in report.people} == {"vanthu.stttt", "lanhdao.stttt", "chuyenvien.stttt",
-                                                  "vanthu.vungtau", "chuyenvien.snv"}
+    assert {p.login for p in report.people} == {
+        "vanthu.stttt",
+        "lanhdao.stttt",
+        "chuyenvien.stttt",
+        "vanthu.vungtau",
+        "chuyenvien.snv",
+    }
     assert {p.status for p in report.people} == {"dry run"}
     assert smtp.envelopes == [] and notices_of(hub, "vanthu.stttt") == [] and digest_entries(hub) == []
 
@@ -290,25 +335,50 @@ def test_completed_and_recalled_deliveries_are_not_listed(hub, smtp, exchange):
     people = by_login(run_digest(hub, today=exchange["day"]))
     assert "recall" not in people["vanthu.stttt"].sections
     assert "chuyenvien.stttt" not in people
-    assert hub.tx(lambda site: site["documents"][ids["new"]].delivery_for(STTTT).state) == workflow.RECALL_AGREED
+    assert (
+        hub.tx(lambda site: site["documents"][ids["new"]].delivery_for(STTTT).state) == workflow.RECALL_AGREED
+    )
 
 
 # -- the mail module -----------------------------------------------------------------------------
 def test_mail_settings_defaults_and_errors():
-    assert MailConfig.from_settings({}) == MailConfig("localhost", 25, "lienthong@localhost", "", "", "", 30.0)
-    config = MailConfig.from_settings({"lienthong.mail.port": "587", "lienthong.mail.tls": "true",
-                                       "lienthong.mail.username": "hub", "lienthong.mail.password": "s3cret"})
-    assert (config.port, config.tls, config.username, config.where) == (587, "starttls", "hub", "localhost:587")
+    assert MailConfig.from_settings({}) == MailConfig(
+        "localhost", 25, "lienthong@localhost", "", "", "", 30.0
+    )
+    config = MailConfig.from_settings(
+        {
+            "lienthong.mail.port": "587",
+            "lienthong.mail.tls": "true",
+            "lienthong.mail.username": "hub",
+            "lienthong.mail.password": "s3cret",
+        }
+    )
+    assert (config.port, config.tls, config.username, config.where) == (
+        587,
+        "starttls",
+        "hub",
+        "localhost:587",
+    )
     assert MailConfig.from_settings({"lienthong.mail.tls": "ssl"}).tls == "ssl"
-    for bad in ({"lienthong.mail.port": "smtp"}, {"lienthong.mail.port": "70000"}, {"lienthong.mail.tls": "maybe"}):
+    for bad in (
+        {"lienthong.mail.port": "smtp"},
+        {"lienthong.mail.port": "70000"},
+        {"lienthong.mail.tls": "maybe"},
+    ):
         with pytest.raises(ValueError, match="lienthong.mail"):
             MailConfig.from_settings(bad)
 
 
 def test_mailer_sends_utf8_and_refuses_login_without_tls(smtp):
     config = MailConfig(host="127.0.0.1", port=smtp.port, sender="lienthong@hub.example.vn")
-    message = build_message(config, "vanthu.stttt" + MAIL, "Văn bản cần xử lý", "Kính gửi đồng chí Mai,",
-                            "<p>Kính gửi</p>", to_name="Nguyễn Thị Mai")
+    message = build_message(
+        config,
+        "vanthu.stttt" + MAIL,
+        "Văn bản cần xử lý",
+        "Kính gửi đồng chí Mai,",
+        "<p>Kính gửi</p>",
+        to_name="Nguyễn Thị Mai",
+    )
     with Mailer(config) as mailer:
         mailer.send(message)
     [received] = smtp.to("vanthu.stttt")
@@ -325,13 +395,19 @@ def test_mailer_sends_utf8_and_refuses_login_without_tls(smtp):
 
 # -- the command ---------------------------------------------------------------------------------
 def test_the_digest_command(tmp_path, smtp):
-    ini = cli.write_ini(tmp_path / "site.ini", file_uri(tmp_path), port=free_port(),
-                        lienthong__mail__host="127.0.0.1", lienthong__mail__port=str(smtp.port))
+    ini = cli.write_ini(
+        tmp_path / "site.ini",
+        file_uri(tmp_path),
+        port=free_port(),
+        lienthong__mail__host="127.0.0.1",
+        lienthong__mail__port=str(smtp.port),
+    )
     init = cli.run(["init", "--demo"], ini, env=cli.clean_env(LIENTHONG_DEMO_PASSWORD="demo-password-1"))
     assert init.returncode == 0, init.stderr
 
     # the demo has an overdue report at STTTT and work for chuyenvien.stttt; pick a working day
     from lienthong.core.workcalendar import WorkCalendar
+
     calendar = WorkCalendar()
     day = calendar.add_working_days(calendar.today(), 1)
     saturday = calendar.today() + timedelta(days=(5 - calendar.today().weekday()) % 7 or 7)
@@ -352,7 +428,9 @@ def test_the_digest_command(tmp_path, smtp):
     mailed = {line.split("\t")[0] for line in done.stdout.splitlines() if line.endswith("\tsent")}
     assert {"vanthu.stttt", "lanhdao.stttt", "chuyenvien.stttt"} <= mailed
     assert mailed == smtp.recipients()
-    assert done.stdout.splitlines()[-1].startswith(f"digest of {day.isoformat()}: {len(mailed)} mails sent, 0 refused")
+    assert done.stdout.splitlines()[-1].startswith(
+        f"digest of {day.isoformat()}: {len(mailed)} mails sent, 0 refused"
+    )
 
     smtp.stop()
     down = cli.run(["digest", "--today", day.isoformat()], ini)

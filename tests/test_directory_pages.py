@@ -1,4 +1,5 @@
 """The address book, unit pages, mailbox pages and the management screens for units (issue 4)."""
+
 import re
 from datetime import date, timedelta
 
@@ -6,8 +7,8 @@ import pytest
 
 from .support.app import csrf_of, login, with_site
 
-OPERATOR = "000.00.12.H49"     # Sở Thông tin và Truyền thông: quantri.stttt is its unit admin
-SNV = "000.00.02.H49"          # Sở Nội vụ
+OPERATOR = "000.00.12.H49"  # Sở Thông tin và Truyền thông: quantri.stttt is its unit admin
+SNV = "000.00.02.H49"  # Sở Nội vụ
 PROVINCE = "000.00.00.H49"
 VUNGTAU = "000.00.31.H49"
 BARIA = "000.00.32.H49"
@@ -16,13 +17,18 @@ PHUMY = "000.00.33.H49"
 
 def audit_entries(app, action, target=None):
     def read(site):
-        return [e for e in site["audit"].iter_entries()
-                if e["action"] == action and (target is None or e["target"] == target)]
+        return [
+            e
+            for e in site["audit"].iter_entries()
+            if e["action"] == action and (target is None or e["target"] == target)
+        ]
+
     return with_site(app, read)
 
 
 def pilots_overdue(app):
     from lienthong.core.services import directory
+
     return with_site(app, lambda site: sorted(u.code for u in directory.pilot_overdue(site)))
 
 
@@ -30,10 +36,13 @@ def in_pilot(site, code, days_ago):
     """Put ``code`` in a pilot that started ``days_ago`` days ago, whatever its state was."""
     from lienthong.core.services import directory
     from lienthong.core.services.audit import Actor
+
     unit = site["directory"][code]
     if unit.connection_state == "pilot":
         directory.set_connection_state(site, Actor("admin"), unit, "not_connected")
-    directory.set_connection_state(site, Actor("admin"), unit, "pilot", on=date.today() - timedelta(days=days_ago))
+    directory.set_connection_state(
+        site, Actor("admin"), unit, "pilot", on=date.today() - timedelta(days=days_ago)
+    )
 
 
 def unit_state(app, code, *names):
@@ -43,7 +52,7 @@ def unit_state(app, code, *names):
 def main_of(response):
     """The page's <main>, so that menus and footers do not count."""
     text = response.text
-    return text[text.index("<main"):text.index("</main>")]
+    return text[text.index("<main") : text.index("</main>")]
 
 
 def field_error(response, field):
@@ -85,22 +94,27 @@ def test_anonymous_address_book_starts_no_session(testapp):
 def test_address_book_shows_public_fields_and_filters(testapp):
     with_site(testapp.app, lambda site: setattr(site["directory"][SNV], "email", "snv@example.vn"))
     body = main_of(testapp.get("/directory"))
-    row = body[body.index(f'id="unit-{SNV}"'):]
-    row = row[:row.index("</tr>")]
+    row = body[body.index(f'id="unit-{SNV}"') :]
+    row = row[: row.index("</tr>")]
     for text in (SNV, "Sở Nội vụ", "SNV", "snv@example.vn"):
         assert text in row
     districts = main_of(testapp.get("/directory", {"kind": "district"}))
     assert VUNGTAU in districts and SNV not in districts
     # an unknown filter value is ignored rather than an error
     assert testapp.get("/directory", {"kind": "<script>", "state": "x", "page": "zz"}).status_int == 200
-    in_state = with_site(testapp.app, lambda site: {u.code: u.connection_state for u in site["directory"].values()})
+    in_state = with_site(
+        testapp.app, lambda site: {u.code: u.connection_state for u in site["directory"].values()}
+    )
     for state in ("not_connected", "pilot", "official"):
-        shown = set(re.findall(r'<tr id="unit-([^"]+)"', main_of(testapp.get("/directory", {"state": state}))))
+        shown = set(
+            re.findall(r'<tr id="unit-([^"]+)"', main_of(testapp.get("/directory", {"state": state})))
+        )
         assert shown == {code for code, s in in_state.items() if s == state}
 
 
 def test_paging(testapp):
     from lienthong.core.views import directory as view
+
     old = view.PAGE_SIZE
     view.PAGE_SIZE = 10
     try:
@@ -117,6 +131,7 @@ def test_tree_nests_sub_units_under_their_parents(testapp):
 
     def parent_item(code):
         return html.find(id=f"tree-{code}").find_parent("li")["id"]
+
     assert parent_item("000.02.31.H49") == f"tree-{VUNGTAU}"
     assert parent_item("000.01.34.H49") == "tree-000.00.34.H49"
     assert parent_item(VUNGTAU) == parent_item(SNV) == f"tree-{PROVINCE}"
@@ -132,9 +147,9 @@ def test_tree_nests_sub_units_under_their_parents(testapp):
 def test_unit_page(testapp):
     body = main_of(testapp.get(f"/directory/{VUNGTAU}", status=200))
     assert "Ủy ban nhân dân thành phố Vũng Tàu" in body
-    ancestors = body[body.index('id="ancestors"'):body.index("</nav>")]
+    ancestors = body[body.index('id="ancestors"') : body.index("</nav>")]
     assert f"/directory/{PROVINCE}" in ancestors
-    subs = body[body.index('id="sub-units"'):]
+    subs = body[body.index('id="sub-units"') :]
     assert "/directory/000.01.31.H49" in subs and "/directory/000.02.31.H49" in subs
     # anonymous: neither the management link nor the mailbox link
     assert 'id="manage-link"' not in body and 'id="mailbox-link"' not in body
@@ -145,7 +160,7 @@ def test_unit_page_links_follow_permissions(testapp):
     login(testapp, "quantri.stttt")
     own = main_of(testapp.get(f"/directory/{OPERATOR}"))
     assert f'href="http://localhost/manage/units/{OPERATOR}"' in own
-    assert 'id="mailbox-link"' not in own          # a unit admin does not read the unit's mail
+    assert 'id="mailbox-link"' not in own  # a unit admin does not read the unit's mail
     assert 'id="manage-link"' not in main_of(testapp.get(f"/directory/{SNV}"))
     testapp.reset()
     login(testapp, "vanthu.stttt")
@@ -165,11 +180,14 @@ def test_pilot_overdue_list_for_logged_in_users(testapp):
     assert 'id="pilot-overdue"' not in testapp.get("/directory").text
     login(testapp, "vanthu.snv")
     body = main_of(testapp.get("/directory"))
-    overdue = body[body.index('id="pilot-overdue"'):]
-    overdue = overdue[:overdue.index("</section>")]
+    overdue = body[body.index('id="pilot-overdue"') :]
+    overdue = overdue[: overdue.index("</section>")]
     assert re.findall(r'/directory/([^"]+)"', overdue) == overdue_codes
     page = main_of(testapp.get(f"/directory/{SNV}"))
-    assert 'id="pilot-end"' in page and "ended, not yet official" in testapp.get(f"/directory/{SNV}", {"lang": "en"}).text
+    assert (
+        'id="pilot-end"' in page
+        and "ended, not yet official" in testapp.get(f"/directory/{SNV}", {"lang": "en"}).text
+    )
     testapp.reset()
     login(testapp, "admin")
     assert re.search(r'id="pilot-overdue"><a [^>]*>%d</a>' % len(overdue_codes), testapp.get("/manage").text)
@@ -178,18 +196,19 @@ def test_pilot_overdue_list_for_logged_in_users(testapp):
 def test_inactive_units_hidden_unless_asked(testapp):
     from lienthong.core.services import directory
     from lienthong.core.services.audit import Actor
+
     with_site(testapp.app, lambda site: directory.merge(site, Actor("admin"), [BARIA], VUNGTAU))
     body = main_of(testapp.get("/directory"))
     assert f'id="unit-{BARIA}"' not in body
     body = main_of(testapp.get("/directory", {"include_inactive": "1"}))
-    row = body[body.index(f'id="unit-{BARIA}"'):]
-    row = row[:row.index("</tr>")]
+    row = body[body.index(f'id="unit-{BARIA}"') :]
+    row = row[: row.index("</tr>")]
     assert 'class="inactive"' in body and "/directory/" + VUNGTAU in row
     # the page of a merged unit says where its documents go; the successor names its predecessor
     merged = main_of(testapp.get(f"/directory/{BARIA}", {"lang": "en"}))
     assert "Merged into" in merged and f'href="http://localhost/directory/{VUNGTAU}"' in merged
     successor = main_of(testapp.get(f"/directory/{VUNGTAU}"))
-    assert f'href="http://localhost/directory/{BARIA}"' in successor[successor.index('id="predecessors"'):]
+    assert f'href="http://localhost/directory/{BARIA}"' in successor[successor.index('id="predecessors"') :]
 
 
 # -- mailboxes -----------------------------------------------------------------------------
@@ -198,7 +217,9 @@ def test_clerk_reads_own_unit_mailbox_and_it_is_audited(testapp):
     body = main_of(testapp.get(f"/directory/{OPERATOR}/mailbox", {"lang": "en"}, status=200))
     assert "Sở Thông tin và Truyền thông" in body and "No documents yet." in body
     entries = audit_entries(testapp.app, "mailbox.view")
-    assert [(e["actor"], e["target"]) for e in entries] == [("vanthu.stttt", f"/directory/{OPERATOR}/mailbox")]
+    assert [(e["actor"], e["target"]) for e in entries] == [
+        ("vanthu.stttt", f"/directory/{OPERATOR}/mailbox")
+    ]
     # their personal mailbox, same page
     assert "No documents yet." in testapp.get("/users/vanthu.stttt/mailbox", {"lang": "en"})
     assert audit_entries(testapp.app, "mailbox.view", "/users/vanthu.stttt/mailbox")
@@ -214,19 +235,28 @@ def test_others_cannot_read_a_unit_mailbox(testapp, who):
 
 
 def test_personal_mailbox_is_its_owners_only(testapp):
-    login(testapp, "lanhdao.stttt")       # a leader of the same unit
+    login(testapp, "lanhdao.stttt")  # a leader of the same unit
     testapp.get("/users/vanthu.stttt/mailbox", status=403)
     testapp.reset()
     login(testapp, "admin")
     testapp.get("/users/vanthu.stttt/mailbox", status=403)
     testapp.reset()
-    testapp.get(f"/directory/{OPERATOR}/mailbox", status=303)   # anonymous: to the login page
+    testapp.get(f"/directory/{OPERATOR}/mailbox", status=303)  # anonymous: to the login page
 
 
 # -- the operator's list and new units -------------------------------------------------------
-NEW = {"code": "000.00.40.H49", "name": "Sở Ngoại vụ", "short_name": "SNgV", "kind": "department",
-       "parent_code": PROVINCE, "email": "sngv@example.vn", "phone": "0254 3852 000", "address": "Vũng Tàu",
-       "eoffice_product": "VNPT iOffice", "adapter": ""}
+NEW = {
+    "code": "000.00.40.H49",
+    "name": "Sở Ngoại vụ",
+    "short_name": "SNgV",
+    "kind": "department",
+    "parent_code": PROVINCE,
+    "email": "sngv@example.vn",
+    "phone": "0254 3852 000",
+    "address": "Vũng Tàu",
+    "eoffice_product": "VNPT iOffice",
+    "adapter": "",
+}
 
 
 def test_admin_creates_a_unit(testapp):
@@ -237,22 +267,32 @@ def test_admin_creates_a_unit(testapp):
     assert response.location == "http://localhost/manage/units/000.00.40.H49"
     page = response.follow()
     assert "Sở Ngoại vụ" in page.text and 'class="flash"' in page.text
-    stored = unit_state(testapp.app, "000.00.40.H49", "name", "kind", "parent_code", "email", "eoffice_product")
-    assert stored == {"name": "Sở Ngoại vụ", "kind": "department", "parent_code": PROVINCE,
-                      "email": "sngv@example.vn", "eoffice_product": "VNPT iOffice"}
+    stored = unit_state(
+        testapp.app, "000.00.40.H49", "name", "kind", "parent_code", "email", "eoffice_product"
+    )
+    assert stored == {
+        "name": "Sở Ngoại vụ",
+        "kind": "department",
+        "parent_code": PROVINCE,
+        "email": "sngv@example.vn",
+        "eoffice_product": "VNPT iOffice",
+    }
     assert audit_entries(testapp.app, "unit.create", "/directory/000.00.40.H49")[0]["actor"] == "admin"
     assert "000.00.40.H49" in main_of(testapp.get("/directory", {"q": "ngoai vu"}))
 
 
-@pytest.mark.parametrize("changes, field, status", [
-    ({"code": "12.H49"}, "code", 400),
-    ({"code": OPERATOR}, "code", 409),
-    ({"parent_code": "000.00.40.H49"}, "parent_code", 400),     # its own parent: a cycle of one
-    ({"parent_code": "999.99.99.H49"}, "parent_code", 400),
-    ({"name": "  "}, "name", 400),
-    ({"email": "not-an-address"}, "email", 400),
-    ({"adapter": "no-such-adapter"}, "adapter", 400),
-])
+@pytest.mark.parametrize(
+    "changes, field, status",
+    [
+        ({"code": "12.H49"}, "code", 400),
+        ({"code": OPERATOR}, "code", 409),
+        ({"parent_code": "000.00.40.H49"}, "parent_code", 400),  # its own parent: a cycle of one
+        ({"parent_code": "999.99.99.H49"}, "parent_code", 400),
+        ({"name": "  "}, "name", 400),
+        ({"email": "not-an-address"}, "email", 400),
+        ({"adapter": "no-such-adapter"}, "adapter", 400),
+    ],
+)
 def test_new_unit_bad_input(testapp, changes, field, status):
     login(testapp, "admin")
     before = with_site(testapp.app, lambda site: (len(site["directory"]), len(site["audit"])))
@@ -262,7 +302,7 @@ def test_new_unit_bad_input(testapp, changes, field, status):
     # the form keeps what was typed
     assert 'value="Vũng Tàu"' in response.text
     after = with_site(testapp.app, lambda site: (len(site["directory"]), len(site["audit"])))
-    assert after == before          # nothing stored, nothing audited
+    assert after == before  # nothing stored, nothing audited
 
 
 def test_unit_list_needs_manage(testapp):
@@ -274,8 +314,15 @@ def test_unit_list_needs_manage(testapp):
 
 # -- one unit: fields, policies, who may change what ---------------------------------------
 def policies_form(**overrides):
-    values = [("email", "stttt@example.vn"), ("phone", "0254 3800 000"), ("address", "Số 1 Lê Lợi"),
-              ("deadline_days", "7"), ("must_sign", "1"), ("issuers", "clerk"), ("issuers", "leader")]
+    values = [
+        ("email", "stttt@example.vn"),
+        ("phone", "0254 3800 000"),
+        ("address", "Số 1 Lê Lợi"),
+        ("deadline_days", "7"),
+        ("must_sign", "1"),
+        ("issuers", "clerk"),
+        ("issuers", "leader"),
+    ]
     for name, value in overrides.items():
         values = [(n, v) for n, v in values if n != name] + ([] if value is None else [(name, value)])
     return values
@@ -290,8 +337,10 @@ def test_unit_admin_edits_policies_of_own_unit(testapp):
     assert 'id="connection-form"' not in page
     url = f"/manage/units/{OPERATOR}"
     post_form(testapp, url, policies_form(), page_url=url)
-    stored = with_site(testapp.app, lambda site: (dict(site["directory"][OPERATOR].policies),
-                                                  site["directory"][OPERATOR].email))
+    stored = with_site(
+        testapp.app,
+        lambda site: (dict(site["directory"][OPERATOR].policies), site["directory"][OPERATOR].email),
+    )
     assert stored[0]["deadline_days"] == 7 and stored[0]["must_sign"] is True
     assert stored[0]["approval"] is False and tuple(stored[0]["issuers"]) == ("clerk", "leader")
     assert stored[1] == "stttt@example.vn"
@@ -308,8 +357,10 @@ def test_bad_policy_is_refused_next_to_the_field(testapp):
     assert field_error(response, "issuers")
     response = post_form(testapp, url, policies_form(phone="call me"), page_url=url, status=400)
     assert field_error(response, "phone")
-    stored = with_site(testapp.app, lambda site: (site["directory"][OPERATOR].policy("deadline_days"),
-                                                  site["directory"][OPERATOR].email))
+    stored = with_site(
+        testapp.app,
+        lambda site: (site["directory"][OPERATOR].policy("deadline_days"), site["directory"][OPERATOR].email),
+    )
     assert stored == (10, "")
     assert not audit_entries(testapp.app, "unit.update")
 
@@ -323,12 +374,19 @@ def test_unit_admin_cannot_manage_another_unit_or_the_adapter(testapp):
     testapp.post(f"/manage/units/{SNV}", policies_form() + [("csrf_token", token)], status=403)
     testapp.post(f"/manage/units/{SNV}/tokens", {"label": "x", "csrf_token": token}, status=403)
     # on their own unit: not the adapter, the connection state or a reorganization
-    testapp.post(f"/manage/units/{OPERATOR}", policies_form() + [("adapter", "x"), ("csrf_token", token)],
-                 status=403)
-    testapp.post(f"/manage/units/{OPERATOR}", policies_form() + [("eoffice_product", "x"),
-                                                                  ("csrf_token", token)], status=403)
-    testapp.post(f"/manage/units/{OPERATOR}/connection", {"connection_state": "official", "date": "",
-                                                          "note": "", "csrf_token": token}, status=403)
+    testapp.post(
+        f"/manage/units/{OPERATOR}", policies_form() + [("adapter", "x"), ("csrf_token", token)], status=403
+    )
+    testapp.post(
+        f"/manage/units/{OPERATOR}",
+        policies_form() + [("eoffice_product", "x"), ("csrf_token", token)],
+        status=403,
+    )
+    testapp.post(
+        f"/manage/units/{OPERATOR}/connection",
+        {"connection_state": "official", "date": "", "note": "", "csrf_token": token},
+        status=403,
+    )
     testapp.post(f"/manage/units/{OPERATOR}/rename", {"name": "X", "csrf_token": token}, status=403)
     testapp.post(f"/manage/units/{OPERATOR}/dissolve", {"successor": "", "csrf_token": token}, status=403)
     assert unit_state(testapp.app, OPERATOR, *fields) == before
@@ -346,21 +404,44 @@ def test_clerk_cannot_manage_own_unit(testapp):
 def test_admin_edits_hierarchy_and_a_cycle_is_refused(testapp):
     login(testapp, "admin")
     url = f"/manage/units/{PROVINCE}"
-    operator_fields = [("kind", "province"), ("eoffice_product", "VNPT iOffice"), ("adapter", ""),
-                       ("adapter_settings", "endpoint=https://ioffice.example.vn\nretries = 3")]
+    operator_fields = [
+        ("kind", "province"),
+        ("eoffice_product", "VNPT iOffice"),
+        ("adapter", ""),
+        ("adapter_settings", "endpoint=https://ioffice.example.vn\nretries = 3"),
+    ]
     # the province under one of its own sub-units: a cycle
-    response = post_form(testapp, url, policies_form() + operator_fields + [("parent_code", VUNGTAU)],
-                         page_url=url, status=400)
+    response = post_form(
+        testapp, url, policies_form() + operator_fields + [("parent_code", VUNGTAU)], page_url=url, status=400
+    )
     assert field_error(response, "parent_code")
     assert unit_state(testapp.app, PROVINCE, "parent_code")["parent_code"] is None
     assert unit_state(testapp.app, PROVINCE, "adapter_settings")["adapter_settings"] == {}
-    post_form(testapp, url, policies_form() + operator_fields[:1] + [("eoffice_product", "VNPT iOffice 2")]
-              + operator_fields[2:] + [("parent_code", "")], page_url=url)
-    stored = with_site(testapp.app, lambda site: (site["directory"][PROVINCE].eoffice_product,
-                                                  dict(site["directory"][PROVINCE].adapter_settings)))
+    post_form(
+        testapp,
+        url,
+        policies_form()
+        + operator_fields[:1]
+        + [("eoffice_product", "VNPT iOffice 2")]
+        + operator_fields[2:]
+        + [("parent_code", "")],
+        page_url=url,
+    )
+    stored = with_site(
+        testapp.app,
+        lambda site: (
+            site["directory"][PROVINCE].eoffice_product,
+            dict(site["directory"][PROVINCE].adapter_settings),
+        ),
+    )
     assert stored == ("VNPT iOffice 2", {"endpoint": "https://ioffice.example.vn", "retries": "3"})
-    response = post_form(testapp, url, policies_form() + operator_fields[:3] + [
-        ("adapter_settings", "no equals sign"), ("parent_code", "")], page_url=url, status=400)
+    response = post_form(
+        testapp,
+        url,
+        policies_form() + operator_fields[:3] + [("adapter_settings", "no equals sign"), ("parent_code", "")],
+        page_url=url,
+        status=400,
+    )
     assert field_error(response, "adapter_settings")
 
 
@@ -368,9 +449,19 @@ def test_cycle_message_in_english(testapp):
     login(testapp, "admin")
     url = f"/manage/units/{PROVINCE}"
     token = csrf_of(testapp.get(url))
-    response = testapp.post(url + "?lang=en", policies_form() + [
-        ("kind", "province"), ("eoffice_product", ""), ("adapter", ""), ("adapter_settings", ""),
-        ("parent_code", "000.02.31.H49"), ("csrf_token", token)], status=400)
+    response = testapp.post(
+        url + "?lang=en",
+        policies_form()
+        + [
+            ("kind", "province"),
+            ("eoffice_product", ""),
+            ("adapter", ""),
+            ("adapter_settings", ""),
+            ("parent_code", "000.02.31.H49"),
+            ("csrf_token", token),
+        ],
+        status=400,
+    )
     assert "would make a cycle" in field_error(response, "parent_code")
 
 
@@ -381,29 +472,57 @@ def test_connection_state_and_history(testapp):
     start = (date.today() - timedelta(days=3)).isoformat()
     with_site(testapp.app, lambda site: setattr(site["directory"][SNV], "connection_state", "not_connected"))
     earlier = len(unit_state(testapp.app, SNV, "connection_history")["connection_history"])
-    post_form(testapp, url + "/connection", {"connection_state": "pilot", "date": start, "note": "iOffice"},
-              page_url=url)
-    post_form(testapp, url + "/connection", {"connection_state": "official", "date": "", "note": "done"},
-              page_url=url)
+    post_form(
+        testapp,
+        url + "/connection",
+        {"connection_state": "pilot", "date": start, "note": "iOffice"},
+        page_url=url,
+    )
+    post_form(
+        testapp,
+        url + "/connection",
+        {"connection_state": "official", "date": "", "note": "done"},
+        page_url=url,
+    )
     stored = unit_state(testapp.app, SNV, "connection_state", "pilot_start", "connection_history")
     assert stored["connection_state"] == "official" and stored["pilot_start"] == start
     assert [(h["state"], h["actor"], h["note"]) for h in stored["connection_history"][earlier:]] == [
-        ("pilot", "admin", "iOffice"), ("official", "admin", "done")]
+        ("pilot", "admin", "iOffice"),
+        ("official", "admin", "done"),
+    ]
     page = main_of(testapp.get(url))
-    history = page[page.index('id="connection-history"'):]
-    start_shown = "/".join(reversed(start.split("-")))      # dd/mm/yyyy
+    history = page[page.index('id="connection-history"') :]
+    start_shown = "/".join(reversed(start.split("-")))  # dd/mm/yyyy
     assert start_shown in history and "iOffice" in history and "done" in history
-    assert [e["actor"] for e in audit_entries(testapp.app, "unit.connection", f"/directory/{SNV}")
-            if e["actor"] == "admin"] == ["admin", "admin"]
+    assert [
+        e["actor"]
+        for e in audit_entries(testapp.app, "unit.connection", f"/directory/{SNV}")
+        if e["actor"] == "admin"
+    ] == ["admin", "admin"]
     # the same state again, an unknown state, a bad date: refused next to the field
-    response = post_form(testapp, url + "/connection", {"connection_state": "official", "date": "", "note": ""},
-                         page_url=url, status=409)
+    response = post_form(
+        testapp,
+        url + "/connection",
+        {"connection_state": "official", "date": "", "note": ""},
+        page_url=url,
+        status=409,
+    )
     assert field_error(response, "connection_state")
-    response = post_form(testapp, url + "/connection", {"connection_state": "pilot", "date": "31/02/2025",
-                                                        "note": ""}, page_url=url, status=400)
+    response = post_form(
+        testapp,
+        url + "/connection",
+        {"connection_state": "pilot", "date": "31/02/2025", "note": ""},
+        page_url=url,
+        status=400,
+    )
     assert field_error(response, "date")
-    response = post_form(testapp, url + "/connection", {"connection_state": "bogus", "date": "", "note": ""},
-                         page_url=url, status=400)
+    response = post_form(
+        testapp,
+        url + "/connection",
+        {"connection_state": "bogus", "date": "", "note": ""},
+        page_url=url,
+        status=400,
+    )
     assert field_error(response, "connection_state")
     assert len(unit_state(testapp.app, SNV, "connection_history")["connection_history"]) == earlier + 2
 
@@ -411,16 +530,19 @@ def test_connection_state_and_history(testapp):
 # -- reorganization --------------------------------------------------------------------------
 def resolve(app, code):
     from lienthong.core.services import directory
+
     return with_site(app, lambda site: getattr(directory.resolve(site, code), "code", None))
 
 
 def test_rename_keeps_the_former_name(testapp):
     login(testapp, "admin")
     url = f"/manage/units/{SNV}"
-    post_form(testapp, url + "/rename", {"name": "Sở Nội vụ và Lao động", "short_name": "SNVLĐ"}, page_url=url)
+    post_form(
+        testapp, url + "/rename", {"name": "Sở Nội vụ và Lao động", "short_name": "SNVLĐ"}, page_url=url
+    )
     assert unit_state(testapp.app, SNV, "name")["name"] == "Sở Nội vụ và Lao động"
     page = main_of(testapp.get(f"/directory/{SNV}"))
-    assert "Sở Nội vụ và Lao động" in page and "Sở Nội vụ" in page[page.index('id="former-names"'):]
+    assert "Sở Nội vụ và Lao động" in page and "Sở Nội vụ" in page[page.index('id="former-names"') :]
     # the former name still finds it
     assert SNV in main_of(testapp.get("/directory", {"q": "so noi vu"}))
     response = post_form(testapp, url + "/rename", {"name": " ", "short_name": ""}, page_url=url, status=400)
@@ -432,14 +554,21 @@ def test_merge_through_the_form(testapp):
     url = f"/manage/units/{VUNGTAU}"
     post_form(testapp, url + "/merge", [("codes", BARIA), ("codes", PHUMY)], page_url=url)
     for code in (BARIA, PHUMY):
-        assert unit_state(testapp.app, code, "status", "successors") == {"status": "merged",
-                                                                         "successors": (VUNGTAU,)}
+        assert unit_state(testapp.app, code, "status", "successors") == {
+            "status": "merged",
+            "successors": (VUNGTAU,),
+        }
         assert resolve(testapp.app, code) == VUNGTAU
     assert unit_state(testapp.app, VUNGTAU, "predecessors")["predecessors"] == (BARIA, PHUMY)
     assert audit_entries(testapp.app, "unit.merge", f"/directory/{VUNGTAU}")
     # a merged unit cannot be merged again, and nothing is half-done
-    response = post_form(testapp, f"/manage/units/{SNV}/merge", [("codes", "000.00.03.H49"), ("codes", BARIA)],
-                         page_url=url, status=409)
+    response = post_form(
+        testapp,
+        f"/manage/units/{SNV}/merge",
+        [("codes", "000.00.03.H49"), ("codes", BARIA)],
+        page_url=url,
+        status=409,
+    )
     assert field_error(response, "codes")
     assert unit_state(testapp.app, "000.00.03.H49", "status")["status"] == "active"
     response = post_form(testapp, f"/manage/units/{SNV}/merge", [], page_url=url, status=400)
@@ -455,10 +584,16 @@ def test_split_through_the_form(testapp):
     response = post_form(testapp, url + "/split", [("successors", "000.00.03.H49")], page_url=url, status=400)
     assert field_error(response, "successors")
     assert unit_state(testapp.app, SNV, "status")["status"] == "active"
-    post_form(testapp, url + "/split", [("successors", "000.00.03.H49"), ("successors", "000.00.11.H49")],
-              page_url=url)
+    post_form(
+        testapp,
+        url + "/split",
+        [("successors", "000.00.03.H49"), ("successors", "000.00.11.H49")],
+        page_url=url,
+    )
     assert unit_state(testapp.app, SNV, "status", "successors") == {
-        "status": "split", "successors": ("000.00.03.H49", "000.00.11.H49")}
+        "status": "split",
+        "successors": ("000.00.03.H49", "000.00.11.H49"),
+    }
     assert resolve(testapp.app, SNV) == "000.00.03.H49"
     # the users of a split unit are still listed on its (read-only) page
     page = main_of(testapp.get(url))
@@ -484,6 +619,7 @@ def test_dissolve_with_and_without_successor(testapp):
 # -- API tokens ------------------------------------------------------------------------------
 def test_token_is_shown_once_and_stored_hashed(testapp):
     from lienthong.core.services import tokens
+
     login(testapp, "quantri.stttt")
     url = f"/manage/units/{OPERATOR}"
     response = post_form(testapp, url + "/tokens", {"label": "VNPT iOffice"}, page_url=url, status=200)
@@ -494,6 +630,7 @@ def test_token_is_shown_once_and_stored_hashed(testapp):
     def stored(site):
         found = tokens.of_unit(site, OPERATOR)
         return [(t.label, t.digest, t.created_by, vars(t)) for t in found], tokens.find(site, secret)
+
     rows, found = with_site(testapp.app, stored)
     assert len(rows) == 1 and found is not None
     label, digest, created_by, attributes = rows[0]
@@ -507,6 +644,7 @@ def test_token_is_shown_once_and_stored_hashed(testapp):
 
 def test_token_revocation(testapp):
     from lienthong.core.services import tokens
+
     login(testapp, "admin")
     url = f"/manage/units/{SNV}"
     post_form(testapp, url + "/tokens", {"label": "script"}, page_url=url, status=200)
@@ -518,8 +656,8 @@ def test_token_revocation(testapp):
     revoked = with_site(testapp.app, lambda site: site["tokens"][token_id].revoked)
     assert revoked
     page = main_of(testapp.get(url))
-    row = page[page.index(f'id="token-{token_id}"'):]
-    row = row[:row.index("</tr>")]
+    row = page[page.index(f'id="token-{token_id}"') :]
+    row = row[: row.index("</tr>")]
     assert "/revoke" not in row
     assert audit_entries(testapp.app, "token.revoke", f"/tokens/{token_id}")
     response = post_form(testapp, url + "/tokens", {"label": "  "}, page_url=url, status=400)
@@ -529,7 +667,7 @@ def test_token_revocation(testapp):
 def test_unit_users_are_listed_with_links(testapp):
     login(testapp, "quantri.stttt")
     page = main_of(testapp.get(f"/manage/units/{OPERATOR}"))
-    users = page[page.index('id="user-list"'):]
+    users = page[page.index('id="user-list"') :]
     for name in ("vanthu.stttt", "lanhdao.stttt", "quantri.stttt"):
         assert f'href="http://localhost/manage/users/{name}"' in users
     assert "vanthu.snv" not in users

@@ -1,14 +1,48 @@
 """The documents a user reads stay true: README's commands, the conformance matrix's tests."""
+
 import os
 import re
 
 from .support.app import ROOT
 
 # The rule IDs of ../shared/REQUIREMENTS.md (checked against it too when it is beside the repo).
-RULE_IDS = ["R3.1", "R3.2", "R3.3", "R4", "R5.1", "R5.3", "R5.4", "R6.1", "R6.2", "R6.3", "R6.5", "R6.6",
-            "R7.2", "R7.3", "R7.4", "R7.5", "R8.1", "R8.2", "R8.3", "R8.4", "R9.1", "R9.2a", "R9.2b",
-            "R9.2c", "R10.1", "R10.2", "R10.3", "R10.4", "R10.5", "R10.6", "R10.7", "R10.9", "R10.10",
-            "R11", "R12"]
+RULE_IDS = [
+    "R3.1",
+    "R3.2",
+    "R3.3",
+    "R4",
+    "R5.1",
+    "R5.3",
+    "R5.4",
+    "R6.1",
+    "R6.2",
+    "R6.3",
+    "R6.5",
+    "R6.6",
+    "R7.2",
+    "R7.3",
+    "R7.4",
+    "R7.5",
+    "R8.1",
+    "R8.2",
+    "R8.3",
+    "R8.4",
+    "R9.1",
+    "R9.2a",
+    "R9.2b",
+    "R9.2c",
+    "R10.1",
+    "R10.2",
+    "R10.3",
+    "R10.4",
+    "R10.5",
+    "R10.6",
+    "R10.7",
+    "R10.9",
+    "R10.10",
+    "R11",
+    "R12",
+]
 
 
 def read(*parts):
@@ -69,14 +103,20 @@ def test_the_readmes_adapter_example_delivers_retries_and_refuses():
     endpoint = Endpoint()
     endpoint.start()
     try:
-        message = OutboundMessage(key="k1", kind="document", document_id="d1", recipient="000.00.12.H49",
-                                  sender="000.00.02.H49", payload=b"<edXMLEnvelope/>",
-                                  settings={"url": endpoint.url(), "token": "t"})
+        message = OutboundMessage(
+            key="k1",
+            kind="document",
+            document_id="d1",
+            recipient="000.00.12.H49",
+            sender="000.00.02.H49",
+            payload=b"<edXMLEnvelope/>",
+            settings={"url": endpoint.url(), "token": "t"},
+        )
         adapter.deliver(message, env=None)
         assert endpoint.requests[-1]["body"] == b"<edXMLEnvelope/>"
         assert endpoint.requests[-1]["headers"]["authorization"] == "Bearer t"
         endpoint.answers = ["409 Conflict", "503 Service Unavailable", "400 Bad Request"]
-        adapter.deliver(message, env=None)                       # already there: delivered
+        adapter.deliver(message, env=None)  # already there: delivered
         with pytest.raises(TransportError) as retry:
             adapter.deliver(message, env=None)
         assert not retry.value.permanent

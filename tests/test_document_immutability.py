@@ -6,6 +6,7 @@ method, by the sender's clerk and leader (with a valid CSRF token on pages) and 
 sender's unit token, with a body that would change the subject. Afterwards the document's
 metadata, attachments, recipients and state are exactly as they were.
 """
+
 import re
 
 from lienthong.core.resources.documents import Attachment, Document
@@ -20,9 +21,17 @@ UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
 def snapshot(site, doc_id):
     doc = site["documents"][doc_id]
-    return (repr(sorted(doc.meta.items())), doc.state, doc.recipients, doc.persons, doc.classification,
-            [(a.name, a.sha256, a.size, a.mime_type) for a in doc.attachments.values()],
-            doc.issued_by, doc.issued_at, doc.register_number)
+    return (
+        repr(sorted(doc.meta.items())),
+        doc.state,
+        doc.recipients,
+        doc.persons,
+        doc.classification,
+        [(a.name, a.sha256, a.size, a.mime_type) for a in doc.attachments.values()],
+        doc.issued_by,
+        doc.issued_at,
+        doc.register_number,
+    )
 
 
 def urls_reaching_a_document(app, doc_id):
@@ -48,17 +57,33 @@ def test_no_route_or_view_changes_an_issued_document(demo_factory):
 
     def issue(site):
         from lienthong.core.services import documents as ds
-        doc = ds.compose(site, hub.env, actor("vanthu.snv"), site["directory"][SNV], basic(),
-                         [("quyet-dinh.pdf", pdf_file(), "")])
+
+        doc = ds.compose(
+            site,
+            hub.env,
+            actor("vanthu.snv"),
+            site["directory"][SNV],
+            basic(),
+            [("quyet-dinh.pdf", pdf_file(), "")],
+        )
         ds.issue(site, hub.env, actor("vanthu.snv"), doc)
         return doc.id
+
     doc_id = hub.tx(issue)
     before = with_site(web.app, lambda site: snapshot(site, doc_id))
-    secret = with_site(web.app, lambda site: tokens.create(site, audit.Actor.system("test"), SNV, "product")[1])
+    secret = with_site(
+        web.app, lambda site: tokens.create(site, audit.Actor.system("test"), SNV, "product")[1]
+    )
     urls = urls_reaching_a_document(web.app, doc_id)
     assert any(u.startswith("/api/") for u in urls) and f"/documents/{doc_id}/edit" in urls
-    change = {"subject": "ĐÃ SỬA", "doc_type": "CV", "recipients": [VUNGTAU], "content": "x",
-              "action": "accept", "business_doc_type": 0}
+    change = {
+        "subject": "ĐÃ SỬA",
+        "doc_type": "CV",
+        "recipients": [VUNGTAU],
+        "content": "x",
+        "action": "accept",
+        "business_doc_type": 0,
+    }
     answers = []
     for who in ("vanthu.snv", "lanhdao.snv"):
         web.reset()
@@ -66,18 +91,25 @@ def test_no_route_or_view_changes_an_issued_document(demo_factory):
         token = web.get("/profile").html.find("input", {"name": "csrf_token"})["value"]
         for url in (u for u in urls if not u.startswith("/api/")):
             for method in UNSAFE:
-                res = getattr(web, method.lower())(url, dict(change, csrf_token=token), expect_errors=True) \
-                    if method != "DELETE" else web.delete(url, expect_errors=True)
+                res = (
+                    getattr(web, method.lower())(url, dict(change, csrf_token=token), expect_errors=True)
+                    if method != "DELETE"
+                    else web.delete(url, expect_errors=True)
+                )
                 answers.append((who, method, url, res.status_int))
     web.reset()
     for url in (u for u in urls if u.startswith("/api/")):
         for method in UNSAFE:
             res = getattr(web, method.lower() + ("_json" if method != "DELETE" else ""))(
-                url, *([change] if method != "DELETE" else []), headers={"Authorization": f"Bearer {secret}"},
-                expect_errors=True)
+                url,
+                *([change] if method != "DELETE" else []),
+                headers={"Authorization": f"Bearer {secret}"},
+                expect_errors=True,
+            )
             answers.append(("token", method, url, res.status_int))
     assert answers and all(status >= 400 or status in (303, 302) for *_rest, status in answers), [
-        a for a in answers if a[-1] < 300]
+        a for a in answers if a[-1] < 300
+    ]
     # the views were reached (not stopped by CSRF or routing): the rules themselves refused
     assert {status for *_rest, status in answers} >= {409, 405}
     assert with_site(web.app, lambda site: snapshot(site, doc_id)) == before

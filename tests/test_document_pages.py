@@ -1,5 +1,6 @@
 """The document-exchange pages on the demo site: compose, mailboxes, search, the document page and
 its actions, downloads, paper check and registers (issue 5, R6.6, R7.2–R7.4, R8.1, R9.2)."""
+
 import csv
 import io
 import re
@@ -27,12 +28,17 @@ def as_user(web, who, lang=None):
 
 def main_of(response):
     text = response.text
-    return text[text.index("<main"):text.index("</main>")]
+    return text[text.index("<main") : text.index("</main>")]
 
 
 def audit_of(hub, action, actor_login=None):
-    return hub.tx(lambda site: [e for e in site["audit"].iter_entries()
-                                if e["action"] == action and (actor_login is None or e["actor"] == actor_login)])
+    return hub.tx(
+        lambda site: [
+            e
+            for e in site["audit"].iter_entries()
+            if e["action"] == action and (actor_login is None or e["actor"] == actor_login)
+        ]
+    )
 
 
 def doc_id_of(response):
@@ -42,10 +48,23 @@ def doc_id_of(response):
 
 
 def compose_form(**extra):
-    fields = {"doc_type": "QD", "subject": SUBJECT, "content": "Ban hành kèm theo Quyết định này Kế hoạch",
-              "signer_name": "Hoàng Đức Thắng", "signer_position": "Phó Giám đốc", "priority": "1",
-              "due_date": "", "steering_type": "0", "classification": "", "persons": "", "response_for": "",
-              "business_doc_type": "0", "business_document_id": "", "business_reason": "", "do": "issue"}
+    fields = {
+        "doc_type": "QD",
+        "subject": SUBJECT,
+        "content": "Ban hành kèm theo Quyết định này Kế hoạch",
+        "signer_name": "Hoàng Đức Thắng",
+        "signer_position": "Phó Giám đốc",
+        "priority": "1",
+        "due_date": "",
+        "steering_type": "0",
+        "classification": "",
+        "persons": "",
+        "response_for": "",
+        "business_doc_type": "0",
+        "business_document_id": "",
+        "business_reason": "",
+        "do": "issue",
+    }
     fields.update(extra)
     return fields
 
@@ -62,18 +81,24 @@ def act(web, doc_id, key, action, status=303, **fields):
     page = web.get(f"/documents/{doc_id}")
     params = [("action", action), ("csrf_token", csrf_of(page))]
     for name, value in fields.items():
-        for v in (value if isinstance(value, (list, tuple)) else [value]):
+        for v in value if isinstance(value, (list, tuple)) else [value]:
             params.append((name, v))
     return web.post(f"/documents/{doc_id}/deliveries/{key}/act", params, status=status)
 
 
 def issue_one(hub, unit=SNV, who="vanthu.snv", recipients=(STTTT,), **extra):
     def run(site):
-        doc = ds.compose(site, hub.env, actor(who), site["directory"][unit], basic(recipients=list(recipients),
-                                                                                 **extra),
-                         [("quyet-dinh.pdf", pdf_file(), "Quyết định")])
+        doc = ds.compose(
+            site,
+            hub.env,
+            actor(who),
+            site["directory"][unit],
+            basic(recipients=list(recipients), **extra),
+            [("quyet-dinh.pdf", pdf_file(), "Quyết định")],
+        )
         ds.issue(site, hub.env, actor(who), doc)
         return doc.id
+
     return hub.tx(run)
 
 
@@ -115,7 +140,8 @@ def test_compose_issue_find_read_download_accept_assign_and_complete(hub):
     assert download.headers["Content-Disposition"].startswith("attachment;")
     assert download.headers["X-Content-Type-Options"] == "nosniff"
     assert [e["target"] for e in audit_of(hub, "attachment.download", "vanthu.stttt")] == [
-        f"/documents/{doc_id}/attachments/quyet-dinh.pdf"]
+        f"/documents/{doc_id}/attachments/quyet-dinh.pdf"
+    ]
 
     # accept: registered with the next incoming number
     accepted = act(web, doc_id, STTTT, "accept").follow()
@@ -126,15 +152,22 @@ def test_compose_issue_find_read_download_accept_assign_and_complete(hub):
     # the leader assigns, the specialist starts and completes
     as_user(web, "lanhdao.stttt")
     deadline = hub.env.calendar.add_working_days(hub.env.today(), 5).isoformat()
-    assigned = act(web, doc_id, STTTT, "assign", assignees=["chuyenvien.stttt"], deadline=deadline,
-                   note="Đề nghị tham mưu").follow()
+    assigned = act(
+        web,
+        doc_id,
+        STTTT,
+        "assign",
+        assignees=["chuyenvien.stttt"],
+        deadline=deadline,
+        note="Đề nghị tham mưu",
+    ).follow()
     assert "Trần" in field_error(assigned, "my-assignees") or field_error(assigned, "my-assignees")
     as_user(web, "chuyenvien.stttt")
     page = web.get(f"/documents/{doc_id}")
     assert 'id="act-start"' in page.text and 'id="act-accept"' not in page.text
     act(web, doc_id, STTTT, "start")
     done = act(web, doc_id, STTTT, "complete").follow()
-    assert 'data-action' not in main_of(done)     # nothing more to do
+    assert "data-action" not in main_of(done)  # nothing more to do
 
     # the sender sees each recipient's state and timeline: who, when, why
     as_user(web, "vanthu.snv", lang="en")
@@ -144,8 +177,12 @@ def test_compose_issue_find_read_download_accept_assign_and_complete(hub):
     timeline = re.search(r'<details id="timeline-%s".*?</details>' % re.escape(STTTT), body, re.S).group(0)
     for who in ("Đề nghị tham mưu", "accepted and registered", "assigned", "in progress", "completed"):
         assert who in timeline, who
-    names = hub.tx(lambda site: {login: site["users"][login].fullname
-                                 for login in ("vanthu.stttt", "lanhdao.stttt", "chuyenvien.stttt")})
+    names = hub.tx(
+        lambda site: {
+            login: site["users"][login].fullname
+            for login in ("vanthu.stttt", "lanhdao.stttt", "chuyenvien.stttt")
+        }
+    )
     for name in names.values():
         assert name in timeline
     other = re.search(r'<tr id="recipient-%s">(.*?)</tr>' % re.escape(VUNGTAU), body, re.S).group(1)
@@ -160,10 +197,16 @@ def test_a_secret_document_is_refused_with_the_reason_and_nothing_is_stored(hub)
     refused = post_compose(web, classification="Tối mật", status=400)
     reason = field_error(refused, "classification-error")
     assert "secret" in reason and "Tối mật" in reason
-    assert SUBJECT in refused.text                       # the form keeps what was typed
+    assert SUBJECT in refused.text  # the form keeps what was typed
     assert hub.tx(lambda site: len(site["documents"])) == before
-    assert hub.tx(lambda site: site["directory"][SNV]["registers"].get_register(
-        hub.env.today().year, "out", create=False)) is None
+    assert (
+        hub.tx(
+            lambda site: site["directory"][SNV]["registers"].get_register(
+                hub.env.today().year, "out", create=False
+            )
+        )
+        is None
+    )
 
 
 def test_in_vietnamese_the_form_errors_are_vietnamese(hub):
@@ -192,6 +235,7 @@ def test_a_specialist_cannot_issue_the_draft_is_kept(hub):
 def test_approval_policy_submit_approve_then_issue(hub):
     def approval_on(site):
         site["directory"][SNV].policies["approval"] = True
+
     hub.tx(approval_on)
     web = hub.web
     as_user(web, "chuyenvien.snv")
@@ -216,13 +260,24 @@ def test_an_illegal_action_is_a_409_page_with_the_message_and_changes_nothing(hu
     act(web, doc_id, STTTT, "accept")
     again = act(web, doc_id, STTTT, "accept", status=409)
     assert "cannot be moved" in field_error(again, "page-error")
-    assert hub.tx(lambda site: site["directory"][STTTT]["registers"].get_register(
-        hub.env.today().year, "in", create=False).last_number) == 1
+    assert (
+        hub.tx(
+            lambda site: (
+                site["directory"][STTTT]["registers"]
+                .get_register(hub.env.today().year, "in", create=False)
+                .last_number
+            )
+        )
+        == 1
+    )
     # a leader may not register (REGISTER is the clerk's): 403
     as_user(web, "lanhdao.stttt")
     page = web.get(f"/documents/{doc_id}")
-    web.post(f"/documents/{doc_id}/deliveries/{STTTT}/act", {"action": "agree_recall", "csrf_token": csrf_of(page)},
-             status=403)
+    web.post(
+        f"/documents/{doc_id}/deliveries/{STTTT}/act",
+        {"action": "agree_recall", "csrf_token": csrf_of(page)},
+        status=403,
+    )
 
 
 def test_refuse_without_a_reason_shows_the_message_next_to_the_field(hub):
@@ -253,11 +308,19 @@ def test_update_from_the_document_page_links_to_the_original(hub):
     web = hub.web
     as_user(web, "vanthu.snv")
     page = web.get(f"/documents/{doc_id}")
-    link = re.search(r'id="update-link" href="http://localhost([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    link = (
+        re.search(r'id="update-link" href="http://localhost([^"]+)"', page.text)
+        .group(1)
+        .replace("&amp;", "&")
+    )
     form = web.get(link)
     assert 'name="business_doc_type" value="2"' in form.text and SUBJECT in form.text
-    params = {"csrf_token": csrf_of(form), **compose_form(business_doc_type="2", business_document_id=doc_id,
-                                                           business_reason="Sửa ngày hiệu lực")}
+    params = {
+        "csrf_token": csrf_of(form),
+        **compose_form(
+            business_doc_type="2", business_document_id=doc_id, business_reason="Sửa ngày hiệu lực"
+        ),
+    }
     params = list(params.items()) + [("recipients", STTTT)]
     update_id = doc_id_of(web.post(f"/directory/{SNV}/mailbox/compose", params, status=303))
     assert f"/documents/{update_id}" in main_of(web.get(f"/documents/{doc_id}"))
@@ -294,10 +357,14 @@ def test_a_draft_is_edited_and_its_attachment_removed(hub):
     form = web.get(f"/documents/{doc_id}/edit")
     assert "quyet-dinh.pdf" in form.text
     params = list(compose_form(subject="Kế hoạch đã sửa", do="save").items()) + [
-        ("recipients", STTTT), ("remove", "quyet-dinh.pdf"), ("csrf_token", csrf_of(form))]
+        ("recipients", STTTT),
+        ("remove", "quyet-dinh.pdf"),
+        ("csrf_token", csrf_of(form)),
+    ]
     web.post(f"/documents/{doc_id}/edit", params, status=303)
-    assert hub.tx(lambda site: (site["documents"][doc_id].title, len(site["documents"][doc_id].attachments))) == (
-        "Kế hoạch đã sửa", 0)
+    assert hub.tx(
+        lambda site: (site["documents"][doc_id].title, len(site["documents"][doc_id].attachments))
+    ) == ("Kế hoạch đã sửa", 0)
 
 
 @pytest.mark.parametrize("who", ["vanthu.vungtau", "quantri.stttt", "admin", "kiemtoan"])
@@ -309,11 +376,16 @@ def test_others_cannot_read_the_document_its_attachment_or_its_deliveries(hub, w
     web.get(f"/documents/{doc_id}", status=403)
     web.get(f"/documents/{doc_id}/attachments/quyet-dinh.pdf", status=403)
     web.get(f"/documents/{doc_id}/deliveries/{STTTT}", status=403)
-    web.post(f"/documents/{doc_id}/deliveries/{STTTT}/act", {"action": "accept", "csrf_token": token}, status=403)
+    web.post(
+        f"/documents/{doc_id}/deliveries/{STTTT}/act", {"action": "accept", "csrf_token": token}, status=403
+    )
     web.post(f"/documents/{doc_id}/issue", {"csrf_token": token}, status=403)
     assert not audit_of(hub, "document.view", who) and not audit_of(hub, "attachment.download", who)
     denied = audit_of(hub, "access.denied", who)
-    assert {e["target"] for e in denied} >= {f"/documents/{doc_id}", f"/documents/{doc_id}/attachments/quyet-dinh.pdf"}
+    assert {e["target"] for e in denied} >= {
+        f"/documents/{doc_id}",
+        f"/documents/{doc_id}/attachments/quyet-dinh.pdf",
+    }
     # and search finds nothing of it
     assert f'id="row-{doc_id}"' not in web.get("/search", {"q": "quyet dinh"}).text
     assert hub.tx(lambda site: site["documents"][doc_id].delivery_for(STTTT).state) == "01"
@@ -355,18 +427,30 @@ def test_paper_check_outcomes(hub):
 
     def check(status=303, **fields):
         form = web.get(url)
-        params = {"sender": "", "sender_name": "", "notation": "", "promulgation_date": date, "subject": "",
-                  "csrf_token": csrf_of(form), **fields}
+        params = {
+            "sender": "",
+            "sender_name": "",
+            "notation": "",
+            "promulgation_date": date,
+            "subject": "",
+            "csrf_token": csrf_of(form),
+            **fields,
+        }
         return web.post(url, params, status=status)
 
     # (a) the electronic message is in the inbox: registered
     a = check(sender=SNV, notation="Số: 1/QĐ-SNV").follow()
-    assert "Found and registered" in a.text and field_error(a, "outcome-number") == f"1/{hub.env.today().year}"
+    assert (
+        "Found and registered" in a.text and field_error(a, "outcome-number") == f"1/{hub.env.today().year}"
+    )
     assert hub.tx(lambda site: site["documents"][doc_id].delivery_for(STTTT).state) == "03"
-    assert "Found and registered" not in web.get(url).text     # shown once
+    assert "Found and registered" not in web.get(url).text  # shown once
     # (b) a sender not on the hub: the paper is registered (a sender outside the directory too)
     b = check(sender=NOT_CONNECTED, notation="7/TB-SDL", subject="Thông báo lịch họp").follow()
-    assert "Paper document registered" in b.text and field_error(b, "outcome-number") == f"2/{hub.env.today().year}"
+    assert (
+        "Paper document registered" in b.text
+        and field_error(b, "outcome-number") == f"2/{hub.env.today().year}"
+    )
     b2 = check(sender_name="Công ty ABC", notation="3/CV").follow()
     assert field_error(b2, "outcome-number") == f"3/{hub.env.today().year}"
     # (c) a connected sender with no electronic message: refused, notified, an incident
@@ -399,7 +483,8 @@ def test_registers_page_print_and_csv(hub):
     rows = list(csv.reader(io.StringIO(exported.body.decode("utf-8-sig"))))
     assert len(rows) == 2 and rows[1][0] == "1" and rows[1][2] == "1/QĐ-SNV" and rows[1][7] == doc_id
     assert [e["target"] for e in audit_of(hub, "register.export", "vanthu.stttt")] == [
-        f"/directory/{STTTT}/registers/{year}-in"]
+        f"/directory/{STTTT}/registers/{year}-in"
+    ]
     # the sender's outgoing register
     as_user(web, "vanthu.snv")
     out = main_of(web.get(f"/directory/{SNV}/registers/{year}-out"))
@@ -416,7 +501,9 @@ def test_nav_and_home_panels_show_the_mail_links_and_counts(hub):
     web = hub.web
     as_user(web, "vanthu.stttt", lang="en")
     home = web.get("/")
-    assert 'id="nav-inbox"' in home.text and 'id="nav-paper"' in home.text and 'id="nav-registers"' in home.text
+    assert (
+        'id="nav-inbox"' in home.text and 'id="nav-paper"' in home.text and 'id="nav-registers"' in home.text
+    )
     assert "Inbox: 1 unread, 0 overdue" in home.text
     as_user(web, "admin")
     assert 'id="nav-inbox"' not in web.get("/").text
@@ -424,14 +511,30 @@ def test_nav_and_home_panels_show_the_mail_links_and_counts(hub):
 
 def test_download_names_are_safe():
     from lienthong.core.views.documents import content_disposition
+
     header = content_disposition('quyết "định".pdf')
     assert header.startswith('attachment; filename="quy_t ___nh_.pdf"; ')
     assert unquote(header.split("filename*=UTF-8''")[1]) == 'quyết "định".pdf'
 
 
-JUNK = {"page": "-1", "q": "\x00<script>", "tab": "<b>", "state": "?", "sender": "../x", "doc_type": "%",
-        "date_from": "zz", "date_to": "2026-13-45", "overdue": "maybe", "unread": "2", "sort": "'", "print": "x",
-        "business_doc_type": "9", "business_document_id": "../../x", "response_for": "\x00", "lang": "xx"}
+JUNK = {
+    "page": "-1",
+    "q": "\x00<script>",
+    "tab": "<b>",
+    "state": "?",
+    "sender": "../x",
+    "doc_type": "%",
+    "date_from": "zz",
+    "date_to": "2026-13-45",
+    "overdue": "maybe",
+    "unread": "2",
+    "sort": "'",
+    "print": "x",
+    "business_doc_type": "9",
+    "business_document_id": "../../x",
+    "response_for": "\x00",
+    "lang": "xx",
+}
 
 
 def test_junk_query_parameters_never_break_the_pages(hub):
@@ -440,10 +543,17 @@ def test_junk_query_parameters_never_break_the_pages(hub):
     as_user(web, "vanthu.stttt")
     act(web, doc_id, STTTT, "accept")
     year = hub.env.today().year
-    for url in (f"/directory/{STTTT}/mailbox", "/users/vanthu.stttt/mailbox", "/search",
-                f"/directory/{STTTT}/mailbox/compose", f"/directory/{STTTT}/mailbox/paper",
-                f"/documents/{doc_id}", f"/directory/{STTTT}/registers", f"/directory/{STTTT}/registers/{year}-in",
-                f"/directory/{STTTT}/registers/{year}-in/export.csv"):
+    for url in (
+        f"/directory/{STTTT}/mailbox",
+        "/users/vanthu.stttt/mailbox",
+        "/search",
+        f"/directory/{STTTT}/mailbox/compose",
+        f"/directory/{STTTT}/mailbox/paper",
+        f"/documents/{doc_id}",
+        f"/directory/{STTTT}/registers",
+        f"/directory/{STTTT}/registers/{year}-in",
+        f"/directory/{STTTT}/registers/{year}-in/export.csv",
+    ):
         res = web.get(url, JUNK, expect_errors=True)
         assert res.status_int == 200, (url, res.status)
         assert "<script>" not in res.text
@@ -453,13 +563,27 @@ def test_register_csv_cells_never_start_a_formula(hub):
     web = hub.web
     as_user(web, "vanthu.stttt")
     form = web.get(f"/directory/{STTTT}/mailbox/paper")
-    web.post(f"/directory/{STTTT}/mailbox/paper", {
-        "sender": "", "sender_name": "Công ty ABC", "notation": "5/CV", "promulgation_date": "2026-01-05",
-        "subject": '=HYPERLINK("http://x")', "csrf_token": csrf_of(form)}, status=303)
+    web.post(
+        f"/directory/{STTTT}/mailbox/paper",
+        {
+            "sender": "",
+            "sender_name": "Công ty ABC",
+            "notation": "5/CV",
+            "promulgation_date": "2026-01-05",
+            "subject": '=HYPERLINK("http://x")',
+            "csrf_token": csrf_of(form),
+        },
+        status=303,
+    )
     year = hub.env.today().year
-    rows = list(csv.reader(io.StringIO(web.get(f"/directory/{STTTT}/registers/{year}-in/export.csv")
-                                       .body.decode("utf-8-sig"))))
-    assert rows[1][5] == "'=HYPERLINK(\"http://x\")" and rows[1][4] == "Công ty ABC" and rows[1][6]
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                web.get(f"/directory/{STTTT}/registers/{year}-in/export.csv").body.decode("utf-8-sig")
+            )
+        )
+    )
+    assert rows[1][5] == '\'=HYPERLINK("http://x")' and rows[1][4] == "Công ty ABC" and rows[1][6]
 
 
 def test_a_reader_downloads_the_document_as_edxml_and_it_is_audited(hub):
@@ -469,9 +593,16 @@ def test_a_reader_downloads_the_document_as_edxml_and_it_is_audited(hub):
     from .support.app import login
 
     def issue(site):
-        doc = ds.compose(site, hub.env, actor("vanthu.snv"), site["directory"][SNV], basic(recipients=[STTTT]),
-                         [("quyet-dinh.pdf", pdf_file(), "")])
+        doc = ds.compose(
+            site,
+            hub.env,
+            actor("vanthu.snv"),
+            site["directory"][SNV],
+            basic(recipients=[STTTT]),
+            [("quyet-dinh.pdf", pdf_file(), "")],
+        )
         return ds.issue(site, hub.env, actor("vanthu.snv"), doc).id
+
     doc_id = hub.tx(issue)
     web = hub.web
     login(web, "vanthu.stttt")
@@ -482,7 +613,9 @@ def test_a_reader_downloads_the_document_as_edxml_and_it_is_audited(hub):
     parsed = edxml.parse_document(res.body)
     assert parsed["document_id"] == doc_id and parsed["code_notation"] == "QĐ-SNV"
     assert [a["name"] for a in parsed["attachments"]] == ["quyet-dinh.pdf"]
-    entries = hub.tx(lambda site: [e for e in site["audit"].iter_entries() if e["action"] == "document.export"])
+    entries = hub.tx(
+        lambda site: [e for e in site["audit"].iter_entries() if e["action"] == "document.export"]
+    )
     assert entries and entries[-1]["actor"] == "vanthu.stttt"
 
 
@@ -492,9 +625,19 @@ def test_a_scanned_paper_document_is_kept_with_its_register_entry(hub):
     url = f"/directory/{STTTT}/mailbox/paper"
     scan = PDF + b"% ban chup van ban giay\n"
     form = web.get(url)
-    done = web.post(url, {"sender": NOT_CONNECTED, "sender_name": "", "notation": "12/TB-SDL", "subject": "Lịch họp",
-                          "promulgation_date": hub.env.today().isoformat(), "csrf_token": csrf_of(form)},
-                    upload_files=[("scan", "ban-chup.pdf", scan)], status=303).follow()
+    done = web.post(
+        url,
+        {
+            "sender": NOT_CONNECTED,
+            "sender_name": "",
+            "notation": "12/TB-SDL",
+            "subject": "Lịch họp",
+            "promulgation_date": hub.env.today().isoformat(),
+            "csrf_token": csrf_of(form),
+        },
+        upload_files=[("scan", "ban-chup.pdf", scan)],
+        status=303,
+    ).follow()
     assert "Paper document registered" in done.text
     year = hub.env.today().year
     register = web.get(f"/directory/{STTTT}/registers/{year}-in")
@@ -503,5 +646,5 @@ def test_a_scanned_paper_document_is_kept_with_its_register_entry(hub):
     assert got.body == scan and "attachment" in got.headers["Content-Disposition"]
     assert audit_of(hub, "register.scan.download", "vanthu.stttt")
     web.get(f"/directory/{STTTT}/registers/{year}-in/scan", {"number": "2"}, status=404)
-    as_user(web, "chuyenvien.stttt")                       # a specialist reads no register
+    as_user(web, "chuyenvien.stttt")  # a specialist reads no register
     web.get(link, status=403)

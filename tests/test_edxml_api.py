@@ -4,6 +4,7 @@ Two units' products (SNV sends, STTTT receives) exchange a package and its statu
 refusal is checked for its status, its problem details, that nothing was stored and that it
 is on the audit record.
 """
+
 import uuid
 
 from lienthong.core import edxml
@@ -29,11 +30,14 @@ class Product:
         return {"Authorization": f"Bearer {self.token}", **extra}
 
     def send(self, package, status=201, content_type=XML):
-        return self.web.post("/edxml/v1/packages", package, content_type=content_type, headers=self.headers(),
-                             status=status)
+        return self.web.post(
+            "/edxml/v1/packages", package, content_type=content_type, headers=self.headers(), status=status
+        )
 
     def pending(self, status=200, **params):
-        return self.web.get("/edxml/v1/packages", params=params or None, headers=self.headers(), status=status)
+        return self.web.get(
+            "/edxml/v1/packages", params=params or None, headers=self.headers(), status=status
+        )
 
     def fetch(self, document_id, status=200):
         return self.web.get(f"/edxml/v1/packages/{document_id}", headers=self.headers(), status=status)
@@ -43,11 +47,14 @@ class Product:
 
     def report(self, message, status=200, **params):
         query = "?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""
-        return self.web.post(f"/edxml/v1/statuses{query}", message, content_type=XML, headers=self.headers(),
-                             status=status)
+        return self.web.post(
+            f"/edxml/v1/statuses{query}", message, content_type=XML, headers=self.headers(), status=status
+        )
 
     def statuses(self, status=200, **params):
-        return self.web.get("/edxml/v1/statuses", params=params or None, headers=self.headers(), status=status)
+        return self.web.get(
+            "/edxml/v1/statuses", params=params or None, headers=self.headers(), status=status
+        )
 
 
 def documents_count(web):
@@ -60,22 +67,39 @@ def test_send_list_fetch_ack_and_statuses_between_two_products(demo_factory):
     package, document_id = make_package(to=(STTTT, VUNGTAU))
     res = snv.send(package)
     sent = res.json
-    assert sent["created"] is True and sent["document_id"] == document_id and sent["recipients"] == [STTTT, VUNGTAU]
+    assert (
+        sent["created"] is True
+        and sent["document_id"] == document_id
+        and sent["recipients"] == [STTTT, VUNGTAU]
+    )
     assert sent["url"] == f"http://localhost/api/v1/documents/{sent['id']}"
     assert last_of(web, "edxml.receive")["actor"] == f"system:{SNV}"
     # the same package again: stored once, and the answer says so
     again = snv.send(package, status=200).json
     assert again["created"] is False and again["identical"] is True and again["id"] == sent["id"]
     assert again["detail"].startswith(("Đã tiếp nhận trước đó", "Already received"))
-    assert web.post("/edxml/v1/packages", package, content_type=XML, status=200,
-                    headers=snv.headers(**{"Accept-Language": "en"})).json["detail"].startswith("Already received")
+    assert (
+        web.post(
+            "/edxml/v1/packages",
+            package,
+            content_type=XML,
+            status=200,
+            headers=snv.headers(**{"Accept-Language": "en"}),
+        )
+        .json["detail"]
+        .startswith("Already received")
+    )
     assert documents_count(web) == 1
 
     # the recipient's product lists, fetches and acknowledges it
     listed = stttt.pending().json
     assert listed["pending"] == 1 and listed["next"] is None
     [item] = listed["items"]
-    assert item["document_id"] == document_id and item["sender"]["code"] == SNV and item["notation"] == "15/QĐ-SNV"
+    assert (
+        item["document_id"] == document_id
+        and item["sender"]["code"] == SNV
+        and item["notation"] == "15/QĐ-SNV"
+    )
     assert item["subject"].startswith("Kế hoạch") and item["arrived_at"] and item["size"] > 0
     assert item["url"] == f"http://localhost/edxml/v1/packages/{document_id}"
     fetched = stttt.fetch(document_id)
@@ -89,24 +113,34 @@ def test_send_list_fetch_ack_and_statuses_between_two_products(demo_factory):
     assert export["actor"] == f"system:{STTTT}" and export["target"] == f"/documents/{sent['id']}"
     acked = stttt.ack(document_id).json
     assert acked["acknowledged"] is True and acked["was_pending"] is True and acked["fetched_at"]
-    assert stttt.ack(document_id).json["was_pending"] is False          # idempotent
+    assert stttt.ack(document_id).json["was_pending"] is False  # idempotent
     assert stttt.pending().json == {"items": [], "pending": 0, "next": None}
     assert count_of(web, "edxml.ack") == 1
-    assert stored(web, lambda site: site["documents"][sent["id"]].delivery_for(STTTT).fetched_at) == acked["fetched_at"]
+    assert (
+        stored(web, lambda site: site["documents"][sent["id"]].delivery_for(STTTT).fetched_at)
+        == acked["fetched_at"]
+    )
     # VUNGTAU's product has not fetched yet: still pending there
     assert Product(web, VUNGTAU).pending().json["pending"] == 1
 
     # statuses from the recipient's product, applied once
     accepted = make_status(document_id, SNV, STTTT, "03", "Đã vào sổ")
     res = stttt.report(accepted).json
-    assert res == {"document_id": document_id, "status_code": "03", "applied": True,
-                   "deliveries": [{"recipient": STTTT, "state": "03"}]}
+    assert res == {
+        "document_id": document_id,
+        "status_code": "03",
+        "applied": True,
+        "deliveries": [{"recipient": STTTT, "state": "03"}],
+    }
     assert stttt.report(accepted).json["applied"] is False
 
     # the sender's product reads the statuses of what it sent, with a cursor
     feed = snv.statuses().json
-    assert [(i["recipient"], i["status_code"]) for i in feed["items"]] == [(STTTT, "01"), (VUNGTAU, "01"),
-                                                                           (STTTT, "03")]
+    assert [(i["recipient"], i["status_code"]) for i in feed["items"]] == [
+        (STTTT, "01"),
+        (VUNGTAU, "01"),
+        (STTTT, "03"),
+    ]
     status = edxml.parse_status(feed["items"][-1]["status"].encode())
     assert status["status_code"] == "03" and status["from"]["organ_id"] == STTTT
     assert status["response_for"]["document_id"] == document_id and status["description"] == "Đã vào sổ"
@@ -168,16 +202,19 @@ def test_bad_packages_are_refused_and_nothing_is_stored(demo_factory):
     body = assert_problem(snv.send(other, status=403), 403, field="From/OrganId")
     assert VUNGTAU in body["detail"]
     # unknown and not-connected recipients
-    assert_problem(snv.send(make_package(to=(STTTT, UNKNOWN))[0], status=400), 400, field="MessageHeader/To/OrganId")
-    assert_problem(snv.send(make_package(to=(NOT_CONNECTED,))[0], status=403), 403,
-                   field="MessageHeader/To/OrganId")
+    assert_problem(
+        snv.send(make_package(to=(STTTT, UNKNOWN))[0], status=400), 400, field="MessageHeader/To/OrganId"
+    )
+    assert_problem(
+        snv.send(make_package(to=(NOT_CONNECTED,))[0], status=403), 403, field="MessageHeader/To/OrganId"
+    )
     # too large (413 before reading), not XML (415)
     big, _ = make_package(to=(STTTT,), files=[("a.pdf", b"%PDF-1.4\n" + b"x" * 9000)])
     assert_problem(snv.send(big, status=413), 413, field="body")
     assert_problem(snv.send(b"{}", content_type="application/json", status=415), 415, field="Content-Type")
     assert documents_count(web) == 0
-    assert count_of(web, "edxml.refuse") == refusals + 5      # 413/415 are refused before the service
-    assert count_of(web, "access.denied") == 0                 # each refusal recorded once, as edxml.refuse
+    assert count_of(web, "edxml.refuse") == refusals + 5  # 413/415 are refused before the service
+    assert count_of(web, "access.denied") == 0  # each refusal recorded once, as edxml.refuse
     last = last_of(web, "edxml.refuse")
     assert last["actor"] == f"system:{SNV}" and last["details"]["via"].startswith("edxml-api")
     # edxml+xml is accepted too
@@ -195,13 +232,22 @@ def test_tokens_people_and_strangers(web):
     assert bad.headers["WWW-Authenticate"].startswith("Bearer")
     # a person's token, even the clerk of the unit: 403, on the record
     clerk = as_user(web, "vanthu.stttt")
-    for method, path in (("get", "/edxml/v1/packages"), ("get", f"/edxml/v1/packages/{document_id}"),
-                         ("post", f"/edxml/v1/packages/{document_id}/ack"), ("get", "/edxml/v1/statuses")):
+    for method, path in (
+        ("get", "/edxml/v1/packages"),
+        ("get", f"/edxml/v1/packages/{document_id}"),
+        ("post", f"/edxml/v1/packages/{document_id}/ack"),
+        ("get", "/edxml/v1/statuses"),
+    ):
         res = getattr(web, method)(path, headers={"Authorization": f"Bearer {clerk.token}"}, status=403)
         assert_problem(res, 403)
         assert last_of(web, "access.denied")["actor"] == "vanthu.stttt"
-    res = web.post("/edxml/v1/packages", package, content_type=XML,
-                   headers={"Authorization": f"Bearer {as_user(web, 'vanthu.snv').token}"}, status=403)
+    res = web.post(
+        "/edxml/v1/packages",
+        package,
+        content_type=XML,
+        headers={"Authorization": f"Bearer {as_user(web, 'vanthu.snv').token}"},
+        status=403,
+    )
     assert assert_problem(res, 403, field="Authorization")
     # a package not addressed to the unit: 404 for fetch and ack
     vungtau = Product(web, VUNGTAU)
@@ -209,26 +255,45 @@ def test_tokens_people_and_strangers(web):
     assert_problem(vungtau.ack(document_id, status=404), 404)
     assert_problem(stttt.fetch("no-such-document", status=404), 404)
     # statuses: for a document not addressed to the unit 404, from another unit 403, illegal 409
-    assert_problem(vungtau.report(make_status(document_id, SNV, VUNGTAU, "03"), status=404), 404,
-                   field="Status/ResponseFor/DocumentId")
-    assert_problem(vungtau.report(make_status(document_id, SNV, STTTT, "03"), status=403), 403,
-                   field="Status/From/OrganId")
-    body = assert_problem(stttt.report(make_status(document_id, SNV, STTTT, "06"), status=409), 409, field="action")
+    assert_problem(
+        vungtau.report(make_status(document_id, SNV, VUNGTAU, "03"), status=404),
+        404,
+        field="Status/ResponseFor/DocumentId",
+    )
+    assert_problem(
+        vungtau.report(make_status(document_id, SNV, STTTT, "03"), status=403),
+        403,
+        field="Status/From/OrganId",
+    )
+    body = assert_problem(
+        stttt.report(make_status(document_id, SNV, STTTT, "06"), status=409), 409, field="action"
+    )
     assert body["detail"]
     assert_problem(stttt.report(b"<x/>", status=400), 400)
-    assert_problem(stttt.report(package, status=400), 400)              # a document is not a status
-    assert stored(web, lambda site: site["documents"][site["documents"].name_for(document_id)]
-                  .delivery_for(STTTT).state) == "01"
+    assert_problem(stttt.report(package, status=400), 400)  # a document is not a status
+    assert (
+        stored(
+            web,
+            lambda site: site["documents"][site["documents"].name_for(document_id)].delivery_for(STTTT).state,
+        )
+        == "01"
+    )
     # methods the routes do not take
     assert_problem(web.delete("/edxml/v1/packages", headers=stttt.headers(), status=405), 405)
 
 
 def test_the_edxml_api_has_its_own_openapi_document(web):
     from openapi_spec_validator import validate
+
     doc = web.get("/edxml/v1/openapi.json").json
     validate(doc)
-    assert set(doc["paths"]) == {"/edxml/v1/openapi.json", "/edxml/v1/packages", "/edxml/v1/packages/{document_id}",
-                                 "/edxml/v1/packages/{document_id}/ack", "/edxml/v1/statuses"}
+    assert set(doc["paths"]) == {
+        "/edxml/v1/openapi.json",
+        "/edxml/v1/packages",
+        "/edxml/v1/packages/{document_id}",
+        "/edxml/v1/packages/{document_id}/ack",
+        "/edxml/v1/statuses",
+    }
     send = doc["paths"]["/edxml/v1/packages"]["post"]
     assert set(send["requestBody"]["content"]) == {"application/xml", "application/edxml+xml", "text/xml"}
     assert {"200", "201", "400", "401", "403", "409", "413", "415"} <= set(send["responses"])

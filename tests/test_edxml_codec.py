@@ -1,4 +1,5 @@
 """The edXML codec: the corpus in tests/data/edxml, round trips, limits and memory."""
+
 import hashlib
 import io
 import os
@@ -30,19 +31,27 @@ def full_meta(**changes):
     """Every field of the shared metadata model, Vietnamese text included."""
     meta = {
         "document_id": "6a0f6c3e2b1d4f7e9a8b7c6d5e4f3a2b",
-        "from": organ("000.00.12.H49", "Ủy ban nhân dân tỉnh Thừa Thiên Huế",
-                      organ_in_charge="Chủ tịch", organ_add="16 Lê Lợi, Huế",
-                      email="ubnd@thuathienhue.gov.vn", telephone="0234 3822 517", fax="",
-                      website="https://thuathienhue.gov.vn"),
-        "to": [organ("000.01.12.H49", "Sở Nội vụ", email="snv@thuathienhue.gov.vn"),
-               organ("000.02.12.H49", "Sở Tài chính")],
+        "from": organ(
+            "000.00.12.H49",
+            "Ủy ban nhân dân tỉnh Thừa Thiên Huế",
+            organ_in_charge="Chủ tịch",
+            organ_add="16 Lê Lợi, Huế",
+            email="ubnd@thuathienhue.gov.vn",
+            telephone="0234 3822 517",
+            fax="",
+            website="https://thuathienhue.gov.vn",
+        ),
+        "to": [
+            organ("000.01.12.H49", "Sở Nội vụ", email="snv@thuathienhue.gov.vn"),
+            organ("000.02.12.H49", "Sở Tài chính"),
+        ],
         "code_number": "15",
         "code_notation": "QĐ-UBND",
         "promulgation_place": "Huế",
         "promulgation_date": "2026-11-25",
         "doc_type": "QD",
         "doc_type_name": "Quyết định",
-        "subject": "Về việc <kiểm tra> & \"đối chiếu\" — ăâđêôơư",
+        "subject": 'Về việc <kiểm tra> & "đối chiếu" — ăâđêôơư',
         "content": "  Dòng một\nDòng hai\n",
         "signer_competence": "KT. CHỦ TỊCH",
         "signer_position": "PHÓ CHỦ TỊCH",
@@ -55,19 +64,35 @@ def full_meta(**changes):
         "page_amount": 12,
         "appendixes": [],
         "steering_type": 2,
-        "response_for": [{"organ_id": "000.01.12.H49", "code": "112/SNV-VP",
-                          "promulgation_date": "2026-11-02", "document_id": ""},
-                         {"organ_id": "000.02.12.H49", "code": "7/STC-NS",
-                          "promulgation_date": "", "document_id": "abc-1"}],
+        "response_for": [
+            {
+                "organ_id": "000.01.12.H49",
+                "code": "112/SNV-VP",
+                "promulgation_date": "2026-11-02",
+                "document_id": "",
+            },
+            {
+                "organ_id": "000.02.12.H49",
+                "code": "7/STC-NS",
+                "promulgation_date": "",
+                "document_id": "abc-1",
+            },
+        ],
         "business_doc_type": 3,
         "business_reason": "Thay thế",
         "business_document_id": "11112222333344445555666677778888",
         "staff_info": {"department": "Văn phòng", "staff": "Trần Thị Bích", "mobile": "", "email": ""},
-        "replacement_info": [{"document_id": "11112222333344445555666677778888",
-                              "organ_id_list": ["000.01.12.H49", "000.02.12.H49"]},
-                             {"document_id": "x", "organ_id_list": []}],
-        "trace": [{"organ_id": "000.00.12.H49", "timestamp": "2026-11-25T15:30:00+07:00"},
-                  {"organ_id": "000.01.12.H49", "timestamp": "2026-11-25T08:31:02+00:00"}],
+        "replacement_info": [
+            {
+                "document_id": "11112222333344445555666677778888",
+                "organ_id_list": ["000.01.12.H49", "000.02.12.H49"],
+            },
+            {"document_id": "x", "organ_id_list": []},
+        ],
+        "trace": [
+            {"organ_id": "000.00.12.H49", "timestamp": "2026-11-25T15:30:00+07:00"},
+            {"organ_id": "000.01.12.H49", "timestamp": "2026-11-25T08:31:02+00:00"},
+        ],
     }
     meta.update(changes)
     return meta
@@ -75,8 +100,12 @@ def full_meta(**changes):
 
 def status_dict(**changes):
     status = {
-        "response_for": {"organ_id": "000.00.12.H49", "code": "15/QĐ-UBND",
-                         "promulgation_date": "2026-11-25", "document_id": FULL_ID},
+        "response_for": {
+            "organ_id": "000.00.12.H49",
+            "code": "15/QĐ-UBND",
+            "promulgation_date": "2026-11-25",
+            "document_id": FULL_ID,
+        },
         "from": organ("000.01.12.H49", "Sở Nội vụ"),
         "status_code": "04",
         "description": "Đã phân công xử lý",
@@ -88,8 +117,10 @@ def status_dict(**changes):
 
 
 def attachments(*items):
-    return [({"name": name, "content_type": ctype, "description": desc}, io.BytesIO(data))
-            for name, ctype, desc, data in items]
+    return [
+        ({"name": name, "content_type": ctype, "description": desc}, io.BytesIO(data))
+        for name, ctype, desc, data in items
+    ]
 
 
 def without_extras(result):
@@ -103,16 +134,21 @@ def close_all(result):
 
 # --------------------------------------------------------------------------- valid corpus
 
+
 def test_minimal():
     result = edxml.parse_document(corpus("minimal.xml"))
     assert result["document_id"] == "minimal-0001"
     assert result["from"] == organ("000.00.12.H49")
     assert result["to"] == [organ("000.01.12.H49")]
     assert (result["code_number"], result["code_notation"]) == ("7", "UBND-VP")
-    assert result["promulgation_date"] == "2026-11-20"            # written yyyy-MM-dd
+    assert result["promulgation_date"] == "2026-11-20"  # written yyyy-MM-dd
     assert result["subject"] == "Về việc báo cáo tình hình"
-    assert result["trace"] == [{"organ_id": "000.00.12.H49",       # legacy yyyy/MM/dd HH:mm:ss
-                                "timestamp": "2026-11-20T14:05:00+07:00"}]
+    assert result["trace"] == [
+        {
+            "organ_id": "000.00.12.H49",  # legacy yyyy/MM/dd HH:mm:ss
+            "timestamp": "2026-11-20T14:05:00+07:00",
+        }
+    ]
     assert result["priority"] == 0 and result["business_doc_type"] == 0
     assert result["due_date"] == "" and result["to_places"] == [] and result["response_for"] == []
     assert result["staff_info"] == {"department": "", "staff": "", "mobile": "", "email": ""}
@@ -132,14 +168,22 @@ def test_full():
     assert (result["priority"], result["promulgation_amount"], result["page_amount"]) == (2, 30, 4)
     assert result["appendixes"] == ["Phụ lục I: Danh mục đơn vị", "Phụ lục II: Mẫu biểu"]
     assert result["steering_type"] == 1
-    assert result["response_for"] == [{"organ_id": "000.01.12.H49", "code": "112/SNV-VP",
-                                       "promulgation_date": "2026-11-02",
-                                       "document_id": "5d1c0f3e8a9b4c2d9e7f6a5b4c3d2e1f"}]
+    assert result["response_for"] == [
+        {
+            "organ_id": "000.01.12.H49",
+            "code": "112/SNV-VP",
+            "promulgation_date": "2026-11-02",
+            "document_id": "5d1c0f3e8a9b4c2d9e7f6a5b4c3d2e1f",
+        }
+    ]
     assert result["staff_info"]["staff"] == "Trần Thị Bích"
     assert result["trace"] == [{"organ_id": "000.00.12.H49", "timestamp": "2026-11-25T15:30:00+07:00"}]
     text, image = result["attachments"]
     assert (text["name"], text["content_type"], text["description"]) == (
-        "Quy chế liên thông.txt", "text/plain; charset=utf-8", "Quy chế kèm theo")
+        "Quy chế liên thông.txt",
+        "text/plain; charset=utf-8",
+        "Quy chế kèm theo",
+    )
     body = text["file"].read()
     assert body.decode("utf-8").startswith("Quy chế quản lý, vận hành")
     assert text["size"] == len(body) and text["sha256"] == hashlib.sha256(body).hexdigest()
@@ -155,8 +199,9 @@ def test_update_and_replace():
     assert len(update["attachments"]) == 1
     replace = edxml.parse_document(corpus("replace.xml"))
     assert replace["business_doc_type"] == 3
-    assert replace["replacement_info"] == [{"document_id": FULL_ID,
-                                            "organ_id_list": ["000.01.12.H49", "000.02.12.H49"]}]
+    assert replace["replacement_info"] == [
+        {"document_id": FULL_ID, "organ_id_list": ["000.01.12.H49", "000.02.12.H49"]}
+    ]
     close_all(update)
     close_all(replace)
 
@@ -164,14 +209,22 @@ def test_update_and_replace():
 def test_status():
     result = edxml.parse_status(corpus("status.xml"))
     assert result == {
-        "response_for": {"organ_id": "000.00.12.H49", "code": "15/QĐ-UBND",
-                         "promulgation_date": "2026-11-25", "document_id": FULL_ID},
+        "response_for": {
+            "organ_id": "000.00.12.H49",
+            "code": "15/QĐ-UBND",
+            "promulgation_date": "2026-11-25",
+            "document_id": FULL_ID,
+        },
         "from": organ("000.01.12.H49", "Sở Nội vụ", email="snv@thuathienhue.gov.vn"),
         "status_code": "03",
         "description": "Đã tiếp nhận và vào sổ văn bản đến số 245",
         "timestamp": "2026-11-25T16:05:00+07:00",
-        "staff_info": {"department": "Văn phòng Sở", "staff": "Lê Văn Cường",
-                       "mobile": "0905 111 222", "email": "cuong.lv@thuathienhue.gov.vn"},
+        "staff_info": {
+            "department": "Văn phòng Sở",
+            "staff": "Lê Văn Cường",
+            "mobile": "0905 111 222",
+            "email": "cuong.lv@thuathienhue.gov.vn",
+        },
     }
 
 
@@ -179,7 +232,7 @@ def test_kind_tells_documents_from_status_messages():
     assert edxml.kind(corpus("full.xml")) == "document"
     assert edxml.kind(corpus("status.xml")) == "status"
     stream = io.BytesIO(corpus("status.xml"))
-    assert edxml.kind(stream) == "status" and stream.tell() == 0     # put back for the parser
+    assert edxml.kind(stream) == "status" and stream.tell() == 0  # put back for the parser
     assert edxml.parse_status(stream)["status_code"] == "03"
     with pytest.raises(EdxmlError, match="status message, not a document"):
         edxml.parse_document(corpus("status.xml"))
@@ -199,19 +252,29 @@ INVALID = {
     "bad_base64.xml": ("is not valid base64", "Attachment/AttachmentText"),
     "base64_after_padding.xml": ("is not valid base64", "Attachment/AttachmentText"),
     "not_base64_encoding.xml": ("only base64 is accepted", "Attachment/ContentTransferEncoded"),
-    "manifest_missing_attachment.xml": ("manifest lists attachment2 but the package has no such attachment",
-                                        "edXMLManifest/Reference/ContentId"),
+    "manifest_missing_attachment.xml": (
+        "manifest lists attachment2 but the package has no such attachment",
+        "edXMLManifest/Reference/ContentId",
+    ),
     "attachment_not_in_manifest.xml": ("attachment2 is not listed in the manifest", "Attachment/ContentId"),
-    "digest_mismatch.xml": ("SHA-256 digest of attachment Quy chế liên thông.txt does not match",
-                            "edXMLManifest/Reference/Digest"),
-    "size_mismatch.xml": ("size of attachment Quy chế liên thông.txt does not match",
-                          "edXMLManifest/Reference/Size"),
-    "unsafe_attachment_name.xml": ("attachment name ../../etc/cron.d/evil is not allowed",
-                                   "Attachment/AttachmentName"),
+    "digest_mismatch.xml": (
+        "SHA-256 digest of attachment Quy chế liên thông.txt does not match",
+        "edXMLManifest/Reference/Digest",
+    ),
+    "size_mismatch.xml": (
+        "size of attachment Quy chế liên thông.txt does not match",
+        "edXMLManifest/Reference/Size",
+    ),
+    "unsafe_attachment_name.xml": (
+        "attachment name ../../etc/cron.d/evil is not allowed",
+        "Attachment/AttachmentName",
+    ),
     "missing_subject.xml": ("MessageHeader/Subject is required", "MessageHeader/Subject"),
     "missing_recipients.xml": ("at least one recipient", "MessageHeader/To"),
-    "bad_date.xml": ("not a valid date (yyyy/MM/dd): 2026/02/30",
-                     "MessageHeader/PromulgationInfo/PromulgationDate"),
+    "bad_date.xml": (
+        "not a valid date (yyyy/MM/dd): 2026/02/30",
+        "MessageHeader/PromulgationInfo/PromulgationDate",
+    ),
     "bad_priority.xml": ("priority must be between 0 and 4, not 7", "MessageHeader/OtherInfo/Priority"),
     "unknown_business_type.xml": ("Unknown BussinessDocType 9", "TraceHeaderList/Bussiness/BussinessDocType"),
     "bad_organ_id.xml": ("not a valid unit identifier code: So-Noi-vu", "MessageHeader/To/OrganId"),
@@ -244,7 +307,7 @@ def test_invalid_corpus_is_refused_with_its_reason(name, tmp_path):
     assert error.field == field
     assert error.status == 400 and isinstance(error, ServiceError)
     assert "Traceback" not in error.text() and "lxml" not in error.text()
-    assert os.listdir(tmp_path) == []          # no decoded attachment left behind
+    assert os.listdir(tmp_path) == []  # no decoded attachment left behind
 
 
 def test_entities_are_never_expanded():
@@ -259,9 +322,12 @@ def test_entities_are_never_expanded():
 
 def test_parameter_entities_and_other_encodings_do_not_slip_through(tmp_path):
     dtd = tmp_path / "evil.dtd"
-    dtd.write_text('<!ENTITY % x "<!ENTITY y SYSTEM \'file:///etc/passwd\'>">')
-    parameter = ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "file://DTD"> %p; %x;]>'
-                 '<r>&y;</r>').replace("DTD", str(dtd)).encode()
+    dtd.write_text("<!ENTITY % x \"<!ENTITY y SYSTEM 'file:///etc/passwd'>\">")
+    parameter = (
+        ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "file://DTD"> %p; %x;]><r>&y;</r>')
+        .replace("DTD", str(dtd))
+        .encode()
+    )
     utf16 = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY a "b">]><r>&a;</r>'.encode("utf-16")
     external = b'<!DOCTYPE r SYSTEM "http://127.0.0.1:9/x.dtd"><r/>'
     for package in (parameter, utf16, external):
@@ -271,12 +337,15 @@ def test_parameter_entities_and_other_encodings_do_not_slip_through(tmp_path):
 
 # --------------------------------------------------------------------------- round trips
 
+
 def test_round_trip_keeps_every_field_and_attachment_bytes():
     meta = full_meta()
-    files = (("Tờ trình số 5.pdf", "application/pdf", "Bản chính có chữ ký", b"%PDF-1.7\n" + os.urandom(5000)),
-             ("ảnh.bin", "application/octet-stream", "", bytes(range(256)) * 40),
-             ("rỗng.txt", "text/plain", "Tệp rỗng", b""),
-             ("một byte", "application/octet-stream", "x", b"\x00"))
+    files = (
+        ("Tờ trình số 5.pdf", "application/pdf", "Bản chính có chữ ký", b"%PDF-1.7\n" + os.urandom(5000)),
+        ("ảnh.bin", "application/octet-stream", "", bytes(range(256)) * 40),
+        ("rỗng.txt", "text/plain", "Tệp rỗng", b""),
+        ("một byte", "application/octet-stream", "x", b"\x00"),
+    )
     result = edxml.parse_document(edxml.build_document(meta, attachments(*files)))
     assert without_extras(result) == meta
     assert result["signature"] is None
@@ -291,9 +360,16 @@ def test_round_trip_keeps_every_field_and_attachment_bytes():
 def test_round_trip_of_the_corpus_is_stable():
     """Reading full.xml and writing it again gives the very same bytes."""
     result = edxml.parse_document(corpus("full.xml"))
-    again = edxml.build_document(without_extras(result), [
-        ({"name": a["name"], "content_type": a["content_type"], "description": a["description"]}, a["file"])
-        for a in result["attachments"]])
+    again = edxml.build_document(
+        without_extras(result),
+        [
+            (
+                {"name": a["name"], "content_type": a["content_type"], "description": a["description"]},
+                a["file"],
+            )
+            for a in result["attachments"]
+        ],
+    )
     assert again == corpus("full.xml")
     close_all(result)
 
@@ -309,6 +385,7 @@ def test_status_round_trip():
 def test_build_is_deterministic_whatever_the_reads():
     class Trickle(io.RawIOBase):
         """A file that returns at most 1000 bytes per read, as a pipe might."""
+
         def __init__(self, data):
             self.data = io.BytesIO(data)
 
@@ -332,10 +409,12 @@ def test_signature_has_its_place():
     def exclusive_c14n(xml):
         return etree.tostring(etree.fromstring(xml), method="c14n", exclusive=True)
 
-    signature = (b'<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">\n  '
-                 b'<ds:SignedInfo/><ds:SignatureValue>AA\nAA</ds:SignatureValue></ds:Signature>')
+    signature = (
+        b'<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">\n  '
+        b"<ds:SignedInfo/><ds:SignatureValue>AA\nAA</ds:SignatureValue></ds:Signature>"
+    )
     package = edxml.build_document(full_meta(), [], signature=signature)
-    assert signature in package                 # spliced as given: whitespace untouched
+    assert signature in package  # spliced as given: whitespace untouched
     result = edxml.parse_document(package)
     assert exclusive_c14n(result["signature"]) == exclusive_c14n(signature)
     assert without_extras(result) == full_meta()
@@ -368,10 +447,15 @@ def test_build_applies_the_same_rules():
 
 
 def test_partial_dicts_come_back_in_full_shape():
-    meta = {"document_id": "d1", "from": {"organ_id": "000.00.12.H49"},
-            "to": [{"organ_id": "000.01.12.H49", "organ_name": "Sở Nội vụ"}],
-            "code_number": "3", "code_notation": "TB-UBND", "promulgation_date": "2026-01-02",
-            "subject": "Thông báo"}
+    meta = {
+        "document_id": "d1",
+        "from": {"organ_id": "000.00.12.H49"},
+        "to": [{"organ_id": "000.01.12.H49", "organ_name": "Sở Nội vụ"}],
+        "code_number": "3",
+        "code_notation": "TB-UBND",
+        "promulgation_date": "2026-01-02",
+        "subject": "Thông báo",
+    }
     result = edxml.parse_document(edxml.build_document(meta, []))
     assert result["to"] == [organ("000.01.12.H49", "Sở Nội vụ")]
     assert result["from"] == organ("000.00.12.H49")
@@ -380,9 +464,11 @@ def test_partial_dicts_come_back_in_full_shape():
 
 # --------------------------------------------------------------------------- limits
 
+
 def package_with(size):
-    return edxml.build_document(full_meta(), attachments(
-        ("big.bin", "application/octet-stream", "", os.urandom(size))))
+    return edxml.build_document(
+        full_meta(), attachments(("big.bin", "application/octet-stream", "", os.urandom(size)))
+    )
 
 
 def test_oversize_is_refused_before_being_read_whole():
@@ -390,6 +476,7 @@ def test_oversize_is_refused_before_being_read_whole():
 
     class Pipe:
         """A stream of unknown length that counts what was read from it."""
+
         def __init__(self, data):
             self.data = io.BytesIO(data)
             self.consumed = 0
@@ -404,7 +491,7 @@ def test_oversize_is_refused_before_being_read_whole():
         edxml.parse_document(pipe, max_bytes=2**20)
     assert pipe.consumed <= 2**20 + edxml.READ_CHUNK < len(package)
 
-    seekable = io.BytesIO(package)       # a known length is refused before any read
+    seekable = io.BytesIO(package)  # a known length is refused before any read
     with pytest.raises(EdxmlError, match="larger than the limit"):
         edxml.parse_document(seekable, max_bytes=2**20)
     assert seekable.tell() == 0
@@ -422,7 +509,8 @@ def test_depth_element_and_attachment_limits():
     with pytest.raises(EdxmlError, match="more than 1 attachments"):
         edxml.parse_document(corpus("full.xml"), max_attachments=1)
     long_subject = corpus("minimal.xml").replace(
-        "Về việc báo cáo tình hình".encode(), b"x" * (edxml.MAX_FIELD_CHARS + 1))
+        "Về việc báo cáo tình hình".encode(), b"x" * (edxml.MAX_FIELD_CHARS + 1)
+    )
     with pytest.raises(EdxmlError, match="longer than"):
         edxml.parse_document(long_subject)
     with pytest.raises(EdxmlError, match="empty"):
@@ -453,8 +541,10 @@ def test_ten_megabyte_package_memory_guard():
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    print(f"10 MB edXML: parse {elapsed * 1000:.0f} ms, peak {peak / 2**20:.1f} MiB "
-          f"for {len(package) / 2**20:.1f} MiB")
+    print(
+        f"10 MB edXML: parse {elapsed * 1000:.0f} ms, peak {peak / 2**20:.1f} MiB "
+        f"for {len(package) / 2**20:.1f} MiB"
+    )
     assert peak < 3 * len(package)
     attachment = result["attachments"][0]
     assert attachment["sha256"] == hashlib.sha256(data).hexdigest()

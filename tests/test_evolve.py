@@ -1,4 +1,5 @@
 """Schema evolution: generations, `lienthong migrate`, and refusing a database newer than the code."""
+
 import pytest
 from BTrees.LOBTree import LOBTree
 from BTrees.OOBTree import OOBTree
@@ -7,11 +8,10 @@ from lienthong.core import StartupError, evolve
 from lienthong.core.resources.audit import GENESIS
 from lienthong.core.resources.documents import Document
 from lienthong.core.resources.site import TOP_LEVEL
-
 from lienthong.core.services import demo
 
-from .support.app import DEMO_PASSWORD, base_settings, close_app, file_uri, free_port, make_app, with_site
 from .support import cli
+from .support.app import DEMO_PASSWORD, base_settings, close_app, file_uri, free_port, make_app, with_site
 
 
 def undo_steps(site):
@@ -26,9 +26,10 @@ def undo_steps(site):
         unit.remove("mailbox")
         unit.remove("registers")  # step 5 gives each unit its registers
     from lienthong.core import catalog
+
     delattr(site["catalog"], catalog.ATTRIBUTE)  # ... and the catalog its indexes
-    del site["catalog"].pending                  # step 7 gives the catalog its queue of changes to index
-    transport = site["transport"]                # ... and the transport its queues, pull lists and feeds
+    del site["catalog"].pending  # step 7 gives the catalog its queue of changes to index
+    transport = site["transport"]  # ... and the transport its queues, pull lists and feeds
     del transport.queues, transport.dead, transport.edxml_pending, transport.edxml_statuses
     audit = site["audit"]
     del audit.head  # step 2 records the head of the audit chain
@@ -39,42 +40,66 @@ def undo_steps(site):
     del audit.tail, audit.archive
     site.remove("trust")  # step 6 adds the trust store ...
     old_queue = OOBTree()  # ... and turns the single outbound queue into one queue per destination
-    document = Document("d" * 32, "000.00.02.H49", {"document_id": "old-doc-1", "subject": "Cũ"}, "vanthu.snv",
-                        "2026-01-05T08:00:00+00:00")
+    document = Document(
+        "d" * 32,
+        "000.00.02.H49",
+        {"document_id": "old-doc-1", "subject": "Cũ"},
+        "vanthu.snv",
+        "2026-01-05T08:00:00+00:00",
+    )
     document.state = "issued"
     site["documents"].add_document(document)
     old_queue["2026-01-05T08:00:00.000001+00:00-abcd1234"] = {
-        "adapter": "hotfolder", "kind": "document", "document": document.id, "recipient": "000.00.31.H49",
-        "queued_at": "2026-01-05T08:00:00.000001+00:00", "attempts": 2}
+        "adapter": "hotfolder",
+        "kind": "document",
+        "document": document.id,
+        "recipient": "000.00.31.H49",
+        "queued_at": "2026-01-05T08:00:00.000001+00:00",
+        "attempts": 2,
+    }
     old_queue["2026-01-05T08:00:01.000001+00:00-abcd1235"] = {
-        "adapter": "hotfolder", "kind": "document", "document": "gone", "recipient": "000.00.31.H49",
-        "queued_at": "2026-01-05T08:00:01.000001+00:00", "attempts": 0}
+        "adapter": "hotfolder",
+        "kind": "document",
+        "document": "gone",
+        "recipient": "000.00.31.H49",
+        "queued_at": "2026-01-05T08:00:01.000001+00:00",
+        "attempts": 0,
+    }
     site["transport"].queue = old_queue
 
 
 def registers_and_catalog(site):
     from lienthong.core import catalog
-    return (all("registers" in unit for unit in site["directory"].values()),
-            isinstance(getattr(site["catalog"], catalog.ATTRIBUTE, None), catalog.Catalog)
-            and getattr(site["catalog"], "pending", None) is not None)
+
+    return (
+        all("registers" in unit for unit in site["directory"].values()),
+        isinstance(getattr(site["catalog"], catalog.ATTRIBUTE, None), catalog.Catalog)
+        and getattr(site["catalog"], "pending", None) is not None,
+    )
 
 
 def transport_queues(site):
     """What step 6 made of the old queue: [(destination, key, document_id, attempts)], and whether it is gone."""
     from lienthong.core.services import outbound
-    found = [(code, key, m.document_id, m.attempts) for code, dest in outbound.queues(site).items()
-             for key, m in dest.messages.items()]
+
+    found = [
+        (code, key, m.document_id, m.attempts)
+        for code, dest in outbound.queues(site).items()
+        for key, m in dest.messages.items()
+    ]
     return found, getattr(site["transport"], "queue", None) is None
 
 
 def set_generation(app, generation):
     def change(site):
         site.generation = generation
+
     with_site(app, change)
 
 
 def state(app):
     """(generation, top-level names, audit head is the last entry's hash, chain verifies)."""
+
     def read(site):
         audit = site["audit"]
         if hasattr(audit, "entries"):  # not migrated yet: the legacy layout
@@ -82,6 +107,7 @@ def state(app):
         entries = list(audit.iter_entries())
         head_ok = getattr(audit, "head", None) == (entries[-1]["hash"] if entries else GENESIS)
         return site.generation, sorted(site.keys()), head_ok, audit.verify() if head_ok else "no head"
+
     return with_site(app, read)
 
 
@@ -121,8 +147,9 @@ def make_old_site(tmp_path):
 
 def test_migrate_runs_pending_steps_and_restores_what_they_make(tmp_path):
     make_old_site(tmp_path)
-    ini = cli.write_ini(tmp_path / "site.ini", file_uri(tmp_path), port=free_port(),
-                        lienthong__auto_migrate="false")
+    ini = cli.write_ini(
+        tmp_path / "site.ini", file_uri(tmp_path), port=free_port(), lienthong__auto_migrate="false"
+    )
 
     # with auto_migrate off, `lienthong serve` refuses the old database and says what to do
     cli.assert_clean_failure(cli.run(["serve"], ini), "generation 0", "run `lienthong migrate`")
@@ -147,8 +174,12 @@ def test_migrate_runs_pending_steps_and_restores_what_they_make(tmp_path):
         assert head_ok and broken is None  # the head step 2 records
         assert with_site(app, mailboxes) == (True, True)  # the mailboxes step 4 makes
         assert with_site(app, registers_and_catalog) == (True, True)  # the registers and catalog of step 5
-        assert with_site(app, transport_queues) == (  # the queues of step 6; a gone document's message dropped
-            [("000.00.31.H49", "2026-01-05T08:00:00.000001+00:00-abcd1234", "old-doc-1", 2)], True)
+        assert with_site(
+            app, transport_queues
+        ) == (  # the queues of step 6; a gone document's message dropped
+            [("000.00.31.H49", "2026-01-05T08:00:00.000001+00:00-abcd1234", "old-doc-1", 2)],
+            True,
+        )
     finally:
         close_app(app)
     verify = cli.run(["audit", "verify"], ini)
@@ -167,9 +198,11 @@ def test_start_up_refuses_pending_steps_without_auto_migrate(tmp_path):
 def test_auto_migrate_runs_pending_steps_at_start_up(tmp_path):
     app = make_app(base_settings(tmp_path))
     try:
+
         def lower(site):
             site.generation = 1
             del site["audit"].head
+
         with_site(app, lower)
     finally:
         close_app(app)
@@ -202,12 +235,19 @@ def test_a_database_newer_than_the_code_is_refused(tmp_path):
         set_generation(app, newer)
     finally:
         close_app(app)
-    expected = (f"schema generation {newer}", f"knows only up to {evolve.current_generation()}",
-                "upgrade LienThong")
+    expected = (
+        f"schema generation {newer}",
+        f"knows only up to {evolve.current_generation()}",
+        "upgrade LienThong",
+    )
 
     ini = cli.write_ini(tmp_path / "site.ini", file_uri(tmp_path), port=free_port())
-    for command in (["migrate"], ["serve"], ["init"], ["adduser", "x.user", "--fullname", "X",
-                                                        "--password", "Mat-khau-dai-2024"]):
+    for command in (
+        ["migrate"],
+        ["serve"],
+        ["init"],
+        ["adduser", "x.user", "--fullname", "X", "--password", "Mat-khau-dai-2024"],
+    ):
         result = cli.run(command, ini, timeout=60)
         cli.assert_clean_failure(result, *expected)
 
@@ -238,15 +278,17 @@ def test_a_generation_6_database_opens_migrates_and_works(tmp_path):
         def as_generation_6(site):
             site.generation = 6
             transport = site["transport"]
-            transport.queues[STP] = outbound.Destination(STP)     # used once by then, empty now
+            transport.queues[STP] = outbound.Destination(STP)  # used once by then, empty now
             for name in GENERATION_7_ATTRIBUTES:
                 delattr(transport, name)
             del site["catalog"].pending
             site["directory"][STP].adapter = "edxml_push"
+
         with_site(app, as_generation_6)
 
         def stored_state(site):
             return sorted(site["transport"].__getstate__()), "pending" in site["catalog"].__getstate__()
+
         names, catalog_queue = with_site(app, stored_state)
         assert "queues" in names and not set(GENERATION_7_ATTRIBUTES) & set(names) and not catalog_queue
     finally:
@@ -260,12 +302,14 @@ def test_a_generation_6_database_opens_migrates_and_works(tmp_path):
         assert with_site(app, lambda site: site.generation) == evolve.current_generation()
         names, catalog_queue = with_site(app, stored_state)
         assert set(GENERATION_7_ATTRIBUTES) <= set(names) and catalog_queue
-        assert with_site(app, lambda site: list(site["transport"].queues)) == [STP]   # kept as it was
+        assert with_site(app, lambda site: list(site["transport"].queues)) == [STP]  # kept as it was
         env = get_env(app.registry)
 
         def send(site):
-            return ds.send(site, env, actor("vanthu.snv"), site["directory"][SNV],
-                           basic(recipients=[STP, STTTT])).id
+            return ds.send(
+                site, env, actor("vanthu.snv"), site["directory"][SNV], basic(recipients=[STP, STTTT])
+            ).id
+
         name = with_site(app, send)
 
         def check(site):
@@ -273,6 +317,7 @@ def test_a_generation_6_database_opens_migrates_and_works(tmp_path):
             assert [d.document.id for _key, d in edxml_pull.pending(site, STTTT)] == [name]
             total, _keys = indexing.searchable(site).query(f"in:{STTTT}")
             return total
+
         assert with_site(app, check) == 1
     finally:
         close_app(app)

@@ -3,6 +3,7 @@
 Msgids are English (domain "lienthong"); Vietnamese comes from
 skins/locale/vi/LC_MESSAGES/lienthong.po, compiled to lienthong.mo.
 """
+
 import os
 import re
 import shutil
@@ -10,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-
 from babel.messages import mofile
 
 from lienthong.core import i18n_tools
@@ -37,6 +37,7 @@ def msgids(catalog):
 
 # --- the catalog ---------------------------------------------------------------------------
 
+
 def test_the_package_uses_this_catalog():
     assert i18n_tools.locale_dir() == LOCALE
     assert i18n_tools.po_files() == [VI_PO]
@@ -46,8 +47,9 @@ def test_mo_is_up_to_date_with_po(tmp_path):
     fresh = str(tmp_path / "fresh.mo")
     i18n_tools.compile_po(VI_PO, fresh)
     shipped = messages_of_mo(VI_MO)
-    assert shipped == messages_of_mo(fresh), \
+    assert shipped == messages_of_mo(fresh), (
         "lienthong.mo is stale: run `python -m lienthong.core.i18n_tools compile`"
+    )
     assert len(shipped) >= 50
 
 
@@ -70,8 +72,9 @@ def test_the_pot_covers_every_msgid_in_templates_and_python(tmp_path):
     pot_create = os.path.join(os.path.dirname(sys.executable), "pot-create")
     assert os.path.exists(pot_create), "lingua (a test dependency) provides pot-create"
     fresh = tmp_path / "fresh.pot"
-    subprocess.run([pot_create, "-o", str(fresh), "core", "skins"], cwd=ROOT, check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        [pot_create, "-o", str(fresh), "core", "skins"], cwd=ROOT, check=True, capture_output=True, timeout=60
+    )
     extracted = msgids(i18n_tools.read_po(str(fresh)))
     shipped = msgids(i18n_tools.read_pot())
     assert extracted - shipped == set(), "run `make i18n`: new msgids are not in lienthong.pot"
@@ -119,6 +122,7 @@ def test_the_compile_and_check_commands(tmp_path):
 
 # --- the site ------------------------------------------------------------------------------
 
+
 def lang_of(response):
     return re.search(r'<html[^>]*\blang="(\w+)"', response.text).group(1)
 
@@ -163,8 +167,10 @@ def test_language_switch_is_not_an_open_redirect(web):
 def test_names_and_role_titles_are_translated_with_their_mapping(web):
     home = login(web, "vanthu.stttt").follow()
     assert re.search(r"<h1>Xin chào, <span>Nguyễn Thị Mai</span></h1>", home.text)
-    assert re.search(r'<span class="unit">Sở Thông tin và Truyền thông</span>\s*<span class="roles">Văn thư</span>',
-                     home.text)
+    assert re.search(
+        r'<span class="unit">Sở Thông tin và Truyền thông</span>\s*<span class="roles">Văn thư</span>',
+        home.text,
+    )
     web.get("/language", {"lang": "en"}, status=303)
     home = web.get("/")
     assert re.search(r"<h1>Welcome, <span>Nguyễn Thị Mai</span></h1>", home.text)

@@ -4,6 +4,7 @@ Each test runs on a fresh demo site. Refusals are checked for their status and f
 nothing was stored, and that the refusal is on the audit record although the transaction
 that carried the message was aborted.
 """
+
 import io
 import uuid
 
@@ -19,38 +20,71 @@ from .support.exchange import NOT_CONNECTED, PDF, SNV, STTTT, VUNGTAU, Hub, hub 
 UNKNOWN = "999.99.99.H49"
 
 
-def make_package(sender=SNV, to=(STTTT, VUNGTAU), document_id=None, subject="Kế hoạch chuyển đổi số năm 2026",
-                 number="15", files=None):
+def make_package(
+    sender=SNV,
+    to=(STTTT, VUNGTAU),
+    document_id=None,
+    subject="Kế hoạch chuyển đổi số năm 2026",
+    number="15",
+    files=None,
+):
     """An edXML package as an eOffice product would make it (numbered and dated at its source)."""
     meta = {
         "document_id": document_id or uuid.uuid4().hex,
         "from": {"organ_id": sender, "organ_name": "Đơn vị gửi"},
         "to": [{"organ_id": code, "organ_name": ""} for code in to],
-        "code_number": number, "code_notation": "QĐ-SNV", "promulgation_date": "2026-03-02",
-        "promulgation_place": "Bà Rịa – Vũng Tàu", "doc_type": "QD", "doc_type_name": "Quyết định",
-        "subject": subject, "signer_name": "Hoàng Đức Thắng", "signer_position": "Phó Giám đốc",
+        "code_number": number,
+        "code_notation": "QĐ-SNV",
+        "promulgation_date": "2026-03-02",
+        "promulgation_place": "Bà Rịa – Vũng Tàu",
+        "doc_type": "QD",
+        "doc_type_name": "Quyết định",
+        "subject": subject,
+        "signer_name": "Hoàng Đức Thắng",
+        "signer_position": "Phó Giám đốc",
         "trace": [{"organ_id": sender, "timestamp": "2026-03-02T09:00:00+07:00"}],
     }
     files = files if files is not None else [("quyet-dinh.pdf", PDF + b"% one\n")]
-    return edxml.build_document(meta, [({"name": name, "content_type": "application/pdf", "description": ""},
-                                        io.BytesIO(content)) for name, content in files]), meta["document_id"]
+    return edxml.build_document(
+        meta,
+        [
+            ({"name": name, "content_type": "application/pdf", "description": ""}, io.BytesIO(content))
+            for name, content in files
+        ],
+    ), meta["document_id"]
 
 
-def make_status(document_id, sender, reporter, code, description="", timestamp="2026-03-03T10:00:00+07:00",
-                notation="15/QĐ-SNV"):
-    return edxml.build_status({
-        "response_for": {"organ_id": sender, "code": notation, "promulgation_date": "2026-03-02",
-                         "document_id": document_id},
-        "from": {"organ_id": reporter, "organ_name": ""},
-        "status_code": code, "description": description, "timestamp": timestamp,
-        "staff_info": {"staff": "Nguyễn Văn A", "department": "Văn phòng"},
-    })
+def make_status(
+    document_id,
+    sender,
+    reporter,
+    code,
+    description="",
+    timestamp="2026-03-03T10:00:00+07:00",
+    notation="15/QĐ-SNV",
+):
+    return edxml.build_status(
+        {
+            "response_for": {
+                "organ_id": sender,
+                "code": notation,
+                "promulgation_date": "2026-03-02",
+                "document_id": document_id,
+            },
+            "from": {"organ_id": reporter, "organ_name": ""},
+            "status_code": code,
+            "description": description,
+            "timestamp": timestamp,
+            "staff_info": {"staff": "Nguyễn Văn A", "department": "Văn phòng"},
+        }
+    )
 
 
 def receive(h, data, unit=SNV, via="test", deliver_to=None):
     def run(site):
         document, created = inbound.receive_package(site, h.env, unit, data, via, deliver_to=deliver_to)
         return document.id, created
+
     return h.tx(run)
 
 
@@ -58,11 +92,14 @@ def status(h, data, unit, via="test", recipient=None):
     def run(site):
         deliveries, applied = inbound.apply_status(site, h.env, unit, data, via, recipient=recipient)
         return [(d.key, d.state) for d in deliveries], applied
+
     return h.tx(run)
 
 
 def entries(h, action=None):
-    return h.tx(lambda site: [e for e in site["audit"].iter_entries() if action is None or e["action"] == action])
+    return h.tx(
+        lambda site: [e for e in site["audit"].iter_entries() if action is None or e["action"] == action]
+    )
 
 
 def count_documents(h):
@@ -97,6 +134,7 @@ def test_a_package_is_sent_for_its_unit_delivered_and_listed_for_pulling_product
         assert [(d.key, d.state) for d in document.deliveries.values()] == [(STTTT, "01"), (VUNGTAU, "01")]
         assert [d.document.id for _key, d in edxml_pull.pending(site, STTTT)] == [name]
         assert edxml_pull.pending_count(site, VUNGTAU) == 1
+
     hub.tx(check)
     entry = entries(hub, "edxml.receive")[-1]
     assert entry["actor"] == f"system:{SNV}" and entry["details"]["via"] == "test"
@@ -140,6 +178,7 @@ def test_recipients_must_be_known_active_and_connected(hub):
 
     def dissolve(site):
         site["directory"][VUNGTAU].status = "dissolved"
+
     hub.tx(dissolve)
     package, _ = make_package(to=(STTTT, VUNGTAU))
     assert "dissolved" in refused(hub, lambda: receive(hub, package), Forbidden).text()
@@ -147,11 +186,14 @@ def test_recipients_must_be_known_active_and_connected(hub):
 
 
 def test_a_relayed_package_is_delivered_to_the_units_hosted_here_only(hub):
-    package, _ = make_package(to=(STTTT, UNKNOWN))     # the unknown unit is hosted by the peer
+    package, _ = make_package(to=(STTTT, UNKNOWN))  # the unknown unit is hosted by the peer
     name, created = receive(hub, package, deliver_to={STTTT, VUNGTAU})
     assert created
     assert hub.tx(lambda site: list(site["documents"][name].deliveries.keys())) == [STTTT]
-    assert hub.tx(lambda site: [t["organ_id"] for t in site["documents"][name].meta["to"]]) == [STTTT, UNKNOWN]
+    assert hub.tx(lambda site: [t["organ_id"] for t in site["documents"][name].meta["to"]]) == [
+        STTTT,
+        UNKNOWN,
+    ]
     package, _ = make_package(to=(UNKNOWN,))
     refused(hub, lambda: receive(hub, package, deliver_to={STTTT}), Forbidden, "MessageHeader/To/OrganId")
 
@@ -164,7 +206,7 @@ def test_broken_and_oversize_packages_are_refused(demo_factory):
     error = refused(h, lambda: receive(h, cut), ServiceError)
     assert error.status == 400 and "well-formed" in error.text()
     package, _ = make_package()
-    tampered = package.replace(b"JVBERi0", b"JVBERi1", 1)      # the attachment changed after it was digested
+    tampered = package.replace(b"JVBERi0", b"JVBERi1", 1)  # the attachment changed after it was digested
     assert tampered != package
     error = refused(h, lambda: receive(h, tampered), ServiceError, "edXMLManifest/Reference/Digest")
     assert error.status == 400
@@ -178,7 +220,7 @@ def test_recipient_statuses_move_the_delivery_once_each(hub):
     name, _ = receive(hub, package)
     accepted = make_status(document_id, SNV, STTTT, "03", timestamp="2026-03-03T10:00:00+07:00")
     assert status(hub, accepted, STTTT) == ([(STTTT, "03")], True)
-    assert status(hub, accepted, STTTT) == ([(STTTT, "03")], False)     # the same status again: once
+    assert status(hub, accepted, STTTT) == ([(STTTT, "03")], False)  # the same status again: once
     for code, minute in (("04", 1), ("05", 2), ("06", 3)):
         stamp = f"2026-03-03T10:0{minute}:00+07:00"
         assert status(hub, make_status(document_id, SNV, STTTT, code, timestamp=stamp), STTTT)[1] is True
@@ -189,12 +231,22 @@ def test_recipient_statuses_move_the_delivery_once_each(hub):
         states = [(e["state"], e["actor"], e.get("via"), e.get("reported_at")) for e in delivery.history]
         assert states[1] == ("03", f"system:{STTTT}", "test", "2026-03-03T10:00:00+07:00")
         assert delivery.history[1]["staff"] == "Nguyễn Văn A — Văn phòng"
+
     hub.tx(check)
     applied = [e["details"]["applied"] for e in entries(hub, "edxml.status")]
     assert applied == [True, False, True, True, True]
     # the sender's feed has every state its documents' deliveries went through
-    feed = hub.tx(lambda site: [(e["delivery"], e["state"]) for _k, e in edxml_pull.statuses(site, SNV, limit=100)])
-    assert feed == [(STTTT, "01"), (VUNGTAU, "01"), (STTTT, "03"), (STTTT, "04"), (STTTT, "05"), (STTTT, "06")]
+    feed = hub.tx(
+        lambda site: [(e["delivery"], e["state"]) for _k, e in edxml_pull.statuses(site, SNV, limit=100)]
+    )
+    assert feed == [
+        (STTTT, "01"),
+        (VUNGTAU, "01"),
+        (STTTT, "03"),
+        (STTTT, "04"),
+        (STTTT, "05"),
+        (STTTT, "06"),
+    ]
 
 
 def test_illegal_and_unauthorized_statuses_are_refused(hub):
@@ -204,22 +256,42 @@ def test_illegal_and_unauthorized_statuses_are_refused(hub):
     error = refused(hub, lambda: status(hub, completed, STTTT), Conflict, "action")
     assert "arrived" in error.text()
     # a refusal needs its reason
-    refused(hub, lambda: status(hub, make_status(document_id, SNV, STTTT, "02"), STTTT), ServiceError,
-            "Status/Description")
+    refused(
+        hub,
+        lambda: status(hub, make_status(document_id, SNV, STTTT, "02"), STTTT),
+        ServiceError,
+        "Status/Description",
+    )
     # a status that claims to be from another unit
-    refused(hub, lambda: status(hub, make_status(document_id, SNV, VUNGTAU, "03"), STTTT), Forbidden,
-            "Status/From/OrganId")
+    refused(
+        hub,
+        lambda: status(hub, make_status(document_id, SNV, VUNGTAU, "03"), STTTT),
+        Forbidden,
+        "Status/From/OrganId",
+    )
     # a unit the document was neither sent to nor by
-    refused(hub, lambda: status(hub, make_status(document_id, SNV, "000.00.03.H49", "03"), "000.00.03.H49"),
-            NotFound, "Status/ResponseFor/DocumentId")
+    refused(
+        hub,
+        lambda: status(hub, make_status(document_id, SNV, "000.00.03.H49", "03"), "000.00.03.H49"),
+        NotFound,
+        "Status/ResponseFor/DocumentId",
+    )
     refused(hub, lambda: status(hub, make_status(uuid.uuid4().hex, SNV, STTTT, "03"), STTTT), NotFound)
     # only the sender recalls; the sender reports no recipient's status
     refused(hub, lambda: status(hub, make_status(document_id, SNV, STTTT, "13", "Nhầm"), STTTT), Forbidden)
-    refused(hub, lambda: status(hub, make_status(document_id, SNV, SNV, "03"), SNV), Forbidden,
-            "Status/StatusCode")
+    refused(
+        hub,
+        lambda: status(hub, make_status(document_id, SNV, SNV, "03"), SNV),
+        Forbidden,
+        "Status/StatusCode",
+    )
     refused(hub, lambda: status(hub, b"<not-a-status/>", STTTT), ServiceError)
-    assert hub.tx(lambda site: site["documents"][site["documents"].name_for(document_id)]
-                  .delivery_for(STTTT).state) == "01"
+    assert (
+        hub.tx(
+            lambda site: site["documents"][site["documents"].name_for(document_id)].delivery_for(STTTT).state
+        )
+        == "01"
+    )
 
 
 def test_the_senders_product_recalls_and_the_recipients_product_answers(hub):
@@ -230,8 +302,10 @@ def test_the_senders_product_recalls_and_the_recipients_product_answers(hub):
     assert status(hub, recall, SNV) == ([(STTTT, "13"), (VUNGTAU, "13")], True)
     assert status(hub, recall, SNV) == ([(STTTT, "13"), (VUNGTAU, "13")], False)
     assert status(hub, make_status(document_id, SNV, STTTT, "15"), STTTT) == ([(STTTT, "15")], True)
-    assert status(hub, make_status(document_id, SNV, VUNGTAU, "16", "Đã xử lý"), VUNGTAU) == ([(VUNGTAU, "03")],
-                                                                                            True)
+    assert status(hub, make_status(document_id, SNV, VUNGTAU, "16", "Đã xử lý"), VUNGTAU) == (
+        [(VUNGTAU, "03")],
+        True,
+    )
     # nothing left to recall: a clear conflict
     again = make_status(document_id, SNV, SNV, "13", "Lần nữa", timestamp="2026-03-05T08:00:00+07:00")
     refused(hub, lambda: status(hub, again, SNV, recipient=STTTT), Conflict)
@@ -241,11 +315,12 @@ def test_the_senders_product_recalls_and_the_recipients_product_answers(hub):
 def test_a_delivery_queued_for_an_adapter_arrives_by_the_products_status(hub):
     def to_adapter(site):
         site["directory"][VUNGTAU].adapter = "edxml_push"
+
     hub.tx(to_adapter)
     package, document_id = make_package()
     name, _ = receive(hub, package)
     assert hub.tx(lambda site: site["documents"][name].delivery_for(VUNGTAU).state) == ""
-    assert hub.tx(lambda site: edxml_pull.pending_count(site, VUNGTAU)) == 0     # pushed, never listed
+    assert hub.tx(lambda site: edxml_pull.pending_count(site, VUNGTAU)) == 0  # pushed, never listed
     arrived = make_status(document_id, SNV, VUNGTAU, "01")
     assert status(hub, arrived, VUNGTAU) == ([(VUNGTAU, "01")], True)
     assert status(hub, arrived, VUNGTAU) == ([(VUNGTAU, "01")], False)
@@ -255,8 +330,11 @@ def test_a_delivery_queued_for_an_adapter_arrives_by_the_products_status(hub):
 def test_a_package_is_registered_here_only_for_a_unit_whose_mail_the_hub_keeps(hub):
     """A unit whose mail is on the hub has its outgoing register here; a unit served by an adapter
     (its eOffice product, a peer hub) keeps its own, so an imported package takes no number here."""
+
     def outgoing(site, code):
-        register = site["directory"][code]["registers"].get_register(hub.env.today().year, "out", create=False)
+        register = site["directory"][code]["registers"].get_register(
+            hub.env.today().year, "out", create=False
+        )
         return [] if register is None else [e["document"] for e in register.rows()]
 
     name, _created = receive(hub, make_package()[0])
@@ -265,30 +343,35 @@ def test_a_package_is_registered_here_only_for_a_unit_whose_mail_the_hub_keeps(h
 
     def serve_by_adapter(site):
         site["directory"][SNV].adapter = "hotfolder"
+
     hub.tx(serve_by_adapter)
     other, _created = receive(hub, make_package()[0])
-    assert hub.tx(lambda site: outgoing(site, SNV)) == [name]        # no second entry
-    assert hub.tx(lambda site: (site["documents"][other].register_number,
-                                site["documents"][other].notation)) == (None, "15/QĐ-SNV")
+    assert hub.tx(lambda site: outgoing(site, SNV)) == [name]  # no second entry
+    assert hub.tx(
+        lambda site: (site["documents"][other].register_number, site["documents"][other].notation)
+    ) == (None, "15/QĐ-SNV")
 
 
 def test_only_a_unit_that_names_its_eoffice_product_gets_a_pending_list(hub):
     """A unit working on the hub's own pages has no product to acknowledge anything: nothing is
     listed for it (its list would only grow); once its entry names a product, new arrivals are."""
+
     def set_product(product):
         def run(site):
             site["directory"][VUNGTAU].eoffice_product = product
+
         hub.tx(run)
+
     set_product("")
     first, _created = receive(hub, make_package()[0])
     assert hub.tx(lambda site: edxml_pull.pending_count(site, VUNGTAU)) == 0
-    assert hub.tx(lambda site: edxml_pull.pending_count(site, STTTT)) == 1      # STTTT names its product
+    assert hub.tx(lambda site: edxml_pull.pending_count(site, STTTT)) == 1  # STTTT names its product
     set_product("VNPT-iOffice")
     second, _created = receive(hub, make_package()[0])
     assert hub.tx(lambda site: [d.document.id for _key, d in edxml_pull.pending(site, VUNGTAU)]) == [second]
     # the same for the statuses of what a unit sent: no feed for a unit without a product
     feeds = hub.tx(lambda site: set(getattr(site["transport"], "edxml_statuses", {}).keys()))
-    assert SNV in feeds                                           # SNV names its product: its feed is kept
+    assert SNV in feeds  # SNV names its product: its feed is kept
     hub.tx(lambda site: setattr(site["directory"][SNV], "eoffice_product", ""))
     before = hub.tx(lambda site: len(edxml_pull.statuses(site, SNV, limit=1000)))
     receive(hub, make_package()[0])

@@ -1,4 +1,5 @@
 """/incidents (R8.2, R8.4): the operator and the auditors see what was reported; the operator closes it."""
+
 from lienthong.core.services import accounts, audit
 
 from .support.app import csrf_of, login, with_site
@@ -6,8 +7,12 @@ from .support.demo import audit_entries, demo_factory, web  # noqa: F401  (fixtu
 
 
 def report(app, login_name="vanthu.snv"):
-    return with_site(app, lambda site: accounts.report_compromised(
-        site, audit.Actor(login_name), site["users"][login_name], note="Lộ mật khẩu qua thư giả mạo"))
+    return with_site(
+        app,
+        lambda site: accounts.report_compromised(
+            site, audit.Actor(login_name), site["users"][login_name], note="Lộ mật khẩu qua thư giả mạo"
+        ),
+    )
 
 
 def test_admin_sees_and_closes_an_incident_and_it_is_audited(web):
@@ -23,12 +28,18 @@ def test_admin_sees_and_closes_an_incident_and_it_is_audited(web):
     # a close without saying what was done is refused, and changes nothing
     web.post(f"/incidents/{incident_id}/close", {"csrf_token": csrf_of(page), "note": " "}, status=303)
     assert with_site(web.app, lambda site: site["incidents"][incident_id].state) == "open"
-    web.post(f"/incidents/{incident_id}/close", {"csrf_token": csrf_of(page), "note": "Đã đặt lại mật khẩu"},
-             status=303)
+    web.post(
+        f"/incidents/{incident_id}/close",
+        {"csrf_token": csrf_of(page), "note": "Đã đặt lại mật khẩu"},
+        status=303,
+    )
     assert with_site(web.app, lambda site: site["incidents"][incident_id].state) == "closed"
     closed = audit_entries(web)[-1]
     assert (closed["action"], closed["actor"], closed["target"]) == (
-        "incident.close", "admin", f"/incidents/{incident_id}")
+        "incident.close",
+        "admin",
+        f"/incidents/{incident_id}",
+    )
     assert "closed" in web.get("/incidents").html.select_one(f"#incident-{incident_id}").text
 
 

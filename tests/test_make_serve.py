@@ -1,5 +1,6 @@
 """README's first command, for real: `make serve` sets up a demo site and serves it; a second
 `make serve` keeps the data and serves again."""
+
 import http.cookiejar
 import os
 import re
@@ -21,8 +22,13 @@ pytestmark = pytest.mark.slow
 def start_make_serve(ini, log_path):
     venv = sys.prefix  # the virtualenv running the tests, already installed
     log = open(log_path, "w")
-    proc = subprocess.Popen(["make", "-C", ROOT, "serve", f"VENV={venv}", f"CONFIG={ini}"], stdout=log,
-                            stderr=subprocess.STDOUT, env=clean_env(), start_new_session=True)
+    proc = subprocess.Popen(
+        ["make", "-C", ROOT, "serve", f"VENV={venv}", f"CONFIG={ini}"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=clean_env(),
+        start_new_session=True,
+    )
     log.close()
     return proc
 

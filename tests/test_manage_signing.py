@@ -1,6 +1,7 @@
 """The management screens of digital signatures (R10.10): trust roots, a unit's key, the key test."""
+
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -14,7 +15,7 @@ STTTT = "000.00.12.H49"
 
 def pem(der):
     lines = base64.encodebytes(der).decode().replace("\n", "")
-    body = "\n".join(lines[i:i + 64] for i in range(0, len(lines), 64))
+    body = "\n".join(lines[i : i + 64] for i in range(0, len(lines), 64))
     return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n".encode()
 
 
@@ -24,25 +25,34 @@ def ca_certificate(days, name="Sắp Hết Hạn CA"):
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
+
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=400))
-            .not_valid_after(now + timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=400))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     return cert.public_bytes(serialization.Encoding.DER)
 
 
 def upload(web, url, page_url, data, filename="root.pem", status=303):
     page = web.get(page_url)
-    return web.post(url, {"csrf_token": csrf_of(page)}, upload_files=[("certificate", filename, data)],
-                    status=status)
+    return web.post(
+        url, {"csrf_token": csrf_of(page)}, upload_files=[("certificate", filename, data)], status=status
+    )
 
 
 def stored_roots(web, unit_code=None):
     from lienthong.core.services import signatures
+
     return with_site(web.app, lambda site: [r.subject for r in signatures.roots(site, unit_code)])
 
 
@@ -63,15 +73,22 @@ def test_the_operator_uploads_roots_and_sees_their_expiry(web, pki):
     assert web.get("/manage").html.select_one("#link-signing")["href"].endswith("/manage/signing")
 
 
-@pytest.mark.parametrize("data,expected", [
-    (b"this is not a certificate", "not a certificate"),
-    (b"", "Choose a certificate file"),
-])
+@pytest.mark.parametrize(
+    "data,expected",
+    [
+        (b"this is not a certificate", "not a certificate"),
+        (b"", "Choose a certificate file"),
+    ],
+)
 def test_a_bad_file_is_refused_and_nothing_stored(web, data, expected):
     login(web, "admin")
     page = web.get("/manage/signing")
-    response = web.post("/manage/signing", {"csrf_token": csrf_of(page)},
-                        upload_files=[("certificate", "x.pem", data)], status=400)
+    response = web.post(
+        "/manage/signing",
+        {"csrf_token": csrf_of(page)},
+        upload_files=[("certificate", "x.pem", data)],
+        status=400,
+    )
     assert response.html.select_one("#error-certificate") is not None
     assert stored_roots(web) == []
     assert not [e for e in audit_entries(web) if e["action"].startswith("signing.")]
@@ -81,7 +98,9 @@ def test_a_leaf_or_expired_certificate_is_not_a_root(web, pki):
     login(web, "admin")
     response = upload(web, "/manage/signing", "/manage/signing", pki.cert_der("unit"), status=400)
     assert response.html.select_one("#error-certificate")
-    response = upload(web, "/manage/signing", "/manage/signing", ca_certificate(-1, "Đã Hết Hạn CA"), status=400)
+    response = upload(
+        web, "/manage/signing", "/manage/signing", ca_certificate(-1, "Đã Hết Hạn CA"), status=400
+    )
     assert response.html.select_one("#error-certificate")
     assert stored_roots(web) == []
 
@@ -104,15 +123,18 @@ def test_the_unit_admin_sets_the_units_key_and_roots(web, pki):
     form = page.forms["key-form"]
     form["kind"] = "pkcs12"
     form["path"] = pki.pkcs12("unit")
-    form["secret_name"] = "demo-snv"               # not the unit's own secret name: refused
+    form["secret_name"] = "demo-snv"  # not the unit's own secret name: refused
     refused = form.submit(status=400)
     assert refused.html.select_one("#error-secret_name")
     form = refused.forms["key-form"]
     form["secret_name"] = f"{SNV}-p12"
     form.submit(status=303)
-    upload(web, f"/manage/units/{SNV}/signing/roots", f"/manage/units/{SNV}/signing", pem(pki.intermediate_der))
+    upload(
+        web, f"/manage/units/{SNV}/signing/roots", f"/manage/units/{SNV}/signing", pem(pki.intermediate_der)
+    )
 
     from lienthong.core.services import signatures
+
     key = with_site(web.app, lambda site: signatures.key_for(site, SNV))
     assert (key.kind, key.path, key.secret_name) == ("pkcs12", pki.pkcs12("unit"), f"{SNV}-p12")
     assert stored_roots(web, SNV) and stored_roots(web) == []
@@ -133,6 +155,7 @@ def test_a_pkcs11_module_must_be_allowed(web):
     form["token_label"], form["key_label"], form["secret_name"] = "t", "k", "pin"
     assert form.submit(status=400).html.select_one("#error-path")
     from lienthong.core.services import signatures
+
     assert with_site(web.app, lambda site: signatures.key_for(site, SNV)) is None
 
 
@@ -140,8 +163,11 @@ def test_another_units_admin_and_a_clerk_are_refused(web, pki):
     login(web, "quantri.stttt")
     web.get(f"/manage/units/{SNV}/signing", status=403)
     own = web.get(f"/manage/units/{STTTT}/signing")
-    web.post(f"/manage/units/{SNV}/signing", {"csrf_token": csrf_of(own), "kind": "pkcs12",
-                                               "path": "/x.p12", "secret_name": f"{SNV}"}, status=403)
+    web.post(
+        f"/manage/units/{SNV}/signing",
+        {"csrf_token": csrf_of(own), "kind": "pkcs12", "path": "/x.p12", "secret_name": f"{SNV}"},
+        status=403,
+    )
     web.post(f"/manage/units/{SNV}/signing/test", {"csrf_token": csrf_of(own)}, status=403)
     web.get("/manage/signing", status=403)
     web.post("/manage/signing", {"csrf_token": csrf_of(own)}, status=403)
@@ -159,8 +185,13 @@ def test_forms_without_csrf_are_refused(web, pki):
 
 def set_key_directly(web, key):
     from lienthong.core.services import audit, signatures
-    with_site(web.app, lambda site: signatures.set_key(site, audit.Actor("admin"), site["directory"][SNV], key,
-                                                       operator=True))
+
+    with_site(
+        web.app,
+        lambda site: signatures.set_key(
+            site, audit.Actor("admin"), site["directory"][SNV], key, operator=True
+        ),
+    )
 
 
 def test_testing_the_key_shows_the_certificate(demo_factory, pki, monkeypatch):
@@ -171,7 +202,7 @@ def test_testing_the_key_shows_the_certificate(demo_factory, pki, monkeypatch):
     page = web.get(f"/manage/units/{SNV}/signing")
     result = page.forms["test-form"].submit(status=200)
     assert "Sở Nội vụ" in result.html.select_one("#test-signer").text
-    assert result.html.select_one("#test-result .time")      # the certificate's expiry
+    assert result.html.select_one("#test-result .time")  # the certificate's expiry
 
 
 def test_testing_a_key_with_a_wrong_pin_says_so(demo_factory, pki, monkeypatch):

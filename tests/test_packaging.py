@@ -3,6 +3,7 @@
 One wheel and one venv serve the whole module (module-scoped fixtures); pip uses its
 cache, so a second run is quicker. The sample plugin lives in tests/plugins/lienthong_hello.
 """
+
 import configparser
 import json
 import os
@@ -26,8 +27,11 @@ NOT_SHIPPED = ("__pycache__",)
 
 
 def clean_env(venv=None):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "LIENTHONG_CONFIG", "PYTHONSTARTUP")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "LIENTHONG_CONFIG", "PYTHONSTARTUP")
+    }
     if venv is not None:
         env["VIRTUAL_ENV"] = str(venv)
         env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
@@ -35,11 +39,19 @@ def clean_env(venv=None):
 
 
 def run(args, cwd, env=None, timeout=900, check=True):
-    result = subprocess.run([str(a) for a in args], cwd=str(cwd), env=env or clean_env(),
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [str(a) for a in args],
+        cwd=str(cwd),
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check and result.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, args))} exited {result.returncode}\n"
-                    f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}")
+        pytest.fail(
+            f"{' '.join(map(str, args))} exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
+        )
     return result
 
 
@@ -49,8 +61,11 @@ def source_files():
     for top, inside in PACKAGES.items():
         for path in pathlib.Path(ROOT, top).rglob("*"):
             rel = path.relative_to(pathlib.Path(ROOT, top))
-            if path.is_file() and not any(part in NOT_SHIPPED for part in rel.parts) \
-                    and path.suffix not in (".pyc", ".pyo"):
+            if (
+                path.is_file()
+                and not any(part in NOT_SHIPPED for part in rel.parts)
+                and path.suffix not in (".pyc", ".pyo")
+            ):
                 files[f"{inside}/{rel.as_posix()}"] = path
     return files
 
@@ -89,8 +104,7 @@ def venv(work, wheel):
     """A fresh venv with the wheel installed from the file (not editable)."""
     path = work / "venv"
     run([sys.executable, "-m", "venv", path], cwd=work)
-    run([path / "bin" / "python", "-m", "pip", "install", "--quiet", wheel], cwd=work,
-        env=clean_env(path))
+    run([path / "bin" / "python", "-m", "pip", "install", "--quiet", wheel], cwd=work, env=clean_env(path))
     return path
 
 
@@ -106,19 +120,23 @@ def venv_with_hello(work, venv):
 def write_ini(directory, disabled=""):
     directory.mkdir(parents=True, exist_ok=True)
     ini = directory / "site.ini"
-    ini.write_text(textwrap.dedent(f"""\
+    ini.write_text(
+        textwrap.dedent(f"""\
         [app:main]
         use = egg:lienthong
         zodbconn.uri = {file_uri(directory)}
-        lienthong.secret = packaging-test-secret-{'x' * 32}
+        lienthong.secret = packaging-test-secret-{"x" * 32}
         lienthong.session.secure = false
         lienthong.auto_migrate = true
         lienthong.plugins.disabled = {disabled}
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     return ini
 
 
 # -- the wheel --------------------------------------------------------------------------------
+
 
 def test_the_wheel_ships_every_module_template_static_file_and_translation(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -132,8 +150,9 @@ def test_the_wheel_ships_every_module_template_static_file_and_translation(wheel
     assert any(n.startswith("lienthong/skins/default/static/") and n.endswith(".css") for n in names)
     assert "lienthong/plugins/blobstore_zodb/__init__.py" in names
     assert "lienthong/core/cli/__init__.py" in names and "lienthong/core/hookspecs.py" in names
-    translations = [n for n in expected if n.startswith("lienthong/skins/locale/")
-                    and n.endswith((".po", ".mo", ".pot"))]
+    translations = [
+        n for n in expected if n.startswith("lienthong/skins/locale/") and n.endswith((".po", ".mo", ".pot"))
+    ]
     for name in translations:
         assert name in names
     # nothing from the tests, nor the sample plugin, nor bytecode
@@ -153,17 +172,25 @@ def test_the_wheel_declares_the_entry_points(wheel):
 
 # -- the installed command --------------------------------------------------------------------
 
+
 def test_the_installed_package_is_the_wheel_not_the_working_tree(venv, work):
-    out = run([venv / "bin" / "python", "-c",
-               "import lienthong.core, lienthong.plugins.blobstore_zodb as b, lienthong.skins as s;"
-               "print(lienthong.core.__file__); print(b.__file__); print(s.__path__[0])"],
-              cwd=work, env=clean_env(venv)).stdout.split()
+    out = run(
+        [
+            venv / "bin" / "python",
+            "-c",
+            "import lienthong.core, lienthong.plugins.blobstore_zodb as b, lienthong.skins as s;"
+            "print(lienthong.core.__file__); print(b.__file__); print(s.__path__[0])",
+        ],
+        cwd=work,
+        env=clean_env(venv),
+    ).stdout.split()
     site_packages = str(venv / "lib")
     assert len(out) == 3
     for path in out:
         assert path.startswith(site_packages) and not path.startswith(ROOT + os.sep + "core"), path
-    freeze = run([venv / "bin" / "python", "-m", "pip", "show", "-f", "lienthong"], cwd=work,
-                 env=clean_env(venv)).stdout
+    freeze = run(
+        [venv / "bin" / "python", "-m", "pip", "show", "-f", "lienthong"], cwd=work, env=clean_env(venv)
+    ).stdout
     assert "Editable project location" not in freeze
 
 
@@ -183,6 +210,7 @@ def test_lienthong_help_lists_the_commands(venv, work):
 
 
 # -- a third-party plugin ---------------------------------------------------------------------
+
 
 def plugin_rows(venv, ini, work):
     result = run([venv / "bin" / "lienthong", "--config", ini, "plugins"], cwd=work, env=clean_env(venv))

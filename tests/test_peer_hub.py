@@ -6,6 +6,7 @@ from a clerk on hub A to a unit on hub B and its status back, the same batch sen
 refusals of callers (unknown, bad signature, replay) and of packages (a sender the caller
 does not host), and a recipient hosted elsewhere that B does not serve.
 """
+
 import base64
 import json
 import time
@@ -25,10 +26,16 @@ SECRET = "s" * 40
 
 
 def hub_config(name="hub-a", peer="hub-b", secret=SECRET, key_id="k1", window=300):
-    return peer_config.load({
-        "lienthong.peer_hub.name": name, "lienthong.peer_hub.peers": peer,
-        f"lienthong.peer_hub.peer.{peer}.url": "http://127.0.0.1:1", f"lienthong.peer_hub.peer.{peer}.key_id": key_id,
-        f"lienthong.peer_hub.secret.{peer}": secret, "lienthong.peer_hub.window": str(window)})
+    return peer_config.load(
+        {
+            "lienthong.peer_hub.name": name,
+            "lienthong.peer_hub.peers": peer,
+            f"lienthong.peer_hub.peer.{peer}.url": "http://127.0.0.1:1",
+            f"lienthong.peer_hub.peer.{peer}.key_id": key_id,
+            f"lienthong.peer_hub.secret.{peer}": secret,
+            "lienthong.peer_hub.window": str(window),
+        }
+    )
 
 
 # -- signatures (no server) -----------------------------------------------------------------
@@ -40,42 +47,68 @@ def test_a_signed_request_verifies_once_and_not_when_anything_changes():
     assert auth.verify_request(b, headers, "POST", "/peer/v1/packages", body, nonces).name == "hub-a"
     with pytest.raises(auth.PeerAuthError, match="replayed"):
         auth.verify_request(b, headers, "POST", "/peer/v1/packages", body, nonces)
-    for method, path, data, changed in (("POST", "/peer/v1/packages", b'{"packages": [1]}', {}),
-                                        ("POST", "/peer/v1/statuses", body, {}),
-                                        ("GET", "/peer/v1/packages", body, {}),
-                                        ("POST", "/peer/v1/packages", body, {auth.H_TIME: str(int(time.time()) - 1)})):
+    for method, path, data, changed in (
+        ("POST", "/peer/v1/packages", b'{"packages": [1]}', {}),
+        ("POST", "/peer/v1/statuses", body, {}),
+        ("GET", "/peer/v1/packages", body, {}),
+        ("POST", "/peer/v1/packages", body, {auth.H_TIME: str(int(time.time()) - 1)}),
+    ):
         with pytest.raises(auth.PeerAuthError, match="bad signature"):
             auth.verify_request(b, {**headers, **changed}, method, path, data, auth.NonceCache())
     # another secret, another key id, an unknown caller, a stale timestamp, another callee
     with pytest.raises(auth.PeerAuthError, match="bad signature"):
-        auth.verify_request(hub_config("hub-b", "hub-a", secret="t" * 40), headers, "POST", "/peer/v1/packages",
-                            body, auth.NonceCache())
+        auth.verify_request(
+            hub_config("hub-b", "hub-a", secret="t" * 40),
+            headers,
+            "POST",
+            "/peer/v1/packages",
+            body,
+            auth.NonceCache(),
+        )
     with pytest.raises(auth.PeerAuthError, match="not the key in force"):
-        auth.verify_request(hub_config("hub-b", "hub-a", key_id="k2"), headers, "POST", "/peer/v1/packages",
-                            body, auth.NonceCache())
+        auth.verify_request(
+            hub_config("hub-b", "hub-a", key_id="k2"),
+            headers,
+            "POST",
+            "/peer/v1/packages",
+            body,
+            auth.NonceCache(),
+        )
     with pytest.raises(auth.PeerAuthError, match="unknown peer hub 'hub-a'"):
-        auth.verify_request(hub_config("hub-b", "hub-c"), headers, "POST", "/peer/v1/packages", body,
-                            auth.NonceCache())
+        auth.verify_request(
+            hub_config("hub-b", "hub-c"), headers, "POST", "/peer/v1/packages", body, auth.NonceCache()
+        )
     with pytest.raises(auth.PeerAuthError, match="outside the 300s window"):
-        auth.verify_request(b, headers, "POST", "/peer/v1/packages", body, auth.NonceCache(), now=time.time() + 400)
+        auth.verify_request(
+            b, headers, "POST", "/peer/v1/packages", body, auth.NonceCache(), now=time.time() + 400
+        )
     with pytest.raises(auth.PeerAuthError, match="bad signature"):
-        auth.verify_request(hub_config("hub-c", "hub-a"), headers, "POST", "/peer/v1/packages", body,
-                            auth.NonceCache())
+        auth.verify_request(
+            hub_config("hub-c", "hub-a"), headers, "POST", "/peer/v1/packages", body, auth.NonceCache()
+        )
 
 
 def test_an_answer_is_bound_to_its_peer_and_its_request():
     a, b = hub_config("hub-a", "hub-b"), hub_config("hub-b", "hub-a")
     signed = auth.sign_response(b, b.peers["hub-a"], 200, "POST", "/peer/v1/packages", "n" * 32, b'{"ok": 1}')
-    auth.verify_response(a, a.peers["hub-b"], 200, signed, "POST", "/peer/v1/packages", "n" * 32, b'{"ok": 1}')
-    for status, nonce, body in ((201, "n" * 32, b'{"ok": 1}'), (200, "m" * 32, b'{"ok": 1}'),
-                                (200, "n" * 32, b'{"ok": 2}')):
+    auth.verify_response(
+        a, a.peers["hub-b"], 200, signed, "POST", "/peer/v1/packages", "n" * 32, b'{"ok": 1}'
+    )
+    for status, nonce, body in (
+        (201, "n" * 32, b'{"ok": 1}'),
+        (200, "m" * 32, b'{"ok": 1}'),
+        (200, "n" * 32, b'{"ok": 2}'),
+    ):
         with pytest.raises(auth.PeerAuthError, match="bad signature"):
-            auth.verify_response(a, a.peers["hub-b"], status, signed, "POST", "/peer/v1/packages", nonce, body)
+            auth.verify_response(
+                a, a.peers["hub-b"], status, signed, "POST", "/peer/v1/packages", nonce, body
+            )
     # a request signature is not an answer's (the direction is signed)
     request = auth.sign_request(b, b.peers["hub-a"], "POST", "/peer/v1/packages", b"")
     with pytest.raises(auth.PeerAuthError):
-        auth.verify_response(a, a.peers["hub-b"], 200, request, "POST", "/peer/v1/packages", request[auth.H_NONCE],
-                             b"")
+        auth.verify_response(
+            a, a.peers["hub-b"], 200, request, "POST", "/peer/v1/packages", request[auth.H_NONCE], b""
+        )
 
 
 def test_peer_settings_that_cannot_work_are_named():
@@ -86,9 +119,14 @@ def test_peer_settings_that_cannot_work_are_named():
     with pytest.raises(peer_config.PeerConfigError, match="hub-b.url"):
         peer_config.load({"lienthong.peer_hub.name": "a", "lienthong.peer_hub.peers": "hub-b"})
     with pytest.raises(peer_config.PeerConfigError, match="LIENTHONG_PEER_SECRET_HUB_B"):
-        peer_config.load({"lienthong.peer_hub.name": "a", "lienthong.peer_hub.peers": "hub-b",
-                          "lienthong.peer_hub.peer.hub-b.url": "https://b",
-                          "lienthong.peer_hub.peer.hub-b.key_id": "1"})
+        peer_config.load(
+            {
+                "lienthong.peer_hub.name": "a",
+                "lienthong.peer_hub.peers": "hub-b",
+                "lienthong.peer_hub.peer.hub-b.url": "https://b",
+                "lienthong.peer_hub.peer.hub-b.key_id": "1",
+            }
+        )
 
 
 # -- two hubs -------------------------------------------------------------------------------
@@ -97,22 +135,31 @@ MAX_BODY = 2_000_000
 
 @pytest.fixture
 def hubs(tmp_path, tmp_path_factory, venv_bin):
-    with start_pair(tmp_path, tmp_path_factory, venv_bin, **{"lienthong.peer_hub.max_body": str(MAX_BODY)}) as pair:
+    with start_pair(
+        tmp_path, tmp_path_factory, venv_bin, **{"lienthong.peer_hub.max_body": str(MAX_BODY)}
+    ) as pair:
         yield pair
 
 
 def send_from_a(a, recipients, subject="Công văn liên tỉnh"):
     def send(site):
         env = env_of(a)
-        document = ds.compose(site, env, actor("vanthu.snv"), site["directory"][SNV],
-                              basic(recipients=recipients, subject=subject))
+        document = ds.compose(
+            site,
+            env,
+            actor("vanthu.snv"),
+            site["directory"][SNV],
+            basic(recipients=recipients, subject=subject),
+        )
         ds.issue(site, env, actor("vanthu.snv"), document)
         return document.id, document.document_id
+
     return a.tx(send)
 
 
 def env_of(hub):
     from lienthong.core.services.env import get_env
+
     return get_env(hub.app.registry)
 
 
@@ -122,33 +169,45 @@ def document_on(hub, document_id):
         if name is None:
             return None
         document = site["documents"][name]
-        return {"sender": document.sender_code,
-                "deliveries": {k: v.state for k, v in document.deliveries.items()}}
+        return {
+            "sender": document.sender_code,
+            "deliveries": {k: v.state for k, v in document.deliveries.items()},
+        }
+
     return hub.tx(find)
 
 
 def test_directories_sync_both_ways_collisions_refused_and_withdrawn_units_marked(hubs):
     a, b = hubs
     # hub B also claims Sở Tư pháp's code, which hub A hosts: neither side overwrites its own unit
-    b.tx(lambda site: (dirs.add_unit(site, actor("vanthu.bp"), {"code": STP, "name": "Trùng mã"}),
-                       dirs.set_connection_state(site, actor("vanthu.bp"), site["directory"][STP], d.OFFICIAL)))
+    b.tx(
+        lambda site: (
+            dirs.add_unit(site, actor("vanthu.bp"), {"code": STP, "name": "Trùng mã"}),
+            dirs.set_connection_state(site, actor("vanthu.bp"), site["directory"][STP], d.OFFICIAL),
+        )
+    )
     out_a, out_b = sync_both(a, b)
     assert f"refused {STP}" in out_a and f"refused {STP}" in out_b
     assert "hub-b: 3 created" in out_a, out_a
 
     def peer_units(site, peer):
-        return {u.code: (u.name, u.parent_code, u.connection_state) for u in site["directory"].values()
-                if u.adapter == "peer_hub" and u.adapter_settings.get("peer") == peer}
+        return {
+            u.code: (u.name, u.parent_code, u.connection_state)
+            for u in site["directory"].values()
+            if u.adapter == "peer_hub" and u.adapter_settings.get("peer") == peer
+        }
+
     on_a = a.tx(lambda site: peer_units(site, "hub-b"))
     assert on_a == {code: (name, parent, d.OFFICIAL) for code, name, _s, _k, parent in B_UNITS}
     on_b = b.tx(lambda site: peer_units(site, "hub-a"))
     assert SNV in on_b and VUNGTAU in on_b and STP not in on_b
-    assert b.tx(lambda site: site["directory"][STP].name) == "Trùng mã"       # never overwritten
+    assert b.tx(lambda site: site["directory"][STP].name) == "Trùng mã"  # never overwritten
     synced = a.tx(lambda site: _audit(site, "peer.sync"))[-1]
     assert synced["details"]["peer"] == "hub-b" and sorted(synced["details"]["created"]) == sorted(on_a)
-    assert synced["details"]["refused"] == [f"{STP}: the code {STP} is a unit hosted here (Sở Tư pháp); "
-                                            f"not overwritten"]
-    created = a.tx(lambda site: [e["target"] for e in _audit(site, "unit.create")])   # as a manual edit
+    assert synced["details"]["refused"] == [
+        f"{STP}: the code {STP} is a unit hosted here (Sở Tư pháp); not overwritten"
+    ]
+    created = a.tx(lambda site: [e["target"] for e in _audit(site, "unit.create")])  # as a manual edit
     assert {f"/directory/{code}" for code in on_a} <= set(created)
 
     # B's unit is dissolved: the next sync on A keeps it (documents refer to it) but not connected
@@ -165,8 +224,9 @@ def test_a_document_from_hub_a_reaches_hub_b_once_and_the_acceptance_comes_back(
     sync_both(a, b)
     name, document_id = send_from_a(a, [B_DEPT, VUNGTAU])
     # B serves its own unit only; VUNGTAU (hosted on A) got it on A directly
-    assert wait_until(lambda: (document_on(b, document_id) or {}).get("deliveries", {}).get(B_DEPT) == "01",
-                      timeout=30), open(a.log).read()[-3000:]
+    assert wait_until(
+        lambda: (document_on(b, document_id) or {}).get("deliveries", {}).get(B_DEPT) == "01", timeout=30
+    ), open(a.log).read()[-3000:]
     on_b = document_on(b, document_id)
     assert on_b == {"sender": SNV, "deliveries": {B_DEPT: "01"}}
     assert wait_until(lambda: document_on(a, document_id)["deliveries"][B_DEPT] == "01", timeout=15)
@@ -175,22 +235,28 @@ def test_a_document_from_hub_a_reaches_hub_b_once_and_the_acceptance_comes_back(
     def accept(site):
         document = site["documents"][site["documents"].name_for(document_id)]
         ds.act(site, env_of(b), actor(B_CLERK), document.delivery_for(B_DEPT), "accept")
+
     b.tx(accept)
-    assert wait_until(lambda: document_on(a, document_id)["deliveries"][B_DEPT] == "03", timeout=30), \
-        open(b.log).read()[-3000:]
+    assert wait_until(lambda: document_on(a, document_id)["deliveries"][B_DEPT] == "03", timeout=30), open(
+        b.log
+    ).read()[-3000:]
 
     # A's sender asks for it back (13, the sender's act, to B); B's clerk agrees (15, back to A)
     def act(hub, login, action, **extra):
         def run(site):
             document = site["documents"][site["documents"].name_for(document_id)]
             ds.act(site, env_of(hub), actor(login), document.delivery_for(B_DEPT), action, **extra)
+
         hub.tx(run)
+
     act(a, "vanthu.snv", "recall", reason="Sai số liệu")
-    assert wait_until(lambda: document_on(b, document_id)["deliveries"][B_DEPT] == "13", timeout=30), \
+    assert wait_until(lambda: document_on(b, document_id)["deliveries"][B_DEPT] == "13", timeout=30), (
         queue_of(a, B_DEPT)
+    )
     act(b, B_CLERK, "agree_recall")
-    assert wait_until(lambda: document_on(a, document_id)["deliveries"][B_DEPT] == "15", timeout=30), \
+    assert wait_until(lambda: document_on(a, document_id)["deliveries"][B_DEPT] == "15", timeout=30), (
         queue_of(b, SNV)
+    )
     assert queue_of(a, B_DEPT) == ([], []) and queue_of(b, SNV) == ([], [])
 
     # the same batch posted twice straight to B: stored once, the second answer says duplicate
@@ -200,7 +266,9 @@ def test_a_document_from_hub_a_reaches_hub_b_once_and_the_acceptance_comes_back(
     for _ in range(2):
         answer = client.call(hub, hub.peers["hub-b"], "POST", "/peer/v1/packages", batch)
         assert [r["result"] for r in answer["results"]] == ["duplicate"]
-    assert b.tx(lambda site: sum(1 for doc in site["documents"].values() if doc.document_id == document_id)) == 1
+    assert (
+        b.tx(lambda site: sum(1 for doc in site["documents"].values() if doc.document_id == document_id)) == 1
+    )
 
 
 def raw_post(hub, path, body, headers):
@@ -251,24 +319,29 @@ def test_a_package_from_a_unit_the_caller_does_not_host_is_refused_the_others_ac
     a, b = hubs
     sync_both(a, b)
     hub = peer_config.load(a.settings)
-    _n1, good_id = send_from_a(a, [VUNGTAU], subject="Văn bản hợp lệ")   # stays on A: not queued to B
+    _n1, good_id = send_from_a(a, [VUNGTAU], subject="Văn bản hợp lệ")  # stays on A: not queued to B
     _n2, forged_id = send_from_a(a, [VUNGTAU], subject="Văn bản giả danh")
 
     def packages(site):
-        env = env_of(a)
         out = []
         for document_id, recipients in ((forged_id, [B_DEPT]), (good_id, [B_DEPT])):
             document = site["documents"][site["documents"].name_for(document_id)]
             meta = edxml_io.document_meta(document)
             meta["to"] = [{"organ_id": code, "organ_name": code} for code in recipients]
-            if document_id == forged_id:         # claims to come from B's own unit
+            if document_id == forged_id:  # claims to come from B's own unit
                 meta["from"] = {"organ_id": B_OTHER, "organ_name": "Sở Tư pháp tỉnh Bình Phước"}
             from lienthong.core import edxml
+
             out.append(edxml.build_document(meta, []))
         return out
+
     forged, good = a.tx(packages)
-    batch = {"packages": [{"key": "forged", "data": base64.b64encode(forged).decode()},
-                          {"key": "good", "data": base64.b64encode(good).decode()}]}
+    batch = {
+        "packages": [
+            {"key": "forged", "data": base64.b64encode(forged).decode()},
+            {"key": "good", "data": base64.b64encode(good).decode()},
+        ]
+    }
     answer = client.call(hub, hub.peers["hub-b"], "POST", "/peer/v1/packages", batch)
     results = {r["key"]: r for r in answer["results"]}
     assert results["forged"]["result"] == "refused"
@@ -281,17 +354,40 @@ def test_a_package_from_a_unit_the_caller_does_not_host_is_refused_the_others_ac
 
     # a status between two of A's own units is none of B's business
     from lienthong.core import edxml
-    status = edxml.build_status({
-        "response_for": {"organ_id": SNV, "code": "1/QĐ-SNV", "promulgation_date": "2026-11-25",
-                         "document_id": good_id},
-        "from": {"organ_id": VUNGTAU, "organ_name": "UBND TP Vũng Tàu"}, "status_code": "03",
-        "description": "", "timestamp": "2026-11-25T10:00:00+07:00",
-        "staff_info": {"staff": "", "department": "", "mobile": "", "email": ""}})
-    answer = client.call(hub, hub.peers["hub-b"], "POST", "/peer/v1/statuses",
-                         {"statuses": [{"key": "s", "data": base64.b64encode(status).decode()}]})
-    assert answer["results"] == [{"key": "s", "result": "refused", "document_id": good_id, "reason": (
-        f"the status of {VUNGTAU} about a document of {SNV} is not between a unit hosted by hub-a and one "
-        f"hosted on hub-b")}]
+
+    status = edxml.build_status(
+        {
+            "response_for": {
+                "organ_id": SNV,
+                "code": "1/QĐ-SNV",
+                "promulgation_date": "2026-11-25",
+                "document_id": good_id,
+            },
+            "from": {"organ_id": VUNGTAU, "organ_name": "UBND TP Vũng Tàu"},
+            "status_code": "03",
+            "description": "",
+            "timestamp": "2026-11-25T10:00:00+07:00",
+            "staff_info": {"staff": "", "department": "", "mobile": "", "email": ""},
+        }
+    )
+    answer = client.call(
+        hub,
+        hub.peers["hub-b"],
+        "POST",
+        "/peer/v1/statuses",
+        {"statuses": [{"key": "s", "data": base64.b64encode(status).decode()}]},
+    )
+    assert answer["results"] == [
+        {
+            "key": "s",
+            "result": "refused",
+            "document_id": good_id,
+            "reason": (
+                f"the status of {VUNGTAU} about a document of {SNV} is not between a unit hosted by hub-a and one "
+                f"hosted on hub-b"
+            ),
+        }
+    ]
 
 
 def test_a_recipient_hosted_elsewhere_is_not_served_by_b_and_a_package_for_none_is_refused(hubs):
@@ -303,11 +399,20 @@ def test_a_recipient_hosted_elsewhere_is_not_served_by_b_and_a_package_for_none_
     def package(site):
         document = site["documents"][site["documents"].name_for(document_id)]
         return edxml_io.export_document(site, env_of(a), document)
-    data = a.tx(package)        # addressed to A's own units only
-    answer = client.call(hub, hub.peers["hub-b"], "POST", "/peer/v1/packages",
-                         {"packages": [{"key": "p", "data": base64.b64encode(data).decode()}]})
+
+    data = a.tx(package)  # addressed to A's own units only
+    answer = client.call(
+        hub,
+        hub.peers["hub-b"],
+        "POST",
+        "/peer/v1/packages",
+        {"packages": [{"key": "p", "data": base64.b64encode(data).decode()}]},
+    )
     assert answer["results"][0]["result"] == "refused"
-    assert "no recipient" in answer["results"][0]["reason"] and "hosted on hub-b" in answer["results"][0]["reason"]
+    assert (
+        "no recipient" in answer["results"][0]["reason"]
+        and "hosted on hub-b" in answer["results"][0]["reason"]
+    )
     assert document_on(b, document_id) is None
 
 
@@ -316,9 +421,12 @@ def queue_of(hub, code):
 
     def read(site):
         dest = outbound.destination(site, code)
-        queued = [(m.kind, m.attempts, m.last_error) for m in dest.messages.values()] if dest is not None else []
+        queued = (
+            [(m.kind, m.attempts, m.last_error) for m in dest.messages.values()] if dest is not None else []
+        )
         dead = [(m.kind, m.last_error) for m in outbound.dead_letters(site).values() if m.recipient == code]
         return queued, dead
+
     return hub.tx(read)
 
 
@@ -327,10 +435,14 @@ def test_a_peer_down_is_retried_until_it_returns_and_a_refusal_is_a_dead_letter(
     sync_both(a, b)
     b.stop()
     _n, document_id = send_from_a(a, [B_DEPT], subject="Gửi khi hub B dừng")
-    assert wait_until(lambda: any(attempts and "did not answer" in error
-                                  for _k, attempts, error in queue_of(a, B_DEPT)[0]), timeout=20)
+    assert wait_until(
+        lambda: any(attempts and "did not answer" in error for _k, attempts, error in queue_of(a, B_DEPT)[0]),
+        timeout=20,
+    )
     b.start()
-    assert wait_until(lambda: (document_on(b, document_id) or {}).get("deliveries") == {B_DEPT: "01"}, timeout=30)
+    assert wait_until(
+        lambda: (document_on(b, document_id) or {}).get("deliveries") == {B_DEPT: "01"}, timeout=30
+    )
     assert wait_until(lambda: queue_of(a, B_DEPT) == ([], []), timeout=15)
 
     # B no longer serves B_OTHER (A has not synced since): B refuses, A keeps the reason as a dead letter
@@ -338,8 +450,9 @@ def test_a_peer_down_is_retried_until_it_returns_and_a_refusal_is_a_dead_letter(
     _n, refused_id = send_from_a(a, [B_OTHER], subject="Gửi cho đơn vị đã giải thể")
     assert wait_until(lambda: queue_of(a, B_OTHER)[1], timeout=30)
     queued, dead = queue_of(a, B_OTHER)
-    assert queued == [] and dead == [("document", f"refused by peer hub hub-b: no recipient of document "
-                                                  f"{refused_id} is hosted on hub-b")]
+    assert queued == [] and dead == [
+        ("document", f"refused by peer hub hub-b: no recipient of document {refused_id} is hosted on hub-b")
+    ]
     assert document_on(b, refused_id) is None
 
 
@@ -351,17 +464,21 @@ def test_a_package_the_core_refuses_mid_batch_is_set_aside_and_the_rest_imported
 
     def packages(site):
         from lienthong.core import edxml
+
         out = []
         for document_id, sender in ((ids[0], None), (ids[0], VUNGTAU), (ids[1], None), (ids[2], None)):
             document = site["documents"][site["documents"].name_for(document_id)]
             meta = edxml_io.document_meta(document)
             meta["to"] = [{"organ_id": B_DEPT, "organ_name": "Sở Nội vụ tỉnh Bình Phước"}]
-            if sender:      # the DocumentId of SNV's document, claimed by another unit A hosts
+            if sender:  # the DocumentId of SNV's document, claimed by another unit A hosts
                 meta["from"] = {"organ_id": sender, "organ_name": "UBND TP Vũng Tàu"}
             out.append(edxml.build_document(meta, []))
         return out
+
     keys = ["first", "stolen-id", "second", "third"]
-    batch = {"packages": [{"key": k, "data": base64.b64encode(p).decode()} for k, p in zip(keys, a.tx(packages))]}
+    batch = {
+        "packages": [{"key": k, "data": base64.b64encode(p).decode()} for k, p in zip(keys, a.tx(packages))]
+    }
     answer = client.call(hub, hub.peers["hub-b"], "POST", "/peer/v1/packages", batch)
     assert [r["key"] for r in answer["results"]] == keys
     assert [r["result"] for r in answer["results"]] == ["created", "refused", "created", "created"]
@@ -375,15 +492,30 @@ def test_a_package_the_core_refuses_mid_batch_is_set_aside_and_the_rest_imported
 
 def test_the_bench_destination_hub_takes_a_batch_from_the_senders_units(tmp_path):
     from lienthong.core import edxml
+
     with peer_destination(tmp_path, "hub-a", [(SNV, "Sở Nội vụ")]) as destination:
         hub = peer_config.load(destination.sender_settings)
-        meta = {"document_id": "bench-1", "from": {"organ_id": SNV, "organ_name": "Sở Nội vụ"},
-                "to": [{"organ_id": destination.units[0], "organ_name": "Sở Nội vụ (hub ngang hàng)"}],
-                "code_number": "7", "code_notation": "QĐ-SNV", "promulgation_place": "Vũng Tàu",
-                "promulgation_date": "2026-11-25", "doc_type": "QD", "subject": "Thử tải", "content": "",
-                "signer_name": "Hoàng Đức Thắng", "signer_position": "Phó Giám đốc",
-                "trace": [{"organ_id": SNV, "timestamp": "2026-11-25T10:00:00+07:00"}]}
+        meta = {
+            "document_id": "bench-1",
+            "from": {"organ_id": SNV, "organ_name": "Sở Nội vụ"},
+            "to": [{"organ_id": destination.units[0], "organ_name": "Sở Nội vụ (hub ngang hàng)"}],
+            "code_number": "7",
+            "code_notation": "QĐ-SNV",
+            "promulgation_place": "Vũng Tàu",
+            "promulgation_date": "2026-11-25",
+            "doc_type": "QD",
+            "subject": "Thử tải",
+            "content": "",
+            "signer_name": "Hoàng Đức Thắng",
+            "signer_position": "Phó Giám đốc",
+            "trace": [{"organ_id": SNV, "timestamp": "2026-11-25T10:00:00+07:00"}],
+        }
         package = base64.b64encode(edxml.build_document(meta, [])).decode()
-        answer = client.call(hub, hub.peers["bench-peer"], "POST", "/peer/v1/packages",
-                             {"packages": [{"key": "1", "data": package}, {"key": "2", "data": package}]})
+        answer = client.call(
+            hub,
+            hub.peers["bench-peer"],
+            "POST",
+            "/peer/v1/packages",
+            {"packages": [{"key": "1", "data": package}, {"key": "2", "data": package}]},
+        )
         assert [r["result"] for r in answer["results"]] == ["created", "duplicate"], answer

@@ -1,10 +1,10 @@
 """The test PKI and the SoftHSM2 token the signing tests stand on: live services, real token."""
+
 import asyncio
 
 import pytest
 import requests
-from asn1crypto import crl as asn1_crl
-from asn1crypto import x509
+from asn1crypto import crl as asn1_crl, x509
 
 from tests.support.pki import pki  # noqa: F401 (fixture)
 from tests.support.softhsm import softhsm_token  # noqa: F401 (fixture)
@@ -12,8 +12,13 @@ from tests.support.softhsm import softhsm_token  # noqa: F401 (fixture)
 
 def _validate(pki, name, **context):
     from pyhanko_certvalidator import CertificateValidator, ValidationContext
-    vc = ValidationContext(trust_roots=[x509.Certificate.load(pki.root_der)], allow_fetching=True,
-                           revocation_mode="hard-fail", **context)
+
+    vc = ValidationContext(
+        trust_roots=[x509.Certificate.load(pki.root_der)],
+        allow_fetching=True,
+        revocation_mode="hard-fail",
+        **context,
+    )
     validator = CertificateValidator(x509.Certificate.load(pki.cert_der(name)), validation_context=vc)
     return asyncio.run(validator.async_validate_usage({"digital_signature"}))
 
@@ -34,6 +39,7 @@ def test_valid_cert_validates_with_live_ocsp_and_crl(pki):
 
 def test_revoked_via_ocsp_and_via_crl(pki):
     from pyhanko_certvalidator.errors import RevokedError
+
     with pytest.raises(RevokedError):
         _validate(pki, "revoked")
     with pytest.raises(RevokedError):
@@ -52,12 +58,14 @@ def test_crl_served_over_http_lists_revoked(pki):
 
 def test_tsa_answers_rfc3161(pki):
     from pyhanko.sign.timestamps import HTTPTimeStamper
+
     token = asyncio.run(HTTPTimeStamper(pki.tsa_url).async_timestamp(b"\x00" * 32, "sha256"))
     assert token["content_type"].native == "signed_data"
 
 
 def test_pkcs12_opens(pki):
     from pyhanko.sign import signers
+
     signer = signers.SimpleSigner.load_pkcs12(pki.pkcs12("person", "pw"), passphrase=b"pw")
     assert signer.signing_cert.subject.native["common_name"] == "Nguyễn Văn An"
 
@@ -65,8 +73,12 @@ def test_pkcs12_opens(pki):
 def test_softhsm_token_has_key_and_certificate(pki, softhsm_token):
     from pyhanko.config.pkcs11 import TokenCriteria
     from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
-    session = open_pkcs11_session(softhsm_token.module, token_criteria=TokenCriteria(softhsm_token.token_label),
-                                  user_pin=softhsm_token.pin)
+
+    session = open_pkcs11_session(
+        softhsm_token.module,
+        token_criteria=TokenCriteria(softhsm_token.token_label),
+        user_pin=softhsm_token.pin,
+    )
     try:
         signer = PKCS11Signer(session, key_label=softhsm_token.key_label, cert_label=softhsm_token.key_label)
         assert signer.signing_cert.dump() == pki.cert_der("unit")

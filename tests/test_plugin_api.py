@@ -7,6 +7,7 @@ name a module does not make public, or of a private (``_x``) name. A name-restri
 module may be imported as a module only if the attributes the plugin reads from it are
 public too.
 """
+
 import ast
 import importlib.util
 import pathlib
@@ -44,7 +45,7 @@ PUBLIC = {
 }
 
 CORE = "lienthong.core"
-PACKAGES = {"plugins": "lienthong.plugins"}     # directory under ROOT -> the package it is importable as
+PACKAGES = {"plugins": "lienthong.plugins"}  # directory under ROOT -> the package it is importable as
 
 
 def plugin_modules():
@@ -53,7 +54,7 @@ def plugin_modules():
     for top, package in PACKAGES.items():
         for path in sorted(pathlib.Path(ROOT, top).rglob("*.py")):
             found.append((path, dotted_name(package, path.relative_to(pathlib.Path(ROOT, top)))))
-    samples = pathlib.Path(ROOT, "tests", "plugins")           # <distribution>/<package>/...
+    samples = pathlib.Path(ROOT, "tests", "plugins")  # <distribution>/<package>/...
     for path in sorted(samples.glob("*/*/**/*.py")):
         relative = path.relative_to(samples)
         found.append((path, dotted_name(relative.parts[1], relative.relative_to(*relative.parts[:2]))))
@@ -77,7 +78,7 @@ def absolute(node, module, is_package):
         return node.module or ""
     parts = module.split(".")
     base = parts if is_package else parts[:-1]
-    base = base[:len(base) - (node.level - 1)]
+    base = base[: len(base) - (node.level - 1)]
     return ".".join(base + ([node.module] if node.module else []))
 
 
@@ -92,7 +93,7 @@ def private(dotted):
 def problems_of(path, module):
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     is_package = path.name == "__init__.py"
-    problems, bound = [], {}      # bound: local name -> restricted core module imported as a module
+    problems, bound = [], {}  # bound: local name -> restricted core module imported as a module
 
     def module_import(dotted, local, line):
         if private(dotted):
@@ -107,8 +108,10 @@ def problems_of(path, module):
             for alias in node.names:
                 if is_core(alias.name):
                     if alias.asname is None and alias.name != CORE:
-                        problems.append(f"{path}:{node.lineno}: write `from ... import` or "
-                                        f"`import {alias.name} as name`, so the names it uses are checked")
+                        problems.append(
+                            f"{path}:{node.lineno}: write `from ... import` or "
+                            f"`import {alias.name} as name`, so the names it uses are checked"
+                        )
                     module_import(alias.name, alias.asname or alias.name, node.lineno)
         elif isinstance(node, ast.ImportFrom):
             source = absolute(node, module, is_package)
@@ -121,23 +124,29 @@ def problems_of(path, module):
                 elif private(source) or private(alias.name):
                     problems.append(f"{path}:{node.lineno}: imports the private name {dotted}")
                 elif source not in PUBLIC:
-                    problems.append(f"{path}:{node.lineno}: imports from {source}, not part of the public "
-                                    f"plugin API")
+                    problems.append(
+                        f"{path}:{node.lineno}: imports from {source}, not part of the public plugin API"
+                    )
                 elif PUBLIC[source] is not ALL and alias.name not in PUBLIC[source]:
                     problems.append(f"{path}:{node.lineno}: {dotted} is not part of the public plugin API")
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound:
             dotted = bound[node.value.id]
             if node.attr not in PUBLIC[dotted]:
-                problems.append(f"{path}:{node.lineno}: {dotted}.{node.attr} is not part of the public "
-                                f"plugin API")
+                problems.append(
+                    f"{path}:{node.lineno}: {dotted}.{node.attr} is not part of the public plugin API"
+                )
     return problems
 
 
 def test_there_are_plugin_modules_to_check():
     names = {module for _path, module in plugin_modules()}
-    assert {"lienthong.plugins.peer_hub.views", "lienthong.plugins.hotfolder", "lienthong_vendorx",
-            "lienthong_hello"} <= names
+    assert {
+        "lienthong.plugins.peer_hub.views",
+        "lienthong.plugins.hotfolder",
+        "lienthong_vendorx",
+        "lienthong_hello",
+    } <= names
 
 
 @pytest.mark.parametrize("path, module", plugin_modules(), ids=lambda v: v if isinstance(v, str) else None)
@@ -166,7 +175,8 @@ def module_state_of(path):
         if isinstance(value, ast.Call) and ast.unparse(value.func) in CONSTANT_CALLS:
             continue
         if isinstance(value, (ast.Call, ast.List, ast.Set, ast.ListComp, ast.SetComp)) or (
-                isinstance(value, (ast.Dict, ast.DictComp)) and not all(n.isupper() for n in names)):
+            isinstance(value, (ast.Dict, ast.DictComp)) and not all(n.isupper() for n in names)
+        ):
             found.append(f"{path}:{node.lineno}: {ast.unparse(node)[:80]}")
     return found
 
@@ -187,12 +197,15 @@ def test_the_public_names_exist():
 
 def test_the_checker_refuses_what_it_should(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("from lienthong.core.plugins import make_plugin_manager\n"
-                   "from lienthong.core.plugins import _names\n"
-                   "from ..core.security import Everyone\n"
-                   "from lienthong.core.services import audit, documents\n"
-                   "import lienthong.core.catalog as catalog\n"
-                   "audit.Actor, audit.chain\n", encoding="utf-8")
+    bad.write_text(
+        "from lienthong.core.plugins import make_plugin_manager\n"
+        "from lienthong.core.plugins import _names\n"
+        "from ..core.security import Everyone\n"
+        "from lienthong.core.services import audit, documents\n"
+        "import lienthong.core.catalog as catalog\n"
+        "audit.Actor, audit.chain\n",
+        encoding="utf-8",
+    )
     problems = problems_of(bad, "lienthong.plugins.bad")
     assert len(problems) == 6, problems
     assert any("make_plugin_manager" in p for p in problems)
@@ -205,8 +218,15 @@ def test_the_checker_refuses_what_it_should(tmp_path):
 
 def test_the_state_checker_refuses_what_it_should(tmp_path):
     module = tmp_path / "stateful.py"
-    module.write_text("import logging, re, threading\nlog = logging.getLogger(__name__)\nKEY = re.compile('x')\n"
-                      "PATHS = {'a': 1}\nUNITS = (('1', 'a'),)\n"
-                      "ADAPTER = object()\n_cache = {}\nSEEN = []\n_local = threading.local()\n", encoding="utf-8")
+    module.write_text(
+        "import logging, re, threading\nlog = logging.getLogger(__name__)\nKEY = re.compile('x')\n"
+        "PATHS = {'a': 1}\nUNITS = (('1', 'a'),)\n"
+        "ADAPTER = object()\n_cache = {}\nSEEN = []\n_local = threading.local()\n",
+        encoding="utf-8",
+    )
     assert [line.split(": ", 1)[1] for line in module_state_of(module)] == [
-        "ADAPTER = object()", "_cache = {}", "SEEN = []", "_local = threading.local()"]
+        "ADAPTER = object()",
+        "_cache = {}",
+        "SEEN = []",
+        "_local = threading.local()",
+    ]

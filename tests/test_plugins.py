@@ -3,6 +3,7 @@
 In-process and fast; the wheel and a third-party plugin in a fresh venv are in
 test_packaging.py.
 """
+
 import hashlib
 import inspect
 import io
@@ -14,9 +15,9 @@ import pytest
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from lienthong.core import hookspecs
+from lienthong.core.app_objects import app_objects
 from lienthong.core.hookspecs import ENTRY_POINT_GROUP, hookimpl
 from lienthong.core.plugins import describe, distributions, make_plugin_manager
-from lienthong.core.app_objects import app_objects
 
 from .support.app import ROOT, base_settings, close_app, make_app, with_site
 
@@ -34,11 +35,15 @@ HELLO_DIR = os.path.join(ROOT, "tests", "plugins", "lienthong_hello")
 
 def declared_hooks():
     """name -> function of every hook spec in core/hookspecs.py."""
-    return {name: fn for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
-            if hasattr(fn, "lienthong_spec")}
+    return {
+        name: fn
+        for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+        if hasattr(fn, "lienthong_spec")
+    }
 
 
 # -- hook specs -----------------------------------------------------------------------------
+
 
 def test_every_hook_spec_is_prefixed_and_documented():
     hooks = declared_hooks()
@@ -65,6 +70,7 @@ def test_the_designs_hooks_are_all_declared_with_their_arguments():
 
 # -- finding and disabling plugins ------------------------------------------------------------
 
+
 def test_blobstore_zodb_is_registered_from_its_entry_point():
     import lienthong.plugins.blobstore_zodb as shipped
 
@@ -72,12 +78,11 @@ def test_blobstore_zodb_is_registered_from_its_entry_point():
     assert pm.get_plugin("blobstore_zodb") is shipped
     dist = distributions(pm)["blobstore_zodb"]
     assert dist is not None and dist.metadata["Name"] == "lienthong"
-    assert any(ep.name == "blobstore_zodb" and ep.group == ENTRY_POINT_GROUP
-               for ep in dist.entry_points)
+    assert any(ep.name == "blobstore_zodb" and ep.group == ENTRY_POINT_GROUP for ep in dist.entry_points)
     rows = {name: hooks for name, _dist, _version, hooks in describe(pm)}
     assert rows["blobstore_zodb"] == ["lienthong_blob_stores"]
     stores = [s for group in pm.hook.lienthong_blob_stores() for s in group]
-    assert sorted(s.name for s in stores) == ["fs", "zodb"]     # the two shipped stores
+    assert sorted(s.name for s in stores) == ["fs", "zodb"]  # the two shipped stores
 
 
 @pytest.mark.parametrize("value", ["blobstore_zodb", "other, blobstore_zodb", "other\n  blobstore_zodb"])
@@ -102,8 +107,10 @@ def close_databases_left_open(excinfo):
 def test_disabling_the_configured_blob_store_stops_start_up_with_a_clear_error(tmp_path):
     from lienthong.core.blobs import BlobStoreError
 
-    settings = base_settings(tmp_path, **{"lienthong.plugins.disabled": "blobstore_zodb blobstore_fs",
-                                          "lienthong.blob_store": "zodb"})
+    settings = base_settings(
+        tmp_path,
+        **{"lienthong.plugins.disabled": "blobstore_zodb blobstore_fs", "lienthong.blob_store": "zodb"},
+    )
     with pytest.raises(BlobStoreError) as info:
         make_app(settings)
     close_databases_left_open(info)
@@ -123,6 +130,7 @@ class MemoryStorePlugin:
 
         def put(self, site, stream):
             import hashlib
+
             body = stream.read()
             key = hashlib.sha256(body).hexdigest()
             self.data[key] = body
@@ -130,6 +138,7 @@ class MemoryStorePlugin:
 
         def open(self, site, key):
             import io
+
             return io.BytesIO(self.data[key])
 
         def exists(self, site, key):
@@ -174,7 +183,9 @@ def test_an_unknown_blob_store_names_the_stores_that_are_available(tmp_path):
     from lienthong.core.blobs import BlobStoreError
 
     settings = base_settings(tmp_path / "db", **{"lienthong.blob_store": "s3"})
-    with pytest.raises(BlobStoreError, match=r"lienthong.blob_store = s3.*\(available: fs, memory, zodb\)") as info:
+    with pytest.raises(
+        BlobStoreError, match=r"lienthong.blob_store = s3.*\(available: fs, memory, zodb\)"
+    ) as info:
         make_config(settings, plugins=[MemoryStorePlugin()])
     close_databases_left_open(info)
 
@@ -188,10 +199,17 @@ class RoutePlugin:
     @hookimpl
     def lienthong_configure(self, config):
         self.calls += 1
-        config.add_route("from_plugin_object", "/from-plugin-object",
-                         factory=lambda request: types.SimpleNamespace(__name__="", __parent__=None))
-        config.add_view(lambda request: "added by a plugin object", route_name="from_plugin_object",
-                        renderer="string", permission=NO_PERMISSION_REQUIRED)
+        config.add_route(
+            "from_plugin_object",
+            "/from-plugin-object",
+            factory=lambda request: types.SimpleNamespace(__name__="", __parent__=None),
+        )
+        config.add_view(
+            lambda request: "added by a plugin object",
+            route_name="from_plugin_object",
+            renderer="string",
+            permission=NO_PERMISSION_REQUIRED,
+        )
 
 
 def test_a_plugin_object_passed_to_make_config_configures_the_app(tmp_path):
@@ -218,11 +236,13 @@ def test_the_sample_plugin_hooks_work_in_process(monkeypatch):
     pm = make_plugin_manager({}, extra=[lienthong_hello])
     refuse = types.SimpleNamespace(subject="Công văn test-refuse số 12")
     fine = types.SimpleNamespace(subject="Công văn số 12")
-    reasons = [r for group in pm.hook.lienthong_validate_outgoing(document=refuse, sender="ubnd")
-               for r in group]
+    reasons = [
+        r for group in pm.hook.lienthong_validate_outgoing(document=refuse, sender="ubnd") for r in group
+    ]
     assert len(reasons) == 1 and "test-refuse" in reasons[0]
-    assert [r for group in pm.hook.lienthong_validate_outgoing(document=fine, sender="ubnd")
-            for r in group] == []
+    assert [
+        r for group in pm.hook.lienthong_validate_outgoing(document=fine, sender="ubnd") for r in group
+    ] == []
 
 
 def test_no_core_file_mentions_the_sample_plugin():
@@ -237,6 +257,7 @@ def test_no_core_file_mentions_the_sample_plugin():
 
 
 # -- the ZODB blob store ----------------------------------------------------------------------
+
 
 def blob_files(settings):
     blobs = pathlib.Path(settings["zodbconn.uri"].split("blobstorage_dir=", 1)[1].split("&")[0])
@@ -269,6 +290,7 @@ def test_zodb_blob_store_round_trips_and_stores_identical_content_once(app, sett
         assert store.exists(site, key) and not store.exists(site, "0" * 64)
         with store.open(site, key) as f:
             return f.read()
+
     assert with_site(app, read) == data
 
 
@@ -276,7 +298,9 @@ def test_zodb_blob_store_survives_a_restart(settings):
     application = make_app(settings)
     try:
         store = app_objects(application.registry).blob_store
-        key = with_site(application, lambda site: store.put(site, io.BytesIO(b"giu lai sau khi khoi dong lai")))
+        key = with_site(
+            application, lambda site: store.put(site, io.BytesIO(b"giu lai sau khi khoi dong lai"))
+        )
     finally:
         close_app(application)
     application = make_app(settings)
@@ -286,6 +310,7 @@ def test_zodb_blob_store_survives_a_restart(settings):
         def read(site):
             with store.open(site, key) as f:
                 return f.read()
+
         assert with_site(application, read) == b"giu lai sau khi khoi dong lai"
     finally:
         close_app(application)
@@ -313,6 +338,7 @@ def test_a_damaged_blob_raises_digest_mismatch(app, settings):
 
 # -- signers and adapters are checked against their contracts at start-up -------------------------
 
+
 def test_an_adapter_that_does_not_fit_the_contract_stops_start_up_in_one_line_naming_the_plugin(tmp_path):
     from lienthong.core import StartupError
 
@@ -322,8 +348,9 @@ def test_an_adapter_that_does_not_fit_the_contract_stops_start_up_in_one_line_na
     close_databases_left_open(info)
     message = str(info.value)
     assert "\n" not in message
-    assert ("transport adapter tests.support.bad_adapter.NotAnAdapter "
-            "(plugin tests.support.bad_adapter)") in message
+    assert (
+        "transport adapter tests.support.bad_adapter.NotAnAdapter (plugin tests.support.bad_adapter)"
+    ) in message
     assert "does not fit IAdapter" in message
     assert "configure(app_settings)" in message and "deliver_batch(messages, env)" in message
 
@@ -332,7 +359,9 @@ def test_an_adapter_that_delivers_nothing_stops_start_up(tmp_path):
     from lienthong.core import StartupError, make_config
     from tests.support import bad_adapter
 
-    expected = r"DeliversNothing \(plugin .*\) does not fit IAdapter: it implements neither deliver\(message, env\)"
+    expected = (
+        r"DeliversNothing \(plugin .*\) does not fit IAdapter: it implements neither deliver\(message, env\)"
+    )
     with pytest.raises(StartupError, match=expected) as info:
         make_config(base_settings(tmp_path), plugins=[bad_adapter.Subclassed()])
     close_databases_left_open(info)
@@ -347,9 +376,11 @@ def test_a_signer_that_does_not_fit_the_contract_stops_start_up_in_one_line_nami
     close_databases_left_open(info)
     message = str(info.value)
     assert "\n" not in message
-    assert message == ("the signer tests.support.bad_signer.HalfSigner (plugin tests.support.bad_signer) "
-                       "does not fit ISigner: The lienthong.core.interfaces.ISigner.verify(data, trust, "
-                       "settings) attribute was not provided.")
+    assert message == (
+        "the signer tests.support.bad_signer.HalfSigner (plugin tests.support.bad_signer) "
+        "does not fit ISigner: The lienthong.core.interfaces.ISigner.verify(data, trust, "
+        "settings) attribute was not provided."
+    )
 
 
 def test_the_shipped_signers_and_adapters_fit_their_contracts():
@@ -369,17 +400,22 @@ def test_the_shipped_signers_and_adapters_fit_their_contracts():
 def test_each_gathering_of_the_adapters_makes_new_adapters_configured_with_the_settings():
     from lienthong.core.plugins import adapters_of
 
-    settings = {"lienthong.peer_hub.name": "hub-a", "lienthong.peer_hub.peers": "hub-b",
-                "lienthong.peer_hub.peer.hub-b.url": "https://b.example.vn",
-                "lienthong.peer_hub.peer.hub-b.key_id": "1",
-                "lienthong.peer_hub.secret.hub-b": "s" * 40}
+    settings = {
+        "lienthong.peer_hub.name": "hub-a",
+        "lienthong.peer_hub.peers": "hub-b",
+        "lienthong.peer_hub.peer.hub-b.url": "https://b.example.vn",
+        "lienthong.peer_hub.peer.hub-b.key_id": "1",
+        "lienthong.peer_hub.secret.hub-b": "s" * 40,
+    }
     first, second = adapters_of(make_plugin_manager(settings)), adapters_of(make_plugin_manager({}))
     assert first["peer_hub"] is not second["peer_hub"]
     assert first["peer_hub"].check_settings({"peer": "hub-b"}) == []
     assert first["peer_hub"].check_settings({"peer": "hub-c"}) == [
-        "no peer hub called 'hub-c' is configured (lienthong.peer_hub.peers)"]
+        "no peer hub called 'hub-c' is configured (lienthong.peer_hub.peers)"
+    ]
     assert second["peer_hub"].check_settings({"peer": "hub-b"}) == [
-        "no peer hub called 'hub-b' is configured (lienthong.peer_hub.peers)"]
+        "no peer hub called 'hub-b' is configured (lienthong.peer_hub.peers)"
+    ]
 
 
 def test_is_plugin_disabled_answers_from_the_manager_the_registry_or_the_settings(app):

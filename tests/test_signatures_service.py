@@ -3,6 +3,7 @@
 Real parts only: the PAdES plugin (pyHanko), a certomancer PKI with live OCSP/CRL over HTTP,
 a SoftHSM2 token, and the demo site's document services.
 """
+
 import io
 
 import pytest
@@ -10,9 +11,7 @@ import pytest
 from lienthong.core import signing
 from lienthong.core.errors import ServiceError
 from lienthong.core.resources.registers import OUTGOING
-from lienthong.core.services import attachments
-from lienthong.core.services import documents as ds
-from lienthong.core.services import signatures
+from lienthong.core.services import attachments, documents as ds, signatures
 
 from .support.app import close_app, login
 from .support.demo import demo_factory  # noqa: F401  (fixture)
@@ -33,13 +32,23 @@ def signing_hub(demo_factory, pki, roots=True, **extra):
 
 def set_key(hub, unit=SNV, **key):
     def run(site):
-        signatures.set_key(site, actor("admin"), site["directory"][unit], dict({"secret_name": SECRET}, **key),
-                           hub.env.settings, operator=True)
+        signatures.set_key(
+            site,
+            actor("admin"),
+            site["directory"][unit],
+            dict({"secret_name": SECRET}, **key),
+            hub.env.settings,
+            operator=True,
+        )
+
     hub.tx(run)
 
 
 def token_settings(token, pin=None):
-    return {"lienthong.signing.secret.snv-pin": pin or token.pin, "lienthong.signing.pkcs11_module": token.module}
+    return {
+        "lienthong.signing.secret.snv-pin": pin or token.pin,
+        "lienthong.signing.pkcs11_module": token.module,
+    }
 
 
 def p12_key(hub, pki, name="unit", unit=SNV):
@@ -49,15 +58,20 @@ def p12_key(hub, pki, name="unit", unit=SNV):
 def compose(hub, unit=SNV, who="vanthu.snv", files=None, **extra):
     def run(site):
         data = basic(**dict({"persons": ["chuyenvien.stttt"]}, **extra))
-        attached = files if files is not None else [("quyet-dinh.pdf", io.BytesIO(signatures.tiny_pdf("Quyet dinh")),
-                                                     "Quyết định")]
+        attached = (
+            files
+            if files is not None
+            else [("quyet-dinh.pdf", io.BytesIO(signatures.tiny_pdf("Quyet dinh")), "Quyết định")]
+        )
         return ds.compose(site, hub.env, actor(who), site["directory"][unit], data, attached).id
+
     return hub.tx(run)
 
 
 def issue(hub, name, who="vanthu.snv"):
     def run(site):
         return ds.issue(site, hub.env, actor(who), site["documents"][name]).id
+
     return hub.tx(run)
 
 
@@ -68,15 +82,21 @@ def send(hub, **kwargs):
 def badges(hub, name):
     def read(site):
         document = site["documents"][name]
-        return {key: [(r["badge"], r["target"]) for r in d.signatures] for key, d in document.deliveries.items()}
+        return {
+            key: [(r["badge"], r["target"]) for r in d.signatures] for key, d in document.deliveries.items()
+        }
+
     return hub.tx(read)
 
 
 def signed_elsewhere(pki, name, tamper=False):
     """A PDF signed outside the hub by ``name``'s certificate (optionally changed after signing)."""
     from lienthong.plugins.signing_pades.signer import PadesSigner
+
     key = signing.KeyRef(kind=signing.PKCS12, path=pki.pkcs12(name), secret_name="outside")
-    data = PadesSigner().sign(signatures.tiny_pdf("LienThong"), key, {"lienthong.signing.secret.outside": PASSPHRASE})
+    data = PadesSigner().sign(
+        signatures.tiny_pdf("LienThong"), key, {"lienthong.signing.secret.outside": PASSPHRASE}
+    )
     if tamper:
         assert data.count(b"LienThong") == 1
         data = data.replace(b"LienThong", b"LienThonG")
@@ -96,14 +116,21 @@ def test_a_clerk_issues_a_signed_pdf_and_every_recipient_sees_a_valid_badge(demo
         with attachments.open_attachment(site, hub.env, attachment) as f:
             data = f.read()
         assert data.startswith(original) and len(data) > len(original) and attachment.size == len(data)
-        assert [(s["target"], s["format"]) for s in document.signatures_applied] == [("quyet-dinh.pdf", "pades")]
+        assert [(s["target"], s["format"]) for s in document.signatures_applied] == [
+            ("quyet-dinh.pdf", "pades")
+        ]
         assert document.signatures_applied[0]["sha256"] == attachment.sha256
         for key in (STTTT, VUNGTAU, "~chuyenvien.stttt"):
             delivery = document.deliveries[key]
             [report] = delivery.signatures
-            assert (report["badge"], report["format"], report["target"]) == ("valid", "pades", "quyet-dinh.pdf")
+            assert (report["badge"], report["format"], report["target"]) == (
+                "valid",
+                "pades",
+                "quyet-dinh.pdf",
+            )
             assert report["signer"] == "Sở Nội vụ" and report["signed_at"] and delivery.signatures_checked_at
         assert [e["action"] for e in site["audit"].iter_entries()].count("document.sign") == 1
+
     hub.tx(check)
 
 
@@ -116,15 +143,22 @@ def test_a_unit_without_a_key_sends_unsigned(demo_factory, pki):
 
 def test_the_pdf_is_signed_with_a_key_on_a_softhsm_token(demo_factory, pki, softhsm_token):
     hub = signing_hub(demo_factory, pki, **token_settings(softhsm_token))
-    set_key(hub, kind="pkcs11", path=softhsm_token.module, token_label=softhsm_token.token_label,
-            key_label=softhsm_token.key_label, secret_name="snv-pin")
+    set_key(
+        hub,
+        kind="pkcs11",
+        path=softhsm_token.module,
+        token_label=softhsm_token.token_label,
+        key_label=softhsm_token.key_label,
+        secret_name="snv-pin",
+    )
     name = send(hub)
     assert badges(hub, name)[STTTT] == [("valid", "quyet-dinh.pdf")]
 
 
 def _refused_and_unchanged(hub, name, *expected):
-    before = hub.tx(lambda site: (site["documents"][name].attachments["quyet-dinh.pdf"].sha256,
-                                  len(site["audit"])))
+    before = hub.tx(
+        lambda site: (site["documents"][name].attachments["quyet-dinh.pdf"].sha256, len(site["audit"]))
+    )
     with pytest.raises(ServiceError) as refused:
         issue(hub, name)
     text = refused.value.text()
@@ -133,12 +167,19 @@ def _refused_and_unchanged(hub, name, *expected):
 
     def check(site):
         document = site["documents"][name]
-        assert document.state == "draft" and not document.meta.get("code_number") and not len(document.deliveries)
+        assert (
+            document.state == "draft"
+            and not document.meta.get("code_number")
+            and not len(document.deliveries)
+        )
         assert document.attachments["quyet-dinh.pdf"].sha256 == before[0]
         assert getattr(document, "signatures_applied", ()) == ()
-        register = site["directory"][SNV]["registers"].get_register(hub.env.today().year, OUTGOING, create=False)
+        register = site["directory"][SNV]["registers"].get_register(
+            hub.env.today().year, OUTGOING, create=False
+        )
         assert register is None or not list(register.rows())
         assert len(site["audit"]) == before[1]
+
     hub.tx(check)
     return refused.value
 
@@ -147,22 +188,35 @@ def test_a_wrong_passphrase_refuses_the_send_naming_the_document_and_stores_noth
     hub = signing_hub(demo_factory, pki, **{"lienthong.signing.secret.snv": "wrong"})
     p12_key(hub, pki)
     name = compose(hub, subject="Quyết định về tổ chức bộ máy")
-    error = _refused_and_unchanged(hub, name, "Quyết định về tổ chức bộ máy", "cannot be signed", "quyet-dinh.pdf",
-                                   "passphrase")
+    error = _refused_and_unchanged(
+        hub, name, "Quyết định về tổ chức bộ máy", "cannot be signed", "quyet-dinh.pdf", "passphrase"
+    )
     assert error.field == "signature"
 
 
 def test_a_token_that_is_gone_refuses_the_send(demo_factory, pki, softhsm_token):
     hub = signing_hub(demo_factory, pki, **token_settings(softhsm_token))
-    set_key(hub, kind="pkcs11", path=softhsm_token.module, token_label="unplugged-token",
-            key_label=softhsm_token.key_label, secret_name="snv-pin")
+    set_key(
+        hub,
+        kind="pkcs11",
+        path=softhsm_token.module,
+        token_label="unplugged-token",
+        key_label=softhsm_token.key_label,
+        secret_name="snv-pin",
+    )
     _refused_and_unchanged(hub, compose(hub), "cannot be signed", "unplugged-token")
 
 
 def test_a_wrong_pin_on_the_token_refuses_the_send(demo_factory, pki, softhsm_token):
     hub = signing_hub(demo_factory, pki, **token_settings(softhsm_token, "000000"))
-    set_key(hub, kind="pkcs11", path=softhsm_token.module, token_label=softhsm_token.token_label,
-            key_label=softhsm_token.key_label, secret_name="snv-pin")
+    set_key(
+        hub,
+        kind="pkcs11",
+        path=softhsm_token.module,
+        token_label=softhsm_token.token_label,
+        key_label=softhsm_token.key_label,
+        secret_name="snv-pin",
+    )
     _refused_and_unchanged(hub, compose(hub), "cannot be signed", "PIN")
 
 
@@ -203,27 +257,44 @@ def test_must_sign_with_a_key_issues_signed(demo_factory, pki):
 
 
 # -- what the recipient sees ------------------------------------------------------------------
-@pytest.mark.parametrize("signer,tamper,badge", [
-    ("unit", True, "modified"),            # changed after signing
-    ("revoked", False, "revoked"),         # live OCSP from the test PKI
-    ("revoked_crl", False, "revoked"),     # live CRL from the test PKI
-    ("selfsigned", False, "untrusted"),
-    ("person", False, "valid"),
-])
+@pytest.mark.parametrize(
+    "signer,tamper,badge",
+    [
+        ("unit", True, "modified"),  # changed after signing
+        ("revoked", False, "revoked"),  # live OCSP from the test PKI
+        ("revoked_crl", False, "revoked"),  # live CRL from the test PKI
+        ("selfsigned", False, "untrusted"),
+        ("person", False, "valid"),
+    ],
+)
 def test_the_recipient_sees_what_the_signature_is(demo_factory, pki, signer, tamper, badge):
     hub = signing_hub(demo_factory, pki)
     data = signed_elsewhere(pki, signer, tamper)
-    name = send(hub, unit=STTTT, who="vanthu.stttt", recipients=[SNV], persons=[],
-                files=[("to-trinh.pdf", io.BytesIO(data), "")])
+    name = send(
+        hub,
+        unit=STTTT,
+        who="vanthu.stttt",
+        recipients=[SNV],
+        persons=[],
+        files=[("to-trinh.pdf", io.BytesIO(data), "")],
+    )
     assert badges(hub, name) == {SNV: [(badge, "to-trinh.pdf")]}
 
 
-def test_without_the_operators_root_a_good_signature_is_untrusted_and_a_units_root_trusts_it(demo_factory, pki):
+def test_without_the_operators_root_a_good_signature_is_untrusted_and_a_units_root_trusts_it(
+    demo_factory, pki
+):
     hub = signing_hub(demo_factory, pki, roots=False)
     hub.tx(lambda site: signatures.add_root(site, actor("quantri.snv"), pki.root_der, unit_code=SNV))
     data = signed_elsewhere(pki, "unit")
-    name = send(hub, unit=STTTT, who="vanthu.stttt", recipients=[SNV, VUNGTAU], persons=[],
-                files=[("to-trinh.pdf", io.BytesIO(data), "")])
+    name = send(
+        hub,
+        unit=STTTT,
+        who="vanthu.stttt",
+        recipients=[SNV, VUNGTAU],
+        persons=[],
+        files=[("to-trinh.pdf", io.BytesIO(data), "")],
+    )
     assert badges(hub, name) == {SNV: [("valid", "to-trinh.pdf")], VUNGTAU: [("untrusted", "to-trinh.pdf")]}
 
 
@@ -246,6 +317,7 @@ class CountingSigner(signing.Signer):
 
     def __init__(self):
         from lienthong.plugins.signing_pades.signer import PadesSigner
+
         self.real = PadesSigner()
         self.name, self.format = self.real.name, self.real.format
         self.verified = 0
@@ -306,6 +378,7 @@ def test_the_document_page_and_the_api_show_the_badges(demo_factory, pki):
 
 def test_the_api_shows_the_kept_signatures_of_the_callers_delivery(demo_factory, pki):
     from lienthong.core.services import audit, tokens
+
     hub = signing_hub(demo_factory, pki)
     p12_key(hub, pki)
     name = send(hub)
@@ -314,9 +387,17 @@ def test_the_api_shows_the_kept_signatures_of_the_callers_delivery(demo_factory,
     [delivery] = document["deliveries"]
     assert delivery["key"] == STTTT and delivery["signatures_checked_at"]
     [report] = delivery["signatures"]
-    assert report == {"badge": "valid", "format": "pades", "target": "quyet-dinh.pdf", "signer": "Sở Nội vụ",
-                      "issuer": "LienThong Test Issuing CA", "serial": report["serial"],
-                      "signed_at": report["signed_at"], "timestamped": False, "reason": ""}
+    assert report == {
+        "badge": "valid",
+        "format": "pades",
+        "target": "quyet-dinh.pdf",
+        "signer": "Sở Nội vụ",
+        "issuer": "LienThong Test Issuing CA",
+        "serial": report["serial"],
+        "signed_at": report["signed_at"],
+        "timestamped": False,
+        "reason": "",
+    }
     assert report["serial"] and report["signed_at"]
     schema = hub.web.get("/api/v1/openapi.json").json["components"]["schemas"]
     assert "signatures" in schema["Delivery"]["properties"] and "SignatureReport" in schema
@@ -325,6 +406,7 @@ def test_the_api_shows_the_kept_signatures_of_the_callers_delivery(demo_factory,
 # -- edXML packages ---------------------------------------------------------------------------
 def _export(hub, name):
     from lienthong.core.services import edxml_io
+
     return hub.tx(lambda site: edxml_io.export_document(site, hub.env, site["documents"][name]))
 
 
@@ -332,10 +414,14 @@ def _import(hub, package):
     from lienthong.core.services import edxml_io
 
     def run(site):
-        document = edxml_io.import_package(site, hub.env, actor("vanthu.snv"), site["directory"][SNV],
-                                           io.BytesIO(package))
-        return ([(r["badge"], r["target"], r["format"]) for r in getattr(document, "envelope_signatures", ())],
-                {k: [r["badge"] for r in d.signatures] for k, d in document.deliveries.items()})
+        document = edxml_io.import_package(
+            site, hub.env, actor("vanthu.snv"), site["directory"][SNV], io.BytesIO(package)
+        )
+        return (
+            [(r["badge"], r["target"], r["format"]) for r in getattr(document, "envelope_signatures", ())],
+            {k: [r["badge"] for r in d.signatures] for k, d in document.deliveries.items()},
+        )
+
     return hub.tx(run)
 
 
@@ -344,10 +430,10 @@ def test_an_exported_package_is_signed_and_verified_on_import_elsewhere(demo_fac
     p12_key(source, pki)
     package = _export(source, send(source, persons=[]))
     assert b"Signature" in package and b"SignatureValue" in package
-    elsewhere = signing_hub(demo_factory, pki)          # another hub: SNV has no key there
+    elsewhere = signing_hub(demo_factory, pki)  # another hub: SNV has no key there
     envelope, deliveries = _import(elsewhere, package)
     assert envelope == [("valid", "edxml", "xmldsig")]
-    assert deliveries == {STTTT: ["valid"], VUNGTAU: ["valid"]}   # the PDFs keep the source hub's signature
+    assert deliveries == {STTTT: ["valid"], VUNGTAU: ["valid"]}  # the PDFs keep the source hub's signature
 
 
 def test_a_package_changed_after_signing_shows_as_modified(demo_factory, pki):
@@ -374,11 +460,13 @@ def test_in_the_demo_a_clerk_issues_a_signed_pdf_and_the_recipient_sees_a_valid_
 
     from webtest import TestApp
 
-    from .support.app import base_settings, csrf_of, file_uri, free_port, make_app
     from .support import cli
+    from .support.app import base_settings, csrf_of, file_uri, free_port, make_app
 
     ini = cli.write_ini(tmp_path / "site.ini", file_uri(tmp_path / "var"), port=free_port())
-    env = cli.clean_env(LIENTHONG_DEMO_PASSWORD="Demo-mat-khau-2024", LIENTHONG_SIGNING_SECRET_DEMO_SNV="demo-pass")
+    env = cli.clean_env(
+        LIENTHONG_DEMO_PASSWORD="Demo-mat-khau-2024", LIENTHONG_SIGNING_SECRET_DEMO_SNV="demo-pass"
+    )
     done = cli.run(["init", "--demo"], ini, env=env)
     assert done.returncode == 0, done.stderr
     assert "Sở Nội vụ signs with" in done.stdout and (tmp_path / "var" / "demo-pki" / "snv.p12").exists()
@@ -388,11 +476,21 @@ def test_in_the_demo_a_clerk_issues_a_signed_pdf_and_the_recipient_sees_a_valid_
         web = TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
         login(web, "vanthu.snv", "Demo-mat-khau-2024")
         form = web.get(f"/directory/{SNV}/mailbox/compose")
-        sent = web.post(f"/directory/{SNV}/mailbox/compose", [
-            ("csrf_token", csrf_of(form)), ("doc_type", "CV"), ("subject", "Về việc thử chữ ký số"),
-            ("recipients", STTTT), ("priority", "0"), ("steering_type", "0"), ("business_doc_type", "0"),
-            ("do", "issue")], upload_files=[("attachments", "cong-van.pdf", signatures.tiny_pdf("Cong van"))],
-            status=303)
+        sent = web.post(
+            f"/directory/{SNV}/mailbox/compose",
+            [
+                ("csrf_token", csrf_of(form)),
+                ("doc_type", "CV"),
+                ("subject", "Về việc thử chữ ký số"),
+                ("recipients", STTTT),
+                ("priority", "0"),
+                ("steering_type", "0"),
+                ("business_doc_type", "0"),
+                ("do", "issue"),
+            ],
+            upload_files=[("attachments", "cong-van.pdf", signatures.tiny_pdf("Cong van"))],
+            status=303,
+        )
         name = re.search(r"/documents/([0-9a-f]+)", sent.location).group(1)
         assert "cong-van.pdf" in web.get(sent.location).html.select_one("#signed-at-issue").text
         web.reset()

@@ -3,6 +3,7 @@
 Revocation is checked over HTTP against certomancer's OCSP responder and CRL repository,
 timestamps come from its RFC 3161 service; nothing is mocked.
 """
+
 import io
 import os
 import shutil
@@ -40,8 +41,13 @@ def p12(pki, name, **extra):
 
 
 def token_key(token, **extra):
-    values = dict(kind=PKCS11, path=token.module, token_label=token.token_label, key_label=token.key_label,
-                  secret_name="hsm")
+    values = dict(
+        kind=PKCS11,
+        path=token.module,
+        token_label=token.token_label,
+        key_label=token.key_label,
+        secret_name="hsm",
+    )
     values.update(extra)
     return KeyRef(**values)
 
@@ -58,16 +64,24 @@ def only(reports):
 def test_handles_pdfs_only():
     assert SIGNER.handles("qd.pdf", "application/octet-stream")
     assert SIGNER.handles("qd", "application/pdf")
-    assert not SIGNER.handles("qd.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    assert not SIGNER.handles(
+        "qd.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
     assert (SIGNER.name, SIGNER.format) == ("pades", "pdf")
 
 
 def test_pkcs12_signature_is_valid_timestamped_and_visible(pki, settings):
     from pyhanko.pdf_utils.reader import PdfFileReader
+
     pdf = sample_pdf()
-    signed = SIGNER.sign(pdf, p12(pki, "unit", stamp=True, position="Giám đốc", stamp_box=(300, 40, 560, 120)),
-                         settings, reason="Ban hành", location="Bà Rịa - Vũng Tàu")
-    assert signed.startswith(pdf)             # an incremental update: the original bytes stay
+    signed = SIGNER.sign(
+        pdf,
+        p12(pki, "unit", stamp=True, position="Giám đốc", stamp_box=(300, 40, 560, 120)),
+        settings,
+        reason="Ban hành",
+        location="Bà Rịa - Vũng Tàu",
+    )
+    assert signed.startswith(pdf)  # an incremental update: the original bytes stay
     report = only(SIGNER.verify(signed, pki.trust(), {}))
     assert report.badge == VALID, report
     assert report.signer == "Sở Nội vụ"
@@ -77,10 +91,10 @@ def test_pkcs12_signature_is_valid_timestamped_and_visible(pki, settings):
     assert report.signed_at.startswith(str(pki.now.year))
     sig = PdfFileReader(io.BytesIO(signed)).embedded_signatures[0]
     assert sig.sig_object["/Reason"] == "Ban hành"
-    assert sig.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"      # PAdES baseline
+    assert sig.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"  # PAdES baseline
     widget = sig.sig_field["/Kids"][0] if "/Kids" in sig.sig_field else sig.sig_field
     assert [int(v) for v in widget["/Rect"]] == [300, 40, 560, 120]
-    assert "/AP" in widget                                              # a visible appearance
+    assert "/AP" in widget  # a visible appearance
 
 
 def test_without_tsa_no_timestamp(pki):
@@ -90,22 +104,27 @@ def test_without_tsa_no_timestamp(pki):
 
 
 def test_softhsm_token_signature_is_valid(pki, softhsm_token):
-    signed = SIGNER.sign(sample_pdf(), token_key(softhsm_token, stamp=True),
-                         dict(token_settings(softhsm_token), **{"lienthong.signing.tsa_url": pki.tsa_url}))
+    signed = SIGNER.sign(
+        sample_pdf(),
+        token_key(softhsm_token, stamp=True),
+        dict(token_settings(softhsm_token), **{"lienthong.signing.tsa_url": pki.tsa_url}),
+    )
     report = only(SIGNER.verify(signed, pki.trust(), {}))
     assert (report.badge, report.signer, report.timestamped) == (VALID, "Sở Nội vụ", True)
 
 
 def test_module_from_settings(pki, softhsm_token):
     key = token_key(softhsm_token, path="")
-    settings = dict(token_settings(softhsm_token), **{"lienthong.signing.pkcs11_module": softhsm_token.module})
+    settings = dict(
+        token_settings(softhsm_token), **{"lienthong.signing.pkcs11_module": softhsm_token.module}
+    )
     assert only(SIGNER.verify(SIGNER.sign(sample_pdf(), key, settings), pki.trust(), {})).badge == VALID
 
 
 def test_changed_byte_after_signing_is_modified(pki, settings):
     signed = SIGNER.sign(sample_pdf("Quyet dinh so 12"), p12(pki, "unit"), settings)
     at = signed.index(b"Quyet dinh so 12")
-    tampered = signed[:at] + b"Quyet dinh so 13" + signed[at + 16:]
+    tampered = signed[:at] + b"Quyet dinh so 13" + signed[at + 16 :]
     report = only(SIGNER.verify(tampered, pki.trust(), {}))
     assert report.badge == MODIFIED and report.signer == "Sở Nội vụ"
 
@@ -113,6 +132,7 @@ def test_changed_byte_after_signing_is_modified(pki, settings):
 def test_content_appended_after_signing_is_modified(pki, settings):
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
     signed = SIGNER.sign(sample_pdf(), p12(pki, "unit"), settings)
     writer = IncrementalPdfFileWriter(io.BytesIO(signed))
     page = writer.root["/Pages"]["/Kids"][0].get_object()
@@ -163,8 +183,8 @@ def test_expired_certificate_refused_at_signing(pki, settings):
 
 def test_signature_made_with_a_since_expired_certificate_is_expired(pki):
     """Signed (per its claimed time) while the certificate was valid, no timestamp: now EXPIRED."""
-    from pyhanko.sign import fields, signers
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
 
     class PastSigner(signers.PdfSigner):
         def init_signing_session(self, pdf_out, existing_fields_only=False):
@@ -189,8 +209,9 @@ def test_wrong_pin_is_a_clear_error(pki, softhsm_token):
 
 def test_token_not_present_is_a_clear_error(pki, softhsm_token):
     with pytest.raises(SigningError) as info:
-        SIGNER.sign(sample_pdf(), token_key(softhsm_token, token_label="no-such-token"),
-                    token_settings(softhsm_token))
+        SIGNER.sign(
+            sample_pdf(), token_key(softhsm_token, token_label="no-such-token"), token_settings(softhsm_token)
+        )
     assert "not present" in str(info.value.message)
     assert info.value.mapping == {"token": "no-such-token"}
 
@@ -198,15 +219,33 @@ def test_token_not_present_is_a_clear_error(pki, softhsm_token):
 def test_token_removed_is_a_clear_error(pki, softhsm_token):
     """A second token whose directory is deleted (the slot is gone) cannot sign."""
     env = dict(os.environ)
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "gone", "--pin", "1111",
-                    "--so-pin", "22222222"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "softhsm2-util",
+            "--init-token",
+            "--free",
+            "--label",
+            "gone",
+            "--pin",
+            "1111",
+            "--so-pin",
+            "22222222",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     for entry in os.listdir(softhsm_token.token_dir):
         path = os.path.join(softhsm_token.token_dir, entry)
         with open(os.path.join(path, "token.object"), "rb") as f:
             if b"gone" in f.read():
                 shutil.rmtree(path)
     with pytest.raises(SigningError) as info:
-        SIGNER.sign(sample_pdf(), token_key(softhsm_token, token_label="gone"), {"lienthong.signing.secret.hsm": "1111"})
+        SIGNER.sign(
+            sample_pdf(),
+            token_key(softhsm_token, token_label="gone"),
+            {"lienthong.signing.secret.hsm": "1111"},
+        )
     assert "not present" in str(info.value.message)
 
 
@@ -240,8 +279,11 @@ def test_secret_from_environment(pki, monkeypatch):
     assert only(SIGNER.verify(signed, pki.trust(), {})).badge == VALID
 
 
-@pytest.mark.parametrize("data", [b"", b"not a pdf at all", b"%PDF-1.7\n1 0 obj garbage", None],
-                         ids=["empty", "text", "garbage", "truncated"])
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"not a pdf at all", b"%PDF-1.7\n1 0 obj garbage", None],
+    ids=["empty", "text", "garbage", "truncated"],
+)
 def test_corrupted_pdf_refused_at_signing_invalid_at_verify(pki, settings, data):
     if data is None:
         data = sample_pdf()[:300]
@@ -255,16 +297,20 @@ def test_corrupted_pdf_refused_at_signing_invalid_at_verify(pki, settings, data)
 def test_damaged_signature_container_is_invalid(pki, settings):
     signed = SIGNER.sign(sample_pdf(), p12(pki, "unit"), settings)
     start = signed.index(b"/Contents <") + 11
-    damaged = signed[:start] + b"00" * 40 + signed[start + 80:]
+    damaged = signed[:start] + b"00" * 40 + signed[start + 80 :]
     assert only(SIGNER.verify(damaged, pki.trust(), {})).badge in (INVALID, MODIFIED)
 
 
 def test_encrypted_pdf_refused(pki, settings):
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+
     writer = PdfFileWriter()
-    writer.insert_page(PageObject(contents=writer.add_object(generic.StreamObject(stream_data=b"")),
-                                  media_box=(0, 0, 595, 842)))
+    writer.insert_page(
+        PageObject(
+            contents=writer.add_object(generic.StreamObject(stream_data=b"")), media_box=(0, 0, 595, 842)
+        )
+    )
     writer.encrypt("owner-password", "user-password")
     out = io.BytesIO()
     writer.write(out)
@@ -280,6 +326,7 @@ def test_unsigned_pdf_has_no_reports(pki):
 
 def test_plugin_hook_and_disabling():
     from lienthong.core.plugins import make_plugin_manager
+
     names = lambda pm: sorted(s.name for group in pm.hook.lienthong_signers() for s in group)  # noqa: E731
     assert names(make_plugin_manager({})) == ["pades", "xmldsig"]
     assert names(make_plugin_manager({"lienthong.plugins.disabled": "signing_pades"})) == ["xmldsig"]
@@ -290,12 +337,15 @@ def test_an_unsigned_pdf_is_known_without_parsing_and_anything_unusual_is_parsed
     """The fast path on arrival: a whole PDF without a signature dictionary has nothing to verify;
     a truncated, encrypted or signed one goes through the reader."""
     from lienthong.plugins.signing_pades.signer import _plainly_unsigned
+
     plain = sample_pdf()
     assert _plainly_unsigned(io.BytesIO(plain)) and SIGNER.verify(io.BytesIO(plain), pki.trust(), {}) == []
-    assert not _plainly_unsigned(io.BytesIO(plain[:300]))            # no end marker: parsed, and invalid
+    assert not _plainly_unsigned(io.BytesIO(plain[:300]))  # no end marker: parsed, and invalid
     assert not _plainly_unsigned(io.BytesIO(b"\x00" * 2000 + plain))  # no header near the start
     signed = SIGNER.sign(plain, p12(pki, "unit"), settings)
     assert not _plainly_unsigned(io.BytesIO(signed))
-    assert only(SIGNER.verify(io.BytesIO(signed), pki.trust(), {})).badge == VALID   # a file works as bytes do
-    split = 3 * (1 << 20) - 5          # a marker across two chunks of the scan is still found
-    assert not _plainly_unsigned(io.BytesIO(b"%PDF-1.7\n" + b" " * (split - 9) + b"/ByteRange [0 1 2 3]\n%%EOF\n"))
+    assert only(SIGNER.verify(io.BytesIO(signed), pki.trust(), {})).badge == VALID  # a file works as bytes do
+    split = 3 * (1 << 20) - 5  # a marker across two chunks of the scan is still found
+    assert not _plainly_unsigned(
+        io.BytesIO(b"%PDF-1.7\n" + b" " * (split - 9) + b"/ByteRange [0 1 2 3]\n%%EOF\n")
+    )

@@ -1,4 +1,5 @@
 """XML-DSig of the edXML envelope (R10.10, R7.4): PKCS#12 and a real SoftHSM2 token, live test PKI."""
+
 import io
 import os
 
@@ -35,8 +36,16 @@ def package(with_attachment=True):
     for attachment in meta.pop("attachments"):
         attachment["file"].close()
     meta.pop("signature")
-    files = [({"name": "quyet-dinh.pdf", "content_type": "application/pdf", "description": "Quyết định"},
-              io.BytesIO(sample_pdf()))] if with_attachment else []
+    files = (
+        [
+            (
+                {"name": "quyet-dinh.pdf", "content_type": "application/pdf", "description": "Quyết định"},
+                io.BytesIO(sample_pdf()),
+            )
+        ]
+        if with_attachment
+        else []
+    )
     return edxml.build_document(meta, files)
 
 
@@ -48,8 +57,8 @@ def only(reports):
 def flip(data, marker, offset=0):
     """``data`` with one ASCII byte changed right after ``marker`` (+ offset)."""
     at = data.index(marker) + len(marker) + offset
-    new = b"B" if data[at:at + 1] != b"B" else b"C"
-    return data[:at] + new + data[at + 1:]
+    new = b"B" if data[at : at + 1] != b"B" else b"C"
+    return data[:at] + new + data[at + 1 :]
 
 
 def test_does_not_handle_attachments():
@@ -74,21 +83,31 @@ def test_signed_package_is_valid_and_still_parses(pki):
     for a in meta["attachments"] + original["attachments"]:
         a["file"].close()
     # the Signature sits in the header, after TraceHeaderList
-    header = signed[signed.index(b"<edXML:edXMLHeader>"):signed.index(b"</edXML:edXMLHeader>")]
+    header = signed[signed.index(b"<edXML:edXMLHeader>") : signed.index(b"</edXML:edXMLHeader>")]
     assert header.index(b"</edXML:TraceHeaderList>") < header.index(b"<ds:Signature")
 
 
 def test_softhsm_token_signature_is_valid(pki, softhsm_token):
-    key = KeyRef(kind=PKCS11, path=softhsm_token.module, token_label=softhsm_token.token_label,
-                 key_label=softhsm_token.key_label, secret_name="hsm")
+    key = KeyRef(
+        kind=PKCS11,
+        path=softhsm_token.module,
+        token_label=softhsm_token.token_label,
+        key_label=softhsm_token.key_label,
+        secret_name="hsm",
+    )
     signed = SIGNER.sign(package(), key, {"lienthong.signing.secret.hsm": softhsm_token.pin})
     report = only(SIGNER.verify(signed, pki.trust(), {}))
     assert (report.badge, report.signer) == (VALID, "Sở Nội vụ")
 
 
 def test_wrong_pin(pki, softhsm_token):
-    key = KeyRef(kind=PKCS11, path=softhsm_token.module, token_label=softhsm_token.token_label,
-                 key_label=softhsm_token.key_label, secret_name="hsm")
+    key = KeyRef(
+        kind=PKCS11,
+        path=softhsm_token.module,
+        token_label=softhsm_token.token_label,
+        key_label=softhsm_token.key_label,
+        secret_name="hsm",
+    )
     with pytest.raises(SigningError) as info:
         SIGNER.sign(package(), key, {"lienthong.signing.secret.hsm": "999999"})
     assert info.value.message == "Wrong PIN for the token ${token}."
@@ -97,8 +116,11 @@ def test_wrong_pin(pki, softhsm_token):
 @pytest.mark.parametrize("where", ["subject", "attachment", "trace"])
 def test_changed_byte_in_signed_part_is_modified(pki, where):
     signed = SIGNER.sign(package(), p12(pki, "unit"), SETTINGS)
-    marker = {"subject": b"<edXML:DocumentId>", "attachment": b"<edXML:AttachmentText>\n",
-              "trace": b"<edXML:OrganId>"}[where]
+    marker = {
+        "subject": b"<edXML:DocumentId>",
+        "attachment": b"<edXML:AttachmentText>\n",
+        "trace": b"<edXML:OrganId>",
+    }[where]
     report = only(SIGNER.verify(flip(signed, marker, 2), pki.trust(), {}))
     assert report.badge == MODIFIED, report
     assert report.signer == "Sở Nội vụ"
@@ -133,7 +155,7 @@ def test_expired_refused(pki):
 def test_signature_removed_or_moved_outside_coverage(pki):
     signed = SIGNER.sign(package(with_attachment=False), p12(pki, "unit"), SETTINGS)
     start, end = signed.index(b"<ds:Signature"), signed.index(b"</ds:Signature>") + len(b"</ds:Signature>")
-    assert SIGNER.verify(signed[:start] + signed[end:], pki.trust(), {}) == []      # unsigned
+    assert SIGNER.verify(signed[:start] + signed[end:], pki.trust(), {}) == []  # unsigned
     narrowed = signed.replace(b'URI=""', b'URI="#nothing"', 1)
     assert only(SIGNER.verify(narrowed, pki.trust(), {})).badge == INVALID
 

@@ -1,5 +1,6 @@
 """Skin layers: a later layer overrides a template of the same name; the rest still comes
 from the layers below. And the templates obey the CSP (no inline styles or scripts)."""
+
 import glob
 import os
 import re
@@ -12,8 +13,10 @@ from .support.app import ROOT, login
 from .support.demo import demo_factory, web  # noqa: F401  (fixtures)
 
 OVERRIDE = {"pyramid.includes": "tests.support.skin_override"}
-TEMPLATES = sorted(glob.glob(os.path.join(ROOT, "skins", "*", "*.pt"))
-                   + glob.glob(os.path.join(ROOT, "tests", "support", "*", "*.pt")))
+TEMPLATES = sorted(
+    glob.glob(os.path.join(ROOT, "skins", "*", "*.pt"))
+    + glob.glob(os.path.join(ROOT, "tests", "support", "*", "*.pt"))
+)
 
 
 def test_a_later_layer_overrides_a_template_of_the_same_name(demo_factory):

@@ -6,6 +6,7 @@
 - the shipped ``etc/zeo.conf`` and ``etc/relstorage.conf`` are valid ZConfig;
 - two concurrent requests that conflict both succeed through pyramid_retry.
 """
+
 import concurrent.futures
 import json
 import os
@@ -17,12 +18,12 @@ import pytest
 from webtest import TestApp
 
 from .support.app import DEMO_PASSWORD, ROOT, base_settings, close_app, free_port, login, make_app, with_site
-# the storage servers are shared with test_backup.py; the fixtures are used by name below
-from .support.storages import pg_connect as _pg_connect
-from .support.storages import pg_database, relstorage_conf, zeo_server  # noqa: F401
 
+# the storage servers are shared with test_backup.py; the fixtures are used by name below
+from .support.storages import pg_connect as _pg_connect, pg_database, relstorage_conf, zeo_server  # noqa: F401
 
 # --------------------------------------------------------------------------- helpers
+
 
 def eventually(check, timeout=10.0):
     """Wait until ``check()`` is true: ZEO delivers invalidations to other clients
@@ -38,18 +39,27 @@ def eventually(check, timeout=10.0):
 
 def populate_demo(app):
     from lienthong.core.services import demo
+
     return with_site(app, lambda site: demo.populate(site, DEMO_PASSWORD))
 
 
 def add_user(app, login_name, password):
+    from lienthong.core import permissions as sec
     from lienthong.core.services import accounts, audit
     from lienthong.core.services.demo import OPERATOR_CODE
-    from lienthong.core import permissions as sec
 
     def add(site):
-        user = accounts.add_user(site, audit.Actor.system("test"), login_name, "Người Thử Nghiệm",
-                                 password, OPERATOR_CODE, (sec.AUDITOR,))
+        user = accounts.add_user(
+            site,
+            audit.Actor.system("test"),
+            login_name,
+            "Người Thử Nghiệm",
+            password,
+            OPERATOR_CODE,
+            (sec.AUDITOR,),
+        )
         user.must_change_password = False
+
     with_site(app, add)
 
 
@@ -64,6 +74,7 @@ def blob_written_by_one_is_read_by_two(one, two):
         with blob.open("w") as f:
             f.write(payload)
         site.test_blob = blob
+
     with_site(one, write)
 
     def read(site):
@@ -72,6 +83,7 @@ def blob_written_by_one_is_read_by_two(one, two):
             return None
         with blob.open("r") as f:
             return f.read()
+
     assert eventually(lambda: with_site(two, read) == payload)
 
 
@@ -98,6 +110,7 @@ def assert_app_works(app, login_name="admin", password=DEMO_PASSWORD, home_text=
 
 # --------------------------------------------------------------------------- FileStorage
 
+
 def test_app_on_filestorage(tmp_path):
     app = make_app(base_settings(tmp_path))
     try:
@@ -117,10 +130,13 @@ def test_app_on_filestorage(tmp_path):
 
 # --------------------------------------------------------------------------- ZEO
 
+
 def zeo_settings(tmp_path, port, blob_dir, name):
     """Settings of one app instance, a ZEO client sharing the server's blob directory."""
-    uri = (f"zeo://127.0.0.1:{port}?blob_dir={blob_dir}&shared_blob_dir=true"
-           f"&wait_timeout=15&connection_cache_size=5000")
+    uri = (
+        f"zeo://127.0.0.1:{port}?blob_dir={blob_dir}&shared_blob_dir=true"
+        f"&wait_timeout=15&connection_cache_size=5000"
+    )
     settings = base_settings(tmp_path / name, **{"zodbconn.uri": uri})
     return settings
 
@@ -155,6 +171,7 @@ def test_app_on_zeo_two_instances_share_the_database(tmp_path, zeo_server):
 
 
 # --------------------------------------------------------------------------- RelStorage / PostgreSQL
+
 
 def test_app_on_relstorage_postgresql(tmp_path, pg_database):
     # each instance has its own blob cache: blobs travel through PostgreSQL, not a shared dir
@@ -191,6 +208,7 @@ def test_app_on_relstorage_postgresql(tmp_path, pg_database):
 
 
 # --------------------------------------------------------------------------- shipped ZConfig files
+
 
 def test_shipped_zconfig_files_are_valid(tmp_path, monkeypatch):
     import io
@@ -248,13 +266,15 @@ def test_shipped_zconfig_files_are_valid(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------- conflicts and retries
 
+
 @pytest.fixture
 def served_conflict_app(tmp_path, request):
     from webtest.http import StopableWSGIServer
 
     attempts = getattr(request, "param", "3")
-    settings = base_settings(tmp_path, **{"pyramid.includes": "tests.support.conflict_view",
-                                          "retry.attempts": attempts})
+    settings = base_settings(
+        tmp_path, **{"pyramid.includes": "tests.support.conflict_view", "retry.attempts": attempts}
+    )
     app = make_app(settings)
     server = StopableWSGIServer.create(app, host="127.0.0.1", port=free_port(), threads=4)
     try:
@@ -329,8 +349,10 @@ def assert_two_instances_merge_their_appends(settings_one, settings_two):
     try:
         two = make_app(settings_two)
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            futures = [pool.submit(append_concurrently, get_database(app.registry), THREADS, EACH)
-                       for app in (one, two)]
+            futures = [
+                pool.submit(append_concurrently, get_database(app.registry), THREADS, EACH)
+                for app in (one, two)
+            ]
             retries = sum(len(f.result(timeout=180)) for f in futures)
     finally:
         close_app(one)
@@ -353,14 +375,19 @@ def assert_two_instances_merge_their_appends(settings_one, settings_two):
 def test_concurrent_audit_appends_merge_on_the_zeo_server(tmp_path, zeo_server):
     """With ZEO the conflict resolution runs in the server process (runzeo imports lienthong)."""
     port, blob_dir = zeo_server
-    assert_two_instances_merge_their_appends(zeo_settings(tmp_path, port, blob_dir, "one"),
-                                             zeo_settings(tmp_path, port, blob_dir, "two"))
+    assert_two_instances_merge_their_appends(
+        zeo_settings(tmp_path, port, blob_dir, "one"), zeo_settings(tmp_path, port, blob_dir, "two")
+    )
 
 
 def test_concurrent_audit_appends_merge_on_relstorage(tmp_path, pg_database):
     """With RelStorage the conflict resolution runs in the client that commits second."""
-    settings = [base_settings(tmp_path / name, **{
-        "zodbconn.uri": f"zconfig://{relstorage_conf(tmp_path / name, pg_database)}"}) for name in ("one", "two")]
+    settings = [
+        base_settings(
+            tmp_path / name, **{"zodbconn.uri": f"zconfig://{relstorage_conf(tmp_path / name, pg_database)}"}
+        )
+        for name in ("one", "two")
+    ]
     assert_two_instances_merge_their_appends(*settings)
 
 
@@ -373,7 +400,6 @@ def test_concurrent_conflicting_blob_commits_lose_no_blob(tmp_path):
     import uuid
 
     import transaction
-
     from BTrees.OOBTree import OOBTree
     from persistent.mapping import PersistentMapping
     from ZODB.blob import Blob
@@ -409,6 +435,7 @@ def test_concurrent_conflicting_blob_commits_lose_no_blob(tmp_path):
                 except ConflictError:
                     tm.abort()
             conn.close()
+
         threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
         for t in threads:
             t.start()

@@ -1,7 +1,8 @@
 """The durable outbound queue (R6.5): its records, keys, concurrency, leases and dead letters,
 and /manage/transport (system admins only; retry and discard audited)."""
+
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import transaction
@@ -25,23 +26,30 @@ def make_hub(demo_factory):
         for code in (STP, VUNGTAU):
             site["directory"][code].adapter = "test_push"
             site["directory"][code].adapter_settings["url"] = "http://127.0.0.1:9/nowhere"
+
     hub.tx(bind)
     return hub
 
 
 def issue(hub, recipients=(STP,), subject="Công văn"):
     def run(site):
-        doc = ds.compose(site, hub.env, actor("vanthu.snv"), site["directory"][SNV],
-                         basic(recipients=list(recipients), subject=subject))
+        doc = ds.compose(
+            site,
+            hub.env,
+            actor("vanthu.snv"),
+            site["directory"][SNV],
+            basic(recipients=list(recipients), subject=subject),
+        )
         ds.issue(site, hub.env, actor("vanthu.snv"), doc)
         return doc.id
+
     return hub.tx(run)
 
 
 def test_keys_order_by_time_and_never_repeat():
     keys = [outbound.new_key() for _ in range(2000)]
     assert keys == sorted(keys) and len(set(keys)) == 2000
-    early = outbound.new_key(datetime(2020, 1, 1, tzinfo=timezone.utc))
+    early = outbound.new_key(datetime(2020, 1, 1, tzinfo=UTC))
     assert early.startswith("20") and "Z-" in early
 
 
@@ -54,10 +62,17 @@ def test_a_queued_document_is_a_small_record_for_its_destination(demo_factory):
         rows = outbound.pending(site)
         assert sorted(m["recipient"] for _k, m in rows) == sorted([STP, VUNGTAU])
         for _key, m in rows:
-            assert (m["kind"], m["document"], m["document_id"], m["sender"], m["adapter"], m["attempts"]) == \
-                ("document", name, doc.document_id, SNV, "test_push", 0)
+            assert (m["kind"], m["document"], m["document_id"], m["sender"], m["adapter"], m["attempts"]) == (
+                "document",
+                name,
+                doc.document_id,
+                SNV,
+                "test_push",
+                0,
+            )
             assert m["next_attempt"] == m["queued_at"] and m["last_error"] == ""
         assert {r["code"]: r["count"] for r in outbound.overview(site)} == {STP: 1, VUNGTAU: 1}
+
     hub.tx(check)
 
 
@@ -68,6 +83,7 @@ def test_a_refused_send_queues_nothing(demo_factory):
         doc = ds.compose(site, hub.env, actor("vanthu.snv"), site["directory"][SNV], basic(recipients=[STP]))
         ds.issue(site, hub.env, actor("vanthu.snv"), doc)
         raise RuntimeError("the request failed after the send")
+
     with pytest.raises(RuntimeError):
         hub.tx(refused)
     assert hub.tx(outbound.pending) == []
@@ -84,24 +100,32 @@ def test_many_senders_enqueue_to_one_destination_at_once_and_nothing_is_lost(dem
         conn = db.open(transaction_manager=tm)
         try:
             for n in range(25):
-                try:                          # 10 attempts: what pyramid_retry does for a request
-                    run_in_site(db, lambda site: outbound.enqueue(site, "test_push", "status", name, STP,
-                                                                  extra={"n": f"{i}-{n}"}),
-                                attempts=10, connection=conn, on_conflict=lambda attempt: conflicts.append(1))
+                try:  # 10 attempts: what pyramid_retry does for a request
+                    run_in_site(
+                        db,
+                        lambda site: outbound.enqueue(
+                            site, "test_push", "status", name, STP, extra={"n": f"{i}-{n}"}
+                        ),
+                        attempts=10,
+                        connection=conn,
+                        on_conflict=lambda attempt: conflicts.append(1),
+                    )
                 except ConflictError:
                     conflicts.append(1)
         finally:
             tm.abort()
             conn.close()
+
     threads = [threading.Thread(target=sender, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     rows = hub.tx(outbound.pending)
-    assert sorted(m["extra"]["n"] for _k, m in rows if m["kind"] == "status") == \
-        sorted(f"{i}-{n}" for i in range(8) for n in range(25))
-    assert len(conflicts) < 200          # BTree conflict resolution merges most concurrent inserts
+    assert sorted(m["extra"]["n"] for _k, m in rows if m["kind"] == "status") == sorted(
+        f"{i}-{n}" for i in range(8) for n in range(25)
+    )
+    assert len(conflicts) < 200  # BTree conflict resolution merges most concurrent inserts
 
 
 def test_only_one_of_two_workers_claims_a_destination_and_an_expired_lease_is_taken_over(demo_factory):
@@ -118,6 +142,7 @@ def test_only_one_of_two_workers_claims_a_destination_and_an_expired_lease_is_ta
             def claim(i):
                 barrier.wait()
                 got[i] = workers[i].claim(STP)
+
             threads = [threading.Thread(target=claim, args=(i,)) for i in range(2)]
             for t in threads:
                 t.start()
@@ -127,11 +152,11 @@ def test_only_one_of_two_workers_claims_a_destination_and_an_expired_lease_is_ta
             winner = next((workers[i] for i in range(2) if got[i]), None)
             if winner is not None:
                 assert got[workers.index(winner)] == ("test_push", [k for k, _m in hub.tx(outbound.pending)])
-                winner.record(STP, "test_push", [])        # releases the lease, records nothing
+                winner.record(STP, "test_push", [])  # releases the lease, records nothing
         # a lease held by a worker that died is taken over once it runs out
         assert workers[0].claim(STP)
         assert workers[1].claim(STP) is None
-        later = datetime.now(timezone.utc) + timedelta(seconds=61)
+        later = datetime.now(UTC) + timedelta(seconds=61)
         workers[1].clock = lambda: later
         assert workers[1].claim(STP)
         assert hub.tx(lambda site: outbound.destination(site, STP).lease_owner) == "w1"
@@ -144,7 +169,9 @@ def test_backoff_doubles_up_to_the_cap_with_jitter():
     assert outbound.backoff(1, 10, 3600, lambda: 0.5) == 10
     assert outbound.backoff(4, 10, 3600, lambda: 0.5) == 80
     assert outbound.backoff(30, 10, 3600, lambda: 0.5) == 3600
-    assert outbound.backoff(1, 10, 3600, lambda: 0.0) == 5 and outbound.backoff(1, 10, 3600, lambda: 1.0) == 15
+    assert (
+        outbound.backoff(1, 10, 3600, lambda: 0.0) == 5 and outbound.backoff(1, 10, 3600, lambda: 1.0) == 15
+    )
 
 
 # -- /manage/transport ------------------------------------------------------------------------
@@ -155,8 +182,9 @@ def _dead_letter(hub):
         dest = outbound.destination(site, STP)
         key = dest.messages.minKey()
         dest.messages[key].attempts = 8
-        outbound.bury(site, dest, key, "HTTP 422 from the product", datetime.now(timezone.utc))
+        outbound.bury(site, dest, key, "HTTP 422 from the product", datetime.now(UTC))
         return key
+
     return name, hub.tx(bury)
 
 
@@ -183,7 +211,12 @@ def test_only_the_system_admin_sees_or_changes_the_transport_queue(demo_factory,
         token = csrf_of(hub.web.get("/profile"))
         hub.web.post("/manage/transport/discard", {"key": key, "csrf_token": token}, status=403)
     else:
-        assert hub.web.get("/manage/transport", status=(302, 303, 401, 403)).status_int in (302, 303, 401, 403)
+        assert hub.web.get("/manage/transport", status=(302, 303, 401, 403)).status_int in (
+            302,
+            303,
+            401,
+            403,
+        )
     assert [k for k in hub.tx(lambda site: list(outbound.dead_letters(site)))] == [key]
 
 
@@ -192,14 +225,14 @@ def test_retry_and_discard_from_the_page_are_audited_and_need_the_csrf_token(dem
     _n1, k1 = _dead_letter(hub)
     _n2, k2 = _dead_letter(hub)
     login(hub.web, "admin")
-    hub.web.post("/manage/transport/retry", {"key": k1}, status=400)          # no CSRF token
+    hub.web.post("/manage/transport/retry", {"key": k1}, status=400)  # no CSRF token
     token = csrf_of(hub.web.get("/manage/transport"))
     res = hub.web.post("/manage/transport/retry", {"key": k1, "csrf_token": token}, status=303).follow()
-    assert STP in res.html.find(class_="flash").text            # the message names the destination
+    assert STP in res.html.find(class_="flash").text  # the message names the destination
     res = hub.web.post("/manage/transport/discard", {"key": k2, "csrf_token": token}, status=303).follow()
     assert STP in res.html.find(class_="flash").text
     res = hub.web.post("/manage/transport/discard", {"key": "nope", "csrf_token": token}, status=303).follow()
-    assert "nope" in res.html.find(class_="flash").text          # refused: no such dead letter
+    assert "nope" in res.html.find(class_="flash").text  # refused: no such dead letter
 
     def check(site):
         assert list(outbound.dead_letters(site)) == []
@@ -208,6 +241,11 @@ def test_retry_and_discard_from_the_page_are_audited_and_need_the_csrf_token(dem
         assert message.attempts == 0 and message.dead_at is None
         log = site["audit"]
         entries = [e for e in log.iter_entries(start=max(1, len(log) - 10))]
-        return [(e["action"], e["target"], e["actor"]) for e in entries if e["action"].startswith("transport.")]
-    assert hub.tx(check) == [("transport.retry", f"/transport/dead/{k1}", "admin"),
-                             ("transport.discard", f"/transport/dead/{k2}", "admin")]
+        return [
+            (e["action"], e["target"], e["actor"]) for e in entries if e["action"].startswith("transport.")
+        ]
+
+    assert hub.tx(check) == [
+        ("transport.retry", f"/transport/dead/{k1}", "admin"),
+        ("transport.discard", f"/transport/dead/{k2}", "admin"),
+    ]

@@ -6,6 +6,7 @@ installs it with pip into a directory of its own (``--target``), never into the 
 venv, and runs ``lienthong`` processes with that directory on ``PYTHONPATH``: the hub
 finds the adapter by its entry point, and no core file names it.
 """
+
 import base64
 import json
 import os
@@ -19,8 +20,8 @@ import pytest
 from lienthong.core.plugins import transport_names
 from lienthong.core.services import documents as ds, outbound
 
-from .support.app import ROOT, close_app, make_app, with_site
 from .support import cli
+from .support.app import ROOT, close_app, make_app, with_site
 from .support.demo import demo_factory  # noqa: F401
 from .support.endpoint import Endpoint
 from .support.exchange import SNV, STTTT, VUNGTAU, actor, basic, pdf_file
@@ -36,8 +37,23 @@ def vendorx_site(tmp_path_factory):
     src = work / "src"
     shutil.copytree(VENDORX_SRC, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     target = work / "site-packages"
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                             "--target", str(target), str(src)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert (target / "lienthong_vendorx" / "__init__.py").exists()
     return str(target)
@@ -86,26 +102,36 @@ def prepare(demo_factory, vendorx, tmp_path, **ini_settings):
     (a FileStorage opens in one process) and an ini for the ``lienthong`` processes is written."""
     web = demo_factory()
     settings = dict(web.app.registry.settings)
-    assert "vendorx" not in transport_names(web.app.registry)     # this process does not have it
+    assert "vendorx" not in transport_names(web.app.registry)  # this process does not have it
 
     def run(site):
         unit = site["directory"][VUNGTAU]
         unit.adapter = "vendorx"
         unit.adapter_settings.update({"url": vendorx.endpoint.url("/vx"), "api_key": API_KEY})
-        doc = ds.compose(site, _env(web), actor("vanthu.snv"), site["directory"][SNV],
-                         basic(recipients=[VUNGTAU, STTTT], subject="Công văn gửi qua VendorX"),
-                         [("cong-van.pdf", pdf_file("vendorx"), "Công văn")])
+        doc = ds.compose(
+            site,
+            _env(web),
+            actor("vanthu.snv"),
+            site["directory"][SNV],
+            basic(recipients=[VUNGTAU, STTTT], subject="Công văn gửi qua VendorX"),
+            [("cong-van.pdf", pdf_file("vendorx"), "Công văn")],
+        )
         ds.issue(site, _env(web), actor("vanthu.snv"), doc)
         return doc.id, doc.document_id, doc.notation
+
     name, document_id, notation = with_site(web.app, run)
     close_app(web.app)
-    ini = cli.write_ini(tmp_path / "site.ini", settings["zodbconn.uri"], **{
-        k.replace(".", "__"): v for k, v in ini_settings.items()})
+    ini = cli.write_ini(
+        tmp_path / "site.ini",
+        settings["zodbconn.uri"],
+        **{k.replace(".", "__"): v for k, v in ini_settings.items()},
+    )
     return settings, ini, name, document_id, notation
 
 
 def _env(web):
     from lienthong.core.services.env import get_env
+
     return get_env(web.app.registry)
 
 
@@ -115,7 +141,9 @@ def lienthong(args, ini, site_dir):
     return result
 
 
-def test_the_installed_vendor_adapter_delivers_through_the_worker(demo_factory, vendorx, vendorx_site, tmp_path):
+def test_the_installed_vendor_adapter_delivers_through_the_worker(
+    demo_factory, vendorx, vendorx_site, tmp_path
+):
     settings, ini, name, document_id, notation = prepare(demo_factory, vendorx, tmp_path)
     listed = lienthong(["plugins"], ini, vendorx_site).stdout
     (row,) = [line for line in listed.splitlines() if line.startswith("vendorx\t")]
@@ -128,12 +156,21 @@ def test_the_installed_vendor_adapter_delivers_through_the_worker(demo_factory, 
     assert received["trich_yeu"] == "Công văn gửi qua VendorX"
     assert received["noi_gui"] == SNV and received["noi_nhan"] == VUNGTAU
     (attached,) = received["files"]
-    assert attached["ten"] == "cong-van.pdf" and base64.b64decode(attached["du_lieu"]) == pdf_file("vendorx").read()
+    assert (
+        attached["ten"] == "cong-van.pdf"
+        and base64.b64decode(attached["du_lieu"]) == pdf_file("vendorx").read()
+    )
 
     app = make_app(settings)
     try:
-        state = with_site(app, lambda site: (site["documents"][name].delivery_for(VUNGTAU).state,
-                                             outbound.pending(site), len(outbound.dead_letters(site))))
+        state = with_site(
+            app,
+            lambda site: (
+                site["documents"][name].delivery_for(VUNGTAU).state,
+                outbound.pending(site),
+                len(outbound.dead_letters(site)),
+            ),
+        )
     finally:
         close_app(app)
     assert state == ("01", [], 0)
@@ -143,8 +180,9 @@ def test_the_installed_vendor_adapter_delivers_through_the_worker(demo_factory, 
 
 
 def test_a_disabled_vendor_plugin_is_not_used(demo_factory, vendorx, vendorx_site, tmp_path):
-    settings, ini, name, _document_id, _notation = prepare(demo_factory, vendorx, tmp_path,
-                                                           **{"lienthong.plugins.disabled": "vendorx"})
+    settings, ini, name, _document_id, _notation = prepare(
+        demo_factory, vendorx, tmp_path, **{"lienthong.plugins.disabled": "vendorx"}
+    )
     assert "vendorx\t" not in lienthong(["plugins"], ini, vendorx_site).stdout
     lienthong(["worker", "--once"], ini, vendorx_site)
     assert vendorx.endpoint.requests == []

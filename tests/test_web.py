@@ -3,6 +3,7 @@
 Log in and out, CSRF, redirects, error pages, role panels, the management screen,
 security headers, the session cookie, /healthz and /metrics.
 """
+
 import json
 import logging
 import re
@@ -38,6 +39,7 @@ def assert_security_headers(response):
 
 
 # --- logging in ----------------------------------------------------------------------------
+
 
 def test_login_page_is_vietnamese_with_csrf_token(web):
     res = web.get("/login")
@@ -80,8 +82,11 @@ def test_login_redirects_to_came_from_with_a_fresh_session(web):
     form = web.get("/login?came_from=/manage")
     assert 'name="came_from" value="/manage"' in form.text
     old_cookie = web.cookies.get("lienthong_session")
-    res = web.post("/login", {"login": "admin", "password": DEMO_PASSWORD, "came_from": "/manage",
-                              "csrf_token": csrf_of(form)}, status=303)
+    res = web.post(
+        "/login",
+        {"login": "admin", "password": DEMO_PASSWORD, "came_from": "/manage", "csrf_token": csrf_of(form)},
+        status=303,
+    )
     assert res.location == "http://localhost/manage"
     assert web.cookies.get("lienthong_session") not in (None, old_cookie)  # no session fixation
     assert "Quản trị" in res.follow().text
@@ -94,8 +99,11 @@ OFFSITE = ["//evil.com", "https://evil.com/", "/\\evil.com", "http:/evil.com", "
 
 def test_came_from_is_never_an_open_redirect(web):
     form = web.get("/login")
-    res = web.post("/login", {"login": "admin", "password": DEMO_PASSWORD, "came_from": "//evil.com",
-                              "csrf_token": csrf_of(form)}, status=303)
+    res = web.post(
+        "/login",
+        {"login": "admin", "password": DEMO_PASSWORD, "came_from": "//evil.com", "csrf_token": csrf_of(form)},
+        status=303,
+    )
     assert res.location == HOME
     # once logged in, GET /login?came_from=… goes through the same check (one argon2 login is enough)
     for came_from in OFFSITE:
@@ -128,6 +136,7 @@ def test_a_new_client_posting_without_token_gets_no_session(demo_factory):
 
 # --- logging out ---------------------------------------------------------------------------
 
+
 def test_logout_is_post_with_csrf_only(web):
     home = login(web, "admin").follow()
     token = csrf_of(home)
@@ -147,6 +156,7 @@ def test_logout_is_post_with_csrf_only(web):
 
 
 # --- errors --------------------------------------------------------------------------------
+
 
 def test_unknown_url_is_a_vietnamese_404_page(web):
     for path in ("/khong-co-trang-nay", "/directory/000.99.99.H49", "/static/nothing.css"):
@@ -197,8 +207,11 @@ def test_unhandled_exception_is_a_vietnamese_500_without_traceback(demo_factory,
 
 # --- who sees what -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path,came_from", [("/", "%2F"), ("/manage", "%2Fmanage"),
-                                            ("/manage?a=1&b=2", "%2Fmanage%3Fa%3D1%26b%3D2")])
+
+@pytest.mark.parametrize(
+    "path,came_from",
+    [("/", "%2F"), ("/manage", "%2Fmanage"), ("/manage?a=1&b=2", "%2Fmanage%3Fa%3D1%26b%3D2")],
+)
 def test_anonymous_is_sent_to_login(web, path, came_from):
     res = web.get(path, status=303)
     assert res.location == f"http://localhost/login?came_from={came_from}"
@@ -232,18 +245,18 @@ def test_a_refused_access_is_on_the_audit_record(web):
 def test_admin_manage_shows_plugins_and_recent_audit(web):
     login(web, "admin")
     res = web.get("/manage")
-    plugins = res.text[res.text.index('id="plugins"'):res.text.index('id="audit"')]
+    plugins = res.text[res.text.index('id="plugins"') : res.text.index('id="audit"')]
     assert "blobstore_zodb" in plugins and "lienthong_blob_stores" in plugins
-    audit = res.text[res.text.index('id="audit"'):]
+    audit = res.text[res.text.index('id="audit"') :]
     rows = re.findall(r"<tr>(.*?)</tr>", audit, re.S)[1:]  # without the header
     entries = audit_entries(web)
     assert len(rows) == min(20, len(entries))
     assert "auth.login" in rows[0] and ">admin<" in rows[0] and "127.0.0.1" in rows[0]  # newest first
-    assert f'>{entries[-1]["seq"]}<' in rows[0]
+    assert f">{entries[-1]['seq']}<" in rows[0]
     # stored in UTC, shown in Viet Nam time (UTC+7) as dd/mm/yyyy
     shown = (datetime.fromisoformat(entries[-1]["time"]) + timedelta(hours=7)).strftime("%d/%m/%Y %H:%M:%S")
     assert f">{shown}</td>" in rows[0]
-    assert f'>{entries[-len(rows)]["seq"]}<' in rows[-1]
+    assert f">{entries[-len(rows)]['seq']}<" in rows[-1]
     assert re.search(r'id="generation">(\d+) / \1<', res.text)
 
 
@@ -270,6 +283,7 @@ def test_home_shows_one_panel_per_role(web, user):
 
 
 # --- headers, cookies, health --------------------------------------------------------------
+
 
 def test_security_headers_on_pages_errors_and_static(web):
     assert_security_headers(web.get("/login"))
@@ -305,6 +319,7 @@ def test_session_cookie_is_secure_by_default(demo_factory):
 def test_an_idle_session_times_out(demo_factory):
     """lienthong.session.timeout: an idle session ends; activity within it keeps it alive."""
     import time
+
     # the session's clock is kept in whole seconds: margins of a second on each side
     web = demo_factory(**{"lienthong.session.timeout": "3"})
     login(web, "vanthu.snv")
@@ -319,6 +334,7 @@ def test_an_idle_session_times_out(demo_factory):
 
 def test_healthz_reports_the_generation(web):
     from lienthong.core import evolve
+
     res = web.get("/healthz")
     assert res.content_type == "application/json"
     assert res.json == {"status": "ok", "database": "ok", "generation": evolve.current_generation()}
@@ -331,7 +347,10 @@ def test_metrics_from_localhost_only(web):
     res = web.get("/metrics")
     assert res.content_type == "text/plain"
     text = res.text
-    assert "# TYPE lienthong_http_requests_total counter" in text or "# TYPE lienthong_http_requests counter" in text
+    assert (
+        "# TYPE lienthong_http_requests_total counter" in text
+        or "# TYPE lienthong_http_requests counter" in text
+    )
     assert re.search(r'lienthong_http_requests_total\{method="GET",status="200"\} [1-9]', text)
     assert re.search(r'lienthong_http_requests_total\{method="GET",status="404"\} [1-9]', text)
     size = re.search(r"^lienthong_zodb_size_bytes ([0-9.e+]+)$", text, re.M)

@@ -1,5 +1,6 @@
 """Working-day calendar (R7.3): Viet Nam's holidays, compensating days, settings, time zone."""
-from datetime import date, datetime, timedelta, timezone
+
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -107,10 +108,13 @@ def test_new_year_and_a_plain_weekend(cal):
 
 
 def test_extra_holidays_and_working_saturdays_from_settings():
-    cal = WorkCalendar.from_settings({
-        "lienthong.calendar.extra_holidays": "2026-01-02, 2026-02-13\n2026-02-23",
-        "lienthong.calendar.extra_workdays": "2026-01-10 2026-02-28",
-    }, tz=HCM)
+    cal = WorkCalendar.from_settings(
+        {
+            "lienthong.calendar.extra_holidays": "2026-01-02, 2026-02-13\n2026-02-23",
+            "lienthong.calendar.extra_workdays": "2026-01-10 2026-02-28",
+        },
+        tz=HCM,
+    )
     assert not cal.is_working_day(d("2026-01-02"))
     assert not cal.is_working_day(d("2026-02-13"))
     assert not cal.is_working_day(d("2026-02-23"))
@@ -127,19 +131,23 @@ def test_an_extra_workday_wins_over_a_built_in_holiday():
 
 
 def test_built_in_holidays_can_be_switched_off_and_weekend_changed():
-    cal = WorkCalendar.from_settings({"lienthong.calendar.builtin_holidays": "false",
-                                      "lienthong.calendar.weekend": "sun"}, tz=HCM)
+    cal = WorkCalendar.from_settings(
+        {"lienthong.calendar.builtin_holidays": "false", "lienthong.calendar.weekend": "sun"}, tz=HCM
+    )
     assert cal.holidays(2026) == {}
     assert cal.is_working_day(d("2026-09-02"))
     assert cal.is_working_day(d("2026-01-03"))  # Saturday is worked
     assert not cal.is_working_day(d("2026-01-04"))
 
 
-@pytest.mark.parametrize("key,value", [
-    ("lienthong.calendar.weekend", "sat funday"),
-    ("lienthong.calendar.extra_holidays", "2026-13-01"),
-    ("lienthong.calendar.extra_workdays", "tomorrow"),
-])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("lienthong.calendar.weekend", "sat funday"),
+        ("lienthong.calendar.extra_holidays", "2026-13-01"),
+        ("lienthong.calendar.extra_workdays", "tomorrow"),
+    ],
+)
 def test_malformed_settings_name_the_setting(key, value):
     with pytest.raises(ValueError, match=key.replace(".", r"\.")):
         WorkCalendar.from_settings({key: value}, tz=HCM)
@@ -175,16 +183,16 @@ def test_working_days_between_matches_add(cal):
 
 
 def test_today_is_local_to_ho_chi_minh_city(cal):
-    late = datetime(2026, 3, 1, 23, 30, tzinfo=timezone.utc)
+    late = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
     assert late.date() == d("2026-03-01")
     assert cal.today(now=late) == d("2026-03-02")
-    assert cal.today(now=datetime(2026, 3, 1, 16, 59, tzinfo=timezone.utc)) == d("2026-03-01")
+    assert cal.today(now=datetime(2026, 3, 1, 16, 59, tzinfo=UTC)) == d("2026-03-01")
     assert WorkCalendar.from_settings({}).tz.utcoffset(late) == timedelta(hours=7)
 
 
 def test_time_zone_from_settings():
     cal = WorkCalendar.from_settings({"lienthong.timezone": "UTC"})
-    assert cal.today(now=datetime(2026, 3, 1, 23, 30, tzinfo=timezone.utc)) == d("2026-03-01")
+    assert cal.today(now=datetime(2026, 3, 1, 23, 30, tzinfo=UTC)) == d("2026-03-01")
 
 
 def test_is_overdue(cal):

@@ -3,7 +3,9 @@
 Each test drives ``core.worker.Worker`` on the application's database with the test
 adapter (``tests/support/transport_adapter.py``) POSTing to ``tests/support/receiver.py``.
 """
+
 import threading
+from datetime import UTC
 
 import pytest
 
@@ -36,16 +38,24 @@ def bind(hub, receiver, *codes, adapter="test_push"):
             unit = site["directory"][code]
             unit.adapter = adapter
             unit.adapter_settings["url"] = receiver.url()
+
     hub.tx(run)
 
 
 def send(hub, sender=SNV, clerk="vanthu.snv", files=True, **data):
     def run(site):
         unit = site["directory"][sender]
-        doc = ds.compose(site, hub.env, actor(clerk), unit, basic(**data),
-                         [("van-ban.pdf", pdf_file(data.get("subject", "x")), "")] if files else ())
+        doc = ds.compose(
+            site,
+            hub.env,
+            actor(clerk),
+            unit,
+            basic(**data),
+            [("van-ban.pdf", pdf_file(data.get("subject", "x")), "")] if files else (),
+        )
         ds.issue(site, hub.env, actor(clerk), doc)
         return doc.id, doc.document_id
+
     return hub.tx(run)
 
 
@@ -77,10 +87,11 @@ def test_documents_for_adapter_units_are_delivered_over_http_and_arrive(demo_fac
     assert hub.tx(lambda site: site["documents"][name].delivery_for(STP).state) == ""
 
     assert drain(hub) == 2
-    assert sorted((m["recipient"], m["document_id"]) for m in receiver.stored.values()) == \
-        sorted([(STP, document_id), (VUNGTAU, document_id)])
+    assert sorted((m["recipient"], m["document_id"]) for m in receiver.stored.values()) == sorted(
+        [(STP, document_id), (VUNGTAU, document_id)]
+    )
     assert receiver.duplicates == 0
-    assert all(m["size"] > 500 for m in receiver.stored.values())       # a whole edXML package
+    assert all(m["size"] > 500 for m in receiver.stored.values())  # a whole edXML package
     assert queued(hub) == [] and dead(hub) == []
 
     def check(site):
@@ -88,8 +99,9 @@ def test_documents_for_adapter_units_are_delivered_over_http_and_arrive(demo_fac
         for code in (STP, VUNGTAU):
             delivery = doc.delivery_for(code)
             assert delivery.state == workflow.ARRIVED and delivery.arrived_at and delivery.due
+
     hub.tx(check)
-    assert drain(hub) == 0       # nothing left: a second run sends nothing again
+    assert drain(hub) == 0  # nothing left: a second run sends nothing again
     assert receiver.requests == 2
 
 
@@ -101,35 +113,46 @@ def test_statuses_go_back_to_a_sender_served_by_an_adapter_each_as_it_was(demo_f
     def accept(site):
         delivery = site["documents"][name].delivery_for(VUNGTAU)
         ds.act(site, hub.env, actor("vanthu.vungtau"), delivery, "accept")
+
     hub.tx(accept)
 
     def refuse(site):
         delivery = site["documents"][name].delivery_for(STTTT)
         ds.act(site, hub.env, actor("vanthu.stttt"), delivery, "refuse", reason="Không đúng thẩm quyền")
+
     hub.tx(refuse)
     messages = queued(hub)
     assert [(m["kind"], m["recipient"], m["sender"], m["extra"]["status"]) for _k, m in messages] == [
-        ("status", SNV, STTTT, "01"), ("status", SNV, VUNGTAU, "01"), ("status", SNV, VUNGTAU, "03"),
-        ("status", SNV, STTTT, "02")]
+        ("status", SNV, STTTT, "01"),
+        ("status", SNV, VUNGTAU, "01"),
+        ("status", SNV, VUNGTAU, "03"),
+        ("status", SNV, STTTT, "02"),
+    ]
     assert drain(hub) == 4
     got = [receiver.stored[k] for k in receiver.order[SNV]]
     # each status is delivered as it was queued, though the delivery moved on meanwhile
-    assert [(m["kind"], m["status"]) for m in got] == [("status", "01"), ("status", "01"), ("status", "03"),
-                                                       ("status", "02")]
+    assert [(m["kind"], m["status"]) for m in got] == [
+        ("status", "01"),
+        ("status", "01"),
+        ("status", "03"),
+        ("status", "02"),
+    ]
     assert {m["document_id"] for m in got} == {document_id}
 
 
 def test_the_status_message_is_edxml_with_the_queued_code(demo_factory, receiver):
     from lienthong.core import edxml
+
     hub = make_hub(demo_factory)
     bind(hub, receiver, SNV)
     name, document_id = send(hub, recipients=[VUNGTAU])
 
     def build(site):
-        (_key, message), = outbound.pending(site)
+        ((_key, message),) = outbound.pending(site)
         delivery = site["documents"][name].delivery_for(VUNGTAU)
-        ds.act(site, hub.env, actor("vanthu.vungtau"), delivery, "accept")   # the delivery moves on
+        ds.act(site, hub.env, actor("vanthu.vungtau"), delivery, "accept")  # the delivery moves on
         return outbound.status_message(site, hub.env, delivery, message["extra"])
+
     parsed = edxml.parse_status(build_bytes := hub.tx(build))
     assert build_bytes.lstrip().startswith(b"<")
     assert parsed["status_code"] == "01"
@@ -146,28 +169,40 @@ def test_a_recall_by_the_sender_goes_to_the_adapter_recipient(demo_factory, rece
     def recall(site):
         delivery = site["documents"][name].delivery_for(STP)
         ds.act(site, hub.env, actor("vanthu.snv"), delivery, "recall", reason="Ban hành nhầm")
+
     hub.tx(recall)
-    (_key, message), = queued(hub)
-    assert (message["kind"], message["recipient"], message["sender"], message["extra"]["status"]) == \
-        ("status", STP, SNV, workflow.RECALL_ASKED)
+    ((_key, message),) = queued(hub)
+    assert (message["kind"], message["recipient"], message["sender"], message["extra"]["status"]) == (
+        "status",
+        STP,
+        SNV,
+        workflow.RECALL_ASKED,
+    )
     assert drain(hub) == 1
     assert [(m["kind"], m["status"]) for m in (receiver.stored[k] for k in receiver.order[STP])] == [
-        ("document", ""), ("status", workflow.RECALL_ASKED)]
+        ("document", ""),
+        ("status", workflow.RECALL_ASKED),
+    ]
 
 
 def test_a_receiver_down_for_a_while_gets_the_backlog_in_order_after_it_returns(demo_factory, receiver):
-    hub = make_hub(demo_factory, **{"lienthong.transport.backoff_base": "0.3",
-                                    "lienthong.transport.backoff_cap": "0.6"})
+    hub = make_hub(
+        demo_factory, **{"lienthong.transport.backoff_base": "0.3", "lienthong.transport.backoff_cap": "0.6"}
+    )
     bind(hub, receiver, STP, VUNGTAU)
     receiver.down = True
-    sent = [send(hub, files=False, recipients=[STP, VUNGTAU], subject=f"Công văn số {i}")[1] for i in range(6)]
+    sent = [
+        send(hub, files=False, recipients=[STP, VUNGTAU], subject=f"Công văn số {i}")[1] for i in range(6)
+    ]
     drain(hub)
     messages = queued(hub)
     assert len(messages) == 12 and receiver.stored == {}
     heads = [m for _k, m in messages if m["attempts"]]
-    assert len(heads) == 2 and all("HTTP 503" in m["last_error"] for m in heads)   # one failed head per destination
+    assert len(heads) == 2 and all(
+        "HTTP 503" in m["last_error"] for m in heads
+    )  # one failed head per destination
     assert all(m["next_attempt"] > m["queued_at"] for m in heads)
-    drain(hub)            # not due yet: the backoff holds the heads
+    drain(hub)  # not due yet: the backoff holds the heads
     assert {m["attempts"] for _k, m in queued(hub) if m["attempts"]} == {1}
 
     receiver.down = False
@@ -181,23 +216,28 @@ def test_a_message_that_always_fails_becomes_a_dead_letter_and_the_others_flow(d
     hub = make_hub(demo_factory)
     bind(hub, receiver, STP)
     ids = [send(hub, files=False, recipients=[STP], subject=f"Văn bản {i}")[1] for i in range(3)]
-    receiver.reject.add(ids[0])          # the product refuses it for good (HTTP 422)
+    receiver.reject.add(ids[0])  # the product refuses it for good (HTTP 422)
     drain(hub)
-    (key, letter), = dead(hub)
+    ((key, letter),) = dead(hub)
     assert letter["document_id"] == ids[0] and "HTTP 422" in letter["last_error"] and letter["attempts"] == 1
     assert receiver.document_ids() == ids[1:]
     assert queued(hub) == []
 
 
 def test_after_max_attempts_a_failing_message_is_a_dead_letter(demo_factory, receiver):
-    hub = make_hub(demo_factory, **{"lienthong.transport.max_attempts": "3",
-                                    "lienthong.transport.backoff_base": "0.05",
-                                    "lienthong.transport.backoff_cap": "0.1"})
+    hub = make_hub(
+        demo_factory,
+        **{
+            "lienthong.transport.max_attempts": "3",
+            "lienthong.transport.backoff_base": "0.05",
+            "lienthong.transport.backoff_cap": "0.1",
+        },
+    )
     bind(hub, receiver, STP)
     receiver.down = True
     send(hub, files=False, recipients=[STP])
     assert wait_until(lambda: (drain(hub), len(dead(hub)) == 1)[1], timeout=10)
-    (_key, letter), = dead(hub)
+    ((_key, letter),) = dead(hub)
     assert letter["attempts"] == 3 and "HTTP 503" in letter["last_error"] and letter["dead_at"]
     assert receiver.requests == 3
 
@@ -208,7 +248,7 @@ def test_a_unit_whose_adapter_is_gone_gets_dead_letters_with_the_reason(demo_fac
     send(hub, files=False, recipients=[STP])
     bind(hub, receiver, STP, adapter="no_such_adapter")
     drain(hub)
-    (_key, letter), = dead(hub)
+    ((_key, letter),) = dead(hub)
     assert "no adapter named 'no_such_adapter'" in letter["last_error"]
     assert receiver.requests == 0
 
@@ -232,6 +272,7 @@ def test_retry_puts_a_dead_letter_back_and_discard_removes_it_both_audited(demo_
     def entries(site):
         log = site["audit"]
         return [(e["action"], e["target"]) for e in log.iter_entries(start=max(1, len(log) - 5))]
+
     assert ("transport.retry", f"/transport/dead/{k1}") in hub.tx(entries)
     assert ("transport.discard", f"/transport/dead/{k2}") in hub.tx(entries)
     with pytest.raises(Exception, match="No dead letter"):
@@ -247,10 +288,13 @@ def test_two_workers_in_threads_share_the_queue_without_a_duplicate(demo_factory
         unit = site["directory"][SNV]
         ids = []
         for i in range(50):
-            doc = ds.compose(site, hub.env, actor("vanthu.snv"), unit, basic(recipients=codes, subject=f"Số {i}"))
+            doc = ds.compose(
+                site, hub.env, actor("vanthu.snv"), unit, basic(recipients=codes, subject=f"Số {i}")
+            )
             ds.issue(site, hub.env, actor("vanthu.snv"), doc)
             ids.append(doc.document_id)
         return ids
+
     ids = hub.tx(make)
     assert len(queued(hub)) == 200
     stop = threading.Event()
@@ -274,6 +318,7 @@ def test_two_workers_in_threads_share_the_queue_without_a_duplicate(demo_factory
 
 class PollingAdapter(Adapter):
     """An adapter whose product left two files: a good package from SNV and one that is not edXML."""
+
     name = "test_poll"
     batch_size = 1
 
@@ -285,9 +330,18 @@ class PollingAdapter(Adapter):
 
     def poll(self, unit_code, settings, env):
         from lienthong.core.transports import InboundMessage
-        found = [InboundMessage(unit=unit_code, kind=kind, payload=payload, source=source,
-                                done=lambda ok, reason, source=source: self.done.append((source, ok, reason)))
-                 for kind, payload, source in self.waiting if unit_code == SNV]
+
+        found = [
+            InboundMessage(
+                unit=unit_code,
+                kind=kind,
+                payload=payload,
+                source=source,
+                done=lambda ok, reason, source=source: self.done.append((source, ok, reason)),
+            )
+            for kind, payload, source in self.waiting
+            if unit_code == SNV
+        ]
         self.waiting = []
         return found
 
@@ -295,8 +349,9 @@ class PollingAdapter(Adapter):
 def test_polled_inbound_messages_reach_the_hub_and_a_refusal_blocks_nothing(demo_factory):
     from lienthong.core import edxml, hookspecs
     from lienthong.core.services import edxml_io
-    from .support.exchange import hub_with_plugins
+
     from .support.app import close_app
+    from .support.exchange import hub_with_plugins
 
     adapter = PollingAdapter()
 
@@ -304,6 +359,7 @@ def test_polled_inbound_messages_reach_the_hub_and_a_refusal_blocks_nothing(demo
         @hookspecs.hookimpl
         def lienthong_transports(self):
             return [adapter]
+
     hub = hub_with_plugins(demo_factory, Plugin())
     try:
         name, _document_id = send(hub, files=False, recipients=[VUNGTAU])
@@ -313,16 +369,20 @@ def test_polled_inbound_messages_reach_the_hub_and_a_refusal_blocks_nothing(demo
             meta["document_id"] = "polled-0001"
             meta["to"] = [{"organ_id": STTTT, "organ_name": site["directory"][STTTT].name}]
             return edxml.build_document(meta, [])
-        adapter.waiting = [("document", b"not edXML at all", "in/bad.xml"),
-                           ("document", hub.tx(package), "in/good.xml")]
+
+        adapter.waiting = [
+            ("document", b"not edXML at all", "in/bad.xml"),
+            ("document", hub.tx(package), "in/good.xml"),
+        ]
         hub.tx(lambda site: setattr(site["directory"][SNV], "adapter", "test_poll"))
         drain(hub)
         assert [(s, ok) for s, ok, _r in adapter.done] == [("in/bad.xml", False), ("in/good.xml", True)]
-        assert adapter.done[0][2]          # the refusal says why
+        assert adapter.done[0][2]  # the refusal says why
 
         def check(site):
             doc = site["documents"][site["documents"].name_for("polled-0001")]
             assert doc.sender_code == SNV and doc.delivery_for(STTTT).state == workflow.ARRIVED
+
         hub.tx(check)
     finally:
         close_app(hub.app)
@@ -340,12 +400,15 @@ def test_the_workers_chores_remove_spent_login_tokens_and_keep_the_rest(demo_fac
     def make(site):
         system = actor("admin")
         spent, _secret = tokens.create(site, system, SNV, "API login", kind=LOGIN, login="vanthu.snv", ttl=60)
-        live, _secret = tokens.create(site, system, STTTT, "API login", kind=LOGIN, login="vanthu.stttt", ttl=7200)
+        live, _secret = tokens.create(
+            site, system, STTTT, "API login", kind=LOGIN, login="vanthu.stttt", ttl=7200
+        )
         product, _secret = tokens.create(site, system, SNV, "eOffice")
         return spent.token_id, live.token_id, product.token_id
+
     spent, live, product = hub.tx(make)
     w = worker(hub)
-    w.clock = lambda: datetime.now(timezone.utc) + timedelta(minutes=10)   # the first has expired by then
+    w.clock = lambda: datetime.now(UTC) + timedelta(minutes=10)  # the first has expired by then
     try:
         assert w.housekeeping() == 1
         assert w.housekeeping() == 0
@@ -369,8 +432,10 @@ def test_the_worker_sends_the_daily_digest_once_a_day_and_one_worker_only(demo_f
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
-        hub = make_hub(demo_factory, **mail_settings(controller.port), **{"lienthong.worker.digest_at": "6:30"})
-        send(hub, recipients=[STTTT])                        # something waits for STTTT's clerk
+        hub = make_hub(
+            demo_factory, **mail_settings(controller.port), **{"lienthong.worker.digest_at": "6:30"}
+        )
+        send(hub, recipients=[STTTT])  # something waits for STTTT's clerk
         env = hub.env
         day = env.today()
         while not env.calendar.is_working_day(day):
@@ -378,18 +443,19 @@ def test_the_worker_sends_the_daily_digest_once_a_day_and_one_worker_only(demo_f
 
         def at(hour, minute):
             local = datetime.combine(day, clock_time(hour, minute), tzinfo=env.timezone)
-            return lambda: local.astimezone(timezone.utc)
+            return lambda: local.astimezone(UTC)
+
         first, second = worker(hub, "w1"), worker(hub, "w2")
         try:
             first.clock = second.clock = at(6, 29)
-            assert first.scheduled_digest() is None and inbox.envelopes == []     # not yet
+            assert first.scheduled_digest() is None and inbox.envelopes == []  # not yet
             first.clock = second.clock = at(6, 31)
             report = first.scheduled_digest()
             assert report is not None and report.sent >= 1
             mailed = len(inbox.envelopes)
             assert "vanthu.stttt" in inbox.recipients()
             assert second.scheduled_digest() is None and first.scheduled_digest() is None
-            assert len(inbox.envelopes) == mailed                              # nobody mailed twice
+            assert len(inbox.envelopes) == mailed  # nobody mailed twice
         finally:
             first.close()
             second.close()
@@ -397,9 +463,14 @@ def test_the_worker_sends_the_daily_digest_once_a_day_and_one_worker_only(demo_f
         controller.stop()
 
 
-@pytest.mark.parametrize("name, value", [("lienthong.worker.digest_at", "25:00"),
-                                         ("lienthong.transport.max_attempts", "many"),
-                                         ("lienthong.transport.lease_seconds", "-5")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("lienthong.worker.digest_at", "25:00"),
+        ("lienthong.transport.max_attempts", "many"),
+        ("lienthong.transport.lease_seconds", "-5"),
+    ],
+)
 def test_a_bad_worker_setting_stops_start_up_with_the_setting_named(tmp_path, name, value):
     from .support.app import base_settings, make_app
 

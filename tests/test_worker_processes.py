@@ -2,6 +2,7 @@
 RelStorage/PostgreSQL, ``lienthong serve`` with the in-process worker on a FileStorage, and
 a receiving product over HTTP (``tests/support/receiver.py``) in the test process.
 """
+
 import contextlib
 import os
 import re
@@ -13,8 +14,8 @@ import pytest
 
 from lienthong.core.services import demo, documents as ds, outbound
 
-from .support.app import DEMO_PASSWORD, ROOT, base_settings, close_app, free_port, make_app, with_site
 from .support import cli
+from .support.app import DEMO_PASSWORD, ROOT, base_settings, close_app, free_port, make_app, with_site
 from .support.demo import build_demo_snapshot, copy_snapshot
 from .support.exchange import SNV, STP, STTTT, VUNGTAU, actor, basic
 from .support.receiver import Receiver, wait_until
@@ -37,15 +38,19 @@ def worker_env():
 
 def start_worker(ini, log_path, worker_id):
     log = open(log_path, "ab")
-    proc = subprocess.Popen([cli.LIENTHONG, "-c", ini, "worker", "--id", worker_id], stdout=log,
-                            stderr=subprocess.STDOUT, env=worker_env())
+    proc = subprocess.Popen(
+        [cli.LIENTHONG, "-c", ini, "worker", "--id", worker_id],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=worker_env(),
+    )
     log.close()
     return proc
 
 
 def stop_worker(proc, log_path):
     if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)          # graceful: the current batch ends first
+        proc.send_signal(signal.SIGTERM)  # graceful: the current batch ends first
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -63,6 +68,7 @@ def bind(app, receiver, codes):
             unit = site["directory"][code]
             unit.adapter = "test_push"
             unit.adapter_settings["url"] = receiver.url()
+
     with_site(app, run)
 
 
@@ -70,6 +76,7 @@ def issue_many(app, count, codes, batch=250, files=False):
     """``count`` real documents from SNV, each to one destination of ``codes`` in turn:
     their messages are queued by the document services in the same transactions."""
     from lienthong.core.services.env import get_env
+
     env = get_env(app.registry)
     ids = {code: [] for code in codes}
 
@@ -77,9 +84,12 @@ def issue_many(app, count, codes, batch=250, files=False):
         unit = site["directory"][SNV]
         for i in range(start, stop):
             code = codes[i % len(codes)]
-            doc = ds.compose(site, env, actor("vanthu.snv"), unit, basic(recipients=[code], subject=f"Văn bản {i}"))
+            doc = ds.compose(
+                site, env, actor("vanthu.snv"), unit, basic(recipients=[code], subject=f"Văn bản {i}")
+            )
             ds.issue(site, env, actor("vanthu.snv"), doc)
             ids[code].append(doc.document_id)
+
     for start in range(0, count, batch):
         with_site(app, lambda site: run(site, start, min(count, start + batch)))
     return ids
@@ -96,12 +106,18 @@ def zeo_hub(tmp_path, tmp_path_factory, venv_bin, **settings):
     (tmp_path / "zeo").mkdir()
     copy_snapshot(snapshot, str(tmp_path / "zeo"))
     with running_zeo(runzeo_path(venv_bin), tmp_path) as (port, _blobs):
+
         def uri(name):
             return f"zeo://127.0.0.1:{port}?blob_dir={tmp_path}/cache-{name}&wait_timeout=15"
+
         app = make_app(base_settings(tmp_path / "app", **{"zodbconn.uri": uri("app"), **PLUGIN, **settings}))
         try:
-            yield app, lambda name: cli.write_ini(tmp_path / f"{name}.ini", uri(name), port=free_port(),
-                                                  **PLUGIN, **settings)
+            yield (
+                app,
+                lambda name: cli.write_ini(
+                    tmp_path / f"{name}.ini", uri(name), port=free_port(), **PLUGIN, **settings
+                ),
+            )
         finally:
             close_app(app)
 
@@ -114,28 +130,36 @@ def deliver_1000_with_two_workers(tmp_path, app, ini_for, receiver):
     started = time.monotonic()
     workers = [start_worker(ini_for(f"worker{i}"), logs[i], f"worker-{i}") for i in range(2)]
     try:
-        assert wait_until(lambda: len(receiver.stored) == 1000 or any(w.poll() is not None for w in workers),
-                          timeout=90)
+        assert wait_until(
+            lambda: len(receiver.stored) == 1000 or any(w.poll() is not None for w in workers), timeout=90
+        )
         elapsed = time.monotonic() - started
     finally:
         for proc, log in zip(workers, logs):
             stop_worker(proc, log)
     assert len(receiver.stored) == 1000, [open(log).read()[-3000:] for log in logs]
-    assert receiver.duplicates == 0 and receiver.concurrent == 0     # leases: never the same message twice
-    for code in DESTINATIONS:                                         # nothing lost, each destination in order
+    assert receiver.duplicates == 0 and receiver.concurrent == 0  # leases: never the same message twice
+    for code in DESTINATIONS:  # nothing lost, each destination in order
         assert [receiver.stored[k]["document_id"] for k in receiver.order[code]] == ids[code]
     assert wait_until(lambda: queued(app) == [], timeout=10)
-    arrived = with_site(app, lambda site: sum(
-        1 for d in site["documents"].values() for code in DESTINATIONS
-        if d.delivery_for(code) is not None and d.delivery_for(code).state == "01"))
+    arrived = with_site(
+        app,
+        lambda site: sum(
+            1
+            for d in site["documents"].values()
+            for code in DESTINATIONS
+            if d.delivery_for(code) is not None and d.delivery_for(code).state == "01"
+        ),
+    )
     assert arrived == 1000
     handled = [int(re.search(r"stopped: (\d+) message", open(log).read()).group(1)) for log in logs]
-    assert sum(handled) == 1000 and min(handled) > 0, handled      # both took part
+    assert sum(handled) == 1000 and min(handled) > 0, handled  # both took part
     return elapsed
 
 
-def test_two_worker_processes_on_zeo_deliver_1000_messages_once_each(tmp_path, tmp_path_factory, venv_bin,
-                                                                     receiver):
+def test_two_worker_processes_on_zeo_deliver_1000_messages_once_each(
+    tmp_path, tmp_path_factory, venv_bin, receiver
+):
     with zeo_hub(tmp_path, tmp_path_factory, venv_bin) as (app, ini_for):
         elapsed = deliver_1000_with_two_workers(tmp_path, app, ini_for, receiver)
     assert elapsed < 60
@@ -144,37 +168,42 @@ def test_two_worker_processes_on_zeo_deliver_1000_messages_once_each(tmp_path, t
 def test_two_worker_processes_on_relstorage_deliver_1000_messages_once_each(tmp_path, pg_database, receiver):
     def uri(name):
         return f"zconfig://{relstorage_conf(tmp_path / name, pg_database)}"
+
     app = make_app(base_settings(tmp_path / "app", **{"zodbconn.uri": uri("app"), **PLUGIN}))
     try:
         with_site(app, lambda site: demo.populate(site, DEMO_PASSWORD))
         elapsed = deliver_1000_with_two_workers(
-            tmp_path, app, lambda name: cli.write_ini(tmp_path / f"{name}.ini", uri(name), port=free_port(),
-                                                      **PLUGIN), receiver)
+            tmp_path,
+            app,
+            lambda name: cli.write_ini(tmp_path / f"{name}.ini", uri(name), port=free_port(), **PLUGIN),
+            receiver,
+        )
     finally:
         close_app(app)
     assert elapsed < 60
 
 
 def test_kill_9_in_the_middle_of_a_delivery_loses_nothing_and_the_receiver_keeps_each_once(
-        tmp_path, tmp_path_factory, venv_bin, receiver):
+    tmp_path, tmp_path_factory, venv_bin, receiver
+):
     settings = {"lienthong.transport.lease_seconds": "3"}
     with zeo_hub(tmp_path, tmp_path_factory, venv_bin, **settings) as (app, ini_for):
         bind(app, receiver, [STP])
         ids = issue_many(app, 10, [STP])[STP]
-        receiver.hold.add(ids[4])             # the product is slow on the fifth document
+        receiver.hold.add(ids[4])  # the product is slow on the fifth document
         log = tmp_path / "worker.log"
         first = start_worker(ini_for("first"), log, "first")
         try:
             assert receiver.holding.wait(30), open(log).read()
             assert receiver.document_ids() == ids[:4]
-            os.kill(first.pid, signal.SIGKILL)   # in the middle of the batch: nothing recorded
+            os.kill(first.pid, signal.SIGKILL)  # in the middle of the batch: nothing recorded
             first.wait(10)
         finally:
             if first.poll() is None:
                 first.kill()
-        receiver.released.set()                # the product finishes the request it had
+        receiver.released.set()  # the product finishes the request it had
         assert wait_until(lambda: len(receiver.stored) == 5, timeout=10)
-        assert len(queued(app)) == 10          # all still queued: the dead worker recorded nothing
+        assert len(queued(app)) == 10  # all still queued: the dead worker recorded nothing
 
         second = start_worker(ini_for("second"), log, "second")
         try:
@@ -184,15 +213,25 @@ def test_kill_9_in_the_middle_of_a_delivery_loses_nothing_and_the_receiver_keeps
         # every document exactly once at the receiver; the ones sent before the crash came twice
         assert [receiver.stored[k]["document_id"] for k in receiver.order[STP]] == ids
         assert receiver.duplicates == 5 and receiver.concurrent == 0
-        states = with_site(app, lambda site: {d.document_id: d.delivery_for(STP).state
-                                              for d in site["documents"].values() if d.delivery_for(STP)})
+        states = with_site(
+            app,
+            lambda site: {
+                d.document_id: d.delivery_for(STP).state
+                for d in site["documents"].values()
+                if d.delivery_for(STP)
+            },
+        )
         assert all(states[i] == "01" for i in ids)
 
 
-def test_the_backlog_drains_in_order_after_the_receiver_comes_back(tmp_path, tmp_path_factory, venv_bin,
-                                                                    receiver):
-    settings = {"lienthong.transport.backoff_base": "0.5", "lienthong.transport.backoff_cap": "1",
-                "lienthong.transport.idle_seconds": "0.2"}
+def test_the_backlog_drains_in_order_after_the_receiver_comes_back(
+    tmp_path, tmp_path_factory, venv_bin, receiver
+):
+    settings = {
+        "lienthong.transport.backoff_base": "0.5",
+        "lienthong.transport.backoff_cap": "1",
+        "lienthong.transport.idle_seconds": "0.2",
+    }
     with zeo_hub(tmp_path, tmp_path_factory, venv_bin, **settings) as (app, ini_for):
         bind(app, receiver, [STP, VUNGTAU])
         receiver.down = True
@@ -212,7 +251,8 @@ def test_the_backlog_drains_in_order_after_the_receiver_comes_back(tmp_path, tmp
 
 
 def test_serve_runs_the_worker_in_process_on_a_filestorage_and_a_second_worker_is_refused(
-        tmp_path, tmp_path_factory, receiver):
+    tmp_path, tmp_path_factory, receiver
+):
     snapshot = build_demo_snapshot(str(tmp_path_factory.getbasetemp() / "demo-snapshot"))
     site_dir = tmp_path / "site"
     site_dir.mkdir()
@@ -228,14 +268,23 @@ def test_serve_runs_the_worker_in_process_on_a_filestorage_and_a_second_worker_i
     ini = cli.write_ini(tmp_path / "serve.ini", uri, port=port, **PLUGIN)
     server_log = tmp_path / "serve.log"
     log = open(server_log, "wb")
-    server = subprocess.Popen([cli.LIENTHONG, "-c", ini, "serve", "--port", str(port)], stdout=log,
-                              stderr=subprocess.STDOUT, env=worker_env())
+    server = subprocess.Popen(
+        [cli.LIENTHONG, "-c", ini, "serve", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=worker_env(),
+    )
     log.close()
     try:
         assert wait_until(lambda: len(receiver.stored) == 5, timeout=30), open(server_log).read()
         assert [receiver.stored[k]["document_id"] for k in receiver.order[STP]] == ids
-        result = subprocess.run([cli.LIENTHONG, "-c", ini, "worker", "--once"], capture_output=True, text=True,
-                                env=worker_env(), timeout=60)
+        result = subprocess.run(
+            [cli.LIENTHONG, "-c", ini, "worker", "--once"],
+            capture_output=True,
+            text=True,
+            env=worker_env(),
+            timeout=60,
+        )
         cli.assert_clean_failure(result, "is locked by another process", "lienthong.worker.in_process = true")
     finally:
         cli.stop(server)
@@ -252,9 +301,16 @@ def test_worker_once_drains_a_filestorage_and_exits(tmp_path, tmp_path_factory, 
         issue_many(app, 6, [STP, VUNGTAU])
     finally:
         close_app(app)
-    ini = cli.write_ini(tmp_path / "w.ini", f"file://{site_dir}/Data.fs?blobstorage_dir={site_dir}/blobs", **PLUGIN)
-    result = subprocess.run([cli.LIENTHONG, "-c", ini, "worker", "--once"], capture_output=True, text=True,
-                            env=worker_env(), timeout=60)
+    ini = cli.write_ini(
+        tmp_path / "w.ini", f"file://{site_dir}/Data.fs?blobstorage_dir={site_dir}/blobs", **PLUGIN
+    )
+    result = subprocess.run(
+        [cli.LIENTHONG, "-c", ini, "worker", "--once"],
+        capture_output=True,
+        text=True,
+        env=worker_env(),
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "6 message(s) handled" in result.stdout
     assert len(receiver.stored) == 6
@@ -262,11 +318,21 @@ def test_worker_once_drains_a_filestorage_and_exits(tmp_path, tmp_path_factory, 
 
 def test_bench_queue_measures_drain_rates_against_the_raw_send_rate(tmp_path):
     import json
-    result = subprocess.run([cli.LIENTHONG, "bench", "--queue", "40", "--out", str(tmp_path / "bench")],
-                            capture_output=True, text=True, env=cli.clean_env(), cwd=tmp_path, timeout=180)
+
+    result = subprocess.run(
+        [cli.LIENTHONG, "bench", "--queue", "40", "--out", str(tmp_path / "bench")],
+        capture_output=True,
+        text=True,
+        env=cli.clean_env(),
+        cwd=tmp_path,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "bench" / "latest-queue.json").read_text())
-    assert report["messages"] == 40 and set(report["per_second"]) == {"raw_send", "drain_1_worker",
-                                                                        "drain_2_workers"}
+    assert report["messages"] == 40 and set(report["per_second"]) == {
+        "raw_send",
+        "drain_1_worker",
+        "drain_2_workers",
+    }
     assert all(v > 0 for v in report["per_second"].values())
     assert "drain_2_workers_per_second" in report["targets"]

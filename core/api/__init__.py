@@ -5,8 +5,17 @@ Callers authenticate with a bearer token (``POST /api/v1/auth/token`` or a unit'
 token); errors are problem+json (``core/views/errors.py``).
 """
 
-MODULES = ("openapi", "auth", "organizations", "users", "delegations", "tokens", "documents", "mailboxes",
-           "edxml_v1")
+MODULES = (
+    "openapi",
+    "auth",
+    "organizations",
+    "users",
+    "delegations",
+    "tokens",
+    "documents",
+    "mailboxes",
+    "edxml_v1",
+)
 
 
 def includeme(config):

@@ -3,6 +3,7 @@
 Kept apart from the operations (``api/documents.py``) so each reads on its own: this module
 says what goes over the wire, that one what the hub does with it.
 """
+
 from .. import doctypes
 from ..edxml import STATUS_CODES
 from ..resources.documents import DRAFT, ISSUED
@@ -24,8 +25,12 @@ def _text(limit, description=""):
 
 ORGAN_REF = {
     "type": "object",
-    "properties": {"organ_id": _text(20), "code": _text(100, "The earlier document's number/notation."),
-                   "promulgation_date": {"type": "string", "format": "date"}, "document_id": _text(100)},
+    "properties": {
+        "organ_id": _text(20),
+        "code": _text(100, "The earlier document's number/notation."),
+        "promulgation_date": {"type": "string", "format": "date"},
+        "document_id": _text(100),
+    },
     "additionalProperties": False,
 }
 
@@ -35,8 +40,11 @@ ATTACHMENT_IN = {
         "name": _text(255, "The file name; its extension must fit the content."),
         "content_type": _text(200, "Ignored: the type is judged from the content."),
         "description": _text(1000),
-        "content_base64": {"type": "string", "contentEncoding": "base64",
-                           "description": "The file's bytes in standard base64 (line breaks allowed)."},
+        "content_base64": {
+            "type": "string",
+            "contentEncoding": "base64",
+            "description": "The file's bytes in standard base64 (line breaks allowed).",
+        },
     },
     "required": ["name", "content_base64"],
     "additionalProperties": False,
@@ -51,32 +59,57 @@ _META_IN = {
     "signer_position": _text(200),
     "signer_competence": _text(200),
     "sphere_of_promulgation": _text(200),
-    "priority": {"type": "integer", "minimum": 0, "maximum": 4,
-                 "description": "0 normal, 1 urgent, 2 very urgent, 3 express, 4 express on time."},
+    "priority": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 4,
+        "description": "0 normal, 1 urgent, 2 very urgent, 3 express, 4 express on time.",
+    },
     "steering_type": {"type": "integer", "minimum": 0, "maximum": 99},
     "promulgation_amount": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
     "page_amount": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
     "due_date": {"type": "string", "format": "date"},
     "to_places": {"type": "array", "items": _text(500), "maxItems": 100},
     "appendixes": {"type": "array", "items": _text(500), "maxItems": 100},
-    "response_for": {"type": "array", "items": ORGAN_REF, "maxItems": 100,
-                     "description": "Earlier documents this one answers."},
-    "classification": {"type": "string", "enum": list(doctypes.CLASSIFICATIONS),
-                       "description": "Secret classifications are refused at issue (R11)."},
+    "response_for": {
+        "type": "array",
+        "items": ORGAN_REF,
+        "maxItems": 100,
+        "description": "Earlier documents this one answers.",
+    },
+    "classification": {
+        "type": "string",
+        "enum": list(doctypes.CLASSIFICATIONS),
+        "description": "Secret classifications are refused at issue (R11).",
+    },
     "recipients": {"type": "array", "items": _text(20), "maxItems": 2000, "description": "Unit codes."},
-    "groups": {"type": "array", "items": _text(60), "maxItems": 50,
-               "description": f"Named groups ({', '.join(ds.GROUPS)}) or children:<unit code>."},
-    "persons": {"type": "array", "items": _text(64), "maxItems": 500, "description": "Logins (personal mailboxes)."},
-    "business_doc_type": {"type": "integer", "enum": [0, 1, 2, 3],
-                          "description": "0 new, 1 revoke, 2 update, 3 replace an earlier document."},
+    "groups": {
+        "type": "array",
+        "items": _text(60),
+        "maxItems": 50,
+        "description": f"Named groups ({', '.join(ds.GROUPS)}) or children:<unit code>.",
+    },
+    "persons": {
+        "type": "array",
+        "items": _text(64),
+        "maxItems": 500,
+        "description": "Logins (personal mailboxes).",
+    },
+    "business_doc_type": {
+        "type": "integer",
+        "enum": [0, 1, 2, 3],
+        "description": "0 new, 1 revoke, 2 update, 3 replace an earlier document.",
+    },
     "business_document_id": _text(100, "The earlier document (its id or edXML DocumentId) for 1-3."),
     "business_reason": _text(2000),
 }
 
 SEND_BODY = {
     "type": "object",
-    "description": ("The document's metadata and recipients. As multipart/form-data: a `metadata` part "
-                    "with this object (without content) and one `file` part per attachment."),
+    "description": (
+        "The document's metadata and recipients. As multipart/form-data: a `metadata` part "
+        "with this object (without content) and one `file` part per attachment."
+    ),
     "properties": {
         "unit": _text(20, "The sending unit's code; the caller's unit by default."),
         "draft": {"type": "boolean", "default": False, "description": "Only write the draft; do not issue."},
@@ -91,8 +124,11 @@ SEND_MULTIPART = {
     "type": "object",
     "properties": {
         "metadata": {**SEND_BODY, "description": "The JSON object of application/json, as a JSON part."},
-        "file": {"type": "array", "items": {"type": "string", "format": "binary"},
-                 "description": "One part per attachment; its file name names the attachment."},
+        "file": {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "description": "One part per attachment; its file name names the attachment.",
+        },
     },
     "required": ["metadata"],
 }
@@ -102,8 +138,12 @@ ACTION_BODY = {
     "properties": {
         "action": {"type": "string", "enum": ACTION_NAMES},
         "reason": _text(2000, "Required to refuse, recall and refuse a recall."),
-        "assignees": {"type": "array", "items": _text(64), "maxItems": 50,
-                      "description": "assign: logins of the unit's specialists, the first leads."},
+        "assignees": {
+            "type": "array",
+            "items": _text(64),
+            "maxItems": 50,
+            "description": "assign: logins of the unit's specialists, the first leads.",
+        },
         "deadline": {"type": "string", "format": "date", "description": "assign: the processing deadline."},
         "note": _text(2000),
     },
@@ -117,84 +157,134 @@ PAPER_BODY = {
         "unit": _text(20, "The receiving unit's code; the caller's unit by default."),
         "sender_code": _text(20, "The sender's unit code, when it is in the directory."),
         "sender_name": _text(300, "The sender's name, when it is not."),
-        "notation": {"type": "string", "minLength": 1, "maxLength": 100,
-                     "description": "Number and notation written on the paper (\"15/QĐ-UBND\")."},
+        "notation": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100,
+            "description": 'Number and notation written on the paper ("15/QĐ-UBND").',
+        },
         "promulgation_date": {"type": "string", "format": "date"},
         "subject": _text(ds.MAX_SUBJECT),
-        "scan": {"type": "object", "properties": {
-            "name": _text(255), "content_base64": {"type": "string", "contentEncoding": "base64"}},
-            "required": ["name", "content_base64"], "additionalProperties": False},
+        "scan": {
+            "type": "object",
+            "properties": {
+                "name": _text(255),
+                "content_base64": {"type": "string", "contentEncoding": "base64"},
+            },
+            "required": ["name", "content_base64"],
+            "additionalProperties": False,
+        },
     },
     "required": ["notation", "promulgation_date"],
     "additionalProperties": False,
 }
 
-UNIT_REF = add_schema("UnitRef", {
-    "type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
-    "required": ["code", "name"]})
+UNIT_REF = add_schema(
+    "UnitRef",
+    {
+        "type": "object",
+        "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+        "required": ["code", "name"],
+    },
+)
 
 HISTORY_ENTRY = {
     "type": "object",
     "properties": {
         "state": {"type": "string", "enum": list(DELIVERY_STATES)},
-        "time": {"type": "string"}, "actor": {"type": "string"}, "on_behalf_of": NULLABLE_STRING,
-        "reason": {"type": "string"}, "note": {"type": "string"},
-        "assignees": {"type": "array", "items": {"type": "string"}}, "deadline": NULLABLE_STRING,
+        "time": {"type": "string"},
+        "actor": {"type": "string"},
+        "on_behalf_of": NULLABLE_STRING,
+        "reason": {"type": "string"},
+        "note": {"type": "string"},
+        "assignees": {"type": "array", "items": {"type": "string"}},
+        "deadline": NULLABLE_STRING,
         "register": {"type": "string"},
     },
     "required": ["state", "time", "actor"],
 }
 
-SIGNATURE_REPORT = add_schema("SignatureReport", {   # core/signing.py SignatureReport
-    "type": "object",
-    "properties": {
-        "badge": {"type": "string", "enum": list(BADGES)},
-        "format": {"type": "string", "description": "pades (a PDF attachment) or xmldsig (the edXML envelope)."},
-        "target": {"type": "string", "description": "The attachment's name, or edxml for the envelope."},
-        "signer": {"type": "string"}, "issuer": {"type": "string"}, "serial": {"type": "string"},
-        "signed_at": {"type": "string"}, "timestamped": {"type": "boolean"},
-        "reason": {"type": "string", "description": "Why it is not valid (English)."},
+SIGNATURE_REPORT = add_schema(
+    "SignatureReport",
+    {  # core/signing.py SignatureReport
+        "type": "object",
+        "properties": {
+            "badge": {"type": "string", "enum": list(BADGES)},
+            "format": {
+                "type": "string",
+                "description": "pades (a PDF attachment) or xmldsig (the edXML envelope).",
+            },
+            "target": {"type": "string", "description": "The attachment's name, or edxml for the envelope."},
+            "signer": {"type": "string"},
+            "issuer": {"type": "string"},
+            "serial": {"type": "string"},
+            "signed_at": {"type": "string"},
+            "timestamped": {"type": "boolean"},
+            "reason": {"type": "string", "description": "Why it is not valid (English)."},
+        },
+        "required": ["badge", "format", "target"],
     },
-    "required": ["badge", "format", "target"],
-})
+)
 
-DELIVERY_SCHEMA = add_schema("Delivery", {
-    "type": "object",
-    "description": "The document's journey at one recipient (edXML status codes).",
-    "properties": {
-        "key": {"type": "string", "description": "The unit code, or ~login for a personal mailbox."},
-        "recipient": {"oneOf": [{"type": "null"}, UNIT_REF]},
-        "recipient_login": NULLABLE_STRING,
-        "personal": {"type": "boolean"},
-        "state": {"type": "string", "enum": list(DELIVERY_STATES), "description": "\"\": queued for an adapter."},
-        "state_title": {"type": "string"},
-        "arrived_at": NULLABLE_STRING,
-        "due": NULLABLE_STRING,
-        "overdue": {"type": "boolean"},
-        "read_at": NULLABLE_STRING,
-        "read_by": NULLABLE_STRING,
-        "register_number": {"type": ["integer", "null"]},
-        "register_year": {"type": ["integer", "null"]},
-        "assignees": {"type": "array", "items": {"type": "string"}},
-        "completed_at": NULLABLE_STRING,
-        "transport": {"type": "string"},
-        "history": {"type": "array", "items": HISTORY_ENTRY},
-        "signatures": {"type": "array", "items": SIGNATURE_REPORT,
-                       "description": "The signatures of the attachments, verified once when the delivery arrived."},
-        "signatures_checked_at": NULLABLE_STRING,
-        "actions": {"type": "array", "items": {"type": "string", "enum": ACTION_NAMES},
-                    "description": "What the caller may do next."},
-        "actions_url": {"type": "string"},
+DELIVERY_SCHEMA = add_schema(
+    "Delivery",
+    {
+        "type": "object",
+        "description": "The document's journey at one recipient (edXML status codes).",
+        "properties": {
+            "key": {"type": "string", "description": "The unit code, or ~login for a personal mailbox."},
+            "recipient": {"oneOf": [{"type": "null"}, UNIT_REF]},
+            "recipient_login": NULLABLE_STRING,
+            "personal": {"type": "boolean"},
+            "state": {
+                "type": "string",
+                "enum": list(DELIVERY_STATES),
+                "description": '"": queued for an adapter.',
+            },
+            "state_title": {"type": "string"},
+            "arrived_at": NULLABLE_STRING,
+            "due": NULLABLE_STRING,
+            "overdue": {"type": "boolean"},
+            "read_at": NULLABLE_STRING,
+            "read_by": NULLABLE_STRING,
+            "register_number": {"type": ["integer", "null"]},
+            "register_year": {"type": ["integer", "null"]},
+            "assignees": {"type": "array", "items": {"type": "string"}},
+            "completed_at": NULLABLE_STRING,
+            "transport": {"type": "string"},
+            "history": {"type": "array", "items": HISTORY_ENTRY},
+            "signatures": {
+                "type": "array",
+                "items": SIGNATURE_REPORT,
+                "description": "The signatures of the attachments, verified once when the delivery arrived.",
+            },
+            "signatures_checked_at": NULLABLE_STRING,
+            "actions": {
+                "type": "array",
+                "items": {"type": "string", "enum": ACTION_NAMES},
+                "description": "What the caller may do next.",
+            },
+            "actions_url": {"type": "string"},
+        },
+        "required": ["key", "personal", "state", "state_title", "overdue"],
     },
-    "required": ["key", "personal", "state", "state_title", "overdue"],
-})
+)
 
-ATTACHMENT_OUT = add_schema("Attachment", {
-    "type": "object",
-    "properties": {"name": {"type": "string"}, "content_type": {"type": "string"}, "size": {"type": "integer"},
-                   "sha256": {"type": "string"}, "description": {"type": "string"}, "url": {"type": "string"}},
-    "required": ["name", "content_type", "size", "sha256", "url"],
-})
+ATTACHMENT_OUT = add_schema(
+    "Attachment",
+    {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "content_type": {"type": "string"},
+            "size": {"type": "integer"},
+            "sha256": {"type": "string"},
+            "description": {"type": "string"},
+            "url": {"type": "string"},
+        },
+        "required": ["name", "content_type", "size", "sha256", "url"],
+    },
+)
 
 _SUMMARY = {
     "id": {"type": "string"},
@@ -214,60 +304,90 @@ _SUMMARY = {
     "created_at": {"type": "string"},
     "issued_at": NULLABLE_STRING,
     "attachment_count": {"type": "integer"},
-    "delivery_states": {"type": "object", "additionalProperties": {"type": "integer"},
-                        "description": "For the sender: how many deliveries are in each state."},
+    "delivery_states": {
+        "type": "object",
+        "additionalProperties": {"type": "integer"},
+        "description": "For the sender: how many deliveries are in each state.",
+    },
 }
 SUMMARY_REQUIRED = ["id", "document_id", "url", "notation", "subject", "state", "sender"]
-DOCUMENT_SUMMARY = add_schema("DocumentSummary", {"type": "object", "properties": _SUMMARY,
-                                                  "required": SUMMARY_REQUIRED})
+DOCUMENT_SUMMARY = add_schema(
+    "DocumentSummary", {"type": "object", "properties": _SUMMARY, "required": SUMMARY_REQUIRED}
+)
 
-DOCUMENT_SCHEMA = add_schema("Document", {
-    "type": "object",
-    "description": ("A data message. The sender sees every delivery with its timeline; a recipient sees "
-                    "only its own."),
-    "properties": {
-        **_SUMMARY,
-        "role": {"type": "string", "enum": ["sender", "recipient"]},
-        "meta": {"type": "object", "description": "The edXML MessageHeader fields."},
-        "recipients": {"type": "array", "items": {"type": "string"}},
-        "persons": {"type": "array", "items": {"type": "string"}},
-        "created_by": {"type": "string"},
-        "issued_by": NULLABLE_STRING,
-        "issued_on_behalf_of": NULLABLE_STRING,
-        "register_number": {"type": ["integer", "null"]},
-        "register_year": {"type": ["integer", "null"]},
-        "origin": {"type": "string"},
-        "approval": {"type": "array", "items": {"type": "object"}},
-        "attachments": {"type": "array", "items": ATTACHMENT_OUT},
-        "links": {"type": "array", "items": {"type": "object", "properties": {
-            "document": {"type": "string"}, "business_doc_type": {"type": "integer"},
-            "notation": {"type": "string"}, "time": NULLABLE_STRING, "url": {"type": "string"}}}},
-        "deliveries": {"type": "array", "items": DELIVERY_SCHEMA},
-        "edxml_url": {"type": "string"},
+DOCUMENT_SCHEMA = add_schema(
+    "Document",
+    {
+        "type": "object",
+        "description": (
+            "A data message. The sender sees every delivery with its timeline; a recipient sees only its own."
+        ),
+        "properties": {
+            **_SUMMARY,
+            "role": {"type": "string", "enum": ["sender", "recipient"]},
+            "meta": {"type": "object", "description": "The edXML MessageHeader fields."},
+            "recipients": {"type": "array", "items": {"type": "string"}},
+            "persons": {"type": "array", "items": {"type": "string"}},
+            "created_by": {"type": "string"},
+            "issued_by": NULLABLE_STRING,
+            "issued_on_behalf_of": NULLABLE_STRING,
+            "register_number": {"type": ["integer", "null"]},
+            "register_year": {"type": ["integer", "null"]},
+            "origin": {"type": "string"},
+            "approval": {"type": "array", "items": {"type": "object"}},
+            "attachments": {"type": "array", "items": ATTACHMENT_OUT},
+            "links": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "document": {"type": "string"},
+                        "business_doc_type": {"type": "integer"},
+                        "notation": {"type": "string"},
+                        "time": NULLABLE_STRING,
+                        "url": {"type": "string"},
+                    },
+                },
+            },
+            "deliveries": {"type": "array", "items": DELIVERY_SCHEMA},
+            "edxml_url": {"type": "string"},
+        },
+        "required": SUMMARY_REQUIRED + ["role", "meta", "attachments", "links", "deliveries"],
     },
-    "required": SUMMARY_REQUIRED + ["role", "meta", "attachments", "links", "deliveries"],
-})
+)
 
-PAPER_OUTCOME = add_schema("PaperCheckOutcome", {
-    "type": "object",
-    "description": ("registered_electronic: the data message was in the mailbox and is now registered; "
-                    "already_registered: it was, and had been registered; registered_paper: the sender is not "
-                    "connected, the paper is registered; refused_connected: the sender is connected, the paper "
-                    "is refused, the sender told and an incident opened (R9.2)."),
-    "properties": {
-        "outcome": {"type": "string", "enum": [paper.FOUND_AND_REGISTERED, paper.ALREADY_REGISTERED,
-                                               paper.PAPER_REGISTERED, paper.REFUSED_CONNECTED]},
-        "register_number": {"type": ["integer", "null"]},
-        "register_year": {"type": ["integer", "null"]},
-        "document": {"oneOf": [{"type": "null"}, DOCUMENT_SUMMARY]},
-        "delivery": {"oneOf": [{"type": "null"}, DELIVERY_SCHEMA]},
-        "scan": {"oneOf": [{"type": "null"}, {"type": "object"}]},
-        "incident": NULLABLE_STRING,
-        "notified": {"type": "array", "items": {"type": "string"}},
-        "sender": {"oneOf": [{"type": "null"}, UNIT_REF]},
+PAPER_OUTCOME = add_schema(
+    "PaperCheckOutcome",
+    {
+        "type": "object",
+        "description": (
+            "registered_electronic: the data message was in the mailbox and is now registered; "
+            "already_registered: it was, and had been registered; registered_paper: the sender is not "
+            "connected, the paper is registered; refused_connected: the sender is connected, the paper "
+            "is refused, the sender told and an incident opened (R9.2)."
+        ),
+        "properties": {
+            "outcome": {
+                "type": "string",
+                "enum": [
+                    paper.FOUND_AND_REGISTERED,
+                    paper.ALREADY_REGISTERED,
+                    paper.PAPER_REGISTERED,
+                    paper.REFUSED_CONNECTED,
+                ],
+            },
+            "register_number": {"type": ["integer", "null"]},
+            "register_year": {"type": ["integer", "null"]},
+            "document": {"oneOf": [{"type": "null"}, DOCUMENT_SUMMARY]},
+            "delivery": {"oneOf": [{"type": "null"}, DELIVERY_SCHEMA]},
+            "scan": {"oneOf": [{"type": "null"}, {"type": "object"}]},
+            "incident": NULLABLE_STRING,
+            "notified": {"type": "array", "items": {"type": "string"}},
+            "sender": {"oneOf": [{"type": "null"}, UNIT_REF]},
+        },
+        "required": ["outcome"],
     },
-    "required": ["outcome"],
-})
+)
 
 BINARY = {"type": "string", "format": "binary"}
 XML_TEXT = {"type": "string", "description": "An edXML package (QCVN 102:2016)."}

@@ -7,6 +7,7 @@ named in the body, the permission of the chosen action, issuing) ask
 Reads, downloads and exports are audited by the services. Bodies that carry files
 (base64 in JSON, multipart, edXML) are measured before they are parsed.
 """
+
 import binascii
 import io
 import json
@@ -21,14 +22,21 @@ from .. import permissions as sec
 from ..errors import NotFound, ServiceError
 from ..filetypes import AttachmentTooLarge, human_size
 from ..i18n import _
-from ..services import attachments, audit, paper, workflow
 from ..security import SystemIdentity, current_delegation
-from ..services import documents as ds
+from ..services import attachments, audit, documents as ds, paper, workflow
+from .document_schemas import (
+    ACTION_BODY,
+    BINARY,
+    DELIVERY_SCHEMA,
+    DOCUMENT_SCHEMA,
+    PAPER_BODY,
+    PAPER_OUTCOME,
+    SEND_BODY,
+    SEND_MULTIPART,
+    XML_TEXT,
+)
 from .json import JSON_TYPE, BadRequest, check_object, respond
 from .openapi import Operation, add_api_route, refuse
-from .document_schemas import (
-    SEND_BODY, SEND_MULTIPART, ACTION_BODY, PAPER_BODY, DELIVERY_SCHEMA, DOCUMENT_SCHEMA, PAPER_OUTCOME, BINARY, XML_TEXT,
-)
 
 MiB = 1024 * 1024
 #: room for the metadata beside the files in a request body
@@ -147,7 +155,9 @@ class Viewer:
             self.codes.add(identity.unit_code)
         elif identity is not None:
             self.logins.add(identity.login)
-            self.codes |= {p.rsplit("@", 1)[1] for p in sec.role_principals(document, identity.login) if "@" in p}
+            self.codes |= {
+                p.rsplit("@", 1)[1] for p in sec.role_principals(document, identity.login) if "@" in p
+            }
         delegation = current_delegation(request)
         if delegation is not None:
             self.logins.add(delegation.delegator)
@@ -157,15 +167,21 @@ class Viewer:
         self._sender_side = {}
 
     def near(self, delivery):
-        return (delivery.recipient_code in self.codes) if delivery.recipient_code else (
-            delivery.recipient_login in self.logins)
+        return (
+            (delivery.recipient_code in self.codes)
+            if delivery.recipient_code
+            else (delivery.recipient_login in self.logins)
+        )
 
     def deliveries(self):
         """The deliveries shown: all of them to the sender, a recipient its own."""
         if self.sender:
             return list(self.document.deliveries.values())
-        return [d for d in self.document.deliveries.values()
-                if self.near(d) and self.request.has_permission(sec.READ_MAILBOX, d)]
+        return [
+            d
+            for d in self.document.deliveries.values()
+            if self.near(d) and self.request.has_permission(sec.READ_MAILBOX, d)
+        ]
 
     def own(self, deliveries):
         """The caller's own deliveries among ``deliveries`` (the one a read marks read comes first)."""
@@ -176,7 +192,9 @@ class Viewer:
         for action in workflow.available(delivery):
             if action.side == "sender":
                 if action.name not in self._sender_side:
-                    self._sender_side[action.name] = bool(self.request.has_permission(action.permission, delivery))
+                    self._sender_side[action.name] = bool(
+                        self.request.has_permission(action.permission, delivery)
+                    )
                 allowed = self._sender_side[action.name]
             else:
                 allowed = self.near(delivery) and self.request.has_permission(action.permission, delivery)
@@ -211,11 +229,23 @@ def delivery_json(request, delivery, today_iso, full=True, viewer=None):
         out["signatures"] = [signature_json(r) for r in delivery.signatures or ()]
         out["signatures_checked_at"] = delivery.signatures_checked_at
         out["actions"] = viewer.actions(delivery)
-        out["actions_url"] = request.route_url("api.delivery.actions", id=delivery.document.id, code=delivery.key)
+        out["actions_url"] = request.route_url(
+            "api.delivery.actions", id=delivery.document.id, code=delivery.key
+        )
     return out
 
 
-SIGNATURE_FIELDS = ("badge", "format", "target", "signer", "issuer", "serial", "signed_at", "timestamped", "reason")
+SIGNATURE_FIELDS = (
+    "badge",
+    "format",
+    "target",
+    "signer",
+    "issuer",
+    "serial",
+    "signed_at",
+    "timestamped",
+    "reason",
+)
 
 
 def signature_json(report):
@@ -224,9 +254,14 @@ def signature_json(report):
 
 
 def attachment_json(request, attachment):
-    return {"name": attachment.name, "content_type": attachment.mime_type, "size": attachment.size,
-            "sha256": attachment.sha256, "description": attachment.description or "",
-            "url": request.route_url("api.document.attachment", id=attachment.document.id, name=attachment.name)}
+    return {
+        "name": attachment.name,
+        "content_type": attachment.mime_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+        "description": attachment.description or "",
+        "url": request.route_url("api.document.attachment", id=attachment.document.id, name=attachment.name),
+    }
 
 
 def document_json(request, document, viewer=None):
@@ -234,24 +269,28 @@ def document_json(request, document, viewer=None):
     sender = viewer.sender
     today_iso = request.env.today().isoformat()
     out = document_summary(request, document, with_states=sender)
-    out.update({
-        "role": "sender" if sender else "recipient",
-        "meta": plain({k: v for k, v in document.meta.items() if k != "attachments"}),
-        "recipients": list(document.recipients),
-        "persons": list(document.persons) if sender else [],
-        "created_by": document.created_by,
-        "issued_by": document.issued_by,
-        "issued_on_behalf_of": document.issued_on_behalf_of,
-        "register_number": document.register_number,
-        "register_year": document.register_year,
-        "origin": getattr(document, "origin", "hub"),
-        "approval": [plain(a) for a in document.approval] if sender else [],
-        "attachments": [attachment_json(request, a) for a in document.attachments.values()],
-        "links": [dict(plain(link), url=request.route_url("api.document", id=link.get("document", "")))
-                  for link in document.links],
-        "deliveries": [delivery_json(request, d, today_iso, viewer=viewer) for d in viewer.deliveries()],
-        "edxml_url": request.route_url("api.document.edxml", id=document.id),
-    })
+    out.update(
+        {
+            "role": "sender" if sender else "recipient",
+            "meta": plain({k: v for k, v in document.meta.items() if k != "attachments"}),
+            "recipients": list(document.recipients),
+            "persons": list(document.persons) if sender else [],
+            "created_by": document.created_by,
+            "issued_by": document.issued_by,
+            "issued_on_behalf_of": document.issued_on_behalf_of,
+            "register_number": document.register_number,
+            "register_year": document.register_year,
+            "origin": getattr(document, "origin", "hub"),
+            "approval": [plain(a) for a in document.approval] if sender else [],
+            "attachments": [attachment_json(request, a) for a in document.attachments.values()],
+            "links": [
+                dict(plain(link), url=request.route_url("api.document", id=link.get("document", "")))
+                for link in document.links
+            ],
+            "deliveries": [delivery_json(request, d, today_iso, viewer=viewer) for d in viewer.deliveries()],
+            "edxml_url": request.route_url("api.document.edxml", id=document.id),
+        }
+    )
     return out
 
 
@@ -262,20 +301,28 @@ def body_size(request, limit):
     if length is None:
         length = len(request.body)
     if length > limit:
-        raise TooLarge(_("The request body is ${size}, more than the limit of ${limit}."), field="body",
-                       size=human_size(length), limit=human_size(limit))
+        raise TooLarge(
+            _("The request body is ${size}, more than the limit of ${limit}."),
+            field="body",
+            size=human_size(length),
+            limit=human_size(limit),
+        )
 
 
 def _base64_limit(policy, total=True):
     decoded = policy.max_document_bytes if total else policy.max_file_bytes
-    return int((decoded + 2) // 3 * 4 * 1.02) + METADATA_ROOM   # 2 %: line breaks in wrapped base64
+    return int((decoded + 2) // 3 * 4 * 1.02) + METADATA_ROOM  # 2 %: line breaks in wrapped base64
 
 
 def media_type(request, accepted):
     kind = (request.content_type or "").lower()
     if kind not in accepted:
-        raise UnsupportedMediaType(_("Send the body as ${types}, not ${type}."), field="Content-Type",
-                                   types=" or ".join(accepted), type=kind or "-")
+        raise UnsupportedMediaType(
+            _("Send the body as ${types}, not ${type}."),
+            field="Content-Type",
+            types=" or ".join(accepted),
+            type=kind or "-",
+        )
     return kind
 
 
@@ -298,14 +345,19 @@ def decode_base64(text, name, field, policy):
     """The bytes of standard base64 ``text``; line breaks are allowed, nothing else. Size-checked first."""
     cleaned = text.replace("\r", "").replace("\n", "").encode("ascii", "replace")
     if len(cleaned) // 4 * 3 > policy.max_file_bytes + 2:
-        raise AttachmentTooLarge(_("The file ${name} is larger than the limit of ${limit}."),
-                                 name=name[:60], limit=human_size(policy.max_file_bytes))
+        raise AttachmentTooLarge(
+            _("The file ${name} is larger than the limit of ${limit}."),
+            name=name[:60],
+            limit=human_size(policy.max_file_bytes),
+        )
     if len(cleaned) % 4 or not _BASE64.fullmatch(cleaned):
         raise BadRequest(_("The content of ${name} is not valid base64."), field=field, name=name[:60])
     try:
         return binascii.a2b_base64(cleaned, strict_mode=True)
     except binascii.Error:
-        raise BadRequest(_("The content of ${name} is not valid base64."), field=field, name=name[:60]) from None
+        raise BadRequest(
+            _("The content of ${name} is not valid base64."), field=field, name=name[:60]
+        ) from None
 
 
 def read_send_body(request, env):
@@ -317,7 +369,9 @@ def read_send_body(request, env):
         data = json_body(request.body, SEND_BODY)
         files = []
         for item in data.pop("attachments", None) or ():
-            content = decode_base64(item["content_base64"], item["name"], "attachments.content_base64", policy)
+            content = decode_base64(
+                item["content_base64"], item["name"], "attachments.content_base64", policy
+            )
             files.append((item["name"], io.BytesIO(content), item.get("description", "")))
         return data, files
     body_size(request, policy.max_document_bytes + METADATA_ROOM)
@@ -353,9 +407,17 @@ def _unit_for(request, code, permission, context):
         raise BadRequest(_("Unknown unit ${code}."), field="unit", code=code[:40])
     if not request.has_permission(permission, unit["mailbox"]):
         if is_system(request):
-            refuse(request, _("This token belongs to unit ${own}; it cannot act on unit ${other}."), field="unit",
-                   permission=permission, own=request.identity.unit_code, other=code)
-        refuse(request, _("You may not act for unit ${code}."), field="unit", permission=permission, code=code)
+            refuse(
+                request,
+                _("This token belongs to unit ${own}; it cannot act on unit ${other}."),
+                field="unit",
+                permission=permission,
+                own=request.identity.unit_code,
+                other=code,
+            )
+        refuse(
+            request, _("You may not act for unit ${code}."), field="unit", permission=permission, code=code
+        )
     return unit
 
 
@@ -368,8 +430,7 @@ def send_document(request, body, query):
     if not draft_only:
         ds.require_issuer(document, request.has_permission, field="draft")
         ds.issue(site, env, actor, document, system=is_system(request))
-    return respond(document_json(request, document), status=201,
-                   location=document_url(request, document))
+    return respond(document_json(request, document), status=201, location=document_url(request, document))
 
 
 def get_document(request, body, query):
@@ -394,8 +455,9 @@ def file_response(body_or_file, content_type, filename, size=None):
         if size is not None:
             response.content_length = size
     response.headers["Content-Type"] = content_type
-    response.headers["Content-Disposition"] = (f'attachment; filename="{_ascii_name(filename)}"; '
-                                               f"filename*=UTF-8''{quote(filename, safe='')}")
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{_ascii_name(filename)}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.cache_control = "no-store"
     return response
@@ -413,12 +475,26 @@ def act(request, body, query):
     delivery = request.context
     action = workflow.get_action(delivery, body["action"])
     if not request.has_permission(action.permission, delivery):
-        refuse(request, _("You may not ${action} this delivery."), field="action", permission=action.permission,
-               action=action.title)
+        refuse(
+            request,
+            _("You may not ${action} this delivery."),
+            field="action",
+            permission=action.permission,
+            action=action.title,
+        )
     env = request.env
-    ds.act(request.site, env, request.actor, delivery, action.name, reason=body.get("reason", ""),
-           assignees=body.get("assignees") or (), deadline=body.get("deadline") or None, note=body.get("note", ""),
-           system=is_system(request))
+    ds.act(
+        request.site,
+        env,
+        request.actor,
+        delivery,
+        action.name,
+        reason=body.get("reason", ""),
+        assignees=body.get("assignees") or (),
+        deadline=body.get("deadline") or None,
+        note=body.get("note", ""),
+        system=is_system(request),
+    )
     return delivery_json(request, delivery, env.today().isoformat())
 
 
@@ -432,21 +508,34 @@ def paper_check(request, body, query):
     scan = None
     if data.get("scan"):
         item = data["scan"]
-        scan = (item["name"], io.BytesIO(decode_base64(item["content_base64"], item["name"], "scan.content_base64",
-                                                       policy)))
-    outcome, details = paper.check(site, env, request.actor, unit, sender_code=data.get("sender_code", ""),
-                                   notation=data["notation"], promulgation_date=data["promulgation_date"],
-                                   sender_name=data.get("sender_name", ""), subject=data.get("subject", ""),
-                                   scan=scan)
+        scan = (
+            item["name"],
+            io.BytesIO(decode_base64(item["content_base64"], item["name"], "scan.content_base64", policy)),
+        )
+    outcome, details = paper.check(
+        site,
+        env,
+        request.actor,
+        unit,
+        sender_code=data.get("sender_code", ""),
+        notation=data["notation"],
+        promulgation_date=data["promulgation_date"],
+        sender_name=data.get("sender_name", ""),
+        subject=data.get("subject", ""),
+        scan=scan,
+    )
     delivery, document = details.get("delivery"), details.get("document")
     entry = details.get("entry") or {}
     sender = details.get("sender")
     return {
         "outcome": outcome,
         "register_number": details.get("register_number"),
-        "register_year": details.get("register_year") or (delivery.register_year if delivery is not None else None),
+        "register_year": details.get("register_year")
+        or (delivery.register_year if delivery is not None else None),
         "document": document_summary(request, document) if document is not None else None,
-        "delivery": delivery_json(request, delivery, env.today().isoformat()) if delivery is not None else None,
+        "delivery": delivery_json(request, delivery, env.today().isoformat())
+        if delivery is not None
+        else None,
         "scan": plain(entry["scan"]) if entry.get("scan") else None,
         "incident": details.get("incident"),
         "notified": list(details.get("notified") or ()),
@@ -456,6 +545,7 @@ def paper_check(request, body, query):
 
 def _edxml_io():
     from ..services import edxml_io
+
     return edxml_io
 
 
@@ -470,9 +560,17 @@ def export_status(request, body, query):
     delivery = request.context
     site = request.site
     data = _edxml_io().export_status(site, request.env, delivery)
-    audit.record(site, request.actor, "document.export", ds.path_of(delivery), format="edxml-status",
-                 state=delivery.state)
-    return file_response(data, "application/xml", f"{delivery.document.document_id}-{delivery.key}-status.xml")
+    audit.record(
+        site,
+        request.actor,
+        "document.export",
+        ds.path_of(delivery),
+        format="edxml-status",
+        state=delivery.state,
+    )
+    return file_response(
+        data, "application/xml", f"{delivery.document.document_id}-{delivery.key}-status.xml"
+    )
 
 
 def import_edxml(request, body, query):
@@ -482,74 +580,186 @@ def import_edxml(request, body, query):
     body_size(request, env.edxml_max_bytes)
     context = request.context
     unit = context.__parent__
-    document = _edxml_io().import_package(site, env, request.actor, unit, request.body_file_seekable,
-                                          system=is_system(request), permits=request.has_permission)
-    return respond(document_json(request, document), status=201,
-                   location=document_url(request, document))
+    document = _edxml_io().import_package(
+        site,
+        env,
+        request.actor,
+        unit,
+        request.body_file_seekable,
+        system=is_system(request),
+        permits=request.has_permission,
+    )
+    return respond(document_json(request, document), status=201, location=document_url(request, document))
 
 
 TAGS = ("documents",)
 
 
 def includeme(config):
-    add_api_route(config, "api.documents", "/documents", [
-        Operation("POST", send_document, sec.DRAFT,
-                  "Send a document: compose and issue it (or only write the draft).",
-                  body=SEND_BODY, media={MULTIPART: SEND_MULTIPART}, raw_body=True, tags=TAGS,
-                  errors=(400, 403, 404, 409, 413, 415),
-                  description=("Needs the right to write drafts for the unit and, to issue, the right to issue "
-                               "(the unit's `issuers` policy: its clerk by default; a unit's own token issues "
-                               "as its eOffice product, whose approval counts). Attachments: base64 in JSON or "
-                               "file parts in multipart/form-data; type judged by content; size limits apply to "
-                               "the decoded bytes and the whole body is measured first (413). A refused send "
-                               "stores nothing."),
-                  responses={201: ("The document, with its deliveries.", DOCUMENT_SCHEMA)}),
-    ], factory=own_mailbox_factory)
-    add_api_route(config, "api.document", "/documents/{id}", [
-        Operation("GET", get_document, sec.READ_MAILBOX,
-                  "A document: metadata, attachments, links, and the deliveries the caller may see.",
-                  tags=TAGS, errors=(403, 404), description="Every read is on the audit record (R6.6); a "
-                  "recipient's first read marks its delivery read.",
-                  responses={200: ("The document.", DOCUMENT_SCHEMA)}),
-    ], factory=document_factory)
-    add_api_route(config, "api.document.attachment", "/documents/{id}/attachments/{name}", [
-        Operation("GET", download, sec.READ_MAILBOX, "An attachment's bytes (audited).", tags=TAGS,
-                  errors=(403, 404), responses={200: ("The file, as an attachment.", BINARY, "*/*")}),
-    ], factory=attachment_factory)
-    add_api_route(config, "api.delivery.actions", "/documents/{id}/deliveries/{code}/actions", [
-        Operation("POST", act, sec.READ_MAILBOX,
-                  "Move a delivery: accept, refuse, assign, start, complete; recall (sender); agree_recall, "
-                  "refuse_recall.", body=ACTION_BODY, tags=TAGS, errors=(400, 403, 404, 409),
-                  description=("`{code}` is the recipient unit's code, or a login for a personal mailbox. The "
-                               "caller needs the action's permission on the delivery (accept/refuse and the "
-                               "recall answers: the recipient's clerk; assign: its leader; start/complete: the "
-                               "assigned specialists; recall: the sender). An illegal move is 409."),
-                  responses={200: ("The delivery after the move.", DELIVERY_SCHEMA)}),
-    ], factory=delivery_factory)
-    add_api_route(config, "api.paper_check", "/paper-check", [
-        Operation("POST", paper_check, sec.REGISTER,
-                  "Paper receipt check (R9.2): find the data message of a paper document, or register or "
-                  "refuse the paper.", body=PAPER_BODY, raw_body=True, tags=TAGS,
-                  errors=(400, 403, 404, 409, 413, 415),
-                  responses={200: ("What the check found and did.", PAPER_OUTCOME)}),
-    ], factory=own_mailbox_factory)
-    add_api_route(config, "api.document.edxml", "/documents/{id}/edxml", [
-        Operation("GET", export_document, sec.READ_MAILBOX, "The document as an edXML package (audited).",
-                  tags=TAGS, errors=(400, 403, 404, 409),
-                  responses={200: ("The edXML package.", XML_TEXT, "application/xml")}),
-    ], factory=document_factory)
-    add_api_route(config, "api.delivery.edxml", "/documents/{id}/deliveries/{code}/edxml", [
-        Operation("GET", export_status, sec.READ_MAILBOX, "A delivery's state as an edXML status message.",
-                  tags=TAGS, errors=(400, 403, 404, 409),
-                  responses={200: ("The edXML status message.", XML_TEXT, "application/xml")}),
-    ], factory=delivery_factory)
-    add_api_route(config, "api.edxml", "/edxml", [
-        Operation("POST", import_edxml, sec.DRAFT,
-                  "Import an edXML package as an outgoing document of the caller's unit and issue it.",
-                  media={"application/xml": XML_TEXT}, raw_body=True, tags=TAGS,
-                  errors=(400, 403, 404, 409, 413, 415),
-                  description=("The package's From/OrganId must be the caller's unit. A bad package (unsafe "
-                               "XML, bad base64, a manifest that does not match, unknown recipients…) is a 400 "
-                               "naming the reason; nothing is stored."),
-                  responses={201: ("The document, with its deliveries.", DOCUMENT_SCHEMA)}),
-    ], factory=own_mailbox_factory)
+    add_api_route(
+        config,
+        "api.documents",
+        "/documents",
+        [
+            Operation(
+                "POST",
+                send_document,
+                sec.DRAFT,
+                "Send a document: compose and issue it (or only write the draft).",
+                body=SEND_BODY,
+                media={MULTIPART: SEND_MULTIPART},
+                raw_body=True,
+                tags=TAGS,
+                errors=(400, 403, 404, 409, 413, 415),
+                description=(
+                    "Needs the right to write drafts for the unit and, to issue, the right to issue "
+                    "(the unit's `issuers` policy: its clerk by default; a unit's own token issues "
+                    "as its eOffice product, whose approval counts). Attachments: base64 in JSON or "
+                    "file parts in multipart/form-data; type judged by content; size limits apply to "
+                    "the decoded bytes and the whole body is measured first (413). A refused send "
+                    "stores nothing."
+                ),
+                responses={201: ("The document, with its deliveries.", DOCUMENT_SCHEMA)},
+            ),
+        ],
+        factory=own_mailbox_factory,
+    )
+    add_api_route(
+        config,
+        "api.document",
+        "/documents/{id}",
+        [
+            Operation(
+                "GET",
+                get_document,
+                sec.READ_MAILBOX,
+                "A document: metadata, attachments, links, and the deliveries the caller may see.",
+                tags=TAGS,
+                errors=(403, 404),
+                description="Every read is on the audit record (R6.6); a "
+                "recipient's first read marks its delivery read.",
+                responses={200: ("The document.", DOCUMENT_SCHEMA)},
+            ),
+        ],
+        factory=document_factory,
+    )
+    add_api_route(
+        config,
+        "api.document.attachment",
+        "/documents/{id}/attachments/{name}",
+        [
+            Operation(
+                "GET",
+                download,
+                sec.READ_MAILBOX,
+                "An attachment's bytes (audited).",
+                tags=TAGS,
+                errors=(403, 404),
+                responses={200: ("The file, as an attachment.", BINARY, "*/*")},
+            ),
+        ],
+        factory=attachment_factory,
+    )
+    add_api_route(
+        config,
+        "api.delivery.actions",
+        "/documents/{id}/deliveries/{code}/actions",
+        [
+            Operation(
+                "POST",
+                act,
+                sec.READ_MAILBOX,
+                "Move a delivery: accept, refuse, assign, start, complete; recall (sender); agree_recall, "
+                "refuse_recall.",
+                body=ACTION_BODY,
+                tags=TAGS,
+                errors=(400, 403, 404, 409),
+                description=(
+                    "`{code}` is the recipient unit's code, or a login for a personal mailbox. The "
+                    "caller needs the action's permission on the delivery (accept/refuse and the "
+                    "recall answers: the recipient's clerk; assign: its leader; start/complete: the "
+                    "assigned specialists; recall: the sender). An illegal move is 409."
+                ),
+                responses={200: ("The delivery after the move.", DELIVERY_SCHEMA)},
+            ),
+        ],
+        factory=delivery_factory,
+    )
+    add_api_route(
+        config,
+        "api.paper_check",
+        "/paper-check",
+        [
+            Operation(
+                "POST",
+                paper_check,
+                sec.REGISTER,
+                "Paper receipt check (R9.2): find the data message of a paper document, or register or "
+                "refuse the paper.",
+                body=PAPER_BODY,
+                raw_body=True,
+                tags=TAGS,
+                errors=(400, 403, 404, 409, 413, 415),
+                responses={200: ("What the check found and did.", PAPER_OUTCOME)},
+            ),
+        ],
+        factory=own_mailbox_factory,
+    )
+    add_api_route(
+        config,
+        "api.document.edxml",
+        "/documents/{id}/edxml",
+        [
+            Operation(
+                "GET",
+                export_document,
+                sec.READ_MAILBOX,
+                "The document as an edXML package (audited).",
+                tags=TAGS,
+                errors=(400, 403, 404, 409),
+                responses={200: ("The edXML package.", XML_TEXT, "application/xml")},
+            ),
+        ],
+        factory=document_factory,
+    )
+    add_api_route(
+        config,
+        "api.delivery.edxml",
+        "/documents/{id}/deliveries/{code}/edxml",
+        [
+            Operation(
+                "GET",
+                export_status,
+                sec.READ_MAILBOX,
+                "A delivery's state as an edXML status message.",
+                tags=TAGS,
+                errors=(400, 403, 404, 409),
+                responses={200: ("The edXML status message.", XML_TEXT, "application/xml")},
+            ),
+        ],
+        factory=delivery_factory,
+    )
+    add_api_route(
+        config,
+        "api.edxml",
+        "/edxml",
+        [
+            Operation(
+                "POST",
+                import_edxml,
+                sec.DRAFT,
+                "Import an edXML package as an outgoing document of the caller's unit and issue it.",
+                media={"application/xml": XML_TEXT},
+                raw_body=True,
+                tags=TAGS,
+                errors=(400, 403, 404, 409, 413, 415),
+                description=(
+                    "The package's From/OrganId must be the caller's unit. A bad package (unsafe "
+                    "XML, bad base64, a manifest that does not match, unknown recipients…) is a 400 "
+                    "naming the reason; nothing is stored."
+                ),
+                responses={201: ("The document, with its deliveries.", DOCUMENT_SCHEMA)},
+            ),
+        ],
+        factory=own_mailbox_factory,
+    )

@@ -12,6 +12,7 @@ The rules are the inbound service's (``services/inbound.py``), the same for a ho
 a peer hub. The routes are described by their own OpenAPI document,
 ``/edxml/v1/openapi.json``, built with the JSON API's machinery (``openapi.py``).
 """
+
 from datetime import timedelta
 
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -20,7 +21,7 @@ from .. import permissions as sec
 from ..errors import NotFound
 from ..i18n import _
 from ..security import SystemIdentity
-from ..services import audit, edxml_io, edxml_pull, inbound, documents as ds
+from ..services import audit, documents as ds, edxml_io, edxml_pull, inbound
 from . import openapi
 from .common import NULLABLE_STRING
 from .documents import body_size, file_response, media_type
@@ -33,8 +34,11 @@ TAGS = ("edxml",)
 DEFAULT_SETTLE_SECONDS = 30
 
 XML_TEXT = {"type": "string", "description": "An edXML package or status message (QCVN 102:2016)."}
-UNIT_REF = {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
-            "required": ["code", "name"]}
+UNIT_REF = {
+    "type": "object",
+    "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+    "required": ["code", "name"],
+}
 
 RECEIVED = {
     "type": "object",
@@ -42,8 +46,10 @@ RECEIVED = {
         "document_id": {"type": "string", "description": "The package's edXML DocumentId."},
         "id": {"type": "string", "description": "The document's id on the hub."},
         "created": {"type": "boolean", "description": "false: the package had been received before."},
-        "identical": {"type": "boolean",
-                      "description": "For a repeat: whether it carries the same document as the first time."},
+        "identical": {
+            "type": "boolean",
+            "description": "For a repeat: whether it carries the same document as the first time.",
+        },
         "detail": {"type": "string"},
         "recipients": {"type": "array", "items": {"type": "string"}},
         "url": {"type": "string", "description": "The document in the JSON API."},
@@ -61,7 +67,10 @@ PENDING_ITEM = {
         "notation": {"type": "string"},
         "subject": {"type": "string"},
         "arrived_at": NULLABLE_STRING,
-        "size": {"type": "integer", "description": "Bytes of the attachments (the package is about 4/3 of it)."},
+        "size": {
+            "type": "integer",
+            "description": "Bytes of the attachments (the package is about 4/3 of it).",
+        },
         "attachment_count": {"type": "integer"},
         "state": {"type": "string"},
         "url": {"type": "string", "description": "Where the package is fetched."},
@@ -82,8 +91,12 @@ PENDING_PAGE = {
 
 ACKED = {
     "type": "object",
-    "properties": {"document_id": {"type": "string"}, "acknowledged": {"type": "boolean"},
-                   "was_pending": {"type": "boolean"}, "fetched_at": {"type": "string"}},
+    "properties": {
+        "document_id": {"type": "string"},
+        "acknowledged": {"type": "boolean"},
+        "was_pending": {"type": "boolean"},
+        "fetched_at": {"type": "string"},
+    },
     "required": ["document_id", "acknowledged", "was_pending", "fetched_at"],
 }
 
@@ -93,8 +106,14 @@ APPLIED = {
         "document_id": {"type": "string"},
         "status_code": {"type": "string"},
         "applied": {"type": "boolean", "description": "false: the same status had been applied before."},
-        "deliveries": {"type": "array", "items": {"type": "object", "properties": {
-            "recipient": {"type": "string"}, "state": {"type": "string"}}, "required": ["recipient", "state"]}},
+        "deliveries": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"recipient": {"type": "string"}, "state": {"type": "string"}},
+                "required": ["recipient", "state"],
+            },
+        },
     },
     "required": ["document_id", "status_code", "applied", "deliveries"],
 }
@@ -118,18 +137,27 @@ STATUS_PAGE = {
     "type": "object",
     "properties": {
         "items": {"type": "array", "items": STATUS_ITEM},
-        "next": {"type": "string", "description": (
-            "Pass as `since` next time. It may stop short of the last item by a few seconds' worth, so a "
-            "status committed late is never skipped: deduplicate by `cursor`.")},
+        "next": {
+            "type": "string",
+            "description": (
+                "Pass as `since` next time. It may stop short of the last item by a few seconds' worth, so a "
+                "status committed late is never skipped: deduplicate by `cursor`."
+            ),
+        },
     },
     "required": ["items", "next"],
 }
 
-LIMIT = Param("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, "At most this many items.")
+LIMIT = Param(
+    "limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, "At most this many items."
+)
 AFTER = Param("after", {"type": "string", "maxLength": 200}, "The `next` of the previous page.")
 SINCE = Param("since", {"type": "string", "maxLength": 200}, "The `next` of the previous answer.")
-RECIPIENT = Param("recipient", {"type": "string", "maxLength": 20},
-                  "A sender's recall (13): the recipient unit it concerns (default: every delivery still open).")
+RECIPIENT = Param(
+    "recipient",
+    {"type": "string", "maxLength": 20},
+    "A sender's recall (13): the recipient unit it concerns (default: every delivery still open).",
+)
 
 
 # -- who is calling ---------------------------------------------------------------------------
@@ -144,8 +172,11 @@ def product_unit(request):
     """The unit whose product calls; a person is refused (the API is for eOffice products)."""
     identity = request.identity
     if not isinstance(identity, SystemIdentity):
-        openapi.refuse(request, _("The edXML API is for eOffice products: use your unit's API token, not a "
-                                  "person's."), field="Authorization")
+        openapi.refuse(
+            request,
+            _("The edXML API is for eOffice products: use your unit's API token, not a person's."),
+            field="Authorization",
+        )
     return request.site["directory"][identity.unit_code]
 
 
@@ -156,8 +187,12 @@ def _own_delivery(request, unit):
     document = site["documents"].get(name) if name else None
     delivery = document.delivery_for(unit.code) if document is not None else None
     if delivery is None or delivery.is_personal or not delivery.state:
-        raise NotFound(_("No package ${id} was delivered to unit ${unit}."), field="document_id",
-                       id=wanted[:100], unit=unit.code)
+        raise NotFound(
+            _("No package ${id} was delivered to unit ${unit}."),
+            field="document_id",
+            id=wanted[:100],
+            unit=unit.code,
+        )
     return delivery
 
 
@@ -176,19 +211,31 @@ def send_package(request, body, query):
     unit = product_unit(request)
     site, env = request.site, request.env
     stream = _read_xml(request, env)
-    document, created, identical = inbound.receive(site, env, unit.code, stream, _via(request),
-                                                   actor=request.actor)
+    document, created, identical = inbound.receive(
+        site, env, unit.code, stream, _via(request), actor=request.actor
+    )
     if created:
         detail = request.localizer.translate(_("Received and delivered."))
     elif identical:
-        detail = request.localizer.translate(_("Already received: the package was stored before, nothing changed."))
+        detail = request.localizer.translate(
+            _("Already received: the package was stored before, nothing changed.")
+        )
     else:
-        detail = request.localizer.translate(_(
-            "Already received, but this package differs from the one received first: nothing changed; the "
-            "conflict is on the record."))
-    out = {"document_id": document.document_id, "id": document.id, "created": created, "identical": identical,
-           "detail": detail, "recipients": list(document.recipients),
-           "url": request.route_url("api.document", id=document.id)}
+        detail = request.localizer.translate(
+            _(
+                "Already received, but this package differs from the one received first: nothing changed; the "
+                "conflict is on the record."
+            )
+        )
+    out = {
+        "document_id": document.document_id,
+        "id": document.id,
+        "created": created,
+        "identical": identical,
+        "detail": detail,
+        "recipients": list(document.recipients),
+        "url": request.route_url("api.document", id=document.id),
+    }
     return respond(out, status=201 if created else 200)
 
 
@@ -200,8 +247,10 @@ def _pending_item(request, key, delivery):
         "cursor": key,
         "document_id": document.document_id,
         "id": document.id,
-        "sender": {"code": document.sender_code,
-                   "name": sender.name if sender is not None else (meta.get("from") or {}).get("organ_name", "")},
+        "sender": {
+            "code": document.sender_code,
+            "name": sender.name if sender is not None else (meta.get("from") or {}).get("organ_name", ""),
+        },
         "notation": document.notation,
         "subject": meta.get("subject", ""),
         "arrived_at": delivery.arrived_at,
@@ -220,17 +269,18 @@ def list_packages(request, body, query):
     found = edxml_pull.pending(site, unit.code, after=query.get("after", ""), limit=limit + 1)
     more = len(found) > limit
     found = found[:limit]
-    return {"items": [_pending_item(request, key, delivery) for key, delivery in found],
-            "pending": edxml_pull.pending_count(site, unit.code),
-            "next": found[-1][0] if more else None}
+    return {
+        "items": [_pending_item(request, key, delivery) for key, delivery in found],
+        "pending": edxml_pull.pending_count(site, unit.code),
+        "next": found[-1][0] if more else None,
+    }
 
 
 def fetch_package(request, body, query):
     unit = product_unit(request)
     delivery = _own_delivery(request, unit)
     document = delivery.document
-    data = edxml_io.export_document(request.site, request.env, document,
-                                    actor=request.actor)
+    data = edxml_io.export_document(request.site, request.env, document, actor=request.actor)
     return file_response(data, "application/xml", f"{document.document_id}.xml")
 
 
@@ -240,10 +290,15 @@ def ack_package(request, body, query):
     site, env = request.site, request.env
     listed = edxml_pull.acknowledge(site, env, delivery)
     if listed:
-        audit.record(site, request.actor, "edxml.ack", ds.path_of(delivery),
-                     document_id=delivery.document.document_id)
-    return {"document_id": delivery.document.document_id, "acknowledged": True, "was_pending": listed,
-            "fetched_at": delivery.fetched_at}
+        audit.record(
+            site, request.actor, "edxml.ack", ds.path_of(delivery), document_id=delivery.document.document_id
+        )
+    return {
+        "document_id": delivery.document.document_id,
+        "acknowledged": True,
+        "was_pending": listed,
+        "fetched_at": delivery.fetched_at,
+    }
 
 
 def send_status(request, body, query):
@@ -251,11 +306,21 @@ def send_status(request, body, query):
     site, env = request.site, request.env
     stream = _read_xml(request, env)
     deliveries, applied, status = inbound.apply_status_message(
-        site, env, unit.code, stream, _via(request), actor=request.actor,
-        recipient=query.get("recipient") or None)
+        site,
+        env,
+        unit.code,
+        stream,
+        _via(request),
+        actor=request.actor,
+        recipient=query.get("recipient") or None,
+    )
     document = deliveries[0].document
-    return {"document_id": document.document_id, "status_code": status["status_code"], "applied": applied,
-            "deliveries": [{"recipient": d.key, "state": d.state} for d in deliveries]}
+    return {
+        "document_id": document.document_id,
+        "status_code": status["status_code"],
+        "applied": applied,
+        "deliveries": [{"recipient": d.key, "state": d.state} for d in deliveries],
+    }
 
 
 def _settled(request, env):
@@ -277,10 +342,18 @@ def list_statuses(request, body, query):
         if delivery is None:
             continue
         history = delivery.history[entry["index"]] if entry["index"] < len(delivery.history) else {}
-        items.append({"cursor": key, "document_id": document.document_id, "id": document.id,
-                      "notation": document.notation, "recipient": delivery.key, "status_code": entry["state"],
-                      "time": history.get("time", ""),
-                      "status": edxml_pull.status_message(site, env, delivery, entry).decode("utf-8")})
+        items.append(
+            {
+                "cursor": key,
+                "document_id": document.document_id,
+                "id": document.id,
+                "notation": document.notation,
+                "recipient": delivery.key,
+                "status_code": entry["state"],
+                "time": history.get("time", ""),
+                "status": edxml_pull.status_message(site, env, delivery, entry).decode("utf-8"),
+            }
+        )
     if not found:
         following = since
     elif len(found) >= limit:
@@ -288,8 +361,14 @@ def list_statuses(request, body, query):
     else:
         following = max(since, min(found[-1][0], _settled(request, env)))
     if items:
-        audit.record(site, request.actor, "document.export", f"/directory/{unit.code}",
-                     format="edxml-status-feed", count=len(items))
+        audit.record(
+            site,
+            request.actor,
+            "document.export",
+            f"/directory/{unit.code}",
+            format="edxml-status-feed",
+            count=len(items),
+        )
     return {"items": items, "next": following}
 
 
@@ -302,17 +381,24 @@ def add_edxml_route(config, name, path, operations, factory=unit_mailbox_factory
 INFO = {
     "title": "LienThong edXML API",
     "version": "1.0.0",
-    "description": ("The machine interface for eOffice products (R3.3): send edXML packages and status "
-                    "messages, fetch what arrived for the unit, read the statuses of what it sent. "
-                    "Authenticate with the unit's API token; errors are RFC 9457 problem details."),
+    "description": (
+        "The machine interface for eOffice products (R3.3): send edXML packages and status "
+        "messages, fetch what arrived for the unit, read the statuses of what it sent. "
+        "Authenticate with the unit's API token; errors are RFC 9457 problem details."
+    ),
 }
 
 
 def document(registry, server_url="/"):
     """The OpenAPI document of /edxml/v1."""
-    return openapi.document(registry, server_url, api="edxml", info=INFO,
-                            bearer="The unit's API token (never a person's).",
-                            schemas={"Problem": openapi.PROBLEM_SCHEMA})
+    return openapi.document(
+        registry,
+        server_url,
+        api="edxml",
+        info=INFO,
+        bearer="The unit's API token (never a person's).",
+        schemas={"Problem": openapi.PROBLEM_SCHEMA},
+    )
 
 
 def openapi_view(request, body, query):
@@ -324,47 +410,130 @@ PRODUCTS_ONLY = " Only a unit's API token may call it; a person's token is refus
 
 
 def includeme(config):
-    add_edxml_route(config, "edxml.openapi", "/openapi.json", [
-        Operation("GET", openapi_view, NO_PERMISSION_REQUIRED, "This document (OpenAPI 3.1).", auth=False,
-                  errors=(), tags=("meta",), responses={200: ("The OpenAPI document.", {"type": "object"})}),
-    ], factory=None)
-    add_edxml_route(config, "edxml.packages", "/packages", [
-        Operation("POST", send_package, sec.SEND, "Send an edXML package made by the unit's eOffice product.",
-                  media=XML_MEDIA, raw_body=True, tags=TAGS, errors=(400, 403, 409, 413, 415),
-                  description=("The package's From/OrganId must be the token's unit; every To must be a unit of "
-                               "the directory that is active (or taken over) and connected to the hub (R11). "
-                               "Idempotent by DocumentId: a package sent again answers 200 `created: false` "
-                               "and stores nothing. A refused package stores nothing; the refusal is on the "
-                               "record." + PRODUCTS_ONLY),
-                  responses={201: ("Received and delivered.", RECEIVED),
-                             200: ("Already received: nothing stored.", RECEIVED)}),
-        Operation("GET", list_packages, sec.READ_MAILBOX,
-                  "The packages delivered to the unit that its product has not acknowledged, oldest first.",
-                  query=(LIMIT, AFTER), tags=TAGS, errors=(400, 403), description=PRODUCTS_ONLY.strip(),
-                  responses={200: ("A page of the pending list.", PENDING_PAGE)}),
-    ])
-    add_edxml_route(config, "edxml.package", "/packages/{document_id}", [
-        Operation("GET", fetch_package, sec.READ_MAILBOX, "A package delivered to the unit (audited export).",
-                  tags=TAGS, errors=(403, 404), description=PRODUCTS_ONLY.strip(),
-                  responses={200: ("The edXML package.", XML_TEXT, "application/xml")}),
-    ])
-    add_edxml_route(config, "edxml.package.ack", "/packages/{document_id}/ack", [
-        Operation("POST", ack_package, sec.READ_MAILBOX,
-                  "Acknowledge a fetched package: it leaves the pending list (idempotent).", tags=TAGS,
-                  errors=(403, 404), description=PRODUCTS_ONLY.strip(),
-                  responses={200: ("Acknowledged.", ACKED)}),
-    ])
-    add_edxml_route(config, "edxml.statuses", "/statuses", [
-        Operation("POST", send_status, sec.SEND, "Send an edXML status message about a delivery.",
-                  media=XML_MEDIA, raw_body=True, query=(RECIPIENT,), tags=TAGS,
-                  errors=(400, 403, 404, 409, 413, 415),
-                  description=("As a recipient: 01 arrived, 02 refused, 03 accepted, 04 assigned, 05 in progress, "
-                               "06 completed, 15/16 the answer to a recall; as the sender: 13, ask to take back. "
-                               "The same status (DocumentId, unit, code, timestamp) twice is applied once; a "
-                               "move the delivery's state does not allow is 409." + PRODUCTS_ONLY),
-                  responses={200: ("Applied, or already applied.", APPLIED)}),
-        Operation("GET", list_statuses, sec.READ_MAILBOX,
-                  "The statuses of the deliveries of the documents the unit sent, after a cursor.",
-                  query=(LIMIT, SINCE), tags=TAGS, errors=(400, 403), description=PRODUCTS_ONLY.strip(),
-                  responses={200: ("Statuses, oldest first.", STATUS_PAGE)}),
-    ])
+    add_edxml_route(
+        config,
+        "edxml.openapi",
+        "/openapi.json",
+        [
+            Operation(
+                "GET",
+                openapi_view,
+                NO_PERMISSION_REQUIRED,
+                "This document (OpenAPI 3.1).",
+                auth=False,
+                errors=(),
+                tags=("meta",),
+                responses={200: ("The OpenAPI document.", {"type": "object"})},
+            ),
+        ],
+        factory=None,
+    )
+    add_edxml_route(
+        config,
+        "edxml.packages",
+        "/packages",
+        [
+            Operation(
+                "POST",
+                send_package,
+                sec.SEND,
+                "Send an edXML package made by the unit's eOffice product.",
+                media=XML_MEDIA,
+                raw_body=True,
+                tags=TAGS,
+                errors=(400, 403, 409, 413, 415),
+                description=(
+                    "The package's From/OrganId must be the token's unit; every To must be a unit of "
+                    "the directory that is active (or taken over) and connected to the hub (R11). "
+                    "Idempotent by DocumentId: a package sent again answers 200 `created: false` "
+                    "and stores nothing. A refused package stores nothing; the refusal is on the "
+                    "record." + PRODUCTS_ONLY
+                ),
+                responses={
+                    201: ("Received and delivered.", RECEIVED),
+                    200: ("Already received: nothing stored.", RECEIVED),
+                },
+            ),
+            Operation(
+                "GET",
+                list_packages,
+                sec.READ_MAILBOX,
+                "The packages delivered to the unit that its product has not acknowledged, oldest first.",
+                query=(LIMIT, AFTER),
+                tags=TAGS,
+                errors=(400, 403),
+                description=PRODUCTS_ONLY.strip(),
+                responses={200: ("A page of the pending list.", PENDING_PAGE)},
+            ),
+        ],
+    )
+    add_edxml_route(
+        config,
+        "edxml.package",
+        "/packages/{document_id}",
+        [
+            Operation(
+                "GET",
+                fetch_package,
+                sec.READ_MAILBOX,
+                "A package delivered to the unit (audited export).",
+                tags=TAGS,
+                errors=(403, 404),
+                description=PRODUCTS_ONLY.strip(),
+                responses={200: ("The edXML package.", XML_TEXT, "application/xml")},
+            ),
+        ],
+    )
+    add_edxml_route(
+        config,
+        "edxml.package.ack",
+        "/packages/{document_id}/ack",
+        [
+            Operation(
+                "POST",
+                ack_package,
+                sec.READ_MAILBOX,
+                "Acknowledge a fetched package: it leaves the pending list (idempotent).",
+                tags=TAGS,
+                errors=(403, 404),
+                description=PRODUCTS_ONLY.strip(),
+                responses={200: ("Acknowledged.", ACKED)},
+            ),
+        ],
+    )
+    add_edxml_route(
+        config,
+        "edxml.statuses",
+        "/statuses",
+        [
+            Operation(
+                "POST",
+                send_status,
+                sec.SEND,
+                "Send an edXML status message about a delivery.",
+                media=XML_MEDIA,
+                raw_body=True,
+                query=(RECIPIENT,),
+                tags=TAGS,
+                errors=(400, 403, 404, 409, 413, 415),
+                description=(
+                    "As a recipient: 01 arrived, 02 refused, 03 accepted, 04 assigned, 05 in progress, "
+                    "06 completed, 15/16 the answer to a recall; as the sender: 13, ask to take back. "
+                    "The same status (DocumentId, unit, code, timestamp) twice is applied once; a "
+                    "move the delivery's state does not allow is 409." + PRODUCTS_ONLY
+                ),
+                responses={200: ("Applied, or already applied.", APPLIED)},
+            ),
+            Operation(
+                "GET",
+                list_statuses,
+                sec.READ_MAILBOX,
+                "The statuses of the deliveries of the documents the unit sent, after a cursor.",
+                query=(LIMIT, SINCE),
+                tags=TAGS,
+                errors=(400, 403),
+                description=PRODUCTS_ONLY.strip(),
+                responses={200: ("Statuses, oldest first.", STATUS_PAGE)},
+            ),
+        ],
+    )

@@ -5,6 +5,7 @@ OpenAPI document publishes, so what the document says is what the API enforces. 
 body or field is a ``ServiceError`` naming the field: it becomes problem+json (400) in
 ``core/views/errors.py`` and the transaction is aborted.
 """
+
 import json
 from datetime import date
 
@@ -89,8 +90,13 @@ def check(value, schema, name):
     if value is None:
         return
     if "enum" in schema and value not in schema["enum"]:
-        raise BadRequest(_("${value} is not allowed for ${name}: use one of ${choices}."), field=name,
-                         value=str(value), name=name, choices=", ".join(str(c) for c in schema["enum"] if c))
+        raise BadRequest(
+            _("${value} is not allowed for ${name}: use one of ${choices}."),
+            field=name,
+            value=str(value),
+            name=name,
+            choices=", ".join(str(c) for c in schema["enum"] if c),
+        )
     if isinstance(value, str):
         if schema.get("format") == "date" and value:
             try:
@@ -102,9 +108,19 @@ def check(value, schema, name):
         if limit is not None and len(value) > limit:
             raise BadRequest(_("${name} is too long."), field=name, name=name)
     if isinstance(value, int) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"] or "maximum" in schema and value > schema["maximum"]:
-            raise BadRequest(_("${name} must be between ${low} and ${high}."), field=name, name=name,
-                             low=schema.get("minimum", ""), high=schema.get("maximum", ""))
+        if (
+            "minimum" in schema
+            and value < schema["minimum"]
+            or "maximum" in schema
+            and value > schema["maximum"]
+        ):
+            raise BadRequest(
+                _("${name} must be between ${low} and ${high}."),
+                field=name,
+                name=name,
+                low=schema.get("minimum", ""),
+                high=schema.get("maximum", ""),
+            )
     if isinstance(value, list):
         if len(value) > schema.get("maxItems", 1000):
             raise BadRequest(_("${name} has too many items."), field=name, name=name)
@@ -124,7 +140,9 @@ def check_object(data, schema, prefix=""):
         if key in properties:
             check(value, properties[key], prefix + key)
         elif extra is False:
-            raise BadRequest(_("${name} is not a field of this request."), field=prefix + key, name=prefix + key)
+            raise BadRequest(
+                _("${name} is not a field of this request."), field=prefix + key, name=prefix + key
+            )
         elif isinstance(extra, dict):
             check(value, extra, prefix + key)
     for key in schema.get("required", ()):

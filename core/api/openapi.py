@@ -5,17 +5,18 @@ per operation (with its permission), a 405 answer for the other methods, and the
 operation's description in ``app_objects(registry).api_routes``. ``GET /api/v1/openapi.json`` is
 built from that list, so an API route cannot exist without being documented.
 """
+
 import re
 from dataclasses import dataclass, field
 
-from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
 
+from ..app_objects import app_objects
 from ..errors import Forbidden
 from ..i18n import _
-from ..security import ACTING_FOR_HEADER, current_delegation
-from ..app_objects import app_objects
 from ..problems import problem, record_refused_access, status_texts
+from ..security import ACTING_FOR_HEADER, current_delegation
 from .json import check_object, read_body, read_query, respond
 
 PREFIX = "/api/v1"
@@ -44,12 +45,12 @@ class Operation:
     view: object
     permission: object
     summary: str
-    body: dict | None = None            # JSON Schema of the request body (None: no body)
+    body: dict | None = None  # JSON Schema of the request body (None: no body)
     body_required: bool = True
     media: dict = field(default_factory=dict)  # request media types besides JSON -> their schema
-    raw_body: bool = False              # the view reads (and limits) the body itself; ``body`` only documents it
+    raw_body: bool = False  # the view reads (and limits) the body itself; ``body`` only documents it
     query: tuple = ()
-    responses: dict = field(default_factory=dict)   # status -> (description, schema or None[, media type])
+    responses: dict = field(default_factory=dict)  # status -> (description, schema or None[, media type])
     errors: tuple = (400, 401, 403, 404)
     auth: bool = True
     tags: tuple = ()
@@ -59,7 +60,7 @@ class Operation:
 @dataclass
 class ApiRoute:
     name: str
-    pattern: str                        # the full path, e.g. /api/v1/organizations/{code}
+    pattern: str  # the full path, e.g. /api/v1/organizations/{code}
     operations: list
 
 
@@ -84,8 +85,12 @@ def _acting_for_in_force(request):
     """A client that names a delegation must be acting under one that is still current (R6.2)."""
     wanted = request.headers.get(ACTING_FOR_HEADER)
     if wanted and request.identity is not None and current_delegation(request) is None:
-        refuse(request, _("The delegation ${id} is not in force: it is unknown, not yours, expired or revoked."),
-               field=ACTING_FOR_HEADER, id=wanted[:64])
+        refuse(
+            request,
+            _("The delegation ${id} is not in force: it is unknown, not yours, expired or revoked."),
+            field=ACTING_FOR_HEADER,
+            id=wanted[:64],
+        )
 
 
 def _operation_view(op):
@@ -100,6 +105,7 @@ def _operation_view(op):
         if isinstance(result, Response):
             return result
         return respond(result)
+
     view.__name__ = getattr(op.view, "__name__", "api_view")
     view.__doc__ = op.summary
     return view
@@ -110,8 +116,9 @@ def _method_not_allowed(allowed):
         response = problem(request, 405, *status_texts(request, 405))
         response.headers["Allow"] = ", ".join(allowed)
         return response
+
     view.__name__ = "api_method_not_allowed"
-    view.lienthong_method_not_allowed = True   # lets route-list tests tell it from a real operation
+    view.lienthong_method_not_allowed = True  # lets route-list tests tell it from a real operation
     return view
 
 
@@ -122,13 +129,19 @@ def add_api_route(config, name, path, operations, factory=None, prefix=PREFIX, a
     config.add_route(name, pattern, factory=factory)
     methods = []
     for op in operations:
-        config.add_view(_operation_view(op), route_name=name, request_method=op.method,
-                        permission=op.permission, require_csrf=False)
+        config.add_view(
+            _operation_view(op),
+            route_name=name,
+            request_method=op.method,
+            permission=op.permission,
+            require_csrf=False,
+        )
         methods.append(op.method)
     allowed = list(methods) + (["HEAD"] if "GET" in methods else [])
     # no predicate: Pyramid tries it after the views above, for every other method
-    config.add_view(_method_not_allowed(allowed), route_name=name, permission=NO_PERMISSION_REQUIRED,
-                    require_csrf=False)
+    config.add_view(
+        _method_not_allowed(allowed), route_name=name, permission=NO_PERMISSION_REQUIRED, require_csrf=False
+    )
     routes = app_objects(config.registry).api_routes.setdefault(api, [])
     routes.append(ApiRoute(name, pattern, list(operations)))
 
@@ -184,13 +197,23 @@ def _operation(route, op):
     }
     if op.description:
         doc["description"] = op.description
-    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-              for n in _PATH_PARAM.findall(route.pattern)]
-    params += [{"name": p.name, "in": "query", "required": False, "schema": p.schema,
-                **({"description": p.description} if p.description else {})} for p in op.query]
+    params = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+        for n in _PATH_PARAM.findall(route.pattern)
+    ]
+    params += [
+        {
+            "name": p.name,
+            "in": "query",
+            "required": False,
+            "schema": p.schema,
+            **({"description": p.description} if p.description else {}),
+        }
+        for p in op.query
+    ]
     if params:
         doc["parameters"] = params
-    content = ({"application/json": {"schema": op.body}} if op.body is not None else {})
+    content = {"application/json": {"schema": op.body}} if op.body is not None else {}
     content.update({media: {"schema": schema} for media, schema in op.media.items()})
     if content:
         doc["requestBody"] = {"required": op.body_required, "content": content}
@@ -212,11 +235,13 @@ def _operation(route, op):
 INFO = {
     "title": "LienThong API",
     "version": API_VERSION,
-    "description": ("JSON API of the LienThong document-exchange hub: the directory of units, "
-                    "accounts, delegations, API tokens and the exchange of documents. Errors are "
-                    "RFC 9457 problem details (application/problem+json). Messages are in Vietnamese "
-                    "unless the request asks for English (`Accept-Language: en` or `?lang=en`). A "
-                    "delegate acts for the delegator by sending `X-Acting-For: <delegation id>`."),
+    "description": (
+        "JSON API of the LienThong document-exchange hub: the directory of units, "
+        "accounts, delegations, API tokens and the exchange of documents. Errors are "
+        "RFC 9457 problem details (application/problem+json). Messages are in Vietnamese "
+        "unless the request asks for English (`Accept-Language: en` or `?lang=en`). A "
+        "delegate acts for the delegator by sending `X-Acting-For: <delegation id>`."
+    ),
 }
 BEARER = "A token from POST /api/v1/auth/token (a person) or a unit's system token."
 
@@ -237,9 +262,10 @@ def document(registry, server_url="/", api="api", info=INFO, bearer=BEARER, sche
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": bearer}},
             "schemas": dict(SCHEMAS if schemas is None else schemas),
-            "responses": {name: {"description": description,
-                                 "content": {PROBLEM_TYPE: {"schema": ref("Problem")}}}
-                          for name, description in ERROR_RESPONSES.values()},
+            "responses": {
+                name: {"description": description, "content": {PROBLEM_TYPE: {"schema": ref("Problem")}}}
+                for name, description in ERROR_RESPONSES.values()
+            },
         },
     }
 
@@ -249,8 +275,20 @@ def openapi_view(request, body, query):
 
 
 def includeme(config):
-    add_api_route(config, "api.openapi", "/openapi.json", [
-        Operation("GET", openapi_view, NO_PERMISSION_REQUIRED, "This document (OpenAPI 3.1).", auth=False,
-                  errors=(), tags=("meta",),
-                  responses={200: ("The OpenAPI document.", {"type": "object"})}),
-    ])
+    add_api_route(
+        config,
+        "api.openapi",
+        "/openapi.json",
+        [
+            Operation(
+                "GET",
+                openapi_view,
+                NO_PERMISSION_REQUIRED,
+                "This document (OpenAPI 3.1).",
+                auth=False,
+                errors=(),
+                tags=("meta",),
+                responses={200: ("The OpenAPI document.", {"type": "object"})},
+            ),
+        ],
+    )

@@ -1,10 +1,11 @@
 """/api/v1/organizations: the directory of units (R10.3, R11)."""
+
 from .. import permissions as sec
+from ..factories import site_factory, unit_factory
 from ..i18n import _
 from ..plugins import transport_adapters
 from ..resources import directory as d
 from ..services import directory
-from ..factories import site_factory, unit_factory
 from .common import NULLABLE_STRING, PAGING, page_of
 from .json import BadRequest, respond
 from .openapi import Operation, Param, add_api_route, add_schema, refuse
@@ -12,12 +13,22 @@ from .openapi import Operation, Param, add_api_route, add_schema, refuse
 POLICIES_SCHEMA = {
     "type": "object",
     "properties": {
-        "deadline_days": {"type": "integer", "minimum": 1, "maximum": 365,
-                          "description": "Processing deadline in working days."},
+        "deadline_days": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 365,
+            "description": "Processing deadline in working days.",
+        },
         "must_sign": {"type": "boolean", "description": "Outgoing documents must carry a digital signature."},
-        "issuers": {"type": "array", "items": {"type": "string", "enum": list(directory.ISSUER_ROLES)},
-                    "description": "Roles that may issue an outgoing document."},
-        "approval": {"type": "boolean", "description": "A leader approves a draft before the clerk issues it."},
+        "issuers": {
+            "type": "array",
+            "items": {"type": "string", "enum": list(directory.ISSUER_ROLES)},
+            "description": "Roles that may issue an outgoing document.",
+        },
+        "approval": {
+            "type": "boolean",
+            "description": "A leader approves a draft before the clerk issues it.",
+        },
     },
     "additionalProperties": False,
 }
@@ -32,19 +43,31 @@ _FIELD_SCHEMAS = {
     "phone": {"type": "string", "maxLength": 40},
     "address": {"type": "string", "maxLength": 500},
     "eoffice_product": {"type": "string", "maxLength": 200},
-    "adapter": {"type": "string", "maxLength": 100, "description": "The name of a transport plugin; empty: "
-                                                                   "this hub's own mailbox."},
-    "adapter_settings": {"type": "object", "additionalProperties": {"type": ["string", "integer", "boolean"]}},
+    "adapter": {
+        "type": "string",
+        "maxLength": 100,
+        "description": "The name of a transport plugin; empty: this hub's own mailbox.",
+    },
+    "adapter_settings": {
+        "type": "object",
+        "additionalProperties": {"type": ["string", "integer", "boolean"]},
+    },
     "policies": POLICIES_SCHEMA,
 }
 
-CREATE_BODY = {"type": "object", "properties": dict(_FIELD_SCHEMAS), "required": ["code", "name"],
-               "additionalProperties": False}
+CREATE_BODY = {
+    "type": "object",
+    "properties": dict(_FIELD_SCHEMAS),
+    "required": ["code", "name"],
+    "additionalProperties": False,
+}
 
 PATCH_BODY = {
     "type": "object",
-    "properties": {**{k: v for k, v in _FIELD_SCHEMAS.items() if k != "code"},
-                   "connection_state": {"type": "string", "enum": list(d.CONNECTION_STATES)}},
+    "properties": {
+        **{k: v for k, v in _FIELD_SCHEMAS.items() if k != "code"},
+        "connection_state": {"type": "string", "enum": list(d.CONNECTION_STATES)},
+    },
     "additionalProperties": False,
 }
 
@@ -72,9 +95,11 @@ REORGANIZE_ACTIONS = {
 
 REORGANIZE_BODY = {
     "type": "object",
-    "description": ("rename {name, short_name}; merge {successor, codes}: this unit (and the units in "
-                    "`codes`) merge into `successor`; split {successors}: documents go to the first; "
-                    "dissolve {successor?}."),
+    "description": (
+        "rename {name, short_name}; merge {successor, codes}: this unit (and the units in "
+        "`codes`) merge into `successor`; split {successors}: documents go to the first; "
+        "dissolve {successor?}."
+    ),
     "properties": {
         "action": {"type": "string", "enum": list(REORGANIZE_ACTIONS)},
         "name": {"type": "string", "maxLength": 300},
@@ -99,22 +124,38 @@ _OUT = {
     "former_names": {"type": "array", "items": {"type": "string"}},
     "policies": {"type": "object", "description": "Only for those who manage the unit."},
     "adapter_settings": {"type": "object", "description": "Only for those who manage the unit."},
-    "connection_history": {"type": "array", "items": {"type": "object"},
-                           "description": "Only for those who manage the unit."},
+    "connection_history": {
+        "type": "array",
+        "items": {"type": "object"},
+        "description": "Only for those who manage the unit.",
+    },
 }
-ORGANIZATION = add_schema("Organization", {"type": "object", "properties": _OUT,
-                                           "required": ["code", "name", "kind", "connection_state", "status"]})
-ORGANIZATION_LIST = add_schema("OrganizationList", {
-    "type": "object",
-    "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"},
-                   "items": {"type": "array", "items": ORGANIZATION}},
-    "required": ["total", "limit", "offset", "items"],
-})
+ORGANIZATION = add_schema(
+    "Organization",
+    {
+        "type": "object",
+        "properties": _OUT,
+        "required": ["code", "name", "kind", "connection_state", "status"],
+    },
+)
+ORGANIZATION_LIST = add_schema(
+    "OrganizationList",
+    {
+        "type": "object",
+        "properties": {
+            "total": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "items": {"type": "array", "items": ORGANIZATION},
+        },
+        "required": ["total", "limit", "offset", "items"],
+    },
+)
 
 
 def _out(request, unit):
     data = directory.as_dict(unit, public=not request.has_permission(sec.MANAGE_UNIT, unit))
-    if "adapter_settings" in data:       # secret settings (tokens, HMAC keys) are never shown back
+    if "adapter_settings" in data:  # secret settings (tokens, HMAC keys) are never shown back
         data["adapter_settings"] = directory.masked_settings(unit, transport_adapters(request.registry))
     return data
 
@@ -125,8 +166,14 @@ def _location(request, unit):
 
 def list_units(request, body, query):
     site = request.site
-    found = directory.search(site, query.get("q", ""), kind=query.get("kind"), state=query.get("state"),
-                             include_inactive=query.get("include_inactive", False), parent=query.get("parent"))
+    found = directory.search(
+        site,
+        query.get("q", ""),
+        kind=query.get("kind"),
+        state=query.get("state"),
+        include_inactive=query.get("include_inactive", False),
+        parent=query.get("parent"),
+    )
     return page_of([directory.as_dict(u, public=True) for u in found], query)
 
 
@@ -146,8 +193,13 @@ def patch_unit(request, body, query):
     if not request.has_permission(sec.MANAGE, site):
         for name in body:
             if name not in UNIT_ADMIN_FIELDS:
-                refuse(request, _("Only the system administrator may change ${name}."), field=name,
-                       permission=sec.MANAGE, name=name)
+                refuse(
+                    request,
+                    _("Only the system administrator may change ${name}."),
+                    field=name,
+                    permission=sec.MANAGE,
+                    name=name,
+                )
     actor = request.actor
     changes = {k: v for k, v in body.items() if k != "connection_state"}
     directory.update_unit(site, actor, unit, changes, known_adapters=transport_adapters(request.registry))
@@ -159,8 +211,14 @@ def patch_unit(request, body, query):
 
 def set_connection(request, body, query):
     unit = request.context
-    directory.set_connection_state(request.site, request.actor, unit, body["state"],
-                                   on=body.get("date") or request.env.today(), note=body.get("note", ""))
+    directory.set_connection_state(
+        request.site,
+        request.actor,
+        unit,
+        body["state"],
+        on=body.get("date") or request.env.today(),
+        note=body.get("note", ""),
+    )
     return _out(request, unit)
 
 
@@ -188,39 +246,111 @@ def reorganize(request, body, query):
 
 
 LIST_QUERY = (
-    Param("q", {"type": "string", "maxLength": 200},
-          "Words to find in names, codes and addresses, accents and case ignored."),
+    Param(
+        "q",
+        {"type": "string", "maxLength": 200},
+        "Words to find in names, codes and addresses, accents and case ignored.",
+    ),
     Param("kind", {"type": "string", "enum": list(d.KINDS)}),
     Param("state", {"type": "string", "enum": list(d.CONNECTION_STATES)}, "Connection state."),
     Param("parent", {"type": "string", "maxLength": 20}, "Only the sub-units of this unit."),
-    Param("include_inactive", {"type": "boolean", "default": False}, "Also merged, split and dissolved units."),
+    Param(
+        "include_inactive", {"type": "boolean", "default": False}, "Also merged, split and dissolved units."
+    ),
 ) + PAGING
 
 TAGS = ("organizations",)
 
 
 def includeme(config):
-    add_api_route(config, "api.organizations", "/organizations", [
-        Operation("GET", list_units, sec.VIEW, "Find units in the directory.", query=LIST_QUERY, tags=TAGS,
-                  errors=(400,), responses={200: ("A page of units (public fields).", ORGANIZATION_LIST)}),
-        Operation("POST", create_unit, sec.MANAGE, "Add a unit (system administrator).", body=CREATE_BODY,
-                  tags=TAGS, errors=(400, 403, 409), responses={201: ("The new unit.", ORGANIZATION)}),
-    ], factory=site_factory)
-    add_api_route(config, "api.organization", "/organizations/{code}", [
-        Operation("GET", get_unit, sec.VIEW, "A unit; policies, adapter settings and history only for its "
-                  "managers.", tags=TAGS, responses={200: ("The unit.", ORGANIZATION)}),
-        Operation("PATCH", patch_unit, sec.MANAGE_UNIT,
-                  "Change a unit: its admin changes contact fields and policies, the system administrator "
-                  "anything.", body=PATCH_BODY, tags=TAGS, errors=(400, 403, 404, 409),
-                  responses={200: ("The changed unit.", ORGANIZATION)}),
-    ], factory=unit_factory)
-    add_api_route(config, "api.organization.connection", "/organizations/{code}/connection", [
-        Operation("POST", set_connection, sec.MANAGE, "Move a unit along the connection roadmap (R11).",
-                  body=CONNECTION_BODY, tags=TAGS, errors=(400, 403, 404, 409),
-                  responses={200: ("The unit with its new state.", ORGANIZATION)}),
-    ], factory=unit_factory)
-    add_api_route(config, "api.organization.reorganize", "/organizations/{code}/reorganize", [
-        Operation("POST", reorganize, sec.MANAGE, "Rename, merge, split or dissolve a unit.",
-                  body=REORGANIZE_BODY, tags=TAGS, errors=(400, 403, 404, 409),
-                  responses={200: ("The unit after the change.", ORGANIZATION)}),
-    ], factory=unit_factory)
+    add_api_route(
+        config,
+        "api.organizations",
+        "/organizations",
+        [
+            Operation(
+                "GET",
+                list_units,
+                sec.VIEW,
+                "Find units in the directory.",
+                query=LIST_QUERY,
+                tags=TAGS,
+                errors=(400,),
+                responses={200: ("A page of units (public fields).", ORGANIZATION_LIST)},
+            ),
+            Operation(
+                "POST",
+                create_unit,
+                sec.MANAGE,
+                "Add a unit (system administrator).",
+                body=CREATE_BODY,
+                tags=TAGS,
+                errors=(400, 403, 409),
+                responses={201: ("The new unit.", ORGANIZATION)},
+            ),
+        ],
+        factory=site_factory,
+    )
+    add_api_route(
+        config,
+        "api.organization",
+        "/organizations/{code}",
+        [
+            Operation(
+                "GET",
+                get_unit,
+                sec.VIEW,
+                "A unit; policies, adapter settings and history only for its managers.",
+                tags=TAGS,
+                responses={200: ("The unit.", ORGANIZATION)},
+            ),
+            Operation(
+                "PATCH",
+                patch_unit,
+                sec.MANAGE_UNIT,
+                "Change a unit: its admin changes contact fields and policies, the system administrator "
+                "anything.",
+                body=PATCH_BODY,
+                tags=TAGS,
+                errors=(400, 403, 404, 409),
+                responses={200: ("The changed unit.", ORGANIZATION)},
+            ),
+        ],
+        factory=unit_factory,
+    )
+    add_api_route(
+        config,
+        "api.organization.connection",
+        "/organizations/{code}/connection",
+        [
+            Operation(
+                "POST",
+                set_connection,
+                sec.MANAGE,
+                "Move a unit along the connection roadmap (R11).",
+                body=CONNECTION_BODY,
+                tags=TAGS,
+                errors=(400, 403, 404, 409),
+                responses={200: ("The unit with its new state.", ORGANIZATION)},
+            ),
+        ],
+        factory=unit_factory,
+    )
+    add_api_route(
+        config,
+        "api.organization.reorganize",
+        "/organizations/{code}/reorganize",
+        [
+            Operation(
+                "POST",
+                reorganize,
+                sec.MANAGE,
+                "Rename, merge, split or dissolve a unit.",
+                body=REORGANIZE_BODY,
+                tags=TAGS,
+                errors=(400, 403, 404, 409),
+                responses={200: ("The unit after the change.", ORGANIZATION)},
+            ),
+        ],
+        factory=unit_factory,
+    )

@@ -1,10 +1,11 @@
 """/api/v1/users: accounts (R5.3, R8.2, R8.3). Password hashes never leave the server."""
+
 from .. import permissions as sec
+from ..factories import site_factory, user_factory
 from ..i18n import _
 from ..services import accounts, audit
 from ..services.passwords import random_password
 from ..text import matches
-from ..factories import site_factory, user_factory
 from .common import PAGING, USER_SCHEMA, page_of, user_dict
 from .json import respond
 from .openapi import Operation, Param, add_api_route, add_schema, refuse
@@ -20,10 +21,16 @@ CREATE_BODY = {
         "roles": ROLE_LIST,
         "position": {"type": "string", "maxLength": 200},
         "email": {"type": "string", "maxLength": 200},
-        "password": {"type": "string", "maxLength": 1024,
-                     "description": "Omit it to have a random one-time password made and returned once."},
-        "must_change_password": {"type": "boolean", "default": True,
-                                 "description": "Ask for a new password at the first login (default true)."},
+        "password": {
+            "type": "string",
+            "maxLength": 1024,
+            "description": "Omit it to have a random one-time password made and returned once.",
+        },
+        "must_change_password": {
+            "type": "boolean",
+            "default": True,
+            "description": "Ask for a new password at the first login (default true).",
+        },
     },
     "required": ["login", "fullname"],
     "additionalProperties": False,
@@ -34,9 +41,11 @@ ADMIN_FIELDS = ("unit_code", "locked", "lock_reason", "roles")
 
 PATCH_BODY = {
     "type": "object",
-    "description": ("fullname, position and email: the user or an admin; unit_code, locked and roles: the "
-                    "admins of the user's unit or the system administrator. `roles` is the complete list "
-                    "of roles on the user's unit and site-wide."),
+    "description": (
+        "fullname, position and email: the user or an admin; unit_code, locked and roles: the "
+        "admins of the user's unit or the system administrator. `roles` is the complete list "
+        "of roles on the user's unit and site-wide."
+    ),
     "properties": {
         "fullname": {"type": "string", "maxLength": 200},
         "position": {"type": "string", "maxLength": 200},
@@ -55,21 +64,48 @@ COMPROMISED_BODY = {
     "additionalProperties": False,
 }
 
-NEW_USER = add_schema("NewUser", {
-    "allOf": [USER_SCHEMA, {"type": "object", "properties": {
-        "password": {"type": "string", "description": "The one-time password, when one was made: shown once."}}}],
-})
-USER_LIST = add_schema("UserList", {
-    "type": "object",
-    "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"},
-                   "items": {"type": "array", "items": USER_SCHEMA}},
-    "required": ["total", "limit", "offset", "items"],
-})
-COMPROMISED = add_schema("CompromisedReport", {
-    "type": "object",
-    "properties": {"login": {"type": "string"}, "incident": {"type": "string"}, "locked": {"type": "boolean"}},
-    "required": ["login", "incident", "locked"],
-})
+NEW_USER = add_schema(
+    "NewUser",
+    {
+        "allOf": [
+            USER_SCHEMA,
+            {
+                "type": "object",
+                "properties": {
+                    "password": {
+                        "type": "string",
+                        "description": "The one-time password, when one was made: shown once.",
+                    }
+                },
+            },
+        ],
+    },
+)
+USER_LIST = add_schema(
+    "UserList",
+    {
+        "type": "object",
+        "properties": {
+            "total": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "items": {"type": "array", "items": USER_SCHEMA},
+        },
+        "required": ["total", "limit", "offset", "items"],
+    },
+)
+COMPROMISED = add_schema(
+    "CompromisedReport",
+    {
+        "type": "object",
+        "properties": {
+            "login": {"type": "string"},
+            "incident": {"type": "string"},
+            "locked": {"type": "boolean"},
+        },
+        "required": ["login", "incident", "locked"],
+    },
+)
 
 
 def _location(request, user):
@@ -97,20 +133,37 @@ def create_user(request, body, query):
     if not request.has_permission(sec.MANAGE, site):
         unit = site["directory"].get(body.get("unit_code") or "")
         if unit is None or not request.has_permission(sec.MANAGE_UNIT, unit):
-            refuse(request, _("You may create accounts only in a unit you administer."), field="unit_code",
-                   permission=sec.MANAGE_UNIT)
+            refuse(
+                request,
+                _("You may create accounts only in a unit you administer."),
+                field="unit_code",
+                permission=sec.MANAGE_UNIT,
+            )
         for role in roles:
             if role in accounts.SITE_ROLES:
-                refuse(request, _("Only the system administrator may grant the role ${role}."), field="roles",
-                       permission=sec.MANAGE, role=role)
+                refuse(
+                    request,
+                    _("Only the system administrator may grant the role ${role}."),
+                    field="roles",
+                    permission=sec.MANAGE,
+                    role=role,
+                )
     password = body.get("password")
     generated = None
     if not password:
         password = generated = random_password()
-    user = accounts.add_user(site, request.actor, body["login"], body["fullname"], password,
-                             unit_code=body.get("unit_code") or None, roles=roles,
-                             position=body.get("position", ""), email=body.get("email", ""),
-                             must_change_password=True if generated else body.get("must_change_password", True))
+    user = accounts.add_user(
+        site,
+        request.actor,
+        body["login"],
+        body["fullname"],
+        password,
+        unit_code=body.get("unit_code") or None,
+        roles=roles,
+        position=body.get("position", ""),
+        email=body.get("email", ""),
+        must_change_password=True if generated else body.get("must_change_password", True),
+    )
     data = user_dict(site, user)
     if generated:
         data["password"] = generated
@@ -137,27 +190,44 @@ def patch_user(request, body, query):
     # -- who may change what: all checked before anything is written
     if any(name in body for name in PROFILE_FIELDS):
         if not (request.has_permission(sec.EDIT_SELF, user) or request.has_permission(sec.MANAGE_UNIT, user)):
-            refuse(request, _("You may not change this account."), field=next(n for n in PROFILE_FIELDS if n in body),
-                   permission=sec.EDIT_SELF)
+            refuse(
+                request,
+                _("You may not change this account."),
+                field=next(n for n in PROFILE_FIELDS if n in body),
+                permission=sec.EDIT_SELF,
+            )
     for name in ADMIN_FIELDS:
         if name in body and not request.has_permission(sec.MANAGE_UNIT, user):
-            refuse(request, _("Only an administrator may change ${name}."), field=name,
-                   permission=sec.MANAGE_UNIT, name=name)
+            refuse(
+                request,
+                _("Only an administrator may change ${name}."),
+                field=name,
+                permission=sec.MANAGE_UNIT,
+                name=name,
+            )
     old_code = user.unit_code
     new_code = (body["unit_code"] or None) if "unit_code" in body else old_code
     if new_code != old_code and new_code is not None:
         target = site["directory"].get(new_code)
         if target is not None and not request.has_permission(sec.MANAGE_UNIT, target):
-            refuse(request, _("You may move accounts only into a unit you administer."), field="unit_code",
-                   permission=sec.MANAGE_UNIT)
+            refuse(
+                request,
+                _("You may move accounts only into a unit you administer."),
+                field="unit_code",
+                permission=sec.MANAGE_UNIT,
+            )
     site_roles = set(site.local_roles_of(principal))
     unit_roles = _unit_roles(site, user, old_code)
     wanted = set(body["roles"]) if "roles" in body else site_roles | unit_roles
     wanted_site = {r for r in wanted if r in accounts.SITE_ROLES}
     wanted_unit = wanted - wanted_site
     if wanted_site != site_roles and not request.has_permission(sec.MANAGE, site):
-        refuse(request, _("Only the system administrator may grant or remove site-wide roles."), field="roles",
-               permission=sec.MANAGE)
+        refuse(
+            request,
+            _("Only the system administrator may grant or remove site-wide roles."),
+            field="roles",
+            permission=sec.MANAGE,
+        )
     actor = request.actor
 
     # -- the changes, each through the accounts service (which audits it)
@@ -168,7 +238,7 @@ def patch_user(request, body, query):
         accounts.grant_role(site, actor, user, role)
     for role in sorted(site_roles - wanted_site):
         accounts.revoke_role(site, actor, user, role)
-    if user.unit_code != old_code:   # update_user moved the unit roles along
+    if user.unit_code != old_code:  # update_user moved the unit roles along
         unit_roles = _unit_roles(site, user, user.unit_code)
     for role in sorted(wanted_unit - unit_roles):
         accounts.grant_role(site, actor, user, role, unit_code=user.unit_code)
@@ -199,25 +269,78 @@ TAGS = ("users",)
 
 
 def includeme(config):
-    add_api_route(config, "api.users", "/users", [
-        Operation("GET", list_users, sec.VIEW, "Accounts the caller administers (all for the system "
-                  "administrator).", query=USERS_QUERY, tags=TAGS, errors=(400,),
-                  responses={200: ("A page of accounts.", USER_LIST)}),
-        Operation("POST", create_user, sec.VIEW, "Create an account (system administrator, or the admin of "
-                  "the unit for unit roles).", body=CREATE_BODY, tags=TAGS, errors=(400, 403, 409),
-                  responses={201: ("The new account; `password` when one was made.", NEW_USER)}),
-    ], factory=site_factory)
-    add_api_route(config, "api.user", "/users/{login}", [
-        Operation("GET", get_user, sec.VIEW, "An account: oneself, the unit's admins, the system administrator.",
-                  tags=TAGS, errors=(403, 404), responses={200: ("The account.", USER_SCHEMA)}),
-        Operation("PATCH", patch_user, sec.VIEW, "Change an account's profile, unit, roles or lock.",
-                  body=PATCH_BODY, tags=TAGS, errors=(400, 403, 404, 409),
-                  responses={200: ("The changed account.", USER_SCHEMA)}),
-    ], factory=user_factory)
-    add_api_route(config, "api.user.compromised", "/users/{login}/compromised", [
-        Operation("POST", report_compromised, sec.VIEW,
-                  "Report the password compromised: the account is locked, its sessions and tokens end, "
-                  "the unit's admins are alerted and an incident is opened (R8.2).",
-                  body=COMPROMISED_BODY, body_required=False, tags=TAGS, errors=(400, 403, 404),
-                  responses={200: ("The incident opened.", COMPROMISED)}),
-    ], factory=user_factory)
+    add_api_route(
+        config,
+        "api.users",
+        "/users",
+        [
+            Operation(
+                "GET",
+                list_users,
+                sec.VIEW,
+                "Accounts the caller administers (all for the system administrator).",
+                query=USERS_QUERY,
+                tags=TAGS,
+                errors=(400,),
+                responses={200: ("A page of accounts.", USER_LIST)},
+            ),
+            Operation(
+                "POST",
+                create_user,
+                sec.VIEW,
+                "Create an account (system administrator, or the admin of the unit for unit roles).",
+                body=CREATE_BODY,
+                tags=TAGS,
+                errors=(400, 403, 409),
+                responses={201: ("The new account; `password` when one was made.", NEW_USER)},
+            ),
+        ],
+        factory=site_factory,
+    )
+    add_api_route(
+        config,
+        "api.user",
+        "/users/{login}",
+        [
+            Operation(
+                "GET",
+                get_user,
+                sec.VIEW,
+                "An account: oneself, the unit's admins, the system administrator.",
+                tags=TAGS,
+                errors=(403, 404),
+                responses={200: ("The account.", USER_SCHEMA)},
+            ),
+            Operation(
+                "PATCH",
+                patch_user,
+                sec.VIEW,
+                "Change an account's profile, unit, roles or lock.",
+                body=PATCH_BODY,
+                tags=TAGS,
+                errors=(400, 403, 404, 409),
+                responses={200: ("The changed account.", USER_SCHEMA)},
+            ),
+        ],
+        factory=user_factory,
+    )
+    add_api_route(
+        config,
+        "api.user.compromised",
+        "/users/{login}/compromised",
+        [
+            Operation(
+                "POST",
+                report_compromised,
+                sec.VIEW,
+                "Report the password compromised: the account is locked, its sessions and tokens end, "
+                "the unit's admins are alerted and an incident is opened (R8.2).",
+                body=COMPROMISED_BODY,
+                body_required=False,
+                tags=TAGS,
+                errors=(400, 403, 404),
+                responses={200: ("The incident opened.", COMPROMISED)},
+            ),
+        ],
+        factory=user_factory,
+    )

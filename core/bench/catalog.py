@@ -5,6 +5,7 @@
 what the document-exchange service indexes: one per document (sender's outbox) and one per
 delivery (recipient's inbox), over 30 units of which a few receive most of the mail.
 """
+
 import argparse
 import json
 import os
@@ -23,28 +24,75 @@ from ..catalog import ALL_BOXES, ensure_catalog
 from ..resources.containers import Catalog as CatalogFolder
 
 UNITS = 30
-TYPES = [("QD", "QĐ", "Quyết định"), ("CV", "", "Công văn"), ("KH", "KH", "Kế hoạch"),
-         ("BC", "BC", "Báo cáo"), ("TB", "TB", "Thông báo"), ("TTr", "TTr", "Tờ trình"),
-         ("GM", "GM", "Giấy mời"), ("CT", "CT", "Chỉ thị")]
+TYPES = [
+    ("QD", "QĐ", "Quyết định"),
+    ("CV", "", "Công văn"),
+    ("KH", "KH", "Kế hoạch"),
+    ("BC", "BC", "Báo cáo"),
+    ("TB", "TB", "Thông báo"),
+    ("TTr", "TTr", "Tờ trình"),
+    ("GM", "GM", "Giấy mời"),
+    ("CT", "CT", "Chỉ thị"),
+]
 TOPICS = [
-    "ban hành quy chế làm việc", "phòng, chống thiên tai và tìm kiếm cứu nạn",
-    "xây dựng nông thôn mới", "chuyển đổi số trong cơ quan nhà nước",
-    "cải cách hành chính", "triển khai Nghị quyết của Hội đồng nhân dân",
-    "phê duyệt dự toán ngân sách", "tổ chức Đại hội thể dục thể thao",
-    "đôn đốc thực hiện nhiệm vụ được giao", "kiện toàn Ban chỉ đạo",
-    "giải quyết đơn thư khiếu nại, tố cáo", "quản lý đất đai và tài nguyên",
-    "đảm bảo an toàn giao thông dịp Tết Nguyên đán", "phát triển kinh tế - xã hội",
-    "tuyển dụng công chức, viên chức", "phòng cháy, chữa cháy", "bảo vệ môi trường",
-    "kiểm tra công tác tài chính", "đầu tư công trung hạn", "y tế dự phòng",
+    "ban hành quy chế làm việc",
+    "phòng, chống thiên tai và tìm kiếm cứu nạn",
+    "xây dựng nông thôn mới",
+    "chuyển đổi số trong cơ quan nhà nước",
+    "cải cách hành chính",
+    "triển khai Nghị quyết của Hội đồng nhân dân",
+    "phê duyệt dự toán ngân sách",
+    "tổ chức Đại hội thể dục thể thao",
+    "đôn đốc thực hiện nhiệm vụ được giao",
+    "kiện toàn Ban chỉ đạo",
+    "giải quyết đơn thư khiếu nại, tố cáo",
+    "quản lý đất đai và tài nguyên",
+    "đảm bảo an toàn giao thông dịp Tết Nguyên đán",
+    "phát triển kinh tế - xã hội",
+    "tuyển dụng công chức, viên chức",
+    "phòng cháy, chữa cháy",
+    "bảo vệ môi trường",
+    "kiểm tra công tác tài chính",
+    "đầu tư công trung hạn",
+    "y tế dự phòng",
 ]
 PREFIXES = ["V/v", "Về việc", "Về", "Kế hoạch", "Triển khai", "Hướng dẫn", "Tăng cường"]
-UNIT_NAMES = ["UBND tỉnh", "Văn phòng UBND tỉnh", "Sở Nội vụ", "Sở Tài chính",
-              "Sở Kế hoạch và Đầu tư", "Sở Thông tin và Truyền thông", "Sở Y tế",
-              "Sở Giáo dục và Đào tạo", "Sở Tài nguyên và Môi trường", "Sở Xây dựng"] + [
-    f"UBND huyện {n}" for n in ("Đông Sơn", "Hà Trung", "Nga Sơn", "Quảng Xương", "Thọ Xuân",
-                                "Yên Định", "Thiệu Hóa", "Hoằng Hóa", "Hậu Lộc", "Tĩnh Gia",
-                                "Như Thanh", "Nông Cống", "Triệu Sơn", "Vĩnh Lộc", "Cẩm Thủy",
-                                "Bá Thước", "Lang Chánh", "Ngọc Lặc", "Thạch Thành", "Mường Lát")]
+UNIT_NAMES = [
+    "UBND tỉnh",
+    "Văn phòng UBND tỉnh",
+    "Sở Nội vụ",
+    "Sở Tài chính",
+    "Sở Kế hoạch và Đầu tư",
+    "Sở Thông tin và Truyền thông",
+    "Sở Y tế",
+    "Sở Giáo dục và Đào tạo",
+    "Sở Tài nguyên và Môi trường",
+    "Sở Xây dựng",
+] + [
+    f"UBND huyện {n}"
+    for n in (
+        "Đông Sơn",
+        "Hà Trung",
+        "Nga Sơn",
+        "Quảng Xương",
+        "Thọ Xuân",
+        "Yên Định",
+        "Thiệu Hóa",
+        "Hoằng Hóa",
+        "Hậu Lộc",
+        "Tĩnh Gia",
+        "Như Thanh",
+        "Nông Cống",
+        "Triệu Sơn",
+        "Vĩnh Lộc",
+        "Cẩm Thủy",
+        "Bá Thước",
+        "Lang Chánh",
+        "Ngọc Lặc",
+        "Thạch Thành",
+        "Mường Lát",
+    )
+]
 STATES = ["01", "03", "04", "05", "06", "02"]
 
 
@@ -69,28 +117,45 @@ def synthetic(n, seed=1, start=datetime(2025, 1, 1, 7, 30)):
         subject = f"{type_name} {rng.choice(PREFIXES)} {rng.choice(TOPICS)} năm {sent.year}"
         text = f"{subject} {notation} {rng.choice(TOPICS)} {UNIT_NAMES[sender]}"
         docid = f"{i:08x}"
-        due = (sent + timedelta(days=rng.randint(3, 30))).date().isoformat() \
-            if rng.random() < 0.4 else None
-        count = 1 if rng.random() < 0.6 else rng.randint(2, 3) if rng.random() < 0.75 \
-            else rng.randint(5, 12)
+        due = (sent + timedelta(days=rng.randint(3, 30))).date().isoformat() if rng.random() < 0.4 else None
+        count = 1 if rng.random() < 0.6 else rng.randint(2, 3) if rng.random() < 0.75 else rng.randint(5, 12)
         recipients = set()
         while len(recipients) < count:
             r = rng.choices(range(UNITS), weights)[0]
             if r != sender:
                 recipients.add(r)
-        yield f"doc/{docid}", {
-            "box": [f"out:{unit_code(sender)}"], "state": "issued", "sender": unit_code(sender),
-            "doc_type": code, "document": docid, "date": sent.isoformat() + "+07:00",
-            "due": due, "text": text}
+        yield (
+            f"doc/{docid}",
+            {
+                "box": [f"out:{unit_code(sender)}"],
+                "state": "issued",
+                "sender": unit_code(sender),
+                "doc_type": code,
+                "document": docid,
+                "date": sent.isoformat() + "+07:00",
+                "due": due,
+                "text": text,
+            },
+        )
         age = (today - sent).days
         for r in sorted(recipients):
             state = "01" if age < 3 and rng.random() < 0.7 else rng.choice(STATES)
-            yield f"dlv/{docid}/{unit_code(r)}", {
-                "box": [f"in:{unit_code(r)}"], "state": state, "sender": unit_code(sender),
-                "recipient": unit_code(r), "doc_type": code, "document": docid,
-                "date": sent.isoformat() + "+07:00", "due": due,
-                "open": state not in ("06", "02"), "read": state != "01" or rng.random() < 0.3,
-                "text": text}
+            yield (
+                f"dlv/{docid}/{unit_code(r)}",
+                {
+                    "box": [f"in:{unit_code(r)}"],
+                    "state": state,
+                    "sender": unit_code(sender),
+                    "recipient": unit_code(r),
+                    "doc_type": code,
+                    "document": docid,
+                    "date": sent.isoformat() + "+07:00",
+                    "due": due,
+                    "open": state not in ("06", "02"),
+                    "read": state != "01" or rng.random() < 0.3,
+                    "text": text,
+                },
+            )
 
 
 def build(path, n, seed=1, batch=1000, cache_size=20000):
@@ -122,8 +187,11 @@ def _timed(fn, repeat):
         fn()
         times.append((time.perf_counter() - start) * 1000)
     times.sort()
-    return {"cold_ms": None, "p50_ms": round(statistics.median(times), 2),
-            "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 2)}
+    return {
+        "cold_ms": None,
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 2),
+    }
 
 
 def queries(catalog, today):
@@ -138,17 +206,16 @@ def queries(catalog, today):
         "inbox_overdue": lambda: catalog.query(f"in:{big}", overdue_on=today),
         "inbox_unread": lambda: catalog.query(f"in:{big}", unread=True),
         "inbox_last_30_days_type_QD": lambda: catalog.query(
-            f"in:{big}", doc_type="QD",
-            date_from=(date.fromisoformat(today) - timedelta(days=30)).isoformat()),
-        "search_quyet_dinh_unit": lambda: catalog.query(
-            [f"in:{big}", f"out:{big}"], text="quyet dinh"),
-        "search_ke_hoach_2026_unit": lambda: catalog.query(
-            [f"in:{big}", f"out:{big}"], text="ke hoach 2026"),
+            f"in:{big}", doc_type="QD", date_from=(date.fromisoformat(today) - timedelta(days=30)).isoformat()
+        ),
+        "search_quyet_dinh_unit": lambda: catalog.query([f"in:{big}", f"out:{big}"], text="quyet dinh"),
+        "search_ke_hoach_2026_unit": lambda: catalog.query([f"in:{big}", f"out:{big}"], text="ke hoach 2026"),
         "search_quyet_dinh_all": lambda: catalog.query(ALL_BOXES, text="quyet dinh"),
         "search_ke_hoach_2026_all": lambda: catalog.query(ALL_BOXES, text="ke hoach 2026"),
         "search_prefix_chuyen_doi_s_all": lambda: catalog.query(ALL_BOXES, text="chuyen doi s"),
         "search_relevance_ke_hoach_2026_unit": lambda: catalog.query(
-            [f"in:{big}", f"out:{big}"], text="ke hoach 2026", sort="relevance"),
+            [f"in:{big}", f"out:{big}"], text="ke hoach 2026", sort="relevance"
+        ),
     }
 
 
@@ -171,14 +238,18 @@ def _time_sends(db, count, seed):
         sizes.append(os.path.getsize(path) - before)
     conn.close()
     times.sort()
-    return {"sends": len(times), "records": sum(len(r) for r in groups.values()),
-            "p50_ms": round(statistics.median(times), 2),
-            "p95_ms": round(times[int(len(times) * 0.95)], 2),
-            "mean_kb_written": round(statistics.mean(sizes) / 1024, 1)}
+    return {
+        "sends": len(times),
+        "records": sum(len(r) for r in groups.values()),
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(times[int(len(times) * 0.95)], 2),
+        "mean_kb_written": round(statistics.mean(sizes) / 1024, 1),
+    }
 
 
-def measure(n=100_000, directory=None, seed=1, repeat=50, batch=1000, cache_size=20000,
-            keep=False, pack=True):
+def measure(
+    n=100_000, directory=None, seed=1, repeat=50, batch=1000, cache_size=20000, keep=False, pack=True
+):
     """Build ``n`` documents (with their deliveries) and time the mailbox queries.
 
     Returns a dict: n, records, build seconds, database size (before and after a pack), per
@@ -206,12 +277,18 @@ def measure(n=100_000, directory=None, seed=1, repeat=50, batch=1000, cache_size
         conn.close()
         sends = _time_sends(db, repeat, seed + 1)
         db.close()
-        return {"n": n, "records": records, "build_seconds": round(build_seconds, 1),
-                "records_per_second": round(records / build_seconds),
-                "db_mb_built": round(size_built / 2 ** 20, 1),
-                "db_mb_packed": round(os.path.getsize(path) / 2 ** 20, 1) if pack else None,
-                "repeat": repeat, "cache_size": cache_size, "queries": figures,
-                "index_one_send": sends}
+        return {
+            "n": n,
+            "records": records,
+            "build_seconds": round(build_seconds, 1),
+            "records_per_second": round(records / build_seconds),
+            "db_mb_built": round(size_built / 2**20, 1),
+            "db_mb_packed": round(os.path.getsize(path) / 2**20, 1) if pack else None,
+            "repeat": repeat,
+            "cache_size": cache_size,
+            "queries": figures,
+            "index_one_send": sends,
+        }
     finally:
         if own and not keep:
             shutil.rmtree(directory, ignore_errors=True)

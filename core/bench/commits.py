@@ -5,6 +5,7 @@
 * ``audit_append_4_writers`` — 4 writers at once, all appending to the one log (merged by
   conflict resolution), against 4 writers committing to objects of their own.
 """
+
 import time
 
 import transaction

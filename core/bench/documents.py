@@ -20,6 +20,7 @@ event subscribers and attachment store), in one run:
 * ``edxml`` — ``services.edxml_io.import_package`` of a package with one ``edxml_mb`` MB
   attachment, plus its commit: time, and peak Python memory (tracemalloc) against the size.
 """
+
 import http.client
 import io
 import json
@@ -46,8 +47,8 @@ SMALL_PDF_BYTES = 20_000
 #: bucket of the indexes: few large commits build in a fraction of the time and disk.
 BUILD_BATCH = 50_000
 
-SENDER = "000.00.02.H49"      # demo: Sở Nội vụ
-RECIPIENT = "000.00.31.H49"   # demo: UBND TP Vũng Tàu
+SENDER = "000.00.02.H49"  # demo: Sở Nội vụ
+RECIPIENT = "000.00.31.H49"  # demo: UBND TP Vũng Tàu
 HTTP_SENDERS = ("000.00.02.H49", "000.00.03.H49", "000.00.04.H49", "000.00.05.H49")
 SEARCHES = ("quyet dinh", "ke hoach 2026")
 
@@ -64,8 +65,10 @@ TARGETS = {
 # -- helpers ---------------------------------------------------------------------------------
 def _pdf(size, tag):
     """A small valid-looking PDF of ``size`` bytes, different for every ``tag`` (no blob dedup)."""
-    head = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] "
-            b"/Count 0 >> endobj\n% " + str(tag).encode() + b"\n")
+    head = (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] "
+        b"/Count 0 >> endobj\n% " + str(tag).encode() + b"\n"
+    )
     tail = b"trailer << /Root 1 0 R >>\n%%EOF\n"
     return head + b"%" * max(0, size - len(head) - len(tail) - 1) + b"\n" + tail
 
@@ -83,6 +86,7 @@ class _Session:
     def __init__(self, app):
         from ..db import get_database
         from ..services.env import get_env
+
         self.db = get_database(app.registry)
         self.env = get_env(app.registry)
         self.tm = transaction.TransactionManager()
@@ -91,11 +95,13 @@ class _Session:
     @property
     def site(self):
         from ..resources.site import find_site
+
         return find_site(self.conn.root())
 
     def tx(self, fn):
         """``fn(site)`` in a transaction of its own, committed (a conflict is an error: one writer)."""
         from ..db import run_in_site
+
         return run_in_site(self.db, fn, attempts=1, connection=self.conn)
 
     def close(self):
@@ -107,30 +113,41 @@ class _Session:
 
 def _actor(login="vanthu.bench"):
     from ..services.audit import Actor
+
     return Actor(login=login, client="127.0.0.1")
 
 
 def _send_data(recipients, subject=None, doc_type="CV"):
-    return {"doc_type": doc_type, "recipients": list(recipients),
-            "subject": subject or "Công văn về việc đôn đốc thực hiện kế hoạch chuyển đổi số năm 2026",
-            "content": "Đề nghị các đơn vị báo cáo kết quả thực hiện trước ngày 15 hằng tháng",
-            "signer_name": "Nguyễn Văn An", "signer_position": "Giám đốc"}
+    return {
+        "doc_type": doc_type,
+        "recipients": list(recipients),
+        "subject": subject or "Công văn về việc đôn đốc thực hiện kế hoạch chuyển đổi số năm 2026",
+        "content": "Đề nghị các đơn vị báo cáo kết quả thực hiện trước ngày 15 hằng tháng",
+        "signer_name": "Nguyễn Văn An",
+        "signer_position": "Giám đốc",
+    }
 
 
 def make_app(directory):
     from .. import main
-    return main({}, **{
-        # the cache of etc/development.ini
-        "zodbconn.uri": f"file://{directory}/Documents.fs?blobstorage_dir={directory}/documents-blobs"
-                        "&connection_cache_size=20000",
-        "lienthong.secret": "bench-" + "x" * 40, "lienthong.session.secure": "false",
-        "lienthong.auto_migrate": "true",
-    })
+
+    return main(
+        {},
+        **{
+            # the cache of etc/development.ini
+            "zodbconn.uri": f"file://{directory}/Documents.fs?blobstorage_dir={directory}/documents-blobs"
+            "&connection_cache_size=20000",
+            "lienthong.secret": "bench-" + "x" * 40,
+            "lienthong.session.secure": "false",
+            "lienthong.auto_migrate": "true",
+        },
+    )
 
 
 def bench_units(count):
     """Codes of ``count`` extra units; the first 30 are those of ``catalog.synthetic``."""
     from .catalog import UNITS, unit_code
+
     codes = [unit_code(i) for i in range(min(count, UNITS))]
     i = 0
     while len(codes) < count:
@@ -144,14 +161,17 @@ def setup_site(session, units):
     import secrets
 
     from ..services import demo, directory, tokens
+
     actor = _actor("system:bench")
 
     def fill(site):
         demo.populate(site, secrets.token_urlsafe(16))
         for n, code in enumerate(bench_units(units)):
-            directory.add_unit(site, actor, {"code": code, "name": f"Đơn vị thử nghiệm số {n + 1}",
-                                             "kind": "agency"})
+            directory.add_unit(
+                site, actor, {"code": code, "name": f"Đơn vị thử nghiệm số {n + 1}", "kind": "agency"}
+            )
         return {code: tokens.create(site, actor, code, "bench")[1] for code in HTTP_SENDERS}
+
     return session.tx(fill)
 
 
@@ -194,6 +214,7 @@ class RawGraph:
         from BTrees.OOBTree import OOBTree
 
         from ..db import open_database
+
         self.meta, self.attachment_bytes = meta, attachment_bytes
         self.db = open_database(f"file://{directory}/Raw.fs?blobstorage_dir={directory}/raw-blobs")
         self.tm = transaction.TransactionManager()
@@ -203,6 +224,7 @@ class RawGraph:
 
     def commit(self, i):
         from ZODB.blob import Blob
+
         document = RawDocument(self.meta)
         blob = document.attachment = Blob()
         with blob.open("w") as f:
@@ -229,14 +251,21 @@ def bench_send(session, directory, seconds):
     send's time), the raw baseline, and sends followed each by a catch-up (the worst case:
     somebody reads a mailbox after every single send).
     """
-    from ..services import documents as ds
-    from ..services import indexing
+    from ..services import documents as ds, indexing
+
     actor = _actor()
 
     def one(i):
         def run(site):
-            return ds.send(site, session.env, actor, site["directory"][SENDER], _send_data([RECIPIENT]),
-                           [("cong-van.pdf", io.BytesIO(_pdf(SMALL_PDF_BYTES, f"s{i}")), "Công văn")])
+            return ds.send(
+                site,
+                session.env,
+                actor,
+                site["directory"][SENDER],
+                _send_data([RECIPIENT]),
+                [("cong-van.pdf", io.BytesIO(_pdf(SMALL_PDF_BYTES, f"s{i}")), "Công văn")],
+            )
+
         return session.tx(run)
 
     def send(i):
@@ -245,9 +274,10 @@ def bench_send(session, directory, seconds):
             session.tx(indexing.catch_up)
 
     def send_read_each(i):
-        one(10 ** 7 + i)
+        one(10**7 + i)
         session.tx(indexing.catch_up)
-    meta = dict(one(-1).meta)     # first send: warm-up (imports, first register of the year)
+
+    meta = dict(one(-1).meta)  # first send: warm-up (imports, first register of the year)
     session.tx(indexing.catch_up)
     raw = RawGraph(directory, meta, SMALL_PDF_BYTES)
     try:
@@ -264,12 +294,17 @@ def _api_body(i, unit):
     """A multipart/form-data send (``metadata`` JSON part, one ``file`` part): (body, content type)."""
     boundary = uuid.uuid4().hex
     metadata = json.dumps(dict(_send_data([RECIPIENT]), unit=unit)).encode()
-    body = b"".join((
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n"
-        "Content-Type: application/json\r\n\r\n".encode(), metadata,
-        f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cong-van.pdf\"\r\n"
-        "Content-Type: application/pdf\r\n\r\n".encode(), _pdf(SMALL_PDF_BYTES, f"h{unit}{i}"),
-        f"\r\n--{boundary}--\r\n".encode()))
+    body = b"".join(
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n'
+            "Content-Type: application/json\r\n\r\n".encode(),
+            metadata,
+            f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="cong-van.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n".encode(),
+            _pdf(SMALL_PDF_BYTES, f"h{unit}{i}"),
+            f"\r\n--{boundary}--\r\n".encode(),
+        )
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -298,7 +333,7 @@ def bench_http_send(app, seconds, tokens):
     first_error = []
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        status, text = _post_api(conn, -1, HTTP_SENDERS[0], tokens[HTTP_SENDERS[0]])   # warm-up
+        status, text = _post_api(conn, -1, HTTP_SENDERS[0], tokens[HTTP_SENDERS[0]])  # warm-up
         conn.close()
         if not 200 <= status < 300:
             raise RuntimeError(f"POST /api/v1/documents answered {status}: {text[:300]!r}")
@@ -321,31 +356,46 @@ def bench_http_send(app, seconds, tokens):
                         return
             finally:
                 conn.close()
+
         elapsed = in_threads(client, len(HTTP_SENDERS))
     finally:
-        time.sleep(0.1)     # let waitress finish the last responses before its socket closes
+        time.sleep(0.1)  # let waitress finish the last responses before its socket closes
         server.close()
     if not sum(counts):
         raise RuntimeError(f"the HTTP send answered {first_error[0][0]}: {first_error[0][1]!r}")
-    return (sum(counts) / elapsed, {
-        "via": f"POST /api/v1/documents, multipart/form-data, a unit token, {len(HTTP_SENDERS)} clients",
-        "sent": sum(counts), "failed": failures,
-        "first_failure": first_error[0][1].decode(errors="replace") if first_error else None})
+    return (
+        sum(counts) / elapsed,
+        {
+            "via": f"POST /api/v1/documents, multipart/form-data, a unit token, {len(HTTP_SENDERS)} clients",
+            "sent": sum(counts),
+            "failed": failures,
+            "first_failure": first_error[0][1].decode(errors="replace") if first_error else None,
+        },
+    )
 
 
 # -- 3. fan-out --------------------------------------------------------------------------------
 def bench_fanout(session, units, repeat=3):
     """Wall time of issue + commit of one document to ``units`` recipients, ``repeat`` times."""
     from ..services import documents as ds
+
     codes = bench_units(units)
     actor = _actor()
     times = []
     deliveries = 0
     for i in range(repeat):
-        name = session.tx(lambda site: ds.compose(
-            site, session.env, actor, site["directory"][SENDER],
-            _send_data(codes, "Thông báo gửi tất cả các đơn vị về lịch nghỉ Tết Nguyên đán", "TB"),
-            [("thong-bao.pdf", io.BytesIO(_pdf(SMALL_PDF_BYTES, f"f{i}")), "")]).id)
+        name = session.tx(
+            lambda site: (
+                ds.compose(
+                    site,
+                    session.env,
+                    actor,
+                    site["directory"][SENDER],
+                    _send_data(codes, "Thông báo gửi tất cả các đơn vị về lịch nghỉ Tết Nguyên đán", "TB"),
+                    [("thong-bao.pdf", io.BytesIO(_pdf(SMALL_PDF_BYTES, f"f{i}")), "")],
+                ).id
+            )
+        )
         start = time.perf_counter()
         issued = session.tx(lambda site: ds.issue(site, session.env, actor, site["documents"][name]))
         times.append((time.perf_counter() - start) * 1000)
@@ -359,6 +409,7 @@ def build_catalog(session, documents, real, log=None):
     from ..services import documents as ds
     from ..services.indexing import catalog_of
     from .catalog import TOPICS, synthetic, unit_code
+
     synthetic_n = max(0, documents - real)
     # the synthetic mail spans 700 days ending an hour ago, so the real documents are the newest
     start = datetime.now() - timedelta(days=700, hours=1)
@@ -381,19 +432,31 @@ def build_catalog(session, documents, real, log=None):
         topic = TOPICS[i % len(TOPICS)]
         doc_type, title = (("QD", "Quyết định"), ("KH", "Kế hoạch"), ("CV", "Công văn"))[i % 3]
         subject = f"{title} về {topic} năm 2026"
-        session.tx(lambda site: ds.send(
-            site, session.env, actor, site["directory"][unit_code(1)],
-            _send_data([unit_code(0)], subject, doc_type),
-            [("van-ban.pdf", io.BytesIO(_pdf(SMALL_PDF_BYTES, f"r{i}")), "")]))
+        session.tx(
+            lambda site: ds.send(
+                site,
+                session.env,
+                actor,
+                site["directory"][unit_code(1)],
+                _send_data([unit_code(0)], subject, doc_type),
+                [("van-ban.pdf", io.BytesIO(_pdf(SMALL_PDF_BYTES, f"r{i}")), "")],
+            )
+        )
     from ..services import indexing
-    session.tx(indexing.catch_up)     # the mailbox figures measure reading, not the last catch-up
+
+    session.tx(indexing.catch_up)  # the mailbox figures measure reading, not the last catch-up
     real_seconds = time.perf_counter() - started
-    return {"documents": synthetic_n + real, "synthetic_documents": synthetic_n, "real_documents": real,
-            "synthetic_records": records, "real_records": real * 2,
-            "synthetic_seconds": round(synthetic_seconds, 1),
-            "synthetic_records_per_second": round(records / synthetic_seconds) if synthetic_seconds else None,
-            "real_seconds": round(real_seconds, 1),
-            "real_sends_per_second": real / real_seconds if real_seconds else None}
+    return {
+        "documents": synthetic_n + real,
+        "synthetic_documents": synthetic_n,
+        "real_documents": real,
+        "synthetic_records": records,
+        "real_records": real * 2,
+        "synthetic_seconds": round(synthetic_seconds, 1),
+        "synthetic_records_per_second": round(records / synthetic_seconds) if synthetic_seconds else None,
+        "real_seconds": round(real_seconds, 1),
+        "real_sends_per_second": real / real_seconds if real_seconds else None,
+    }
 
 
 def bench_mailbox(app, repeat):
@@ -401,27 +464,39 @@ def bench_mailbox(app, repeat):
     from ..services import mailboxes
     from ..services.indexing import catalog_of
     from .catalog import queries, unit_code
+
     session = _Session(app)
-    session.conn.cacheMinimize()   # a pooled connection keeps its cache: start cold
+    session.conn.cacheMinimize()  # a pooled connection keeps its cache: start cold
     try:
         session.tm.begin()
         site, env = session.site, session.env
         big, mid = unit_code(0), unit_code(5)
         inbox = [mailboxes.box_key(mailboxes.INBOX, big)]
-        unit_boxes = [mailboxes.box_key(kind, big) for kind in (mailboxes.INBOX, mailboxes.OUTBOX, mailboxes.DRAFTS)]
+        unit_boxes = [
+            mailboxes.box_key(kind, big) for kind in (mailboxes.INBOX, mailboxes.OUTBOX, mailboxes.DRAFTS)
+        ]
         figures = {}
         for name, fn in (
-                ("inbox_first_page", lambda: mailboxes.listing(site, env, inbox)),
-                ("inbox_first_page_mid_unit", lambda: mailboxes.listing(
-                    site, env, [mailboxes.box_key(mailboxes.INBOX, mid)])),
-                ("inbox_page_10", lambda: mailboxes.listing(site, env, inbox, page=10)),
-                ("inbox_unread", lambda: mailboxes.listing(site, env, inbox, unread=True)),
-                ("inbox_overdue", lambda: mailboxes.listing(site, env, inbox, overdue=True)),
-                *((f"search_{text.replace(' ', '_')}", lambda text=text: mailboxes.search(
-                    site, env, unit_boxes, text)) for text in SEARCHES)):
+            ("inbox_first_page", lambda: mailboxes.listing(site, env, inbox)),
+            (
+                "inbox_first_page_mid_unit",
+                lambda: mailboxes.listing(site, env, [mailboxes.box_key(mailboxes.INBOX, mid)]),
+            ),
+            ("inbox_page_10", lambda: mailboxes.listing(site, env, inbox, page=10)),
+            ("inbox_unread", lambda: mailboxes.listing(site, env, inbox, unread=True)),
+            ("inbox_overdue", lambda: mailboxes.listing(site, env, inbox, overdue=True)),
+            *(
+                (
+                    f"search_{text.replace(' ', '_')}",
+                    lambda text=text: mailboxes.search(site, env, unit_boxes, text),
+                )
+                for text in SEARCHES
+            ),
+        ):
             timing, (total, rows) = latencies(fn, repeat)
-            figures[name] = dict(timing, total=total, rows=len(rows),
-                                 resolved=sum(1 for r in rows if r is not None))
+            figures[name] = dict(
+                timing, total=total, rows=len(rows), resolved=sum(1 for r in rows if r is not None)
+            )
         first_page = mailboxes.listing(site, env, inbox)[1]
         figures["inbox_first_page"]["real_rows"] = len(first_page)
         catalog_figures = {}
@@ -436,14 +511,23 @@ def bench_mailbox(app, repeat):
 # -- 5. edXML import ---------------------------------------------------------------------------
 def _package(size, n):
     from .. import edxml
+
     now = datetime.now().astimezone()
     meta = {
-        "document_id": uuid.uuid4().hex, "from": {"organ_id": SENDER, "organ_name": "Sở Nội vụ"},
+        "document_id": uuid.uuid4().hex,
+        "from": {"organ_id": SENDER, "organ_name": "Sở Nội vụ"},
         "to": [{"organ_id": RECIPIENT, "organ_name": "UBND TP Vũng Tàu"}],
-        "code_number": str(9000 + n), "code_notation": "QĐ-SNV", "promulgation_place": "Bà Rịa – Vũng Tàu",
-        "promulgation_date": now.date().isoformat(), "doc_type": "QD", "doc_type_name": "Quyết định",
-        "subject": "Quyết định phê duyệt hồ sơ thiết kế kèm bản quét", "content": "Bản quét kèm theo",
-        "signer_competence": "GIÁM ĐỐC", "signer_position": "Giám đốc", "signer_name": "Nguyễn Văn An",
+        "code_number": str(9000 + n),
+        "code_notation": "QĐ-SNV",
+        "promulgation_place": "Bà Rịa – Vũng Tàu",
+        "promulgation_date": now.date().isoformat(),
+        "doc_type": "QD",
+        "doc_type_name": "Quyết định",
+        "subject": "Quyết định phê duyệt hồ sơ thiết kế kèm bản quét",
+        "content": "Bản quét kèm theo",
+        "signer_competence": "GIÁM ĐỐC",
+        "signer_position": "Giám đốc",
+        "signer_name": "Nguyễn Văn An",
         "trace": [{"organ_id": SENDER, "timestamp": now.isoformat(timespec="seconds")}],
     }
     info = {"name": "ho-so-quet.pdf", "content_type": "application/pdf", "description": "Bản quét"}
@@ -455,11 +539,13 @@ def bench_edxml(session, size, repeat=3):
     import gc
 
     from ..services import edxml_io
+
     actor = _actor()
 
     def run(package):
         def work(site):
             edxml_io.import_package(site, session.env, actor, site["directory"][SENDER], io.BytesIO(package))
+
         session.tm.begin()
         start = time.perf_counter()
         work(session.site)
@@ -467,7 +553,7 @@ def bench_edxml(session, size, repeat=3):
         session.tm.commit()
         return imported - start, time.perf_counter() - imported
 
-    run(_package(64 * 1024, 0))     # warm-up: imports, schema, first register
+    run(_package(64 * 1024, 0))  # warm-up: imports, schema, first register
     times, imports, commits = [], [], []
     package_size = 0
     for i in range(repeat):
@@ -488,17 +574,32 @@ def bench_edxml(session, size, repeat=3):
         peak = tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
-    return dict(percentiles(times), attachment_bytes=size, package_bytes=package_size,
-                import_ms=[round(t, 1) for t in imports], commit_ms=[round(t, 1) for t in commits],
-                peak_bytes=peak, peak_over_package=round(peak / package_size, 2),
-                peak_over_attachment=round(peak / size, 2))
+    return dict(
+        percentiles(times),
+        attachment_bytes=size,
+        package_bytes=package_size,
+        import_ms=[round(t, 1) for t in imports],
+        commit_ms=[round(t, 1) for t in commits],
+        peak_bytes=peak,
+        peak_over_package=round(peak / package_size, 2),
+        peak_over_attachment=round(peak / size, 2),
+    )
 
 
 # -- the run -----------------------------------------------------------------------------------
-def run(directory, seconds, documents=DEFAULT_DOCUMENTS, fanout=FANOUT, edxml_mb=EDXML_MB,
-        real=REAL_DOCUMENTS, repeat=50, log=None):
+def run(
+    directory,
+    seconds,
+    documents=DEFAULT_DOCUMENTS,
+    fanout=FANOUT,
+    edxml_mb=EDXML_MB,
+    real=REAL_DOCUMENTS,
+    repeat=50,
+    log=None,
+):
     """All document figures; ``directory`` holds the databases. Returns a dict for the report."""
     from ..db import close_databases
+
     log = log or (lambda message: None)
     real = min(real, documents)
     timings = {}
@@ -506,6 +607,7 @@ def run(directory, seconds, documents=DEFAULT_DOCUMENTS, fanout=FANOUT, edxml_mb
     def step(name):
         timings[name] = time.perf_counter()
         log(name)
+
     started = time.perf_counter()
     app = make_app(directory)
     session = _Session(app)
@@ -547,21 +649,42 @@ def run(directory, seconds, documents=DEFAULT_DOCUMENTS, fanout=FANOUT, edxml_mb
     targets = {}
     for name, (op, limit) in TARGETS.items():
         value = values[name]
-        targets[name] = {"value": round(value, 3), "target": f"{op} {round(limit, 3)}",
-                         "met": value >= limit if op == "≥" else value < limit}
+        targets[name] = {
+            "value": round(value, 3),
+            "target": f"{op} {round(limit, 3)}",
+            "met": value >= limit if op == "≥" else value < limit,
+        }
     return {
-        "per_second": {"send_service": send_rate, "zodb_send_graph": raw_rate, "http_send": http_rate,
-                       "send_service_read_each": each_rate,
-                       "send_service_at_scale": send_full, "zodb_send_graph_at_scale": raw_full,
-                       "send_service_read_each_at_scale": each_full},
-        "ratios": {"send_service / zodb_send_graph": send_rate / raw_rate,
-                   "send_service_read_each / zodb_send_graph": each_rate / raw_rate,
-                   "send_service_at_scale / zodb_send_graph_at_scale": send_full / raw_full,
-                   "send_service_read_each_at_scale / zodb_send_graph_at_scale": each_full / raw_full},
+        "per_second": {
+            "send_service": send_rate,
+            "zodb_send_graph": raw_rate,
+            "http_send": http_rate,
+            "send_service_read_each": each_rate,
+            "send_service_at_scale": send_full,
+            "zodb_send_graph_at_scale": raw_full,
+            "send_service_read_each_at_scale": each_full,
+        },
+        "ratios": {
+            "send_service / zodb_send_graph": send_rate / raw_rate,
+            "send_service_read_each / zodb_send_graph": each_rate / raw_rate,
+            "send_service_at_scale / zodb_send_graph_at_scale": send_full / raw_full,
+            "send_service_read_each_at_scale / zodb_send_graph_at_scale": each_full / raw_full,
+        },
         "http_send": http_detail,
-        "fanout": fan, "edxml": edx, "catalog_build": built, "mailbox": mailbox,
-        "catalog_queries": catalog_queries, "targets": targets,
-        "sizes": {"documents": documents, "real_documents": real, "fanout": fanout, "edxml_mb": edxml_mb,
-                  "small_pdf_bytes": SMALL_PDF_BYTES, "repeat": repeat},
-        "phase_seconds": phase_seconds, "seconds": round(time.perf_counter() - started, 1),
+        "fanout": fan,
+        "edxml": edx,
+        "catalog_build": built,
+        "mailbox": mailbox,
+        "catalog_queries": catalog_queries,
+        "targets": targets,
+        "sizes": {
+            "documents": documents,
+            "real_documents": real,
+            "fanout": fanout,
+            "edxml_mb": edxml_mb,
+            "small_pdf_bytes": SMALL_PDF_BYTES,
+            "repeat": repeat,
+        },
+        "phase_seconds": phase_seconds,
+        "seconds": round(time.perf_counter() - started, 1),
     }

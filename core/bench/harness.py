@@ -1,4 +1,5 @@
 """What the benchmarks share: running work in threads, rates, a waitress server, the machine."""
+
 import http.client
 import os
 import platform
@@ -35,9 +36,12 @@ def ms(seconds):
 
 def percentiles(times_ms):
     times = sorted(times_ms)
-    return {"p50_ms": round(statistics.median(times), 2),
-            "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 2),
-            "max_ms": round(times[-1], 2), "runs": len(times)}
+    return {
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 2),
+        "max_ms": round(times[-1], 2),
+        "runs": len(times),
+    }
 
 
 def latencies(fn, repeat):
@@ -98,6 +102,7 @@ def serve(app):
     import logging
 
     import waitress
+
     # a saturated queue is the point of the benchmark, not news
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
@@ -107,6 +112,7 @@ def serve(app):
             server.run()
         except OSError:  # the socket closed under the loop at the end of a figure: done, not an error
             pass
+
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return server, server.effective_port
@@ -122,6 +128,10 @@ def machine():
                     break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "system": f"{platform.system()} {platform.release()}",
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }

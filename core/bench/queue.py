@@ -7,6 +7,7 @@ same edXML payloads POSTed by a plain ``requests`` loop to the same receiver. Th
 destination is pluggable: ``adapter`` names any installed adapter and ``adapter_settings``
 its settings (e.g. a peer hub); the default is ``bench_push`` below, a plain HTTP POST.
 """
+
 import json
 import os
 import secrets
@@ -17,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import requests
 import transaction
@@ -32,6 +33,7 @@ TARGET_2_WORKERS = 200.0
 
 class BenchPush(Adapter):
     """POST each message to ``url`` (kept-alive session per thread)."""
+
     name = "bench_push"
     title = "Benchmark push"
     settings = (Setting("url", "URL", required=True),)
@@ -44,8 +46,12 @@ class BenchPush(Adapter):
         session = getattr(self.local, "session", None) or requests.Session()
         self.local.session = session
         try:
-            response = session.post(message.settings["url"], data=message.payload, timeout=30,
-                                    headers={"X-Document-Id": message.document_id, "X-Recipient": message.recipient})
+            response = session.post(
+                message.settings["url"],
+                data=message.payload,
+                timeout=30,
+                headers={"X-Document-Id": message.document_id, "X-Recipient": message.recipient},
+            )
         except requests.RequestException as exc:
             self.local.session = None
             raise TransportError(str(exc))
@@ -105,14 +111,18 @@ def _wait(predicate, timeout):
 def _remote_destination(via, settings, workdir):
     """The receiving end that the adapter ``via`` offers for the bench (``Adapter.bench_destination``)."""
     from ..plugins import adapters_of, make_plugin_manager
+
     adapter = adapters_of(make_plugin_manager(settings)).get(via)
     if adapter is None or not hasattr(adapter, "bench_destination"):
-        raise RuntimeError(f"no enabled adapter {via!r} offers a bench destination (Adapter.bench_destination)")
+        raise RuntimeError(
+            f"no enabled adapter {via!r} offers a bench destination (Adapter.bench_destination)"
+        )
     return adapter.bench_destination(workdir, [(SENDER, "Sở Nội vụ")])
 
 
 def _queued(site):
     from ..services import outbound
+
     return sum(len(dest.messages) for dest in outbound.queues(site).values())
 
 
@@ -142,10 +152,15 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
         zeo_port = _free_port()
         os.makedirs(f"{tmp}/zeo")
         with open(f"{tmp}/zeo.conf", "w") as f:
-            f.write(f"<zeo>\n address 127.0.0.1:{zeo_port}\n</zeo>\n<filestorage 1>\n path {tmp}/zeo/Data.fs\n"
-                    f" blob-dir {tmp}/zeo/blobs\n</filestorage>\n")
-        zeo = subprocess.Popen([os.path.join(binary, "runzeo"), "-C", f"{tmp}/zeo.conf"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            f.write(
+                f"<zeo>\n address 127.0.0.1:{zeo_port}\n</zeo>\n<filestorage 1>\n path {tmp}/zeo/Data.fs\n"
+                f" blob-dir {tmp}/zeo/blobs\n</filestorage>\n"
+            )
+        zeo = subprocess.Popen(
+            [os.path.join(binary, "runzeo"), "-C", f"{tmp}/zeo.conf"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         workers = []
         app = None
         try:
@@ -153,14 +168,23 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
 
             def uri(name):
                 return f"zeo://127.0.0.1:{zeo_port}?blob_dir={tmp}/cache-{name}&wait_timeout=15"
-            settings = {"lienthong.secret": "bench-" + "x" * 40, "lienthong.session.secure": "false",
-                        "lienthong.auto_migrate": "true", "lienthong.plugins.extra": __name__,
-                        "lienthong.transport.idle_seconds": "0.02"}
+
+            settings = {
+                "lienthong.secret": "bench-" + "x" * 40,
+                "lienthong.session.secure": "false",
+                "lienthong.auto_migrate": "true",
+                "lienthong.plugins.extra": __name__,
+                "lienthong.transport.idle_seconds": "0.02",
+            }
             if via:
                 log(f"queue: receiving end of {via}")
                 remote = _remote_destination(via, settings, os.path.join(tmp, "destination"))
                 settings.update(remote.sender_settings)
-                adapter, settings_for_unit, destinations = via, dict(remote.adapter_settings), tuple(remote.units)
+                adapter, settings_for_unit, destinations = (
+                    via,
+                    dict(remote.adapter_settings),
+                    tuple(remote.units),
+                )
             log("queue: site on ZEO")
             app = main({}, **{"zodbconn.uri": uri("bench"), **settings})
             env = get_env(app.registry)
@@ -176,10 +200,12 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
             def add_remote_units(site):
                 from ..resources import directory as d
                 from ..services import directory as dirs
+
                 for code in destinations:
                     if code not in site["directory"]:
                         unit = dirs.add_unit(site, actor, {"code": code, "name": f"Đơn vị {code}"})
                         dirs.set_connection_state(site, actor, unit, d.OFFICIAL)
+
             actor = Actor(login="vanthu.snv")
             if remote is not None:
                 tx(add_remote_units)
@@ -191,33 +217,50 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
             def issue(site, start, stop):
                 unit = site["directory"][SENDER]
                 for i in range(start, stop):
-                    doc = ds.compose(site, env, actor, unit, {
-                        "doc_type": "CV", "subject": f"Công văn thử nghiệm số {i}", "signer_name": "Bench",
-                        "recipients": [destinations[i % len(destinations)]]})
+                    doc = ds.compose(
+                        site,
+                        env,
+                        actor,
+                        unit,
+                        {
+                            "doc_type": "CV",
+                            "subject": f"Công văn thử nghiệm số {i}",
+                            "signer_name": "Bench",
+                            "recipients": [destinations[i % len(destinations)]],
+                        },
+                    )
                     ds.issue(site, env, actor, doc)
                     names.append((doc.id, destinations[i % len(destinations)]))
+
             for start in range(0, total, 500):
                 tx(lambda site: issue(site, start, min(total, start + 500)))
 
-            def bind(site):        # after the sends: each run queues the messages once its workers wait
+            def bind(site):  # after the sends: each run queues the messages once its workers wait
                 for code in destinations:
                     site["directory"][code].adapter = adapter
                     site["directory"][code].adapter_settings.update(settings_for_unit)
+
             tx(bind)
             payloads = []
 
             def export(site):
                 from ..services import edxml_io
+
                 for name, _code in names[:n]:
                     document = site["documents"][name]
                     payloads.append((document.document_id, edxml_io.export_document(site, env, document)))
+
             tx(export, commit=False)
             log("queue: raw send loop")
             session = requests.Session()
             started = time.perf_counter()
             for document_id, payload in payloads:
-                session.post(url, data=payload, headers={"X-Document-Id": document_id, "X-Recipient": "raw"},
-                             timeout=30).raise_for_status()
+                session.post(
+                    url,
+                    data=payload,
+                    headers={"X-Document-Id": document_id, "X-Recipient": "raw"},
+                    timeout=30,
+                ).raise_for_status()
             raw = len(payloads) / (time.perf_counter() - started)
             payload_bytes = sum(len(p) for _d, p in payloads) // max(1, len(payloads))
 
@@ -225,8 +268,12 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
             rates = {}
             for count in (1, 2):
                 with open(ini, "w") as f:
-                    f.write("[app:main]\nuse = egg:lienthong\n" + "".join(
-                        f"{k} = {v}\n" for k, v in {"zodbconn.uri": uri("w{id}"), **settings}.items()))
+                    f.write(
+                        "[app:main]\nuse = egg:lienthong\n"
+                        + "".join(
+                            f"{k} = {v}\n" for k, v in {"zodbconn.uri": uri("w{id}"), **settings}.items()
+                        )
+                    )
                 log(f"queue: drain with {count} worker(s)")
                 workers, logs = [], []
                 for i in range(count):
@@ -235,24 +282,40 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
                         dst.write(src.read().replace("w{id}", f"w{count}-{i}"))
                     logs.append(os.path.join(tmp, f"worker{count}-{i}.log"))
                     with open(logs[-1], "wb") as out:
-                        workers.append(subprocess.Popen(
-                            [os.path.join(binary, "lienthong"), "-c", worker_ini, "worker", "--id", f"bench-{i}"],
-                            stdout=out, stderr=subprocess.STDOUT))
+                        workers.append(
+                            subprocess.Popen(
+                                [
+                                    os.path.join(binary, "lienthong"),
+                                    "-c",
+                                    worker_ini,
+                                    "worker",
+                                    "--id",
+                                    f"bench-{i}",
+                                ],
+                                stdout=out,
+                                stderr=subprocess.STDOUT,
+                            )
+                        )
                 if not _wait(lambda: all("started" in open(p).read() for p in logs), timeout=60):
                     raise RuntimeError("the workers did not start: " + " ".join(open(p).read() for p in logs))
                 before = receiver.count
-                batch = names[:n] if remote is None else names[(count - 1) * n:count * n]
+                batch = names[:n] if remote is None else names[(count - 1) * n : count * n]
 
                 def requeue(site):
                     for name, code in batch:
                         outbound.enqueue(site, adapter, "document", name, code)
+
                 tx(requeue)
                 started = time.perf_counter()
                 if remote is None:
-                    done = (lambda: receiver.count - before >= n)
+
+                    def done():
+                        return receiver.count - before >= n
                 else:
+
                     def done():
                         return tx(_queued, commit=False) == 0
+
                 if not _wait(done, timeout=max(120, n / 5)):
                     raise RuntimeError(f"the workers did not drain {n} messages; see the worker logs")
                 elapsed = time.perf_counter() - started
@@ -274,16 +337,24 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
             zeo.wait(10)
             server.close()
     report = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "messages": n, "destinations": len(destinations), "adapter": adapter,
-        "receiver": "a second LienThong hub over HTTP (peer_hub)" if via == "peer_hub" else (
-            f"the receiving end of {via}" if via else "a plain waitress endpoint"),
-        "payload_bytes_mean": payload_bytes, "storage": "ZEO",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "messages": n,
+        "destinations": len(destinations),
+        "adapter": adapter,
+        "receiver": "a second LienThong hub over HTTP (peer_hub)"
+        if via == "peer_hub"
+        else (f"the receiving end of {via}" if via else "a plain waitress endpoint"),
+        "payload_bytes_mean": payload_bytes,
+        "storage": "ZEO",
         "per_second": {"raw_send": raw, "drain_1_worker": rates[1], "drain_2_workers": rates[2]},
         "ratios": {"drain_1_worker / raw_send": rates[1] / raw, "drain_2_workers / raw_send": rates[2] / raw},
-        "targets": {"drain_2_workers_per_second": {"target": f">= {TARGET_2_WORKERS:g}",
-                                                   "value": round(rates[2], 1),
-                                                   "met": rates[2] >= TARGET_2_WORKERS}},
+        "targets": {
+            "drain_2_workers_per_second": {
+                "target": f">= {TARGET_2_WORKERS:g}",
+                "value": round(rates[2], 1),
+                "met": rates[2] >= TARGET_2_WORKERS,
+            }
+        },
         "note": "timed from the commit that queues the N messages (workers already waiting) to the last POST",
     }
     os.makedirs(out_dir, exist_ok=True)
@@ -298,5 +369,10 @@ def summary(report):
     rows = [(name, f"{value:,.0f} msg/s") for name, value in report["per_second"].items()]
     rows += [(name, f"{value:.2f}×") for name, value in report["ratios"].items()]
     for name, target in report["targets"].items():
-        rows.append((f"target {name} {target['target']}", f"{target['value']:g} {'met' if target['met'] else 'MISSED'}"))
+        rows.append(
+            (
+                f"target {name} {target['target']}",
+                f"{target['value']:g} {'met' if target['met'] else 'MISSED'}",
+            )
+        )
     return rows

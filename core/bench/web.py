@@ -2,6 +2,7 @@
 transaction, traversal, templates) against a plain WSGI "hello" on the same waitress
 (``waitress_hello``): ``http_healthz``, ``http_login_page``, ``http_directory_search``,
 ``api_organizations_search``."""
+
 from .harness import http_rate, serve
 
 
@@ -19,19 +20,27 @@ def bench_http(directory, seconds):
         results["waitress_hello"] = http_rate(port, "/", seconds)
     finally:
         server.close()
-    app = main({}, **{
-        "zodbconn.uri": f"file://{directory}/Http.fs?blobstorage_dir={directory}/http-blobs",
-        "lienthong.secret": "bench-" + "x" * 40, "lienthong.session.secure": "false",
-        "lienthong.auto_migrate": "true",
-    })
+    app = main(
+        {},
+        **{
+            "zodbconn.uri": f"file://{directory}/Http.fs?blobstorage_dir={directory}/http-blobs",
+            "lienthong.secret": "bench-" + "x" * 40,
+            "lienthong.session.secure": "false",
+            "lienthong.auto_migrate": "true",
+        },
+    )
     token = _demo_directory(app)
     server, port = serve(app)
     try:
         results["http_healthz"] = http_rate(port, "/healthz", seconds)
         results["http_login_page"] = http_rate(port, "/login", seconds)
         results["http_directory_search"] = http_rate(port, "/directory?q=so+thong+tin", seconds)
-        results["api_organizations_search"] = http_rate(port, "/api/v1/organizations?q=so+thong+tin", seconds,
-                                                        headers={"Authorization": f"Bearer {token}"})
+        results["api_organizations_search"] = http_rate(
+            port,
+            "/api/v1/organizations?q=so+thong+tin",
+            seconds,
+            headers={"Authorization": f"Bearer {token}"},
+        )
     finally:
         server.close()
         close_databases(app.registry)
@@ -50,4 +59,5 @@ def _demo_directory(app):
         demo.populate(site, secrets.token_urlsafe(16))
         _token, secret = tokens.create(site, Actor.system("bench"), demo.OPERATOR_CODE, "bench")
         return secret
+
     return run_in_site(get_database(app.registry), fill, attempts=1)

@@ -1,4 +1,5 @@
 """``lienthong audit verify``: check the audit log's hash chain."""
+
 import sys
 
 import click

@@ -4,6 +4,7 @@ Exit status: 0 all good; 1 some attachments are damaged, missing or could not be
 (each named by document and attachment); 2 a store name that no enabled plugin offers
 (nothing changed); 130 interrupted (what was committed stays; run again to continue).
 """
+
 import sys
 
 import click
@@ -17,6 +18,7 @@ class UnknownStoreError(click.ClickException):
 
 def _store_or_exit(app_env, name):
     from ..services import blob_migration
+
     try:
         return blob_migration.store_named(app_env, name)
     except blob_migration.UnknownStore as exc:
@@ -32,9 +34,15 @@ class _Progress:
 
         self.console = Console(stderr=True)
         self.live = self.console.is_terminal
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("documents · {task.fields[count]} · {task.fields[size]}"),
-                            TimeElapsedColumn(), console=self.console, disable=not self.live)
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("documents · {task.fields[count]} · {task.fields[size]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            disable=not self.live,
+        )
         self.verb = verb
         self.task = None
 
@@ -53,8 +61,12 @@ class _Progress:
         stored = report.bytes + (pending.bytes if pending else 0)
         if self.task is None:
             self.task = self.bar.add_task(self.verb, total=report.total, count="", size="")
-        self.bar.update(self.task, completed=done, count=f"{count(attachments, 'attachment')} {self.verb}",
-                        size=size(stored))
+        self.bar.update(
+            self.task,
+            completed=done,
+            count=f"{count(attachments, 'attachment')} {self.verb}",
+            size=size(stored),
+        )
 
     def line(self, text):
         """A line for the record; above the bar on a terminal."""
@@ -71,8 +83,13 @@ def blobs():
 
 @blobs.command()
 @click.option("--to", "target", required=True, help="Name of the store to move the attachments into.")
-@click.option("--batch", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Attachments moved per transaction.")
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Attachments moved per transaction.",
+)
 @click.pass_obj
 def migrate(env, target, batch):
     """Move every attachment that is not in store TO into it, verifying every digest.
@@ -84,27 +101,45 @@ def migrate(env, target, batch):
     with env.application_site() as (site, app_env, tm):
         _store_or_exit(app_env, target)
         with _Progress("moved") as progress:
+
             def on_commit(report):
-                progress.line(f"batch {report.batches} committed: {count(report.attachments, 'attachment')} "
-                              f"moved ({size(report.bytes)}), {report.documents}/{report.total} documents")
+                progress.line(
+                    f"batch {report.batches} committed: {count(report.attachments, 'attachment')} "
+                    f"moved ({size(report.bytes)}), {report.documents}/{report.total} documents"
+                )
 
             def on_problem(problem):
                 progress.line(f"NOT MOVED: {problem.line()}")
 
             try:
-                report = blob_migration.migrate(site, app_env, tm, audit.Actor.system("cli"), target, batch=batch,
-                                                progress=progress.update, on_commit=on_commit,
-                                                on_problem=on_problem)
+                report = blob_migration.migrate(
+                    site,
+                    app_env,
+                    tm,
+                    audit.Actor.system("cli"),
+                    target,
+                    batch=batch,
+                    progress=progress.update,
+                    on_commit=on_commit,
+                    on_problem=on_problem,
+                )
             except KeyboardInterrupt:
-                click.echo("interrupted: the batches committed so far stay moved; run the command again "
-                           "to continue", err=True)
+                click.echo(
+                    "interrupted: the batches committed so far stay moved; run the command again to continue",
+                    err=True,
+                )
                 sys.exit(130)
-    click.echo(f"{count(report.attachments, 'attachment')} ({size(report.bytes)}) moved to {target} in "
-               f"{count(report.batches, 'batch', 'batches')}; {report.reused} reused a verified copy already there, "
-               f"{report.skipped} already in {target}")
+    click.echo(
+        f"{count(report.attachments, 'attachment')} ({size(report.bytes)}) moved to {target} in "
+        f"{count(report.batches, 'batch', 'batches')}; {report.reused} reused a verified copy already there, "
+        f"{report.skipped} already in {target}"
+    )
     if report.problem_count:
-        click.echo(f"Error: {count(report.problem_count, 'attachment')} could not be moved (listed above) "
-                   f"and stay in their store", err=True)
+        click.echo(
+            f"Error: {count(report.problem_count, 'attachment')} could not be moved (listed above) "
+            f"and stay in their store",
+            err=True,
+        )
         sys.exit(1)
 
 
@@ -119,14 +154,22 @@ def verify(env, store_name):
         if store_name is not None:
             _store_or_exit(app_env, store_name)
         with _Progress("verified") as progress:
-            report = blob_migration.verify(site, app_env, store_name, progress=progress.update,
-                                           on_problem=lambda p: progress.line(f"BAD: {p.line()}"))
+            report = blob_migration.verify(
+                site,
+                app_env,
+                store_name,
+                progress=progress.update,
+                on_problem=lambda p: progress.line(f"BAD: {p.line()}"),
+            )
     damaged, missing = report.reasons.get("damaged", 0), report.reasons.get("missing", 0)
     orphans = "".join(f", {count(n, 'orphan file')} in {name}" for name, n in sorted(report.orphans.items()))
-    click.echo(f"{report.documents} documents, {count(report.attachments, 'attachment')} intact "
-               f"({size(report.bytes)}), {damaged} damaged, {missing} missing, "
-               f"{report.problem_count - damaged - missing} unreadable{orphans}")
+    click.echo(
+        f"{report.documents} documents, {count(report.attachments, 'attachment')} intact "
+        f"({size(report.bytes)}), {damaged} damaged, {missing} missing, "
+        f"{report.problem_count - damaged - missing} unreadable{orphans}"
+    )
     if report.problem_count:
-        click.echo(f"Error: {count(report.problem_count, 'attachment')} failed verification (listed above)",
-                   err=True)
+        click.echo(
+            f"Error: {count(report.problem_count, 'attachment')} failed verification (listed above)", err=True
+        )
         sys.exit(1)

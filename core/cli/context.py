@@ -1,4 +1,5 @@
 """What every command is given (``@click.pass_obj``): the ini, its settings, the application, the site."""
+
 import contextlib
 import os
 
@@ -28,13 +29,15 @@ class CliContext:
     def settings(self):
         if self._settings is None:
             from plaster import get_settings
+
             self.require_config()
             try:
                 self._settings = get_settings(self.config, "app:main")
             except Exception as exc:  # configparser, PasteDeploy or plaster: say it in one line
                 reason = " ".join(str(exc).split())
-                raise click.ClickException(f"cannot read the configuration file {self.config}: "
-                                           f"{reason}") from exc
+                raise click.ClickException(
+                    f"cannot read the configuration file {self.config}: {reason}"
+                ) from exc
             if "zodbconn.uri" not in self._settings:
                 raise click.ClickException(f"{self.config}: [app:main] has no zodbconn.uri")
         return self._settings
@@ -52,7 +55,7 @@ class CliContext:
 
         try:
             app = main({}, **self.settings)
-        except (StartupError, StorageError, BlobStoreError, ValueError) as exc:   # ValueError: a bad setting
+        except (StartupError, StorageError, BlobStoreError, ValueError) as exc:  # ValueError: a bad setting
             raise click.ClickException(" ".join(str(exc).split())) from exc
         except Exception as exc:
             if type(exc).__name__ == "LockError":

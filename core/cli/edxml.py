@@ -5,6 +5,7 @@ Both are HTTP clients of a hub's /edxml/v1 (docs/edxml-api.md) using a unit's AP
 else the ini's ``lienthong.public_url``, else its ``[server:main]`` host and port. A refusal
 is printed as the hub's problem details on one line, with exit status 1.
 """
+
 import os
 
 import click
@@ -18,16 +19,21 @@ def _base_url(env, url):
     try:
         settings = env.settings
     except click.ClickException:
-        raise click.ClickException("no hub address: give --url (or LIENTHONG_URL) or a configuration file") from None
+        raise click.ClickException(
+            "no hub address: give --url (or LIENTHONG_URL) or a configuration file"
+        ) from None
     if settings.get("lienthong.public_url"):
         return settings["lienthong.public_url"].strip().rstrip("/")
     from plaster import get_settings
+
     try:
         server = dict(get_settings(env.config, "server:main"))
-    except Exception:   # no [server:main]: the default of `lienthong serve`
+    except Exception:  # no [server:main]: the default of `lienthong serve`
         server = {}
     listen = server.get("listen", "").split()
-    host, port = (listen[0].rsplit(":", 1) if listen else (server.get("host", "127.0.0.1"), server.get("port", "8080")))
+    host, port = (
+        listen[0].rsplit(":", 1) if listen else (server.get("host", "127.0.0.1"), server.get("port", "8080"))
+    )
     if host in ("0.0.0.0", "*", "", "::"):
         host = "127.0.0.1"
     return f"http://{host}:{port}"
@@ -38,6 +44,7 @@ class Hub:
 
     def __init__(self, base, token):
         import requests
+
         if not token:
             raise click.ClickException("no token: give --token or set LIENTHONG_TOKEN to a unit's API token")
         self.base = base
@@ -46,12 +53,14 @@ class Hub:
 
     def call(self, method, path, **kwargs):
         import requests
+
         url = f"{self.base}/edxml/v1{path}"
         try:
             response = self.session.request(method, url, timeout=TIMEOUT, **kwargs)
         except requests.RequestException as exc:
-            raise click.ClickException(f"cannot reach {url}: {exc.__class__.__name__}: "
-                                       f"{' '.join(str(exc).split())[:300]}") from None
+            raise click.ClickException(
+                f"cannot reach {url}: {exc.__class__.__name__}: {' '.join(str(exc).split())[:300]}"
+            ) from None
         if response.status_code >= 400:
             raise click.ClickException(_problem_line(response))
         return response
@@ -76,6 +85,7 @@ def _console():
     import sys
 
     from rich.console import Console
+
     return Console(highlight=False, width=None if sys.stdout.isatty() else 240)
 
 
@@ -84,17 +94,30 @@ def edxml():
     """Exchange edXML packages with a hub as a unit's eOffice product would."""
 
 
-url_option = click.option("--url", envvar="LIENTHONG_URL", default=None,
-                          help="The hub's address (default: the ini's lienthong.public_url or [server:main]).")
-token_option = click.option("--token", envvar="LIENTHONG_TOKEN", default=None,
-                            help="The unit's API token (default: $LIENTHONG_TOKEN).")
+url_option = click.option(
+    "--url",
+    envvar="LIENTHONG_URL",
+    default=None,
+    help="The hub's address (default: the ini's lienthong.public_url or [server:main]).",
+)
+token_option = click.option(
+    "--token",
+    envvar="LIENTHONG_TOKEN",
+    default=None,
+    help="The unit's API token (default: $LIENTHONG_TOKEN).",
+)
 
 
 @edxml.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--to", "to", multiple=True, metavar="CODE",
-              help="A unit the package must be addressed to (repeatable): checked against its To before sending; "
-                   "the package itself is never changed (a signed package would no longer verify).")
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    metavar="CODE",
+    help="A unit the package must be addressed to (repeatable): checked against its To before sending; "
+    "the package itself is never changed (a signed package would no longer verify).",
+)
 @url_option
 @token_option
 @click.pass_obj
@@ -103,6 +126,7 @@ def send(env, file, to, url, token):
     if to:
         from .. import edxml
         from ..errors import ServiceError
+
         try:
             with open(file, "rb") as stream:
                 parsed = edxml.parse_document(stream)
@@ -113,26 +137,39 @@ def send(env, file, to, url, token):
         named = [t["organ_id"] for t in parsed["to"]]
         missing = [code for code in to if code not in named]
         if missing:
-            raise click.ClickException(f"{file} is not addressed to {', '.join(missing)} "
-                                       f"(its To: {', '.join(named)}); change the package in the product")
+            raise click.ClickException(
+                f"{file} is not addressed to {', '.join(missing)} "
+                f"(its To: {', '.join(named)}); change the package in the product"
+            )
     hub = Hub(_base_url(env, url), token)
     with open(file, "rb") as body:
         response = hub.call("POST", "/packages", data=body, headers={"Content-Type": "application/xml"})
     result = response.json()
     console = _console()
     if result.get("created"):
-        console.print(f"[green]received[/green] {result['document_id']} → delivered to "
-                      f"{', '.join(result.get('recipients') or [])}")
+        console.print(
+            f"[green]received[/green] {result['document_id']} → delivered to "
+            f"{', '.join(result.get('recipients') or [])}"
+        )
     else:
-        console.print(f"[yellow]already received[/yellow] {result['document_id']}: {result.get('detail', '')}")
+        console.print(
+            f"[yellow]already received[/yellow] {result['document_id']}: {result.get('detail', '')}"
+        )
     console.print(f"document: {result.get('url', '')}")
 
 
 @edxml.command()
-@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
-              help="Save each waiting package in this directory as <DocumentId>.xml.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Save each waiting package in this directory as <DocumentId>.xml.",
+)
 @click.option("--ack", is_flag=True, help="Acknowledge each package once it is saved (needs --out).")
-@click.option("--limit", type=click.IntRange(1, 500), default=100, show_default=True, help="Packages per request.")
+@click.option(
+    "--limit", type=click.IntRange(1, 500), default=100, show_default=True, help="Packages per request."
+)
 @url_option
 @token_option
 @click.pass_obj
@@ -144,7 +181,10 @@ def poll(env, out, ack, limit, url, token):
     if out:
         os.makedirs(out, exist_ok=True)
     from rich.table import Table
-    table = Table("DocumentId", "sender", "notation", "subject", "arrived", "size", *(["saved"] if out else []))
+
+    table = Table(
+        "DocumentId", "sender", "notation", "subject", "arrived", "size", *(["saved"] if out else [])
+    )
     table.columns[0].no_wrap = True
     after, count, saved, acked = "", 0, 0, 0
     while True:
@@ -152,8 +192,14 @@ def poll(env, out, ack, limit, url, token):
         page = hub.call("GET", "/packages", params=params).json()
         for item in page["items"]:
             count += 1
-            row = [item["document_id"], item["sender"]["code"], item["notation"], item["subject"][:60],
-                   item["arrived_at"] or "", str(item["size"])]
+            row = [
+                item["document_id"],
+                item["sender"]["code"],
+                item["notation"],
+                item["subject"][:60],
+                item["arrived_at"] or "",
+                str(item["size"]),
+            ]
             if out:
                 path = _save(hub, item, out)
                 saved += 1
@@ -164,13 +210,16 @@ def poll(env, out, ack, limit, url, token):
             table.add_row(*row)
         if not page["next"]:
             break
-        if not ack:      # acknowledged packages leave the list: then the next page is its head again
+        if not ack:  # acknowledged packages leave the list: then the next page is its head again
             after = page["next"]
     console = _console()
     if count:
         console.print(table)
-    console.print(f"{count} package(s) waiting" + (f", {saved} saved" if out else "")
-                  + (f", {acked} acknowledged" if ack else ""))
+    console.print(
+        f"{count} package(s) waiting"
+        + (f", {saved} saved" if out else "")
+        + (f", {acked} acknowledged" if ack else "")
+    )
 
 
 def _save(hub, item, out):

@@ -1,4 +1,5 @@
 """The site's life: ``init``, ``migrate``, ``reindex``, ``serve``, ``shell`` and ``plugins``."""
+
 import code
 import os
 
@@ -36,8 +37,9 @@ def init(env, demo):
         added = demo_service.populate(site, password)
     issued = _demo_documents(env)
     click.echo(f"demo province created: {len(demo_service.UNITS)} units, {added} users, {issued} documents")
-    with env.site() as (site, _tm):   # the demo CA and Sở Nội vụ's signing key
+    with env.site() as (site, _tm):  # the demo CA and Sở Nội vụ's signing key
         from ..services import demo_pki
+
         click.echo(demo_pki.setup(site, env.settings))
     if generated:
         click.echo(f"demo password for every demo login (shown once): {password}")
@@ -68,6 +70,7 @@ def serve(env, host, port):
         msg = str(exc)
         if type(exc).__name__ == "LockError":
             from ..db import explain
+
             msg = explain(exc, env.settings["zodbconn.uri"])
         raise click.ClickException(msg) from exc
     server = dict(get_settings(env.config, "server:main"))
@@ -79,19 +82,23 @@ def serve(env, host, port):
         server["port"] = str(port)
         server.pop("listen", None)
     from ..db import close_databases
+
     try:
         wsgi_server = waitress.create_server(app, **server)  # binds the socket now
     except OSError as exc:
         close_databases(app.registry)
         where = server.get("listen") or f"{server.get('host', '0.0.0.0')}:{server.get('port', 8080)}"
-        raise click.ClickException(f"cannot listen on {where}: {exc.strerror or exc} "
-                                   f"(is another server running there?)") from exc
+        raise click.ClickException(
+            f"cannot listen on {where}: {exc.strerror or exc} (is another server running there?)"
+        ) from exc
     wsgi_server.print_listen("serving on http://{}:{}/")
     from .worker import in_process
+
     worker = None
-    if in_process(env.settings):   # R6.5: FileStorage lets one process in, so the worker runs here
+    if in_process(env.settings):  # R6.5: FileStorage lets one process in, so the worker runs here
         from ..db import get_database
         from ..worker import start_thread
+
         worker = start_thread(get_database(app.registry), app.registry)
     try:
         wsgi_server.run()
@@ -112,8 +119,11 @@ def migrate(env):
 
     with env.site(check_generation=True) as (site, tm):
         applied = evolve.migrate(site, tm, echo=click.echo)
-    click.echo(f"migrated to generation {applied[-1]}" if applied else
-               f"nothing to do: the database is at generation {evolve.current_generation()}")
+    click.echo(
+        f"migrated to generation {applied[-1]}"
+        if applied
+        else f"nothing to do: the database is at generation {evolve.current_generation()}"
+    )
 
 
 @click.command()

@@ -1,4 +1,5 @@
 """``lienthong token create|list|revoke``: API tokens of units."""
+
 import click
 
 
@@ -13,9 +14,8 @@ def token():
 @click.pass_obj
 def token_create(env, unit_code, label):
     """Make a token for a unit and print its secret (shown once)."""
-    from ..services import audit as audit_service
-    from ..services import tokens
     from ..errors import ServiceError
+    from ..services import audit as audit_service, tokens
 
     with env.site() as (site, tm):
         try:
@@ -37,8 +37,16 @@ def token_list(env, unit_code):
     with env.site(commit=False) as (site, tm):
         if unit_code.strip() not in site["directory"]:
             raise click.ClickException(f"Unknown unit {unit_code.strip()}.")
-        rows = [(t.token_id, t.label, t.created, t.last_used or "never",
-                 f"revoked {t.revoked}" if t.revoked else "active") for t in tokens.of_unit(site, unit_code.strip())]
+        rows = [
+            (
+                t.token_id,
+                t.label,
+                t.created,
+                t.last_used or "never",
+                f"revoked {t.revoked}" if t.revoked else "active",
+            )
+            for t in tokens.of_unit(site, unit_code.strip())
+        ]
     if not rows:
         click.echo(f"unit {unit_code.strip()} has no tokens")
     for row in rows:
@@ -50,9 +58,8 @@ def token_list(env, unit_code):
 @click.pass_obj
 def token_revoke(env, token_id):
     """Revoke a token at once: it is refused from the next request on."""
-    from ..services import audit as audit_service
-    from ..services import tokens
     from ..errors import ServiceError
+    from ..services import audit as audit_service, tokens
 
     with env.site() as (site, tm):
         try:

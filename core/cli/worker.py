@@ -4,6 +4,7 @@ With ZEO or RelStorage, run as many as wanted next to ``lienthong serve``; with 
 FileStorage only one process can open the database, so the server runs the worker as a
 thread instead (``lienthong.worker.in_process``, default on for ``file://``).
 """
+
 import configparser
 import logging
 import signal
@@ -15,6 +16,7 @@ import click
 def in_process(settings):
     """Does ``lienthong serve`` run the worker as a thread? Default: yes for a FileStorage."""
     from pyramid.settings import asbool
+
     value = settings.get("lienthong.worker.in_process")
     if value in (None, ""):
         return str(settings.get("zodbconn.uri", "")).startswith("file://")
@@ -23,8 +25,9 @@ def in_process(settings):
 
 @click.command()
 @click.option("--once", is_flag=True, help="Deliver what is due now, poll once, and exit (cron, tests).")
-@click.option("--id", "worker_id", default=None, help="This worker's name in leases and logs "
-                                                       "(default: host-pid).")
+@click.option(
+    "--id", "worker_id", default=None, help="This worker's name in leases and logs (default: host-pid)."
+)
 @click.pass_obj
 def worker(env, once, worker_id):
     """Deliver queued messages through the eOffice adapters; stop on SIGTERM/SIGINT after the batch."""
@@ -37,14 +40,17 @@ def worker(env, once, worker_id):
     parser.read(env.config)
     if parser.has_section("loggers"):
         setup_logging(env.config)
-    else:          # an ini without logging sections: say what the worker does on stderr
+    else:  # an ini without logging sections: say what the worker does on stderr
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     stop = threading.Event()
 
     def on_signal(signum, frame):
         stop.set()
-    hint = ("; with a FileStorage only one process opens the database: let `lienthong serve` run the worker "
-            "(lienthong.worker.in_process = true)")
+
+    hint = (
+        "; with a FileStorage only one process opens the database: let `lienthong serve` run the worker "
+        "(lienthong.worker.in_process = true)"
+    )
     with env.application(lock_hint=hint) as app:
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:

@@ -5,18 +5,33 @@ single element is written. Attachments are read once, in chunks, and their base6
 into the serialized envelope, so a package is never held as one big tree; the same input
 always gives the same bytes.
 """
+
 import base64
 import hashlib
-from typing import IO, Any, Iterable, Mapping, Optional, Union
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
 
 from lxml import etree
 
 from ..i18n import _
 from .values import (
-    DIGEST_ALGORITHM, NS, ORGAN_FIELDS, PREFIX, STAFF_FIELDS, EdxmlError, Meta, as_text,
-    canonical_document, canonical_status, check_attachment_name, check_content_type, excerpt, q)
+    DIGEST_ALGORITHM,
+    NS,
+    ORGAN_FIELDS,
+    PREFIX,
+    STAFF_FIELDS,
+    EdxmlError,
+    Meta,
+    as_text,
+    canonical_document,
+    canonical_status,
+    check_attachment_name,
+    check_content_type,
+    excerpt,
+    q,
+)
 
-ENCODE_CHUNK = 57 * 4096           # a whole number of 76-character base64 lines
+ENCODE_CHUNK = 57 * 4096  # a whole number of 76-character base64 lines
 
 #: an lxml element (lxml ships no type hints)
 Element = Any
@@ -26,15 +41,16 @@ def _date_to_xml(iso: str) -> str:
     return iso.replace("-", "/")
 
 
-def _sub(parent: Element, name: str, text: Optional[str] = None, field: Optional[str] = None) -> Element:
+def _sub(parent: Element, name: str, text: str | None = None, field: str | None = None) -> Element:
     element = etree.SubElement(parent, q(name))
     if text is not None:
         try:
             element.text = text
         except ValueError:
             field = field or name
-            raise EdxmlError(_("${element} contains characters that XML cannot carry."),
-                             field=field, element=field) from None
+            raise EdxmlError(
+                _("${element} contains characters that XML cannot carry."), field=field, element=field
+            ) from None
     return element
 
 
@@ -85,8 +101,9 @@ def _write_message_header(header: Element, meta: Meta) -> None:
         _sub(places, "Place", place, field="ToPlaces/Place")
     other = _sub(mh, "OtherInfo")
     _sub(other, "Priority", str(meta["priority"]))
-    _sub(other, "SphereOfPromulgation", meta["sphere_of_promulgation"],
-         field="OtherInfo/SphereOfPromulgation")
+    _sub(
+        other, "SphereOfPromulgation", meta["sphere_of_promulgation"], field="OtherInfo/SphereOfPromulgation"
+    )
     _sub(other, "PromulgationAmount", str(meta["promulgation_amount"]))
     _sub(other, "PageAmount", str(meta["page_amount"]))
     appendixes = _sub(other, "Appendixes")
@@ -118,20 +135,22 @@ def _write_trace(header: Element, meta: Meta) -> None:
             _sub(organs, "OrganId", organ_id)
 
 
-def _signature_bytes(signature: Union[bytes, bytearray, Element]) -> bytes:
+def _signature_bytes(signature: bytes | bytearray | Element) -> bytes:
     """The caller's Signature (an lxml element or XML bytes) serialized as it is.
 
     It is spliced into the output rather than appended to the tree, so that pretty printing
     never touches the whitespace inside it (which a signature's digest covers).
     """
     if isinstance(signature, (bytes, bytearray)):
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                                 huge_tree=False)
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
         try:
             tree = etree.fromstring(bytes(signature), parser)
         except etree.XMLSyntaxError as exc:
-            raise EdxmlError(_("The signature is not well-formed XML: ${detail}."),
-                             field="Signature", detail=excerpt(exc.msg, 200)) from None
+            raise EdxmlError(
+                _("The signature is not well-formed XML: ${detail}."),
+                field="Signature",
+                detail=excerpt(exc.msg, 200),
+            ) from None
         if tree.getroottree().docinfo.doctype:
             raise EdxmlError(_("The signature may not contain a DOCTYPE."), field="Signature")
         element = tree
@@ -169,7 +188,6 @@ def _encode_attachment(fileobj: IO[bytes]) -> tuple[list[bytes], int, str]:
     return parts, size, digest.hexdigest()
 
 
-
 def _envelope() -> tuple[Element, Element]:
     root = etree.Element(q("edXMLEnvelope"), nsmap={PREFIX: NS})
     return root, _sub(root, "edXMLHeader")
@@ -179,9 +197,11 @@ def _serialize(root: Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def build_document(meta: Mapping[str, Any],
-                   attachments: Iterable[tuple[Mapping[str, Any], IO[bytes]]],
-                   signature: Union[bytes, bytearray, Element, None] = None) -> bytes:
+def build_document(
+    meta: Mapping[str, Any],
+    attachments: Iterable[tuple[Mapping[str, Any], IO[bytes]]],
+    signature: bytes | bytearray | Element | None = None,
+) -> bytes:
     """An edXML document package as UTF-8 bytes; the same input always gives the same bytes.
 
     ``attachments`` is an iterable of ``(info, fileobj)``: ``info`` has ``name``,
@@ -205,8 +225,9 @@ def build_document(meta: Mapping[str, Any],
         name = as_text(info.get("name"))
         check_attachment_name(name, "Attachment/AttachmentName")
         if name in names:
-            raise EdxmlError(_("Two attachments are named ${name}."),
-                             field="Attachment/AttachmentName", name=excerpt(name))
+            raise EdxmlError(
+                _("Two attachments are named ${name}."), field="Attachment/AttachmentName", name=excerpt(name)
+            )
         names.add(name)
         content_type = as_text(info.get("content_type")).strip() or "application/octet-stream"
         check_content_type(content_type, "Attachment/ContentType")
@@ -255,4 +276,3 @@ def build_status(status: Mapping[str, Any]) -> bytes:
     _write_staff(element, status["staff_info"])
     _sub(root, "edXMLBody")
     return _serialize(root)
-

@@ -8,9 +8,11 @@ The metadata of a document or status, built or parsed, goes through the same che
 (required fields, unit codes, numbers, dates, priority, business type, status code), so
 what we build we can read back, and what we refuse we never build.
 """
+
 import datetime
 import re
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import ServiceError
 from ..i18n import _
@@ -25,27 +27,41 @@ DIGEST_ALGORITHM = "http://www.w3.org/2001/04/xmlenc#sha256"
 
 # The edXML status codes of a delivery, the one definition: the delivery state machine
 # (services/workflow.py) names its states with these.
-ARRIVED = "01"          # arrived at the recipient's system
-REFUSED = "02"          # refused on receipt
-ACCEPTED = "03"         # accepted and registered as incoming
-ASSIGNED = "04"         # assigned by a leader
-IN_PROGRESS = "05"      # being processed by a specialist
+ARRIVED = "01"  # arrived at the recipient's system
+REFUSED = "02"  # refused on receipt
+ACCEPTED = "03"  # accepted and registered as incoming
+ASSIGNED = "04"  # assigned by a leader
+IN_PROGRESS = "05"  # being processed by a specialist
 COMPLETED = "06"
-RECALL_ASKED = "13"     # the sender asks to take the document back
-RECALL_AGREED = "15"    # take-back / update agreed
-RECALL_REFUSED = "16"   # take-back / update refused
-STATUS_CODES = (ARRIVED, REFUSED, ACCEPTED, ASSIGNED, IN_PROGRESS, COMPLETED, RECALL_ASKED,
-                RECALL_AGREED, RECALL_REFUSED)
+RECALL_ASKED = "13"  # the sender asks to take the document back
+RECALL_AGREED = "15"  # take-back / update agreed
+RECALL_REFUSED = "16"  # take-back / update refused
+STATUS_CODES = (
+    ARRIVED,
+    REFUSED,
+    ACCEPTED,
+    ASSIGNED,
+    IN_PROGRESS,
+    COMPLETED,
+    RECALL_ASKED,
+    RECALL_AGREED,
+    RECALL_REFUSED,
+)
 
 BUSINESS_DOC_TYPES = (0, 1, 2, 3)  # new, revoke, update, replace
 PRIORITIES = range(0, 5)
 
-ORGAN_FIELDS = (("OrganId", "organ_id"), ("OrganName", "organ_name"),
-                ("OrganInCharge", "organ_in_charge"), ("OrganAdd", "organ_add"),
-                ("Email", "email"), ("Telephone", "telephone"), ("Fax", "fax"),
-                ("Website", "website"))
-STAFF_FIELDS = (("Department", "department"), ("Staff", "staff"), ("Mobile", "mobile"),
-                ("Email", "email"))
+ORGAN_FIELDS = (
+    ("OrganId", "organ_id"),
+    ("OrganName", "organ_name"),
+    ("OrganInCharge", "organ_in_charge"),
+    ("OrganAdd", "organ_add"),
+    ("Email", "email"),
+    ("Telephone", "telephone"),
+    ("Fax", "fax"),
+    ("Website", "website"),
+)
+STAFF_FIELDS = (("Department", "department"), ("Staff", "staff"), ("Mobile", "mobile"), ("Email", "email"))
 
 #: a unit's QCVN 102:2016 identifier code, e.g. 000.00.12.H49
 UNIT_CODE_RE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
@@ -72,7 +88,7 @@ def q(name: str) -> str:
     return "{%s}%s" % (NS, name)
 
 
-def valid_code(code: Optional[str]) -> bool:
+def valid_code(code: str | None) -> bool:
     """Whether ``code`` is a unit identifier code (``ddd.dd.dd.Xdd``): the one check of its shape."""
     return bool(UNIT_CODE_RE.match(code or ""))
 
@@ -86,13 +102,15 @@ def excerpt(value: object, limit: int = 60) -> str:
 
 def required_error(field: str) -> EdxmlError:
     """The refusal of an element that is missing or empty."""
-    return EdxmlError(_("The edXML element ${element} is required and may not be empty."),
-                      field=field, element=field)
+    return EdxmlError(
+        _("The edXML element ${element} is required and may not be empty."), field=field, element=field
+    )
 
 
 # --------------------------------------------------------------------------- values
 
-def xml_date_to_iso(value: Optional[str], field: str, required: bool = False) -> str:
+
+def xml_date_to_iso(value: str | None, field: str, required: bool = False) -> str:
     """``yyyy/MM/dd`` or ``yyyy-MM-dd`` → ISO; "" stays "" unless required."""
     value = (value or "").strip()
     if not value:
@@ -105,8 +123,12 @@ def xml_date_to_iso(value: Optional[str], field: str, required: bool = False) ->
             raise ValueError(value)
         return datetime.date(int(match[1]), int(match[3]), int(match[4])).isoformat()
     except ValueError:
-        raise EdxmlError(_("${element} is not a valid date (yyyy/MM/dd): ${value}."),
-                         field=field, element=field, value=excerpt(value)) from None
+        raise EdxmlError(
+            _("${element} is not a valid date (yyyy/MM/dd): ${value}."),
+            field=field,
+            element=field,
+            value=excerpt(value),
+        ) from None
 
 
 def _iso_date(value: object, field: str, required: bool = False) -> str:
@@ -121,8 +143,12 @@ def _iso_date(value: object, field: str, required: bool = False) -> str:
             raise ValueError(value)
         return datetime.date.fromisoformat(value).isoformat()
     except ValueError:
-        raise EdxmlError(_("${element} is not a valid date (yyyy-mm-dd): ${value}."),
-                         field=field, element=field, value=excerpt(value)) from None
+        raise EdxmlError(
+            _("${element} is not a valid date (yyyy-mm-dd): ${value}."),
+            field=field,
+            element=field,
+            value=excerpt(value),
+        ) from None
 
 
 def timestamp_to_iso(value: object, field: str, required: bool = True) -> str:
@@ -139,8 +165,12 @@ def timestamp_to_iso(value: object, field: str, required: bool = True) -> str:
             raise ValueError(value)
         moment = datetime.datetime.fromisoformat(value)
     except ValueError:
-        raise EdxmlError(_("${element} is not a valid timestamp: ${value}."),
-                         field=field, element=field, value=excerpt(value)) from None
+        raise EdxmlError(
+            _("${element} is not a valid timestamp: ${value}."),
+            field=field,
+            element=field,
+            value=excerpt(value),
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=VIETNAM)
     return moment.isoformat()
@@ -156,8 +186,12 @@ def whole_number(value: object, field: str, default: int = 0) -> int:
     if not value:
         return default
     if not INT_RE.match(value):
-        raise EdxmlError(_("${element} must be a whole number, not ${value}."),
-                         field=field, element=field, value=excerpt(value))
+        raise EdxmlError(
+            _("${element} must be a whole number, not ${value}."),
+            field=field,
+            element=field,
+            value=excerpt(value),
+        )
     return int(value)
 
 
@@ -166,18 +200,21 @@ def as_text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _organ(data: Optional[Mapping[str, Any]]) -> dict[str, str]:
+def _organ(data: Mapping[str, Any] | None) -> dict[str, str]:
     data = data or {}
-    return {key: as_text(data.get(key)).strip() if key == "organ_id" else as_text(data.get(key))
-            for _name, key in ORGAN_FIELDS}
+    return {
+        key: as_text(data.get(key)).strip() if key == "organ_id" else as_text(data.get(key))
+        for _name, key in ORGAN_FIELDS
+    }
 
 
-def _staff(data: Optional[Mapping[str, Any]]) -> dict[str, str]:
+def _staff(data: Mapping[str, Any] | None) -> dict[str, str]:
     data = data or {}
     return {key: as_text(data.get(key)) for _name, key in STAFF_FIELDS}
 
 
 # --------------------------------------------------------------------------- checks
+
 
 def _check_organ_id(value: str, field: str, required: bool = True) -> None:
     if not value:
@@ -185,8 +222,12 @@ def _check_organ_id(value: str, field: str, required: bool = True) -> None:
             raise required_error(field)
         return
     if not valid_code(value):
-        raise EdxmlError(_("${element} is not a valid unit identifier code: ${value}."),
-                         field=field, element=field, value=excerpt(value))
+        raise EdxmlError(
+            _("${element} is not a valid unit identifier code: ${value}."),
+            field=field,
+            element=field,
+            value=excerpt(value),
+        )
 
 
 def _check_nonnegative(value: int, field: str) -> None:
@@ -199,11 +240,18 @@ def _check_response_for(item: Mapping[str, str], base: str) -> None:
     if not item["code"]:
         raise required_error(base + "/Code")
     if not FULL_CODE_RE.match(item["code"]):
-        raise EdxmlError(_("${element} is not a valid document code (number/notation): ${value}."),
-                         field=base + "/Code", element=base + "/Code", value=excerpt(item["code"]))
+        raise EdxmlError(
+            _("${element} is not a valid document code (number/notation): ${value}."),
+            field=base + "/Code",
+            element=base + "/Code",
+            value=excerpt(item["code"]),
+        )
     if item["document_id"] and not DOCUMENT_ID_RE.match(item["document_id"]):
-        raise EdxmlError(_("${element} is not a valid document identifier."),
-                         field=base + "/DocumentId", element=base + "/DocumentId")
+        raise EdxmlError(
+            _("${element} is not a valid document identifier."),
+            field=base + "/DocumentId",
+            element=base + "/DocumentId",
+        )
 
 
 def check_document(meta: Meta) -> None:
@@ -211,32 +259,43 @@ def check_document(meta: Meta) -> None:
     mh = "MessageHeader"
     _check_organ_id(meta["from"]["organ_id"], mh + "/From/OrganId")
     if not meta["to"]:
-        raise EdxmlError(_("A document needs at least one recipient (MessageHeader/To)."),
-                         field=mh + "/To")
+        raise EdxmlError(_("A document needs at least one recipient (MessageHeader/To)."), field=mh + "/To")
     for recipient in meta["to"]:
         _check_organ_id(recipient["organ_id"], mh + "/To/OrganId")
     if not meta["document_id"]:
         raise required_error(mh + "/DocumentId")
     if not DOCUMENT_ID_RE.match(meta["document_id"]):
-        raise EdxmlError(_("${element} is not a valid document identifier."),
-                         field=mh + "/DocumentId", element=mh + "/DocumentId")
+        raise EdxmlError(
+            _("${element} is not a valid document identifier."),
+            field=mh + "/DocumentId",
+            element=mh + "/DocumentId",
+        )
     if not meta["code_number"]:
         raise required_error(mh + "/Code/CodeNumber")
     if not CODE_NUMBER_RE.match(meta["code_number"]):
-        raise EdxmlError(_("${element} is not a valid document number: ${value}."),
-                         field=mh + "/Code/CodeNumber", element=mh + "/Code/CodeNumber",
-                         value=excerpt(meta["code_number"]))
+        raise EdxmlError(
+            _("${element} is not a valid document number: ${value}."),
+            field=mh + "/Code/CodeNumber",
+            element=mh + "/Code/CodeNumber",
+            value=excerpt(meta["code_number"]),
+        )
     if not meta["code_notation"]:
         raise required_error(mh + "/Code/CodeNotation")
     if not CODE_NOTATION_RE.match(meta["code_notation"]):
-        raise EdxmlError(_("${element} is not a valid notation: ${value}."),
-                         field=mh + "/Code/CodeNotation", element=mh + "/Code/CodeNotation",
-                         value=excerpt(meta["code_notation"]))
+        raise EdxmlError(
+            _("${element} is not a valid notation: ${value}."),
+            field=mh + "/Code/CodeNotation",
+            element=mh + "/Code/CodeNotation",
+            value=excerpt(meta["code_notation"]),
+        )
     if not meta["subject"].strip():
         raise required_error(mh + "/Subject")
     if meta["priority"] not in PRIORITIES:
-        raise EdxmlError(_("The priority must be between 0 and 4, not ${value}."),
-                         field=mh + "/OtherInfo/Priority", value=meta["priority"])
+        raise EdxmlError(
+            _("The priority must be between 0 and 4, not ${value}."),
+            field=mh + "/OtherInfo/Priority",
+            value=meta["priority"],
+        )
     for key, name in (("promulgation_amount", "PromulgationAmount"), ("page_amount", "PageAmount")):
         _check_nonnegative(meta[key], mh + "/OtherInfo/" + name)
     _check_nonnegative(meta["steering_type"], mh + "/SteeringType")
@@ -246,11 +305,17 @@ def check_document(meta: Meta) -> None:
         _check_organ_id(item["organ_id"], "TraceHeaderList/TraceHeader/OrganId")
     bus = "TraceHeaderList/Bussiness"
     if meta["business_doc_type"] not in BUSINESS_DOC_TYPES:
-        raise EdxmlError(_("Unknown BussinessDocType ${value} (0 new, 1 revoke, 2 update, 3 replace)."),
-                         field=bus + "/BussinessDocType", value=meta["business_doc_type"])
+        raise EdxmlError(
+            _("Unknown BussinessDocType ${value} (0 new, 1 revoke, 2 update, 3 replace)."),
+            field=bus + "/BussinessDocType",
+            value=meta["business_doc_type"],
+        )
     if meta["business_doc_type"] and not meta["business_document_id"]:
-        raise EdxmlError(_("A revocation, update or replacement must name the original (${element})."),
-                         field=bus + "/DocumentId", element=bus + "/DocumentId")
+        raise EdxmlError(
+            _("A revocation, update or replacement must name the original (${element})."),
+            field=bus + "/DocumentId",
+            element=bus + "/DocumentId",
+        )
     for item in meta["replacement_info"]:
         base = bus + "/ReplacementInfoList/ReplacementInfo"
         if not item["document_id"]:
@@ -267,25 +332,34 @@ def check_status(status: Meta) -> None:
     if not status["status_code"]:
         raise required_error(base + "/StatusCode")
     if status["status_code"] not in STATUS_CODES:
-        raise EdxmlError(_("Unknown status code ${value} (known: ${known})."),
-                         field=base + "/StatusCode", value=excerpt(status["status_code"]),
-                         known=", ".join(STATUS_CODES))
+        raise EdxmlError(
+            _("Unknown status code ${value} (known: ${known})."),
+            field=base + "/StatusCode",
+            value=excerpt(status["status_code"]),
+            known=", ".join(STATUS_CODES),
+        )
 
 
 def check_attachment_name(name: str, field: str) -> None:
     """Refuse a file name that could escape a folder or is not a file name at all."""
     if not name or name in (".", "..") or len(name) > 255 or BAD_NAME_RE.search(name):
-        raise EdxmlError(_("The attachment name ${name} is not allowed."),
-                         field=field, name=excerpt(name or ""))
+        raise EdxmlError(
+            _("The attachment name ${name} is not allowed."), field=field, name=excerpt(name or "")
+        )
 
 
 def check_content_type(content_type: str, field: str) -> None:
     if not CONTENT_TYPE_RE.match(content_type):
-        raise EdxmlError(_("${element} is not a valid content type: ${value}."),
-                         field=field, element=field, value=excerpt(content_type))
+        raise EdxmlError(
+            _("${element} is not a valid content type: ${value}."),
+            field=field,
+            element=field,
+            value=excerpt(content_type),
+        )
 
 
 # --------------------------------------------------------------------------- canonical forms
+
 
 def canonical_document(meta: Mapping[str, Any]) -> Meta:
     """The full metadata dict from a caller's (possibly partial) one, checked for building.
@@ -300,8 +374,9 @@ def canonical_document(meta: Mapping[str, Any]) -> Meta:
         "code_number": as_text(meta.get("code_number")).strip(),
         "code_notation": as_text(meta.get("code_notation")).strip(),
         "promulgation_place": as_text(meta.get("promulgation_place")),
-        "promulgation_date": _iso_date(meta.get("promulgation_date"),
-                                       mh + "/PromulgationInfo/PromulgationDate", required=True),
+        "promulgation_date": _iso_date(
+            meta.get("promulgation_date"), mh + "/PromulgationInfo/PromulgationDate", required=True
+        ),
         "doc_type": as_text(meta.get("doc_type")).strip(),
         "doc_type_name": as_text(meta.get("doc_type_name")),
         "subject": as_text(meta.get("subject")),
@@ -313,31 +388,43 @@ def canonical_document(meta: Mapping[str, Any]) -> Meta:
         "to_places": [as_text(place) for place in meta.get("to_places") or ()],
         "priority": whole_number(meta.get("priority"), mh + "/OtherInfo/Priority"),
         "sphere_of_promulgation": as_text(meta.get("sphere_of_promulgation")),
-        "promulgation_amount": whole_number(meta.get("promulgation_amount"),
-                                            mh + "/OtherInfo/PromulgationAmount"),
+        "promulgation_amount": whole_number(
+            meta.get("promulgation_amount"), mh + "/OtherInfo/PromulgationAmount"
+        ),
         "page_amount": whole_number(meta.get("page_amount"), mh + "/OtherInfo/PageAmount"),
         "appendixes": [as_text(item) for item in meta.get("appendixes") or ()],
         "steering_type": whole_number(meta.get("steering_type"), mh + "/SteeringType"),
-        "response_for": [{
-            "organ_id": as_text(item.get("organ_id")).strip(),
-            "code": as_text(item.get("code")).strip(),
-            "promulgation_date": _iso_date(item.get("promulgation_date"),
-                                           mh + "/ResponseFor/PromulgationDate"),
-            "document_id": as_text(item.get("document_id")).strip(),
-        } for item in meta.get("response_for") or ()],
-        "business_doc_type": whole_number(meta.get("business_doc_type"),
-                                          "TraceHeaderList/Bussiness/BussinessDocType"),
+        "response_for": [
+            {
+                "organ_id": as_text(item.get("organ_id")).strip(),
+                "code": as_text(item.get("code")).strip(),
+                "promulgation_date": _iso_date(
+                    item.get("promulgation_date"), mh + "/ResponseFor/PromulgationDate"
+                ),
+                "document_id": as_text(item.get("document_id")).strip(),
+            }
+            for item in meta.get("response_for") or ()
+        ],
+        "business_doc_type": whole_number(
+            meta.get("business_doc_type"), "TraceHeaderList/Bussiness/BussinessDocType"
+        ),
         "business_reason": as_text(meta.get("business_reason")),
         "business_document_id": as_text(meta.get("business_document_id")).strip(),
         "staff_info": _staff(meta.get("staff_info")),
-        "replacement_info": [{
-            "document_id": as_text(item.get("document_id")).strip(),
-            "organ_id_list": [as_text(code).strip() for code in item.get("organ_id_list") or ()],
-        } for item in meta.get("replacement_info") or ()],
-        "trace": [{
-            "organ_id": as_text(item.get("organ_id")).strip(),
-            "timestamp": timestamp_to_iso(item.get("timestamp"), "TraceHeaderList/TraceHeader/Timestamp"),
-        } for item in meta.get("trace") or ()],
+        "replacement_info": [
+            {
+                "document_id": as_text(item.get("document_id")).strip(),
+                "organ_id_list": [as_text(code).strip() for code in item.get("organ_id_list") or ()],
+            }
+            for item in meta.get("replacement_info") or ()
+        ],
+        "trace": [
+            {
+                "organ_id": as_text(item.get("organ_id")).strip(),
+                "timestamp": timestamp_to_iso(item.get("timestamp"), "TraceHeaderList/TraceHeader/Timestamp"),
+            }
+            for item in meta.get("trace") or ()
+        ],
     }
     check_document(out)
     return out
@@ -351,8 +438,9 @@ def canonical_status(status: Mapping[str, Any]) -> Meta:
         "response_for": {
             "organ_id": as_text(response.get("organ_id")).strip(),
             "code": as_text(response.get("code")).strip(),
-            "promulgation_date": _iso_date(response.get("promulgation_date"),
-                                           base + "/ResponseFor/PromulgationDate"),
+            "promulgation_date": _iso_date(
+                response.get("promulgation_date"), base + "/ResponseFor/PromulgationDate"
+            ),
             "document_id": as_text(response.get("document_id")).strip(),
         },
         "from": _organ(status.get("from")),

@@ -19,13 +19,14 @@ pickles that conflict resolution reads and writes small and quick.
 Consequence: the ``seq`` and ``hash`` an append returns are final only once its
 transaction has committed without a concurrent append; nothing may store them earlier.
 """
+
 import hashlib
 import json
 from typing import NamedTuple
 
 from BTrees.LOBTree import LOBTree
 from persistent import Persistent
-from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
+from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 from ZODB.POSException import ConflictError
 from zope.interface import implementer
 
@@ -88,7 +89,7 @@ class AuditLog(Persistent):
 
     def __init__(self):
         self.archive = LOBTree()  # seq of a chunk's first entry -> AuditChunk
-        self.tail = []            # the newest entries, JSON texts (see _p_resolveConflict)
+        self.tail = []  # the newest entries, JSON texts (see _p_resolveConflict)
         self.next_seq = 1
         self.head = GENESIS
 
@@ -100,9 +101,19 @@ class AuditLog(Persistent):
         if len(self.tail) >= self.tail_size:
             self.archive[decode(self.tail[0])["seq"]] = AuditChunk(self.tail)
             self.tail = []
-        entry = chained({"time": time, "actor": actor, "on_behalf_of": on_behalf_of, "action": action,
-                         "target": target, "client": client, "details": details},
-                        self.next_seq, self.head)
+        entry = chained(
+            {
+                "time": time,
+                "actor": actor,
+                "on_behalf_of": on_behalf_of,
+                "action": action,
+                "target": target,
+                "client": client,
+                "details": details,
+            },
+            self.next_seq,
+            self.head,
+        )
         self.tail = self.tail + [encode(entry)]  # a new list: the log's state changes as a whole
         self.next_seq += 1
         self.head = entry["hash"]
@@ -114,10 +125,14 @@ class AuditLog(Persistent):
         Anything else (both sealed a chunk, or the state changed otherwise) stays a conflict.
         """
         old_tail, new_tail = old.get("tail", []), new.get("tail", [])
-        added = new_tail[len(old_tail):]
-        if (new_tail[:len(old_tail)] != old_tail or not added
-                or new["next_seq"] - old["next_seq"] != len(added)
-                or set(new) != set(old) or set(committed) != set(old)):
+        added = new_tail[len(old_tail) :]
+        if (
+            new_tail[: len(old_tail)] != old_tail
+            or not added
+            or new["next_seq"] - old["next_seq"] != len(added)
+            or set(new) != set(old)
+            or set(committed) != set(old)
+        ):
             raise ConflictError("the audit log was reorganized by two transactions at once")
         resolved = dict(committed)
         tail, seq, head = list(committed["tail"]), committed["next_seq"], committed["head"]
@@ -178,20 +193,28 @@ class AuditLog(Persistent):
         for entry in self._stored():
             seq = entry.get("seq")
             if seq != expected:
-                return Break(expected, f"entry {expected} is missing or out of order (found {seq})", "missing")
+                return Break(
+                    expected, f"entry {expected} is missing or out of order (found {seq})", "missing"
+                )
             if entry.get("prev") != prev:
-                return Break(seq, f"entry {seq} does not follow entry {seq - 1} (previous hash differs)",
-                             "not_linked")
+                return Break(
+                    seq, f"entry {seq} does not follow entry {seq - 1} (previous hash differs)", "not_linked"
+                )
             if entry_hash(entry) != entry.get("hash"):
                 return Break(seq, f"entry {seq} was changed after it was written (hash differs)", "changed")
             prev = entry["hash"]
             expected += 1
         for first, chunk in self.archive.items():
             if not chunk.entries or decode(chunk.entries[0]).get("seq") != first:
-                return Break(first, f"the sealed chunk filed under entry {first} does not start with it", "chunk")
+                return Break(
+                    first, f"the sealed chunk filed under entry {first} does not start with it", "chunk"
+                )
         if expected != self.next_seq:
-            return Break(expected, f"entry {expected} is missing (log should end at {self.next_seq - 1})",
-                         "missing_end")
+            return Break(
+                expected,
+                f"entry {expected} is missing (log should end at {self.next_seq - 1})",
+                "missing_end",
+            )
         if prev != self.head:
             return Break(expected - 1, "the last entry is not the recorded head of the chain", "head")
         return None

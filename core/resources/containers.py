@@ -4,13 +4,14 @@ A container declares every attribute the services keep on it (in ``__init__``, a
 class-level default for an object stored before it had the attribute, until the evolve
 step that adds it has run): no module attaches attributes to another's persistent object.
 """
-from BTrees.OOBTree import OOBTree, OOTreeSet
-from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
 
-from .folder import Folder
+from BTrees.OOBTree import OOBTree, OOTreeSet
+from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
+
 from .. import permissions as sec
-from .incidents import Incidents  # noqa: F401  (older databases name it here)
 from .documents import Documents  # noqa: F401  (older databases name it here)
+from .folder import Folder
+from .incidents import Incidents  # noqa: F401  (older databases name it here)
 
 
 class Transport(Folder):
@@ -25,9 +26,10 @@ class Transport(Folder):
     The services that own them: ``services/outbound.py``, ``services/edxml_pull.py`` and
     the worker's scheduled digest.
     """
+
     content_type = "Transport"
     __acl__ = [(Allow, f"role:{sec.SYSTEM_ADMIN}", ALL_PERMISSIONS), (Deny, Everyone, ALL_PERMISSIONS)]
-    queues = dead = edxml_pending = edxml_statuses = None   # an object stored before generation 7
+    queues = dead = edxml_pending = edxml_statuses = None  # an object stored before generation 7
     digest_day = None
 
     def __init__(self):
@@ -40,6 +42,7 @@ class Transport(Folder):
 
 class Board(Folder):
     """/board: the moderated notice board."""
+
     content_type = "Board"
 
 
@@ -50,10 +53,11 @@ class Catalog(Folder):
       catalog last caught up (``services/indexing.py``);
     - ``index``: the hypatia catalog itself (``core/catalog.py``, made by ``ensure_catalog``).
     """
+
     content_type = "Catalog"
     __acl__ = [(Allow, f"role:{sec.SYSTEM_ADMIN}", ALL_PERMISSIONS), (Deny, Everyone, ALL_PERMISSIONS)]
-    pending = None      # an object stored before generation 7
-    index = None        # until ``ensure_catalog`` made it (at site creation, or by an evolve step)
+    pending = None  # an object stored before generation 7
+    index = None  # until ``ensure_catalog`` made it (at site creation, or by an evolve step)
 
     def __init__(self):
         super().__init__()

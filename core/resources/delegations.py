@@ -1,4 +1,5 @@
 """Delegations (R6.2): one user acts for another for a period and a scope, with their own login."""
+
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
@@ -6,20 +7,33 @@ from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 from .. import permissions as sec
 from .folder import Folder
 
-MAILBOX = "mailbox"          # the delegator's personal mailbox
-ROLE = "role"                # one role the delegator holds on a unit
+MAILBOX = "mailbox"  # the delegator's personal mailbox
+ROLE = "role"  # one role the delegator holds on a unit
 PERMISSIONS = "permissions"  # named permissions the delegator holds on a unit
 SCOPES = (MAILBOX, ROLE, PERMISSIONS)
 
 
 class Delegation(Persistent):
-    def __init__(self, delegation_id, delegator, delegate, start, end, scope, unit_code=None,
-                 role=None, permissions=(), created=None, created_by=None, note=""):
+    def __init__(
+        self,
+        delegation_id,
+        delegator,
+        delegate,
+        start,
+        end,
+        scope,
+        unit_code=None,
+        role=None,
+        permissions=(),
+        created=None,
+        created_by=None,
+        note="",
+    ):
         self.delegation_id = delegation_id
         self.delegator = delegator
         self.delegate = delegate
-        self.start = start            # ISO date, first day it applies
-        self.end = end                # ISO date, last day it applies
+        self.start = start  # ISO date, first day it applies
+        self.end = end  # ISO date, last day it applies
         self.scope = scope
         self.unit_code = unit_code
         self.role = role
@@ -27,7 +41,7 @@ class Delegation(Persistent):
         self.created = created
         self.created_by = created_by
         self.note = note
-        self.revoked = None           # ISO time of revocation
+        self.revoked = None  # ISO time of revocation
 
     def is_current(self, today_iso):
         return not self.revoked and self.start <= today_iso <= self.end

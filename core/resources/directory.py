@@ -1,13 +1,14 @@
 """The directory of units (Organization) keyed by their QCVN 102 identifier codes."""
+
 from persistent.list import PersistentList
 from persistent.mapping import PersistentMapping
 from zope.interface import implementer
 
-from .folder import Folder
-from .mailbox import Mailbox
 from .. import permissions as sec
 from ..edxml import valid_code
 from ..interfaces import IDirectory, IOrganization
+from .folder import Folder
+from .mailbox import Mailbox
 
 KINDS = ("operator", "province", "department", "district", "agency", "commune", "other")
 
@@ -26,16 +27,17 @@ STATUSES = (ACTIVE, MERGED, SPLIT, DISSOLVED)
 
 # policy keys and their defaults (R7.5): every unit has them, the admin changes them
 DEFAULT_POLICIES = {
-    "deadline_days": 10,          # processing deadline in working days
-    "must_sign": False,           # outgoing documents must carry a digital signature
-    "issuers": (sec.CLERK,),      # roles that may issue an outgoing document
-    "approval": False,            # a leader approves a draft before the clerk issues it
+    "deadline_days": 10,  # processing deadline in working days
+    "must_sign": False,  # outgoing documents must carry a digital signature
+    "issuers": (sec.CLERK,),  # roles that may issue an outgoing document
+    "approval": False,  # a leader approves a draft before the clerk issues it
 }
 
 
 @implementer(IDirectory)
 class Directory(Folder):
     """/directory/<code>"""
+
     content_type = "Directory"
     title = "Directory"
 
@@ -52,18 +54,20 @@ class Organization(Folder):
     __acl__ = sec.UNIT_ACL
 
     eoffice_product = ""
-    adapter = ""                 # the name of a transport plugin; "" = this hub's own mailbox
-    adapter_settings = None      # PersistentMapping of the adapter's settings
+    adapter = ""  # the name of a transport plugin; "" = this hub's own mailbox
+    adapter_settings = None  # PersistentMapping of the adapter's settings
     connection_state = NOT_CONNECTED
-    pilot_start = None           # ISO date when the pilot began
-    connection_history = None    # PersistentList of {state, date, actor, note}
+    pilot_start = None  # ISO date when the pilot began
+    connection_history = None  # PersistentList of {state, date, actor, note}
     status = ACTIVE
-    successors = ()              # codes of the units that took over (merge, split, dissolve)
-    predecessors = ()            # codes of the units it took over
-    former_names = ()            # ({name, short_name, until, actor}, ...) after renames
-    symbol = ""                  # the unit's sign in notations ("UBND" in 15/QĐ-UBND); "" = derived
+    successors = ()  # codes of the units that took over (merge, split, dissolve)
+    predecessors = ()  # codes of the units it took over
+    former_names = ()  # ({name, short_name, until, actor}, ...) after renames
+    symbol = ""  # the unit's sign in notations ("UBND" in 15/QĐ-UBND); "" = derived
 
-    def __init__(self, code, name, short_name="", kind="agency", parent_code=None, email="", phone="", address=""):
+    def __init__(
+        self, code, name, short_name="", kind="agency", parent_code=None, email="", phone="", address=""
+    ):
         super().__init__()
         if not valid_code(code):
             raise ValueError(f"invalid identifier code {code!r} (expected ddd.dd.dd.Xdd)")
@@ -88,6 +92,7 @@ class Organization(Folder):
             self.add("mailbox", Mailbox())
         if "registers" not in self:
             from .registers import Registers
+
             self.add("registers", Registers())
 
     @property

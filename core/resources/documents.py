@@ -11,9 +11,10 @@ The ACLs name unit-qualified roles (``role:clerk@<code>``): a document belongs t
 sender and to each recipient, and each of them sees it through its own roles only.
 Nobody else — the system administrator and the auditor included — reads it.
 """
+
 from persistent import Persistent
 from persistent.list import PersistentList
-from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
+from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 from pyramid.traversal import find_root
 
 from .. import permissions as sec
@@ -21,7 +22,7 @@ from .folder import Folder
 
 # Document states: the hub's own, before and at issue
 DRAFT = "draft"
-PENDING = "pending"        # submitted for a leader's approval (the unit's policy)
+PENDING = "pending"  # submitted for a leader's approval (the unit's policy)
 APPROVED = "approved"
 ISSUED = "issued"
 EDITABLE = (DRAFT, PENDING, APPROVED)
@@ -48,6 +49,7 @@ class Documents(Folder):
 
     def add_document(self, document):
         from BTrees.OOBTree import OOBTree
+
         if self.by_document_id is None:
             self.by_document_id = OOBTree()
         self.add(document.id, document)
@@ -65,21 +67,21 @@ class Document(Folder):
         self.id = id
         self.sender_code = sender_code
         self.meta = dict(meta)
-        self.recipients = ()      # unit codes
-        self.persons = ()         # logins of personal mailboxes
+        self.recipients = ()  # unit codes
+        self.persons = ()  # logins of personal mailboxes
         self.classification = ""
         self.state = DRAFT
         self.created_by = created_by
         self.created_on_behalf_of = on_behalf_of
         self.created_at = created_at
-        self.approval = PersistentList()   # {action, actor, on_behalf_of, time, note}
+        self.approval = PersistentList()  # {action, actor, on_behalf_of, time, note}
         self.issued_by = None
         self.issued_on_behalf_of = None
         self.issued_at = None
         self.register_number = None
         self.register_year = None
-        self.links = PersistentList()      # later documents that update, replace or revoke this one
-        self.origin = "hub"                # "hub", "api" or "edxml"
+        self.links = PersistentList()  # later documents that update, replace or revoke this one
+        self.origin = "hub"  # "hub", "api" or "edxml"
         self.add("attachments", Folder())
         self.add("deliveries", Folder())
 
@@ -136,8 +138,10 @@ class Document(Folder):
         acl += [(Allow, sec.unit_role(role, sender), (sec.ISSUE,)) for role in issuers]
         if self.state == ISSUED:
             for code in self.recipients:
-                acl += [(Allow, sec.unit_role(role, code), _READ)
-                        for role in (sec.CLERK, sec.LEADER, sec.SPECIALIST, sec.SYSTEM)]
+                acl += [
+                    (Allow, sec.unit_role(role, code), _READ)
+                    for role in (sec.CLERK, sec.LEADER, sec.SPECIALIST, sec.SYSTEM)
+                ]
             acl += [(Allow, sec.user_principal(login), _READ) for login in self.persons]
         acl.append((Deny, Everyone, ALL_PERMISSIONS))
         return acl
@@ -173,20 +177,20 @@ class Delivery(Persistent):
     content_type = "Delivery"
     __name__ = None
     __parent__ = None
-    reminded_on = None    # login -> ISO day of the last overdue notice (the daily digest)
-    fetched_at = None     # when the recipient's eOffice product acknowledged it (/edxml/v1)
-    signatures = ()       # SignatureReport dicts, verified once when it arrived
+    reminded_on = None  # login -> ISO day of the last overdue notice (the daily digest)
+    fetched_at = None  # when the recipient's eOffice product acknowledged it (/edxml/v1)
+    signatures = ()  # SignatureReport dicts, verified once when it arrived
     signatures_checked_at = None
 
     def __init__(self, recipient_code=None, recipient_login=None, transport=""):
         self.recipient_code = recipient_code
         self.recipient_login = recipient_login
-        self.transport = transport        # "" = this hub's mailbox; else the adapter's name
-        self.state = ""                   # "" until it arrives (queued for an adapter)
-        self.resume_state = None          # the state a refused recall returns to
+        self.transport = transport  # "" = this hub's mailbox; else the adapter's name
+        self.state = ""  # "" until it arrives (queued for an adapter)
+        self.resume_state = None  # the state a refused recall returns to
         self.history = PersistentList()
         self.arrived_at = None
-        self.due = None                   # ISO date: the processing deadline
+        self.due = None  # ISO date: the processing deadline
         self.read_at = None
         self.read_by = None
         self.register_number = None
@@ -228,8 +232,10 @@ class Delivery(Persistent):
             ]
         else:
             acl.append((Allow, sec.user_principal(self.recipient_login), _READ + (sec.PROCESS,)))
-        acl += [(Allow, sec.unit_role(role, sender), _READ + (sec.SEND,))
-                for role in (sec.CLERK, sec.LEADER, sec.SYSTEM)]
+        acl += [
+            (Allow, sec.unit_role(role, sender), _READ + (sec.SEND,))
+            for role in (sec.CLERK, sec.LEADER, sec.SYSTEM)
+        ]
         acl.append((Allow, sec.unit_role(sec.SPECIALIST, sender), _READ))
         acl.append((Deny, Everyone, ALL_PERMISSIONS))
         return acl

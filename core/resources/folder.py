@@ -3,6 +3,7 @@
 Children live in an ``OOBTree`` with a ``Length`` counter so that large containers
 never load whole and concurrent inserts of different keys do not conflict.
 """
+
 from BTrees.Length import Length
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent

@@ -1,4 +1,5 @@
 """Incident reports (R8.2, R8.4): what happened, to whom, who reported it, what was done."""
+
 from persistent import Persistent
 from persistent.list import PersistentList
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
@@ -16,13 +17,13 @@ class Incident(Persistent):
     __parent__ = None
 
     def __init__(self, kind, subject, reported_by, time, unit_code=None, description="", actions=()):
-        self.kind = kind                  # e.g. "compromised_password"
-        self.subject = subject            # the path of what it is about, e.g. /users/x
+        self.kind = kind  # e.g. "compromised_password"
+        self.subject = subject  # the path of what it is about, e.g. /users/x
         self.reported_by = reported_by
         self.time = time
         self.unit_code = unit_code
         self.description = description
-        self.actions = PersistentList(actions)   # what the hub did about it
+        self.actions = PersistentList(actions)  # what the hub did about it
         self.state = OPEN
 
 

@@ -4,13 +4,22 @@ Deliveries (the document-exchange issue) are filed here. Whoever holds the mailb
 it; nobody else does, the system administrator and the auditor included (R6.1, R6.3):
 managing the hub does not mean reading its mail.
 """
+
 from pyramid.authorization import Allow, Deny, Everyone
 
 from .. import permissions as sec
 from .folder import Folder
 
-MAIL_PERMISSIONS = (sec.READ_MAILBOX, sec.DRAFT, sec.SEND, sec.APPROVE, sec.ISSUE, sec.REGISTER, sec.ASSIGN,
-                    sec.PROCESS)
+MAIL_PERMISSIONS = (
+    sec.READ_MAILBOX,
+    sec.DRAFT,
+    sec.SEND,
+    sec.APPROVE,
+    sec.ISSUE,
+    sec.REGISTER,
+    sec.ASSIGN,
+    sec.PROCESS,
+)
 
 
 class Mailbox(Folder):
@@ -23,7 +32,9 @@ class Mailbox(Folder):
     def __acl__(self):
         acl = []
         if self.owner_login:
-            acl.append((Allow, sec.user_principal(self.owner_login), (sec.VIEW, sec.READ_MAILBOX, sec.PROCESS)))
+            acl.append(
+                (Allow, sec.user_principal(self.owner_login), (sec.VIEW, sec.READ_MAILBOX, sec.PROCESS))
+            )
             # a personal mailbox is its owner's only: unit roles do not reach it
             acl.append((Deny, Everyone, MAIL_PERMISSIONS))
         else:

@@ -5,9 +5,10 @@ year, so numbering restarts every 1 January. The next number is a plain attribut
 register, not a conflict-resolving counter: two transactions that take a number at the
 same time conflict, one is retried, and so numbers never repeat and never skip.
 """
+
 from BTrees.IOBTree import IOBTree
 from persistent import Persistent
-from pyramid.authorization import Allow, Deny, Everyone, ALL_PERMISSIONS
+from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 
 from .. import permissions as sec
 from .folder import Folder
@@ -30,8 +31,9 @@ class Registers(Folder):
     def __acl__(self):
         code = self.__parent__.code if self.__parent__ is not None else ""
         allowed = (sec.VIEW, sec.READ_MAILBOX)
-        return [(Allow, sec.unit_role(role, code), allowed) for role in (sec.CLERK, sec.LEADER, sec.SYSTEM)] + [
-            (Deny, Everyone, ALL_PERMISSIONS)]
+        return [
+            (Allow, sec.unit_role(role, code), allowed) for role in (sec.CLERK, sec.LEADER, sec.SYSTEM)
+        ] + [(Deny, Everyone, ALL_PERMISSIONS)]
 
     def get_register(self, year, direction, create=True):
         name = register_name(year, direction)

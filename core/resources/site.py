@@ -1,4 +1,5 @@
 """The persistent root of the tree, and the root factory that finds it."""
+
 from zope.interface import implementer
 
 from .. import permissions as sec
@@ -6,11 +7,11 @@ from ..interfaces import ISite
 from .audit import AuditLog
 from .containers import Board, Catalog, Documents, Transport
 from .delegations import Delegations
+from .directory import Directory
+from .folder import Folder
 from .incidents import Incidents
 from .tokens import Tokens
 from .trust import TrustStore
-from .directory import Directory
-from .folder import Folder
 from .users import Users
 
 APP_ROOT_KEY = "lienthong"

@@ -4,20 +4,22 @@ Only a SHA-256 digest of each secret is stored (the secret is shown once, when m
 The secrets are 256-bit random strings, so a fast digest is enough: there is nothing to
 guess, unlike a password.
 """
-from persistent import Persistent
+
 from BTrees.OOBTree import OOBTree, OOTreeSet
+from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 
 from .. import permissions as sec
 from .folder import Folder
 
-SYSTEM = "system"   # a unit's eOffice product or script, acting for the unit
-LOGIN = "login"     # a person's token from POST /api/v1/auth/token
+SYSTEM = "system"  # a unit's eOffice product or script, acting for the unit
+LOGIN = "login"  # a person's token from POST /api/v1/auth/token
 
 
 class ApiToken(Persistent):
-    def __init__(self, token_id, digest, kind, unit_code, label, created, created_by,
-                 login=None, expires=None, epoch=0):
+    def __init__(
+        self, token_id, digest, kind, unit_code, label, created, created_by, login=None, expires=None, epoch=0
+    ):
         self.token_id = token_id
         self.digest = digest
         self.kind = kind
@@ -25,11 +27,11 @@ class ApiToken(Persistent):
         self.label = label
         self.created = created
         self.created_by = created_by
-        self.login = login            # for LOGIN tokens: whose
-        self.expires = expires        # ISO time, or None
-        self.epoch = epoch            # the user's session_epoch when made (LOGIN tokens)
+        self.login = login  # for LOGIN tokens: whose
+        self.expires = expires  # ISO time, or None
+        self.epoch = epoch  # the user's session_epoch when made (LOGIN tokens)
         self.last_used = None
-        self.revoked = None           # ISO time of revocation
+        self.revoked = None  # ISO time of revocation
 
     @property
     def principal(self):
@@ -47,7 +49,7 @@ class Tokens(Folder):
     content_type = "Tokens"
     __acl__ = [(Allow, f"role:{sec.SYSTEM_ADMIN}", ALL_PERMISSIONS), (Deny, Everyone, ALL_PERMISSIONS)]
 
-    by_login = None   # login -> ids of that person's login tokens
+    by_login = None  # login -> ids of that person's login tokens
 
     def __init__(self):
         super().__init__()

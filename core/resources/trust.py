@@ -8,6 +8,7 @@ The container is created on first use (``trust_store(site)``); an evolve step ma
 ahead of time. Only the system administrator reaches it by traversal; the management
 views reach a unit's part through the unit, whose ACL lets its admin in.
 """
+
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from persistent.mapping import PersistentMapping
@@ -22,25 +23,27 @@ NAME = "trust"
 class TrustRoot(Persistent):
     """One trusted CA certificate (DER) and who added it."""
 
-    def __init__(self, der, fingerprint, subject, issuer, not_before, not_after, added_by, added_at, unit_code=None):
+    def __init__(
+        self, der, fingerprint, subject, issuer, not_before, not_after, added_by, added_at, unit_code=None
+    ):
         self.der = bytes(der)
-        self.fingerprint = fingerprint       # SHA-256 of the DER, hex
+        self.fingerprint = fingerprint  # SHA-256 of the DER, hex
         self.subject = subject
         self.issuer = issuer
-        self.not_before = not_before         # ISO datetime (UTC)
+        self.not_before = not_before  # ISO datetime (UTC)
         self.not_after = not_after
         self.added_by = added_by
         self.added_at = added_at
-        self.unit_code = unit_code           # None: an operator root
+        self.unit_code = unit_code  # None: an operator root
 
 
 class UnitTrust(Persistent):
     """A unit's own roots and its signing key reference."""
 
-    key = None                               # KeyRef.as_dict() or None
+    key = None  # KeyRef.as_dict() or None
 
     def __init__(self):
-        self.roots = OOBTree()               # fingerprint -> TrustRoot
+        self.roots = OOBTree()  # fingerprint -> TrustRoot
 
 
 class TrustStore(Folder):
@@ -52,8 +55,8 @@ class TrustStore(Folder):
 
     def __init__(self):
         super().__init__()
-        self.roots = OOBTree()               # operator roots: fingerprint -> TrustRoot
-        self.units = OOBTree()               # unit code -> UnitTrust
+        self.roots = OOBTree()  # operator roots: fingerprint -> TrustRoot
+        self.units = OOBTree()  # unit code -> UnitTrust
 
     def unit(self, code, create=False):
         found = self.units.get(code)

@@ -1,4 +1,5 @@
 """User accounts: /users/<login>, each with a personal mailbox and in-app notices."""
+
 from BTrees.LOBTree import LOBTree
 from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
@@ -36,10 +37,10 @@ class User(Folder):
 
     content_type = "User"
     failed_logins = 0
-    extra_units = ()             # units other than ``unit_code`` where the person holds a role
-    locked_until = None          # ISO time until which a lock-out after failed logins lasts
-    lock_reason = ""             # why an admin (or a compromise report) locked the account
-    session_epoch = 0            # bumped to end every session and login token of the user
+    extra_units = ()  # units other than ``unit_code`` where the person holds a role
+    locked_until = None  # ISO time until which a lock-out after failed logins lasts
+    lock_reason = ""  # why an admin (or a compromise report) locked the account
+    session_epoch = 0  # bumped to end every session and login token of the user
     notices = None
 
     def __init__(self, login, fullname, password_hash, unit_code=None, position="", email=""):

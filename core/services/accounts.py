@@ -2,13 +2,14 @@
 
 Every change is written to the audit log with the actor; errors name the field at fault.
 """
+
 import re
 from dataclasses import dataclass
 from datetime import timedelta
 
 from .. import permissions as sec
-from ..errors import Conflict, NotFound, ServiceError
 from ..clock import iso, now_iso, utc_now
+from ..errors import Conflict, NotFound, ServiceError
 from ..i18n import _
 from ..resources.users import Notice, User
 from ..text import is_email
@@ -19,7 +20,7 @@ LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 SITE_ROLES = (sec.SYSTEM_ADMIN, sec.AUDITOR)
 UNIT_ROLES = (sec.UNIT_ADMIN, sec.CLERK, sec.LEADER, sec.SPECIALIST)
 EDITABLE = ("fullname", "position", "email", "unit_code")
-COMPROMISED = "compromised"   # the lock reason of a reported password
+COMPROMISED = "compromised"  # the lock reason of a reported password
 
 
 class AccountError(ServiceError):
@@ -35,8 +36,10 @@ class LockoutPolicy:
 
     @classmethod
     def from_settings(cls, settings):
-        return cls(int(settings.get("lienthong.lockout.attempts", 5)),
-                   int(settings.get("lienthong.lockout.minutes", 15)))
+        return cls(
+            int(settings.get("lienthong.lockout.attempts", 5)),
+            int(settings.get("lienthong.lockout.minutes", 15)),
+        )
 
 
 def get_user(site, login):
@@ -56,6 +59,7 @@ def _check_password(password, login, field="password"):
 
 def _unit(site, code, field="unit_code"):
     from .directory import active_unit
+
     return active_unit(site, code, field)
 
 
@@ -64,8 +68,20 @@ def _check_email(email):
         raise AccountError(_("${value} is not an e-mail address."), field="email", value=email)
 
 
-def add_user(site, actor, login, fullname, password, unit_code=None, roles=(), position="",
-             email="", enforce_policy=True, password_hash=None, must_change_password=False):
+def add_user(
+    site,
+    actor,
+    login,
+    fullname,
+    password,
+    unit_code=None,
+    roles=(),
+    position="",
+    email="",
+    enforce_policy=True,
+    password_hash=None,
+    must_change_password=False,
+):
     """Create a user and grant ``roles``: site roles on the site, others on the user's unit.
 
     ``password_hash`` (with ``password=None``) takes an argon2 hash made earlier, so that
@@ -74,8 +90,11 @@ def add_user(site, actor, login, fullname, password, unit_code=None, roles=(), p
     """
     login = (login or "").strip().lower()
     if not LOGIN_RE.match(login):
-        raise AccountError(_("Invalid login ${login}: use 2-64 lowercase letters, digits, '.', '_' or '-'."),
-                           field="login", login=login)
+        raise AccountError(
+            _("Invalid login ${login}: use 2-64 lowercase letters, digits, '.', '_' or '-'."),
+            field="login",
+            login=login,
+        )
     if login in site["users"]:
         raise Conflict(_("The login ${login} already exists."), field="login", login=login)
     fullname = (fullname or "").strip()
@@ -145,8 +164,9 @@ def _move_unit_roles(site, actor, user, old_code, new_code):
         if new_code:
             site["directory"][new_code].grant_local_role(principal, role)
     if roles:
-        audit.record(site, actor, "user.move_roles", f"/users/{user.login}", roles=roles, unit=old_code,
-                     to=new_code)
+        audit.record(
+            site, actor, "user.move_roles", f"/users/{user.login}", roles=roles, unit=old_code, to=new_code
+        )
 
 
 def roles_of(site, user):
@@ -175,8 +195,14 @@ def grant_role(site, actor, user, role, unit_code=None):
     target.grant_local_role(sec.user_principal(user.login), role)
     if unit is not None and unit.code != user.unit_code:
         user.extra_units = tuple(sorted(set(user.extra_units) | {unit.code}))
-    audit.record(site, actor, "user.grant_role", f"/users/{user.login}", role=role,
-                 unit=None if unit is None else unit.code)
+    audit.record(
+        site,
+        actor,
+        "user.grant_role",
+        f"/users/{user.login}",
+        role=role,
+        unit=None if unit is None else unit.code,
+    )
 
 
 def revoke_role(site, actor, user, role, unit_code=None):
@@ -184,11 +210,18 @@ def revoke_role(site, actor, user, role, unit_code=None):
         raise Conflict(_("You cannot remove your own system administrator role."), field="roles")
     target = site if role in SITE_ROLES else site["directory"].get(unit_code or user.unit_code or "")
     if target is None or role not in target.local_roles_of(sec.user_principal(user.login)):
-        raise AccountError(_("${login} does not hold the role ${role} there."), field="roles",
-                           login=user.login, role=role)
+        raise AccountError(
+            _("${login} does not hold the role ${role} there."), field="roles", login=user.login, role=role
+        )
     target.revoke_local_role(sec.user_principal(user.login), role)
-    audit.record(site, actor, "user.revoke_role", f"/users/{user.login}", role=role,
-                 unit=None if target is site else target.code)
+    audit.record(
+        site,
+        actor,
+        "user.revoke_role",
+        f"/users/{user.login}",
+        role=role,
+        unit=None if target is site else target.code,
+    )
 
 
 def authenticate(site, login, password, client=None, lockout=LockoutPolicy(), via="web"):
@@ -215,8 +248,14 @@ def authenticate(site, login, password, client=None, lockout=LockoutPolicy(), vi
             if user.failed_logins >= lockout.attempts:
                 user.locked_until = iso(utc_now() + timedelta(minutes=lockout.minutes))
                 user.failed_logins = 0
-                audit.record(site, audit.Actor.system("lockout"), "user.locked_out", f"/users/{login}",
-                             until=user.locked_until, attempts=lockout.attempts)
+                audit.record(
+                    site,
+                    audit.Actor.system("lockout"),
+                    "user.locked_out",
+                    f"/users/{login}",
+                    until=user.locked_until,
+                    attempts=lockout.attempts,
+                )
         return None
     if user.failed_logins or user.locked_until:
         user.failed_logins = 0
@@ -272,8 +311,10 @@ def lock(site, actor, user, reason=""):
 def unlock(site, actor, user):
     """Reopen a locked account; one whose password was compromised reopens only by a reset."""
     if user.lock_reason == COMPROMISED:
-        raise Conflict(_("The password of this account was reported compromised: reset the password "
-                         "to unlock it."), field="locked")
+        raise Conflict(
+            _("The password of this account was reported compromised: reset the password to unlock it."),
+            field="locked",
+        )
     user.locked = False
     user.lock_reason = ""
     user.locked_until = None
@@ -286,16 +327,22 @@ def unit_admins(site, unit_code):
     unit = site["directory"].get(unit_code or "")
     if unit is None or not unit.__local_roles__:
         return []
-    logins = [p.split(":", 1)[1] for p, roles in unit.__local_roles__.items()
-              if sec.UNIT_ADMIN in roles and p.startswith("user:")]
+    logins = [
+        p.split(":", 1)[1]
+        for p, roles in unit.__local_roles__.items()
+        if sec.UNIT_ADMIN in roles and p.startswith("user:")
+    ]
     return [site["users"][login] for login in logins if login in site["users"]]
 
 
 def system_admins(site):
     if not site.__local_roles__:
         return []
-    logins = [p.split(":", 1)[1] for p, roles in site.__local_roles__.items()
-              if sec.SYSTEM_ADMIN in roles and p.startswith("user:")]
+    logins = [
+        p.split(":", 1)[1]
+        for p, roles in site.__local_roles__.items()
+        if sec.SYSTEM_ADMIN in roles and p.startswith("user:")
+    ]
     return [site["users"][login] for login in logins if login in site["users"]]
 
 
@@ -311,17 +358,37 @@ def report_compromised(site, actor, user, note=""):
     stays locked until an admin resets the password.
     """
     from .incidents import open_incident
+
     user.locked = True
     user.lock_reason = COMPROMISED
     end_sessions(user)
     incident_id = open_incident(
-        site, actor, "compromised_password", f"/users/{user.login}", unit_code=user.unit_code,
-        description=note, actions=["account locked", "sessions and tokens ended", "unit admins alerted"])
+        site,
+        actor,
+        "compromised_password",
+        f"/users/{user.login}",
+        unit_code=user.unit_code,
+        description=note,
+        actions=["account locked", "sessions and tokens ended", "unit admins alerted"],
+    )
     admins = unit_admins(site, user.unit_code) or system_admins(site)
     for admin in admins:
-        notify(admin, _("The password of ${login} (${name}) was reported compromised; the account is locked. "
-                        "Reset its password after checking with its holder."),
-               link=f"/manage/users/{user.login}", login=user.login, name=user.fullname)
-    audit.record(site, actor, "user.compromised", f"/users/{user.login}", incident=incident_id,
-                 alerted=[a.login for a in admins])
+        notify(
+            admin,
+            _(
+                "The password of ${login} (${name}) was reported compromised; the account is locked. "
+                "Reset its password after checking with its holder."
+            ),
+            link=f"/manage/users/{user.login}",
+            login=user.login,
+            name=user.fullname,
+        )
+    audit.record(
+        site,
+        actor,
+        "user.compromised",
+        f"/users/{user.login}",
+        incident=incident_id,
+        alerted=[a.login for a in admins],
+    )
     return incident_id

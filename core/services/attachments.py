@@ -9,16 +9,17 @@ attachment, after ``report_damage`` has put an incident and an ``attachment.dama
 audit entry on the record in a transaction of their own (the request that hit the
 damage ends in an error and its own transaction is aborted).
 """
+
 import logging
 
 from ..blobs import BlobMissing, DigestMismatch
 from ..clock import now_iso
 from ..db import run_in_site
+from ..errors import DocumentError, ServiceError
 from ..i18n import _
 from ..resources.documents import Attachment
 from ..resources.incidents import OPEN
 from . import audit, incidents
-from ..errors import DocumentError, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +42,32 @@ def attachment_path(attachment):
 def add_attachments(site, env, document, files):
     """Check and store ``files`` [(name, fileobj, description)] on a draft; all or none."""
     from ..filetypes import check_attachment, check_total
+
     policy = env.attachment_policy
     checked = []
     for name, fileobj, description in files:
         info = check_attachment(name, fileobj, policy)
         if info["name"] in document.attachments or any(c[0]["name"] == info["name"] for c in checked):
-            raise DocumentError(_("Two attachments are named ${name}."), field="attachments", name=info["name"])
+            raise DocumentError(
+                _("Two attachments are named ${name}."), field="attachments", name=info["name"]
+            )
         checked.append((info, fileobj, description))
     check_total([a.size for a in document.attachments.values()] + [c[0]["size"] for c in checked], policy)
     for info, fileobj, description in checked:
         fileobj.seek(0)
         key = env.blob_store.put(site, fileobj)
         if key != info["sha256"]:
-            raise DocumentError(_("The attachment ${name} changed while it was being stored."),
-                                field="attachments", name=info["name"])
-        document.attachments.add(info["name"], Attachment(info["name"], info["content_type"], info["size"],
-                                                          key, env.blob_store.name, description or ""))
+            raise DocumentError(
+                _("The attachment ${name} changed while it was being stored."),
+                field="attachments",
+                name=info["name"],
+            )
+        document.attachments.add(
+            info["name"],
+            Attachment(
+                info["name"], info["content_type"], info["size"], key, env.blob_store.name, description or ""
+            ),
+        )
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -71,17 +82,26 @@ def open_attachment(site, env, attachment, actor=None):
     try:
         try:
             return store.open(site, attachment.sha256)
-        except (FileNotFoundError, KeyError) as exc:   # a vendor store that does not say BlobMissing
-            raise BlobMissing(attachment.sha256, store.name, f"attachment {attachment.sha256} is missing from "
-                                                             f"the {store.name} store: {exc!r}") from exc
+        except (FileNotFoundError, KeyError) as exc:  # a vendor store that does not say BlobMissing
+            raise BlobMissing(
+                attachment.sha256,
+                store.name,
+                f"attachment {attachment.sha256} is missing from the {store.name} store: {exc!r}",
+            ) from exc
     except DigestMismatch as exc:
         report_damage(site, actor or audit.Actor.system("blobstore"), attachment, exc)
         raise damage_error(attachment, exc) from exc
 
 
 def record_download(site, actor, attachment):
-    audit.record(site, actor, "attachment.download", attachment_path(attachment),
-                 sha256=attachment.sha256, size=attachment.size)
+    audit.record(
+        site,
+        actor,
+        "attachment.download",
+        attachment_path(attachment),
+        sha256=attachment.sha256,
+        size=attachment.size,
+    )
 
 
 # -- damage ----------------------------------------------------------------------------------
@@ -89,40 +109,64 @@ def damage_error(attachment, exc):
     """The ``AttachmentDamaged`` to raise for ``exc`` (a store's ``DigestMismatch``/``BlobMissing``)."""
     document = attachment.document
     if getattr(exc, "reason", "") == "missing":
-        message = _("The attachment ${name} of document ${notation} (${id}) is missing from storage. It cannot be "
-                    "downloaded; the operator has been told.")
+        message = _(
+            "The attachment ${name} of document ${notation} (${id}) is missing from storage. It cannot be "
+            "downloaded; the operator has been told."
+        )
     else:
-        message = _("The attachment ${name} of document ${notation} (${id}) is damaged: its stored bytes no longer "
-                    "match their digest. It cannot be downloaded; the operator has been told.")
-    return AttachmentDamaged(message, field="attachment", name=attachment.name,
-                             notation=document.notation or document.document_id, id=document.id)
+        message = _(
+            "The attachment ${name} of document ${notation} (${id}) is damaged: its stored bytes no longer "
+            "match their digest. It cannot be downloaded; the operator has been told."
+        )
+    return AttachmentDamaged(
+        message,
+        field="attachment",
+        name=attachment.name,
+        notation=document.notation or document.document_id,
+        id=document.id,
+    )
 
 
 def _record_damage(site, actor, attachment, exc):
     document = attachment.document
     target = attachment_path(attachment)
     reason = getattr(exc, "reason", "damaged")
-    details = {"document": document.id, "notation": document.notation, "attachment": attachment.name,
-               "sha256": attachment.sha256, "store": attachment.store, "reason": reason}
+    details = {
+        "document": document.id,
+        "notation": document.notation,
+        "attachment": attachment.name,
+        "sha256": attachment.sha256,
+        "store": attachment.store,
+        "reason": reason,
+    }
     audit.record(site, actor, "attachment.damaged", target, **details)
     seen = f"{now_iso()}: {reason} on read by {actor.login}"
-    for incident in site["incidents"].values():   # one open incident per attachment, however often it is read
+    for incident in site["incidents"].values():  # one open incident per attachment, however often it is read
         if incident.kind == DAMAGE_KIND and incident.subject == target and incident.state == OPEN:
             if len(incident.actions) < 100:
                 incident.actions.append(seen)
             return incident.__name__
-    description = (f"Attachment {attachment.name} of document {document.notation or document.document_id} "
-                   f"({document.id}), sha256 {attachment.sha256} in the {attachment.store} store: {exc}. "
-                   f"Restore the file from a backup or from the sender; `lienthong blobs verify` lists all.")
-    return incidents.open_incident(site, actor, DAMAGE_KIND, target, unit_code=document.sender_code,
-                                   description=description, actions=[seen])
+    description = (
+        f"Attachment {attachment.name} of document {document.notation or document.document_id} "
+        f"({document.id}), sha256 {attachment.sha256} in the {attachment.store} store: {exc}. "
+        f"Restore the file from a backup or from the sender; `lienthong blobs verify` lists all."
+    )
+    return incidents.open_incident(
+        site,
+        actor,
+        DAMAGE_KIND,
+        target,
+        unit_code=document.sender_code,
+        description=description,
+        actions=[seen],
+    )
 
 
 def report_damage(site, actor, attachment, exc, attempts=3):
     """Record the damage in a transaction of its own (retried on conflicts); never raises."""
     log.error("damaged attachment %s: %s", attachment_path(attachment), exc)
     jar = getattr(site, "_p_jar", None)
-    if jar is None:       # a site outside a database (a test's bare object): the caller's transaction
+    if jar is None:  # a site outside a database (a test's bare object): the caller's transaction
         _record_damage(site, actor, attachment, exc)
         return
     doc_id, name = attachment.document.id, attachment.name
@@ -133,10 +177,11 @@ def report_damage(site, actor, attachment, exc, attempts=3):
             return False
         _record_damage(own_site, actor, document.attachments[name], exc)
         return True
+
     try:
         committed = run_in_site(jar.db(), record, attempts)
     except Exception:
         log.exception("could not record the damaged attachment %s", attachment_path(attachment))
         return
-    if not committed:     # not committed yet: only the caller's transaction has the document
+    if not committed:  # not committed yet: only the caller's transaction has the document
         _record_damage(site, actor, attachment, exc)

@@ -1,4 +1,5 @@
 """Writing to the audit log: every service that reads or changes something calls ``record``."""
+
 from dataclasses import dataclass
 
 from ..clock import now_iso
@@ -41,4 +42,5 @@ def record_in_own_transaction(db, actor, action, target="", attempts=3, **detail
     the refusal itself must still be on the record.
     """
     from ..db import run_in_site
+
     return run_in_site(db, lambda site: record(site, actor, action, target, **details), attempts)

@@ -41,13 +41,14 @@ The digests detect damage and truncation, not a forger who rewrites the manifest
 
 No click and no request here: the CLI (and, later, the worker's scheduled job) call these.
 """
+
 import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..files import fsync_dir
 
@@ -70,6 +71,7 @@ class BackupError(RuntimeError):
 
 # --------------------------------------------------------------------------- small helpers
 
+
 def public_uri(uri):
     """``uri`` without any password: ``user:secret@`` loses the secret, query parameters
     such as ``password=`` are dropped, ``password=…`` inside another value (a ``dsn``)
@@ -78,10 +80,10 @@ def public_uri(uri):
     base, sep, query = uri.partition("?")
     if not sep:
         return uri
-    kept = [pair for pair in query.split("&")
-            if pair.split("=", 1)[0].lower() not in _SECRET_PARAMS]
-    query = re.sub(r"(password|passwd|pwd)(\s*=\s*|%3D)('[^']*'|[^&\s']+)", r"\1\2***", "&".join(kept),
-                   flags=re.I)
+    kept = [pair for pair in query.split("&") if pair.split("=", 1)[0].lower() not in _SECRET_PARAMS]
+    query = re.sub(
+        r"(password|passwd|pwd)(\s*=\s*|%3D)('[^']*'|[^&\s']+)", r"\1\2***", "&".join(kept), flags=re.I
+    )
     return f"{base}?{query}" if query else base
 
 
@@ -159,6 +161,7 @@ def _close(storage):
 
 def _is_empty(storage):
     from ZODB.utils import z64
+
     return storage.lastTransaction() == z64
 
 
@@ -209,8 +212,10 @@ class _Snapshot:
 
 def _open_backup_storage(backup_dir):
     from ZODB.FileStorage import FileStorage
-    return FileStorage(os.path.join(backup_dir, DATA), read_only=True,
-                       blob_dir=os.path.join(backup_dir, BLOBS))
+
+    return FileStorage(
+        os.path.join(backup_dir, DATA), read_only=True, blob_dir=os.path.join(backup_dir, BLOBS)
+    )
 
 
 def _inspect_backup(backup_dir):
@@ -237,7 +242,8 @@ def _inspect_backup(backup_dir):
                         raise BackupError(
                             f"{backup_dir}: the blob of object {oid_repr(record.oid)} at transaction "
                             f"{tid_repr(record.tid)} is missing (was the source packed during the "
-                            f"backup, or is its blob directory damaged?)") from None
+                            f"backup, or is its blob directory damaged?)"
+                        ) from None
         if transactions == 0:
             raise BackupError(f"{backup_dir}: {DATA} holds no transaction")
         generation, db = _find_site_in(storage)
@@ -253,12 +259,16 @@ def _inspect_backup(backup_dir):
 
 # --------------------------------------------------------------------------- listing
 
+
 def is_complete(path):
     """A complete backup: a directory whose name is not a temporary one, with a manifest
     (written last, before the rename that gives the backup its final name)."""
     name = os.path.basename(os.path.normpath(path))
-    return (os.path.isdir(path) and not name.startswith((PARTIAL_PREFIX, DELETING_PREFIX))
-            and os.path.isfile(os.path.join(path, MANIFEST)))
+    return (
+        os.path.isdir(path)
+        and not name.startswith((PARTIAL_PREFIX, DELETING_PREFIX))
+        and os.path.isfile(os.path.join(path, MANIFEST))
+    )
 
 
 def list_backups(directory):
@@ -266,8 +276,11 @@ def list_backups(directory):
     UTC creation times); half-made ones (temporary names, no manifest) are not listed."""
     if not os.path.isdir(directory):
         return []
-    return [os.path.join(directory, name) for name in sorted(os.listdir(directory))
-            if NAME_RE.match(name) and is_complete(os.path.join(directory, name))]
+    return [
+        os.path.join(directory, name)
+        for name in sorted(os.listdir(directory))
+        if NAME_RE.match(name) and is_complete(os.path.join(directory, name))
+    ]
 
 
 def prune(directory, keep):
@@ -290,6 +303,7 @@ def prune(directory, keep):
 
 
 # --------------------------------------------------------------------------- verify
+
 
 def read_manifest(backup_dir):
     path = os.path.join(backup_dir, MANIFEST)
@@ -342,17 +356,21 @@ def verify_backup(backup_dir, manifest=None):
     except BackupError:
         raise
     except Exception as exc:
-        raise BackupError(f"{os.path.join(backup_dir, DATA)} cannot be read as a FileStorage: "
-                          f"{type(exc).__name__}: {exc}") from exc
+        raise BackupError(
+            f"{os.path.join(backup_dir, DATA)} cannot be read as a FileStorage: {type(exc).__name__}: {exc}"
+        ) from exc
     recorded = (manifest["generation"], manifest["objects"], manifest["transactions"])
     if (generation, objects, transactions) != recorded:
-        raise BackupError(f"{name}: the copied database has generation {generation}, {objects} objects, "
-                          f"{transactions} transactions; the manifest says {recorded[0]}, {recorded[1]}, "
-                          f"{recorded[2]}")
+        raise BackupError(
+            f"{name}: the copied database has generation {generation}, {objects} objects, "
+            f"{transactions} transactions; the manifest says {recorded[0]}, {recorded[1]}, "
+            f"{recorded[2]}"
+        )
     return manifest
 
 
 # --------------------------------------------------------------------------- backup
+
 
 def _open_source(uri):
     """The database to back up, checked to hold a site: (storage, DB, generation)."""
@@ -360,8 +378,9 @@ def _open_source(uri):
 
     path = file_storage_path(uri)
     if path is not None and not os.path.isfile(path):
-        raise BackupError(f"the database file {path} does not exist: nothing to back up "
-                          f"(run `lienthong init` first?)")
+        raise BackupError(
+            f"the database file {path} does not exist: nothing to back up (run `lienthong init` first?)"
+        )
     storage = _open_storage(uri, read_only=True)
     if _is_empty(storage):
         _close(storage)
@@ -370,10 +389,14 @@ def _open_source(uri):
         generation, db = _find_site_in(storage)
     except Exception as exc:
         _close(storage)
-        raise BackupError(f"cannot read the database at {public_uri(uri)}: {type(exc).__name__}: {exc}") from exc
+        raise BackupError(
+            f"cannot read the database at {public_uri(uri)}: {type(exc).__name__}: {exc}"
+        ) from exc
     if generation is None:
         db.close()
-        raise BackupError(f"the database at {public_uri(uri)} holds no LienThong site: run `lienthong init` first")
+        raise BackupError(
+            f"the database at {public_uri(uri)} holds no LienThong site: run `lienthong init` first"
+        )
     return storage, db, generation
 
 
@@ -397,7 +420,7 @@ def backup(uri, to_dir=DEFAULT_DIR, keep=None, now=None):
         raise BackupError("--keep must be at least 1")
     to_dir = os.path.abspath(to_dir)
     storage, db, _generation = _open_source(uri)
-    created = now or datetime.now(timezone.utc)
+    created = now or datetime.now(UTC)
     name = created.strftime("%Y%m%dT%H%M%S.%fZ")
     final = os.path.join(to_dir, name)
     partial = os.path.join(to_dir, f"{PARTIAL_PREFIX}{name}-{os.getpid()}-{secrets.token_hex(3)}")
@@ -408,9 +431,13 @@ def backup(uri, to_dir=DEFAULT_DIR, keep=None, now=None):
         try:
             os.mkdir(partial)
         except OSError as exc:
-            raise BackupError(f"cannot write in the backup directory {to_dir}: {exc.strerror or exc}") from exc
+            raise BackupError(
+                f"cannot write in the backup directory {to_dir}: {exc.strerror or exc}"
+            ) from exc
         try:
-            dest = FileStorage(os.path.join(partial, DATA), create=True, blob_dir=os.path.join(partial, BLOBS))
+            dest = FileStorage(
+                os.path.join(partial, DATA), create=True, blob_dir=os.path.join(partial, BLOBS)
+            )
             try:
                 dest.copyTransactionsFrom(_Snapshot(storage, storage.lastTransaction()))
             finally:
@@ -469,6 +496,7 @@ def backup(uri, to_dir=DEFAULT_DIR, keep=None, now=None):
 
 # --------------------------------------------------------------------------- restore
 
+
 def _refuse_non_empty(uri, storage):
     """Raise when ``storage`` holds anything; closes it in that case."""
     if _is_empty(storage):
@@ -480,8 +508,10 @@ def _refuse_non_empty(uri, storage):
         generation = None
         _close(storage)
     what = "already holds a LienThong site" if generation is not None else "is not empty"
-    raise BackupError(f"the target database {public_uri(uri)} {what}: restore never overwrites data; "
-                      f"point zodbconn.uri in the ini at an empty database")
+    raise BackupError(
+        f"the target database {public_uri(uri)} {what}: restore never overwrites data; "
+        f"point zodbconn.uri in the ini at an empty database"
+    )
 
 
 def _open_target(uri):
@@ -504,12 +534,15 @@ def _open_target(uri):
         raise BackupError(
             "restore cannot go through a ZEO client (ZEO's copyTransactionsFrom drops blobs): stop "
             "the ZEO server, restore into its FileStorage with an ini whose zodbconn.uri is "
-            "file://<server Data.fs>?blobstorage_dir=<server blob-dir>, then start runzeo again")
+            "file://<server Data.fs>?blobstorage_dir=<server blob-dir>, then start runzeo again"
+        )
     _refuse_non_empty(uri, storage)
     if not IBlobStorageRestoreable.providedBy(storage):
         _close(storage)
-        raise BackupError(f"the target storage {public_uri(uri)} cannot restore blobs: give it a blob "
-                          f"directory (e.g. ?blobstorage_dir=… for file://)")
+        raise BackupError(
+            f"the target storage {public_uri(uri)} cannot restore blobs: give it a blob "
+            f"directory (e.g. ?blobstorage_dir=… for file://)"
+        )
     return storage
 
 
@@ -523,8 +556,10 @@ def check_restorable(backup_dir):
         raise BackupError(f"{backup_dir} is an unfinished backup (temporary name): it is never restored")
     manifest = verify_backup(backup_dir)
     if manifest["generation"] > evolve.current_generation():
-        raise BackupError(f"the backup is at schema generation {manifest['generation']} but this version of "
-                          f"LienThong knows only up to {evolve.current_generation()}: upgrade LienThong first")
+        raise BackupError(
+            f"the backup is at schema generation {manifest['generation']} but this version of "
+            f"LienThong knows only up to {evolve.current_generation()}: upgrade LienThong first"
+        )
     return manifest
 
 
@@ -587,14 +622,18 @@ def restore(uri, backup_dir, actor, confirm=None):
                 expected_blob[(oid, tid)] = info["sha256"]
     except Exception as exc:
         _close(target)
-        raise BackupError(f"copying into {public_uri(uri)} failed: {type(exc).__name__}: {exc}; the target "
-                          f"now holds part of the backup: empty it before trying again") from exc
+        raise BackupError(
+            f"copying into {public_uri(uri)} failed: {type(exc).__name__}: {exc}; the target "
+            f"now holds part of the backup: empty it before trying again"
+        ) from exc
     finally:
         _close(source)
 
     def mismatch(problem):
-        return BackupError(f"the restored database {public_uri(uri)} does not match the backup: {problem} "
-                           f"(empty it before trying again)")
+        return BackupError(
+            f"the restored database {public_uri(uri)} does not match the backup: {problem} "
+            f"(empty it before trying again)"
+        )
 
     try:
         db = DB(target)
@@ -613,10 +652,18 @@ def restore(uri, backup_dir, actor, confirm=None):
                 problem = f"it has {objects} objects, the backup {manifest['objects']}"
             if problem:
                 raise mismatch(problem)
-            audit.record(site, actor, "system.restore", manifest["name"],
-                         backup=manifest["name"], created=manifest["created"],
-                         data_fs_sha256=manifest["files"][DATA]["sha256"], source=manifest["source"],
-                         generation=manifest["generation"], objects=objects)
+            audit.record(
+                site,
+                actor,
+                "system.restore",
+                manifest["name"],
+                backup=manifest["name"],
+                created=manifest["created"],
+                data_fs_sha256=manifest["files"][DATA]["sha256"],
+                source=manifest["source"],
+                generation=manifest["generation"],
+                objects=objects,
+            )
             tm.get().note(f"lienthong restore of backup {manifest['name']}")
             tm.commit()
             entries = len(site["audit"])
@@ -626,5 +673,12 @@ def restore(uri, backup_dir, actor, confirm=None):
         raise mismatch(f"{type(exc).__name__}: {exc}") from exc
     finally:
         db.close()
-    return {"name": manifest["name"], "target": public_uri(uri), "generation": manifest["generation"],
-            "objects": objects, "blobs": blobs, "audit_entries": entries, "manifest": manifest}
+    return {
+        "name": manifest["name"],
+        "target": public_uri(uri),
+        "generation": manifest["generation"],
+        "objects": objects,
+        "blobs": blobs,
+        "audit_entries": entries,
+        "manifest": manifest,
+    }

@@ -11,6 +11,7 @@ killed run left in the target is reused once its digest checks out.
 Both walk ``site["documents"]`` by key in chunks and minimise the connection cache as
 they go, so memory stays bounded on a site of 100,000 documents.
 """
+
 import hashlib
 import itertools
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from . import audit
 
 CHUNK = 1 << 20
 KEYS_PER_CHUNK = 1000
-MAX_KEPT = 1000          # problems kept in a report (all are counted and passed to the callback)
+MAX_KEPT = 1000  # problems kept in a report (all are counted and passed to the callback)
 
 
 class UnknownStore(ServiceError):
@@ -40,27 +41,29 @@ class Problem:
     name: str
     store: str
     sha256: str
-    reason: str           # "damaged", "missing", "unavailable", "copy damaged"
+    reason: str  # "damaged", "missing", "unavailable", "copy damaged"
     detail: str = ""
 
     def line(self):
-        return (f"document {self.document_id} ({self.notation or '-'}), attachment {self.name}: {self.reason} "
-                f"in the {self.store} store" + (f" ({self.detail})" if self.detail else ""))
+        return (
+            f"document {self.document_id} ({self.notation or '-'}), attachment {self.name}: {self.reason} "
+            f"in the {self.store} store" + (f" ({self.detail})" if self.detail else "")
+        )
 
 
 @dataclass
 class Report:
-    documents: int = 0       # documents looked at
-    total: int = 0           # documents on the site
-    attachments: int = 0     # moved (migrate) or checked (verify)
+    documents: int = 0  # documents looked at
+    total: int = 0  # documents on the site
+    attachments: int = 0  # moved (migrate) or checked (verify)
     bytes: int = 0
-    skipped: int = 0         # migrate: already in the target
-    reused: int = 0          # migrate: a verified copy was already in the target
+    skipped: int = 0  # migrate: already in the target
+    reused: int = 0  # migrate: a verified copy was already in the target
     batches: int = 0
     problems: list = field(default_factory=list)
     problem_count: int = 0
-    orphans: dict = field(default_factory=dict)   # verify: store -> files no attachment names
-    reasons: dict = field(default_factory=dict)   # problem reason -> count
+    orphans: dict = field(default_factory=dict)  # verify: store -> files no attachment names
+    reasons: dict = field(default_factory=dict)  # problem reason -> count
 
     def add_problem(self, problem):
         self.problem_count += 1
@@ -77,8 +80,12 @@ def store_named(env, name):
     """The store called ``name``; ``UnknownStore`` lists the available ones."""
     store = env.blob_stores.get(name)
     if store is None:
-        raise UnknownStore(_("There is no attachment store named ${name} (available: ${available})."),
-                           field="store", name=name, available=", ".join(sorted(env.blob_stores)) or "none")
+        raise UnknownStore(
+            _("There is no attachment store named ${name} (available: ${available})."),
+            field="store",
+            name=name,
+            available=", ".join(sorted(env.blob_stores)) or "none",
+        )
     return store
 
 
@@ -112,8 +119,15 @@ def document_keys(site, after=None):
 
 
 def _problem(document, attachment, reason, detail="", store=None):
-    return Problem(document.id, document.notation, attachment.name, store or attachment.store, attachment.sha256,
-                   reason, detail)
+    return Problem(
+        document.id,
+        document.notation,
+        attachment.name,
+        store or attachment.store,
+        attachment.sha256,
+        reason,
+        detail,
+    )
 
 
 def _minimise(site):
@@ -136,7 +150,7 @@ def _move(site, env, document, attachment, target, report):
             report.reused += 1
             return None
         except DigestMismatch:
-            pass                        # a damaged copy in the target: written again from the source
+            pass  # a damaged copy in the target: written again from the source
     try:
         # the source store checks the digest on open; put hashes what it reads, and we compare
         with source.open(site, key) as stream:
@@ -155,8 +169,9 @@ def _move(site, env, document, attachment, target, report):
     return None
 
 
-def migrate(site, env, tm, actor, target_name, batch=100, progress=None, on_commit=None, on_problem=None,
-            attempts=5):
+def migrate(
+    site, env, tm, actor, target_name, batch=100, progress=None, on_commit=None, on_problem=None, attempts=5
+):
     """Move every attachment not in ``target_name`` into it; one transaction per ``batch`` moved.
 
     ``tm`` is the transaction manager of ``site``'s connection. ``progress(report, pending)`` is
@@ -167,8 +182,8 @@ def migrate(site, env, tm, actor, target_name, batch=100, progress=None, on_comm
     target = store_named(env, target_name)
     batch = max(1, int(batch))
     report = Report(total=len(site["documents"]))
-    committed_after = None                      # the last document key whose batch is committed
-    pending = Report()                          # counts of the open batch
+    committed_after = None  # the last document key whose batch is committed
+    pending = Report()  # counts of the open batch
     pending_ids = []
     conflicts = 0
 
@@ -176,10 +191,19 @@ def migrate(site, env, tm, actor, target_name, batch=100, progress=None, on_comm
         nonlocal pending, pending_ids, committed_after
         changed = bool(pending.attachments or pending.problem_count)
         if changed:
-            audit.record(site, actor, "blobs.migrate", "/documents", to=target.name, moved=pending.attachments,
-                         bytes=pending.bytes, reused=pending.reused, first=pending_ids[0] if pending_ids else "",
-                         last=pending_ids[-1] if pending_ids else "",
-                         failed=[f"{p.document_id}/{p.name}" for p in pending.problems[:50]])
+            audit.record(
+                site,
+                actor,
+                "blobs.migrate",
+                "/documents",
+                to=target.name,
+                moved=pending.attachments,
+                bytes=pending.bytes,
+                reused=pending.reused,
+                first=pending_ids[0] if pending_ids else "",
+                last=pending_ids[-1] if pending_ids else "",
+                failed=[f"{p.document_id}/{p.name}" for p in pending.problems[:50]],
+            )
         tm.commit()
         for name in ("attachments", "bytes", "reused", "skipped", "documents"):
             setattr(report, name, getattr(report, name) + getattr(pending, name))
@@ -188,9 +212,10 @@ def migrate(site, env, tm, actor, target_name, batch=100, progress=None, on_comm
             if on_problem is not None:
                 on_problem(problem)
         report.problem_count += pending.problem_count - len(pending.problems)
-        for reason, n in pending.reasons.items():   # those beyond MAX_KEPT, not added above
-            report.reasons[reason] = report.reasons.get(reason, 0) + n - sum(
-                1 for p in pending.problems if p.reason == reason)
+        for reason, n in pending.reasons.items():  # those beyond MAX_KEPT, not added above
+            report.reasons[reason] = (
+                report.reasons.get(reason, 0) + n - sum(1 for p in pending.problems if p.reason == reason)
+            )
         if pending.attachments:
             report.batches += 1
         committed_after = last_key
@@ -251,8 +276,11 @@ def verify(site, env, store_name=None, progress=None, on_problem=None):
     stores = env.blob_stores
     if store_name is not None:
         store_named(env, store_name)
-    listable = {name: s for name, s in stores.items() if callable(getattr(s, "keys", None))
-                and store_name in (None, name)}
+    listable = {
+        name: s
+        for name, s in stores.items()
+        if callable(getattr(s, "keys", None)) and store_name in (None, name)
+    }
     referenced = {name: set() for name in listable}
     report = Report(total=len(site["documents"]))
     for n, key in enumerate(document_keys(site), 1):
@@ -264,7 +292,9 @@ def verify(site, env, store_name=None, progress=None, on_problem=None):
                 referenced[attachment.store].add(attachment.sha256)
             store = stores.get(attachment.store)
             if store is None:
-                problem = _problem(document, attachment, "unavailable", "no enabled plugin provides this store")
+                problem = _problem(
+                    document, attachment, "unavailable", "no enabled plugin provides this store"
+                )
             else:
                 try:
                     report.bytes += check_digest(store, site, attachment.sha256)

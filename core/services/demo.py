@@ -2,11 +2,12 @@
 
 Used by ``lienthong init --demo`` and ``make serve`` so a new user sees a living site.
 """
+
 from datetime import date, timedelta
 
+from .. import permissions as sec
 from ..resources import directory as d
 from ..resources.directory import Organization
-from .. import permissions as sec
 from . import accounts, audit
 from .passwords import hash_password
 
@@ -43,7 +44,13 @@ UNITS = [
     ("000.00.36.H49", "Ủy ban nhân dân huyện Long Điền", "UBND H. Long Điền", "district", "000.00.00.H49"),
     ("000.00.37.H49", "Ủy ban nhân dân huyện Đất Đỏ", "UBND H. Đất Đỏ", "district", "000.00.00.H49"),
     ("000.00.38.H49", "Ủy ban nhân dân huyện Côn Đảo", "UBND H. Côn Đảo", "district", "000.00.00.H49"),
-    ("000.01.31.H49", "Văn phòng HĐND và UBND thành phố Vũng Tàu", "VP TP Vũng Tàu", "agency", "000.00.31.H49"),
+    (
+        "000.01.31.H49",
+        "Văn phòng HĐND và UBND thành phố Vũng Tàu",
+        "VP TP Vũng Tàu",
+        "agency",
+        "000.00.31.H49",
+    ),
     ("000.02.31.H49", "Phòng Nội vụ thành phố Vũng Tàu", "PNV TP Vũng Tàu", "agency", "000.00.31.H49"),
     ("000.01.34.H49", "Ủy ban nhân dân thị trấn Ngãi Giao", "UBND TT Ngãi Giao", "commune", "000.00.34.H49"),
 ]
@@ -85,7 +92,7 @@ OFFICIAL = {
 }
 # code -> (eOffice product, days since the pilot started)
 PILOT = {
-    "000.00.33.H49": ("Viettel VOffice", 75),   # two months are over: shows as overdue
+    "000.00.33.H49": ("Viettel VOffice", 75),  # two months are over: shows as overdue
     "000.00.16.H49": ("FPT eOffice", 20),
 }
 # not connected yet: 000.00.14.H49, 000.00.19.H49, 000.00.38.H49, 000.01.34.H49
@@ -131,8 +138,15 @@ def populate(site, password):
             continue
         unit.eoffice_product = product
         for state, on in steps:
-            unit.connection_history.append({"state": state, "date": on, "actor": actor.login, "note": "demo",
-                                            "previous": unit.connection_state})
+            unit.connection_history.append(
+                {
+                    "state": state,
+                    "date": on,
+                    "actor": actor.login,
+                    "note": "demo",
+                    "previous": unit.connection_state,
+                }
+            )
             unit.connection_state = state
         unit.pilot_start = steps[0][1]
     added = 0
@@ -140,8 +154,18 @@ def populate(site, password):
     for login, fullname, unit, roles, position in USERS:
         if login in site["users"]:
             continue
-        user = accounts.add_user(site, actor, login, fullname, None, unit, roles, position,
-                                 email=f"{login}@demo.lienthong.vn", password_hash=shared_hash)
+        user = accounts.add_user(
+            site,
+            actor,
+            login,
+            fullname,
+            None,
+            unit,
+            roles,
+            position,
+            email=f"{login}@demo.lienthong.vn",
+            password_hash=shared_hash,
+        )
         user.must_change_password = False
         added += 1
     return added
@@ -162,40 +186,84 @@ def populate_documents(site, env):
     if len(site["documents"]):
         return 0
     directory = site["directory"]
-    pdf = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] "
-           b"/Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+    pdf = (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] "
+        b"/Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
 
     def person(login):
         return audit.Actor(login=login)
 
     def issue(login, unit_code, files=(), **data):
         clerk = person(login)
-        doc = ds.compose(site, env, clerk, directory[unit_code], data,
-                         [(name, io.BytesIO(pdf + text.encode()), description) for name, text, description in files])
+        doc = ds.compose(
+            site,
+            env,
+            clerk,
+            directory[unit_code],
+            data,
+            [(name, io.BytesIO(pdf + text.encode()), description) for name, text, description in files],
+        )
         return ds.issue(site, env, clerk, doc)
 
     snv, stttt, vungtau = "000.00.02.H49", OPERATOR_CODE, "000.00.31.H49"
-    plan = issue("vanthu.snv", snv, [("quyet-dinh.pdf", "%quyet dinh", "Quyết định")],
-                 doc_type="QD", subject="Quyết định ban hành Quy chế công tác văn thư, lưu trữ năm 2026",
-                 content="Ban hành kèm theo Quyết định này Quy chế công tác văn thư, lưu trữ của các cơ quan.",
-                 signer_name="Hoàng Đức Thắng", signer_position="Phó Giám đốc", signer_competence="KT. GIÁM ĐỐC",
-                 recipients=[stttt, vungtau])
+    plan = issue(
+        "vanthu.snv",
+        snv,
+        [("quyet-dinh.pdf", "%quyet dinh", "Quyết định")],
+        doc_type="QD",
+        subject="Quyết định ban hành Quy chế công tác văn thư, lưu trữ năm 2026",
+        content="Ban hành kèm theo Quyết định này Quy chế công tác văn thư, lưu trữ của các cơ quan.",
+        signer_name="Hoàng Đức Thắng",
+        signer_position="Phó Giám đốc",
+        signer_competence="KT. GIÁM ĐỐC",
+        recipients=[stttt, vungtau],
+    )
     delivery = plan.delivery_for(stttt)
     ds.act(site, env, person("vanthu.stttt"), delivery, "accept")
-    ds.act(site, env, person("lanhdao.stttt"), delivery, "assign", assignees=["chuyenvien.stttt"],
-           note="Nghiên cứu, tham mưu triển khai")
+    ds.act(
+        site,
+        env,
+        person("lanhdao.stttt"),
+        delivery,
+        "assign",
+        assignees=["chuyenvien.stttt"],
+        note="Nghiên cứu, tham mưu triển khai",
+    )
     ds.act(site, env, person("chuyenvien.stttt"), delivery, "start")
-    issue("vanthu.stttt", stttt, [("ke-hoach.pdf", "%ke hoach", "Kế hoạch")],
-          doc_type="KH", subject="Kế hoạch chuyển đổi số tỉnh Bà Rịa – Vũng Tàu năm 2026",
-          content="Triển khai các nhiệm vụ chuyển đổi số trọng tâm; kết nối liên thông văn bản điện tử.",
-          signer_name="Trần Văn Hùng", signer_position="Giám đốc", groups=["all_districts"])
-    issue("vanthu.vungtau", vungtau, [("bao-cao.pdf", "%bao cao", "Báo cáo")],
-          doc_type="BC", subject="Báo cáo tình hình sử dụng văn bản điện tử quý III/2026",
-          content="Số liệu văn bản đi, đến qua hệ thống liên thông trong quý.", signer_name="Ngô Văn Phúc",
-          signer_position="Chủ tịch", recipients=[stttt],
-          due_date=(env.today() - timedelta(days=3)).isoformat())
-    issue("vanthu.snv", snv, doc_type="CV", subject="Về việc cử cán bộ tham dự tập huấn chữ ký số",
-          content="Đề nghị cử 01 cán bộ văn thư tham dự lớp tập huấn.", signer_name="Hoàng Đức Thắng",
-          signer_position="Phó Giám đốc", recipients=[stttt], persons=["chuyenvien.stttt"],
-          files=[("giay-moi.pdf", "%giay moi", "Giấy mời")])
+    issue(
+        "vanthu.stttt",
+        stttt,
+        [("ke-hoach.pdf", "%ke hoach", "Kế hoạch")],
+        doc_type="KH",
+        subject="Kế hoạch chuyển đổi số tỉnh Bà Rịa – Vũng Tàu năm 2026",
+        content="Triển khai các nhiệm vụ chuyển đổi số trọng tâm; kết nối liên thông văn bản điện tử.",
+        signer_name="Trần Văn Hùng",
+        signer_position="Giám đốc",
+        groups=["all_districts"],
+    )
+    issue(
+        "vanthu.vungtau",
+        vungtau,
+        [("bao-cao.pdf", "%bao cao", "Báo cáo")],
+        doc_type="BC",
+        subject="Báo cáo tình hình sử dụng văn bản điện tử quý III/2026",
+        content="Số liệu văn bản đi, đến qua hệ thống liên thông trong quý.",
+        signer_name="Ngô Văn Phúc",
+        signer_position="Chủ tịch",
+        recipients=[stttt],
+        due_date=(env.today() - timedelta(days=3)).isoformat(),
+    )
+    issue(
+        "vanthu.snv",
+        snv,
+        doc_type="CV",
+        subject="Về việc cử cán bộ tham dự tập huấn chữ ký số",
+        content="Đề nghị cử 01 cán bộ văn thư tham dự lớp tập huấn.",
+        signer_name="Hoàng Đức Thắng",
+        signer_position="Phó Giám đốc",
+        recipients=[stttt],
+        persons=["chuyenvien.stttt"],
+        files=[("giay-moi.pdf", "%giay moi", "Giấy mời")],
+    )
     return 4

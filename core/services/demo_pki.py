@@ -10,8 +10,9 @@ is the secret ``demo-snv`` (setting ``lienthong.signing.secret.demo-snv`` or the
 A clerk of SNV (``vanthu.snv``) then issues a PDF: it is signed with SNV's key, and the
 recipients see a valid badge. Nothing here is fit for production: the CA key is thrown away.
 """
+
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .. import signing
 from ..db import file_storage_path
@@ -34,8 +35,11 @@ def demo_dir(settings):
 def _name(common_name, unit=None):
     from cryptography import x509
     from cryptography.x509.oid import NameOID
-    attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-                  x509.NameAttribute(NameOID.ORGANIZATION_NAME, "LienThong Demo")]
+
+    attributes = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "LienThong Demo"),
+    ]
     if unit:
         attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
@@ -49,31 +53,68 @@ def make_pki(directory, passphrase, now=None):
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import pkcs12
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     os.makedirs(directory, mode=0o700, exist_ok=True)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name(CA_NAME)
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-          .not_valid_after(now + timedelta(days=3650))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(_name(SNV_NAME, "SNV")).issuer_name(ca_name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=730))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(SNV_NAME, "SNV"))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=730))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     p12 = pkcs12.serialize_key_and_certificates(
-        b"snv", key, cert, [ca], serialization.BestAvailableEncryption(passphrase.encode()))
+        b"snv", key, cert, [ca], serialization.BestAvailableEncryption(passphrase.encode())
+    )
     ca_path, p12_path = os.path.join(directory, "ca.pem"), os.path.join(directory, "snv.p12")
     with open(ca_path, "wb") as f:
         f.write(ca.public_bytes(serialization.Encoding.PEM))
@@ -91,12 +132,19 @@ def setup(site, settings):
         return "demo signatures: Sở Nội vụ already has a signing key"
     passphrase = signing.secret(settings, SECRET_NAME)
     if not passphrase:
-        return (f"demo signatures: not set up (set lienthong.signing.secret.{SECRET_NAME} in the ini or "
-                f"LIENTHONG_SIGNING_SECRET_DEMO_SNV in the environment before `lienthong init --demo`)")
+        return (
+            f"demo signatures: not set up (set lienthong.signing.secret.{SECRET_NAME} in the ini or "
+            f"LIENTHONG_SIGNING_SECRET_DEMO_SNV in the environment before `lienthong init --demo`)"
+        )
     ca_der, p12_path = make_pki(demo_dir(settings), passphrase)
     actor = audit.Actor.system("demo")
     signatures.add_root(site, actor, ca_der)
-    signatures.set_key(site, actor, site["directory"][SNV],
-                       {"kind": signing.PKCS12, "path": p12_path, "secret_name": SECRET_NAME}, settings,
-                       operator=True)
+    signatures.set_key(
+        site,
+        actor,
+        site["directory"][SNV],
+        {"kind": signing.PKCS12, "path": p12_path, "secret_name": SECRET_NAME},
+        settings,
+        operator=True,
+    )
     return f"demo signatures: Sở Nội vụ signs with {p12_path}; {CA_NAME} is trusted by every unit"

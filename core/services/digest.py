@@ -22,6 +22,7 @@ the documents. Mails are sent inside the caller's transaction, before its commit
 mail server cannot be reached the error propagates, the caller aborts, and nothing is
 marked as reminded (mails already handed over before the failure stay sent).
 """
+
 from dataclasses import dataclass, field
 
 from .. import permissions as sec
@@ -35,7 +36,14 @@ from .mailboxes import INBOX, PERSONAL, box_key, resolve_key
 
 #: sections of a digest, most urgent first
 OVERDUE, DUE_SOON, ARRIVED, RECALL, TO_ASSIGN, ASSIGNED, PERSONAL_NEW = (
-    "overdue", "due_soon", "arrived", "recall", "to_assign", "assigned", "personal")
+    "overdue",
+    "due_soon",
+    "arrived",
+    "recall",
+    "to_assign",
+    "assigned",
+    "personal",
+)
 SECTIONS = (OVERDUE, DUE_SOON, ARRIVED, RECALL, TO_ASSIGN, ASSIGNED, PERSONAL_NEW)
 #: listed only when overdue or due soon (a leader's watch over the unit, work in progress)
 _WATCH = "watch"
@@ -59,7 +67,13 @@ DEFAULT_PUBLIC_URL = "http://localhost:6543"
 ACTOR = audit.Actor.system("digest")
 
 # statuses of a person's line
-SENT, DRY_RUN, NO_ADDRESS, REFUSED, ALREADY_SENT = "sent", "dry run", "no e-mail address", "refused", "already sent"
+SENT, DRY_RUN, NO_ADDRESS, REFUSED, ALREADY_SENT = (
+    "sent",
+    "dry run",
+    "no e-mail address",
+    "refused",
+    "already sent",
+)
 
 
 @dataclass
@@ -69,7 +83,7 @@ class PersonDigest:
     login: str
     fullname: str
     email: str
-    sections: dict = field(default_factory=dict)   # section -> [Delivery], most urgent first
+    sections: dict = field(default_factory=dict)  # section -> [Delivery], most urgent first
     mailboxes: list = field(default_factory=list)  # (label, path) of the boxes the items come from
     notices: int = 0
     status: str = ""
@@ -101,7 +115,7 @@ class Report:
     working_day: bool
     forced: bool = False
     dry_run: bool = False
-    skipped: bool = False              # not a working day and not forced: nothing was done
+    skipped: bool = False  # not a working day and not forced: nothing was done
     people: list = field(default_factory=list)
 
     def _count(self, status):
@@ -136,10 +150,17 @@ class _Lists:
         key = (box, tuple(states or ()), overdue_on)
         found = self._cache.get(key)
         if found is None:
-            _total, keys = self.catalog.query(box, state=list(states) if states else None,
-                                              overdue_on=overdue_on, sort="due", reverse=False, limit=None)
-            found = self._cache[key] = [d for d in (resolve_key(self.site, k) for k in keys)
-                                        if isinstance(d, Delivery)]
+            _total, keys = self.catalog.query(
+                box,
+                state=list(states) if states else None,
+                overdue_on=overdue_on,
+                sort="due",
+                reverse=False,
+                limit=None,
+            )
+            found = self._cache[key] = [
+                d for d in (resolve_key(self.site, k) for k in keys) if isinstance(d, Delivery)
+            ]
         return found
 
 
@@ -182,8 +203,14 @@ def person_digest(site, env, lists, user, today):
             add(lists.deliveries(box, (workflow.ACCEPTED,)), TO_ASSIGN)
             add(lists.deliveries(box, overdue_on=today_iso), _WATCH)
         elif role == sec.SPECIALIST:
-            add([d for d in lists.deliveries(box, (workflow.ASSIGNED, workflow.IN_PROGRESS))
-                 if user.login in (d.assignees or ())], ASSIGNED)
+            add(
+                [
+                    d
+                    for d in lists.deliveries(box, (workflow.ASSIGNED, workflow.IN_PROGRESS))
+                    if user.login in (d.assignees or ())
+                ],
+                ASSIGNED,
+            )
     personal = lists.deliveries(box_key(PERSONAL, user.login), PERSONAL_OPEN)
     if personal:
         mailboxes.append((None, f"/users/{user.login}/mailbox"))
@@ -204,8 +231,13 @@ def person_digest(site, env, lists, user, today):
     if not sections:
         return None
     ordered = {s: sorted(sections[s], key=_due_key) for s in SECTIONS if s in sections}
-    return PersonDigest(login=user.login, fullname=user.fullname, email=(user.email or "").strip(),
-                        sections=ordered, mailboxes=mailboxes)
+    return PersonDigest(
+        login=user.login,
+        fullname=user.fullname,
+        email=(user.email or "").strip(),
+        sections=ordered,
+        mailboxes=mailboxes,
+    )
 
 
 def collect(site, env, today):
@@ -233,11 +265,16 @@ def remind(site, env, digest, today):
         if reminded.get(digest.login) == today_iso:
             continue
         document = delivery.document
-        accounts.notify(user, _("Document ${notation} (${subject}) is overdue: its processing deadline "
-                                "was ${due}."), link=path_of(delivery), notation=document.notation,
-                        subject=_short(document.title, 120), due=_day(delivery.due))
+        accounts.notify(
+            user,
+            _("Document ${notation} (${subject}) is overdue: its processing deadline was ${due}."),
+            link=path_of(delivery),
+            notation=document.notation,
+            subject=_short(document.title, 120),
+            due=_day(delivery.due),
+        )
         reminded[digest.login] = today_iso
-        delivery.reminded_on = reminded   # a new dict: the persistent delivery sees the change
+        delivery.reminded_on = reminded  # a new dict: the persistent delivery sees the change
         given += 1
     digest.notices = given
     return given
@@ -253,7 +290,7 @@ def _day(value):
 
 def _short(text, limit):
     text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def localizer_for(env):
@@ -278,15 +315,29 @@ def _items(digest, base, translate):
             document = delivery.document
             sender = (document.meta.get("from") or {}).get("organ_name") or document.sender_code
             details = [translate(_("From ${sender}", mapping={"sender": sender}))]
-            details.append(translate(_("deadline ${due}", mapping={"due": _day(delivery.due)})) if delivery.due
-                           else translate(_("no deadline")))
+            details.append(
+                translate(_("deadline ${due}", mapping={"due": _day(delivery.due)}))
+                if delivery.due
+                else translate(_("no deadline"))
+            )
             details.append(translate(workflow.STATE_TITLES.get(delivery.state, delivery.state)))
-            rows.append({"notation": document.notation or document.meta.get("doc_type_name", ""),
-                         "subject": _short(document.title, 200), "details": " · ".join(details),
-                         "url": base + path_of(delivery)})
+            rows.append(
+                {
+                    "notation": document.notation or document.meta.get("doc_type_name", ""),
+                    "subject": _short(document.title, 200),
+                    "details": " · ".join(details),
+                    "url": base + path_of(delivery),
+                }
+            )
         more = len(deliveries) - len(rows)
-        blocks.append({"title": translate(SECTION_TITLES[section]), "count": len(deliveries), "rows": rows,
-                       "more": translate(_("…and ${count} more.", mapping={"count": more})) if more > 0 else ""})
+        blocks.append(
+            {
+                "title": translate(SECTION_TITLES[section]),
+                "count": len(deliveries),
+                "rows": rows,
+                "more": translate(_("…and ${count} more.", mapping={"count": more})) if more > 0 else "",
+            }
+        )
     return blocks
 
 
@@ -298,8 +349,9 @@ def subject_of(digest, day, translate):
         parts.append(translate(_("${count} due soon", mapping={"count": digest.due_soon})))
     if digest.pending:
         parts.append(translate(_("${count} to handle", mapping={"count": digest.pending})))
-    return "[LienThong] " + translate(_("Documents to handle on ${day}: ${counts}",
-                                        mapping={"day": _day(day), "counts": ", ".join(parts)}))
+    return "[LienThong] " + translate(
+        _("Documents to handle on ${day}: ${counts}", mapping={"day": _day(day), "counts": ", ".join(parts)})
+    )
 
 
 def compose(digest, day, base, translate):
@@ -308,8 +360,9 @@ def compose(digest, day, base, translate):
 
     blocks = _items(digest, base, translate)
     greeting = translate(_("Dear ${name},", mapping={"name": digest.fullname}))
-    intro = translate(_("These documents on LienThong need your attention today, ${day}:",
-                        mapping={"day": _day(day)}))
+    intro = translate(
+        _("These documents on LienThong need your attention today, ${day}:", mapping={"day": _day(day)})
+    )
     boxes = [(label or translate(_("Personal mailbox")), base + path) for label, path in digest.mailboxes]
     open_box = translate(_("Open the mailbox:"))
     footer = translate(_("This message was sent automatically by LienThong; please do not reply to it."))
@@ -318,7 +371,11 @@ def compose(digest, day, base, translate):
     for block in blocks:
         lines.append(f"{block['title'].upper()} ({block['count']})")
         for row in block["rows"]:
-            lines += [f"  • {row['notation']} — {row['subject']}", f"    {row['details']}", f"    {row['url']}"]
+            lines += [
+                f"  • {row['notation']} — {row['subject']}",
+                f"    {row['details']}",
+                f"    {row['url']}",
+            ]
         if block["more"]:
             lines.append(f"  {block['more']}")
         lines.append("")
@@ -329,16 +386,23 @@ def compose(digest, day, base, translate):
     for block in blocks:
         html.append(f"<h3>{escape(block['title'])} ({block['count']})</h3><ul>")
         for row in block["rows"]:
-            html.append(f"<li><a href=\"{escape(row['url'])}\">{escape(row['notation'])}</a> — "
-                        f"{escape(row['subject'])}<br><small>{escape(row['details'])}</small></li>")
+            html.append(
+                f'<li><a href="{escape(row["url"])}">{escape(row["notation"])}</a> — '
+                f"{escape(row['subject'])}<br><small>{escape(row['details'])}</small></li>"
+            )
         html.append("</ul>")
         if block["more"]:
             html.append(f"<p>{escape(block['more'])}</p>")
-    html.append("<p>" + escape(open_box) + " " + ", ".join(
-        f"<a href=\"{escape(url)}\">{escape(label)}</a>" for label, url in boxes) + "</p>")
+    html.append(
+        "<p>"
+        + escape(open_box)
+        + " "
+        + ", ".join(f'<a href="{escape(url)}">{escape(label)}</a>' for label, url in boxes)
+        + "</p>"
+    )
     html.append(f"<hr><p><small>{escape(footer)}</small></p>")
     body = "\n".join(html)
-    document = f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"></head><body>\n{body}\n</body></html>\n"
+    document = f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n{body}\n</body></html>\n'
     return subject_of(digest, day, translate), text, document
 
 
@@ -379,10 +443,20 @@ def run(site, env, today=None, force=False, dry_run=False, mailer=None, already_
     if outgoing:
         mailer = mailer or Mailer(MailConfig.from_settings(env.settings))
         _send(mailer, outgoing, today, base, localizer.translate, already_sent)
-    audit.record(site, ACTOR, "digest.sent", "/", day=today.isoformat(), people=len(report.people),
-                 mails=report.sent + sum(1 for p in report.people if p.status == ALREADY_SENT),
-                 refused=report.refused, no_address=sum(1 for p in report.people if p.status == NO_ADDRESS),
-                 overdue=report.overdue, notices=report.notices, forced=bool(force and not report.working_day))
+    audit.record(
+        site,
+        ACTOR,
+        "digest.sent",
+        "/",
+        day=today.isoformat(),
+        people=len(report.people),
+        mails=report.sent + sum(1 for p in report.people if p.status == ALREADY_SENT),
+        refused=report.refused,
+        no_address=sum(1 for p in report.people if p.status == NO_ADDRESS),
+        overdue=report.overdue,
+        notices=report.notices,
+        forced=bool(force and not report.working_day),
+    )
     return report
 
 
@@ -392,7 +466,9 @@ def _send(mailer, outgoing, today, base, translate, already_sent):
         with mailer:
             for digest in outgoing:
                 subject, text, html = compose(digest, today, base, translate)
-                message = build_message(mailer.config, digest.email, subject, text, html, to_name=digest.fullname)
+                message = build_message(
+                    mailer.config, digest.email, subject, text, html, to_name=digest.fullname
+                )
                 try:
                     mailer.send(message)
                 except MailError as exc:
@@ -405,6 +481,7 @@ def _send(mailer, outgoing, today, base, translate, already_sent):
                 done += 1
     except MailError as exc:
         if done:
-            raise MailError(f"{exc} ({done} of {len(outgoing)} mails were sent before it; "
-                            f"nothing was recorded)") from exc
+            raise MailError(
+                f"{exc} ({done} of {len(outgoing)} mails were sent before it; nothing was recorded)"
+            ) from exc
         raise

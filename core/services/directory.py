@@ -4,27 +4,38 @@ Units are never deleted: a merged, split or dissolved unit stays in the director
 its successors, so old documents keep a readable sender and new ones addressed to it
 reach whoever took over (``resolve``).
 """
+
 import re
 from datetime import date
 
 from persistent.list import PersistentList
 
 from .. import permissions as sec
+from ..clock import now_iso
 from ..edxml import valid_code
 from ..errors import Conflict, NotFound, ServiceError
-from ..clock import now_iso
 from ..i18n import _
 from ..resources import directory as d
 from ..resources.directory import Organization
 from ..text import is_email, matches
 from . import audit
 
-PILOT_MONTHS = 2   # R11: a connected eOffice product runs a two-month pilot before going official
+PILOT_MONTHS = 2  # R11: a connected eOffice product runs a two-month pilot before going official
 PHONE_RE = re.compile(r"^[0-9 +().-]{6,20}$")
 
 #: fields a unit has, in the order forms, CSV and the API show them
-FIELDS = ("code", "name", "short_name", "kind", "parent_code", "email", "phone", "address",
-          "eoffice_product", "adapter")
+FIELDS = (
+    "code",
+    "name",
+    "short_name",
+    "kind",
+    "parent_code",
+    "email",
+    "phone",
+    "address",
+    "eoffice_product",
+    "adapter",
+)
 POLICY_FIELDS = ("deadline_days", "must_sign", "issuers", "approval")
 ISSUER_ROLES = (sec.CLERK, sec.LEADER)
 
@@ -59,12 +70,17 @@ def clean(site, data, existing=None, known_adapters=None, pending_parents=None):
     if existing is None:
         code = out.get("code", "")
         if not valid_code(code):
-            raise DirectoryError(_("Invalid identifier code ${code}: the form is ddd.dd.dd.Xdd, e.g. 000.00.12.H49."),
-                                 field="code", code=code)
+            raise DirectoryError(
+                _("Invalid identifier code ${code}: the form is ddd.dd.dd.Xdd, e.g. 000.00.12.H49."),
+                field="code",
+                code=code,
+            )
         if code in directory:
             raise Conflict(_("The identifier code ${code} is already taken."), field="code", code=code)
     elif "code" in out and out["code"] != existing.code:
-        raise DirectoryError(_("An identifier code never changes; reorganize the unit instead."), field="code")
+        raise DirectoryError(
+            _("An identifier code never changes; reorganize the unit instead."), field="code"
+        )
     code = out.get("code") or existing.code
     if existing is None or "name" in out:
         if not out.get("name"):
@@ -79,7 +95,9 @@ def clean(site, data, existing=None, known_adapters=None, pending_parents=None):
         raise DirectoryError(_("${value} is not a telephone number."), field="phone", value=out["phone"])
     if out.get("adapter"):
         if known_adapters is not None and out["adapter"] not in known_adapters:
-            raise DirectoryError(_("No transport plugin is called ${name}."), field="adapter", name=out["adapter"])
+            raise DirectoryError(
+                _("No transport plugin is called ${name}."), field="adapter", name=out["adapter"]
+            )
     if "parent_code" in out:
         out["parent_code"] = out["parent_code"] or None
         _check_parent(directory, code, out["parent_code"], pending_parents or {})
@@ -108,7 +126,7 @@ def _check_adapter_settings(out, existing, adapters):
     adapter = adapters.get(name) if name else None
     declared = {s.name: s for s in getattr(adapter, "settings", ()) or ()}
     if not declared:
-        return                                   # no adapter, or one that takes free settings
+        return  # no adapter, or one that takes free settings
     given = "adapter_settings" in out
     if given:
         values = {k: ("" if v is None else str(v)) for k, v in out["adapter_settings"].items()}
@@ -118,11 +136,15 @@ def _check_adapter_settings(out, existing, adapters):
     stored = dict(existing.adapter_settings or {}) if same else {}
     for key in list(values):
         if key not in declared:
-            if not given:                        # settings of the previous adapter: dropped
+            if not given:  # settings of the previous adapter: dropped
                 del values[key]
                 continue
-            raise DirectoryError(_("The adapter ${adapter} has no setting ${name}."), field="adapter_settings",
-                                 adapter=name, name=key)
+            raise DirectoryError(
+                _("The adapter ${adapter} has no setting ${name}."),
+                field="adapter_settings",
+                adapter=name,
+                name=key,
+            )
         if values[key] == MASK:
             if declared[key].secret and key in stored:
                 values[key] = str(stored[key])
@@ -130,9 +152,12 @@ def _check_adapter_settings(out, existing, adapters):
                 del values[key]
     reasons = [str(r) for r in adapter.check_settings(dict(values))]
     if reasons:
-        raise DirectoryError(_("The settings of adapter ${adapter} cannot work: ${reasons}."),
-                             field="adapter_settings" if given else "adapter", adapter=name,
-                             reasons="; ".join(reasons))
+        raise DirectoryError(
+            _("The settings of adapter ${adapter} cannot work: ${reasons}."),
+            field="adapter_settings" if given else "adapter",
+            adapter=name,
+            reasons="; ".join(reasons),
+        )
     out["adapter_settings"] = {k: v for k, v in values.items() if v != ""}
 
 
@@ -154,8 +179,9 @@ def clean_policies(values):
             except (TypeError, ValueError):
                 value = -1
             if not 1 <= value <= 365:
-                raise DirectoryError(_("The processing deadline is a number of working days from 1 to 365."),
-                                     field=key)
+                raise DirectoryError(
+                    _("The processing deadline is a number of working days from 1 to 365."), field=key
+                )
         elif key in ("must_sign", "approval"):
             value = _boolean(value, key)
         elif key == "issuers":
@@ -189,8 +215,12 @@ def _check_parent(directory, code, parent_code, pending):
     current = parent_code
     while current:
         if current in seen:
-            raise DirectoryError(_("Parent ${parent} would make a cycle: ${code} is above it."),
-                                 field="parent_code", parent=parent_code, code=code)
+            raise DirectoryError(
+                _("Parent ${parent} would make a cycle: ${code} is above it."),
+                field="parent_code",
+                parent=parent_code,
+                code=code,
+            )
         seen.add(current)
         if current in pending:
             current = pending[current]
@@ -225,7 +255,9 @@ def add_unit(site, actor, data, known_adapters=None):
 def update_unit(site, actor, unit, data, known_adapters=None):
     """Change a unit's fields and policies; returns the names of the fields that changed."""
     if not unit.is_active():
-        raise Conflict(_("Unit ${code} was reorganized and can no longer be changed."), field="code", code=unit.code)
+        raise Conflict(
+            _("Unit ${code} was reorganized and can no longer be changed."), field="code", code=unit.code
+        )
     values = clean(site, data, existing=unit, known_adapters=known_adapters)
     changed = []
     if "name" in values and values["name"] != unit.name:
@@ -250,6 +282,7 @@ def add_months(day, months):
     year = day.year + month // 12
     month = month % 12 + 1
     import calendar
+
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
@@ -264,7 +297,9 @@ def set_connection_state(site, actor, unit, state, on=None, note=""):
     if state not in d.CONNECTION_STATES:
         raise DirectoryError(_("Unknown connection state ${state}."), field="connection_state", state=state)
     if not unit.is_active():
-        raise Conflict(_("Unit ${code} was reorganized and can no longer be changed."), field="code", code=unit.code)
+        raise Conflict(
+            _("Unit ${code} was reorganized and can no longer be changed."), field="code", code=unit.code
+        )
     on = on or date.today()
     if isinstance(on, str):
         try:
@@ -275,18 +310,30 @@ def set_connection_state(site, actor, unit, state, on=None, note=""):
         raise Conflict(_("The unit is already in that state."), field="connection_state")
     if unit.connection_history is None:
         unit.connection_history = PersistentList()
-    unit.connection_history.append({"state": state, "date": on.isoformat(), "actor": actor.login,
-                                    "note": note or "", "previous": unit.connection_state})
+    unit.connection_history.append(
+        {
+            "state": state,
+            "date": on.isoformat(),
+            "actor": actor.login,
+            "note": note or "",
+            "previous": unit.connection_state,
+        }
+    )
     unit.connection_state = state
-    unit.pilot_start = on.isoformat() if state == d.PILOT else (unit.pilot_start if state == d.OFFICIAL else None)
+    unit.pilot_start = (
+        on.isoformat() if state == d.PILOT else (unit.pilot_start if state == d.OFFICIAL else None)
+    )
     audit.record(site, actor, "unit.connection", f"/directory/{unit.code}", state=state, date=on.isoformat())
 
 
 def pilot_overdue(site, today=None):
     """Units whose two-month pilot has ended and that are still not official (R11)."""
     today = today or date.today()
-    return [u for u in site["directory"].values()
-            if u.is_active() and u.connection_state == d.PILOT and pilot_end(u) and pilot_end(u) <= today]
+    return [
+        u
+        for u in site["directory"].values()
+        if u.is_active() and u.connection_state == d.PILOT and pilot_end(u) and pilot_end(u) <= today
+    ]
 
 
 # -- reorganization --------------------------------------------------------------------------
@@ -296,11 +343,10 @@ def active_unit(site, code, field):
     if unit is None:
         raise DirectoryError(_("Unknown unit ${code}."), field=field, code=code or "")
     if not unit.is_active():
-        raise Conflict(_("Unit ${code} was reorganized; use the unit that took over."), field=field, code=code)
+        raise Conflict(
+            _("Unit ${code} was reorganized; use the unit that took over."), field=field, code=code
+        )
     return unit
-
-
-
 
 
 def rename(site, actor, unit, name, short_name=""):
@@ -308,13 +354,17 @@ def rename(site, actor, unit, name, short_name=""):
     if not name:
         raise DirectoryError(_("The unit's name is required."), field="name")
     if not unit.is_active():
-        raise Conflict(_("Unit ${code} was reorganized and can no longer be changed."), field="code", code=unit.code)
+        raise Conflict(
+            _("Unit ${code} was reorganized and can no longer be changed."), field="code", code=unit.code
+        )
     unit.former_names = tuple(unit.former_names) + (
-        {"name": unit.name, "short_name": unit.short_name, "until": now_iso(), "actor": actor.login},)
+        {"name": unit.name, "short_name": unit.short_name, "until": now_iso(), "actor": actor.login},
+    )
     unit.name = name
     unit.short_name = _text(short_name) or name
-    audit.record(site, actor, "unit.rename", f"/directory/{unit.code}", name=name,
-                 former=unit.former_names[-1]["name"])
+    audit.record(
+        site, actor, "unit.rename", f"/directory/{unit.code}", name=name, former=unit.former_names[-1]["name"]
+    )
 
 
 def _retire(site, actor, unit, status, successors):
@@ -401,8 +451,14 @@ def search(site, query="", kind=None, state=None, include_inactive=False, parent
             continue
         if parent is not None and unit.parent_code != (parent or None):
             continue
-        if query and not matches(query, unit.name, unit.short_name, unit.code, unit.address,
-                                 *(f["name"] for f in unit.former_names)):
+        if query and not matches(
+            query,
+            unit.name,
+            unit.short_name,
+            unit.code,
+            unit.address,
+            *(f["name"] for f in unit.former_names),
+        ):
             continue
         found.append(unit)
     return found
@@ -436,8 +492,10 @@ def as_dict(unit, public=False):
         former_names=[f["name"] for f in unit.former_names],
     )
     if not public:
-        data["policies"] = {k: (list(v) if isinstance(v, tuple) else v)
-                            for k, v in {**d.DEFAULT_POLICIES, **dict(unit.policies)}.items()}
+        data["policies"] = {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in {**d.DEFAULT_POLICIES, **dict(unit.policies)}.items()
+        }
         data["adapter_settings"] = dict(unit.adapter_settings or {})
         data["connection_history"] = [dict(h) for h in (unit.connection_history or ())]
     return data

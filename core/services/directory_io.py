@@ -23,6 +23,7 @@ reorganization.
 A column or key that is absent leaves the field as it is; an empty cell clears a text
 field, and leaves a policy, the connection state or the status as it is.
 """
+
 import csv
 import io
 import json
@@ -32,8 +33,7 @@ from datetime import date
 from ..errors import ServiceError
 from ..i18n import _
 from ..resources import directory as d
-from . import audit
-from . import directory as dirs
+from . import audit, directory as dirs
 
 FORMATS = ("csv", "json")
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -42,11 +42,20 @@ MAX_BYTES_SETTING = "lienthong.import.max_bytes"
 # code, name, short_name, kind, parent_code, email, phone, address, eoffice_product, adapter
 TEXT_COLUMNS = dirs.FIELDS
 STATE_COLUMNS = ("connection_state", "pilot_start", "status", "successors")
-POLICY_COLUMNS = dirs.POLICY_FIELDS   # deadline_days, must_sign, issuers, approval
+POLICY_COLUMNS = dirs.POLICY_FIELDS  # deadline_days, must_sign, issuers, approval
 COLUMNS = TEXT_COLUMNS + STATE_COLUMNS + POLICY_COLUMNS
 JSON_KEYS = COLUMNS + ("adapter_settings",)
-PUBLIC_COLUMNS = ("code", "name", "short_name", "kind", "parent_code", "email", "phone", "address",
-                  "connection_state")
+PUBLIC_COLUMNS = (
+    "code",
+    "name",
+    "short_name",
+    "kind",
+    "parent_code",
+    "email",
+    "phone",
+    "address",
+    "connection_state",
+)
 
 
 class ImportRejected(ServiceError):
@@ -59,8 +68,9 @@ class ImportRejected(ServiceError):
 
     def __init__(self, errors):
         self.errors = list(errors)
-        super().__init__(_("The file has ${count} error(s); nothing was imported."), field="file",
-                         count=len(self.errors))
+        super().__init__(
+            _("The file has ${count} error(s); nothing was imported."), field="file", count=len(self.errors)
+        )
 
     def lines(self):
         """One English line per error, for the command line."""
@@ -169,14 +179,34 @@ def export(site, fmt="csv", public=False, adapters=None):
 def _decode(data, max_bytes):
     size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
-        raise ImportRejected([_error(None, "file", _("The file is ${size} bytes; at most ${limit} bytes are accepted."),
-                                     size=size, limit=max_bytes)])
+        raise ImportRejected(
+            [
+                _error(
+                    None,
+                    "file",
+                    _("The file is ${size} bytes; at most ${limit} bytes are accepted."),
+                    size=size,
+                    limit=max_bytes,
+                )
+            ]
+        )
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ImportRejected([_error(None, "file", _("The file is not UTF-8 text (byte ${offset} is not valid): "
-                                         "save it as \"CSV UTF-8\" or JSON in UTF-8."), offset=exc.start)]) from None
+            raise ImportRejected(
+                [
+                    _error(
+                        None,
+                        "file",
+                        _(
+                            "The file is not UTF-8 text (byte ${offset} is not valid): "
+                            'save it as "CSV UTF-8" or JSON in UTF-8.'
+                        ),
+                        offset=exc.start,
+                    )
+                ]
+            ) from None
     return data[1:] if data.startswith("\ufeff") else data
 
 
@@ -194,16 +224,33 @@ def _parse_csv(text):
         header = next(reader, None)
         records = list(reader)
     except csv.Error as exc:
-        raise ImportRejected([_error(reader.line_num or None, "file", _("The file is not valid CSV: ${reason}."),
-                                     reason=str(exc))]) from None
+        raise ImportRejected(
+            [
+                _error(
+                    reader.line_num or None,
+                    "file",
+                    _("The file is not valid CSV: ${reason}."),
+                    reason=str(exc),
+                )
+            ]
+        ) from None
     if not header or not any(h.strip() for h in header):
-        raise ImportRejected([_error(None, "file", _("The file is empty: the first row must name the columns."))])
+        raise ImportRejected(
+            [_error(None, "file", _("The file is empty: the first row must name the columns."))]
+        )
     header = [h.strip() for h in header]
     errors = []
     for name in header:
         if name not in COLUMNS:
-            errors.append(_error(1, name or "-", _("Unknown column ${name}; the columns are: ${columns}."),
-                                 name=name, columns=", ".join(COLUMNS)))
+            errors.append(
+                _error(
+                    1,
+                    name or "-",
+                    _("Unknown column ${name}; the columns are: ${columns}."),
+                    name=name,
+                    columns=", ".join(COLUMNS),
+                )
+            )
     seen = set()
     for name in header:
         if name in seen and name in COLUMNS:
@@ -216,10 +263,20 @@ def _parse_csv(text):
     rows = []
     for index, record in enumerate(records, start=2):
         if not any(cell.strip() for cell in record):
-            continue   # a blank line
+            continue  # a blank line
         if len(record) != len(header):
-            rows.append((index, _error(index, None, _("The row has ${cells} cells but the header has ${columns}."),
-                                       cells=len(record), columns=len(header))))
+            rows.append(
+                (
+                    index,
+                    _error(
+                        index,
+                        None,
+                        _("The row has ${cells} cells but the header has ${columns}."),
+                        cells=len(record),
+                        columns=len(header),
+                    ),
+                )
+            )
             continue
         rows.append((index, dict(zip(header, record))))
     return rows
@@ -229,7 +286,9 @@ def _parse_json(text):
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise ImportRejected([_error(None, "file", _("The file is not valid JSON: ${reason}."), reason=str(exc))]) from None
+        raise ImportRejected(
+            [_error(None, "file", _("The file is not valid JSON: ${reason}."), reason=str(exc))]
+        ) from None
     if not isinstance(data, list):
         raise ImportRejected([_error(None, "file", _("The JSON file must be a list of units (objects)."))])
     rows = []
@@ -239,8 +298,18 @@ def _parse_json(text):
             continue
         unknown = [k for k in item if k not in JSON_KEYS]
         if unknown:
-            rows.append((index, _error(index, unknown[0], _("Unknown key ${name}; the keys are: ${keys}."),
-                                       name=unknown[0], keys=", ".join(JSON_KEYS))))
+            rows.append(
+                (
+                    index,
+                    _error(
+                        index,
+                        unknown[0],
+                        _("Unknown key ${name}; the keys are: ${keys}."),
+                        name=unknown[0],
+                        keys=", ".join(JSON_KEYS),
+                    ),
+                )
+            )
             continue
         rows.append((index, item))
     return rows
@@ -277,7 +346,7 @@ def _row_data(row, raw, errors):
     for name in POLICY_COLUMNS:
         value = raw.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
-            continue   # not given: the unit keeps (or gets the default of) this policy
+            continue  # not given: the unit keeps (or gets the default of) this policy
         data[name] = value.strip() if isinstance(value, str) else value
     if "adapter_settings" in raw and raw["adapter_settings"] is not None:
         data["adapter_settings"] = raw["adapter_settings"]
@@ -289,19 +358,36 @@ def _row_data(row, raw, errors):
             continue
         wanted[name] = (value or "").strip() or None
     if wanted.get("connection_state") and wanted["connection_state"] not in d.CONNECTION_STATES:
-        errors.append(_error(row, "connection_state", _("Unknown connection state ${state}: use ${states}."),
-                             state=wanted["connection_state"], states=", ".join(d.CONNECTION_STATES)))
+        errors.append(
+            _error(
+                row,
+                "connection_state",
+                _("Unknown connection state ${state}: use ${states}."),
+                state=wanted["connection_state"],
+                states=", ".join(d.CONNECTION_STATES),
+            )
+        )
         wanted["connection_state"] = None
     if wanted.get("pilot_start"):
         try:
             wanted["pilot_start"] = date.fromisoformat(wanted["pilot_start"]).isoformat()
         except ValueError:
-            errors.append(_error(row, "pilot_start", _("${value} is not a date (yyyy-mm-dd)."),
-                                 value=wanted["pilot_start"]))
+            errors.append(
+                _error(
+                    row, "pilot_start", _("${value} is not a date (yyyy-mm-dd)."), value=wanted["pilot_start"]
+                )
+            )
             wanted["pilot_start"] = None
     if wanted.get("status") and wanted["status"] not in d.STATUSES:
-        errors.append(_error(row, "status", _("Unknown status ${status}: use ${statuses}."),
-                             status=wanted["status"], statuses=", ".join(d.STATUSES)))
+        errors.append(
+            _error(
+                row,
+                "status",
+                _("Unknown status ${status}: use ${statuses}."),
+                status=wanted["status"],
+                statuses=", ".join(d.STATUSES),
+            )
+        )
         wanted["status"] = None
     if "successors" in raw:
         successors = _codes(raw["successors"])
@@ -319,9 +405,18 @@ def _connection_steps(row, unit, wanted, today, errors):
     current_start = unit.pilot_start if unit is not None else None
     if state is None or state == current:
         if start and start != current_start:
-            errors.append(_error(row, "pilot_start", _("The pilot start of a unit changes only with its connection "
-                                                     "state (now ${state}, since ${date})."),
-                                 state=current, date=current_start or "-"))
+            errors.append(
+                _error(
+                    row,
+                    "pilot_start",
+                    _(
+                        "The pilot start of a unit changes only with its connection "
+                        "state (now ${state}, since ${date})."
+                    ),
+                    state=current,
+                    date=current_start or "-",
+                )
+            )
         return []
     if state == d.NOT_CONNECTED:
         if start:
@@ -332,8 +427,14 @@ def _connection_steps(row, unit, wanted, today, errors):
     # official
     if start and start != current_start:
         if current == d.PILOT:
-            errors.append(_error(row, "pilot_start", _("The unit's pilot started on ${date}; an import cannot "
-                                                     "change that."), date=current_start or "-"))
+            errors.append(
+                _error(
+                    row,
+                    "pilot_start",
+                    _("The unit's pilot started on ${date}; an import cannot change that."),
+                    date=current_start or "-",
+                )
+            )
             return []
         began = date.fromisoformat(start)
         ended = dirs.add_months(began, dirs.PILOT_MONTHS)
@@ -347,10 +448,20 @@ def _status_plan(row, code, unit, wanted, in_file, directory, errors):
     successors = wanted.get("successors")
     if unit is not None:
         if (status is not None and status != unit.status) or (
-                successors is not None and list(successors) != list(unit.successors)):
-            errors.append(_error(row, "status", _("An import does not reorganize a unit: ${code} is ${status}; "
-                                                "merge, split or dissolve it on its page."),
-                                 code=code, status=unit.status))
+            successors is not None and list(successors) != list(unit.successors)
+        ):
+            errors.append(
+                _error(
+                    row,
+                    "status",
+                    _(
+                        "An import does not reorganize a unit: ${code} is ${status}; "
+                        "merge, split or dissolve it on its page."
+                    ),
+                    code=code,
+                    status=unit.status,
+                )
+            )
         return None
     status = status or d.ACTIVE
     successors = successors or []
@@ -358,13 +469,23 @@ def _status_plan(row, code, unit, wanted, in_file, directory, errors):
         if successors:
             errors.append(_error(row, "successors", _("An active unit has no successors.")))
         return None
-    count_ok = {d.MERGED: len(successors) == 1, d.SPLIT: len(successors) >= 2,
-                d.DISSOLVED: len(successors) <= 1}[status]
+    count_ok = {
+        d.MERGED: len(successors) == 1,
+        d.SPLIT: len(successors) >= 2,
+        d.DISSOLVED: len(successors) <= 1,
+    }[status]
     if not count_ok:
-        errors.append(_error(row, "successors", {
-            d.MERGED: _("A merged unit has exactly one successor."),
-            d.SPLIT: _("A split unit has two successors or more."),
-            d.DISSOLVED: _("A dissolved unit has at most one successor.")}[status]))
+        errors.append(
+            _error(
+                row,
+                "successors",
+                {
+                    d.MERGED: _("A merged unit has exactly one successor."),
+                    d.SPLIT: _("A split unit has two successors or more."),
+                    d.DISSOLVED: _("A dissolved unit has at most one successor."),
+                }[status],
+            )
+        )
     for successor in successors:
         if successor == code:
             errors.append(_error(row, "successors", _("A unit cannot be its own successor.")))
@@ -391,7 +512,9 @@ def _differs(unit, values):
 def _depth(code, pending, directory):
     depth, seen, current = 0, {code}, code
     while True:
-        parent = pending[current] if current in pending else getattr(directory.get(current), "parent_code", None)
+        parent = (
+            pending[current] if current in pending else getattr(directory.get(current), "parent_code", None)
+        )
         if not parent or parent in seen:
             return depth
         seen.add(parent)
@@ -436,8 +559,15 @@ def import_(site, actor, text_or_bytes, fmt, known_adapters=None, max_bytes=DEFA
         if not isinstance(code, str) or not code:
             continue
         if code in first_row:
-            errors.append(_error(row, "code", _("The code ${code} is also on row ${other}."),
-                                 code=code, other=first_row[code]))
+            errors.append(
+                _error(
+                    row,
+                    "code",
+                    _("The code ${code} is also on row ${other}."),
+                    code=code,
+                    other=first_row[code],
+                )
+            )
             continue
         first_row[code] = row
         if "parent_code" in raw:
@@ -453,18 +583,28 @@ def import_(site, actor, text_or_bytes, fmt, known_adapters=None, max_bytes=DEFA
         data, wanted = _row_data(row, raw, row_errors)
         code = data.get("code", "")
         if code and first_row.get(code) != row:
-            continue   # a duplicate, reported above
+            continue  # a duplicate, reported above
         unit = directory.get(code) if code else None
         try:
-            values = dirs.clean(site, data, existing=unit, known_adapters=known_adapters, pending_parents=pending)
+            values = dirs.clean(
+                site, data, existing=unit, known_adapters=known_adapters, pending_parents=pending
+            )
         except ServiceError as exc:
             row_errors.append(_service_error(row, exc))
             values = None
         steps = _connection_steps(row, unit, wanted, today, row_errors)
         status = _status_plan(row, code, unit, wanted, first_row, directory, row_errors)
-        if unit is not None and not unit.is_active() and values is not None and (_differs(unit, values) or steps):
-            row_errors.append(_error(row, "code", _("Unit ${code} was reorganized and can no longer be changed."),
-                                     code=code))
+        if (
+            unit is not None
+            and not unit.is_active()
+            and values is not None
+            and (_differs(unit, values) or steps)
+        ):
+            row_errors.append(
+                _error(
+                    row, "code", _("Unit ${code} was reorganized and can no longer be changed."), code=code
+                )
+            )
         errors.extend(row_errors)
         if not row_errors:
             plans.append((row, code, data, unit, steps, status))
@@ -488,7 +628,7 @@ def import_(site, actor, text_or_bytes, fmt, known_adapters=None, max_bytes=DEFA
             for state, on in steps:
                 dirs.set_connection_state(site, actor, unit, state, on=on, note="import")
                 bucket = bucket if bucket is not None else report.updated
-        except ServiceError as exc:   # the checks above should have caught it; the caller aborts
+        except ServiceError as exc:  # the checks above should have caught it; the caller aborts
             raise ImportRejected([_service_error(row, exc)]) from exc
         (report.unchanged if bucket is None else bucket).append(code)
         if status is not None:
@@ -502,8 +642,15 @@ def import_(site, actor, text_or_bytes, fmt, known_adapters=None, max_bytes=DEFA
             heir.predecessors = tuple(heir.predecessors) + (unit.code,)
     for bucket in (report.created, report.updated, report.unchanged):
         bucket.sort()
-    audit.record(site, actor, "directory.import", "/directory", format=fmt, **report.counts(),
-                 reorganized=sorted(u.code for u, _s in retired))
+    audit.record(
+        site,
+        actor,
+        "directory.import",
+        "/directory",
+        format=fmt,
+        **report.counts(),
+        reorganized=sorted(u.code for u, _s in retired),
+    )
     return report
 
 

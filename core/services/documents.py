@@ -16,22 +16,28 @@ What follows from a change elsewhere is not called from here: ``deliver``, ``arr
 lists and status feeds and the catalog subscribe to them (``core/exchange.py``), in this
 same transaction. Attachments are ``attachments``'s, signatures ``signatures``'s.
 """
+
 import uuid
 
-from .. import doctypes
-from ..errors import Conflict, DocumentError, Forbidden, NotFound, iso_date
-from ..events import DeliveryActed, DeliveryArrived, DeliveryChanged, DeliveryQueued, DocumentChanged, DocumentSent
+from .. import doctypes, permissions as sec
 from ..clock import iso
+from ..errors import Conflict, DocumentError, Forbidden, NotFound, iso_date
+from ..events import (
+    DeliveryActed,
+    DeliveryArrived,
+    DeliveryChanged,
+    DeliveryQueued,
+    DocumentChanged,
+    DocumentSent,
+)
 from ..i18n import _
-from .. import permissions as sec
 from ..resources import documents as docs
 from ..resources.documents import Delivery, Document
 from ..resources.registers import INCOMING, OUTGOING
 from . import attachments, audit, registers, signatures, workflow
 from .directory import resolve
 
-
-PRIORITIES = (0, 1, 2, 3, 4)           # edXML: normal, urgent, very urgent, express, express on time
+PRIORITIES = (0, 1, 2, 3, 4)  # edXML: normal, urgent, very urgent, express, express on time
 MAX_SUBJECT = 1000
 MAX_CONTENT = 20000
 
@@ -43,8 +49,16 @@ GROUPS = {
     "all_communes": ("commune", _("All communes")),
 }
 
-TEXT_FIELDS = ("subject", "content", "promulgation_place", "signer_competence", "signer_position",
-               "signer_name", "sphere_of_promulgation", "business_reason")
+TEXT_FIELDS = (
+    "subject",
+    "content",
+    "promulgation_place",
+    "signer_competence",
+    "signer_position",
+    "signer_name",
+    "sphere_of_promulgation",
+    "business_reason",
+)
 INT_FIELDS = ("priority", "steering_type", "promulgation_amount", "page_amount")
 LIST_FIELDS = ("to_places", "appendixes")
 
@@ -100,8 +114,11 @@ def clean_meta(data, previous=None):
     if "doc_type" in data:
         kind = doctypes.get(data["doc_type"])
         if kind is None:
-            raise DocumentError(_("Unknown type of document ${value}."), field="doc_type",
-                                value=str(data["doc_type"] or "")[:40])
+            raise DocumentError(
+                _("Unknown type of document ${value}."),
+                field="doc_type",
+                value=str(data["doc_type"] or "")[:40],
+            )
         meta["doc_type"], meta["doc_type_name"] = kind.code, kind.name
     if "due_date" in data:
         meta["due_date"] = iso_date(data["due_date"], "due_date")
@@ -112,15 +129,25 @@ def clean_meta(data, previous=None):
     if not meta.get("subject"):
         raise DocumentError(_("The subject is required."), field="subject")
     if len(meta["subject"]) > MAX_SUBJECT:
-        raise DocumentError(_("The subject is longer than ${max} characters."), field="subject", max=MAX_SUBJECT)
+        raise DocumentError(
+            _("The subject is longer than ${max} characters."), field="subject", max=MAX_SUBJECT
+        )
     if len(meta.get("content", "")) > MAX_CONTENT:
-        raise DocumentError(_("The content summary is longer than ${max} characters."), field="content",
-                            max=MAX_CONTENT)
+        raise DocumentError(
+            _("The content summary is longer than ${max} characters."), field="content", max=MAX_CONTENT
+        )
     if not meta.get("doc_type"):
         raise DocumentError(_("Choose the type of document."), field="doc_type")
-    for name, default in (("content", ""), ("priority", 0), ("steering_type", 0), ("due_date", ""),
-                          ("to_places", []), ("appendixes", []), ("response_for", []),
-                          ("business_doc_type", 0)):
+    for name, default in (
+        ("content", ""),
+        ("priority", 0),
+        ("steering_type", 0),
+        ("due_date", ""),
+        ("to_places", []),
+        ("appendixes", []),
+        ("response_for", []),
+        ("business_doc_type", 0),
+    ):
         meta.setdefault(name, default)
     return meta
 
@@ -147,8 +174,9 @@ def expand_recipients(site, sender_code, codes=(), groups=(), persons=()):
             raise DocumentError(_("Unknown unit ${code}."), field="recipients", code=code[:40])
         unit = resolve(site, code)
         if unit is None:
-            raise Conflict(_("Unit ${code} was dissolved and nobody took over its mail."), field="recipients",
-                           code=code)
+            raise Conflict(
+                _("Unit ${code} was dissolved and nobody took over its mail."), field="recipients", code=code
+            )
         if unit.code != sender_code and unit.code not in units:
             units.append(unit.code)
     logins = []
@@ -162,8 +190,16 @@ def expand_recipients(site, sender_code, codes=(), groups=(), persons=()):
 
 
 def _from_block(unit):
-    return {"organ_id": unit.code, "organ_name": unit.name, "organ_in_charge": "", "organ_add": unit.address or "",
-            "email": unit.email or "", "telephone": unit.phone or "", "fax": "", "website": ""}
+    return {
+        "organ_id": unit.code,
+        "organ_name": unit.name,
+        "organ_in_charge": "",
+        "organ_add": unit.address or "",
+        "email": unit.email or "",
+        "telephone": unit.phone or "",
+        "fax": "",
+        "website": "",
+    }
 
 
 def _to_block(site, codes, persons=()):
@@ -188,15 +224,21 @@ def compose(site, env, actor, unit, data, files=(), origin="hub", header=None):
     meta = clean_meta(data, header)
     classification = str(data.get("classification") or "").strip()
     if classification not in doctypes.CLASSIFICATIONS:
-        raise DocumentError(_("Unknown classification ${value}."), field="classification", value=classification[:40])
-    units, persons = expand_recipients(site, unit.code, data.get("recipients"), data.get("groups"),
-                                       data.get("persons"))
+        raise DocumentError(
+            _("Unknown classification ${value}."), field="classification", value=classification[:40]
+        )
+    units, persons = expand_recipients(
+        site, unit.code, data.get("recipients"), data.get("groups"), data.get("persons")
+    )
     now = iso(env.now())
     document = Document(uuid.uuid4().hex, unit.code, meta, actor.login, now, actor.on_behalf_of)
     document.meta["document_id"] = document.meta.get("document_id") or document.id
     if site["documents"].name_for(document.meta["document_id"]):
-        raise Conflict(_("The document ${id} is already on the hub."), field="document_id",
-                       id=document.meta["document_id"])
+        raise Conflict(
+            _("The document ${id} is already on the hub."),
+            field="document_id",
+            id=document.meta["document_id"],
+        )
     if "from" not in header:
         document.meta["from"] = _from_block(unit)
     if "to" not in header:
@@ -223,12 +265,17 @@ def _link_to_original(site, document, data):
         original = get_document(site, str(data.get("business_document_id") or ""))
     except NotFound:
         if document.origin != "edxml":
-            raise DocumentError(_("No document ${id} to update or replace."), field="business_document_id",
-                                id=str(data.get("business_document_id") or "")[:60])
-        return        # the original was exchanged elsewhere; the package keeps its reference
+            raise DocumentError(
+                _("No document ${id} to update or replace."),
+                field="business_document_id",
+                id=str(data.get("business_document_id") or "")[:60],
+            )
+        return  # the original was exchanged elsewhere; the package keeps its reference
     if original.sender_code != document.sender_code or not original.is_issued():
-        raise DocumentError(_("Only an issued document of your own unit can be updated or replaced."),
-                            field="business_document_id")
+        raise DocumentError(
+            _("Only an issued document of your own unit can be updated or replaced."),
+            field="business_document_id",
+        )
     document.meta["business_document_id"] = original.document_id
     document.meta["business_reason"] = str(data.get("business_reason") or "").strip()
     if not document.meta["business_reason"]:
@@ -239,20 +286,23 @@ def update_draft(site, env, actor, document, data, files=(), remove=()):
     require_editable(document)
     document.meta = dict(clean_meta(data, document.meta))
     if any(k in data for k in ("recipients", "groups", "persons")):
-        units, persons = expand_recipients(site, document.sender_code, data.get("recipients"),
-                                           data.get("groups"), data.get("persons"))
+        units, persons = expand_recipients(
+            site, document.sender_code, data.get("recipients"), data.get("groups"), data.get("persons")
+        )
         document.recipients, document.persons = units, persons
         document.meta = dict(document.meta, to=_to_block(site, units, persons))
     if "classification" in data:
         value = str(data.get("classification") or "").strip()
         if value not in doctypes.CLASSIFICATIONS:
-            raise DocumentError(_("Unknown classification ${value}."), field="classification", value=value[:40])
+            raise DocumentError(
+                _("Unknown classification ${value}."), field="classification", value=value[:40]
+            )
         document.classification = value
     for name in remove:
         if name in document.attachments:
             document.attachments.remove(name)
     attachments.add_attachments(site, env, document, files)
-    if document.state != docs.DRAFT:          # a changed draft needs approving again
+    if document.state != docs.DRAFT:  # a changed draft needs approving again
         document.state = docs.DRAFT
     audit.record(site, actor, "document.edit", _path(document))
     env.notify(DocumentChanged(document, site))
@@ -262,8 +312,9 @@ def update_draft(site, env, actor, document, data, files=(), remove=()):
 def require_editable(document):
     """An issued document never changes (R6.6): editing it, or asking for its edit form, is a 409."""
     if document.state not in docs.EDITABLE:
-        raise Conflict(_("An issued document never changes; send an update or a replacement instead."),
-                       field="state")
+        raise Conflict(
+            _("An issued document never changes; send an update or a replacement instead."), field="state"
+        )
 
 
 def submit(site, env, actor, document):
@@ -317,8 +368,11 @@ def may_issue(document, permits):
 def require_issuer(document, permits, field):
     """``may_issue`` or refuse with ``IssueRefused`` (403, on the record as a refused access)."""
     if not may_issue(document, permits):
-        raise IssueRefused(_("You may not issue documents of unit ${code}; send it as a draft for the "
-                             "unit's clerk."), field=field, code=document.sender_code)
+        raise IssueRefused(
+            _("You may not issue documents of unit ${code}; send it as a draft for the unit's clerk."),
+            field=field,
+            code=document.sender_code,
+        )
 
 
 def validate_outgoing(env, document, sender):
@@ -338,18 +392,24 @@ def issue(site, env, actor, document, system=False, keep_number=False):
     require_editable(document)
     unit = site["directory"][document.sender_code]
     if not unit.is_active():
-        raise Conflict(_("Unit ${code} was reorganized and sends no more documents."), field="state",
-                       code=unit.code)
+        raise Conflict(
+            _("Unit ${code} was reorganized and sends no more documents."), field="state", code=unit.code
+        )
     if unit.policy("approval") and not system and document.state != docs.APPROVED:
-        raise Conflict(_("The unit's rules ask a leader to approve this draft before it is issued."),
-                       field="state")
+        raise Conflict(
+            _("The unit's rules ask a leader to approve this draft before it is issued."), field="state"
+        )
     if not document.recipients and not document.persons:
         raise DocumentError(_("Choose at least one recipient."), field="recipients")
     reasons = validate_outgoing(env, document, unit)
     if reasons:
-        raise DocumentError(_("The document cannot be sent: ${reasons}"), field="validation",
-                            reasons=reasons[0] if len(reasons) == 1 else "; ".join(
-                                r.interpolate() if hasattr(r, "interpolate") else str(r) for r in reasons))
+        raise DocumentError(
+            _("The document cannot be sent: ${reasons}"),
+            field="validation",
+            reasons=reasons[0]
+            if len(reasons) == 1
+            else "; ".join(r.interpolate() if hasattr(r, "interpolate") else str(r) for r in reasons),
+        )
     # a package that arrives numbered was made (and signed, or not) by its source: kept as it is
     imported = keep_number and bool(document.meta.get("code_number"))
     if not imported:
@@ -359,12 +419,22 @@ def issue(site, env, actor, document, system=False, keep_number=False):
     local = now.astimezone(env.timezone)
     year = local.year
     if imported and unit.adapter:
-        number = None       # numbered in the register its own system keeps (its eOffice product, a peer hub)
+        number = None  # numbered in the register its own system keeps (its eOffice product, a peer hub)
     else:
-        number = registers.take_number(unit, OUTGOING, year, {
-            "document": document.id, "time": iso(now), "subject": document.meta["subject"],
-            "doc_type": document.meta["doc_type"], "recipients": list(document.recipients),
-            "persons": list(document.persons), **_actor_fields(actor)})
+        number = registers.take_number(
+            unit,
+            OUTGOING,
+            year,
+            {
+                "document": document.id,
+                "time": iso(now),
+                "subject": document.meta["subject"],
+                "doc_type": document.meta["doc_type"],
+                "recipients": list(document.recipients),
+                "persons": list(document.persons),
+                **_actor_fields(actor),
+            },
+        )
     if not keep_number or not document.meta.get("code_number"):
         document.meta["code_number"] = str(number)
         document.meta["code_notation"] = doctypes.notation(document.meta["doc_type"], unit.notation_symbol)
@@ -372,16 +442,30 @@ def issue(site, env, actor, document, system=False, keep_number=False):
         document.meta.setdefault("promulgation_place", "")
     if not keep_number or not document.meta.get("trace"):
         document.meta["trace"] = list(document.meta.get("trace") or ()) + [
-            {"organ_id": unit.code, "timestamp": now.astimezone(env.timezone).isoformat(timespec="seconds")}]
+            {"organ_id": unit.code, "timestamp": now.astimezone(env.timezone).isoformat(timespec="seconds")}
+        ]
     from ..edxml import canonical_document
-    document.meta = canonical_document(document.meta)   # what is issued is a valid edXML header
+
+    document.meta = canonical_document(document.meta)  # what is issued is a valid edXML header
     document.register_number, document.register_year = number, year
     document.state = docs.ISSUED
-    document.issued_by, document.issued_on_behalf_of, document.issued_at = actor.login, actor.on_behalf_of, iso(now)
+    document.issued_by, document.issued_on_behalf_of, document.issued_at = (
+        actor.login,
+        actor.on_behalf_of,
+        iso(now),
+    )
     deliver(site, env, document)
     _link_original(site, document)
-    audit.record(site, actor, "document.issue", _path(document), notation=document.notation,
-                 register=f"{year}-out/{number}" if number else None, recipients=list(document.recipients), persons=list(document.persons))
+    audit.record(
+        site,
+        actor,
+        "document.issue",
+        _path(document),
+        notation=document.notation,
+        register=f"{year}-out/{number}" if number else None,
+        recipients=list(document.recipients),
+        persons=list(document.persons),
+    )
     env.notify(DocumentChanged(document, site))
     env.notify(DocumentSent(document, site))
     return document
@@ -398,10 +482,16 @@ def _link_original(site, document):
         return
     name = site["documents"].name_for(document.meta["business_document_id"])
     if name is None:
-        return        # an imported update of a document this hub never carried
+        return  # an imported update of a document this hub never carried
     original = site["documents"][name]
-    original.links.append({"document": document.id, "business_doc_type": document.business_doc_type,
-                           "notation": document.notation, "time": document.issued_at})
+    original.links.append(
+        {
+            "document": document.id,
+            "business_doc_type": document.business_doc_type,
+            "notation": document.notation,
+            "time": document.issued_at,
+        }
+    )
 
 
 def deliver(site, env, document):
@@ -413,7 +503,7 @@ def deliver(site, env, document):
         delivery = Delivery(recipient_code=code, transport=unit.adapter or "")
         document.deliveries.add(code, delivery)
         if delivery.transport:
-            env.notify(DeliveryQueued(delivery, site))     # the outbound queue takes it (exchange.includeme)
+            env.notify(DeliveryQueued(delivery, site))  # the outbound queue takes it (exchange.includeme)
             _history(delivery, "", env, audit.Actor.system("hub"), note="queued")
         else:
             arrive(site, env, delivery, now)
@@ -435,7 +525,7 @@ def arrive(site, env, delivery, when=None):
     delivery.due = due or None
     old = delivery.state
     delivery.state = workflow.ARRIVED
-    signatures.verify_delivery(site, env, delivery)   # once, on arrival, against the recipient's trust
+    signatures.verify_delivery(site, env, delivery)  # once, on arrival, against the recipient's trust
     _history(delivery, workflow.ARRIVED, env, audit.Actor.system("hub"))
     # subscribers (exchange.includeme): the catalog, "arrived" queued for a sender served by an adapter
     # (R6.5), the pending list of a product that pulls (/edxml/v1, R3.3), the sender's status feed
@@ -443,13 +533,20 @@ def arrive(site, env, delivery, when=None):
 
 
 def _history(delivery, state, env, actor, **details):
-    delivery.history.append(dict(_actor_fields(actor), state=state, time=iso(env.now()),
-                                 **{k: v for k, v in details.items() if v not in (None, "", (), [])}))
+    delivery.history.append(
+        dict(
+            _actor_fields(actor),
+            state=state,
+            time=iso(env.now()),
+            **{k: v for k, v in details.items() if v not in (None, "", (), [])},
+        )
+    )
 
 
 # -- acting on deliveries ------------------------------------------------------------------
-def act(site, env, actor, delivery, action_name, reason="", assignees=(), deadline=None, note="",
-        system=False):
+def act(
+    site, env, actor, delivery, action_name, reason="", assignees=(), deadline=None, note="", system=False
+):
     """Move ``delivery`` by ``action_name`` (``workflow.ACTIONS``); the caller checked the permission."""
     action = workflow.get_action(delivery, action_name)
     workflow.check(delivery, action)
@@ -460,7 +557,7 @@ def act(site, env, actor, delivery, action_name, reason="", assignees=(), deadli
     details = {"reason": reason, "note": (note or "").strip()}
     if action.name == "accept":
         _register_incoming(site, env, actor, delivery, details)
-    elif action.name == "assign" and not (system and not assignees):   # a product's 04 names nobody here
+    elif action.name == "assign" and not (system and not assignees):  # a product's 04 names nobody here
         _assign(site, env, delivery, assignees, deadline, details)
     elif action.name in ("start", "complete") and not system and not delivery.is_personal:
         if actor.login not in delivery.assignees and (actor.on_behalf_of or "") not in delivery.assignees:
@@ -474,8 +571,14 @@ def act(site, env, actor, delivery, action_name, reason="", assignees=(), deadli
     if action.name == "refuse_recall":
         delivery.resume_state = None
     _history(delivery, action.target, env, actor, **details)
-    audit.record(site, actor, f"delivery.{action.name}", _path(delivery), state=action.target, **{
-        k: v for k, v in details.items() if v not in (None, "", (), [])})
+    audit.record(
+        site,
+        actor,
+        f"delivery.{action.name}",
+        _path(delivery),
+        state=action.target,
+        **{k: v for k, v in details.items() if v not in (None, "", (), [])},
+    )
     # subscribers (exchange.includeme): the catalog, the status queued for the end an adapter serves (R6.5)
     env.notify(DeliveryActed(delivery, site, old, new, action=action.name, side=action.side))
     return delivery
@@ -486,10 +589,20 @@ def _register_incoming(site, env, actor, delivery, details):
     now = env.now()
     year = now.astimezone(env.timezone).year
     document = delivery.document
-    number = registers.take_number(unit, INCOMING, year, {
-        "document": document.id, "time": iso(now), "sender": document.sender_code,
-        "notation": document.notation, "subject": document.meta["subject"],
-        "promulgation_date": document.meta.get("promulgation_date", ""), **_actor_fields(actor)})
+    number = registers.take_number(
+        unit,
+        INCOMING,
+        year,
+        {
+            "document": document.id,
+            "time": iso(now),
+            "sender": document.sender_code,
+            "notation": document.notation,
+            "subject": document.meta["subject"],
+            "promulgation_date": document.meta.get("promulgation_date", ""),
+            **_actor_fields(actor),
+        },
+    )
     delivery.register_number, delivery.register_year = number, year
     details["register"] = f"{year}-in/{number}"
 
@@ -501,10 +614,16 @@ def _assign(site, env, delivery, assignees, deadline, details):
     unit = site["directory"][delivery.recipient_code]
     for login in logins:
         user = site["users"].get(login)
-        if user is None or not user.is_active() or user.unit_code != unit.code \
-                or sec.SPECIALIST not in unit.local_roles_of(sec.user_principal(login)) \
-                and sec.LEADER not in unit.local_roles_of(sec.user_principal(login)):
-            raise DocumentError(_("${login} is not a specialist of this unit."), field="assignees", login=login[:60])
+        if (
+            user is None
+            or not user.is_active()
+            or user.unit_code != unit.code
+            or sec.SPECIALIST not in unit.local_roles_of(sec.user_principal(login))
+            and sec.LEADER not in unit.local_roles_of(sec.user_principal(login))
+        ):
+            raise DocumentError(
+                _("${login} is not a specialist of this unit."), field="assignees", login=login[:60]
+            )
     if deadline:
         deadline = iso_date(deadline, "deadline")
         if deadline < env.today().isoformat():

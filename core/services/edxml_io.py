@@ -7,6 +7,7 @@ register) and delivered like any other document. Export → import keeps every
 field. Parsing is the codec's (``core/edxml/``): hostile input is refused before
 anything is stored, and an error after parsing aborts the whole transaction.
 """
+
 import io
 import shutil
 import tempfile
@@ -19,18 +20,55 @@ from ..text import fold
 from . import audit, documents as ds, signatures
 from .attachments import open_attachment
 
-SPOOL_IN_MEMORY = 8 * 1024 * 1024   # a package read from a pipe is spooled to disk beyond this
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # a package read from a pipe is spooled to disk beyond this
 
 #: header fields an imported package keeps as it carries them (it was numbered and traced at its source)
-KEPT_HEADER_FIELDS = ("document_id", "code_number", "code_notation", "promulgation_date", "from", "to", "trace",
-                      "staff_info", "replacement_info", "business_document_id", "business_reason")
+KEPT_HEADER_FIELDS = (
+    "document_id",
+    "code_number",
+    "code_notation",
+    "promulgation_date",
+    "from",
+    "to",
+    "trace",
+    "staff_info",
+    "replacement_info",
+    "business_document_id",
+    "business_reason",
+)
 
 #: the header fields an export writes from the document's metadata (attachments come from the store)
-EXPORTED = ("document_id", "from", "to", "code_number", "code_notation", "promulgation_place", "promulgation_date",
-            "doc_type", "doc_type_name", "subject", "content", "signer_competence", "signer_position",
-            "signer_name", "due_date", "to_places", "priority", "sphere_of_promulgation", "promulgation_amount",
-            "page_amount", "appendixes", "steering_type", "response_for", "business_doc_type", "business_reason",
-            "business_document_id", "staff_info", "replacement_info", "trace")
+EXPORTED = (
+    "document_id",
+    "from",
+    "to",
+    "code_number",
+    "code_notation",
+    "promulgation_place",
+    "promulgation_date",
+    "doc_type",
+    "doc_type_name",
+    "subject",
+    "content",
+    "signer_competence",
+    "signer_position",
+    "signer_name",
+    "due_date",
+    "to_places",
+    "priority",
+    "sphere_of_promulgation",
+    "promulgation_amount",
+    "page_amount",
+    "appendixes",
+    "steering_type",
+    "response_for",
+    "business_doc_type",
+    "business_reason",
+    "business_document_id",
+    "staff_info",
+    "replacement_info",
+    "trace",
+)
 
 
 def document_meta(document):
@@ -47,10 +85,18 @@ def export_document(site, env, document, actor=None):
         for name in document.attachments.keys():
             attachment = document.attachments[name]
             stream = files.enter_context(open_attachment(site, env, attachment))
-            attachments.append(({"name": attachment.name, "content_type": attachment.mime_type,
-                                 "description": attachment.description}, stream))
+            attachments.append(
+                (
+                    {
+                        "name": attachment.name,
+                        "content_type": attachment.mime_type,
+                        "description": attachment.description,
+                    },
+                    stream,
+                )
+            )
         package = edxml.build_document(document_meta(document), attachments)
-    sender = site["directory"].get(document.sender_code)   # the envelope signed with its key, when it has one
+    sender = site["directory"].get(document.sender_code)  # the envelope signed with its key, when it has one
     if sender is not None:
         package = signatures.sign_package(site, env, sender, package)
     if actor is not None:
@@ -63,12 +109,17 @@ def status_of(site, env, delivery):
     document = delivery.document
     last = delivery.history[-1] if delivery.history else {}
     recipient = site["directory"].get(delivery.recipient_code or "")
-    organ = {"organ_id": delivery.recipient_code or document.sender_code,
-             "organ_name": recipient.name if recipient is not None else (delivery.recipient_login or "")}
+    organ = {
+        "organ_id": delivery.recipient_code or document.sender_code,
+        "organ_name": recipient.name if recipient is not None else (delivery.recipient_login or ""),
+    }
     return {
-        "response_for": {"organ_id": document.sender_code, "code": document.notation,
-                         "promulgation_date": document.meta.get("promulgation_date", ""),
-                         "document_id": document.document_id},
+        "response_for": {
+            "organ_id": document.sender_code,
+            "code": document.notation,
+            "promulgation_date": document.meta.get("promulgation_date", ""),
+            "document_id": document.document_id,
+        },
         "from": organ,
         "status_code": delivery.state,
         "description": last.get("reason") or last.get("note") or "",
@@ -79,6 +130,7 @@ def status_of(site, env, delivery):
 
 def _local(env, iso):
     from datetime import datetime
+
     return datetime.fromisoformat(iso).astimezone(env.timezone).isoformat(timespec="seconds")
 
 
@@ -93,8 +145,11 @@ def _doc_type_code(meta):
         wanted = fold(meta["doc_type_name"])
         kind = next((t for t in doctypes.TYPES if fold(t.name) == wanted), None)
     if kind is None:
-        raise edxml.EdxmlError(_("Unknown type of document ${value}."), field="MessageHeader/DocumentType",
-                               value=str(meta.get("doc_type_name") or meta.get("doc_type") or "")[:60])
+        raise edxml.EdxmlError(
+            _("Unknown type of document ${value}."),
+            field="MessageHeader/DocumentType",
+            value=str(meta.get("doc_type_name") or meta.get("doc_type") or "")[:60],
+        )
     return kind.code
 
 
@@ -115,8 +170,10 @@ def parse_package(env, stream):
     parsed = edxml.parse_document(stream, max_bytes=env.edxml_max_bytes)
     attachments = parsed.pop("attachments")
     source = None
-    if parsed.pop("signature", None) is not None \
-            and signatures.envelope_signer(signatures.signers(env)) is not None:
+    if (
+        parsed.pop("signature", None) is not None
+        and signatures.envelope_signer(signatures.signers(env)) is not None
+    ):
         stream.seek(start)
         source = stream.read(env.edxml_max_bytes + 1)
     return parsed, attachments, source
@@ -131,8 +188,12 @@ def check_sender(parsed, unit_code):
     """A package is from the unit that sends it: its From (OrganId) must be ``unit_code``."""
     sender = (parsed.get("from") or {}).get("organ_id") or ""
     if sender != unit_code:
-        raise Forbidden(_("The package is from ${sender}; you may send for ${unit} only."),
-                        field="From/OrganId", sender=sender, unit=unit_code)
+        raise Forbidden(
+            _("The package is from ${sender}; you may send for ${unit} only."),
+            field="From/OrganId",
+            sender=sender,
+            unit=unit_code,
+        )
 
 
 def import_package(site, env, actor, unit, stream, system=False, recipients=None, permits=None):
@@ -149,22 +210,25 @@ def import_package(site, env, actor, unit, stream, system=False, recipients=None
         close_attachments(attachments)
 
 
-def import_parsed(site, env, actor, unit, parsed, attachments, source=None, system=False, recipients=None,
-                  permits=None):
+def import_parsed(
+    site, env, actor, unit, parsed, attachments, source=None, system=False, recipients=None, permits=None
+):
     """``import_package`` for a package already parsed by ``parse_package``."""
     check_sender(parsed, unit.code)
     data = dict(parsed)
     data["doc_type"] = _doc_type_code(parsed)
-    data["recipients"] = ([t.get("organ_id") for t in parsed.get("to") or ()] if recipients is None
-                          else list(recipients))
+    data["recipients"] = (
+        [t.get("organ_id") for t in parsed.get("to") or ()] if recipients is None else list(recipients)
+    )
     files = [(a["name"], a["file"], a.get("description", "")) for a in attachments]
     kept = {k: parsed[k] for k in KEPT_HEADER_FIELDS if k in parsed}
     document = ds.compose(site, env, actor, unit, data, files, origin="edxml", header=kept)
     if permits is not None:
         ds.require_issuer(document, permits, field="body")
-    if source is not None:     # a signed envelope: verified once, the reports kept on the document
+    if source is not None:  # a signed envelope: verified once, the reports kept on the document
         document.envelope_signatures = signatures.verify_package(site, env, unit.code, source)
     ds.issue(site, env, actor, document, system=system, keep_number=True)
-    audit.record(site, actor, "document.import", ds.path_of(document), format="edxml",
-                 document_id=document.document_id)
+    audit.record(
+        site, actor, "document.import", ds.path_of(document), format="edxml", document_id=document.document_id
+    )
     return document

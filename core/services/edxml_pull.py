@@ -16,6 +16,7 @@ Two persistent indexes under ``site["transport"]`` (declared by ``resources.cont
 Keys start with an ISO UTC time, so both read in arrival order; writers touch only their
 unit's tree (BTrees resolve concurrent inserts). Nothing here is in the catalog.
 """
+
 import uuid
 
 from BTrees.OOBTree import OOBTree, OOTreeSet
@@ -108,7 +109,7 @@ def on_delivery_changed(event):
     document = delivery.document
     sender = event.site["directory"].get(document.sender_code or "")
     if not product_pulls(sender):
-        return      # a sender served by an adapter gets its statuses pushed; one without a product reads pages
+        return  # a sender served by an adapter gets its statuses pushed; one without a product reads pages
     last = delivery.history[-1] if delivery.history else {}
     time = last.get("time") or ""
     tree = _status_tree(event.site)
@@ -116,8 +117,12 @@ def on_delivery_changed(event):
     if feed is None:
         feed = tree[sender.code] = OOBTree()
     key = f"{time}{SEPARATOR}{uuid.uuid4().hex[:8]}"
-    feed[key] = {"document": document.id, "delivery": delivery.key, "state": event.new_state,
-                 "index": len(delivery.history) - 1}
+    feed[key] = {
+        "document": document.id,
+        "delivery": delivery.key,
+        "state": event.new_state,
+        "index": len(delivery.history) - 1,
+    }
 
 
 def statuses(site, unit_code, since="", limit=50):
@@ -140,12 +145,16 @@ def status_message(site, env, delivery, entry):
 
     from .. import edxml
     from . import edxml_io
+
     status = edxml_io.status_of(site, env, delivery)
     history = delivery.history[entry["index"]] if 0 <= entry["index"] < len(delivery.history) else {}
     status["status_code"] = entry["state"]
     if history.get("time"):
-        status["timestamp"] = datetime.fromisoformat(history["time"]).astimezone(env.timezone).isoformat(
-            timespec="seconds")
+        status["timestamp"] = (
+            datetime.fromisoformat(history["time"]).astimezone(env.timezone).isoformat(timespec="seconds")
+        )
     status["description"] = history.get("reason") or history.get("note") or ""
-    status["staff_info"] = dict(status.get("staff_info") or {}, staff=history.get("staff") or history.get("actor", ""))
+    status["staff_info"] = dict(
+        status.get("staff_info") or {}, staff=history.get("staff") or history.get("actor", "")
+    )
     return edxml.build_status(status)

@@ -4,6 +4,7 @@ Views, the API, the CLI, the worker and the benchmarks build one ``Env`` from th
 application's registry; the services read the calendar, the attachment store and
 policy, the plugins and the event dispatcher from it, and never import Pyramid's request.
 """
+
 from ..app_objects import app_objects
 from ..clock import utc_now
 

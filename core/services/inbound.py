@@ -19,6 +19,7 @@ worker, a peer hub — so the rules are the same whichever way a message came (`
 
 Callers commit on success and abort on any ``ServiceError``.
 """
+
 import hashlib
 import io
 import json
@@ -27,8 +28,7 @@ from .. import edxml
 from ..errors import Conflict, Forbidden, NotFound, ServiceError
 from ..i18n import _
 from ..resources.directory import NOT_CONNECTED
-from . import audit, edxml_io, workflow
-from . import documents as ds
+from . import audit, documents as ds, edxml_io, workflow
 from .directory import resolve
 
 
@@ -47,6 +47,7 @@ def _database(site, env):
     if jar is not None:
         return jar.db()
     from ..db import get_database
+
     return get_database(env.registry)
 
 
@@ -61,10 +62,11 @@ def _refused(site, env, actor, unit_code, via, exc, kind, document_id=""):
     if db is not None:
         try:
             audit.record_in_own_transaction(db, actor, "edxml.refuse", f"/directory/{unit_code}", **details)
-        except Exception:   # the refusal is still raised; the failure to record it is logged
+        except Exception:  # the refusal is still raised; the failure to record it is logged
             import logging
+
             logging.getLogger(__name__).exception("could not record an edXML refusal from %s", unit_code)
-    exc.recorded = True     # the API's error view must not record it a second time
+    exc.recorded = True  # the API's error view must not record it a second time
     return exc
 
 
@@ -82,8 +84,13 @@ def _checked_size(stream, env):
     stream.seek(0)
     if size > env.edxml_max_bytes:
         from ..filetypes import human_size
-        raise TooLarge(_("The edXML message is ${size}, more than the limit of ${limit}."), field="body",
-                       size=human_size(size), limit=human_size(env.edxml_max_bytes))
+
+        raise TooLarge(
+            _("The edXML message is ${size}, more than the limit of ${limit}."),
+            field="body",
+            size=human_size(size),
+            limit=human_size(env.edxml_max_bytes),
+        )
     return size
 
 
@@ -124,17 +131,27 @@ def _check_recipients(site, sender, codes):
     directory = site["directory"]
     for code in codes:
         if code not in directory:
-            raise ServiceError(_("Unknown recipient ${code}: it is not in the hub's directory."),
-                               field="MessageHeader/To/OrganId", code=code[:40])
+            raise ServiceError(
+                _("Unknown recipient ${code}: it is not in the hub's directory."),
+                field="MessageHeader/To/OrganId",
+                code=code[:40],
+            )
         unit = resolve(site, code)
         if unit is None:
-            raise Forbidden(_("Recipient ${code} was dissolved and nobody took over its mail."),
-                            field="MessageHeader/To/OrganId", code=code)
+            raise Forbidden(
+                _("Recipient ${code} was dissolved and nobody took over its mail."),
+                field="MessageHeader/To/OrganId",
+                code=code,
+            )
         if unit.code == sender.code:
             continue
         if unit.connection_state == NOT_CONNECTED:
-            raise Forbidden(_("Recipient ${code} (${name}) is not connected to the hub; send it the paper "
-                              "document."), field="MessageHeader/To/OrganId", code=unit.code, name=unit.name)
+            raise Forbidden(
+                _("Recipient ${code} (${name}) is not connected to the hub; send it the paper document."),
+                field="MessageHeader/To/OrganId",
+                code=unit.code,
+                name=unit.name,
+            )
 
 
 def receive_package(site, env, unit_code, data, via, deliver_to=None, actor=None):
@@ -162,7 +179,9 @@ def receive(site, env, unit_code, data, via, deliver_to=None, actor=None):
             digest = content_digest(parsed, [(f["name"], f["sha256"]) for f in files])
             name = site["documents"].name_for(document_id)
             if name is not None:
-                document, identical = _already_received(site, actor, unit_code, via, site["documents"][name], digest)
+                document, identical = _already_received(
+                    site, actor, unit_code, via, site["documents"][name], digest
+                )
                 return document, False, identical
             codes = []
             for item in parsed.get("to") or ():
@@ -170,31 +189,59 @@ def receive(site, env, unit_code, data, via, deliver_to=None, actor=None):
                 if code not in codes and (deliver_to is None or code in deliver_to):
                     codes.append(code)
             if not codes:
-                raise Forbidden(_("None of the package's recipients is served by this hub."),
-                                field="MessageHeader/To/OrganId")
+                raise Forbidden(
+                    _("None of the package's recipients is served by this hub."),
+                    field="MessageHeader/To/OrganId",
+                )
             _check_recipients(site, sender, codes)
-            document = edxml_io.import_parsed(site, env, actor, sender, parsed, files, source, system=True,
-                                              recipients=codes)
+            document = edxml_io.import_parsed(
+                site, env, actor, sender, parsed, files, source, system=True, recipients=codes
+            )
         finally:
             edxml_io.close_attachments(files)
     except ServiceError as exc:
         raise _refused(site, env, actor, unit_code, via, exc, "document", document_id)
-    audit.record(site, actor, "edxml.receive", ds.path_of(document), via=via, document_id=document_id,
-                 size=size, recipients=list(document.recipients))
+    audit.record(
+        site,
+        actor,
+        "edxml.receive",
+        ds.path_of(document),
+        via=via,
+        document_id=document_id,
+        size=size,
+        recipients=list(document.recipients),
+    )
     return document, True, True
 
 
 def _already_received(site, actor, unit_code, via, document, digest):
     if document.sender_code != unit_code:
-        raise Conflict(_("The DocumentId ${id} belongs to a document of another unit."),
-                       field="MessageHeader/DocumentId", id=document.document_id)
+        raise Conflict(
+            _("The DocumentId ${id} belongs to a document of another unit."),
+            field="MessageHeader/DocumentId",
+            id=document.document_id,
+        )
     identical = document_digest(document) == digest
-    audit.record(site, actor, "edxml.receive", ds.path_of(document), via=via, document_id=document.document_id,
-                 duplicate=True, identical=identical)
+    audit.record(
+        site,
+        actor,
+        "edxml.receive",
+        ds.path_of(document),
+        via=via,
+        document_id=document.document_id,
+        duplicate=True,
+        identical=identical,
+    )
     if not identical:
-        audit.record(site, actor, "edxml.conflict", ds.path_of(document), via=via,
-                     document_id=document.document_id,
-                     reason="a package with this DocumentId and different content was already received")
+        audit.record(
+            site,
+            actor,
+            "edxml.conflict",
+            ds.path_of(document),
+            via=via,
+            document_id=document.document_id,
+            reason="a package with this DocumentId and different content was already received",
+        )
     return document, identical
 
 
@@ -203,8 +250,9 @@ REASON_FIELD = "Status/Description"
 
 
 def _already_applied(delivery, code, reported_at):
-    return any(entry.get("state") == code and entry.get("reported_at") == reported_at
-               for entry in delivery.history)
+    return any(
+        entry.get("state") == code and entry.get("reported_at") == reported_at for entry in delivery.history
+    )
 
 
 def _tag_last(delivery, via, reported_at, staff):
@@ -240,11 +288,18 @@ def apply_status_message(site, env, unit_code, data, via, actor=None, recipient=
         document_id = status["response_for"].get("document_id") or ""
         declared = (status.get("from") or {}).get("organ_id") or ""
         if declared != unit_code:
-            raise Forbidden(_("The status is from ${sender}; you may report for ${unit} only."),
-                            field="Status/From/OrganId", sender=declared, unit=unit_code)
+            raise Forbidden(
+                _("The status is from ${sender}; you may report for ${unit} only."),
+                field="Status/From/OrganId",
+                sender=declared,
+                unit=unit_code,
+            )
         if not document_id:
-            raise ServiceError(_("The edXML element ${element} is required and may not be empty."),
-                               field="Status/ResponseFor/DocumentId", element="Status/ResponseFor/DocumentId")
+            raise ServiceError(
+                _("The edXML element ${element} is required and may not be empty."),
+                field="Status/ResponseFor/DocumentId",
+                element="Status/ResponseFor/DocumentId",
+            )
         name = site["documents"].name_for(document_id)
         document = site["documents"][name] if name is not None else None
         code = status["status_code"]
@@ -254,15 +309,30 @@ def apply_status_message(site, env, unit_code, data, via, actor=None, recipient=
         elif document is not None and document.sender_code == unit_code:
             deliveries, applied = _as_sender(site, env, actor, document, status, via, recipient)
         elif document is not None and own is not None:
-            raise Forbidden(_("Only the sender of a document may ask to take it back."), field="Status/StatusCode")
+            raise Forbidden(
+                _("Only the sender of a document may ask to take it back."), field="Status/StatusCode"
+            )
         else:
-            raise NotFound(_("No document ${id} was sent to or by unit ${unit}."),
-                           field="Status/ResponseFor/DocumentId", id=document_id[:100], unit=unit_code)
+            raise NotFound(
+                _("No document ${id} was sent to or by unit ${unit}."),
+                field="Status/ResponseFor/DocumentId",
+                id=document_id[:100],
+                unit=unit_code,
+            )
     except ServiceError as exc:
         raise _refused(site, env, actor, unit_code, via, exc, "status", document_id)
-    audit.record(site, actor, "edxml.status", ds.path_of(document), via=via, document_id=document_id,
-                 status=status["status_code"], reported_at=status["timestamp"], applied=applied,
-                 deliveries=[d.key for d in deliveries])
+    audit.record(
+        site,
+        actor,
+        "edxml.status",
+        ds.path_of(document),
+        via=via,
+        document_id=document_id,
+        status=status["status_code"],
+        reported_at=status["timestamp"],
+        applied=applied,
+        deliveries=[d.key for d in deliveries],
+    )
     return deliveries, applied, status
 
 
@@ -274,7 +344,9 @@ def receive_status(site, env, unit_code, data, via, actor=None, recipient=None):
 
 def _staff(status):
     info = status.get("staff_info") or {}
-    return " — ".join(part for part in (info.get("staff", "").strip(), info.get("department", "").strip()) if part)
+    return " — ".join(
+        part for part in (info.get("staff", "").strip(), info.get("department", "").strip()) if part
+    )
 
 
 def _as_recipient(site, env, actor, delivery, status, via):
@@ -284,7 +356,7 @@ def _as_recipient(site, env, actor, delivery, status, via):
             ds.arrive(site, env, delivery)
             _tag_last(delivery, via, reported_at, _staff(status))
             return [delivery], True
-        return [delivery], False        # its arrival is known already
+        return [delivery], False  # its arrival is known already
     if _already_applied(delivery, code, reported_at):
         return [delivery], False
     _act(site, env, actor, delivery, code, status, via)
@@ -296,19 +368,37 @@ def _act(site, env, actor, delivery, code, status, via):
     workflow.check(delivery, action)
     reason = (status.get("description") or "").strip()
     if action.needs_reason and not reason:
-        raise ServiceError(_("Status ${code} needs a reason in ${element}."), field=REASON_FIELD, code=code,
-                           element=REASON_FIELD)
+        raise ServiceError(
+            _("Status ${code} needs a reason in ${element}."),
+            field=REASON_FIELD,
+            code=code,
+            element=REASON_FIELD,
+        )
     staff = _staff(status)
-    ds.act(site, env, actor, delivery, action.name, reason=reason if action.needs_reason else "",
-           note="" if action.needs_reason else reason, system=True)
+    ds.act(
+        site,
+        env,
+        actor,
+        delivery,
+        action.name,
+        reason=reason if action.needs_reason else "",
+        note="" if action.needs_reason else reason,
+        system=True,
+    )
     _tag_last(delivery, via, status["timestamp"], staff)
 
 
 def _as_sender(site, env, actor, document, status, via, recipient):
     code, reported_at = status["status_code"], status["timestamp"]
     if code != workflow.RECALL_ASKED:
-        raise Forbidden(_("As the sender you may only ask to take a document back (13); status ${code} is "
-                          "reported by its recipients."), field="Status/StatusCode", code=code)
+        raise Forbidden(
+            _(
+                "As the sender you may only ask to take a document back (13); status ${code} is "
+                "reported by its recipients."
+            ),
+            field="Status/StatusCode",
+            code=code,
+        )
     if recipient:
         delivery = document.delivery_for(recipient)
         if delivery is None or delivery.is_personal:
@@ -317,12 +407,16 @@ def _as_sender(site, env, actor, document, status, via, recipient):
     else:
         candidates = [d for d in document.deliveries.values() if d.recipient_code]
     done = [d for d in candidates if _already_applied(d, code, reported_at)]
-    todo = [d for d in candidates if d not in done and (recipient or d.state in workflow.ACTIONS["recall"].sources)]
+    todo = [
+        d
+        for d in candidates
+        if d not in done and (recipient or d.state in workflow.ACTIONS["recall"].sources)
+    ]
     if not todo:
         if done:
             return done, False
         if candidates:
-            workflow.check(candidates[0], workflow.ACTIONS["recall"])   # raises Conflict naming the state
+            workflow.check(candidates[0], workflow.ACTIONS["recall"])  # raises Conflict naming the state
         raise Conflict(_("No delivery of this document can be taken back now."), field="Status/StatusCode")
     for delivery in todo:
         _act(site, env, actor, delivery, code, status, via)

@@ -1,8 +1,9 @@
 """Incidents (R8.2, R8.4): opened by the services that detect them, read by the operator."""
+
 import uuid
 
-from ..errors import Conflict, ServiceError
 from ..clock import now_iso
+from ..errors import Conflict, ServiceError
 from ..i18n import _
 from ..resources.incidents import CLOSED, Incident
 from . import audit
@@ -10,9 +11,18 @@ from . import audit
 
 def open_incident(site, actor, kind, subject, unit_code=None, description="", actions=()):
     incident_id = uuid.uuid4().hex
-    site["incidents"].add(incident_id, Incident(
-        kind, subject, actor.login, now_iso(), unit_code=unit_code, description=description,
-        actions=actions))
+    site["incidents"].add(
+        incident_id,
+        Incident(
+            kind,
+            subject,
+            actor.login,
+            now_iso(),
+            unit_code=unit_code,
+            description=description,
+            actions=actions,
+        ),
+    )
     audit.record(site, actor, "incident.open", f"/incidents/{incident_id}", kind=kind, subject=subject)
     return incident_id
 

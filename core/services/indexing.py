@@ -8,12 +8,14 @@ listed in its unit's outbox (or drafts), a delivery in its recipient's inbox or 
 mailbox; the text index holds the subject, the notation, the content summary and the
 sender's name, folded so that accents and case do not matter.
 """
+
 from ..resources.documents import ISSUED
 from . import workflow
 
 
 def catalog_of(site):
     from ..catalog import ensure_catalog
+
     return ensure_catalog(site["catalog"])
 
 
@@ -27,17 +29,33 @@ def delivery_key(delivery):
 
 def _text(document):
     meta = document.meta
-    return " ".join(filter(None, (meta.get("subject"), document.notation, meta.get("content"),
-                                  (meta.get("from") or {}).get("organ_name"), meta.get("doc_type_name"))))
+    return " ".join(
+        filter(
+            None,
+            (
+                meta.get("subject"),
+                document.notation,
+                meta.get("content"),
+                (meta.get("from") or {}).get("organ_name"),
+                meta.get("doc_type_name"),
+            ),
+        )
+    )
 
 
 def document_record(document):
     box = f"out:{document.sender_code}" if document.state == ISSUED else f"draft:{document.sender_code}"
     return {
-        "box": [box], "state": document.state, "sender": document.sender_code,
-        "doc_type": document.meta.get("doc_type", ""), "document": document.id,
-        "date": document.issued_at or document.created_at, "due": document.meta.get("due_date") or None,
-        "open": False, "read": True, "text": _text(document),
+        "box": [box],
+        "state": document.state,
+        "sender": document.sender_code,
+        "doc_type": document.meta.get("doc_type", ""),
+        "document": document.id,
+        "date": document.issued_at or document.created_at,
+        "due": document.meta.get("due_date") or None,
+        "open": False,
+        "read": True,
+        "text": _text(document),
     }
 
 
@@ -45,11 +63,16 @@ def delivery_record(delivery):
     document = delivery.document
     box = f"personal:{delivery.recipient_login}" if delivery.is_personal else f"in:{delivery.recipient_code}"
     return {
-        "box": [box], "state": delivery.state, "sender": document.sender_code,
+        "box": [box],
+        "state": delivery.state,
+        "sender": document.sender_code,
         "recipient": delivery.recipient_login or delivery.recipient_code,
-        "doc_type": document.meta.get("doc_type", ""), "document": document.id,
-        "date": delivery.arrived_at or document.issued_at, "due": delivery.due or None,
-        "open": delivery.state in workflow.OPEN_STATES, "read": delivery.read_at is not None,
+        "doc_type": document.meta.get("doc_type", ""),
+        "document": document.id,
+        "date": delivery.arrived_at or document.issued_at,
+        "due": delivery.due or None,
+        "open": delivery.state in workflow.OPEN_STATES,
+        "read": delivery.read_at is not None,
         "text": _text(document),
     }
 
@@ -80,7 +103,7 @@ def _index_now(catalog, key, obj):
         catalog.unindex(key)
     elif obj.content_type == "Document":
         catalog.index(key, document_record(obj))
-    elif obj.state:      # a delivery queued for an adapter is not in the recipient's inbox yet
+    elif obj.state:  # a delivery queued for an adapter is not in the recipient's inbox yet
         catalog.index(key, delivery_record(obj))
     else:
         catalog.unindex(key)
@@ -95,7 +118,7 @@ def catch_up(site):
     keys = list(queue)
     for key in keys:
         _index_now(catalog, key, resolve_key(site, key))
-        queue.remove(key)     # one by one: keys queued meanwhile by other sends stay
+        queue.remove(key)  # one by one: keys queued meanwhile by other sends stay
     return len(keys)
 
 
@@ -121,6 +144,7 @@ def reindex_all(site, commit_every=None, echo=None):
     ``commit_every`` (a callable run every 1,000 documents) lets the CLI commit in batches.
     """
     from ..catalog import ATTRIBUTE, ensure_catalog
+
     folder = site["catalog"]
     if getattr(folder, ATTRIBUTE, None) is not None:
         delattr(folder, ATTRIBUTE)

@@ -5,6 +5,7 @@ documents being written; a person's mailbox holds the deliveries addressed to th
 caller says which boxes the user may read (``readable_boxes``), so a search never
 reaches a document outside them.
 """
+
 from ..errors import ServiceError, iso_date
 from ..i18n import _
 from . import indexing
@@ -49,8 +50,22 @@ def _page_args(page, size):
     return page, size
 
 
-def listing(site, env, boxes, state=None, sender=None, doc_type=None, date_from=None, date_to=None,
-            overdue=False, unread=None, text=None, sort="date", page=1, size=20):
+def listing(
+    site,
+    env,
+    boxes,
+    state=None,
+    sender=None,
+    doc_type=None,
+    date_from=None,
+    date_to=None,
+    overdue=False,
+    unread=None,
+    text=None,
+    sort="date",
+    page=1,
+    size=20,
+):
     """``(total, [Document or Delivery])`` of ``boxes``, filtered, newest first (or by deadline)."""
     if not boxes:
         return 0, []
@@ -60,10 +75,20 @@ def listing(site, env, boxes, state=None, sender=None, doc_type=None, date_from=
     for name, value in (("date_from", date_from), ("date_to", date_to)):
         iso_date(str(value)[:10] if value else "", name)
     total, keys = indexing.searchable(site).query(
-        boxes, state=state or None, sender=sender or None, doc_type=doc_type or None,
-        date_from=date_from or None, date_to=date_to or None,
-        overdue_on=env.today().isoformat() if overdue else None, unread=unread, text=text or None,
-        sort=sort, reverse=(sort == "date"), offset=(page - 1) * size, limit=size)
+        boxes,
+        state=state or None,
+        sender=sender or None,
+        doc_type=doc_type or None,
+        date_from=date_from or None,
+        date_to=date_to or None,
+        overdue_on=env.today().isoformat() if overdue else None,
+        unread=unread,
+        text=text or None,
+        sort=sort,
+        reverse=(sort == "date"),
+        offset=(page - 1) * size,
+        limit=size,
+    )
     rows = [obj for obj in (resolve_key(site, k) for k in keys) if obj is not None]
     return total, rows
 

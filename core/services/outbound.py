@@ -17,16 +17,17 @@ Layout under ``site["transport"]`` (declared by ``resources.containers.Transport
 A destination is delivered strictly in key order; a failing head blocks only its own
 destination (head-of-line) until it succeeds or becomes a dead letter.
 """
+
 import os
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from persistent.mapping import PersistentMapping
 
-from ..errors import NotFound
 from ..clock import iso, utc_now
+from ..errors import NotFound
 from ..i18n import _
 from . import audit
 
@@ -39,30 +40,40 @@ class Message(Persistent):
     dead_at = None
 
     def __init__(self, kind, document, document_id, recipient, sender, adapter, extra, queued_at):
-        self.kind = kind                  # "document" or "status"
-        self.document = document          # the Document's name in site["documents"]
-        self.document_id = document_id    # its edXML DocumentId
-        self.recipient = recipient        # the destination unit (whose adapter carries it)
-        self.sender = sender              # the unit that sent the document / acted
-        self.adapter = adapter            # the adapter named when it was queued (informative)
+        self.kind = kind  # "document" or "status"
+        self.document = document  # the Document's name in site["documents"]
+        self.document_id = document_id  # its edXML DocumentId
+        self.recipient = recipient  # the destination unit (whose adapter carries it)
+        self.sender = sender  # the unit that sent the document / acted
+        self.adapter = adapter  # the adapter named when it was queued (informative)
         self.extra = PersistentMapping(extra or {})
         self.queued_at = queued_at
         self.attempts = 0
-        self.next_attempt = queued_at     # ISO UTC; the head waits until then after a failure
+        self.next_attempt = queued_at  # ISO UTC; the head waits until then after a failure
         self.last_error = ""
 
     def as_dict(self):
-        return {"kind": self.kind, "document": self.document, "document_id": self.document_id,
-                "recipient": self.recipient, "sender": self.sender, "adapter": self.adapter,
-                "extra": dict(self.extra), "queued_at": self.queued_at, "attempts": self.attempts,
-                "next_attempt": self.next_attempt, "last_error": self.last_error, "dead_at": self.dead_at}
+        return {
+            "kind": self.kind,
+            "document": self.document,
+            "document_id": self.document_id,
+            "recipient": self.recipient,
+            "sender": self.sender,
+            "adapter": self.adapter,
+            "extra": dict(self.extra),
+            "queued_at": self.queued_at,
+            "attempts": self.attempts,
+            "next_attempt": self.next_attempt,
+            "last_error": self.last_error,
+            "dead_at": self.dead_at,
+        }
 
 
 class Destination(Persistent):
     """The queue of one destination unit and its lease (written only by workers)."""
 
     lease_owner = None
-    lease_until = None                    # ISO UTC
+    lease_until = None  # ISO UTC
 
     def __init__(self, code):
         self.code = code
@@ -90,7 +101,7 @@ def new_key(now=None):
         micros = int((now or utc_now()).timestamp() * 1_000_000)
         micros = max(micros, _last[0] + 1)
         _last[0] = micros
-    when = datetime.fromtimestamp(micros / 1_000_000, timezone.utc)
+    when = datetime.fromtimestamp(micros / 1_000_000, UTC)
     return f"{when.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z-{os.urandom(4).hex()}"
 
 
@@ -124,8 +135,15 @@ def enqueue(site, adapter, kind, document_id, recipient, sender=None, extra=None
     now = now or utc_now()
     key = new_key(now)
     destination(site, recipient, create=True).messages[key] = Message(
-        kind, document_id, document.document_id, recipient, sender or document.sender_code, adapter,
-        extra, iso(now))
+        kind,
+        document_id,
+        document.document_id,
+        recipient,
+        sender or document.sender_code,
+        adapter,
+        extra,
+        iso(now),
+    )
     return key
 
 
@@ -133,8 +151,13 @@ def status_extra(delivery):
     """What a status message must say as it was at this change (a later change may overwrite the
     delivery before the worker runs): the code, time, reason and who."""
     last = delivery.history[-1] if delivery.history else {}
-    return {"delivery": delivery.key, "status": delivery.state, "time": last.get("time") or delivery.arrived_at,
-            "description": last.get("reason") or last.get("note") or "", "staff": last.get("actor", "")}
+    return {
+        "delivery": delivery.key,
+        "status": delivery.state,
+        "time": last.get("time") or delivery.arrived_at,
+        "description": last.get("reason") or last.get("note") or "",
+        "staff": last.get("actor", ""),
+    }
 
 
 def status_changed(site, delivery, side="recipient"):
@@ -145,19 +168,33 @@ def status_changed(site, delivery, side="recipient"):
     delivery went through an adapter.
     """
     if delivery.recipient_code is None:
-        return None               # a personal delivery: no eOffice end to tell
+        return None  # a personal delivery: no eOffice end to tell
     document = delivery.document
     if side == "sender":
         if not delivery.transport:
             return None
-        extra = dict(status_extra(delivery), reporter=document.sender_code)   # the sender speaks (13: recall)
-        return enqueue(site, delivery.transport, "status", document.id, delivery.recipient_code,
-                       sender=document.sender_code, extra=extra)
+        extra = dict(status_extra(delivery), reporter=document.sender_code)  # the sender speaks (13: recall)
+        return enqueue(
+            site,
+            delivery.transport,
+            "status",
+            document.id,
+            delivery.recipient_code,
+            sender=document.sender_code,
+            extra=extra,
+        )
     sender = site["directory"].get(document.sender_code)
     if sender is None or not sender.adapter:
         return None
-    return enqueue(site, sender.adapter, "status", document.id, sender.code, sender=delivery.recipient_code,
-                   extra=status_extra(delivery))
+    return enqueue(
+        site,
+        sender.adapter,
+        "status",
+        document.id,
+        sender.code,
+        sender=delivery.recipient_code,
+        extra=status_extra(delivery),
+    )
 
 
 # -- subscribers (core/exchange.py): what a send or a status change queues, in its transaction ---------
@@ -182,18 +219,20 @@ def status_message(site, env, delivery, extra):
     """The edXML status message bytes of ``delivery`` as it was when queued (``status_extra``)."""
     from .. import edxml
     from . import edxml_io
+
     status = edxml_io.status_of(site, env, delivery)
     if extra.get("status"):
         status["status_code"] = extra["status"]
     if extra.get("time"):
-        status["timestamp"] = datetime.fromisoformat(extra["time"]).astimezone(env.timezone).isoformat(
-            timespec="seconds")
+        status["timestamp"] = (
+            datetime.fromisoformat(extra["time"]).astimezone(env.timezone).isoformat(timespec="seconds")
+        )
     if "description" in extra:
         status["description"] = extra.get("description") or ""
     if "staff" in extra:
         status["staff_info"] = dict(status.get("staff_info") or {}, staff=extra.get("staff") or "")
     reporter = site["directory"].get(extra.get("reporter") or "")
-    if reporter is not None:      # a sender's act: the status comes from the sender, not the recipient
+    if reporter is not None:  # a sender's act: the status comes from the sender, not the recipient
         status["from"] = {"organ_id": reporter.code, "organ_name": reporter.name}
     return edxml.build_status(status)
 
@@ -215,9 +254,18 @@ def overview(site, now=None):
         key, head = dest.head()
         if head is None:
             continue
-        rows.append({"code": code, "count": len(dest.messages), "head_key": key, "head": head,
-                     "oldest": head.queued_at, "leased": dest.leased(now_iso),
-                     "lease_owner": dest.lease_owner, "lease_until": dest.lease_until})
+        rows.append(
+            {
+                "code": code,
+                "count": len(dest.messages),
+                "head_key": key,
+                "head": head,
+                "oldest": head.queued_at,
+                "leased": dest.leased(now_iso),
+                "lease_owner": dest.lease_owner,
+                "lease_until": dest.lease_until,
+            }
+        )
     return rows
 
 
@@ -258,8 +306,16 @@ def retry(site, actor, key, now=None):
     message.attempts, message.dead_at = 0, None
     message.next_attempt = iso(now or utc_now())
     destination(site, message.recipient, create=True).messages[key] = message
-    audit.record(site, actor, "transport.retry", f"/transport/dead/{key}", recipient=message.recipient,
-                 kind=message.kind, document_id=message.document_id, last_error=message.last_error)
+    audit.record(
+        site,
+        actor,
+        "transport.retry",
+        f"/transport/dead/{key}",
+        recipient=message.recipient,
+        kind=message.kind,
+        document_id=message.document_id,
+        last_error=message.last_error,
+    )
     return message
 
 
@@ -267,6 +323,14 @@ def discard(site, actor, key):
     """Remove a dead letter for good."""
     message = get_dead(site, key)
     del dead_letters(site)[key]
-    audit.record(site, actor, "transport.discard", f"/transport/dead/{key}", recipient=message.recipient,
-                 kind=message.kind, document_id=message.document_id, last_error=message.last_error)
+    audit.record(
+        site,
+        actor,
+        "transport.discard",
+        f"/transport/dead/{key}",
+        recipient=message.recipient,
+        kind=message.kind,
+        document_id=message.document_id,
+        last_error=message.last_error,
+    )
     return message

@@ -8,8 +8,8 @@
 """
 
 from .. import permissions as sec
-from ..errors import ServiceError, iso_date
 from ..clock import iso
+from ..errors import ServiceError, iso_date
 from ..i18n import _
 from ..resources import directory as d
 from ..resources.registers import INCOMING
@@ -30,7 +30,9 @@ def _normal_notation(text):
 def _clean(sender_code, sender_name, notation, promulgation_date):
     notation = (notation or "").strip()
     if not notation:
-        raise ServiceError(_("Enter the number and notation written on the paper document."), field="notation")
+        raise ServiceError(
+            _("Enter the number and notation written on the paper document."), field="notation"
+        )
     if not (sender_code or sender_name or "").strip():
         raise ServiceError(_("Choose the sender or write its name."), field="sender")
     day = iso_date(promulgation_date, "promulgation_date")
@@ -49,14 +51,26 @@ def find_message(site, unit, sender_code, notation, promulgation_date):
         if delivery is None:
             continue
         meta = delivery.document.meta
-        if (_normal_notation(delivery.document.notation) == wanted
-                and meta.get("promulgation_date", "") == promulgation_date):
+        if (
+            _normal_notation(delivery.document.notation) == wanted
+            and meta.get("promulgation_date", "") == promulgation_date
+        ):
             return delivery
     return None
 
 
-def check(site, env, actor, unit, sender_code="", notation="", promulgation_date="", sender_name="",
-          subject="", scan=None):
+def check(
+    site,
+    env,
+    actor,
+    unit,
+    sender_code="",
+    notation="",
+    promulgation_date="",
+    sender_name="",
+    subject="",
+    scan=None,
+):
     """Run the R9.2 check for a paper document received by ``unit``; return ``(outcome, details)``.
 
     ``scan`` is an optional ``(name, fileobj)`` of the scanned paper, kept with a paper
@@ -73,13 +87,24 @@ def check(site, env, actor, unit, sender_code="", notation="", promulgation_date
             outcome = FOUND_AND_REGISTERED
         else:
             outcome = ALREADY_REGISTERED
-        audit.record(site, actor, "paper.check", f"/directory/{unit.code}", outcome=outcome,
-                     document=delivery.document.id, notation=notation)
-        return outcome, {"delivery": delivery, "document": delivery.document,
-                         "register_number": delivery.register_number}
+        audit.record(
+            site,
+            actor,
+            "paper.check",
+            f"/directory/{unit.code}",
+            outcome=outcome,
+            document=delivery.document.id,
+            notation=notation,
+        )
+        return outcome, {
+            "delivery": delivery,
+            "document": delivery.document,
+            "register_number": delivery.register_number,
+        }
     if sender is None or sender.connection_state == d.NOT_CONNECTED:
-        return PAPER_REGISTERED, _register_paper(site, env, actor, unit, sender, sender_code, sender_name,
-                                                 notation, day, subject, scan)
+        return PAPER_REGISTERED, _register_paper(
+            site, env, actor, unit, sender, sender_code, sender_name, notation, day, subject, scan
+        )
     return REFUSED_CONNECTED, _refuse(site, env, actor, unit, sender, notation, day, subject)
 
 
@@ -93,41 +118,85 @@ def _register_paper(site, env, actor, unit, sender, sender_code, sender_name, no
     scan_info = None
     if scan is not None:
         scan_info = _store_scan(site, env, scan)
-    entry = {"paper": True, "time": iso(now), "sender": sender_code,
-             "sender_name": sender.name if sender is not None else sender_name, "notation": notation,
-             "promulgation_date": day, "subject": (subject or "").strip(), "scan": scan_info,
-             "actor": actor.login, "on_behalf_of": actor.on_behalf_of}
+    entry = {
+        "paper": True,
+        "time": iso(now),
+        "sender": sender_code,
+        "sender_name": sender.name if sender is not None else sender_name,
+        "notation": notation,
+        "promulgation_date": day,
+        "subject": (subject or "").strip(),
+        "scan": scan_info,
+        "actor": actor.login,
+        "on_behalf_of": actor.on_behalf_of,
+    }
     number = registers.take_number(unit, INCOMING, year, entry)
-    audit.record(site, actor, "paper.register", f"/directory/{unit.code}/registers/{year}-in",
-                 number=number, sender=entry["sender_name"], notation=notation, scan=bool(scan_info))
+    audit.record(
+        site,
+        actor,
+        "paper.register",
+        f"/directory/{unit.code}/registers/{year}-in",
+        number=number,
+        sender=entry["sender_name"],
+        notation=notation,
+        scan=bool(scan_info),
+    )
     return {"register_number": number, "register_year": year, "entry": dict(entry, number=number)}
 
 
 def _store_scan(site, env, scan):
     """Check and store the scan in the attachment store; return its description for the register."""
     from ..filetypes import check_attachment
+
     name, fileobj = scan
     info = check_attachment(name, fileobj, env.attachment_policy)
     fileobj.seek(0)
     key = env.blob_store.put(site, fileobj)
-    return {"name": info["name"], "content_type": info["content_type"], "size": info["size"], "sha256": key,
-            "store": env.blob_store.name}
+    return {
+        "name": info["name"],
+        "content_type": info["content_type"],
+        "size": info["size"],
+        "sha256": key,
+        "store": env.blob_store.name,
+    }
 
 
 def _refuse(site, env, actor, unit, sender, notation, day, subject):
     from .incidents import open_incident
+
     incident_id = open_incident(
-        site, actor, "paper_without_electronic", f"/directory/{sender.code}", unit_code=sender.code,
+        site,
+        actor,
+        "paper_without_electronic",
+        f"/directory/{sender.code}",
+        unit_code=sender.code,
         description=f"{notation} ({day}) from {sender.name} reached {unit.name} on paper only. {subject or ''}".strip(),
-        actions=["paper document refused", "sender notified to issue it electronically"])
+        actions=["paper document refused", "sender notified to issue it electronically"],
+    )
     notified = []
     for user in _clerks_of(site, sender):
-        accounts.notify(user, _("${unit} received your document ${notation} of ${date} on paper only: it is refused. "
-                                "Issue it electronically through the hub."),
-                        unit=unit.name, notation=notation, date=day)
+        accounts.notify(
+            user,
+            _(
+                "${unit} received your document ${notation} of ${date} on paper only: it is refused. "
+                "Issue it electronically through the hub."
+            ),
+            unit=unit.name,
+            notation=notation,
+            date=day,
+        )
         notified.append(user.login)
-    audit.record(site, actor, "paper.refuse", f"/directory/{unit.code}", sender=sender.code, notation=notation,
-                 promulgation_date=day, incident=incident_id, notified=notified)
+    audit.record(
+        site,
+        actor,
+        "paper.refuse",
+        f"/directory/{unit.code}",
+        sender=sender.code,
+        notation=notation,
+        promulgation_date=day,
+        incident=incident_id,
+        notified=notified,
+    )
     return {"incident": incident_id, "notified": notified, "sender": sender}
 
 
@@ -138,8 +207,11 @@ def _clerks_of(site, unit):
         if principal.startswith("user:"):
             people[principal[5:]] = roles
     for wanted in (sec.CLERK, sec.LEADER):
-        found = [site["users"][login] for login, roles in sorted(people.items())
-                 if wanted in roles and login in site["users"]]
+        found = [
+            site["users"][login]
+            for login, roles in sorted(people.items())
+            if wanted in roles and login in site["users"]
+        ]
         if found:
             return found
     return []

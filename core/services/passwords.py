@@ -1,4 +1,5 @@
 """Password hashing with argon2id (argon2-cffi) and the password policy."""
+
 import functools
 import secrets
 
@@ -16,12 +17,30 @@ def _dummy_hash():
     """Verified against when the login is unknown, so both paths cost the same time."""
     return _hasher.hash(secrets.token_urlsafe(16))
 
+
 MIN_LENGTH = 10
-COMMON = frozenset({
-    "1234567890", "12345678910", "0123456789", "qwertyuiop", "password123", "matkhau123",
-    "abc1234567", "11111111111", "1111111111", "admin12345", "administrator", "iloveyou12",
-    "password1234", "passw0rd123", "0987654321", "qwerty12345", "a123456789", "123456789a",
-})
+COMMON = frozenset(
+    {
+        "1234567890",
+        "12345678910",
+        "0123456789",
+        "qwertyuiop",
+        "password123",
+        "matkhau123",
+        "abc1234567",
+        "11111111111",
+        "1111111111",
+        "admin12345",
+        "administrator",
+        "iloveyou12",
+        "password1234",
+        "passw0rd123",
+        "0987654321",
+        "qwerty12345",
+        "a123456789",
+        "123456789a",
+    }
+)
 
 
 class PasswordPolicyError(ServiceError):

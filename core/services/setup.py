@@ -1,4 +1,5 @@
 """Creating the site in a new database."""
+
 import transaction
 
 from .. import evolve
@@ -14,8 +15,10 @@ def ensure_site(zodb_root, tm=None):
     site = Site()
     site.ensure_containers()
     from ..catalog import ensure_catalog
-    ensure_catalog(site["catalog"])   # made once here, not by the first concurrent sends
+
+    ensure_catalog(site["catalog"])  # made once here, not by the first concurrent sends
     from .indexing import queue_of
+
     queue_of(site)
     site.generation = evolve.current_generation()
     zodb_root[APP_ROOT_KEY] = site

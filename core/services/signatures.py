@@ -13,6 +13,7 @@ verification trusts, and keeps what it found:
 - an edXML package is signed in its envelope with the same key (``sign_package``) and its
   envelope signature verified on import (``verify_package``).
 """
+
 import hashlib
 import io
 import logging
@@ -24,8 +25,8 @@ from pyramid.i18n import TranslationString
 from pyramid.settings import asbool
 
 from .. import signing
-from ..errors import DocumentError, NotFound, ServiceError
 from ..clock import iso, now_iso, utc_now
+from ..errors import DocumentError, NotFound, ServiceError
 from ..i18n import _
 from ..resources.trust import TrustRoot, find_trust, trust_store
 from . import audit
@@ -84,6 +85,7 @@ def _message(exc):
 def load_certificate(data):
     """A ``cryptography`` certificate from PEM or DER bytes; ``SignatureError`` when it is neither."""
     from cryptography import x509
+
     data = bytes(data or b"")
     if not data.strip():
         raise SignatureError(_("Choose a certificate file."), field="certificate")
@@ -110,18 +112,26 @@ def certificate_facts(cert):
     """What the management screen shows of a certificate."""
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding
+
     der = cert.public_bytes(Encoding.DER)
     try:
         ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         ca = False
-    return {"der": der, "fingerprint": fingerprint(der), "subject": _name(cert.subject),
-            "issuer": _name(cert.issuer), "not_before": iso(cert.not_valid_before_utc),
-            "not_after": iso(cert.not_valid_after_utc), "ca": ca, "serial": format(cert.serial_number, "x")}
+    return {
+        "der": der,
+        "fingerprint": fingerprint(der),
+        "subject": _name(cert.subject),
+        "issuer": _name(cert.issuer),
+        "not_before": iso(cert.not_valid_before_utc),
+        "not_after": iso(cert.not_valid_after_utc),
+        "ca": ca,
+        "serial": format(cert.serial_number, "x"),
+    }
 
 
 def expiry_state(not_after_iso, now=None):
-    """"expired", "expiring" (within ``EXPIRING_DAYS``) or ""."""
+    """ "expired", "expiring" (within ``EXPIRING_DAYS``) or ""."""
     now = now or utc_now()
     end = datetime.fromisoformat(not_after_iso)
     if end <= now:
@@ -140,11 +150,21 @@ def add_root(site, actor, data, unit_code=None):
     """Trust the CA certificate in ``data`` (PEM or DER) for every unit, or for ``unit_code`` only."""
     facts = certificate_facts(load_certificate(data))
     if not facts["ca"]:
-        raise SignatureError(_("The certificate of ${subject} is not a CA certificate: only a certification "
-                               "authority can be a trust root."), field="certificate", subject=facts["subject"])
+        raise SignatureError(
+            _(
+                "The certificate of ${subject} is not a CA certificate: only a certification "
+                "authority can be a trust root."
+            ),
+            field="certificate",
+            subject=facts["subject"],
+        )
     if expiry_state(facts["not_after"]) == "expired":
-        raise SignatureError(_("The certificate of ${subject} expired on ${date}."), field="certificate",
-                             subject=facts["subject"], date=facts["not_after"][:10])
+        raise SignatureError(
+            _("The certificate of ${subject} expired on ${date}."),
+            field="certificate",
+            subject=facts["subject"],
+            date=facts["not_after"][:10],
+        )
     if unit_code is not None and unit_code not in site["directory"]:
         raise NotFound(_("Unknown unit ${code}."), field="unit", code=unit_code)
     store = trust_store(site)
@@ -152,10 +172,25 @@ def add_root(site, actor, data, unit_code=None):
     if facts["fingerprint"] in roots:
         raise SignatureError(_("This certificate is already trusted."), field="certificate")
     roots[facts["fingerprint"]] = TrustRoot(
-        facts["der"], facts["fingerprint"], facts["subject"], facts["issuer"], facts["not_before"],
-        facts["not_after"], actor.login, now_iso(), unit_code)
-    audit.record(site, actor, "signing.root.add", _root_path(unit_code), fingerprint=facts["fingerprint"],
-                 subject=facts["subject"], not_after=facts["not_after"])
+        facts["der"],
+        facts["fingerprint"],
+        facts["subject"],
+        facts["issuer"],
+        facts["not_before"],
+        facts["not_after"],
+        actor.login,
+        now_iso(),
+        unit_code,
+    )
+    audit.record(
+        site,
+        actor,
+        "signing.root.add",
+        _root_path(unit_code),
+        fingerprint=facts["fingerprint"],
+        subject=facts["subject"],
+        not_after=facts["not_after"],
+    )
     return roots[facts["fingerprint"]]
 
 
@@ -164,9 +199,13 @@ def remove_root(site, actor, fp, unit_code=None):
     roots = store.roots_of(unit_code) if store is not None else {}
     root = roots.get(fp) if fp else None
     if root is None:
-        raise NotFound(_("No trusted certificate ${fingerprint}."), field="fingerprint", fingerprint=(fp or "")[:64])
+        raise NotFound(
+            _("No trusted certificate ${fingerprint}."), field="fingerprint", fingerprint=(fp or "")[:64]
+        )
     del roots[fp]
-    audit.record(site, actor, "signing.root.remove", _root_path(unit_code), fingerprint=fp, subject=root.subject)
+    audit.record(
+        site, actor, "signing.root.remove", _root_path(unit_code), fingerprint=fp, subject=root.subject
+    )
     return root
 
 
@@ -183,8 +222,11 @@ def unit_roots(site):
     store = find_trust(site)
     if store is None:
         return {}
-    return {code: sorted(u.roots.values(), key=lambda r: r.subject)
-            for code, u in store.units.items() if len(u.roots)}
+    return {
+        code: sorted(u.roots.values(), key=lambda r: r.subject)
+        for code, u in store.units.items()
+        if len(u.roots)
+    }
 
 
 def trust_for(site, unit_code, settings=None):
@@ -200,8 +242,11 @@ def trust_for(site, unit_code, settings=None):
 
 
 def _trust_key(trust):
-    return (frozenset(fingerprint(d) for d in trust.roots), frozenset(fingerprint(d) for d in trust.intermediates),
-            trust.fetch)
+    return (
+        frozenset(fingerprint(d) for d in trust.roots),
+        frozenset(fingerprint(d) for d in trust.intermediates),
+        trust.fetch,
+    )
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -244,13 +289,19 @@ def set_key(site, actor, unit, data, settings=None, operator=False):
     values = {name: str(data.get(name) or "").strip() for name in KEY_FIELDS if name not in ("kind", "stamp")}
     key = signing.KeyRef(kind=kind, stamp=bool(data.get("stamp")), **values)
     if not key.secret_name:
-        raise SignatureError(_("Name the secret (passphrase or PIN) that opens the key."), field="secret_name")
+        raise SignatureError(
+            _("Name the secret (passphrase or PIN) that opens the key."), field="secret_name"
+        )
     if not all(c.isalnum() or c in "-_." for c in key.secret_name):
-        raise SignatureError(_("A secret name has letters, digits, dots, dashes and underscores only."),
-                             field="secret_name")
+        raise SignatureError(
+            _("A secret name has letters, digits, dots, dashes and underscores only."), field="secret_name"
+        )
     if not operator and not key.secret_name.lower().startswith(unit.code.lower()):
-        raise SignatureError(_("The secret's name must begin with the unit's code ${code}."), field="secret_name",
-                             code=unit.code)
+        raise SignatureError(
+            _("The secret's name must begin with the unit's code ${code}."),
+            field="secret_name",
+            code=unit.code,
+        )
     if kind == signing.PKCS12:
         if not key.path or not key.path.startswith("/"):
             raise SignatureError(_("Give the full path of the PKCS#12 file on the server."), field="path")
@@ -260,16 +311,28 @@ def set_key(site, actor, unit, data, settings=None, operator=False):
     else:
         modules = pkcs11_modules(settings)
         if key.path and key.path not in modules:
-            raise SignatureError(_("This PKCS#11 module is not among the ones the operator allows."), field="path")
+            raise SignatureError(
+                _("This PKCS#11 module is not among the ones the operator allows."), field="path"
+            )
         if not key.token_label:
             raise SignatureError(_("Give the label of the token."), field="token_label")
         if not key.key_label:
             raise SignatureError(_("Give the label of the key on the token."), field="key_label")
     previous = trust_store(site).key_of(unit.code)
     trust_store(site).set_key(unit.code, key.as_dict())
-    audit.record(site, actor, "signing.key.set", f"/directory/{unit.code}", kind=kind, path=key.path,
-                 token_label=key.token_label, key_label=key.key_label, secret_name=key.secret_name,
-                 stamp=key.stamp, previous_kind=(previous or {}).get("kind", ""))
+    audit.record(
+        site,
+        actor,
+        "signing.key.set",
+        f"/directory/{unit.code}",
+        kind=kind,
+        path=key.path,
+        token_label=key.token_label,
+        key_label=key.key_label,
+        secret_name=key.secret_name,
+        stamp=key.stamp,
+        previous_kind=(previous or {}).get("kind", ""),
+    )
     return key
 
 
@@ -305,17 +368,25 @@ def test_key(site, env, unit):
     if key is None:
         raise SignatureError(_("The unit has no signing key."), field="kind")
     found = signers(env)
-    signer = next((s for s in found if s.format != "edxml" and s.handles("test.pdf", "application/pdf")), None)
+    signer = next(
+        (s for s in found if s.format != "edxml" and s.handles("test.pdf", "application/pdf")), None
+    )
     if signer is None:
         raise SignatureError(_("No signing plugin for PDF is enabled."), field="kind")
     try:
-        signed = signer.sign(tiny_pdf("LienThong key test"), key, env.settings, reason="Key test",
-                             signer_name=key.signer_name)
+        signed = signer.sign(
+            tiny_pdf("LienThong key test"), key, env.settings, reason="Key test", signer_name=key.signer_name
+        )
     except signing.SigningError as exc:
-        raise SignatureError(_("The key cannot sign: ${reason}"), field="kind", reason=_message(exc)) from None
+        raise SignatureError(
+            _("The key cannot sign: ${reason}"), field="kind", reason=_message(exc)
+        ) from None
     reports = signer.verify(signed, trust_for(site, unit.code, env.settings), env.settings)
-    report = reports[-1] if reports else signing.SignatureReport(badge=signing.INVALID, format=signer.name,
-                                                                 target="test.pdf")
+    report = (
+        reports[-1]
+        if reports
+        else signing.SignatureReport(badge=signing.INVALID, format=signer.name, target="test.pdf")
+    )
     result = report.as_dict()
     result["not_after"] = (report.details or {}).get("not_after", "")
     return result
@@ -342,29 +413,55 @@ def sign_attachments(site, env, actor, document, unit):
         with open_attachment(site, env, attachment) as stream:
             data = stream.read()
         try:
-            out = signer.sign(data, key, env.settings, reason=_signing_reason(document),
-                              location=unit.name, signer_name=key.signer_name)
+            out = signer.sign(
+                data,
+                key,
+                env.settings,
+                reason=_signing_reason(document),
+                location=unit.name,
+                signer_name=key.signer_name,
+            )
         except signing.SigningError as exc:
-            raise DocumentError(_("The document \u201c${subject}\u201d cannot be signed (${name}): ${reason}"),
-                                field="signature", subject=document.title[:120], name=name,
-                                reason=_message(exc)) from None
+            raise DocumentError(
+                _("The document \u201c${subject}\u201d cannot be signed (${name}): ${reason}"),
+                field="signature",
+                subject=document.title[:120],
+                name=name,
+                reason=_message(exc),
+            ) from None
         before = attachment.sha256
         stored = env.blob_store.put(site, io.BytesIO(out))
         attachment.sha256, attachment.size, attachment.store = stored, len(out), env.blob_store.name
-        signed.append({"target": name, "format": signer.name, "key": _key_label(key), "time": now,
-                       "sha256_before": before, "sha256": stored})
+        signed.append(
+            {
+                "target": name,
+                "format": signer.name,
+                "key": _key_label(key),
+                "time": now,
+                "sha256_before": before,
+                "sha256": stored,
+            }
+        )
     if signed:
         applied = getattr(document, "signatures_applied", None)
         if not isinstance(applied, PersistentList):
             document.signatures_applied = applied = PersistentList()
         applied.extend(signed)
-        audit.record(site, actor, "document.sign", f"/documents/{document.id}",
-                     attachments=[s["target"] for s in signed], key=_key_label(key))
+        audit.record(
+            site,
+            actor,
+            "document.sign",
+            f"/documents/{document.id}",
+            attachments=[s["target"] for s in signed],
+            key=_key_label(key),
+        )
     return signed
 
 
 def _signing_reason(document):
-    return f"{document.meta.get('doc_type_name') or document.meta.get('doc_type') or ''}: {document.title}"[:200]
+    return f"{document.meta.get('doc_type_name') or document.meta.get('doc_type') or ''}: {document.title}"[
+        :200
+    ]
 
 
 def _key_label(key):
@@ -403,13 +500,20 @@ def verify_document(site, env, document, trust):
         with open_attachment(site, env, attachment) as stream:
             if not (hasattr(stream, "seekable") and stream.seekable()):
                 stream = io.BytesIO(stream.read())
-            try:   # a file, not bytes: a large scan is not read into memory to find it unsigned
+            try:  # a file, not bytes: a large scan is not read into memory to find it unsigned
                 found_reports = signer.verify(stream, trust, env.settings)
-            except Exception as exc:  # the contract says verify never raises; a broken plugin must not stop mail
+            except (
+                Exception
+            ) as exc:  # the contract says verify never raises; a broken plugin must not stop mail
                 log.exception("signer %s failed on %s", signer.name, attachment.name)
-                found_reports = [signing.SignatureReport(badge=signing.INVALID, format=signer.name,
-                                                         target=attachment.name,
-                                                         reason=f"verification failed: {exc}")]
+                found_reports = [
+                    signing.SignatureReport(
+                        badge=signing.INVALID,
+                        format=signer.name,
+                        target=attachment.name,
+                        reason=f"verification failed: {exc}",
+                    )
+                ]
         for report in found_reports:
             out = report.as_dict()
             out["target"] = out.get("target") or attachment.name
@@ -436,7 +540,7 @@ def verify_delivery(site, env, delivery):
         return []
     trust = trust_for(site, _recipient_unit_code(site, delivery), env.settings)
     reports = verify_document(site, env, document, trust)
-    delivery.signatures = tuple(reports)      # kept as found, inside the delivery's own record
+    delivery.signatures = tuple(reports)  # kept as found, inside the delivery's own record
     delivery.signatures_checked_at = iso(env.now())
     return reports
 
@@ -450,10 +554,13 @@ def sign_package(site, env, unit, data):
     if signer is None:
         return data
     try:
-        return signer.sign(data, key, env.settings, reason="edXML", location=unit.name, signer_name=key.signer_name)
+        return signer.sign(
+            data, key, env.settings, reason="edXML", location=unit.name, signer_name=key.signer_name
+        )
     except signing.SigningError as exc:
-        raise SignatureError(_("The edXML package cannot be signed: ${reason}"), field="signature",
-                             reason=_message(exc)) from None
+        raise SignatureError(
+            _("The edXML package cannot be signed: ${reason}"), field="signature", reason=_message(exc)
+        ) from None
 
 
 def verify_package(site, env, unit_code, data):
@@ -465,8 +572,14 @@ def verify_package(site, env, unit_code, data):
         found = signer.verify(data, trust_for(site, unit_code, env.settings), env.settings)
     except Exception as exc:
         log.exception("signer %s failed on an edXML package", signer.name)
-        found = [signing.SignatureReport(badge=signing.INVALID, format=signer.name, target="edxml",
-                                         reason=f"verification failed: {exc}")]
+        found = [
+            signing.SignatureReport(
+                badge=signing.INVALID,
+                format=signer.name,
+                target="edxml",
+                reason=f"verification failed: {exc}",
+            )
+        ]
     return [_plain(r.as_dict()) for r in found]
 
 

@@ -1,16 +1,17 @@
 """API tokens: made for a unit by an admin (systems, scripts) or by logging in through the API."""
+
 import hashlib
 import secrets
 import uuid
 from datetime import timedelta
 
-from ..errors import NotFound, ServiceError
 from .. import clock
+from ..errors import NotFound, ServiceError
 from ..i18n import _
 from ..resources.tokens import SYSTEM, ApiToken
 from . import audit
 
-PREFIX = "lt_"   # recognisable in logs and secret scanners
+PREFIX = "lt_"  # recognisable in logs and secret scanners
 
 
 def digest(secret):
@@ -21,6 +22,7 @@ def create(site, actor, unit_code, label, kind=SYSTEM, login=None, ttl=None, epo
     """Make a token and return ``(token, secret)``; the secret is not kept and cannot be shown again."""
     if kind == SYSTEM:
         from .directory import active_unit
+
         active_unit(site, unit_code, "unit")
     label = (label or "").strip()
     if not label:
@@ -28,14 +30,24 @@ def create(site, actor, unit_code, label, kind=SYSTEM, login=None, ttl=None, epo
     secret = PREFIX + secrets.token_urlsafe(32)
     now = clock.utc_now()
     token = ApiToken(
-        token_id=uuid.uuid4().hex, digest=digest(secret), kind=kind, unit_code=unit_code, label=label[:200],
-        created=clock.iso(now), created_by=actor.login, login=login,
-        expires=clock.iso(now + timedelta(seconds=ttl)) if ttl else None, epoch=epoch)
+        token_id=uuid.uuid4().hex,
+        digest=digest(secret),
+        kind=kind,
+        unit_code=unit_code,
+        label=label[:200],
+        created=clock.iso(now),
+        created_by=actor.login,
+        login=login,
+        expires=clock.iso(now + timedelta(seconds=ttl)) if ttl else None,
+        epoch=epoch,
+    )
     if kind != SYSTEM and login:
         prune_login_tokens(site, login, clock.iso(now))
     site["tokens"].add_token(token)
     if kind == SYSTEM:
-        audit.record(site, actor, "token.create", f"/tokens/{token.token_id}", unit=unit_code, label=token.label)
+        audit.record(
+            site, actor, "token.create", f"/tokens/{token.token_id}", unit=unit_code, label=token.label
+        )
     return token, secret
 
 
@@ -58,7 +70,9 @@ def revoke(site, actor, token_id):
         raise NotFound(_("Unknown token."), field="token")
     if not token.revoked:
         token.revoked = clock.now_iso()
-        audit.record(site, actor, "token.revoke", f"/tokens/{token_id}", unit=token.unit_code, label=token.label)
+        audit.record(
+            site, actor, "token.revoke", f"/tokens/{token_id}", unit=token.unit_code, label=token.label
+        )
     return token
 
 

@@ -12,8 +12,16 @@ class Unstored:
 
 
 #: view modules that add URL-dispatch routes in their own ``includeme``
-ROUTE_MODULES = ("directory", "manage_units", "manage_users", "profile", "delegations", "directory_io",
-                 "manage_signing", "manage_transport")
+ROUTE_MODULES = (
+    "directory",
+    "manage_units",
+    "manage_users",
+    "profile",
+    "delegations",
+    "directory_io",
+    "manage_signing",
+    "manage_transport",
+)
 
 
 def includeme(config):

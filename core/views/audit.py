@@ -2,6 +2,7 @@
 
 Reading the log is itself put on the record (who looked, with which filter).
 """
+
 from urllib.parse import urlencode
 
 from pyramid.view import view_config
@@ -59,18 +60,43 @@ def audit_log(request):
     if request.params.get("verify"):
         broken = log.verify()
         chain_ok = broken is None
-        verified = (translate(request, _("The chain is intact: ${count} entries."), count=total)
-                    if broken is None else
-                    translate(request, _("The chain is broken at entry ${seq}: ${reason}"),
-                              seq=broken.seq, reason=translate(request, BREAK_REASONS[broken.kind],
-                                                               seq=broken.seq)))
-    audit.record(request.site, request.actor, "audit.view", "/audit",
-                 filter_actor=actor or None, filter_action=action or None, page=page_number,
-                 verify=bool(verified))
-    def page_url(number):
-        return request.application_url + "/audit?" + urlencode({"actor": actor, "action": action, "page": number})
+        verified = (
+            translate(request, _("The chain is intact: ${count} entries."), count=total)
+            if broken is None
+            else translate(
+                request,
+                _("The chain is broken at entry ${seq}: ${reason}"),
+                seq=broken.seq,
+                reason=translate(request, BREAK_REASONS[broken.kind], seq=broken.seq),
+            )
+        )
+    audit.record(
+        request.site,
+        request.actor,
+        "audit.view",
+        "/audit",
+        filter_actor=actor or None,
+        filter_action=action or None,
+        page=page_number,
+        verify=bool(verified),
+    )
 
-    return page(request, translate(request, _("Audit log")), entries=entries, actor=actor, action=action,
-                newer_url=page_url(page_number - 1) if page_number > 1 else None,
-                older_url=page_url(page_number + 1) if more else None,
-                verified=verified, chain_ok=chain_ok, total=total)
+    def page_url(number):
+        return (
+            request.application_url
+            + "/audit?"
+            + urlencode({"actor": actor, "action": action, "page": number})
+        )
+
+    return page(
+        request,
+        translate(request, _("Audit log")),
+        entries=entries,
+        actor=actor,
+        action=action,
+        newer_url=page_url(page_number - 1) if page_number > 1 else None,
+        older_url=page_url(page_number + 1) if more else None,
+        verified=verified,
+        chain_ok=chain_ok,
+        total=total,
+    )

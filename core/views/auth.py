@@ -1,12 +1,12 @@
 """Logging in and out."""
+
 from pyramid.httpexceptions import HTTPSeeOther
-from pyramid.security import forget, remember
-from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
+from ..i18n import _, translate
 from ..resources.site import Site
 from ..services import accounts, audit
-from ..i18n import _, translate
 from .base import page
 
 
@@ -17,28 +17,46 @@ def safe_came_from(request, value):
     return request.application_url + "/"
 
 
-@view_config(context=Site, name="login", renderer="login.pt", permission=NO_PERMISSION_REQUIRED,
-             request_method="GET")
+@view_config(
+    context=Site, name="login", renderer="login.pt", permission=NO_PERMISSION_REQUIRED, request_method="GET"
+)
 def login_form(request):
     if request.identity is not None:
         return HTTPSeeOther(safe_came_from(request, request.params.get("came_from")))
-    return page(request, translate(request, _("Log in")), anonymous_form=True,
-                came_from=request.params.get("came_from", ""),
-                login="", error=None)
+    return page(
+        request,
+        translate(request, _("Log in")),
+        anonymous_form=True,
+        came_from=request.params.get("came_from", ""),
+        login="",
+        error=None,
+    )
 
 
-@view_config(context=Site, name="login", renderer="login.pt", permission=NO_PERMISSION_REQUIRED,
-             request_method="POST")
+@view_config(
+    context=Site, name="login", renderer="login.pt", permission=NO_PERMISSION_REQUIRED, request_method="POST"
+)
 def login_submit(request):
     login = request.POST.get("login", "")
     password = request.POST.get("password", "")
     came_from = request.POST.get("came_from", "")
-    user = accounts.authenticate(request.site, login, password, client=request.client_address,
-                                 lockout=accounts.LockoutPolicy.from_settings(request.registry.settings))
+    user = accounts.authenticate(
+        request.site,
+        login,
+        password,
+        client=request.client_address,
+        lockout=accounts.LockoutPolicy.from_settings(request.registry.settings),
+    )
     if user is None:
         request.response.status = 401
-        return page(request, translate(request, _("Log in")), anonymous_form=True, came_from=came_from, login=login,
-                    error=translate(request, _("The login or password is incorrect.")))
+        return page(
+            request,
+            translate(request, _("Log in")),
+            anonymous_form=True,
+            came_from=came_from,
+            login=login,
+            error=translate(request, _("The login or password is incorrect.")),
+        )
     request.session.invalidate()  # a fresh session on login: no fixation
     headers = remember(request, user.login)
     if user.must_change_password:

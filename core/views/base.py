@@ -1,4 +1,5 @@
 """What every page's layout needs."""
+
 from pyramid.csrf import get_csrf_token
 
 from .. import permissions as sec

@@ -5,6 +5,7 @@ stores the delegation's id in the session; the security policy lends the delegat
 rights on each request only while the delegation is current, so a revoked or expired
 delegation stops at once.
 """
+
 from datetime import timedelta
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
@@ -12,22 +13,29 @@ from pyramid.view import view_config
 
 from .. import permissions as sec
 from ..errors import ServiceError
+from ..factories import self_factory
 from ..i18n import _, translate
 from ..resources.delegations import MAILBOX, PERMISSIONS, ROLE
 from ..security import ACTING_FOR_SESSION_KEY, current_delegation, delegation_changed
 from ..services import accounts, audit, delegations
 from .base import field_errors, local_time, page, refused
-from ..factories import self_factory
 from .home import ROLE_TITLES
 
 STATES = {
-    "active": _("active"), "scheduled": _("scheduled"), "expired": _("expired"), "revoked": _("revoked"),
+    "active": _("active"),
+    "scheduled": _("scheduled"),
+    "expired": _("expired"),
+    "revoked": _("revoked"),
 }
 PERMISSION_TITLES = {
-    sec.READ_MAILBOX: _("Read the unit mailbox"), sec.SEND: _("Send documents"),
-    sec.REGISTER: _("Register documents"), sec.ASSIGN: _("Assign documents"),
-    sec.PROCESS: _("Process documents"), sec.DRAFT: _("Draft documents"),
-    sec.APPROVE: _("Approve drafts"), sec.ISSUE: _("Issue documents"),
+    sec.READ_MAILBOX: _("Read the unit mailbox"),
+    sec.SEND: _("Send documents"),
+    sec.REGISTER: _("Register documents"),
+    sec.ASSIGN: _("Assign documents"),
+    sec.PROCESS: _("Process documents"),
+    sec.DRAFT: _("Draft documents"),
+    sec.APPROVE: _("Approve drafts"),
+    sec.ISSUE: _("Issue documents"),
 }
 FORM_FIELDS = ("delegate", "start", "end", "scope", "role", "note")
 
@@ -39,8 +47,12 @@ def describe(request, site, d):
     unit = site["directory"].get(d.unit_code or "")
     unit_name = unit.name if unit is not None else (d.unit_code or "")
     if d.scope == ROLE:
-        return translate(request, _("Role ${role} on ${unit}"),
-                         role=translate(request, ROLE_TITLES.get(d.role, d.role)), unit=unit_name)
+        return translate(
+            request,
+            _("Role ${role} on ${unit}"),
+            role=translate(request, ROLE_TITLES.get(d.role, d.role)),
+            unit=unit_name,
+        )
     names = ", ".join(translate(request, PERMISSION_TITLES.get(p, p)) for p in d.permissions)
     return translate(request, _("${permissions} on ${unit}"), permissions=names, unit=unit_name)
 
@@ -50,11 +62,17 @@ def delegation_row(request, site, d, day):
     delegator, delegate = users.get(d.delegator), users.get(d.delegate)
     state = d.state(day)
     return {
-        "id": d.delegation_id, "delegator": d.delegator, "delegate": d.delegate,
+        "id": d.delegation_id,
+        "delegator": d.delegator,
+        "delegate": d.delegate,
         "delegator_name": delegator.fullname if delegator is not None else d.delegator,
         "delegate_name": delegate.fullname if delegate is not None else d.delegate,
-        "start": d.start, "end": d.end, "scope": describe(request, site, d), "note": d.note,
-        "state": state, "state_title": translate(request, STATES[state]),
+        "start": d.start,
+        "end": d.end,
+        "scope": describe(request, site, d),
+        "note": d.note,
+        "state": state,
+        "state_title": translate(request, STATES[state]),
         "revoked": local_time(request, d.revoked) if d.revoked else "",
     }
 
@@ -68,8 +86,10 @@ def _page(request, errors=None, form=None):
     user = request.context
     day = request.env.today().isoformat()
     store = site["delegations"]
-    given = [delegation_row(request, site, d, day) for d in sorted(store.given_by(user.login), key=_sort_key,
-                                                                      reverse=True)]
+    given = [
+        delegation_row(request, site, d, day)
+        for d in sorted(store.given_by(user.login), key=_sort_key, reverse=True)
+    ]
     usable = {d.delegation_id for d in delegations.usable_by(site, user.login, day)}
     received = []
     for d in sorted(store.received_by(user.login), key=_sort_key, reverse=True):
@@ -78,29 +98,51 @@ def _page(request, errors=None, form=None):
         received.append(row)
     # the roles this user can lend: unit roles on their units (never unit admin)
     role_choices = [
-        {"value": f"{code}|{role}", "title": translate(request, ROLE_TITLES.get(role, role)),
-         "unit_name": site["directory"][code].name if code in site["directory"] else code}
-        for code, role in accounts.role_grants(site, user) if code and role != sec.UNIT_ADMIN
+        {
+            "value": f"{code}|{role}",
+            "title": translate(request, ROLE_TITLES.get(role, role)),
+            "unit_name": site["directory"][code].name if code in site["directory"] else code,
+        }
+        for code, role in accounts.role_grants(site, user)
+        if code and role != sec.UNIT_ADMIN
     ]
     start = request.env.today()
-    form = form or {"delegate": "", "start": start.isoformat(), "end": (start + timedelta(days=7)).isoformat(),
-                    "scope": MAILBOX, "role": "", "note": "", "permissions": (), "unit_code": user.unit_code}
+    form = form or {
+        "delegate": "",
+        "start": start.isoformat(),
+        "end": (start + timedelta(days=7)).isoformat(),
+        "scope": MAILBOX,
+        "role": "",
+        "note": "",
+        "permissions": (),
+        "unit_code": user.unit_code,
+    }
     current = current_delegation(request)
-    return page(request, translate(request, _("My delegations")), given=given, received=received,
-                role_choices=role_choices, permission_choices=[
-                    {"value": p, "title": translate(request, PERMISSION_TITLES[p])} for p in sec.DELEGABLE],
-                form=form, errors=errors or {},
-                acting_id=current.delegation_id if current is not None else None)
+    return page(
+        request,
+        translate(request, _("My delegations")),
+        given=given,
+        received=received,
+        role_choices=role_choices,
+        permission_choices=[
+            {"value": p, "title": translate(request, PERMISSION_TITLES[p])} for p in sec.DELEGABLE
+        ],
+        form=form,
+        errors=errors or {},
+        acting_id=current.delegation_id if current is not None else None,
+    )
 
 
-@view_config(route_name="delegations", renderer="delegations.pt", permission=sec.EDIT_SELF,
-             request_method="GET")
+@view_config(
+    route_name="delegations", renderer="delegations.pt", permission=sec.EDIT_SELF, request_method="GET"
+)
 def my_delegations(request):
     return _page(request)
 
 
-@view_config(route_name="delegations", renderer="delegations.pt", permission=sec.EDIT_SELF,
-             request_method="POST")
+@view_config(
+    route_name="delegations", renderer="delegations.pt", permission=sec.EDIT_SELF, request_method="POST"
+)
 def create_delegation(request):
     post = request.POST
     form = {name: post.get(name, "") for name in FORM_FIELDS}
@@ -113,9 +155,20 @@ def create_delegation(request):
         unit_code = post.get("unit_code") or user.unit_code
     form["unit_code"] = unit_code
     try:
-        delegations.create(request.site, request.actor, user, form["delegate"], form["start"],
-                           form["end"], form["scope"], unit_code=unit_code, role=role,
-                           permissions=form["permissions"], note=form["note"], today=request.env.today())
+        delegations.create(
+            request.site,
+            request.actor,
+            user,
+            form["delegate"],
+            form["start"],
+            form["end"],
+            form["scope"],
+            unit_code=unit_code,
+            role=role,
+            permissions=form["permissions"],
+            note=form["note"],
+            today=request.env.today(),
+        )
     except ServiceError as exc:
         request.response.status = exc.status
         return _page(request, field_errors(request, exc), form)
@@ -151,11 +204,17 @@ def act_for(request):
         return HTTPSeeOther(request.route_url("delegations"))
     request.session[ACTING_FOR_SESSION_KEY] = d.delegation_id
     delegation_changed(request)  # the policy re-reads the session
-    audit.record(site, request.actor, "delegation.act", f"/delegations/{d.delegation_id}",
-                 delegator=d.delegator)
+    audit.record(
+        site, request.actor, "delegation.act", f"/delegations/{d.delegation_id}", delegator=d.delegator
+    )
     delegator = site["users"].get(d.delegator)
-    request.session.flash(translate(request, _("You are now acting for ${name}."),
-                                    name=delegator.fullname if delegator is not None else d.delegator))
+    request.session.flash(
+        translate(
+            request,
+            _("You are now acting for ${name}."),
+            name=delegator.fullname if delegator is not None else d.delegator,
+        )
+    )
     return HTTPSeeOther(request.application_url + "/")
 
 

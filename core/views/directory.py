@@ -3,6 +3,7 @@
 Reading the directory needs no login (the address book is public); a unit page shows
 only public fields. The mailbox pages are in ``mailboxes.py``.
 """
+
 from urllib.parse import urlencode
 
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -88,8 +89,9 @@ def build_tree(site, units):
     return roots
 
 
-@view_config(context=Directory, renderer="directory.pt", permission=NO_PERMISSION_REQUIRED,
-             request_method="GET")
+@view_config(
+    context=Directory, renderer="directory.pt", permission=NO_PERMISSION_REQUIRED, request_method="GET"
+)
 def address_book(request):
     site = request.site
     params = request.params
@@ -100,14 +102,17 @@ def address_book(request):
     state = state if state in d.CONNECTION_STATES else ""
     include_inactive = params.get("include_inactive") == "1"
     mode = "tree" if params.get("view") == "tree" else "list"
-    found = sorted(directory_service.search(site, query, kind=kind or None, state=state or None,
-                                            include_inactive=include_inactive),
-                   key=lambda u: u.code)
+    found = sorted(
+        directory_service.search(
+            site, query, kind=kind or None, state=state or None, include_inactive=include_inactive
+        ),
+        key=lambda u: u.code,
+    )
     page_number = _int(params.get("page"))
     total = len(found)
     last_page = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     page_number = min(page_number, last_page)
-    shown = found[(page_number - 1) * PAGE_SIZE:page_number * PAGE_SIZE]
+    shown = found[(page_number - 1) * PAGE_SIZE : page_number * PAGE_SIZE]
 
     def page_url(number):
         values = {"q": query, "kind": kind, "state": state, "page": number}
@@ -122,40 +127,58 @@ def address_book(request):
     if include_inactive:
         base["include_inactive"] = "1"
     return page(
-        request, translate(request, _("Directory of units")),
-        query=query, kind=kind, state=state, include_inactive=include_inactive, mode=mode,
-        units=shown, total=total, tree=build_tree(site, found) if mode == "tree" else [],
+        request,
+        translate(request, _("Directory of units")),
+        query=query,
+        kind=kind,
+        state=state,
+        include_inactive=include_inactive,
+        mode=mode,
+        units=shown,
+        total=total,
+        tree=build_tree(site, found) if mode == "tree" else [],
         list_url=request.application_url + "/directory?" + urlencode(base),
         tree_url=request.application_url + "/directory?" + urlencode({**base, "view": "tree"}),
         newer_url=page_url(page_number - 1) if page_number > 1 else None,
         older_url=page_url(page_number + 1) if page_number < last_page else None,
-        page_number=page_number, last_page=last_page,
-        overdue=overdue, pilot_end=directory_service.pilot_end, day=day,
-        kinds=d.KINDS, states=d.CONNECTION_STATES,
-        kind_titles=titles(request, KIND_TITLES), state_titles=titles(request, STATE_TITLES),
+        page_number=page_number,
+        last_page=last_page,
+        overdue=overdue,
+        pilot_end=directory_service.pilot_end,
+        day=day,
+        kinds=d.KINDS,
+        states=d.CONNECTION_STATES,
+        kind_titles=titles(request, KIND_TITLES),
+        state_titles=titles(request, STATE_TITLES),
         status_titles=titles(request, STATUS_TITLES),
         directory=site["directory"],
     )
 
 
-@view_config(context=Organization, renderer="unit.pt", permission=NO_PERMISSION_REQUIRED, request_method="GET")
+@view_config(
+    context=Organization, renderer="unit.pt", permission=NO_PERMISSION_REQUIRED, request_method="GET"
+)
 def unit_page(request):
     site = request.site
     unit = request.context
     directory = site["directory"]
     end = directory_service.pilot_end(unit)
     return page(
-        request, unit.name,
+        request,
+        unit.name,
         unit=unit,
         ancestors=list(reversed(directory_service.ancestors(site, unit))),
         children=sorted(directory_service.children(site, unit.code), key=lambda u: u.code),
         successors=[directory.get(c) for c in unit.successors if directory.get(c) is not None],
         predecessors=[directory.get(c) for c in unit.predecessors if directory.get(c) is not None],
         receiver=directory_service.resolve(site, unit.code) if not unit.is_active() else None,
-        pilot_end=end, pilot_over=bool(end and end <= request.env.today()), day=day,
+        pilot_end=end,
+        pilot_over=bool(end and end <= request.env.today()),
+        day=day,
         can_manage_unit=bool(request.has_permission(sec.MANAGE_UNIT, unit)),
         can_read_mailbox=bool(request.has_permission(sec.READ_MAILBOX, unit["mailbox"])),
-        kind_titles=titles(request, KIND_TITLES), state_titles=titles(request, STATE_TITLES),
+        kind_titles=titles(request, KIND_TITLES),
+        state_titles=titles(request, STATE_TITLES),
         status_titles=titles(request, STATUS_TITLES),
     )
 

@@ -4,6 +4,7 @@ and the public address book's /directory/export.csv (active units, public fields
 The rules live in ``services.directory_io``; these views read the upload, call it and show
 its report. A rejected file shows every bad row and stores nothing.
 """
+
 from datetime import date
 
 from pyramid.response import Response
@@ -13,15 +14,14 @@ from pyramid.view import view_config
 from .. import permissions as sec
 from ..db import get_database
 from ..errors import ServiceError
+from ..factories import site_factory
 from ..i18n import _, translate
 from ..plugins import transport_adapters
-from ..services import audit
-from ..services import directory_io
+from ..services import audit, directory_io
 from .base import page, refused
-from ..factories import site_factory
 
 MEDIA_TYPES = {"csv": "text/csv", "json": "application/json"}
-SHOWN_ERRORS = 500   # a table longer than this helps nobody; the count says how many there are
+SHOWN_ERRORS = 500  # a table longer than this helps nobody; the count says how many there are
 
 
 def _download(request, text, fmt, name):
@@ -37,8 +37,9 @@ def export_directory(request):
     fmt = "json" if request.matched_route.name.endswith("json") else "csv"
     site = request.site
     text = directory_io.export(site, fmt, adapters=transport_adapters(request.registry))
-    audit.record(site, request.actor, "directory.export", "/directory", format=fmt,
-                 units=len(site["directory"]))
+    audit.record(
+        site, request.actor, "directory.export", "/directory", format=fmt, units=len(site["directory"])
+    )
     return _download(request, text, fmt, "directory")
 
 
@@ -58,8 +59,9 @@ def _form(request, **values):
     return page(request, translate(request, _("Import the directory")), **values)
 
 
-@view_config(route_name="directory_import", renderer="manage_import.pt", permission=sec.MANAGE,
-             request_method="GET")
+@view_config(
+    route_name="directory_import", renderer="manage_import.pt", permission=sec.MANAGE, request_method="GET"
+)
 def import_form(request):
     return _form(request)
 
@@ -72,8 +74,9 @@ def _upload(request):
     return upload.file.read(), upload.filename or ""
 
 
-@view_config(route_name="directory_import", renderer="manage_import.pt", permission=sec.MANAGE,
-             request_method="POST")
+@view_config(
+    route_name="directory_import", renderer="manage_import.pt", permission=sec.MANAGE, request_method="POST"
+)
 def import_post(request):
     fmt = (request.POST.get("format") or "").strip().lower()
     data, filename = _upload(request)
@@ -81,22 +84,46 @@ def import_post(request):
         fmt = "json" if filename.lower().endswith(".json") else "csv"
     if not data:
         request.response.status = 400
-        return _form(request, fmt=fmt, error=translate(request, _("Choose a CSV or JSON file to import.")),
-                     errors={"file": translate(request, _("Choose a CSV or JSON file to import."))})
+        return _form(
+            request,
+            fmt=fmt,
+            error=translate(request, _("Choose a CSV or JSON file to import.")),
+            errors={"file": translate(request, _("Choose a CSV or JSON file to import."))},
+        )
     site = request.site
     actor = request.actor
     try:
-        report = directory_io.import_(site, actor, data, fmt, known_adapters=transport_adapters(request.registry),
-                                      max_bytes=directory_io.max_bytes_of(request.registry.settings))
+        report = directory_io.import_(
+            site,
+            actor,
+            data,
+            fmt,
+            known_adapters=transport_adapters(request.registry),
+            max_bytes=directory_io.max_bytes_of(request.registry.settings),
+        )
     except directory_io.ImportRejected as exc:
-        message = refused(request, exc)   # nothing of the import is committed
-        audit.record_in_own_transaction(get_database(request.registry), actor, "directory.import_rejected",
-                                        "/directory", format=fmt, errors=len(exc.errors), file=filename[:200])
+        message = refused(request, exc)  # nothing of the import is committed
+        audit.record_in_own_transaction(
+            get_database(request.registry),
+            actor,
+            "directory.import_rejected",
+            "/directory",
+            format=fmt,
+            errors=len(exc.errors),
+            file=filename[:200],
+        )
         request.response.status = 400
-        rows = [{"row": e["row"], "field": e["field"] or "",
-                 "message": request.localizer.translate(e["message"])} for e in exc.errors[:SHOWN_ERRORS]]
-        return _form(request, fmt=fmt, error=message, row_errors=rows,
-                     more_errors=max(0, len(exc.errors) - SHOWN_ERRORS))
+        rows = [
+            {"row": e["row"], "field": e["field"] or "", "message": request.localizer.translate(e["message"])}
+            for e in exc.errors[:SHOWN_ERRORS]
+        ]
+        return _form(
+            request,
+            fmt=fmt,
+            error=message,
+            row_errors=rows,
+            more_errors=max(0, len(exc.errors) - SHOWN_ERRORS),
+        )
     except ServiceError as exc:
         request.response.status = exc.status
         return _form(request, fmt=fmt, error=refused(request, exc))

@@ -1,4 +1,5 @@
 """/healthz for load balancers and /metrics for Prometheus."""
+
 import ipaddress
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -6,8 +7,8 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from ..db import get_database, open_transaction
 from ..app_objects import app_objects
+from ..db import get_database, open_transaction
 from ..resources.site import find_site
 
 
@@ -43,8 +44,12 @@ def _allowed(request):
 def metrics(request):
     if not _allowed(request):
         # A plain 403 for scrapers: HTTPForbidden would send an anonymous client to the login page.
-        return Response(body="forbidden: this address may not read the metrics\n", status=403,
-                        content_type="text/plain", charset="utf-8")
+        return Response(
+            body="forbidden: this address may not read the metrics\n",
+            status=403,
+            content_type="text/plain",
+            charset="utf-8",
+        )
     response = Response(body=app_objects(request.registry).metrics.render())
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response

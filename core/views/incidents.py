@@ -1,4 +1,5 @@
 """/incidents: what went wrong (a compromised password…), for the operator and the auditors (R8.4)."""
+
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
@@ -15,11 +16,19 @@ KIND_TITLES = {"compromised_password": _("Compromised password")}
 def _rows(request, site):
     rows = []
     for incident in incidents.newest_first(site):
-        rows.append({"id": incident.__name__, "when": local_time(request, incident.time),
-                     "kind": translate(request, KIND_TITLES.get(incident.kind, incident.kind)),
-                     "subject": incident.subject, "reported_by": incident.reported_by,
-                     "unit_code": incident.unit_code or "", "description": incident.description,
-                     "actions": list(incident.actions), "open": incident.state == "open"})
+        rows.append(
+            {
+                "id": incident.__name__,
+                "when": local_time(request, incident.time),
+                "kind": translate(request, KIND_TITLES.get(incident.kind, incident.kind)),
+                "subject": incident.subject,
+                "reported_by": incident.reported_by,
+                "unit_code": incident.unit_code or "",
+                "description": incident.description,
+                "actions": list(incident.actions),
+                "open": incident.state == "open",
+            }
+        )
     return rows
 
 
@@ -27,8 +36,12 @@ def _rows(request, site):
 def incident_list(request):
     site = request.site
     audit.record(site, request.actor, "incidents.view", "/incidents")
-    return page(request, translate(request, _("Incidents")), incidents=_rows(request, site),
-                can_close=bool(request.has_permission(sec.MANAGE, request.context)))
+    return page(
+        request,
+        translate(request, _("Incidents")),
+        incidents=_rows(request, site),
+        can_close=bool(request.has_permission(sec.MANAGE, request.context)),
+    )
 
 
 @view_config(context=Incident, name="close", permission=sec.MANAGE, request_method="POST")

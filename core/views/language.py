@@ -1,4 +1,5 @@
 """The language switch: remembers the choice in a cookie."""
+
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config

@@ -4,23 +4,23 @@ The lists come from the catalog (``services.mailboxes``); which boxes a person m
 is decided by the mailbox's ACL, and search only looks into ``readable_boxes``. Reading
 a mailbox is on the audit record; opening a document is audited by the document page.
 """
+
 from datetime import date
 from urllib.parse import urlencode
 
 from pyramid.events import BeforeRender, subscriber
 from pyramid.view import view_config
 
-from .. import doctypes
-from .. import permissions as sec
+from .. import doctypes, permissions as sec
 from ..edxml import STATUS_CODES
 from ..errors import ServiceError
-from ..i18n import _, translate_message, translate
+from ..i18n import _, translate, translate_message
 from ..resources import documents as docs
 from ..resources.documents import Delivery
 from ..resources.mailbox import Mailbox
 from ..resources.site import Site
 from ..security import SystemIdentity
-from ..services import audit, mailboxes, workflow, documents as ds
+from ..services import audit, documents as ds, mailboxes, workflow
 from .base import local_time, page, refused
 
 PAGE_SIZE = 20
@@ -53,7 +53,9 @@ def day(value):
 
 
 def state_title(request, code):
-    return translate(request, workflow.STATE_TITLES.get(code, code)) if code in workflow.STATE_TITLES else code
+    return (
+        translate(request, workflow.STATE_TITLES.get(code, code)) if code in workflow.STATE_TITLES else code
+    )
 
 
 def doc_state_title(request, state):
@@ -88,15 +90,20 @@ def mail_units(request):
     found = []
     for code in [user.unit_code] + list(getattr(user, "extra_units", ()) or ()):
         unit = site["directory"].get(code or "")
-        if unit is not None and unit not in found and request.has_permission(sec.READ_MAILBOX, unit["mailbox"]):
+        if (
+            unit is not None
+            and unit not in found
+            and request.has_permission(sec.READ_MAILBOX, unit["mailbox"])
+        ):
             found.append(unit)
     return found
 
 
 def readable_boxes(request):
     site = request.site
-    return mailboxes.readable_boxes(site, request.identity,
-                                    lambda unit: bool(request.has_permission(sec.READ_MAILBOX, unit["mailbox"])))
+    return mailboxes.readable_boxes(
+        site, request.identity, lambda unit: bool(request.has_permission(sec.READ_MAILBOX, unit["mailbox"]))
+    )
 
 
 def mail_nav(request):
@@ -114,7 +121,9 @@ def mail_nav(request):
         "inbox": base + "/mailbox",
         "compose": base + "/mailbox/compose" if request.has_permission(sec.DRAFT, box) else None,
         "paper": base + "/mailbox/paper" if request.has_permission(sec.REGISTER, box) else None,
-        "registers": base + "/registers" if request.has_permission(sec.READ_MAILBOX, unit["registers"]) else None,
+        "registers": base + "/registers"
+        if request.has_permission(sec.READ_MAILBOX, unit["registers"])
+        else None,
         "search": request.application_url + "/search",
         "prefix": f"/directory/{unit.code}/",
     }
@@ -133,29 +142,46 @@ def row_of(request, site, obj, today):
     if isinstance(obj, Delivery):
         document = obj.document
         return {
-            "url": document_url(request, document), "id": document.id, "notation": document.notation,
-            "subject": document.title, "who": unit_name(site, document.sender_code),
+            "url": document_url(request, document),
+            "id": document.id,
+            "notation": document.notation,
+            "subject": document.title,
+            "who": unit_name(site, document.sender_code),
             "date": local_time(request, obj.arrived_at or document.issued_at)[:10],
-            "due": day(obj.due), "overdue": ds.overdue(obj, today),
-            "state": state_title(request, obj.state), "state_code": obj.state,
-            "unread": obj.read_at is None, "key": obj.key,
+            "due": day(obj.due),
+            "overdue": ds.overdue(obj, today),
+            "state": state_title(request, obj.state),
+            "state_code": obj.state,
+            "unread": obj.read_at is None,
+            "key": obj.key,
         }
     document = obj
-    names = [unit_name(site, c) for c in document.recipients] + [person_name(site, p) for p in document.persons]
-    who = "; ".join(names[:3]) + (translate(request, _(" and ${count} more"), count=len(names) - 3)
-                                  if len(names) > 3 else "")
+    names = [unit_name(site, c) for c in document.recipients] + [
+        person_name(site, p) for p in document.persons
+    ]
+    who = "; ".join(names[:3]) + (
+        translate(request, _(" and ${count} more"), count=len(names) - 3) if len(names) > 3 else ""
+    )
     state = doc_state_title(request, document.state)
     if document.is_issued():
         deliveries = list(document.deliveries.values())
         done = sum(1 for d in deliveries if d.state not in ("", workflow.ARRIVED))
-        state = translate(request, _("${state}: ${done} of ${total} handled"), state=state, done=done,
-                          total=len(deliveries))
+        state = translate(
+            request, _("${state}: ${done} of ${total} handled"), state=state, done=done, total=len(deliveries)
+        )
     return {
-        "url": document_url(request, document), "id": document.id, "notation": document.notation or "—",
-        "subject": document.title, "who": who,
+        "url": document_url(request, document),
+        "id": document.id,
+        "notation": document.notation or "—",
+        "subject": document.title,
+        "who": who,
         "date": local_time(request, document.issued_at or document.created_at)[:10],
-        "due": day(document.meta.get("due_date")), "overdue": False,
-        "state": state, "state_code": document.state, "unread": False, "key": "",
+        "due": day(document.meta.get("due_date")),
+        "overdue": False,
+        "state": state,
+        "state_code": document.state,
+        "unread": False,
+        "key": "",
     }
 
 
@@ -194,12 +220,15 @@ def read_filters(request, personal):
     doc_type = params.get("doc_type", "")
     sender = params.get("sender", "").strip()
     return {
-        "tab": tab, "states": states,
+        "tab": tab,
+        "states": states,
         "state": state if state in states else "",
         "sender": sender if sender in request.site["directory"] else "",
         "doc_type": doc_type if doctypes.get(doc_type) is not None else "",
-        "date_from": _date_param(params.get("date_from")), "date_to": _date_param(params.get("date_to")),
-        "overdue": params.get("overdue") == "1", "unread": params.get("unread") == "1",
+        "date_from": _date_param(params.get("date_from")),
+        "date_to": _date_param(params.get("date_to")),
+        "overdue": params.get("overdue") == "1",
+        "unread": params.get("unread") == "1",
         "q": params.get("q", "").strip()[:200],
         "sort": params.get("sort") if params.get("sort") in mailboxes.SORTS else "date",
         "page": _page_number(params.get("page")),
@@ -219,9 +248,21 @@ def mailbox_page(request):
     error = None
     try:
         total, found = mailboxes.listing(
-            site, request.env, [key], state=f["state"], sender=f["sender"], doc_type=f["doc_type"],
-            date_from=f["date_from"], date_to=f["date_to"], overdue=f["overdue"],
-            unread=True if f["unread"] else None, text=f["q"], sort=f["sort"], page=f["page"], size=PAGE_SIZE)
+            site,
+            request.env,
+            [key],
+            state=f["state"],
+            sender=f["sender"],
+            doc_type=f["doc_type"],
+            date_from=f["date_from"],
+            date_to=f["date_to"],
+            overdue=f["overdue"],
+            unread=True if f["unread"] else None,
+            text=f["q"],
+            sort=f["sort"],
+            page=f["page"],
+            size=PAGE_SIZE,
+        )
     except ServiceError as exc:
         error, total, found = refused(request, exc), 0, []
     today = request.env.today().isoformat()
@@ -230,7 +271,9 @@ def mailbox_page(request):
     base_url = request.application_url + request.path
 
     def url_with(**changes):
-        values = {k: ("1" if v is True else v) for k, v in f.items() if k in FILTERS and v not in ("", False, None)}
+        values = {
+            k: ("1" if v is True else v) for k, v in f.items() if k in FILTERS and v not in ("", False, None)
+        }
         values.update(changes)
         if personal:
             values.pop("tab", None)
@@ -240,35 +283,62 @@ def mailbox_page(request):
     if not personal:
         env = request.env
         inbox = [mailboxes.box_key(mailboxes.INBOX, owner.code)]
-        counts = {"unread": mailboxes.listing(site, env, inbox, unread=True, size=1)[0],
-                  "overdue": mailboxes.overdue_count(site, env, inbox)}
-    title = (translate(request, _("Personal mailbox of ${name}"), name=owner.fullname) if personal
-             else translate(request, _("Mailbox of ${name}"), name=box.title))
+        counts = {
+            "unread": mailboxes.listing(site, env, inbox, unread=True, size=1)[0],
+            "overdue": mailboxes.overdue_count(site, env, inbox),
+        }
+    title = (
+        translate(request, _("Personal mailbox of ${name}"), name=owner.fullname)
+        if personal
+        else translate(request, _("Mailbox of ${name}"), name=box.title)
+    )
     can = {
         "compose": not personal and bool(request.has_permission(sec.DRAFT, box)),
         "paper": not personal and bool(request.has_permission(sec.REGISTER, box)),
         "registers": not personal and bool(request.has_permission(sec.READ_MAILBOX, owner["registers"])),
     }
     return page(
-        request, title, mode="box", q=f["q"], box=box, owner=owner, personal=personal, rows=rows, entries=rows, total=total,
-        f=f, error=error, counts=counts, can=can,
-        tabs=[{"key": k, "title": translate(request, t), "url": base_url + "?tab=" + k,
-               "current": k == f["tab"]} for k, t in TAB_TITLES.items()],
-        state_titles={s: (doc_state_title(request, s) if s in DOC_STATE_TITLES else state_title(request, s))
-                      for s in f["states"]},
+        request,
+        title,
+        mode="box",
+        q=f["q"],
+        box=box,
+        owner=owner,
+        personal=personal,
+        rows=rows,
+        entries=rows,
+        total=total,
+        f=f,
+        error=error,
+        counts=counts,
+        can=can,
+        tabs=[
+            {
+                "key": k,
+                "title": translate(request, t),
+                "url": base_url + "?tab=" + k,
+                "current": k == f["tab"],
+            }
+            for k, t in TAB_TITLES.items()
+        ],
+        state_titles={
+            s: (doc_state_title(request, s) if s in DOC_STATE_TITLES else state_title(request, s))
+            for s in f["states"]
+        },
         senders=sorted((u for u in site["directory"].values() if u.is_active()), key=lambda u: u.name),
         types=doctypes.TYPES,
         sorts={k: translate(request, v) for k, v in SORT_TITLES.items()},
-        page_number=min(f["page"], last_page), last_page=last_page,
+        page_number=min(f["page"], last_page),
+        last_page=last_page,
         newer_url=url_with(page=f["page"] - 1) if f["page"] > 1 else None,
         older_url=url_with(page=f["page"] + 1) if f["page"] < last_page else None,
-        who_title=translate(request, _("Recipients") if f["tab"] in (mailboxes.OUTBOX, mailboxes.DRAFTS)
-                            else _("Sender")),
+        who_title=translate(
+            request, _("Recipients") if f["tab"] in (mailboxes.OUTBOX, mailboxes.DRAFTS) else _("Sender")
+        ),
     )
 
 
-@view_config(context=Site, name="search", renderer="mailbox.pt", permission=sec.VIEW,
-             request_method="GET")
+@view_config(context=Site, name="search", renderer="mailbox.pt", permission=sec.VIEW, request_method="GET")
 def search(request):
     """Full-text search over the person's readable mailboxes; accents and case do not matter."""
     site = request.site
@@ -285,8 +355,17 @@ def search(request):
     today = request.env.today().isoformat()
     last_page = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
     base = request.application_url + "/search?"
-    return page(request, translate(request, _("Search documents")), mode="search", q=q, total=total, error=error,
-                who_title=translate(request, _("Sender or recipients")), rows=[row_of(request, site, obj, today) for obj in found],
-                newer_url=base + urlencode({"q": q, "page": number - 1}) if number > 1 else None,
-                older_url=base + urlencode({"q": q, "page": number + 1}) if number < last_page else None,
-                page_number=min(number, last_page), last_page=last_page)
+    return page(
+        request,
+        translate(request, _("Search documents")),
+        mode="search",
+        q=q,
+        total=total,
+        error=error,
+        who_title=translate(request, _("Sender or recipients")),
+        rows=[row_of(request, site, obj, today) for obj in found],
+        newer_url=base + urlencode({"q": q, "page": number - 1}) if number > 1 else None,
+        older_url=base + urlencode({"q": q, "page": number + 1}) if number < last_page else None,
+        page_number=min(number, last_page),
+        last_page=last_page,
+    )

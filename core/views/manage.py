@@ -1,11 +1,12 @@
 """/manage: the operator's management frame."""
+
 from pyramid.view import view_config
 
 from .. import evolve, permissions as sec
+from ..app_objects import app_objects
+from ..i18n import _, translate
 from ..plugins import describe
 from ..resources.site import Site
-from ..i18n import _, translate
-from ..app_objects import app_objects
 from ..services import directory
 from .base import local_time, page
 
@@ -21,7 +22,8 @@ def manage(request):
     for entry in recent:
         entry["when"] = local_time(request, entry["time"])
     return page(
-        request, translate(request, _("Management")),
+        request,
+        translate(request, _("Management")),
         plugins=describe(app_objects(request.registry).plugins),
         generation=site.generation,
         code_generation=evolve.current_generation(),

@@ -10,16 +10,16 @@ The secret that opens a key (passphrase, PIN) is never entered here: the key ref
 names it, and the operator sets it in the settings or the environment. Every change is on
 the audit record (``signing.root.add``, ``signing.root.remove``, ``signing.key.set``).
 """
+
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from .. import permissions as sec
-from .. import signing
+from .. import permissions as sec, signing
 from ..errors import ServiceError
+from ..factories import site_factory, unit_factory
 from ..i18n import _, translate
 from ..services import signatures
 from .base import field_errors, local_time, page
-from ..factories import site_factory, unit_factory
 
 MAX_CERTIFICATE = 64 * 1024
 
@@ -35,15 +35,26 @@ def _upload(request):
         return b""
     data = item.file.read(MAX_CERTIFICATE + 1)
     if len(data) > MAX_CERTIFICATE:
-        raise signatures.SignatureError(_("A certificate file is at most ${size} KB."), field="certificate",
-                                        size=MAX_CERTIFICATE // 1024)
+        raise signatures.SignatureError(
+            _("A certificate file is at most ${size} KB."), field="certificate", size=MAX_CERTIFICATE // 1024
+        )
     return data
 
 
 def root_rows(request, roots):
-    return [{"root": r, "subject": r.subject, "issuer": r.issuer, "fingerprint": r.fingerprint,
-             "not_after": local_time(request, r.not_after), "expiry": signatures.expiry_state(r.not_after),
-             "added": local_time(request, r.added_at), "added_by": r.added_by} for r in roots]
+    return [
+        {
+            "root": r,
+            "subject": r.subject,
+            "issuer": r.issuer,
+            "fingerprint": r.fingerprint,
+            "not_after": local_time(request, r.not_after),
+            "expiry": signatures.expiry_state(r.not_after),
+            "added": local_time(request, r.added_at),
+            "added_by": r.added_by,
+        }
+        for r in roots
+    ]
 
 
 EXPIRY_TITLES = {"expired": _("expired"), "expiring": _("expires within 30 days")}
@@ -60,26 +71,42 @@ def _operator_page(request, errors=None):
     per_unit = []
     for code, found in sorted(signatures.unit_roots(site).items()):
         unit = directory.get(code)
-        per_unit.append({"code": code, "name": unit.name if unit is not None else code,
-                         "roots": root_rows(request, found)})
+        per_unit.append(
+            {
+                "code": code,
+                "name": unit.name if unit is not None else code,
+                "roots": root_rows(request, found),
+            }
+        )
     keys = []
     for unit in sorted(directory.values(), key=lambda u: u.code):
         key = signatures.key_for(site, unit.code)
         if key is not None:
-            keys.append({"code": unit.code, "name": unit.name, "key": key, "label": signatures._key_label(key)})
-    return page(request, translate(request, _("Digital signatures")), errors=errors or {},
-                roots=root_rows(request, signatures.roots(site)), per_unit=per_unit, keys=keys,
-                expiry_titles=_titles(request),
-                signers=[f"{s.name} ({s.format})" for s in signatures.signers(request.env)])
+            keys.append(
+                {"code": unit.code, "name": unit.name, "key": key, "label": signatures._key_label(key)}
+            )
+    return page(
+        request,
+        translate(request, _("Digital signatures")),
+        errors=errors or {},
+        roots=root_rows(request, signatures.roots(site)),
+        per_unit=per_unit,
+        keys=keys,
+        expiry_titles=_titles(request),
+        signers=[f"{s.name} ({s.format})" for s in signatures.signers(request.env)],
+    )
 
 
-@view_config(route_name="manage_signing", renderer="manage_signing.pt", permission=sec.MANAGE, request_method="GET")
+@view_config(
+    route_name="manage_signing", renderer="manage_signing.pt", permission=sec.MANAGE, request_method="GET"
+)
 def operator_page(request):
     return _operator_page(request)
 
 
-@view_config(route_name="manage_signing", renderer="manage_signing.pt", permission=sec.MANAGE,
-             request_method="POST")
+@view_config(
+    route_name="manage_signing", renderer="manage_signing.pt", permission=sec.MANAGE, request_method="POST"
+)
 def operator_add_root(request):
     try:
         root = signatures.add_root(request.site, request.actor, _upload(request))
@@ -90,8 +117,12 @@ def operator_add_root(request):
     return HTTPSeeOther(request.route_url("manage_signing"))
 
 
-@view_config(route_name="manage_signing_remove", renderer="manage_signing.pt", permission=sec.MANAGE,
-             request_method="POST")
+@view_config(
+    route_name="manage_signing_remove",
+    renderer="manage_signing.pt",
+    permission=sec.MANAGE,
+    request_method="POST",
+)
 def operator_remove_root(request):
     try:
         root = signatures.remove_root(request.site, request.actor, request.matchdict["fingerprint"])
@@ -105,8 +136,15 @@ def operator_remove_root(request):
 # -- a unit's page ------------------------------------------------------------------------------
 def _key_form(key):
     if key is None:
-        return {"kind": "", "path": "", "token_label": "", "key_label": "", "secret_name": "", "signer_name": "",
-                "stamp": False}
+        return {
+            "kind": "",
+            "path": "",
+            "token_label": "",
+            "key_label": "",
+            "secret_name": "",
+            "signer_name": "",
+            "stamp": False,
+        }
     return {name: getattr(key, name) for name in signatures.KEY_FIELDS}
 
 
@@ -117,38 +155,64 @@ def _unit_page(request, errors=None, form=None, posted=None, test=None):
     settings = request.registry.settings or {}
     test_view = None
     if test is not None:
-        test_view = dict(test, badge_title=translate(request, signatures.badge_title(test.get("badge"))),
-                         not_after_local=local_time(request, test.get("not_after")) if test.get("not_after") else "")
-    return page(request, translate(request, _("Signing for ${name}"), name=unit.short_name),
-                unit=unit, key=key, key_label=signatures._key_label(key) if key is not None else "",
-                form=form or _key_form(key), posted=posted, errors=errors or {},
-                operator=bool(request.has_permission(sec.MANAGE, unit)),
-                roots=root_rows(request, signatures.roots(site, unit.code)),
-                operator_roots=root_rows(request, signatures.roots(site)), expiry_titles=_titles(request),
-                modules=signatures.pkcs11_modules(settings),
-                kinds=signing.KEY_KINDS, test=test_view)
+        test_view = dict(
+            test,
+            badge_title=translate(request, signatures.badge_title(test.get("badge"))),
+            not_after_local=local_time(request, test.get("not_after")) if test.get("not_after") else "",
+        )
+    return page(
+        request,
+        translate(request, _("Signing for ${name}"), name=unit.short_name),
+        unit=unit,
+        key=key,
+        key_label=signatures._key_label(key) if key is not None else "",
+        form=form or _key_form(key),
+        posted=posted,
+        errors=errors or {},
+        operator=bool(request.has_permission(sec.MANAGE, unit)),
+        roots=root_rows(request, signatures.roots(site, unit.code)),
+        operator_roots=root_rows(request, signatures.roots(site)),
+        expiry_titles=_titles(request),
+        modules=signatures.pkcs11_modules(settings),
+        kinds=signing.KEY_KINDS,
+        test=test_view,
+    )
 
 
 def unit_signing_url(request, unit):
     return request.route_url("manage_unit_signing", code=unit.code)
 
 
-@view_config(route_name="manage_unit_signing", renderer="manage_signing_unit.pt", permission=sec.MANAGE_UNIT,
-             request_method="GET")
+@view_config(
+    route_name="manage_unit_signing",
+    renderer="manage_signing_unit.pt",
+    permission=sec.MANAGE_UNIT,
+    request_method="GET",
+)
 def unit_page(request):
     return _unit_page(request)
 
 
-@view_config(route_name="manage_unit_signing", renderer="manage_signing_unit.pt", permission=sec.MANAGE_UNIT,
-             request_method="POST")
+@view_config(
+    route_name="manage_unit_signing",
+    renderer="manage_signing_unit.pt",
+    permission=sec.MANAGE_UNIT,
+    request_method="POST",
+)
 def unit_set_key(request):
     unit = request.context
     post = request.POST
     form = {name: (post.get(name) or "").strip() for name in signatures.KEY_FIELDS if name != "stamp"}
     form["stamp"] = "stamp" in post
     try:
-        key = signatures.set_key(request.site, request.actor, unit, form, request.registry.settings,
-                                 operator=bool(request.has_permission(sec.MANAGE, unit)))
+        key = signatures.set_key(
+            request.site,
+            request.actor,
+            unit,
+            form,
+            request.registry.settings,
+            operator=bool(request.has_permission(sec.MANAGE, unit)),
+        )
     except ServiceError as exc:
         request.response.status = exc.status
         return _unit_page(request, field_errors(request, exc), form, posted="key")
@@ -159,8 +223,12 @@ def unit_set_key(request):
     return HTTPSeeOther(unit_signing_url(request, unit))
 
 
-@view_config(route_name="manage_unit_signing_test", renderer="manage_signing_unit.pt",
-             permission=sec.MANAGE_UNIT, request_method="POST")
+@view_config(
+    route_name="manage_unit_signing_test",
+    renderer="manage_signing_unit.pt",
+    permission=sec.MANAGE_UNIT,
+    request_method="POST",
+)
 def unit_test_key(request):
     """Load the key and sign a tiny PDF: show the certificate, or why it cannot sign. Nothing is stored."""
     request.tm.doom()
@@ -172,8 +240,12 @@ def unit_test_key(request):
     return _unit_page(request, posted="test", test=result)
 
 
-@view_config(route_name="manage_unit_signing_roots", renderer="manage_signing_unit.pt",
-             permission=sec.MANAGE_UNIT, request_method="POST")
+@view_config(
+    route_name="manage_unit_signing_roots",
+    renderer="manage_signing_unit.pt",
+    permission=sec.MANAGE_UNIT,
+    request_method="POST",
+)
 def unit_add_root(request):
     unit = request.context
     try:
@@ -185,13 +257,18 @@ def unit_add_root(request):
     return HTTPSeeOther(unit_signing_url(request, unit) + "#roots")
 
 
-@view_config(route_name="manage_unit_signing_root_remove", renderer="manage_signing_unit.pt",
-             permission=sec.MANAGE_UNIT, request_method="POST")
+@view_config(
+    route_name="manage_unit_signing_root_remove",
+    renderer="manage_signing_unit.pt",
+    permission=sec.MANAGE_UNIT,
+    request_method="POST",
+)
 def unit_remove_root(request):
     unit = request.context
     try:
-        root = signatures.remove_root(request.site, request.actor, request.matchdict["fingerprint"],
-                                      unit_code=unit.code)
+        root = signatures.remove_root(
+            request.site, request.actor, request.matchdict["fingerprint"], unit_code=unit.code
+        )
     except ServiceError as exc:
         request.response.status = exc.status
         return _unit_page(request, field_errors(request, exc), posted="root")
@@ -201,9 +278,14 @@ def unit_remove_root(request):
 
 def includeme(config):
     config.add_route("manage_signing", "/manage/signing", factory=site_factory)
-    config.add_route("manage_signing_remove", "/manage/signing/roots/{fingerprint}/remove", factory=site_factory)
+    config.add_route(
+        "manage_signing_remove", "/manage/signing/roots/{fingerprint}/remove", factory=site_factory
+    )
     config.add_route("manage_unit_signing", "/manage/units/{code}/signing", factory=unit_factory)
     config.add_route("manage_unit_signing_test", "/manage/units/{code}/signing/test", factory=unit_factory)
     config.add_route("manage_unit_signing_roots", "/manage/units/{code}/signing/roots", factory=unit_factory)
-    config.add_route("manage_unit_signing_root_remove", "/manage/units/{code}/signing/roots/{fingerprint}/remove",
-                     factory=unit_factory)
+    config.add_route(
+        "manage_unit_signing_root_remove",
+        "/manage/units/{code}/signing/roots/{fingerprint}/remove",
+        factory=unit_factory,
+    )

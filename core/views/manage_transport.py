@@ -3,16 +3,17 @@
 System admins only (the Transport container's ACL). Retry and discard are POST forms
 with the CSRF token; both are audited by the service (``transport.retry``/``.discard``).
 """
+
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from .. import permissions as sec
+from ..clock import parse_iso
 from ..errors import ServiceError
+from ..factories import container_factory
 from ..i18n import _, translate
 from ..services import outbound
 from .base import local_time, page, refused
-from ..factories import container_factory
-from ..clock import parse_iso
 
 DEAD_SHOWN = 500
 
@@ -36,8 +37,9 @@ def _unit(site, code):
     return (unit.name, unit.adapter or "") if unit is not None else (code, "")
 
 
-@view_config(route_name="manage_transport", renderer="manage_transport.pt", permission=sec.MANAGE,
-             request_method="GET")
+@view_config(
+    route_name="manage_transport", renderer="manage_transport.pt", permission=sec.MANAGE, request_method="GET"
+)
 def transport_page(request):
     site = request.site
     now = request.env.now()
@@ -45,23 +47,49 @@ def transport_page(request):
     for row in outbound.overview(site, now):
         head = row["head"]
         name, adapter = _unit(site, row["code"])
-        queues.append({"code": row["code"], "name": name, "adapter": adapter, "count": row["count"],
-                       "age": _age(request, row["oldest"], now), "oldest": local_time(request, row["oldest"]),
-                       "attempts": head.attempts, "last_error": head.last_error,
-                       "next_attempt": local_time(request, head.next_attempt) if head.attempts else "",
-                       "lease": row["lease_owner"] if row["leased"] else ""})
+        queues.append(
+            {
+                "code": row["code"],
+                "name": name,
+                "adapter": adapter,
+                "count": row["count"],
+                "age": _age(request, row["oldest"], now),
+                "oldest": local_time(request, row["oldest"]),
+                "attempts": head.attempts,
+                "last_error": head.last_error,
+                "next_attempt": local_time(request, head.next_attempt) if head.attempts else "",
+                "lease": row["lease_owner"] if row["leased"] else "",
+            }
+        )
     dead = []
     letters = outbound.dead_letters(site)
     for key, message in letters.items():
         if len(dead) >= DEAD_SHOWN:
             break
         name, adapter = _unit(site, message.recipient)
-        dead.append({"key": key, "code": message.recipient, "name": name, "adapter": message.adapter or adapter,
-                     "kind": message.kind, "document_id": message.document_id, "document": message.document,
-                     "status": message.extra.get("status", ""), "attempts": message.attempts,
-                     "dead_at": local_time(request, message.dead_at), "last_error": message.last_error})
-    return page(request, translate(request, _("Transport queue")), queues=queues, dead=dead,
-                dead_total=len(letters), dead_shown=DEAD_SHOWN)
+        dead.append(
+            {
+                "key": key,
+                "code": message.recipient,
+                "name": name,
+                "adapter": message.adapter or adapter,
+                "kind": message.kind,
+                "document_id": message.document_id,
+                "document": message.document,
+                "status": message.extra.get("status", ""),
+                "attempts": message.attempts,
+                "dead_at": local_time(request, message.dead_at),
+                "last_error": message.last_error,
+            }
+        )
+    return page(
+        request,
+        translate(request, _("Transport queue")),
+        queues=queues,
+        dead=dead,
+        dead_total=len(letters),
+        dead_shown=DEAD_SHOWN,
+    )
 
 
 def _change(request, change, message):
@@ -72,20 +100,24 @@ def _change(request, change, message):
     except ServiceError as exc:
         request.session.flash(refused(request, exc))
     else:
-        request.session.flash(translate(request, message, document_id=letter.document_id, code=letter.recipient))
+        request.session.flash(
+            translate(request, message, document_id=letter.document_id, code=letter.recipient)
+        )
     return HTTPSeeOther(request.route_url("manage_transport") + "#dead")
 
 
 @view_config(route_name="manage_transport_retry", permission=sec.MANAGE, request_method="POST")
 def transport_retry(request):
-    return _change(request, outbound.retry,
-                   _("The message about ${document_id} for ${code} is queued again."))
+    return _change(
+        request, outbound.retry, _("The message about ${document_id} for ${code} is queued again.")
+    )
 
 
 @view_config(route_name="manage_transport_discard", permission=sec.MANAGE, request_method="POST")
 def transport_discard(request):
-    return _change(request, outbound.discard,
-                   _("The message about ${document_id} for ${code} was discarded."))
+    return _change(
+        request, outbound.discard, _("The message about ${document_id} for ${code} was discarded.")
+    )
 
 
 def includeme(config):

@@ -10,6 +10,7 @@
 Forms post back; a refused request re-shows the form with the message next to the
 field (nothing is stored), a success redirects with a flash message.
 """
+
 from urllib.parse import urlencode
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
@@ -17,21 +18,30 @@ from pyramid.view import view_config
 
 from .. import permissions as sec
 from ..errors import ServiceError
+from ..factories import site_factory, unit_factory
 from ..i18n import _, translate
 from ..plugins import transport_adapters
 from ..resources import directory as d
-from ..services import tokens
-from ..services import directory as directory_service
+from ..services import directory as directory_service, tokens
 from .base import field_errors, local_time, page
 from .directory import KIND_TITLES, STATE_TITLES, STATUS_TITLES, day, titles
-from ..factories import site_factory, unit_factory
 from .home import ROLE_TITLES
 
 PAGE_SIZE = 50
 
 #: fields of the "new unit" form
-NEW_FIELDS = ("code", "name", "short_name", "kind", "parent_code", "email", "phone", "address",
-              "eoffice_product", "adapter")
+NEW_FIELDS = (
+    "code",
+    "name",
+    "short_name",
+    "kind",
+    "parent_code",
+    "email",
+    "phone",
+    "address",
+    "eoffice_product",
+    "adapter",
+)
 #: what a unit's admin may change on their unit
 UNIT_ADMIN_FIELDS = ("email", "phone", "address")
 #: what only the operator changes: the unit's place in the hierarchy and its eOffice binding
@@ -69,10 +79,19 @@ def adapter_forms(request, unit, submitted):
             key = f"setting.{name}.{setting.name}"
             stored = (unit.adapter_settings or {}).get(setting.name, "") if unit.adapter == name else ""
             value = submitted.get(key, stored) if submitted else stored
-            fields.append({"name": setting.name, "key": key, "title": setting.title, "required": setting.required,
-                           "secret": setting.secret, "value": "" if setting.secret else value,
-                           "placeholder": (translate(request, _("(unchanged)")) if setting.secret and stored
-                                           else setting.default)})
+            fields.append(
+                {
+                    "name": setting.name,
+                    "key": key,
+                    "title": setting.title,
+                    "required": setting.required,
+                    "secret": setting.secret,
+                    "value": "" if setting.secret else value,
+                    "placeholder": (
+                        translate(request, _("(unchanged)")) if setting.secret and stored else setting.default
+                    ),
+                }
+            )
         if fields:
             forms.append({"name": name, "title": getattr(adapter, "title", "") or name, "fields": fields})
     return forms
@@ -124,7 +143,9 @@ def _units_page(request, errors=None, form=None):
     site = request.site
     query = request.GET.get("q", "").strip()[:200]
     include_inactive = request.GET.get("include_inactive") == "1"
-    found = sorted(directory_service.search(site, query, include_inactive=include_inactive), key=lambda u: u.code)
+    found = sorted(
+        directory_service.search(site, query, include_inactive=include_inactive), key=lambda u: u.code
+    )
     number = _page_number(request.GET.get("page"))
     last = max(1, (len(found) + PAGE_SIZE - 1) // PAGE_SIZE)
     number = min(number, last)
@@ -136,30 +157,43 @@ def _units_page(request, errors=None, form=None):
         return request.application_url + "/manage/units?" + urlencode(values)
 
     return page(
-        request, translate(request, _("Units")),
-        units=found[(number - 1) * PAGE_SIZE:number * PAGE_SIZE], total=len(found), query=query,
+        request,
+        translate(request, _("Units")),
+        units=found[(number - 1) * PAGE_SIZE : number * PAGE_SIZE],
+        total=len(found),
+        query=query,
         include_inactive=include_inactive,
         newer_url=page_url(number - 1) if number > 1 else None,
         older_url=page_url(number + 1) if number < last else None,
         overdue={u.code for u in directory_service.pilot_overdue(site, request.env.today())},
-        form=form or {"kind": "agency"}, errors=errors or {},
-        parents=active_units(site), adapters=sorted(known_adapters(request)),
-        kinds=d.KINDS, kind_titles=titles(request, KIND_TITLES), state_titles=titles(request, STATE_TITLES),
+        form=form or {"kind": "agency"},
+        errors=errors or {},
+        parents=active_units(site),
+        adapters=sorted(known_adapters(request)),
+        kinds=d.KINDS,
+        kind_titles=titles(request, KIND_TITLES),
+        state_titles=titles(request, STATE_TITLES),
         status_titles=titles(request, STATUS_TITLES),
     )
 
 
 def active_units(site, exclude=()):
-    return sorted((u for u in site["directory"].values() if u.is_active() and u.code not in exclude),
-                  key=lambda u: u.code)
+    return sorted(
+        (u for u in site["directory"].values() if u.is_active() and u.code not in exclude),
+        key=lambda u: u.code,
+    )
 
 
-@view_config(route_name="manage_units", renderer="manage_units.pt", permission=sec.MANAGE, request_method="GET")
+@view_config(
+    route_name="manage_units", renderer="manage_units.pt", permission=sec.MANAGE, request_method="GET"
+)
 def units_list(request):
     return _units_page(request)
 
 
-@view_config(route_name="manage_units", renderer="manage_units.pt", permission=sec.MANAGE, request_method="POST")
+@view_config(
+    route_name="manage_units", renderer="manage_units.pt", permission=sec.MANAGE, request_method="POST"
+)
 def unit_create(request):
     site = request.site
     data = {name: request.POST.get(name, "") for name in NEW_FIELDS}
@@ -208,29 +242,51 @@ def _unit_page(request, posted=None, errors=None, values=None, status=None):
     others = active_units(site, exclude=(unit.code,))
     end = directory_service.pilot_end(unit)
     history = [dict(h) for h in (unit.connection_history or ())][::-1]
-    token_rows = [{"token": t, "created": local_time(request, t.created),
-                   "last_used": local_time(request, t.last_used) if t.last_used else "",
-                   "revoked": local_time(request, t.revoked) if t.revoked else ""}
-                  for t in tokens.of_unit(site, unit.code)]
+    token_rows = [
+        {
+            "token": t,
+            "created": local_time(request, t.created),
+            "last_used": local_time(request, t.last_used) if t.last_used else "",
+            "revoked": local_time(request, t.revoked) if t.revoked else "",
+        }
+        for t in tokens.of_unit(site, unit.code)
+    ]
     adapters = sorted(set(known_adapters(request)) | ({unit.adapter} if unit.adapter else set()))
     return page(
-        request, translate(request, _("Manage ${name}"), name=unit.short_name),
-        unit=unit, operator=operator, form=form, posted=posted, errors=errors or {},
+        request,
+        translate(request, _("Manage ${name}"), name=unit.short_name),
+        unit=unit,
+        operator=operator,
+        form=form,
+        posted=posted,
+        errors=errors or {},
         submitted=values or {},
-        others=others, parents=[u for u in others if u.code != unit.code], adapters=adapters,
+        others=others,
+        parents=[u for u in others if u.code != unit.code],
+        adapters=adapters,
         adapter_forms=adapter_forms(request, unit, values if posted == "edit" else None),
-        history=history, tokens=token_rows, users=unit_users(site, unit),
-        pilot_end=end, pilot_over=bool(end and end <= request.env.today()), today=request.env.today().isoformat(), day=day,
+        history=history,
+        tokens=token_rows,
+        users=unit_users(site, unit),
+        pilot_end=end,
+        pilot_over=bool(end and end <= request.env.today()),
+        today=request.env.today().isoformat(),
+        day=day,
         next_state=NEXT_STATE.get(unit.connection_state, d.PILOT),
-        issuer_roles=directory_service.ISSUER_ROLES, role_titles=titles(request, ROLE_TITLES),
-        kinds=d.KINDS, states=d.CONNECTION_STATES,
-        kind_titles=titles(request, KIND_TITLES), state_titles=titles(request, STATE_TITLES),
+        issuer_roles=directory_service.ISSUER_ROLES,
+        role_titles=titles(request, ROLE_TITLES),
+        kinds=d.KINDS,
+        states=d.CONNECTION_STATES,
+        kind_titles=titles(request, KIND_TITLES),
+        state_titles=titles(request, STATE_TITLES),
         status_titles=titles(request, STATUS_TITLES),
         directory=site["directory"],
     )
 
 
-@view_config(route_name="manage_unit", renderer="manage_unit.pt", permission=sec.MANAGE_UNIT, request_method="GET")
+@view_config(
+    route_name="manage_unit", renderer="manage_unit.pt", permission=sec.MANAGE_UNIT, request_method="GET"
+)
 def unit_manage(request):
     return _unit_page(request)
 
@@ -244,13 +300,16 @@ def parse_settings(text):
             continue
         name, sep, value = line.partition("=")
         if not sep or not name.strip():
-            raise directory_service.DirectoryError(_("Write one setting per line as name=value."),
-                                                   field="adapter_settings")
+            raise directory_service.DirectoryError(
+                _("Write one setting per line as name=value."), field="adapter_settings"
+            )
         settings[name.strip()] = value.strip()
     return settings
 
 
-@view_config(route_name="manage_unit", renderer="manage_unit.pt", permission=sec.MANAGE_UNIT, request_method="POST")
+@view_config(
+    route_name="manage_unit", renderer="manage_unit.pt", permission=sec.MANAGE_UNIT, request_method="POST"
+)
 def unit_edit(request):
     """Contact fields and policies; the hierarchy and eOffice binding for the operator only."""
     site = request.site
@@ -274,8 +333,9 @@ def unit_edit(request):
                 values.update({k: v for k, v in post.items() if k.startswith("setting.")})
             else:
                 data["adapter_settings"] = parse_settings(values["adapter_settings"])
-        changed = directory_service.update_unit(site, request.actor, unit, data,
-                                                known_adapters=known_adapters(request))
+        changed = directory_service.update_unit(
+            site, request.actor, unit, data, known_adapters=known_adapters(request)
+        )
     except ServiceError as exc:
         return _unit_page(request, "edit", form_errors(request, exc, "edit"), values)
     if changed:
@@ -297,26 +357,46 @@ def _act(request, form, values, change, message, mapping=lambda unit: {}):
     return HTTPSeeOther(unit_url(request, unit))
 
 
-@view_config(route_name="manage_unit_connection", renderer="manage_unit.pt", permission=sec.MANAGE,
-             request_method="POST")
+@view_config(
+    route_name="manage_unit_connection",
+    renderer="manage_unit.pt",
+    permission=sec.MANAGE,
+    request_method="POST",
+)
 def unit_connection(request):
     values = {name: request.POST.get(name, "") for name in FORM_FIELDS["connection"]}
-    return _act(request, "connection", values,
-                lambda site, actor, unit: directory_service.set_connection_state(
-                    site, actor, unit, values["connection_state"], on=values["date"].strip() or request.env.today(),
-                    note=values["note"].strip()),
-                _("The connection state of ${code} is now: ${state}."),
-                lambda unit: {"code": unit.code, "state": translate(request, STATE_TITLES[unit.connection_state])})
+    return _act(
+        request,
+        "connection",
+        values,
+        lambda site, actor, unit: directory_service.set_connection_state(
+            site,
+            actor,
+            unit,
+            values["connection_state"],
+            on=values["date"].strip() or request.env.today(),
+            note=values["note"].strip(),
+        ),
+        _("The connection state of ${code} is now: ${state}."),
+        lambda unit: {"code": unit.code, "state": translate(request, STATE_TITLES[unit.connection_state])},
+    )
 
 
-@view_config(route_name="manage_unit_rename", renderer="manage_unit.pt", permission=sec.MANAGE,
-             request_method="POST")
+@view_config(
+    route_name="manage_unit_rename", renderer="manage_unit.pt", permission=sec.MANAGE, request_method="POST"
+)
 def unit_rename(request):
     values = {name: request.POST.get(name, "") for name in FORM_FIELDS["rename"]}
-    return _act(request, "rename", values,
-                lambda site, actor, unit: directory_service.rename(site, actor, unit, values["name"],
-                                                                   values["short_name"]),
-                _("The unit ${code} is now called ${name}."), lambda unit: {"code": unit.code, "name": unit.name})
+    return _act(
+        request,
+        "rename",
+        values,
+        lambda site, actor, unit: directory_service.rename(
+            site, actor, unit, values["name"], values["short_name"]
+        ),
+        _("The unit ${code} is now called ${name}."),
+        lambda unit: {"code": unit.code, "name": unit.name},
+    )
 
 
 def _codes(request, name):
@@ -327,37 +407,59 @@ def _codes(request, name):
     return codes
 
 
-@view_config(route_name="manage_unit_merge", renderer="manage_unit.pt", permission=sec.MANAGE,
-             request_method="POST")
+@view_config(
+    route_name="manage_unit_merge", renderer="manage_unit.pt", permission=sec.MANAGE, request_method="POST"
+)
 def unit_merge(request):
     """The chosen units are merged into this one."""
     codes = _codes(request, "codes")
-    return _act(request, "merge", {"codes": codes},
-                lambda site, actor, unit: directory_service.merge(site, actor, codes, unit.code),
-                _("${codes} merged into ${code}."), lambda unit: {"codes": ", ".join(codes), "code": unit.code})
+    return _act(
+        request,
+        "merge",
+        {"codes": codes},
+        lambda site, actor, unit: directory_service.merge(site, actor, codes, unit.code),
+        _("${codes} merged into ${code}."),
+        lambda unit: {"codes": ", ".join(codes), "code": unit.code},
+    )
 
 
-@view_config(route_name="manage_unit_split", renderer="manage_unit.pt", permission=sec.MANAGE,
-             request_method="POST")
+@view_config(
+    route_name="manage_unit_split", renderer="manage_unit.pt", permission=sec.MANAGE, request_method="POST"
+)
 def unit_split(request):
     codes = _codes(request, "successors")
-    return _act(request, "split", {"successors": codes},
-                lambda site, actor, unit: directory_service.split(site, actor, unit.code, codes),
-                _("${code} was split into ${codes}."), lambda unit: {"code": unit.code, "codes": ", ".join(codes)})
+    return _act(
+        request,
+        "split",
+        {"successors": codes},
+        lambda site, actor, unit: directory_service.split(site, actor, unit.code, codes),
+        _("${code} was split into ${codes}."),
+        lambda unit: {"code": unit.code, "codes": ", ".join(codes)},
+    )
 
 
-@view_config(route_name="manage_unit_dissolve", renderer="manage_unit.pt", permission=sec.MANAGE,
-             request_method="POST")
+@view_config(
+    route_name="manage_unit_dissolve", renderer="manage_unit.pt", permission=sec.MANAGE, request_method="POST"
+)
 def unit_dissolve(request):
     successor = request.POST.get("successor", "").strip()
-    return _act(request, "dissolve", {"successor": successor},
-                lambda site, actor, unit: directory_service.dissolve(site, actor, unit.code, successor or None),
-                _("${code} was dissolved."), lambda unit: {"code": unit.code})
+    return _act(
+        request,
+        "dissolve",
+        {"successor": successor},
+        lambda site, actor, unit: directory_service.dissolve(site, actor, unit.code, successor or None),
+        _("${code} was dissolved."),
+        lambda unit: {"code": unit.code},
+    )
 
 
 # -- API tokens of the unit -----------------------------------------------------------------
-@view_config(route_name="manage_unit_tokens", renderer="manage_unit_token.pt", permission=sec.MANAGE_UNIT,
-             request_method="POST")
+@view_config(
+    route_name="manage_unit_tokens",
+    renderer="manage_unit_token.pt",
+    permission=sec.MANAGE_UNIT,
+    request_method="POST",
+)
 def token_create(request):
     """Make a token and show its secret on this response only: it is not stored and never shown again."""
     site = request.site
@@ -369,8 +471,14 @@ def token_create(request):
         request.override_renderer = "manage_unit.pt"
         return _unit_page(request, "token", form_errors(request, exc, "token"), {"label": label})
     request.response.headers["Cache-Control"] = "no-store"
-    return page(request, translate(request, _("New API token")), unit=unit, token=token, secret=secret,
-                created=local_time(request, token.created))
+    return page(
+        request,
+        translate(request, _("New API token")),
+        unit=unit,
+        token=token,
+        secret=secret,
+        created=local_time(request, token.created),
+    )
 
 
 @view_config(route_name="manage_unit_token_revoke", permission=sec.MANAGE_UNIT, request_method="POST")
@@ -390,5 +498,6 @@ def includeme(config):
     config.add_route("manage_unit", "/manage/units/{code}", factory=unit_factory)
     for action in ("connection", "rename", "merge", "split", "dissolve", "tokens"):
         config.add_route(f"manage_unit_{action}", f"/manage/units/{{code}}/{action}", factory=unit_factory)
-    config.add_route("manage_unit_token_revoke", "/manage/units/{code}/tokens/{token_id}/revoke",
-                     factory=unit_factory)
+    config.add_route(
+        "manage_unit_token_revoke", "/manage/units/{code}/tokens/{token_id}/revoke", factory=unit_factory
+    )

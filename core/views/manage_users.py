@@ -9,15 +9,17 @@
 
 The views parse and authorize; the accounts service does the work and writes the audit.
 """
+
 from urllib.parse import urlencode
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
 from .. import permissions as sec
-from ..errors import ServiceError
-from ..i18n import _, translate
 from ..clock import now_iso
+from ..errors import ServiceError
+from ..factories import user_factory
+from ..i18n import _, translate
 from ..resources.directory import Organization
 from ..resources.site import Site
 from ..resources.users import User
@@ -25,13 +27,12 @@ from ..services import accounts, audit, delegations
 from ..text import matches
 from .base import field_errors, local_time, page, refused
 from .delegations import delegation_row
-from ..factories import user_factory
 from .home import ROLE_TITLES
 from .profile import role_rows
 
 PAGE_SIZE = 50
 RECENT_AUDIT = 20
-AUDIT_SCAN = 5000   # how far back the user page looks for the user's audit entries
+AUDIT_SCAN = 5000  # how far back the user page looks for the user's audit entries
 NEW_FIELDS = ("login", "fullname", "unit_code", "position", "email")
 EDIT_FIELDS = ("fullname", "position", "email", "unit_code")
 
@@ -80,13 +81,22 @@ def _users_page(request, errors=None, form=None, created=None):
         page_number = 1
     found = _list_users(request, site, filter_code, query)
     start = (page_number - 1) * PAGE_SIZE
-    shown = found[start:start + PAGE_SIZE]
+    shown = found[start : start + PAGE_SIZE]
     directory = site["directory"]
-    rows = [{"login": u.login, "fullname": u.fullname, "position": u.position, "unit_code": u.unit_code,
-             "unit_name": directory[u.unit_code].short_name if u.unit_code in directory else (u.unit_code or ""),
-             "locked": u.locked or not u.is_active(now_iso()),
-             "roles": ", ".join(translate(request, ROLE_TITLES.get(r, r)) for r in accounts.roles_of(site, u))}
-            for u in shown]
+    rows = [
+        {
+            "login": u.login,
+            "fullname": u.fullname,
+            "position": u.position,
+            "unit_code": u.unit_code,
+            "unit_name": directory[u.unit_code].short_name
+            if u.unit_code in directory
+            else (u.unit_code or ""),
+            "locked": u.locked or not u.is_active(now_iso()),
+            "roles": ", ".join(translate(request, ROLE_TITLES.get(r, r)) for r in accounts.roles_of(site, u)),
+        }
+        for u in shown
+    ]
 
     def page_url(number):
         params = {"q": query, "page": number}
@@ -96,36 +106,74 @@ def _users_page(request, errors=None, form=None, created=None):
             params["filter_unit"] = filter_code
         return request.route_url("manage_users") + "?" + urlencode(params)
 
-    action = request.route_url("manage_users") + (("?" + urlencode({"unit": unit.code})) if unit is not None else "")
+    action = request.route_url("manage_users") + (
+        ("?" + urlencode({"unit": unit.code})) if unit is not None else ""
+    )
     form = form or {name: "" for name in NEW_FIELDS}
     if unit is not None:
         form["unit_code"] = unit.code
-    title = (translate(request, _("Users of ${unit}"), unit=unit.name) if unit is not None
-             else translate(request, _("Users")))
-    return page(request, title, unit=unit, rows=rows, total=len(found), query=query, filter_code=filter_code,
-                units=[(u.code, u.name) for u in directory.values() if u.is_active()] if unit is None else [],
-                newer_url=page_url(page_number - 1) if page_number > 1 else None,
-                older_url=page_url(page_number + 1) if start + PAGE_SIZE < len(found) else None,
-                form=form, form_roles=set(request.POST.getall("roles")) if errors else set(),
-                role_choices=_role_choices(request, unit is None), action=action, errors=errors or {},
-                created=created, can_manage_site=_can_manage_site(request))
+    title = (
+        translate(request, _("Users of ${unit}"), unit=unit.name)
+        if unit is not None
+        else translate(request, _("Users"))
+    )
+    return page(
+        request,
+        title,
+        unit=unit,
+        rows=rows,
+        total=len(found),
+        query=query,
+        filter_code=filter_code,
+        units=[(u.code, u.name) for u in directory.values() if u.is_active()] if unit is None else [],
+        newer_url=page_url(page_number - 1) if page_number > 1 else None,
+        older_url=page_url(page_number + 1) if start + PAGE_SIZE < len(found) else None,
+        form=form,
+        form_roles=set(request.POST.getall("roles")) if errors else set(),
+        role_choices=_role_choices(request, unit is None),
+        action=action,
+        errors=errors or {},
+        created=created,
+        can_manage_site=_can_manage_site(request),
+    )
 
 
-@view_config(route_name="manage_users", context=Site, renderer="manage_users.pt", permission=sec.MANAGE,
-             request_method="GET")
-@view_config(route_name="manage_users", context=Organization, renderer="manage_users.pt",
-             permission=sec.MANAGE_UNIT, request_method="GET")
+@view_config(
+    route_name="manage_users",
+    context=Site,
+    renderer="manage_users.pt",
+    permission=sec.MANAGE,
+    request_method="GET",
+)
+@view_config(
+    route_name="manage_users",
+    context=Organization,
+    renderer="manage_users.pt",
+    permission=sec.MANAGE_UNIT,
+    request_method="GET",
+)
 def users(request):
     return _users_page(request)
 
 
-@view_config(route_name="manage_users", context=Site, renderer="manage_users.pt", permission=sec.MANAGE,
-             request_method="POST")
-@view_config(route_name="manage_users", context=Organization, renderer="manage_users.pt",
-             permission=sec.MANAGE_UNIT, request_method="POST")
+@view_config(
+    route_name="manage_users",
+    context=Site,
+    renderer="manage_users.pt",
+    permission=sec.MANAGE,
+    request_method="POST",
+)
+@view_config(
+    route_name="manage_users",
+    context=Organization,
+    renderer="manage_users.pt",
+    permission=sec.MANAGE_UNIT,
+    request_method="POST",
+)
 def add_user(request):
     """A new account with a random initial password, shown once, to be changed at first login."""
     from ..services.passwords import random_password
+
     post = request.POST
     form = {name: (post.get(name) or "").strip() for name in NEW_FIELDS}
     roles = tuple(dict.fromkeys(post.getall("roles")))
@@ -135,22 +183,42 @@ def add_user(request):
         wrong = [r for r in roles if r not in accounts.UNIT_ROLES]
         if wrong:
             request.response.status = 403
-            return _users_page(request, {"roles": translate(
-                request, _("The role ${role} cannot be granted here."), role=wrong[0])}, form)
+            return _users_page(
+                request,
+                {"roles": translate(request, _("The role ${role} cannot be granted here."), role=wrong[0])},
+                form,
+            )
     password = random_password()
     try:
-        user = accounts.add_user(request.site, request.actor, form["login"], form["fullname"], password,
-                                 unit_code=form["unit_code"] or None, roles=roles, position=form["position"],
-                                 email=form["email"], must_change_password=True)
+        user = accounts.add_user(
+            request.site,
+            request.actor,
+            form["login"],
+            form["fullname"],
+            password,
+            unit_code=form["unit_code"] or None,
+            roles=roles,
+            position=form["position"],
+            email=form["email"],
+            must_change_password=True,
+        )
     except ServiceError as exc:
         request.response.status = exc.status
         return _users_page(request, field_errors(request, exc), form)
     request.response.status = 201
-    return _users_page(request, created={"login": user.login, "fullname": user.fullname, "password": password,
-                                         "url": request.route_url("manage_user", login=user.login)})
+    return _users_page(
+        request,
+        created={
+            "login": user.login,
+            "fullname": user.fullname,
+            "password": password,
+            "url": request.route_url("manage_user", login=user.login),
+        },
+    )
 
 
 # -- one user ------------------------------------------------------------------
+
 
 def user_audit(site, login, limit=RECENT_AUDIT, scan=AUDIT_SCAN):
     """The newest entries whose target is the user (looking back at most ``scan`` entries)."""
@@ -177,15 +245,24 @@ def _user_page(request, errors=None, form=None, one_time_password=None):
     directory = site["directory"]
     unit = directory.get(user.unit_code) if user.unit_code else None
     form = form or {name: getattr(user, name) or "" for name in EDIT_FIELDS}
-    return page(request, translate(request, _("Account ${login}"), login=user.login), account=user, unit=unit,
-                roles=role_rows(request, site, user), role_choices=_role_choices(request, site_wide),
-                form=form, errors=errors or {}, one_time_password=one_time_password, entries=entries,
-                given=[delegation_row(request, site, d, day) for d in store.given_by(user.login)],
-                received=[delegation_row(request, site, d, day) for d in store.received_by(user.login)],
-                locked_out=bool(user.locked_until and not user.is_active(now_iso())),
-                locked_until=local_time(request, user.locked_until) if user.locked_until else "",
-                units=[(u.code, u.name) for u in directory.values() if u.is_active()] if site_wide else [],
-                can_manage_site=site_wide)
+    return page(
+        request,
+        translate(request, _("Account ${login}"), login=user.login),
+        account=user,
+        unit=unit,
+        roles=role_rows(request, site, user),
+        role_choices=_role_choices(request, site_wide),
+        form=form,
+        errors=errors or {},
+        one_time_password=one_time_password,
+        entries=entries,
+        given=[delegation_row(request, site, d, day) for d in store.given_by(user.login)],
+        received=[delegation_row(request, site, d, day) for d in store.received_by(user.login)],
+        locked_out=bool(user.locked_until and not user.is_active(now_iso())),
+        locked_until=local_time(request, user.locked_until) if user.locked_until else "",
+        units=[(u.code, u.name) for u in directory.values() if u.is_active()] if site_wide else [],
+        can_manage_site=site_wide,
+    )
 
 
 def _done(request, message, **mapping):
@@ -193,16 +270,26 @@ def _done(request, message, **mapping):
     return HTTPSeeOther(request.route_url("manage_user", login=request.context.login))
 
 
-@view_config(route_name="manage_user", context=User, renderer="manage_user.pt", permission=sec.MANAGE_UNIT,
-             request_method="GET")
+@view_config(
+    route_name="manage_user",
+    context=User,
+    renderer="manage_user.pt",
+    permission=sec.MANAGE_UNIT,
+    request_method="GET",
+)
 def user_view(request):
     """An admin reading someone's account (personal data) is on the record."""
     audit.record(request.site, request.actor, "user.view", f"/users/{request.context.login}")
     return _user_page(request)
 
 
-@view_config(route_name="manage_user_edit", context=User, renderer="manage_user.pt",
-             permission=sec.MANAGE_UNIT, request_method="POST")
+@view_config(
+    route_name="manage_user_edit",
+    context=User,
+    renderer="manage_user.pt",
+    permission=sec.MANAGE_UNIT,
+    request_method="POST",
+)
 def user_edit(request):
     user = request.context
     changes = {name: (request.POST.get(name) or "").strip() for name in ("fullname", "position", "email")}
@@ -221,8 +308,13 @@ def user_edit(request):
     return _done(request, _("The account was saved."))
 
 
-@view_config(route_name="manage_user_lock", context=User, renderer="manage_user.pt",
-             permission=sec.MANAGE_UNIT, request_method="POST")
+@view_config(
+    route_name="manage_user_lock",
+    context=User,
+    renderer="manage_user.pt",
+    permission=sec.MANAGE_UNIT,
+    request_method="POST",
+)
 def user_lock(request):
     reason = (request.POST.get("reason") or "").strip()[:500]
     if not reason:
@@ -246,16 +338,26 @@ def user_unlock(request):
     return _done(request, _("The account is unlocked."))
 
 
-@view_config(route_name="manage_user_reset", context=User, renderer="manage_user.pt",
-             permission=sec.MANAGE_UNIT, request_method="POST")
+@view_config(
+    route_name="manage_user_reset",
+    context=User,
+    renderer="manage_user.pt",
+    permission=sec.MANAGE_UNIT,
+    request_method="POST",
+)
 def user_reset(request):
     """A new one-time password, shown on this answer only (never stored in clear, never re-shown)."""
     password = accounts.reset_password(request.site, request.actor, request.context)
     return _user_page(request, one_time_password=password)
 
 
-@view_config(route_name="manage_user_roles", context=User, renderer="manage_user.pt",
-             permission=sec.MANAGE_UNIT, request_method="POST")
+@view_config(
+    route_name="manage_user_roles",
+    context=User,
+    renderer="manage_user.pt",
+    permission=sec.MANAGE_UNIT,
+    request_method="POST",
+)
 def user_roles(request):
     """Grant or revoke a role: unit roles on the user's unit; site roles only with MANAGE on the site."""
     user = request.context
@@ -281,23 +383,29 @@ def user_roles(request):
     return _done(request, message)
 
 
-@view_config(route_name="manage_user_compromised", context=User, permission=sec.MANAGE_UNIT,
-             request_method="POST")
+@view_config(
+    route_name="manage_user_compromised", context=User, permission=sec.MANAGE_UNIT, request_method="POST"
+)
 def user_compromised(request):
     """R8.2 by an admin: the same as when the holder reports it."""
     if request.POST.get("confirm") != "1":
         return _done(request, _("Tick the box to confirm that the password is compromised."))
     try:
-        accounts.report_compromised(request.site, request.actor, request.context,
-                                    note=(request.POST.get("note") or "").strip()[:1000])
+        accounts.report_compromised(
+            request.site, request.actor, request.context, note=(request.POST.get("note") or "").strip()[:1000]
+        )
     except ServiceError as exc:
         request.session.flash(refused(request, exc))
         return HTTPSeeOther(request.route_url("manage_user", login=request.context.login))
     return _done(request, _("The account is locked, its sessions have ended and an incident was recorded."))
 
 
-@view_config(route_name="manage_user_delegation_revoke", context=User, permission=sec.MANAGE_UNIT,
-             request_method="POST")
+@view_config(
+    route_name="manage_user_delegation_revoke",
+    context=User,
+    permission=sec.MANAGE_UNIT,
+    request_method="POST",
+)
 def user_delegation_revoke(request):
     """An admin ends a delegation the user gave or received."""
     user = request.context
@@ -318,5 +426,6 @@ def includeme(config):
     config.add_route("manage_user", "/manage/users/{login}", factory=user_factory)
     for action in ("edit", "lock", "unlock", "reset", "roles", "compromised"):
         config.add_route(f"manage_user_{action}", f"/manage/users/{{login}}/{action}", factory=user_factory)
-    config.add_route("manage_user_delegation_revoke", "/manage/users/{login}/delegations/revoke",
-                     factory=user_factory)
+    config.add_route(
+        "manage_user_delegation_revoke", "/manage/users/{login}/delegations/revoke", factory=user_factory
+    )

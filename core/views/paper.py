@@ -6,6 +6,7 @@ the hub and the paper is registered, (c) the sender is on the hub, so the paper 
 refused, the sender told and an incident opened. The outcome is shown after a redirect
 (kept in the session), so reloading the page never registers twice.
 """
+
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
@@ -24,13 +25,23 @@ OUTCOME_KEY = "lienthong.paper_outcome"
 def _page(request, form=None, errors=None, outcome=None):
     site = request.site
     unit = request.context.__parent__
-    senders = sorted((u for u in site["directory"].values() if u.is_active() and u.code != unit.code),
-                     key=lambda u: u.name)
-    return page(request, translate(request, _("Paper receipt check")), unit=unit, senders=senders,
-                form=form or {name: "" for name in FIELDS}, errors=errors or {}, outcome=outcome)
+    senders = sorted(
+        (u for u in site["directory"].values() if u.is_active() and u.code != unit.code), key=lambda u: u.name
+    )
+    return page(
+        request,
+        translate(request, _("Paper receipt check")),
+        unit=unit,
+        senders=senders,
+        form=form or {name: "" for name in FIELDS},
+        errors=errors or {},
+        outcome=outcome,
+    )
 
 
-@view_config(context=Mailbox, name="paper", renderer="paper.pt", permission=sec.REGISTER, request_method="GET")
+@view_config(
+    context=Mailbox, name="paper", renderer="paper.pt", permission=sec.REGISTER, request_method="GET"
+)
 def paper_form(request):
     outcome = request.session.pop(OUTCOME_KEY, None)
     return _page(request, outcome=outcome)
@@ -42,20 +53,29 @@ def _outcome(request, kind, details):
     if kind in (paper.FOUND_AND_REGISTERED, paper.ALREADY_REGISTERED):
         document = details["document"]
         delivery = details["delivery"]
-        shown.update(url=document_url(request, document), notation=document.notation, subject=document.title,
-                     number=f"{delivery.register_number}/{delivery.register_year}" if delivery.register_number
-                     else "")
+        shown.update(
+            url=document_url(request, document),
+            notation=document.notation,
+            subject=document.title,
+            number=f"{delivery.register_number}/{delivery.register_year}" if delivery.register_number else "",
+        )
     elif kind == paper.PAPER_REGISTERED:
-        shown.update(number=f"{details['register_number']}/{details['register_year']}",
-                     url=f"{request.application_url}/directory/{request.context.__parent__.code}/registers/"
-                         f"{details['register_year']}-in")
+        shown.update(
+            number=f"{details['register_number']}/{details['register_year']}",
+            url=f"{request.application_url}/directory/{request.context.__parent__.code}/registers/"
+            f"{details['register_year']}-in",
+        )
     else:
         sender = details["sender"]
-        shown.update(sender=sender.name, incident=details["incident"], notified=", ".join(details["notified"]))
+        shown.update(
+            sender=sender.name, incident=details["incident"], notified=", ".join(details["notified"])
+        )
     return shown
 
 
-@view_config(context=Mailbox, name="paper", renderer="paper.pt", permission=sec.REGISTER, request_method="POST")
+@view_config(
+    context=Mailbox, name="paper", renderer="paper.pt", permission=sec.REGISTER, request_method="POST"
+)
 def paper_post(request):
     post = request.POST
     form = {name: (post.get(name) or "").strip() for name in FIELDS}
@@ -64,9 +84,18 @@ def paper_post(request):
     site = request.site
     unit = request.context.__parent__
     try:
-        kind, details = paper.check(site, request.env, request.actor, unit, sender_code=form["sender"],
-                                    notation=form["notation"], promulgation_date=form["promulgation_date"],
-                                    sender_name=form["sender_name"], subject=form["subject"], scan=scan)
+        kind, details = paper.check(
+            site,
+            request.env,
+            request.actor,
+            unit,
+            sender_code=form["sender"],
+            notation=form["notation"],
+            promulgation_date=form["promulgation_date"],
+            sender_name=form["sender_name"],
+            subject=form["subject"],
+            scan=scan,
+        )
     except ServiceError as exc:
         request.response.status = exc.status
         return _page(request, form=form, errors=field_errors(request, exc))

@@ -5,6 +5,7 @@ User's ACL decides with ``EDIT_SELF``: nobody reaches another person's profile t
 these addresses. An anonymous visitor gets the site as context, which grants no
 ``EDIT_SELF``, and is sent to the login page.
 """
+
 from pyramid.events import ContextFound
 from pyramid.httpexceptions import HTTPClientError, HTTPSeeOther
 from pyramid.security import forget
@@ -12,16 +13,24 @@ from pyramid.view import view_config
 
 from .. import permissions as sec
 from ..errors import ServiceError
+from ..factories import self_factory
 from ..i18n import _, translate
 from ..security import is_api_request
 from ..services import accounts
 from .base import field_errors, local_time, page, refused
-from ..factories import self_factory
 from .home import ROLE_TITLES
 
 #: paths a user who must change their password may still reach
-MUST_CHANGE_ALLOWED = ("/password", "/logout", "/static/", "/language", "/healthz", "/metrics", "/login",
-                       "/api/v1/auth/")
+MUST_CHANGE_ALLOWED = (
+    "/password",
+    "/logout",
+    "/static/",
+    "/language",
+    "/healthz",
+    "/metrics",
+    "/login",
+    "/api/v1/auth/",
+)
 PROFILE_FIELDS = ("fullname", "position", "email")
 
 
@@ -30,8 +39,14 @@ def role_rows(request, site, user):
     rows = []
     for code, role in accounts.role_grants(site, user):
         unit = site["directory"].get(code) if code else None
-        rows.append({"role": role, "title": translate(request, ROLE_TITLES.get(role, role)),
-                     "unit_code": code, "unit_name": unit.name if unit is not None else None})
+        rows.append(
+            {
+                "role": role,
+                "title": translate(request, ROLE_TITLES.get(role, role)),
+                "unit_code": code,
+                "unit_name": unit.name if unit is not None else None,
+            }
+        )
     return rows
 
 
@@ -40,8 +55,15 @@ def _profile_page(request, errors=None, values=None):
     site = request.site
     unit = site["directory"].get(user.unit_code) if user.unit_code else None
     form = values or {name: getattr(user, name) or "" for name in PROFILE_FIELDS}
-    return page(request, translate(request, _("My profile")), profile=user, unit=unit,
-                roles=role_rows(request, site, user), form=form, errors=errors or {})
+    return page(
+        request,
+        translate(request, _("My profile")),
+        profile=user,
+        unit=unit,
+        roles=role_rows(request, site, user),
+        form=form,
+        errors=errors or {},
+    )
 
 
 @view_config(route_name="profile", renderer="profile.pt", permission=sec.EDIT_SELF, request_method="GET")
@@ -57,14 +79,21 @@ def profile_edit(request):
     except ServiceError as exc:
         request.response.status = exc.status
         return _profile_page(request, field_errors(request, exc), values)
-    request.session.flash(translate(request, _("Your profile was saved.")) if changed
-                          else translate(request, _("Nothing was changed.")))
+    request.session.flash(
+        translate(request, _("Your profile was saved."))
+        if changed
+        else translate(request, _("Nothing was changed."))
+    )
     return HTTPSeeOther(request.route_url("profile"))
 
 
 def _password_page(request, errors=None):
-    return page(request, translate(request, _("Change password")), errors=errors or {},
-                must_change=bool(getattr(request.context, "must_change_password", False)))
+    return page(
+        request,
+        translate(request, _("Change password")),
+        errors=errors or {},
+        must_change=bool(getattr(request.context, "must_change_password", False)),
+    )
 
 
 @view_config(route_name="password", renderer="password.pt", permission=sec.EDIT_SELF, request_method="GET")
@@ -78,11 +107,13 @@ def password_change(request):
     new = request.POST.get("new_password", "")
     if new != request.POST.get("confirm_password", ""):
         request.response.status = 400
-        return _password_page(request, {"confirm_password": translate(
-            request, _("The two new passwords are not the same."))})
+        return _password_page(
+            request, {"confirm_password": translate(request, _("The two new passwords are not the same."))}
+        )
     try:
-        accounts.set_password(request.site, request.actor, user, new,
-                              current_password=request.POST.get("current_password", ""))
+        accounts.set_password(
+            request.site, request.actor, user, new, current_password=request.POST.get("current_password", "")
+        )
     except ServiceError as exc:
         request.response.status = exc.status
         return _password_page(request, field_errors(request, exc))
@@ -94,20 +125,29 @@ def password_change(request):
 def report_compromised(request):
     """R8.2 by the user: lock the account, end its sessions, alert the unit admins; then log out."""
     if request.POST.get("confirm") != "1":
-        request.session.flash(translate(request, _("Tick the box to confirm that your password is compromised.")))
+        request.session.flash(
+            translate(request, _("Tick the box to confirm that your password is compromised."))
+        )
         return HTTPSeeOther(request.route_url("profile"))
     user = request.context
     try:
-        accounts.report_compromised(request.site, request.actor, user,
-                                    note=(request.POST.get("note") or "").strip()[:1000])
+        accounts.report_compromised(
+            request.site, request.actor, user, note=(request.POST.get("note") or "").strip()[:1000]
+        )
     except ServiceError as exc:
         request.session.flash(refused(request, exc))
         return HTTPSeeOther(request.route_url("profile"))
     headers = forget(request)
     request.session.invalidate()
-    request.session.flash(translate(request, _(
-        "Your account is locked and all its sessions have ended. Your unit's administrator has been alerted "
-        "and will give you a new password.")))
+    request.session.flash(
+        translate(
+            request,
+            _(
+                "Your account is locked and all its sessions have ended. Your unit's administrator has been alerted "
+                "and will give you a new password."
+            ),
+        )
+    )
     return HTTPSeeOther(request.application_url + "/login", headers=headers)
 
 
@@ -116,9 +156,16 @@ def notice_rows(request, user):
     if user.notices is None:
         return rows
     for key, notice in reversed(list(user.notices.items())):
-        rows.append({"key": key, "when": local_time(request, notice.time), "time": notice.time,
-                     "text": request.localizer.translate(_(notice.message, mapping=dict(notice.mapping))),
-                     "link": notice.link, "read": notice.read})
+        rows.append(
+            {
+                "key": key,
+                "when": local_time(request, notice.time),
+                "time": notice.time,
+                "text": request.localizer.translate(_(notice.message, mapping=dict(notice.mapping))),
+                "link": notice.link,
+                "read": notice.read,
+            }
+        )
     return rows
 
 
@@ -132,13 +179,14 @@ def notices_mark_read(request):
     """Mark one notice (``key``) or all of them read."""
     user = request.context
     key = request.POST.get("key")
-    for k, notice in (user.notices.items() if user.notices is not None else ()):
+    for k, notice in user.notices.items() if user.notices is not None else ():
         if (key is None or str(k) == key) and not notice.read:
             notice.read = True
     return HTTPSeeOther(request.route_url("notices"))
 
 
 # -- must change password ------------------------------------------------------
+
 
 class MustChangePassword(HTTPClientError):
     """403 on the API for a user who must change their password first (a page redirects instead)."""
@@ -157,8 +205,9 @@ def must_change_password_guard(event):
     if user is None or not getattr(user, "must_change_password", False):
         return
     if is_api_request(request):
-        raise MustChangePassword(detail=translate(
-            request, _("You must change your password before doing anything else.")))
+        raise MustChangePassword(
+            detail=translate(request, _("You must change your password before doing anything else."))
+        )
     request.session.flash(translate(request, _("You must change your password before doing anything else.")))
     raise HTTPSeeOther(request.application_url + "/password")
 

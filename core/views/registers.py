@@ -6,6 +6,7 @@ downloads it for Excel. The Registers ACL admits the unit's clerks, leaders and 
 product only. Reading a register and exporting it are on the audit record: the rows carry
 the subjects of the documents (R6.6).
 """
+
 import csv
 import io
 
@@ -14,11 +15,10 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from .. import permissions as sec
-from ..i18n import _, translate
 from ..clock import now_iso
+from ..i18n import _, translate
 from ..resources.registers import INCOMING, Register, Registers
-from ..services import audit
-from ..services import registers as registers_service
+from ..services import audit, registers as registers_service
 from .base import local_time, page
 from .mailboxes import day, person_name, unit_name
 
@@ -37,21 +37,34 @@ def register_rows(request, register):
         if register.direction == INCOMING:
             party = entry.get("sender_name") or unit_name(site, entry.get("sender"))
         else:
-            party = "; ".join([unit_name(site, c) for c in entry.get("recipients") or ()]
-                              + [person_name(site, p) for p in entry.get("persons") or ()])
+            party = "; ".join(
+                [unit_name(site, c) for c in entry.get("recipients") or ()]
+                + [person_name(site, p) for p in entry.get("persons") or ()]
+            )
         notation = entry.get("notation") or ""
         if not notation and entry.get("document"):
             document = site["documents"].get(entry["document"])
             notation = document.notation if document is not None else ""
-        rows.append({
-            "number": entry.get("number"), "date": local_time(request, entry.get("time"))[:10],
-            "notation": notation, "promulgation_date": day(entry.get("promulgation_date")),
-            "party": party, "subject": entry.get("subject", ""), "paper": bool(entry.get("paper")),
-            "scan": (request.resource_url(register, "scan", query={"number": entry["number"]})
-                     if entry.get("scan") else None),
-            "url": f"{request.application_url}/documents/{entry['document']}" if entry.get("document") else None,
-            "actor": person_name(site, entry.get("actor")) if entry.get("actor") else "",
-        })
+        rows.append(
+            {
+                "number": entry.get("number"),
+                "date": local_time(request, entry.get("time"))[:10],
+                "notation": notation,
+                "promulgation_date": day(entry.get("promulgation_date")),
+                "party": party,
+                "subject": entry.get("subject", ""),
+                "paper": bool(entry.get("paper")),
+                "scan": (
+                    request.resource_url(register, "scan", query={"number": entry["number"]})
+                    if entry.get("scan")
+                    else None
+                ),
+                "url": f"{request.application_url}/documents/{entry['document']}"
+                if entry.get("document")
+                else None,
+                "actor": person_name(site, entry.get("actor")) if entry.get("actor") else "",
+            }
+        )
     return rows
 
 
@@ -63,19 +76,31 @@ def registers_page(request):
         found = []
         for direction in (INCOMING, "out"):
             register = registers_service.get_register(unit, year, direction)
-            found.append({"direction": direction, "title": translate(request, DIRECTION_TITLES[direction]),
-                          "count": len(register) if register is not None else 0,
-                          "url": f"{request.application_url}/directory/{unit.code}/registers/{year}-{direction}"
-                          if register is not None else None})
+            found.append(
+                {
+                    "direction": direction,
+                    "title": translate(request, DIRECTION_TITLES[direction]),
+                    "count": len(register) if register is not None else 0,
+                    "url": f"{request.application_url}/directory/{unit.code}/registers/{year}-{direction}"
+                    if register is not None
+                    else None,
+                }
+            )
         years.append({"year": year, "registers": found})
-    return page(request, translate(request, _("Registers of ${unit}"), unit=unit.name), unit=unit, years=years)
+    return page(
+        request, translate(request, _("Registers of ${unit}"), unit=unit.name), unit=unit, years=years
+    )
 
 
 def _register_values(request):
     register = request.context
     unit = unit_of(register)
-    title = translate(request, _("${direction} ${year}"),
-                      direction=translate(request, DIRECTION_TITLES[register.direction]), year=register.year)
+    title = translate(
+        request,
+        _("${direction} ${year}"),
+        direction=translate(request, DIRECTION_TITLES[register.direction]),
+        year=register.year,
+    )
     base = f"{request.application_url}/directory/{unit.code}/registers/{register.__name__}"
     return unit, title, base
 
@@ -88,9 +113,17 @@ def register_page(request):
     site = request.site
     printing = request.params.get("print") == "1"
     audit.record(site, request.actor, "register.view", request.path, rows=len(rows), print=printing)
-    values = page(request, title, unit=unit, register=register, rows=rows, base=base, printing=printing,
-                  incoming=register.direction == INCOMING,
-                  printed_at=local_time(request, now_iso()))
+    values = page(
+        request,
+        title,
+        unit=unit,
+        register=register,
+        rows=rows,
+        base=base,
+        printing=printing,
+        incoming=register.direction == INCOMING,
+        printed_at=local_time(request, now_iso()),
+    )
     if printing:
         return render_to_response("register_print.pt", values, request=request)
     return values
@@ -111,18 +144,46 @@ def register_csv(request):
     incoming = register.direction == INCOMING
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([translate(request, h) for h in (
-        _("Number"), _("Date registered"), _("Number and notation"), _("Date of the document"),
-        _("Sender") if incoming else _("Recipients"), _("Subject"), _("On paper"), _("Document id"))])
+    writer.writerow(
+        [
+            translate(request, h)
+            for h in (
+                _("Number"),
+                _("Date registered"),
+                _("Number and notation"),
+                _("Date of the document"),
+                _("Sender") if incoming else _("Recipients"),
+                _("Subject"),
+                _("On paper"),
+                _("Document id"),
+            )
+        ]
+    )
     for r in rows:
-        writer.writerow([r["number"], r["date"], cell(r["notation"]), r["promulgation_date"], cell(r["party"]),
-                         cell(r["subject"]), translate(request, _("yes")) if r["paper"] else "",
-                         r["url"].rsplit("/", 1)[1] if r["url"] else ""])
-    audit.record(request.site, request.actor, "register.export", request.path.rsplit("/", 1)[0],
-                 format="csv", rows=len(rows))
-    response = Response(body=("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv",
-                        charset="utf-8")
-    response.content_disposition = (f'attachment; filename="register-{unit.code}-{register.__name__}.csv"')
+        writer.writerow(
+            [
+                r["number"],
+                r["date"],
+                cell(r["notation"]),
+                r["promulgation_date"],
+                cell(r["party"]),
+                cell(r["subject"]),
+                translate(request, _("yes")) if r["paper"] else "",
+                r["url"].rsplit("/", 1)[1] if r["url"] else "",
+            ]
+        )
+    audit.record(
+        request.site,
+        request.actor,
+        "register.export",
+        request.path.rsplit("/", 1)[0],
+        format="csv",
+        rows=len(rows),
+    )
+    response = Response(
+        body=("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv", charset="utf-8"
+    )
+    response.content_disposition = f'attachment; filename="register-{unit.code}-{register.__name__}.csv"'
     response.cache_control = "private, no-store"
     return response
 
@@ -134,6 +195,7 @@ def download_scan(request):
     from pyramid.response import FileIter
 
     from .documents import content_disposition
+
     register = request.context
     try:
         entry = register.entries.get(int(request.params.get("number", "")))
@@ -145,10 +207,17 @@ def download_scan(request):
     env = request.env
     site = request.site
     stream = env.blob_stores.get(scan["store"], env.blob_store).open(site, scan["sha256"])
-    audit.record(site, request.actor, "register.scan.download",
-                 request.resource_path(register, "scan"), number=entry["number"], sha256=scan["sha256"])
-    response = Response(app_iter=FileIter(stream), content_type="application/octet-stream",
-                        content_length=scan["size"])
+    audit.record(
+        site,
+        request.actor,
+        "register.scan.download",
+        request.resource_path(register, "scan"),
+        number=entry["number"],
+        sha256=scan["sha256"],
+    )
+    response = Response(
+        app_iter=FileIter(stream), content_type="application/octet-stream", content_length=scan["size"]
+    )
     response.content_disposition = content_disposition(scan["name"])
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.cache_control = "private, no-store"

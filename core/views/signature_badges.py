@@ -3,6 +3,7 @@
 The reports were kept on the delivery (``signatures.verify_delivery``); showing them never
 verifies again.
 """
+
 from ..signing import BADGE_TITLES
 from .base import local_time
 
@@ -15,11 +16,18 @@ def badge_views(request, reports, target=None):
             continue
         badge = report.get("badge", "")
         title = BADGE_TITLES.get(badge)
-        rows.append({"badge": badge, "title": request.localizer.translate(title) if title is not None else badge,
-                     "signer": report.get("signer", ""), "issuer": report.get("issuer", ""),
-                     "time": local_time(request, report.get("signed_at")) if report.get("signed_at") else "",
-                     "timestamped": bool(report.get("timestamped")), "reason": report.get("reason", ""),
-                     "format": report.get("format", "")})
+        rows.append(
+            {
+                "badge": badge,
+                "title": request.localizer.translate(title) if title is not None else badge,
+                "signer": report.get("signer", ""),
+                "issuer": report.get("issuer", ""),
+                "time": local_time(request, report.get("signed_at")) if report.get("signed_at") else "",
+                "timestamped": bool(report.get("timestamped")),
+                "reason": report.get("reason", ""),
+                "format": report.get("format", ""),
+            }
+        )
     return rows
 
 
@@ -33,5 +41,12 @@ def for_attachment(request, deliveries, name):
 
 def applied(request, document):
     """What the sender's key signed at issue."""
-    return [{"target": s.get("target", ""), "key": s.get("key", ""), "format": s.get("format", ""),
-             "time": local_time(request, s.get("time"))} for s in getattr(document, "signatures_applied", ()) or ()]
+    return [
+        {
+            "target": s.get("target", ""),
+            "key": s.get("key", ""),
+            "format": s.get("format", ""),
+            "time": local_time(request, s.get("time")),
+        }
+        for s in getattr(document, "signatures_applied", ()) or ()
+    ]

@@ -19,6 +19,7 @@ Configuration: ``lienthong.blob_store.fs.path`` (see docs/storage.md). The store
 comes from ``lienthong_blob_stores`` (one per application) and is configured by this
 plugin's ``lienthong_configure`` from the application's settings.
 """
+
 import hashlib
 import os
 import re
@@ -32,8 +33,8 @@ from lienthong.core.app_objects import app_objects
 from lienthong.core.blobs import BlobMissing, BlobStoreError, DigestMismatch
 from lienthong.core.db import file_storage_path
 from lienthong.core.files import fsync_dir
-from lienthong.core.interfaces import IBlobStore
 from lienthong.core.hookspecs import hookimpl
+from lienthong.core.interfaces import IBlobStore
 
 CHUNK = 1 << 20
 KEY = re.compile(r"^[0-9a-f]{64}$")
@@ -63,7 +64,7 @@ class FilesystemBlobStore:
         path = (settings.get(PATH_SETTING) or "").strip() or default_path(settings)
         self.path = os.path.abspath(path) if path else None
         if settings.get("lienthong.blob_store") == self.name:
-            self.root()   # chosen for new attachments: a missing or unwritable directory stops the start
+            self.root()  # chosen for new attachments: a missing or unwritable directory stops the start
             self.remove_stale_temporaries()
 
     def remove_stale_temporaries(self, older_than=STALE_AFTER):
@@ -76,7 +77,7 @@ class FilesystemBlobStore:
                 if entry.name.endswith(".part") and entry.stat().st_mtime < limit:
                     os.unlink(entry.path)
                     removed += 1
-            except FileNotFoundError:    # another machine removed it first
+            except FileNotFoundError:  # another machine removed it first
                 pass
         return removed
 
@@ -87,8 +88,9 @@ class FilesystemBlobStore:
         try:
             os.makedirs(os.path.join(self.path, TMP), exist_ok=True)
         except OSError as exc:
-            raise BlobStoreError(f"cannot create the fs attachment store directory {self.path}: "
-                                 f"{exc.strerror or exc}") from exc
+            raise BlobStoreError(
+                f"cannot create the fs attachment store directory {self.path}: {exc.strerror or exc}"
+            ) from exc
         if not os.access(self.path, os.W_OK | os.X_OK):
             raise BlobStoreError(f"the fs attachment store directory {self.path} is not writable")
         return self.path
@@ -105,8 +107,9 @@ class FilesystemBlobStore:
         root = self.root()
         digest = hashlib.sha256()
         # unique across processes and machines sharing the directory
-        fd, tmp = tempfile.mkstemp(prefix=f"{socket.gethostname()}-{os.getpid()}-", suffix=".part",
-                                   dir=os.path.join(root, TMP))
+        fd, tmp = tempfile.mkstemp(
+            prefix=f"{socket.gethostname()}-{os.getpid()}-", suffix=".part", dir=os.path.join(root, TMP)
+        )
         try:
             with os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(CHUNK):
@@ -116,14 +119,14 @@ class FilesystemBlobStore:
                 os.fsync(out.fileno())
             key = digest.hexdigest()
             final = self.path_for(key)
-            if self._intact(final, key):      # identical bytes are already there: stored once
+            if self._intact(final, key):  # identical bytes are already there: stored once
                 os.unlink(tmp)
                 return key
-            os.chmod(tmp, 0o440)             # content-addressed files never change
+            os.chmod(tmp, 0o440)  # content-addressed files never change
             directory = os.path.dirname(final)
             created = not os.path.isdir(directory)
             os.makedirs(directory, exist_ok=True)
-            os.replace(tmp, final)           # atomic; a concurrent writer of the same key replaces equal bytes
+            os.replace(tmp, final)  # atomic; a concurrent writer of the same key replaces equal bytes
             fsync_dir(directory)
             if created:
                 fsync_dir(os.path.dirname(directory))
@@ -142,12 +145,18 @@ class FilesystemBlobStore:
         try:
             f = open(path, "rb")
         except FileNotFoundError:
-            raise BlobMissing(key, self.name, f"attachment {key} is missing from the fs store ({path})") from None
+            raise BlobMissing(
+                key, self.name, f"attachment {key} is missing from the fs store ({path})"
+            ) from None
         try:
             if self._digest(f) != key:
-                raise DigestMismatch(key, self.name, f"attachment {key} in the fs store is damaged: the bytes "
-                                                     f"of {path} no longer match their digest")
-            f.seek(0)   # the same open file is served: a rename meanwhile cannot swap what was checked
+                raise DigestMismatch(
+                    key,
+                    self.name,
+                    f"attachment {key} in the fs store is damaged: the bytes "
+                    f"of {path} no longer match their digest",
+                )
+            f.seek(0)  # the same open file is served: a rename meanwhile cannot swap what was checked
         except BaseException:
             f.close()
             raise

@@ -3,17 +3,17 @@
 Identical attachments are stored once. Every read checks the digest, so damaged bytes
 are an error, never silently served.
 """
+
 import hashlib
 
 from BTrees.OOBTree import OOBTree
 from ZODB.blob import Blob
 from ZODB.POSException import POSKeyError
-
 from zope.interface import implementer
 
 from lienthong.core.blobs import BlobMissing, DigestMismatch  # noqa: F401  (DigestMismatch: re-exported)
-from lienthong.core.interfaces import IBlobStore
 from lienthong.core.hookspecs import hookimpl
+from lienthong.core.interfaces import IBlobStore
 
 CHUNK = 1 << 20
 
@@ -51,9 +51,12 @@ class ZODBBlobStore:
             raise BlobMissing(key, self.name)
         try:
             f = blob.open("r")
-        except (OSError, POSKeyError) as exc:   # the blob file is gone from the blob directory
-            raise BlobMissing(key, self.name, f"attachment {key} is missing from the {self.name} store: "
-                                              f"{type(exc).__name__}") from exc
+        except (OSError, POSKeyError) as exc:  # the blob file is gone from the blob directory
+            raise BlobMissing(
+                key,
+                self.name,
+                f"attachment {key} is missing from the {self.name} store: {type(exc).__name__}",
+            ) from exc
         digest = hashlib.sha256()
         try:
             while chunk := f.read(CHUNK):

@@ -20,6 +20,7 @@ What the product answers decides what happens to the message:
 TLS certificates are verified (``verify = yes``) against the system's CAs or the unit's
 ``ca_bundle`` (a PEM file on the worker's host).
 """
+
 from lienthong.core.hookspecs import hookimpl
 from lienthong.core.transports import Setting
 
@@ -36,12 +37,14 @@ class EdxmlPush(HttpAdapter):
     default_timeout = 30.0
 
     def headers(self, message):
-        headers = {"Content-Type": "application/xml; charset=utf-8",
-                   "X-LienThong-Message-Id": message.key,
-                   "X-LienThong-Kind": message.kind,
-                   "X-LienThong-Document-Id": message.document_id,
-                   "X-LienThong-Sender": message.sender,
-                   "X-LienThong-Recipient": message.recipient}
+        headers = {
+            "Content-Type": "application/xml; charset=utf-8",
+            "X-LienThong-Message-Id": message.key,
+            "X-LienThong-Kind": message.kind,
+            "X-LienThong-Document-Id": message.document_id,
+            "X-LienThong-Sender": message.sender,
+            "X-LienThong-Recipient": message.recipient,
+        }
         token = message.settings.get("token")
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -53,4 +56,4 @@ class EdxmlPush(HttpAdapter):
 
 @hookimpl
 def lienthong_transports():
-    return [EdxmlPush()]      # a new adapter for each application (its sessions and state are its own)
+    return [EdxmlPush()]  # a new adapter for each application (its sessions and state are its own)

@@ -29,6 +29,7 @@ hub has taken or refused it, the file and its sidecar move to ``in_dir/processed
 ``in_dir/rejected/`` (then with ``<name>.reason.txt`` saying why). A file that is not
 edXML is rejected at once; the others are unaffected.
 """
+
 import hashlib
 import logging
 import os
@@ -182,14 +183,17 @@ class HotFolder(Adapter):
     settings = (
         Setting("out_dir", "Directory the hub writes to (the product reads it)", required=True),
         Setting("in_dir", "Directory the hub reads from (the product writes it)", required=True),
-        Setting("stale_rounds", "Polls a file may stay unchecked before it is rejected",
-                default=str(DEFAULT_STALE_ROUNDS)),
+        Setting(
+            "stale_rounds",
+            "Polls a file may stay unchecked before it is rejected",
+            default=str(DEFAULT_STALE_ROUNDS),
+        ),
     )
     batch_size = 50
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.waiting = {}            # path -> (rounds seen unready, (size, mtime) last seen)
+        self.waiting = {}  # path -> (rounds seen unready, (size, mtime) last seen)
 
     def check_settings(self, values):
         reasons = super().check_settings(values)
@@ -209,7 +213,9 @@ class HotFolder(Adapter):
         settings = message.settings or {}
         problems = self.check_settings(settings)
         if problems:
-            raise PermanentError(f"the unit's hotfolder settings cannot work: {'; '.join(map(str, problems))}")
+            raise PermanentError(
+                f"the unit's hotfolder settings cannot work: {'; '.join(map(str, problems))}"
+            )
         out_dir = settings["out_dir"]
         if not os.path.isdir(out_dir):
             raise TransportError(f"the out directory {out_dir} does not exist (or is not mounted)")
@@ -267,13 +273,15 @@ class HotFolder(Adapter):
             return
         with self.lock:
             seen, last = self.waiting.get(path, (0, None))
-            seen = seen + 1 if last == shape else 1     # a file that still grows starts over
+            seen = seen + 1 if last == shape else 1  # a file that still grows starts over
             self.waiting[path] = (seen, shape)
         if seen >= rounds:
             with self.lock:
                 self.waiting.pop(path, None)
-            reason = f"{why} after {seen} polls; write the file under a name starting with '.', " \
-                     f"then its {SIDECAR} sidecar, then rename the file"
+            reason = (
+                f"{why} after {seen} polls; write the file under a name starting with '.', "
+                f"then its {SIDECAR} sidecar, then rename the file"
+            )
             move_away(in_dir, name, REJECTED, reason)
             log.warning("hotfolder: %s rejected: %s", path, reason)
 
@@ -308,6 +316,7 @@ class HotFolder(Adapter):
                 move_away(in_dir, name, PROCESSED)
             else:
                 move_away(in_dir, name, REJECTED, reason or "refused by the hub")
+
         return InboundMessage(unit=unit_code, kind=kind, payload=data, source=path, done=done)
 
 
@@ -318,4 +327,4 @@ def _reason_text(exc):
 
 @hookimpl
 def lienthong_transports():
-    return [HotFolder()]      # a new adapter for each application (its sessions and state are its own)
+    return [HotFolder()]  # a new adapter for each application (its sessions and state are its own)

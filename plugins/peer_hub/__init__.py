@@ -8,6 +8,7 @@
 
 Configuration in the ini: ``config.py``; operator's guide: docs/federation.md.
 """
+
 from lienthong.core.hookspecs import hookimpl
 
 from .adapter import PeerHubAdapter
@@ -21,11 +22,13 @@ def lienthong_transports():
 @hookimpl
 def lienthong_configure(config):
     from . import config as peer_config
+
     settings = config.get_settings()
     try:
-        peer_config.load(settings)             # a bad peer setting stops the start with its name
+        peer_config.load(settings)  # a bad peer setting stops the start with its name
     except peer_config.PeerConfigError as exc:
         from lienthong.core import StartupError
+
         raise StartupError(f"peer_hub: {exc}") from exc
     config.include("lienthong.plugins.peer_hub.views")
 
@@ -33,4 +36,5 @@ def lienthong_configure(config):
 @hookimpl
 def lienthong_cli(cli):
     from .cli import peer
+
     cli.add_command(peer)

@@ -7,6 +7,7 @@ created / duplicate / applied count as delivered, refused is a dead letter with 
 peer's reason; no answer, a bad signature or an HTTP error is a retry. Delivery stops at
 the first failure so the order per destination is kept.
 """
+
 import base64
 import logging
 import threading
@@ -29,8 +30,8 @@ class PeerHubAdapter(Adapter):
     batch_size = 50
 
     def __init__(self):
-        self.hub = None               # this hub's HubConfig, read from the application's settings
-        self.problem = ""             # why those settings cannot work, if they cannot
+        self.hub = None  # this hub's HubConfig, read from the application's settings
+        self.problem = ""  # why those settings cannot work, if they cannot
         self.local = threading.local()
 
     def session(self):
@@ -43,7 +44,7 @@ class PeerHubAdapter(Adapter):
     def configure(self, app_settings):
         try:
             self.hub = peer_config.load(app_settings)
-        except peer_config.PeerConfigError as exc:    # lienthong_configure stops the start; a command says so
+        except peer_config.PeerConfigError as exc:  # lienthong_configure stops the start; a command says so
             self.hub, self.problem = None, str(exc)
 
     def check_settings(self, values):
@@ -58,6 +59,7 @@ class PeerHubAdapter(Adapter):
     def bench_destination(self, workdir, sender_units):
         """A receiving peer hub for ``lienthong bench --queue N --queue-via peer_hub``."""
         from .bench import start_destination
+
         return start_destination(workdir, "bench-hub", sender_units)
 
     def deliver(self, message, env):
@@ -74,11 +76,16 @@ class PeerHubAdapter(Adapter):
             name = run[0].settings.get("peer", "")
             peer = hub.peers.get(name)
             if peer is None:
-                return results + [TransportError(f"unit {run[0].recipient}: no peer hub called {name!r} is "
-                                                 f"configured on this hub")]
+                return results + [
+                    TransportError(
+                        f"unit {run[0].recipient}: no peer hub called {name!r} is configured on this hub"
+                    )
+                ]
             path, field = PATHS[run[0].kind]
-            items = [{"key": m.key, "recipient": m.recipient, "data": base64.b64encode(m.payload).decode("ascii")}
-                     for m in run]
+            items = [
+                {"key": m.key, "recipient": m.recipient, "data": base64.b64encode(m.payload).decode("ascii")}
+                for m in run
+            ]
             try:
                 answer = client.call(hub, peer, "POST", path, {field: items}, session=self.session())
             except client.PeerCallError as exc:
@@ -102,12 +109,15 @@ def _runs(messages, max_body):
     for message in messages:
         cost = len(message.payload) * 4 // 3 + 200
         last = runs[-1] if runs else None
-        if (last is None or last[0].kind != message.kind or last[0].settings.get("peer") != message.settings.get("peer")
-                or size + cost > max_body * 0.9):
+        if (
+            last is None
+            or last[0].kind != message.kind
+            or last[0].settings.get("peer") != message.settings.get("peer")
+            or size + cost > max_body * 0.9
+        ):
             runs.append([message])
             size = cost
         else:
             last.append(message)
             size += cost
     return runs
-

@@ -13,6 +13,7 @@ The callee refuses a timestamp outside the window and a nonce seen within it. Th
 is signed too, over its status, body and the request's nonce: the caller knows it talks
 to its peer and that this answer is for this request (an old answer cannot be replayed).
 """
+
 import hashlib
 import hmac
 import secrets
@@ -46,21 +47,40 @@ def _mac(secret, *parts):
 
 
 def request_signature(secret, method, path, caller, callee, key_id, timestamp, nonce, body):
-    return _mac(secret, "request", method.upper(), path, caller, callee, key_id, timestamp, nonce, digest(body))
+    return _mac(
+        secret, "request", method.upper(), path, caller, callee, key_id, timestamp, nonce, digest(body)
+    )
 
 
 def response_signature(secret, status, method, path, responder, requester, key_id, timestamp, nonce, body):
-    return _mac(secret, "response", int(status), method.upper(), path, responder, requester, key_id, timestamp,
-                nonce, digest(body))
+    return _mac(
+        secret,
+        "response",
+        int(status),
+        method.upper(),
+        path,
+        responder,
+        requester,
+        key_id,
+        timestamp,
+        nonce,
+        digest(body),
+    )
 
 
 def sign_request(hub, peer, method, path, body, now=None):
     """The headers that authenticate a request from this hub (``hub``: ``HubConfig``) to ``peer``."""
     timestamp = str(int(now if now is not None else time.time()))
     nonce = secrets.token_hex(16)
-    return {H_PEER: hub.name, H_KEY: peer.key_id, H_TIME: timestamp, H_NONCE: nonce,
-            H_SIG: request_signature(peer.secret, method, path, hub.name, peer.name, peer.key_id, timestamp,
-                                     nonce, body)}
+    return {
+        H_PEER: hub.name,
+        H_KEY: peer.key_id,
+        H_TIME: timestamp,
+        H_NONCE: nonce,
+        H_SIG: request_signature(
+            peer.secret, method, path, hub.name, peer.name, peer.key_id, timestamp, nonce, body
+        ),
+    }
 
 
 def _fresh(timestamp, window, now):
@@ -103,12 +123,19 @@ def verify_request(hub, headers, method, path, body, nonces, now=None):
     key_id = headers.get(H_KEY) or ""
     if not hmac.compare_digest(key_id.encode(), peer.key_id.encode()):
         raise PeerAuthError(f"key {key_id[:40]!r} is not the key in force for {caller}", caller)
-    timestamp, nonce, signature = headers.get(H_TIME) or "", headers.get(H_NONCE) or "", headers.get(H_SIG) or ""
+    timestamp, nonce, signature = (
+        headers.get(H_TIME) or "",
+        headers.get(H_NONCE) or "",
+        headers.get(H_SIG) or "",
+    )
     if not (16 <= len(nonce) <= 128):
         raise PeerAuthError("the request has no usable nonce", caller)
     if not _fresh(timestamp, hub.window, now):
-        raise PeerAuthError(f"the request's timestamp {timestamp[:20]!r} is outside the {hub.window}s window "
-                            f"(clocks out of step, or a replay)", caller)
+        raise PeerAuthError(
+            f"the request's timestamp {timestamp[:20]!r} is outside the {hub.window}s window "
+            f"(clocks out of step, or a replay)",
+            caller,
+        )
     expected = request_signature(peer.secret, method, path, caller, hub.name, key_id, timestamp, nonce, body)
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise PeerAuthError("bad signature (wrong secret, or the request was changed on the way)", caller)
@@ -119,22 +146,31 @@ def verify_request(hub, headers, method, path, body, nonces, now=None):
 
 def sign_response(hub, peer, status, method, path, nonce, body, now=None):
     timestamp = str(int(now if now is not None else time.time()))
-    return {H_PEER: hub.name, H_TIME: timestamp,
-            H_SIG: response_signature(peer.secret, status, method, path, hub.name, peer.name, peer.key_id,
-                                      timestamp, nonce, body)}
+    return {
+        H_PEER: hub.name,
+        H_TIME: timestamp,
+        H_SIG: response_signature(
+            peer.secret, status, method, path, hub.name, peer.name, peer.key_id, timestamp, nonce, body
+        ),
+    }
 
 
 def verify_response(hub, peer, status, headers, method, path, nonce, body, now=None):
     """Check that ``peer`` signed this answer to our request ``nonce``; ``PeerAuthError`` if not."""
     responder = headers.get(H_PEER) or ""
     if responder != peer.name:
-        raise PeerAuthError(f"the answer is not signed by {peer.name} (status {status}"
-                            f"{', peer ' + repr(responder[:80]) if responder else ''})", peer.name)
+        raise PeerAuthError(
+            f"the answer is not signed by {peer.name} (status {status}"
+            f"{', peer ' + repr(responder[:80]) if responder else ''})",
+            peer.name,
+        )
     timestamp = headers.get(H_TIME) or ""
     if not _fresh(timestamp, hub.window, now):
-        raise PeerAuthError(f"the answer's timestamp {timestamp[:20]!r} is outside the {hub.window}s window",
-                            peer.name)
-    expected = response_signature(peer.secret, status, method, path, peer.name, hub.name, peer.key_id, timestamp,
-                                  nonce, body)
+        raise PeerAuthError(
+            f"the answer's timestamp {timestamp[:20]!r} is outside the {hub.window}s window", peer.name
+        )
+    expected = response_signature(
+        peer.secret, status, method, path, peer.name, hub.name, peer.key_id, timestamp, nonce, body
+    )
     if not hmac.compare_digest(expected.encode(), (headers.get(H_SIG) or "").encode()):
         raise PeerAuthError(f"bad signature on the answer of {peer.name}", peer.name)

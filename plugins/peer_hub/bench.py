@@ -7,6 +7,7 @@ back are not part of the figure) and returns a ``Destination``: its URL, the set
 sending hub adds, the codes to make the sender's units address (adapter ``peer_hub``,
 settings ``{"peer": "bench-peer"}``), and ``stop()``.
 """
+
 import os
 import secrets
 import subprocess
@@ -50,6 +51,7 @@ def peer_settings(me, peers, secret, key_id="bench"):
 
 def _free_port():
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -65,13 +67,23 @@ def _populate(settings, sender_name, sender_units):
         actor = audit.Actor.system("bench")
         for code, name in UNITS:
             if code not in site["directory"]:
-                dirs.set_connection_state(site, actor, dirs.add_unit(site, actor, {"code": code, "name": name}),
-                                          d.OFFICIAL)
+                dirs.set_connection_state(
+                    site, actor, dirs.add_unit(site, actor, {"code": code, "name": name}), d.OFFICIAL
+                )
         for code, name in sender_units:
             if code not in site["directory"]:
-                unit = dirs.add_unit(site, actor, {"code": code, "name": name, "adapter": "peer_hub",
-                                                   "adapter_settings": {"peer": sender_name}})
+                unit = dirs.add_unit(
+                    site,
+                    actor,
+                    {
+                        "code": code,
+                        "name": name,
+                        "adapter": "peer_hub",
+                        "adapter_settings": {"peer": sender_name},
+                    },
+                )
                 dirs.set_connection_state(site, actor, unit, d.OFFICIAL)
+
     app = main({}, **settings)
     try:
         run_in_site(get_database(app.registry), fill, attempts=1)
@@ -86,22 +98,28 @@ def start_destination(workdir, sender_name, sender_units, timeout=30):
     port = _free_port()
     settings = {
         "zodbconn.uri": f"file://{os.path.abspath(workdir)}/Data.fs?blobstorage_dir={os.path.abspath(workdir)}/blobs",
-        "lienthong.secret": secrets.token_urlsafe(32), "lienthong.session.secure": "false",
-        "lienthong.auto_migrate": "true", "lienthong.worker.in_process": "false",
+        "lienthong.secret": secrets.token_urlsafe(32),
+        "lienthong.session.secure": "false",
+        "lienthong.auto_migrate": "true",
+        "lienthong.worker.in_process": "false",
         **peer_settings(NAME, {sender_name: "http://127.0.0.1:9"}, secret),
     }
     _populate(settings, sender_name, sender_units)
     ini = os.path.join(workdir, "peer.ini")
     with open(ini, "w") as f:
-        f.write("[app:main]\nuse = egg:lienthong\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
-                + f"\n[server:main]\nuse = egg:waitress#main\nhost = 127.0.0.1\nport = {port}\nthreads = 4\n")
+        f.write(
+            "[app:main]\nuse = egg:lienthong\n"
+            + "".join(f"{k} = {v}\n" for k, v in settings.items())
+            + f"\n[server:main]\nuse = egg:waitress#main\nhost = 127.0.0.1\nport = {port}\nthreads = 4\n"
+        )
     log_path = os.path.join(workdir, "serve.log")
     with open(log_path, "wb") as log:
         command = [os.path.join(os.path.dirname(sys.executable), "lienthong"), "-c", ini, "serve"]
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    destination = Destination(url, peer_settings(sender_name, {NAME: url}, secret), [c for c, _n in UNITS], proc,
-                              log_path)
+    destination = Destination(
+        url, peer_settings(sender_name, {NAME: url}, secret), [c for c, _n in UNITS], proc, log_path
+    )
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:

@@ -1,4 +1,5 @@
 """``lienthong peer sync [PEER]`` and ``lienthong peer status``: the operator's view of federation."""
+
 import click
 
 from lienthong.core.plugins import is_plugin_disabled
@@ -23,7 +24,9 @@ def _chosen(hub, name):
     if not name:
         return list(hub.peers.values())
     if name not in hub.peers:
-        raise click.ClickException(f"no peer hub called {name!r} is configured; known: {', '.join(hub.peers)}")
+        raise click.ClickException(
+            f"no peer hub called {name!r} is configured; known: {', '.join(hub.peers)}"
+        )
     return [hub.peers[name]]
 
 
@@ -84,5 +87,7 @@ def status(env):
         except client.PeerCallError as exc:
             state = f"NOT REACHABLE: {exc.reason}"
         units, queued, dead_count = rows[one.name]
-        click.echo(f"{one.name}\t{one.url}\tkey {one.key_id}\t{state}\t{units} units here\t"
-                   f"{queued} queued\t{dead_count} dead letters")
+        click.echo(
+            f"{one.name}\t{one.url}\tkey {one.key_id}\t{state}\t{units} units here\t"
+            f"{queued} queued\t{dead_count} dead letters"
+        )

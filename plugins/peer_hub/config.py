@@ -12,14 +12,15 @@ The secret itself is never in the database and need not be in the ini: it is loo
 as ``lienthong.peer_hub.secret.<name>`` in the settings, else in the environment variable
 ``LIENTHONG_PEER_SECRET_<NAME>`` (upper case, ``-`` and ``.`` as ``_``), as signing PINs are.
 """
+
 import os
 from dataclasses import dataclass, field
 
 PREFIX = "lienthong.peer_hub."
-DEFAULT_WINDOW = 300               # seconds a signed request or response stays acceptable
-DEFAULT_MAX_BODY = 64 * 2**20      # the largest request body a peer may send
+DEFAULT_WINDOW = 300  # seconds a signed request or response stays acceptable
+DEFAULT_MAX_BODY = 64 * 2**20  # the largest request body a peer may send
 DEFAULT_TIMEOUT = 60.0
-MIN_SECRET = 32                    # characters: a shared HMAC key shorter than this is refused
+MIN_SECRET = 32  # characters: a shared HMAC key shorter than this is refused
 
 
 class PeerConfigError(ValueError):
@@ -37,7 +38,7 @@ class Peer:
 @dataclass
 class HubConfig:
     name: str = ""
-    peers: dict = field(default_factory=dict)   # name -> Peer
+    peers: dict = field(default_factory=dict)  # name -> Peer
     window: int = DEFAULT_WINDOW
     max_body: int = DEFAULT_MAX_BODY
     timeout: float = DEFAULT_TIMEOUT
@@ -72,10 +73,12 @@ def _int(settings, key, default):
 def load(settings):
     """The ``HubConfig`` of ``settings``; ``PeerConfigError`` names the first bad setting."""
     settings = settings or {}
-    config = HubConfig(name=(settings.get(PREFIX + "name") or "").strip(),
-                       window=_int(settings, "window", DEFAULT_WINDOW),
-                       max_body=_int(settings, "max_body", DEFAULT_MAX_BODY),
-                       timeout=_int(settings, "timeout", DEFAULT_TIMEOUT))
+    config = HubConfig(
+        name=(settings.get(PREFIX + "name") or "").strip(),
+        window=_int(settings, "window", DEFAULT_WINDOW),
+        max_body=_int(settings, "max_body", DEFAULT_MAX_BODY),
+        timeout=_int(settings, "timeout", DEFAULT_TIMEOUT),
+    )
     names = (settings.get(PREFIX + "peers") or "").replace(",", " ").split()
     if names and not config.name:
         raise PeerConfigError(f"{PREFIX}name is required when peers are configured: it names this hub")
@@ -90,12 +93,14 @@ def load(settings):
         secret_name = (settings.get(base + "secret") or name).strip()
         value = secret(settings, secret_name)
         if not value:
-            raise PeerConfigError(f"the shared secret {secret_name!r} of peer {name} is missing: set "
-                                  f"{PREFIX}secret.{secret_name} or LIENTHONG_PEER_SECRET_"
-                                  f"{secret_name.upper().replace('-', '_').replace('.', '_')}")
+            raise PeerConfigError(
+                f"the shared secret {secret_name!r} of peer {name} is missing: set "
+                f"{PREFIX}secret.{secret_name} or LIENTHONG_PEER_SECRET_"
+                f"{secret_name.upper().replace('-', '_').replace('.', '_')}"
+            )
         if len(value) < MIN_SECRET:
-            raise PeerConfigError(f"the shared secret of peer {name} is too short: at least {MIN_SECRET} "
-                                  f"characters")
+            raise PeerConfigError(
+                f"the shared secret of peer {name} is too short: at least {MIN_SECRET} characters"
+            )
         config.peers[name] = Peer(name, url, key_id, value.encode("utf-8"))
     return config
-

@@ -1,4 +1,5 @@
 """Which hub serves a unit: this one, or a peer (a directory entry with the adapter ``peer_hub``)."""
+
 ADAPTER = "peer_hub"
 
 

@@ -5,6 +5,7 @@ Outside the ``/api/v1`` token scheme: every request must carry a peer's signatur
 is limited (``lienthong.peer_hub.max_body``). A refusal of the caller is a 401 problem
 and an audit entry ``peer.refuse``.
 """
+
 import base64
 import binascii
 import io
@@ -15,10 +16,9 @@ from lxml import etree
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from lienthong.core.edxml import EdxmlError, build_status, parse_status
+from lienthong.core.edxml import RECALL_ASKED, EdxmlError, build_status, parse_status
 from lienthong.core.errors import ServiceError
 from lienthong.core.services import audit
-from lienthong.core.edxml import RECALL_ASKED
 
 from . import auth, config as peer_config
 from .hosting import hosted_by, hosted_here
@@ -26,7 +26,7 @@ from .hosting import hosted_by, hosted_here
 log = logging.getLogger(__name__)
 PREFIX = "/peer/v1"
 MAX_ITEMS = 500
-AUTH_KEY = "lienthong.peer_hub.auth"      # the environ remembers a checked request across pyramid_retry attempts
+AUTH_KEY = "lienthong.peer_hub.auth"  # the environ remembers a checked request across pyramid_retry attempts
 
 
 class Refused(Exception):
@@ -56,19 +56,33 @@ def _problem(status, title, detail):
 
 def _respond(request, hub, peer, nonce, status, body, content_type="application/json"):
     response = Response(body=body, status=status)
-    response.headers["Content-Type"] = ("application/problem+json" if status >= 400 else content_type) \
-        + "; charset=utf-8"
+    response.headers["Content-Type"] = (
+        "application/problem+json" if status >= 400 else content_type
+    ) + "; charset=utf-8"
     if peer is not None:
-        response.headers.update(auth.sign_response(hub, peer, status, request.method, _signed_path(request), nonce,
-                                                   body))
+        response.headers.update(
+            auth.sign_response(hub, peer, status, request.method, _signed_path(request), nonce, body)
+        )
     return response
 
 
 def _on_record(request, site, peer_name, reason):
-    log.warning("peer_hub: refused %s %s from %s (%s): %s", request.method, request.path, peer_name or "?",
-                _client(request), reason)
-    audit.record(site, audit.Actor(login=f"peer:{peer_name or '?'}", client=_client(request)), "peer.refuse",
-                 request.path, peer=peer_name, reason=reason)
+    log.warning(
+        "peer_hub: refused %s %s from %s (%s): %s",
+        request.method,
+        request.path,
+        peer_name or "?",
+        _client(request),
+        reason,
+    )
+    audit.record(
+        site,
+        audit.Actor(login=f"peer:{peer_name or '?'}", client=_client(request)),
+        "peer.refuse",
+        request.path,
+        peer=peer_name,
+        reason=reason,
+    )
 
 
 def _read_body(request, hub):
@@ -87,6 +101,7 @@ def peer_view(handler, hub, nonces):
 
     ``hub`` is this application's ``HubConfig`` and ``nonces`` its ``NonceCache``: both live
     as long as the application, never in the module."""
+
     def view(request):
         site = request.site
         try:
@@ -97,11 +112,12 @@ def peer_view(handler, hub, nonces):
             return _respond(request, hub, None, "", status, text)
         remembered = request.environ.get(AUTH_KEY)
         try:
-            if remembered is not None:          # the same request again after a database conflict
+            if remembered is not None:  # the same request again after a database conflict
                 peer = hub.peers[remembered]
             else:
-                peer = auth.verify_request(hub, request.headers, request.method, _signed_path(request), body,
-                                           nonces)
+                peer = auth.verify_request(
+                    hub, request.headers, request.method, _signed_path(request), body, nonces
+                )
                 request.environ[AUTH_KEY] = peer.name
         except auth.PeerAuthError as exc:
             _on_record(request, site, exc.peer, exc.reason)
@@ -116,14 +132,24 @@ def peer_view(handler, hub, nonces):
             _on_record(request, site, peer.name, exc.reason)
             status, text = _problem(400, "Bad request", exc.reason)
         return _respond(request, hub, peer, nonce, status, text)
+
     return view
 
 
 # -- the units we host --------------------------------------------------------------------------
 def directory(request, site, env, hub, peer, body):
-    units = [{"code": u.code, "name": u.name, "short_name": u.short_name, "kind": u.kind,
-              "parent_code": u.parent_code, "status": u.status}
-             for u in site["directory"].values() if hosted_here(u)]
+    units = [
+        {
+            "code": u.code,
+            "name": u.name,
+            "short_name": u.short_name,
+            "kind": u.kind,
+            "parent_code": u.parent_code,
+            "status": u.status,
+        }
+        for u in site["directory"].values()
+        if hosted_here(u)
+    ]
     units.sort(key=lambda u: u["code"])
     return _json({"hub": hub.name, "units": units})
 
@@ -161,8 +187,14 @@ def header_of(data):
     from_id, to, document_id = "", [], ""
     path = []
     try:
-        for event, element in etree.iterparse(io.BytesIO(data), events=("start", "end"), resolve_entities=False,
-                                              no_network=True, load_dtd=False, huge_tree=False):
+        for event, element in etree.iterparse(
+            io.BytesIO(data),
+            events=("start", "end"),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+        ):
             name = etree.QName(element).localname if isinstance(element.tag, str) else ""
             if event == "start":
                 path.append(name)
@@ -184,8 +216,16 @@ def header_of(data):
 
 
 def _refuse(site, peer, request, key, reason, **details):
-    audit.record(site, audit.Actor(login=f"peer:{peer.name}", client=_client(request)), "peer.refuse",
-                 request.path, peer=peer.name, key=key, reason=reason, **details)
+    audit.record(
+        site,
+        audit.Actor(login=f"peer:{peer.name}", client=_client(request)),
+        "peer.refuse",
+        request.path,
+        peer=peer.name,
+        key=key,
+        reason=reason,
+        **details,
+    )
     return {"key": key, "result": "refused", "reason": reason, **details}
 
 
@@ -220,6 +260,7 @@ def packages(request, site, env, hub, peer, body):
     """Import the batch in one transaction; a package the core refuses is set aside, the transaction
     aborted and the rest imported again (a savepoint per package would cost a third of the time)."""
     from lienthong.core.services import inbound
+
     directory = site["directory"]
     answers, refusals, todo = {}, [], []
     order = []
@@ -232,23 +273,39 @@ def packages(request, site, env, hub, peer, body):
             refusals.append((key, exc.reason, {}))
             continue
         if not hosted_by(directory.get(sender), peer.name):
-            refusals.append((key, f"the sender {sender} is not a unit hosted by {peer.name}",
-                             {"document_id": document_id}))
+            refusals.append(
+                (
+                    key,
+                    f"the sender {sender} is not a unit hosted by {peer.name}",
+                    {"document_id": document_id},
+                )
+            )
             continue
         local = [code for code in dict.fromkeys(to) if hosted_here(directory.get(code))]
         if not local:
-            refusals.append((key, f"no recipient of document {document_id} is hosted on {hub.name}",
-                             {"document_id": document_id}))
+            refusals.append(
+                (
+                    key,
+                    f"no recipient of document {document_id} is hosted on {hub.name}",
+                    {"document_id": document_id},
+                )
+            )
             continue
         todo.append((key, data, sender, local, document_id))
 
     def receive(key, data, sender, local, document_id):
-        document, created = inbound.receive_package(site, env, sender, data, f"peer_hub:{peer.name}",
-                                                    deliver_to=local)
-        return {"key": key, "result": "created" if created else "duplicate", "document_id": document.document_id,
-                "delivered_to": local}
+        document, created = inbound.receive_package(
+            site, env, sender, data, f"peer_hub:{peer.name}", deliver_to=local
+        )
+        return {
+            "key": key,
+            "result": "created" if created else "duplicate",
+            "document_id": document.document_id,
+            "delivered_to": local,
+        }
+
     _all_or_again(request, todo, receive, answers, refusals)
-    for key, reason, details in refusals:       # on the record in the transaction that commits
+    for key, reason, details in refusals:  # on the record in the transaction that commits
         answers[key] = _refuse(site, peer, request, key, reason, **details)
     return _json({"hub": hub.name, "results": [answers[key] for key in order if key in answers]})
 
@@ -256,6 +313,7 @@ def packages(request, site, env, hub, peer, body):
 def statuses(request, site, env, hub, peer, body):
     """Apply each status message to the delivery it is about, in one transaction as packages are."""
     from lienthong.core.services import inbound
+
     directory = site["directory"]
     answers, refusals, todo, order = {}, [], [], []
     for key, text, recipient in _items(body, "statuses"):
@@ -275,8 +333,11 @@ def statuses(request, site, env, hub, peer, body):
         if hosted_by(directory.get(reporter), peer.name) and hosted_here(directory.get(sender)):
             # the peer's unit received our unit's document and reports on its delivery
             todo.append((key, data, reporter, None, document_id))
-        elif hosted_by(directory.get(sender), peer.name) and status.get("status_code") == RECALL_ASKED \
-                and hosted_here(directory.get(recipient or reporter)):
+        elif (
+            hosted_by(directory.get(sender), peer.name)
+            and status.get("status_code") == RECALL_ASKED
+            and hosted_here(directory.get(recipient or reporter))
+        ):
             # the peer's unit sent the document and asks our unit to give it back: the sender speaks
             target = recipient or reporter
             if reporter != sender:
@@ -284,13 +345,19 @@ def statuses(request, site, env, hub, peer, body):
                 data = build_status(status)
             todo.append((key, data, sender, target, document_id))
         else:
-            refusals.append((key, f"the status of {reporter or '?'} about a document of {sender or '?'} is not "
-                                  f"between a unit hosted by {peer.name} and one hosted on {hub.name}",
-                             {"document_id": document_id}))
+            refusals.append(
+                (
+                    key,
+                    f"the status of {reporter or '?'} about a document of {sender or '?'} is not "
+                    f"between a unit hosted by {peer.name} and one hosted on {hub.name}",
+                    {"document_id": document_id},
+                )
+            )
 
     def apply(key, data, unit_code, recipient, document_id):
         inbound.receive_status(site, env, unit_code, data, f"peer_hub:{peer.name}", recipient=recipient)
         return {"key": key, "result": "applied", "document_id": document_id}
+
     _all_or_again(request, todo, apply, answers, refusals)
     for key, reason, details in refusals:
         answers[key] = _refuse(site, peer, request, key, reason, **details)
@@ -299,9 +366,16 @@ def statuses(request, site, env, hub, peer, body):
 
 def includeme(config):
     hub, nonces = peer_config.load(config.get_settings()), auth.NonceCache()
-    for name, path, method, handler in (("peer.directory", "/directory", "GET", directory),
-                                        ("peer.packages", "/packages", "POST", packages),
-                                        ("peer.statuses", "/statuses", "POST", statuses)):
+    for name, path, method, handler in (
+        ("peer.directory", "/directory", "GET", directory),
+        ("peer.packages", "/packages", "POST", packages),
+        ("peer.statuses", "/statuses", "POST", statuses),
+    ):
         config.add_route(name, PREFIX + path)
-        config.add_view(peer_view(handler, hub, nonces), route_name=name, request_method=method,
-                        permission=NO_PERMISSION_REQUIRED, require_csrf=False)
+        config.add_view(
+            peer_view(handler, hub, nonces),
+            route_name=name,
+            request_method=method,
+            permission=NO_PERMISSION_REQUIRED,
+            require_csrf=False,
+        )

@@ -5,6 +5,7 @@ Signing adds an incremental update with a PAdES baseline signature (B-B; B-T whe
 visible stamp on the first page. Verification reports every embedded signature with a
 badge (see ``lienthong.core.signing``); it never raises for bad input.
 """
+
 import io
 import os
 import unicodedata
@@ -28,8 +29,11 @@ from ..signing_common import run, validation_context
 
 TSA_SETTING = "lienthong.signing.tsa_url"
 FONT_SETTING = "lienthong.signing.stamp_font"
-FONT_PATHS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-              "/usr/share/fonts/TTF/DejaVuSans.ttf")
+FONT_PATHS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+)
 STAMP_TEXT = "%(signer)s\n%(position)s\n%(ts)s"
 
 
@@ -42,24 +46,31 @@ def _stamp_style(settings):
     """A text stamp in a font that has Vietnamese letters (DejaVu Sans), else ASCII-folded text."""
     from pyhanko.pdf_utils.text import TextBoxStyle
     from pyhanko.stamp import TextStampStyle
+
     font_path = (settings or {}).get(FONT_SETTING) or next((p for p in FONT_PATHS if os.path.exists(p)), None)
     box = {}
     unicode_ok = False
     if font_path and os.path.exists(font_path):
         try:
-            from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
             import uharfbuzz  # noqa: F401 (GlyphAccumulatorFactory needs it)
+            from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+
             box["font"] = GlyphAccumulatorFactory(font_path)
             unicode_ok = True
         except ImportError:
             pass
-    style = TextStampStyle(stamp_text=STAMP_TEXT, timestamp_format="%Y-%m-%d %H:%M:%S %z",
-                           border_width=1, text_box_style=TextBoxStyle(font_size=8, **box))
+    style = TextStampStyle(
+        stamp_text=STAMP_TEXT,
+        timestamp_format="%Y-%m-%d %H:%M:%S %z",
+        border_width=1,
+        text_box_style=TextBoxStyle(font_size=8, **box),
+    )
     return style, unicode_ok
 
 
 def _field_name(reader):
     from pyhanko.sign.fields import enumerate_sig_fields
+
     existing = {name for name, _value, _ref in enumerate_sig_fields(reader)}
     n = len(existing) + 1
     while f"Signature{n}" in existing:
@@ -71,6 +82,7 @@ def _writer(data):
     """An incremental writer over ``data``, or a SigningError saying why it cannot be signed."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.pdf_utils.misc import PdfError
+
     if not data or not bytes(data[:1024]).lstrip().startswith(b"%PDF-"):
         raise SigningError(_("The file is not a PDF and cannot be signed."))
     try:
@@ -82,13 +94,16 @@ def _writer(data):
     except SigningError:
         raise
     except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
-        raise SigningError(_("The PDF is damaged or unreadable and cannot be signed (${error})."),
-                           error=str(e) or type(e).__name__) from e
+        raise SigningError(
+            _("The PDF is damaged or unreadable and cannot be signed (${error})."),
+            error=str(e) or type(e).__name__,
+        ) from e
     return writer
 
 
 class PadesSigner(Signer):
     """PAdES baseline signatures on PDF attachments."""
+
     name = "pades"
     format = "pdf"
 
@@ -100,6 +115,7 @@ class PadesSigner(Signer):
         from pyhanko.pdf_utils.misc import PdfError
         from pyhanko.sign import fields, signers, timestamps
         from pyhanko.sign.general import SigningError as PyHankoSigningError
+
         writer = _writer(bytes(data))
         settings = settings or {}
         tsa_url = settings.get(TSA_SETTING) or ""
@@ -107,18 +123,26 @@ class PadesSigner(Signer):
             name = signer_name or key.signer_name or opened.common_name
             field_name = _field_name(writer.prev)
             meta = signers.PdfSignatureMetadata(
-                field_name=field_name, reason=reason or None, location=location or None, name=name,
-                subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256")
+                field_name=field_name,
+                reason=reason or None,
+                location=location or None,
+                name=name,
+                subfilter=fields.SigSeedSubFilter.PADES,
+                md_algorithm="sha256",
+            )
             options = {}
             text_params = None
             if key.stamp:
                 style, unicode_ok = _stamp_style(settings)
                 position = getattr(key, "position", "") or ""
-                text_params = {"signer": name if unicode_ok else _ascii(name),
-                               "position": position if unicode_ok else _ascii(position)}
+                text_params = {
+                    "signer": name if unicode_ok else _ascii(name),
+                    "position": position if unicode_ok else _ascii(position),
+                }
                 options["stamp_style"] = style
                 options["new_field_spec"] = fields.SigFieldSpec(
-                    sig_field_name=field_name, on_page=0, box=tuple(int(v) for v in key.stamp_box))
+                    sig_field_name=field_name, on_page=0, box=tuple(int(v) for v in key.stamp_box)
+                )
             if tsa_url:
                 options["timestamper"] = timestamps.HTTPTimeStamper(tsa_url, timeout=10)
             pdf_signer = signers.PdfSigner(meta, signer=opened.pyhanko_signer, **options)
@@ -127,20 +151,22 @@ class PadesSigner(Signer):
             except p11.PKCS11Error as e:
                 raise keys.pkcs11_failure(e, key) from e
             except timestamps.TimestampRequestError as e:
-                raise SigningError(_("The timestamp service ${url} did not answer: ${error}"),
-                                   url=tsa_url, error=str(e)) from e
+                raise SigningError(
+                    _("The timestamp service ${url} did not answer: ${error}"), url=tsa_url, error=str(e)
+                ) from e
             except (PdfError, PyHankoSigningError, ValueError, KeyError, TypeError) as e:
                 raise SigningError(_("The PDF cannot be signed: ${error}"), error=str(e)) from e
         return out.getvalue()
 
     def verify(self, data, trust, settings):
         from pyhanko.pdf_utils.reader import PdfFileReader
+
         stream = data if hasattr(data, "read") else io.BytesIO(bytes(data))
         if _plainly_unsigned(stream):
             return []
         try:
             stream.seek(0)
-            reader = PdfFileReader(io.BytesIO(stream.read()), strict=False)   # pyHanko copies its input
+            reader = PdfFileReader(io.BytesIO(stream.read()), strict=False)  # pyHanko copies its input
             if reader.encrypted:
                 return [_report(INVALID, reason="encrypted PDF: its signatures cannot be checked")]
             embedded = list(reader.embedded_signatures)
@@ -196,6 +222,7 @@ def _verify_one(embedded, trust):
     """The badge of one embedded signature (cryptography, coverage, trust, revocation, time)."""
     from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
+
     report = _report(INVALID, target="")
     try:
         cert = embedded.signer_cert
@@ -228,6 +255,7 @@ def _verify_one(embedded, trust):
 
 def _badge(status, cert, signed_at, coverage_levels):
     from pyhanko.sign.diff_analysis import ModificationLevel
+
     if not status.intact:
         return MODIFIED, "the signed bytes were changed"
     if not status.valid:
@@ -253,7 +281,11 @@ def _badge(status, cert, signed_at, coverage_levels):
     when = signed_at or utc_now()
     if cert is not None and not (cert.not_valid_before <= when <= cert.not_valid_after):
         return EXPIRED, "the signer's certificate was not valid at signing time"
-    if indic_name in ("NO_CERTIFICATE_CHAIN_FOUND", "NO_CERTIFICATE_CHAIN_FOUND_NO_POE", "CHAIN_CONSTRAINTS_FAILURE"):
+    if indic_name in (
+        "NO_CERTIFICATE_CHAIN_FOUND",
+        "NO_CERTIFICATE_CHAIN_FOUND_NO_POE",
+        "CHAIN_CONSTRAINTS_FAILURE",
+    ):
         return UNTRUSTED, "no chain to a trusted root"
     if indic_name in ("TRY_LATER", "REVOCATION_OUT_OF_BOUNDS_NO_POE"):
         return UNTRUSTED, "revocation status unknown"

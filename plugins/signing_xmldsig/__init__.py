@@ -3,6 +3,7 @@
 Keys as for PAdES (PKCS#12 file or PKCS#11 token, ``lienthong.plugins.signing_common``).
 See docs/signing.md.
 """
+
 from lienthong.core.hookspecs import hookimpl
 
 from .signer import XmldsigSigner

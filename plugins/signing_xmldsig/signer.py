@@ -11,6 +11,7 @@ signature), a signature that does not cover the whole package, or an unreadable 
 is ``invalid``; then the signing certificate is validated against the trust roots with
 pyhanko-certvalidator (live OCSP/CRL): ``revoked``, ``expired``, ``untrusted`` or ``valid``.
 """
+
 import base64
 
 from cryptography import x509
@@ -30,6 +31,7 @@ from lienthong.core.signing import (
     Signer,
     SigningError,
 )
+
 from .. import signing_common as keys
 from ..signing_common import run, validation_context
 
@@ -43,8 +45,9 @@ TARGET = "edxml"
 def _parser():
     # huge_tree: attachments are base64 text nodes that can pass libxml2's 10 MB default;
     # the package size itself is bounded by the caller (edXML max_bytes)
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True,
-                           remove_blank_text=False)
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True, remove_blank_text=False
+    )
 
 
 def _parse(data):
@@ -69,16 +72,18 @@ def _signatures(header):
 
 class XmldsigSigner(Signer):
     """Enveloped XML-DSig on the edXML package (the header's Signature element)."""
+
     name = "xmldsig"
     format = "edxml"
 
     def handles(self, name, mime_type):
-        return False    # it signs envelopes, not attachments
+        return False  # it signs envelopes, not attachments
 
     def sign(self, data, key, settings, *, reason="", location="", signer_name=""):
         from pkcs11 import exceptions as p11
         from signxml import XMLSigner
         from signxml.exceptions import SignXMLException
+
         try:
             root, header = _parse(data)
         except ValueError as e:
@@ -95,10 +100,15 @@ class XmldsigSigner(Signer):
             header.append(placeholder)
         with keys.opened(key, settings or {}) as opened:
             is_ec = isinstance(opened.cert.public_key(), ec.EllipticCurvePublicKey)
-            signer = XMLSigner(signature_algorithm="ecdsa-sha256" if is_ec else "rsa-sha256",
-                               digest_algorithm="sha256", c14n_algorithm=EXC_C14N)
+            signer = XMLSigner(
+                signature_algorithm="ecdsa-sha256" if is_ec else "rsa-sha256",
+                digest_algorithm="sha256",
+                c14n_algorithm=EXC_C14N,
+            )
             signer.namespaces = {"ds": DS}
-            certs = [c.public_bytes(serialization.Encoding.PEM).decode() for c in [opened.cert] + opened.chain]
+            certs = [
+                c.public_bytes(serialization.Encoding.PEM).decode() for c in [opened.cert] + opened.chain
+            ]
             try:
                 signed = signer.sign(root, key=opened.private_key, cert=certs, always_add_key_value=False)
             except p11.PKCS11Error as e:
@@ -128,7 +138,9 @@ def _key_info_certs(signature):
     certs = []
     for element in signature.iter(f"{{{DS}}}X509Certificate"):
         try:
-            certs.append(x509.load_der_x509_certificate(base64.b64decode("".join((element.text or "").split()))))
+            certs.append(
+                x509.load_der_x509_certificate(base64.b64decode("".join((element.text or "").split())))
+            )
         except ValueError:
             continue
     return certs
@@ -144,14 +156,22 @@ def _covers_whole_package(signature):
     if len(references) != 1 or references[0].get("URI") != "":
         return False
     transforms = [t.get("Algorithm") for t in references[0].iter(f"{{{DS}}}Transform")]
-    return ENVELOPED in transforms and all(t in (ENVELOPED, EXC_C14N,
-                                                 "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
-                                                 "http://www.w3.org/2006/12/xml-c14n11") for t in transforms)
+    return ENVELOPED in transforms and all(
+        t
+        in (
+            ENVELOPED,
+            EXC_C14N,
+            "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+            "http://www.w3.org/2006/12/xml-c14n11",
+        )
+        for t in transforms
+    )
 
 
 def _verify(data, signature, trust):
     from signxml import SignatureConfiguration, XMLVerifier
     from signxml.exceptions import InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
+
     certs = _key_info_certs(signature)
     if not certs:
         return _report(INVALID, reason="no signing certificate in KeyInfo")
@@ -159,7 +179,7 @@ def _verify(data, signature, trust):
         return _report(INVALID, reason="the signature does not cover the whole package")
     config = SignatureConfiguration(expect_references=1)
     cert, last_error = None, None
-    for candidate in certs:      # the signing certificate is the one whose key checks SignedInfo
+    for candidate in certs:  # the signing certificate is the one whose key checks SignedInfo
         try:
             XMLVerifier().verify(data, x509_cert=candidate, parser=_parser(), expect_config=config)
             cert, last_error = candidate, None
@@ -170,8 +190,12 @@ def _verify(data, signature, trust):
         except (InvalidSignature, InvalidInput, SignXMLException, ValueError) as e:
             last_error = e
     shown = cert or certs[0]
-    report = _report(INVALID, signer=_common_name(shown.subject), issuer=_common_name(shown.issuer),
-                     serial=format(shown.serial_number, "x"))
+    report = _report(
+        INVALID,
+        signer=_common_name(shown.subject),
+        issuer=_common_name(shown.issuer),
+        serial=format(shown.serial_number, "x"),
+    )
     if isinstance(last_error, InvalidDigest):
         report.badge, report.reason = MODIFIED, "the signed package was changed after signing"
         return report
@@ -185,14 +209,16 @@ def _verify(data, signature, trust):
 def _trust(cert, others, trust):
     """The badge of the signing certificate: chain to trust roots, revocation, validity."""
     from asn1crypto import x509 as asn1_x509
-    from pyhanko_certvalidator import CertificateValidator
-    from pyhanko_certvalidator import errors
+    from pyhanko_certvalidator import CertificateValidator, errors
+
     context = validation_context(trust)
     validator = CertificateValidator(
         asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
-        intermediate_certs=[asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
-                            for c in others],
-        validation_context=context)
+        intermediate_certs=[
+            asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in others
+        ],
+        validation_context=context,
+    )
     try:
         run(validator.async_validate_usage({"digital_signature"}), context)
     except errors.RevokedError:

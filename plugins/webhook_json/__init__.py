@@ -19,13 +19,14 @@ than ``tolerance`` seconds away are refused (a replay of an old notification), a
 ``ReplayGuard`` also refuses a (timestamp, signature) pair seen before within that
 window. Deduplicate on ``message_id``: delivery is at least once.
 """
+
 import hashlib
 import hmac
 import json
 import threading
 import time
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lienthong.core.hookspecs import hookimpl
 from lienthong.core.transports import PermanentError, Setting
@@ -75,8 +76,10 @@ def verify_signature(secret, timestamp, body, signature, tolerance=DEFAULT_TOLER
         raise SignatureError("the timestamp is not a number of seconds") from None
     now = time.time() if now is None else now
     if abs(now - sent) > tolerance:
-        raise SignatureError(f"the timestamp is {int(now - sent)} s away from now (tolerance {tolerance} s): "
-                             "a replayed or delayed message")
+        raise SignatureError(
+            f"the timestamp is {int(now - sent)} s away from now (tolerance {tolerance} s): "
+            "a replayed or delayed message"
+        )
     expected = sign(secret, sent, body)
     if not hmac.compare_digest(_bytes(expected), _bytes(str(signature).strip())):
         raise SignatureError("the signature does not match the body (tampered, or another secret)")
@@ -94,7 +97,7 @@ class ReplayGuard:
     def __init__(self, tolerance=DEFAULT_TOLERANCE, size=100_000):
         self.tolerance = tolerance
         self.size = size
-        self.seen = OrderedDict()        # signature -> timestamp
+        self.seen = OrderedDict()  # signature -> timestamp
         self.lock = threading.Lock()
 
     def check(self, secret, timestamp, body, signature, now=None):
@@ -102,8 +105,9 @@ class ReplayGuard:
         verify_signature(secret, timestamp, body, signature, tolerance=self.tolerance, now=now)
         key = str(signature).strip()
         with self.lock:
-            while self.seen and (len(self.seen) >= self.size
-                                 or next(iter(self.seen.values())) < now - self.tolerance):
+            while self.seen and (
+                len(self.seen) >= self.size or next(iter(self.seen.values())) < now - self.tolerance
+            ):
                 self.seen.popitem(last=False)
             if key in self.seen:
                 raise SignatureError("this signed message was already received (a replay)")
@@ -115,22 +119,37 @@ def notification(message):
     """The JSON object (a dict) for ``message``, from its edXML payload's header."""
     from lienthong.core import edxml
 
-    body = {"event": message.kind, "message_id": message.key, "document_id": message.document_id,
-            "sender": message.sender, "recipient": message.recipient, "notation": "", "subject": "",
-            "status": None, "description": "", "time": ""}
+    body = {
+        "event": message.kind,
+        "message_id": message.key,
+        "document_id": message.document_id,
+        "sender": message.sender,
+        "recipient": message.recipient,
+        "notation": "",
+        "subject": "",
+        "status": None,
+        "description": "",
+        "time": "",
+    }
     if message.kind == "status":
         status = edxml.parse_status(message.payload)
-        body.update(status=status["status_code"], description=status.get("description") or "",
-                    time=status.get("timestamp") or "",
-                    notation=(status.get("response_for") or {}).get("code") or "")
+        body.update(
+            status=status["status_code"],
+            description=status.get("description") or "",
+            time=status.get("timestamp") or "",
+            notation=(status.get("response_for") or {}).get("code") or "",
+        )
         return body
     meta = edxml.parse_document(message.payload)
     try:
         number, notation = meta.get("code_number") or "", meta.get("code_notation") or ""
-        body.update(notation=f"{number}/{notation}" if number else notation, subject=meta.get("subject") or "",
-                    time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    promulgation_date=meta.get("promulgation_date") or "",
-                    attachments=len(meta.get("attachments") or ()))
+        body.update(
+            notation=f"{number}/{notation}" if number else notation,
+            subject=meta.get("subject") or "",
+            time=datetime.now(UTC).isoformat(timespec="seconds"),
+            promulgation_date=meta.get("promulgation_date") or "",
+            attachments=len(meta.get("attachments") or ()),
+        )
     finally:
         for attachment in meta.get("attachments") or ():
             attachment["file"].close()
@@ -156,16 +175,20 @@ class WebhookJson(HttpAdapter):
         settings = self.checked_settings(message)
         try:
             payload = notification(message)
-        except ValueError as exc:          # the codec refuses the payload: retrying cannot help
+        except ValueError as exc:  # the codec refuses the payload: retrying cannot help
             raise PermanentError(f"cannot read the message: {exc}") from None
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
         timestamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json; charset=utf-8",
-                   "X-LienThong-Message-Id": message.key, "X-LienThong-Kind": message.kind,
-                   TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(settings["secret"], timestamp, body)}
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-LienThong-Message-Id": message.key,
+            "X-LienThong-Kind": message.kind,
+            TIMESTAMP_HEADER: timestamp,
+            SIGNATURE_HEADER: sign(settings["secret"], timestamp, body),
+        }
         self.send(settings, body, headers)
 
 
 @hookimpl
 def lienthong_transports():
-    return [WebhookJson()]      # a new adapter for each application (its sessions and state are its own)
+    return [WebhookJson()]  # a new adapter for each application (its sessions and state are its own)

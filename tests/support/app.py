@@ -6,6 +6,7 @@ Tests that need something from the machine (PostgreSQL, chromium, SoftHSM2) call
 ``LIENTHONG_REQUIRE_ALL=1`` (as in CI), so nothing silently stops being tested.
 The fixtures built on these live in ``tests/conftest.py``.
 """
+
 import os
 import re
 import socket
@@ -51,17 +52,20 @@ def base_settings(tmp_path, **extra):
 
 def make_app(settings):
     from lienthong.core import main
+
     return main({}, **settings)
 
 
 def close_app(app):
     from lienthong.core.db import close_databases
+
     close_databases(app.registry)
 
 
 def with_site(app, fn):
     """Run ``fn(site)`` in its own transaction on ``app``'s database and commit (a conflict fails)."""
     from lienthong.core.db import get_database, run_in_site
+
     return run_in_site(get_database(app.registry), fn, attempts=1)
 
 
@@ -73,5 +77,6 @@ def csrf_of(response):
 
 def login(testapp, login_name, password=DEMO_PASSWORD, status=303):
     form_page = testapp.get("/login")
-    return testapp.post("/login", {"login": login_name, "password": password,
-                                   "csrf_token": csrf_of(form_page)}, status=status)
+    return testapp.post(
+        "/login", {"login": login_name, "password": password, "csrf_token": csrf_of(form_page)}, status=status
+    )

@@ -3,6 +3,7 @@
 Registered with ``lienthong.plugins.extra = tests.support.bad_adapter``: start-up must
 refuse it in one line naming this plugin.
 """
+
 from lienthong.core.hookspecs import hookimpl
 from lienthong.core.transports import Adapter
 
@@ -22,6 +23,7 @@ class NotAnAdapter:
 
 class DeliversNothing(Adapter):
     """Subclasses the base but implements neither ``deliver`` nor ``deliver_batch``."""
+
     name = "delivers_nothing"
 
 

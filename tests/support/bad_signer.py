@@ -2,6 +2,7 @@
 
 Registered with ``lienthong.plugins.extra = tests.support.bad_signer``.
 """
+
 from lienthong.core.hookspecs import hookimpl
 
 

@@ -3,6 +3,7 @@
 Proves that an unhandled exception in a view becomes the 500 error page, never a traceback,
 and that an HTTP error raised by a view (/boom/conflict) gets a translated page.
 """
+
 from pyramid.httpexceptions import HTTPConflict
 from pyramid.security import NO_PERMISSION_REQUIRED
 

@@ -1,4 +1,5 @@
 """Running the real ``lienthong`` console script on a site described by a temp ini file."""
+
 import os
 import subprocess
 import sys
@@ -21,16 +22,26 @@ def write_ini(path, uri, port=6543, **settings):
     }
     values.update({k.replace("__", "."): v for k, v in settings.items()})
     lines = ["[app:main]"] + [f"{k} = {v}" for k, v in values.items()]
-    lines += ["", "[server:main]", "use = egg:waitress#main", "host = 127.0.0.1", f"port = {port}",
-              "threads = 4", ""]
+    lines += [
+        "",
+        "[server:main]",
+        "use = egg:waitress#main",
+        "host = 127.0.0.1",
+        f"port = {port}",
+        "threads = 4",
+        "",
+    ]
     path.write_text("\n".join(lines))
     return str(path)
 
 
 def clean_env(**extra):
     """The environment of the test run, without LienThong variables that would change behaviour."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("LIENTHONG_CONFIG", "LIENTHONG_DEMO_PASSWORD", "LIENTHONG_NEW_PASSWORD")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("LIENTHONG_CONFIG", "LIENTHONG_DEMO_PASSWORD", "LIENTHONG_NEW_PASSWORD")
+    }
     env.update(extra)
     return env
 
@@ -38,8 +49,9 @@ def clean_env(**extra):
 def run(args, ini=None, env=None, cwd=None, timeout=60, input=None):
     """Run ``lienthong [-c ini] args...``; return the CompletedProcess (text)."""
     command = [LIENTHONG] + (["-c", ini] if ini else []) + list(args)
-    return subprocess.run(command, capture_output=True, text=True, env=env or clean_env(),
-                          cwd=cwd, timeout=timeout, input=input)
+    return subprocess.run(
+        command, capture_output=True, text=True, env=env or clean_env(), cwd=cwd, timeout=timeout, input=input
+    )
 
 
 def assert_clean_failure(result, *fragments):
@@ -56,8 +68,12 @@ def assert_clean_failure(result, *fragments):
 def start_server(ini, port, log_path, timeout=30):
     """Start ``lienthong serve`` and wait until /healthz answers 200; return the Popen."""
     log = open(log_path, "wb")
-    proc = subprocess.Popen([LIENTHONG, "-c", ini, "serve", "--port", str(port)], stdout=log,
-                            stderr=subprocess.STDOUT, env=clean_env())
+    proc = subprocess.Popen(
+        [LIENTHONG, "-c", ini, "serve", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=clean_env(),
+    )
     log.close()
     deadline = time.monotonic() + timeout
     while True:

@@ -7,10 +7,10 @@ Both transactions change the Site, so one of them gets a ``ConflictError`` at co
 pyramid_retry must run it again; every attempt is recorded in
 ``registry.conflict_attempts`` as ``(request id, attempt number, value read)``.
 """
+
 import threading
 
 from pyramid.security import NO_PERMISSION_REQUIRED
-
 
 #: seconds a first attempt waits for its partner before giving up (the test must not hang)
 BARRIER_TIMEOUT = 15
@@ -32,5 +32,11 @@ def includeme(config):
     config.registry.conflict_barrier = threading.Barrier(2, timeout=BARRIER_TIMEOUT)
     config.registry.conflict_attempts = []
     config.add_route("test_conflict_bump", "/_test/bump")
-    config.add_view(bump, route_name="test_conflict_bump", request_method="POST", renderer="json",
-                    permission=NO_PERMISSION_REQUIRED, require_csrf=False)
+    config.add_view(
+        bump,
+        route_name="test_conflict_bump",
+        request_method="POST",
+        renderer="json",
+        permission=NO_PERMISSION_REQUIRED,
+        require_csrf=False,
+    )

@@ -4,6 +4,7 @@ Building the demo province hashes a dozen passwords with argon2 (seconds on a sm
 machine), so it is built once per test session into a snapshot directory and every test
 gets its own copy of the FileStorage files: each test still runs on a fresh, real database.
 """
+
 import os
 import shutil
 
@@ -21,6 +22,7 @@ def build_demo_snapshot(directory):
         return directory
     os.makedirs(directory, exist_ok=True)
     from lienthong.core.services import demo
+
     app = make_app(base_settings(directory))
     try:
         with_site(app, lambda site: demo.populate(site, DEMO_PASSWORD))

@@ -4,6 +4,7 @@ It records every request (method, path, headers, body) and answers with the next
 of ``answers`` (default 200), optionally after ``delay`` seconds (a slow product). An
 ``app`` callable may replace the scripted answers (a receiver with its own logic).
 """
+
 import threading
 import time
 
@@ -13,7 +14,7 @@ from .app import free_port
 class Endpoint:
     def __init__(self, app=None):
         self.requests = []
-        self.answers = []            # statuses to answer, in order ("409 Conflict", ...)
+        self.answers = []  # statuses to answer, in order ("409 Conflict", ...)
         self.body = b"ok"
         self.delay = 0.0
         self.app = app
@@ -30,8 +31,12 @@ class Endpoint:
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
-        request = {"method": environ["REQUEST_METHOD"], "path": environ.get("PATH_INFO", ""),
-                   "headers": headers, "body": body}
+        request = {
+            "method": environ["REQUEST_METHOD"],
+            "path": environ.get("PATH_INFO", ""),
+            "headers": headers,
+            "body": body,
+        }
         with self.lock:
             self.requests.append(request)
             status = self.answers.pop(0) if self.answers else "200 OK"
@@ -43,7 +48,8 @@ class Endpoint:
         return [self.body]
 
     def start(self):
-        from webtest.http import StopableWSGIServer     # waitress, with a clean shutdown
+        from webtest.http import StopableWSGIServer  # waitress, with a clean shutdown
+
         self.port = free_port()
         self.server = StopableWSGIServer.create(self, host="127.0.0.1", port=self.port, threads=4)
         self.server.wait()

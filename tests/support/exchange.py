@@ -3,6 +3,7 @@
 ``hub.tx(fn)`` runs ``fn(site)`` in a transaction of its own and commits, the way a
 request would; ``hub.env`` is the services' view of the running application.
 """
+
 import io
 
 import pytest
@@ -12,14 +13,16 @@ from lienthong.core.services.env import get_env
 
 from .app import with_site
 
-SNV = "000.00.02.H49"        # Sở Nội vụ (clerk vanthu.snv, leader lanhdao.snv, specialist chuyenvien.snv)
-STTTT = "000.00.12.H49"      # Sở Thông tin và Truyền thông (the operator)
-VUNGTAU = "000.00.31.H49"    # UBND TP Vũng Tàu
-STP = "000.00.03.H49"        # Sở Tư pháp (no users)
+SNV = "000.00.02.H49"  # Sở Nội vụ (clerk vanthu.snv, leader lanhdao.snv, specialist chuyenvien.snv)
+STTTT = "000.00.12.H49"  # Sở Thông tin và Truyền thông (the operator)
+VUNGTAU = "000.00.31.H49"  # UBND TP Vũng Tàu
+STP = "000.00.03.H49"  # Sở Tư pháp (no users)
 NOT_CONNECTED = "000.00.14.H49"
 
-PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >>"
-       b" endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+PDF = (
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >>"
+    b" endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+)
 
 
 def pdf_file(text="noi dung"):
@@ -41,9 +44,14 @@ class Hub:
 
 
 def basic(**extra):
-    data = {"doc_type": "QD", "subject": "Quyết định về việc ban hành kế hoạch chuyển đổi số năm 2026",
-            "content": "Ban hành kèm theo Quyết định này Kế hoạch chuyển đổi số", "signer_name": "Hoàng Đức Thắng",
-            "signer_position": "Phó Giám đốc", "recipients": [STTTT, VUNGTAU]}
+    data = {
+        "doc_type": "QD",
+        "subject": "Quyết định về việc ban hành kế hoạch chuyển đổi số năm 2026",
+        "content": "Ban hành kèm theo Quyết định này Kế hoạch chuyển đổi số",
+        "signer_name": "Hoàng Đức Thắng",
+        "signer_position": "Phó Giám đốc",
+        "recipients": [STTTT, VUNGTAU],
+    }
     data.update(extra)
     return data
 

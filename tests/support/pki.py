@@ -14,9 +14,10 @@ Certificates (``pki.cert_der(name)``, ``pki.pkcs12(name, passphrase)``, ``pki.ke
 - ``expired``: expired a year ago
 - ``selfsigned``: self-signed, chains to nothing
 """
+
 import os
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import yaml
@@ -57,18 +58,27 @@ def sample_pdf(text="Quyet dinh so 1/QD-SNV"):
 
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+
     writer = PdfFileWriter(stream_xrefs=False)
-    font = generic.DictionaryObject({
-        generic.pdf_name("/Type"): generic.pdf_name("/Font"),
-        generic.pdf_name("/Subtype"): generic.pdf_name("/Type1"),
-        generic.pdf_name("/BaseFont"): generic.pdf_name("/Helvetica"),
-    })
-    resources = generic.DictionaryObject({generic.pdf_name("/Font"): generic.DictionaryObject(
-        {generic.pdf_name("/F1"): writer.add_object(font)})})
+    font = generic.DictionaryObject(
+        {
+            generic.pdf_name("/Type"): generic.pdf_name("/Font"),
+            generic.pdf_name("/Subtype"): generic.pdf_name("/Type1"),
+            generic.pdf_name("/BaseFont"): generic.pdf_name("/Helvetica"),
+        }
+    )
+    resources = generic.DictionaryObject(
+        {
+            generic.pdf_name("/Font"): generic.DictionaryObject(
+                {generic.pdf_name("/F1"): writer.add_object(font)}
+            )
+        }
+    )
     safe = text.encode("ascii", "replace").decode().replace("\\", "").replace("(", "[").replace(")", "]")
     content = generic.StreamObject(stream_data=f"BT /F1 14 Tf 72 770 Td ({safe}) Tj ET".encode())
-    writer.insert_page(PageObject(contents=writer.add_object(content), media_box=(0, 0, 595, 842),
-                                  resources=resources))
+    writer.insert_page(
+        PageObject(contents=writer.add_object(content), media_box=(0, 0, 595, 842), resources=resources)
+    )
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -81,39 +91,59 @@ def _iso(moment):
 def _generate_keys(directory):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
+
     for label in KEYS:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         with open(os.path.join(directory, f"{label}.key.pem"), "wb") as f:
-            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
+            f.write(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
 
 
 def _signer_extensions(ocsp=True, crl=True):
     extensions = [
-        {"id": "key_usage", "critical": True,
-         "smart-value": {"schema": "key-usage", "params": ["digital_signature", "non_repudiation"]}},
+        {
+            "id": "key_usage",
+            "critical": True,
+            "smart-value": {"schema": "key-usage", "params": ["digital_signature", "non_repudiation"]},
+        },
     ]
     if crl:
-        extensions.append({"id": "crl_distribution_points",
-                           "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["interm"]}}})
+        extensions.append(
+            {
+                "id": "crl_distribution_points",
+                "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["interm"]}},
+            }
+        )
     aia = {"ca-issuer-links": [{"repo": "interm"}]}
     if ocsp:
         aia["ocsp-responder-names"] = ["interm"]
-    extensions.append({"id": "authority_information_access",
-                       "smart-value": {"schema": "aia-urls", "params": aia}})
+    extensions.append(
+        {"id": "authority_information_access", "smart-value": {"schema": "aia-urls", "params": aia}}
+    )
     return extensions
 
 
 def config_dict(url_prefix, key_dir, now):
     """The certomancer config for a PKI whose services live at ``url_prefix``."""
     long_ago, far = now - timedelta(days=365 * 3), now + timedelta(days=365 * 20)
-    ca_usage = {"id": "key_usage", "critical": True,
-                "smart-value": {"schema": "key-usage", "params": ["digital_signature", "key_cert_sign", "crl_sign"]}}
+    ca_usage = {
+        "id": "key_usage",
+        "critical": True,
+        "smart-value": {"schema": "key-usage", "params": ["digital_signature", "key_cert_sign", "crl_sign"]},
+    }
     valid = {"valid-from": _iso(now - timedelta(days=365)), "valid-to": _iso(now + timedelta(days=365 * 2))}
     revoked_since = _iso(now - timedelta(days=30))
     certs = {
         "root": {
-            "subject": "root", "issuer": "root", "subject-key": "root", "authority-key": "root",
+            "subject": "root",
+            "issuer": "root",
+            "subject-key": "root",
+            "authority-key": "root",
             "validity": {"valid-from": _iso(long_ago), "valid-to": _iso(far)},
             "extensions": [{"id": "basic_constraints", "critical": True, "value": {"ca": True}}, ca_usage],
         },
@@ -121,72 +151,124 @@ def config_dict(url_prefix, key_dir, now):
             "issuer": "root",
             "validity": {"valid-from": _iso(long_ago), "valid-to": _iso(far - timedelta(days=1))},
             "extensions": [
-                {"id": "basic_constraints", "critical": True, "value": {"ca": True, "path-len-constraint": 0}},
+                {
+                    "id": "basic_constraints",
+                    "critical": True,
+                    "value": {"ca": True, "path-len-constraint": 0},
+                },
                 ca_usage,
-                {"id": "crl_distribution_points",
-                 "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["root"]}}},
+                {
+                    "id": "crl_distribution_points",
+                    "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["root"]}},
+                },
             ],
         },
         "ocsp": {
-            "issuer": "interm", "validity": valid,
+            "issuer": "interm",
+            "validity": valid,
             "extensions": [
-                {"id": "key_usage", "critical": True,
-                 "smart-value": {"schema": "key-usage", "params": ["digital_signature"]}},
+                {
+                    "id": "key_usage",
+                    "critical": True,
+                    "smart-value": {"schema": "key-usage", "params": ["digital_signature"]},
+                },
                 {"id": "extended_key_usage", "critical": True, "value": ["ocsp_signing"]},
                 {"id": "ocsp_no_check"},
             ],
         },
         "tsa": {
-            "issuer": "root", "validity": valid,
+            "issuer": "root",
+            "validity": valid,
             "extensions": [
-                {"id": "key_usage", "critical": True,
-                 "smart-value": {"schema": "key-usage", "params": ["digital_signature"]}},
+                {
+                    "id": "key_usage",
+                    "critical": True,
+                    "smart-value": {"schema": "key-usage", "params": ["digital_signature"]},
+                },
                 {"id": "extended_key_usage", "critical": True, "value": ["time_stamping"]},
-                {"id": "crl_distribution_points",
-                 "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["root"]}}},
+                {
+                    "id": "crl_distribution_points",
+                    "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": ["root"]}},
+                },
             ],
         },
         UNIT: {"issuer": "interm", "validity": valid, "extensions": _signer_extensions()},
         PERSON: {"issuer": "interm", "validity": valid, "extensions": _signer_extensions()},
-        REVOKED: {"issuer": "interm", "validity": valid, "extensions": _signer_extensions(),
-                  "revocation": {"revoked-since": revoked_since, "reason": "key_compromise"}},
-        REVOKED_CRL: {"issuer": "interm", "validity": valid, "extensions": _signer_extensions(ocsp=False),
-                      "revocation": {"revoked-since": revoked_since, "reason": "key_compromise"}},
-        EXPIRED: {"issuer": "interm",
-                  "validity": {"valid-from": _iso(now - timedelta(days=365 * 2)),
-                               "valid-to": _iso(now - timedelta(days=365))},
-                  "extensions": _signer_extensions()},
-        SELFSIGNED: {
-            "subject": SELFSIGNED, "issuer": SELFSIGNED, "subject-key": SELFSIGNED, "authority-key": SELFSIGNED,
+        REVOKED: {
+            "issuer": "interm",
             "validity": valid,
-            "extensions": [{"id": "key_usage", "critical": True,
-                            "smart-value": {"schema": "key-usage",
-                                            "params": ["digital_signature", "non_repudiation"]}}],
+            "extensions": _signer_extensions(),
+            "revocation": {"revoked-since": revoked_since, "reason": "key_compromise"},
+        },
+        REVOKED_CRL: {
+            "issuer": "interm",
+            "validity": valid,
+            "extensions": _signer_extensions(ocsp=False),
+            "revocation": {"revoked-since": revoked_since, "reason": "key_compromise"},
+        },
+        EXPIRED: {
+            "issuer": "interm",
+            "validity": {
+                "valid-from": _iso(now - timedelta(days=365 * 2)),
+                "valid-to": _iso(now - timedelta(days=365)),
+            },
+            "extensions": _signer_extensions(),
+        },
+        SELFSIGNED: {
+            "subject": SELFSIGNED,
+            "issuer": SELFSIGNED,
+            "subject-key": SELFSIGNED,
+            "authority-key": SELFSIGNED,
+            "validity": valid,
+            "extensions": [
+                {
+                    "id": "key_usage",
+                    "critical": True,
+                    "smart-value": {
+                        "schema": "key-usage",
+                        "params": ["digital_signature", "non_repudiation"],
+                    },
+                }
+            ],
         },
     }
     entities = {label: {"common-name": NAMES[label]} for label in KEYS}
     entities[UNIT]["organizational-unit-name"] = "SNV"
     return {
         "external-url-prefix": url_prefix,
-        "keysets": {ARCH: {"path-prefix": key_dir,
-                           "keys": {label: {"path": f"{label}.key.pem"} for label in KEYS}}},
-        "pki-architectures": {ARCH: {
-            "keyset": ARCH,
-            "entity-defaults": {"country-name": "VN", "organization-name": "LienThong Test"},
-            "entities": entities,
-            "certs": certs,
-            "services": {
-                "ocsp": {"interm": {"for-issuer": "interm", "responder-cert": "ocsp", "signing-key": "ocsp"}},
-                "crl-repo": {
-                    "root": {"for-issuer": "root", "signing-key": "root", "simulated-update-schedule": "P90D"},
-                    "interm": {"for-issuer": "interm", "signing-key": "interm",
-                               "simulated-update-schedule": "P7D"},
+        "keysets": {
+            ARCH: {"path-prefix": key_dir, "keys": {label: {"path": f"{label}.key.pem"} for label in KEYS}}
+        },
+        "pki-architectures": {
+            ARCH: {
+                "keyset": ARCH,
+                "entity-defaults": {"country-name": "VN", "organization-name": "LienThong Test"},
+                "entities": entities,
+                "certs": certs,
+                "services": {
+                    "ocsp": {
+                        "interm": {"for-issuer": "interm", "responder-cert": "ocsp", "signing-key": "ocsp"}
+                    },
+                    "crl-repo": {
+                        "root": {
+                            "for-issuer": "root",
+                            "signing-key": "root",
+                            "simulated-update-schedule": "P90D",
+                        },
+                        "interm": {
+                            "for-issuer": "interm",
+                            "signing-key": "interm",
+                            "simulated-update-schedule": "P7D",
+                        },
+                    },
+                    "cert-repo": {
+                        "root": {"for-issuer": "root", "publish-issued-certs": True},
+                        "interm": {"for-issuer": "interm", "publish-issued-certs": True},
+                    },
+                    "time-stamping": {"tsa": {"signing-key": "tsa", "signing-cert": "tsa"}},
                 },
-                "cert-repo": {"root": {"for-issuer": "root", "publish-issued-certs": True},
-                              "interm": {"for-issuer": "interm", "publish-issued-certs": True}},
-                "time-stamping": {"tsa": {"signing-key": "tsa", "signing-cert": "tsa"}},
-            },
-        }},
+            }
+        },
     }
 
 
@@ -198,6 +280,7 @@ class TestPKI:
 
         import waitress
         from certomancer.registry import CertomancerConfig
+
         self.directory = str(directory)
         # bind first (port 0: no race for a free port), then write the URLs into the config
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -208,7 +291,7 @@ class TestPKI:
         key_dir = os.path.join(self.directory, "keys")
         os.makedirs(key_dir, exist_ok=True)
         _generate_keys(key_dir)
-        self.now = datetime.now(timezone.utc).replace(microsecond=0)
+        self.now = datetime.now(UTC).replace(microsecond=0)
         config = config_dict(self.base_url, key_dir, self.now)
         self.config_path = os.path.join(self.directory, "certomancer.yml")
         with open(self.config_path, "w", encoding="utf-8") as f:
@@ -232,6 +315,7 @@ class TestPKI:
     def cert(self, name):
         """The certificate as a ``cryptography`` object."""
         from cryptography import x509
+
         return x509.load_der_x509_certificate(self.cert_der(name))
 
     @property
@@ -262,20 +346,24 @@ class TestPKI:
     def trust(self, **extra):
         """A ``lienthong.core.signing.Trust`` with this PKI's root."""
         from lienthong.core.signing import Trust
+
         return Trust(roots=[self.root_der], **extra)
 
     # -- the services
 
     def start(self):
         from certomancer.integrations.animator import Animator, AnimatorArchStore
-        self._app = Animator(AnimatorArchStore(self.config.pki_archs), with_web_ui=False,
-                             allow_time_override=False)
+
+        self._app = Animator(
+            AnimatorArchStore(self.config.pki_archs), with_web_ui=False, allow_time_override=False
+        )
 
         def run():
             try:
                 self._server.run()
             except OSError:  # the socket closed under the loop at stop(): done
                 pass
+
         self._thread = threading.Thread(target=run, name="test-pki", daemon=True)
         self._thread.start()
         return self

@@ -6,6 +6,7 @@ the copies it got, can be switched down (503), told to refuse some documents for
 (422), or to hold a request (a slow product) so a test can kill the worker meanwhile.
 Served by waitress in a thread of the test process.
 """
+
 import threading
 import time
 
@@ -16,15 +17,15 @@ class Receiver:
     def __init__(self):
         self.lock = threading.Lock()
         self.down = False
-        self.reject = set()           # document ids answered 422
-        self.hold = set()             # document ids whose request waits for ``released``
+        self.reject = set()  # document ids answered 422
+        self.hold = set()  # document ids whose request waits for ``released``
         self.released = threading.Event()
-        self.holding = threading.Event()   # set when a held request is waiting
-        self.stored = {}              # dedupe key -> first message (dict)
-        self.order = {}               # recipient -> [dedupe keys in the order first received]
-        self.copies = {}              # dedupe key -> copies received (answered 2xx)
-        self.in_flight = {}           # dedupe key -> requests being handled now
-        self.concurrent = 0           # copies that arrived while another copy was being handled
+        self.holding = threading.Event()  # set when a held request is waiting
+        self.stored = {}  # dedupe key -> first message (dict)
+        self.order = {}  # recipient -> [dedupe keys in the order first received]
+        self.copies = {}  # dedupe key -> copies received (answered 2xx)
+        self.in_flight = {}  # dedupe key -> requests being handled now
+        self.concurrent = 0  # copies that arrived while another copy was being handled
         self.requests = 0
         self.refused = 0
         self.port = None
@@ -48,9 +49,15 @@ class Receiver:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         h = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
-        message = {"kind": h.get("x-kind", ""), "document_id": h.get("x-document-id", ""),
-                   "recipient": h.get("x-recipient", ""), "status": h.get("x-status", ""),
-                   "time": h.get("x-status-time", ""), "key": h.get("x-message-key", ""), "size": len(body)}
+        message = {
+            "kind": h.get("x-kind", ""),
+            "document_id": h.get("x-document-id", ""),
+            "recipient": h.get("x-recipient", ""),
+            "status": h.get("x-status", ""),
+            "time": h.get("x-status-time", ""),
+            "key": h.get("x-message-key", ""),
+            "size": len(body),
+        }
         with self.lock:
             self.requests += 1
         if environ["REQUEST_METHOD"] != "POST" or not body.lstrip().startswith(b"<"):
@@ -61,7 +68,13 @@ class Receiver:
             with self.lock:
                 self.refused += 1
             return self._answer(start_response, "422 Unprocessable Entity")
-        dedupe = (message["kind"], message["document_id"], message["recipient"], message["status"], message["time"])
+        dedupe = (
+            message["kind"],
+            message["document_id"],
+            message["recipient"],
+            message["status"],
+            message["time"],
+        )
         with self.lock:
             if self.in_flight.get(dedupe):
                 self.concurrent += 1
@@ -88,6 +101,7 @@ class Receiver:
     # -- serving -----------------------------------------------------------------------
     def start(self, threads=8):
         import waitress
+
         self.port = free_port()
         self.server = waitress.create_server(self, host="127.0.0.1", port=self.port, threads=threads)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -1,4 +1,5 @@
 """Proving that a refused service call stored nothing."""
+
 import pytest
 
 from lienthong.core.errors import ServiceError
@@ -14,6 +15,7 @@ def refused(app, fn, snapshot, exc_type=ServiceError):
         with pytest.raises(exc_type) as info:
             fn(site)
         return info.value
+
     error = with_site(app, attempt)
     assert with_site(app, snapshot) == before
     return error

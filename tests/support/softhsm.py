@@ -5,6 +5,7 @@ fixture is session-scoped and sets it in ``os.environ`` before anything loads th
 A test that runs the app in a subprocess passes ``token.env`` (or at least
 ``SOFTHSM2_CONF``) in that subprocess's environment.
 """
+
 import glob
 import os
 import shutil
@@ -16,9 +17,13 @@ import pytest
 from tests.support.app import need
 from tests.support.pki import UNIT
 
-MODULE_PATHS = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/*/softhsm/libsofthsm2.so",
-                "/usr/local/lib/softhsm/libsofthsm2.so", "/usr/lib64/softhsm/libsofthsm2.so",
-                "/usr/lib64/pkcs11/libsofthsm2.so")
+MODULE_PATHS = (
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/*/softhsm/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+    "/usr/lib64/softhsm/libsofthsm2.so",
+    "/usr/lib64/pkcs11/libsofthsm2.so",
+)
 TOKEN_LABEL = "lienthong-test"
 KEY_LABEL = "snv-signing"
 KEY_ID = "01"
@@ -44,7 +49,7 @@ class SoftHSMToken:
     pin: str = PIN
     so_pin: str = SO_PIN
     cert_name: str = UNIT
-    env: dict = field(default_factory=dict)    # what a subprocess needs in its environment
+    env: dict = field(default_factory=dict)  # what a subprocess needs in its environment
 
 
 def _util(*args, env):
@@ -59,21 +64,24 @@ def _store_certificate(module, token_label, pin, label, key_id, cert_der):
     import pkcs11
     from asn1crypto import x509
     from pkcs11 import Attribute, CertificateType, ObjectClass
+
     cert = x509.Certificate.load(cert_der)
     token = pkcs11.lib(module).get_token(token_label=token_label)
     with token.open(rw=True, user_pin=pin) as session:
-        session.create_object({
-            Attribute.CLASS: ObjectClass.CERTIFICATE,
-            Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
-            Attribute.TOKEN: True,
-            Attribute.PRIVATE: False,
-            Attribute.LABEL: label,
-            Attribute.ID: bytes.fromhex(key_id),
-            Attribute.SUBJECT: cert.subject.dump(),
-            Attribute.ISSUER: cert.issuer.dump(),
-            Attribute.SERIAL_NUMBER: cert["tbs_certificate"]["serial_number"].dump(),
-            Attribute.VALUE: cert_der,
-        })
+        session.create_object(
+            {
+                Attribute.CLASS: ObjectClass.CERTIFICATE,
+                Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+                Attribute.TOKEN: True,
+                Attribute.PRIVATE: False,
+                Attribute.LABEL: label,
+                Attribute.ID: bytes.fromhex(key_id),
+                Attribute.SUBJECT: cert.subject.dump(),
+                Attribute.ISSUER: cert.issuer.dump(),
+                Attribute.SERIAL_NUMBER: cert["tbs_certificate"]["serial_number"].dump(),
+                Attribute.VALUE: cert_der,
+            }
+        )
 
 
 _CREATED = {}
@@ -97,13 +105,27 @@ def _create(directory, module, pki):
     token_dir = directory / "tokens"
     token_dir.mkdir()
     conf = directory / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {token_dir}\nobjectstore.backend = file\n"
-                    "log.level = ERROR\nslots.removable = false\n")
-    os.environ["SOFTHSM2_CONF"] = str(conf)   # before anything in this process loads the library
+    conf.write_text(
+        f"directories.tokendir = {token_dir}\nobjectstore.backend = file\n"
+        "log.level = ERROR\nslots.removable = false\n"
+    )
+    os.environ["SOFTHSM2_CONF"] = str(conf)  # before anything in this process loads the library
     env = dict(os.environ)
     _util("--init-token", "--free", "--label", TOKEN_LABEL, "--pin", PIN, "--so-pin", SO_PIN, env=env)
-    _util("--import", pki.key_path(UNIT), "--token", TOKEN_LABEL, "--label", KEY_LABEL, "--id", KEY_ID,
-          "--pin", PIN, env=env)
+    _util(
+        "--import",
+        pki.key_path(UNIT),
+        "--token",
+        TOKEN_LABEL,
+        "--label",
+        KEY_LABEL,
+        "--id",
+        KEY_ID,
+        "--pin",
+        PIN,
+        env=env,
+    )
     _store_certificate(module, TOKEN_LABEL, PIN, KEY_LABEL, KEY_ID, pki.cert_der(UNIT))
-    return SoftHSMToken(module=module, conf=str(conf), token_dir=str(token_dir),
-                        env={"SOFTHSM2_CONF": str(conf)})
+    return SoftHSMToken(
+        module=module, conf=str(conf), token_dir=str(token_dir), env={"SOFTHSM2_CONF": str(conf)}
+    )

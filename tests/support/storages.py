@@ -1,5 +1,6 @@
 """Real storage servers for tests: a ZEO server (``runzeo``) and a throw-away PostgreSQL
 database for RelStorage. Test modules import the fixtures they use from here."""
+
 import contextlib
 import os
 import secrets
@@ -9,8 +10,8 @@ import time
 
 import pytest
 
-from .app import free_port, need
 from . import cli
+from .app import free_port, need
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 
@@ -29,6 +30,7 @@ def wait_for_port(port, proc=None, timeout=20.0):
 
 
 # --------------------------------------------------------------------------- ZEO
+
 
 def runzeo_path(venv_bin):
     runzeo = os.path.join(venv_bin, "runzeo")
@@ -72,8 +74,10 @@ def zeo_server(tmp_path, venv_bin):
 
 # --------------------------------------------------------------------------- PostgreSQL
 
+
 def pg_connect(dbname):
     import psycopg2
+
     return psycopg2.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname=dbname, connect_timeout=3)
 
 

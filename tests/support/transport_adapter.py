@@ -4,6 +4,7 @@ Registered by the setting ``lienthong.plugins.extra = tests.support.transport_ad
 so a ``lienthong worker`` subprocess loads it too. 2xx: delivered; 4xx (but 408/429):
 refused for good (``PermanentError``); 5xx or no connection: try again later.
 """
+
 import threading
 
 import requests
@@ -28,12 +29,19 @@ class TestPush(Adapter):
         return self.local.session
 
     def deliver(self, message, env):
-        headers = {"Content-Type": "application/xml", "X-Kind": message.kind, "X-Document-Id": message.document_id,
-                   "X-Recipient": message.recipient, "X-Message-Key": message.key,
-                   "X-Status": str(message.extra.get("status", "")), "X-Status-Time": str(message.extra.get("time", ""))}
+        headers = {
+            "Content-Type": "application/xml",
+            "X-Kind": message.kind,
+            "X-Document-Id": message.document_id,
+            "X-Recipient": message.recipient,
+            "X-Message-Key": message.key,
+            "X-Status": str(message.extra.get("status", "")),
+            "X-Status-Time": str(message.extra.get("time", "")),
+        }
         try:
-            response = self.session().post(message.settings["url"], data=message.payload, headers=headers,
-                                           timeout=self.timeout)
+            response = self.session().post(
+                message.settings["url"], data=message.payload, headers=headers, timeout=self.timeout
+            )
         except requests.RequestException as exc:
             self.local.session = None
             raise TransportError(f"cannot reach {message.settings.get('url')}: {type(exc).__name__}")
@@ -46,4 +54,4 @@ class TestPush(Adapter):
 
 @hookimpl
 def lienthong_transports():
-    return [TestPush()]      # a new adapter for each application (its sessions and state are its own)
+    return [TestPush()]  # a new adapter for each application (its sessions and state are its own)

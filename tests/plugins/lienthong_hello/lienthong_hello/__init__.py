@@ -3,6 +3,7 @@
 It only uses the public plugin API (``lienthong.core.hookspecs.hookimpl`` and the hooks of
 ``lienthong.core.hookspecs``); the core never imports it by name.
 """
+
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from lienthong.core.hookspecs import hookimpl
@@ -28,8 +29,7 @@ def hello_view(request):
 @hookimpl
 def lienthong_configure(config):
     config.add_route("hello", "/hello", factory=HelloContext)
-    config.add_view(hello_view, route_name="hello", renderer="string",
-                    permission=NO_PERMISSION_REQUIRED)
+    config.add_view(hello_view, route_name="hello", renderer="string", permission=NO_PERMISSION_REQUIRED)
 
 
 def _subject(document):

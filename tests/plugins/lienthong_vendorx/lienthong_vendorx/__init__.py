@@ -18,6 +18,7 @@ The plugin only uses LienThong's public plugin API: ``lienthong.core.hookspecs.h
 the adapter contract of ``lienthong.core.transports`` and the edXML codec
 ``lienthong.core.edxml``. The core never imports it by name.
 """
+
 import base64
 import threading
 
@@ -42,9 +43,14 @@ def vanban(message):
             "ngay_ban_hanh": meta.get("promulgation_date") or "",
             "noi_gui": message.sender,
             "noi_nhan": message.recipient,
-            "files": [{"ten": a["name"], "kieu": a["content_type"],
-                       "du_lieu": base64.b64encode(a["file"].read()).decode("ascii")}
-                      for a in meta["attachments"]],
+            "files": [
+                {
+                    "ten": a["name"],
+                    "kieu": a["content_type"],
+                    "du_lieu": base64.b64encode(a["file"].read()).decode("ascii"),
+                }
+                for a in meta["attachments"]
+            ],
         }
     finally:
         for attachment in meta.get("attachments") or ():
@@ -54,8 +60,12 @@ def vanban(message):
 def trangthai(message):
     """The VendorX JSON of an edXML status message."""
     status = edxml.parse_status(message.payload)
-    return {"ma_dinh_danh": status["response_for"]["document_id"], "trang_thai": status["status_code"],
-            "thoi_gian": status["timestamp"], "don_vi": status["from"]["organ_id"]}
+    return {
+        "ma_dinh_danh": status["response_for"]["document_id"],
+        "trang_thai": status["status_code"],
+        "thoi_gian": status["timestamp"],
+        "don_vi": status["from"]["organ_id"],
+    }
 
 
 class VendorX(Adapter):
@@ -88,8 +98,9 @@ class VendorX(Adapter):
         self.local.session = session
         url = message.settings["url"].rstrip("/") + path
         try:
-            response = session.post(url, json=body, timeout=30,
-                                    headers={"X-VendorX-Key": message.settings["api_key"]})
+            response = session.post(
+                url, json=body, timeout=30, headers={"X-VendorX-Key": message.settings["api_key"]}
+            )
         except requests.RequestException as exc:
             self.local.session = None
             raise TransportError(f"VendorX at {url} cannot be reached: {type(exc).__name__}") from None
@@ -100,7 +111,7 @@ class VendorX(Adapter):
         except ValueError:
             raise PermanentError(f"VendorX answered HTTP {response.status_code} without JSON") from None
         code = answer.get("ma_loi")
-        if code in (0, ALREADY_HAVE_IT):        # taken now, or already taken: delivered either way
+        if code in (0, ALREADY_HAVE_IT):  # taken now, or already taken: delivered either way
             return
         raise PermanentError(f"VendorX refused the {message.kind}: {answer.get('mo_ta') or code}")
 
