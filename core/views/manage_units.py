@@ -29,19 +29,8 @@ from .home import ROLE_TITLES
 
 PAGE_SIZE = 50
 
-#: fields of the "new unit" form
-NEW_FIELDS = (
-    "code",
-    "name",
-    "short_name",
-    "kind",
-    "parent_code",
-    "email",
-    "phone",
-    "address",
-    "eoffice_product",
-    "adapter",
-)
+#: fields of the "new unit" form: every field a unit has
+NEW_FIELDS = directory_service.FIELDS
 #: what a unit's admin may change on their unit
 UNIT_ADMIN_FIELDS = ("email", "phone", "address")
 #: what only the operator changes: the unit's place in the hierarchy and its eOffice binding
