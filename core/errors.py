@@ -44,6 +44,12 @@ class Forbidden(ServiceError):
     status = 403
 
 
+class TooLarge(ServiceError):
+    """A body or package over its size limit, refused before it is read."""
+
+    status = 413
+
+
 class DocumentError(ServiceError):
     """A document's content the rules refuse: a bad header field, recipient, attachment or signature."""
 

@@ -510,10 +510,12 @@ def test_nav_and_home_panels_show_the_mail_links_and_counts(hub):
 
 
 def test_download_names_are_safe():
-    from lienthong.core.views.documents import content_disposition
+    from lienthong.core.downloads import content_disposition
 
+    # one rule for pages and the API: accents folded, quotes dropped, the real name beside it
     header = content_disposition('quyết "định".pdf')
-    assert header.startswith('attachment; filename="quy_t ___nh_.pdf"; ')
+    assert header.startswith('attachment; filename="quyet dinh.pdf"; ')
+    assert content_disposition('\\"').startswith('attachment; filename="attachment"; ')
     assert unquote(header.split("filename*=UTF-8''")[1]) == 'quyết "định".pdf'
 
 

@@ -18,13 +18,14 @@ from datetime import timedelta
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .. import permissions as sec
+from ..downloads import file_response
 from ..errors import NotFound
 from ..i18n import _
 from ..security import SystemIdentity
 from ..services import audit, documents as ds, edxml_io, edxml_pull, inbound
 from . import openapi
+from .bodies import body_size, media_type
 from .common import NULLABLE_STRING
-from .documents import body_size, file_response, media_type
 from .json import respond
 from .openapi import Operation, Param
 

@@ -15,8 +15,8 @@ from ..resources.documents import Delivery
 from ..services import audit, mailboxes
 from .common import is_person
 from .document_schemas import DELIVERY_SCHEMA, DELIVERY_STATES, DOC_TYPES, DOCUMENT_STATES, DOCUMENT_SUMMARY
-from .documents import delivery_json, document_summary
 from .openapi import Operation, Param, add_api_route, add_schema
+from .representations import delivery_json, document_summary
 
 MAX_PAGE = 100_000
 

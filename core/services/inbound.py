@@ -25,15 +25,11 @@ import io
 import json
 
 from .. import edxml
-from ..errors import Conflict, Forbidden, NotFound, ServiceError
+from ..errors import Conflict, Forbidden, NotFound, ServiceError, TooLarge
 from ..i18n import _
 from ..resources.directory import NOT_CONNECTED
 from . import audit, documents as ds, edxml_io, workflow
 from .directory import resolve
-
-
-class TooLarge(ServiceError):
-    status = 413
 
 
 def product_actor(unit_code, via=""):

@@ -10,12 +10,14 @@ the subjects of the documents (R6.6).
 import csv
 import io
 
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.renderers import render_to_response
-from pyramid.response import Response
+from pyramid.response import FileIter, Response
 from pyramid.view import view_config
 
 from .. import permissions as sec
 from ..clock import now_iso
+from ..downloads import content_disposition
 from ..i18n import _, translate
 from ..resources.registers import INCOMING, Register, Registers
 from ..services import audit, registers as registers_service
@@ -191,11 +193,6 @@ def register_csv(request):
 @view_config(context=Register, name="scan", permission=sec.READ_MAILBOX, request_method="GET")
 def download_scan(request):
     """The scan of a paper document registered as incoming (R9.2b), as a download; audited."""
-    from pyramid.httpexceptions import HTTPNotFound
-    from pyramid.response import FileIter
-
-    from .documents import content_disposition
-
     register = request.context
     try:
         entry = register.entries.get(int(request.params.get("number", "")))
