@@ -19,6 +19,10 @@ event subscribers and attachment store), in one run:
   document plus one per delivery, as the indexing subscriber writes them);
 * ``edxml`` — ``services.edxml_io.import_package`` of a package with one ``edxml_mb`` MB
   attachment, plus its commit: time, and peak Python memory (tracemalloc) against the size.
+
+Longer than 600 lines because every figure here is a ratio to a baseline measured in the
+same run on the same site: each measurement sits beside its baseline and the site they
+share, and split apart they would drift.
 """
 
 import http.client

@@ -19,6 +19,10 @@ Safety design (every package is hostile input):
   padding), then sizes and SHA-256 digests are checked against the manifest.
 - The resulting metadata is validated by the same checks the builder applies
   (``values.check_document``, ``values.check_status``).
+
+Longer than 600 lines because the streaming reader is one state machine: the target
+callbacks, the bounded base64 decoding and the manifest check share its state, and the
+safety design above reads as one piece only if its code does too.
 """
 
 import binascii

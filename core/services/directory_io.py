@@ -22,6 +22,10 @@ reorganization.
 
 A column or key that is absent leaves the field as it is; an empty cell clears a text
 field, and leaves a policy, the connection state or the status as it is.
+
+Longer than 600 lines because export and import are one contract: the columns, the way
+each cell is written and the way it is read back stay side by side, so that a file written
+by ``export`` imports unchanged.
 """
 
 import csv
