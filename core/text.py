@@ -1,4 +1,4 @@
-"""Text helpers for Vietnamese: accent- and case-insensitive matching."""
+"""Text helpers for Vietnamese: accent- and case-insensitive matching, and lists typed as text."""
 
 import re
 import unicodedata
@@ -29,3 +29,12 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def is_email(text):
     """The shape of an e-mail address (one @, a dot in the domain, no spaces): enough to catch typos."""
     return bool(_EMAIL_RE.match(text or ""))
+
+
+def as_list(value):
+    """A list of non-empty, stripped strings from a list, or from text split on lines and ";"."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.replace(";", "\n").splitlines() if v.strip()]
+    return [str(v).strip() for v in value if str(v).strip()]

@@ -304,7 +304,7 @@ class Worker:
 
     def record(self, code, adapter_name, outcomes):
         """One transaction: delivered messages leave (documents arrive), a failure waits or dies."""
-        from .services import documents as ds, outbound
+        from .services import deliveries, outbound
 
         now = self.clock()
         counts = {}
@@ -323,7 +323,7 @@ class Worker:
                         document = site["documents"].get(message.document)
                         delivery = document.delivery_for(message.recipient) if document is not None else None
                         if delivery is not None and delivery.state == "":
-                            ds.arrive(site, self.env, delivery, now)
+                            deliveries.arrive(site, self.env, delivery, now)
                     continue
                 reason = getattr(result, "reason", None) or str(result)
                 counts["failed"] = counts.get("failed", 0) + 1

@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from lienthong.core.mail import MailConfig, Mailer, MailError, build_message
-from lienthong.core.services import digest as digests, documents as ds, workflow
+from lienthong.core.services import deliveries, digest as digests, documents as ds, workflow
 
 from .support import cli
 from .support.app import file_uri, free_port
@@ -106,7 +106,7 @@ def issue(hub, **extra):
 
 def act(hub, doc_id, code, who, action, **kw):
     hub.tx(
-        lambda site: ds.act(
+        lambda site: deliveries.act(
             site, hub.env, actor(who), site["documents"][doc_id].delivery_for(code), action, **kw
         )
     )

@@ -7,7 +7,7 @@ import transaction
 
 from lienthong.core.errors import Conflict, Forbidden, ServiceError
 from lienthong.core.resources.site import find_site
-from lienthong.core.services import documents as ds, outbound, workflow
+from lienthong.core.services import deliveries, documents as ds, outbound, workflow
 
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import NOT_CONNECTED, SNV, STP, STTTT, VUNGTAU, actor, basic, hub, pdf_file  # noqa: F401
@@ -122,7 +122,7 @@ def test_an_issued_document_never_changes(hub):
 def act(hub, doc_id, code, who, action, **kw):
     return hub.tx(
         lambda site: (
-            ds.act(
+            deliveries.act(
                 site, hub.env, actor(who), site["documents"][doc_id].delivery_for(code), action, **kw
             ).state
         )
@@ -285,7 +285,7 @@ def test_registrations_never_repeat_nor_skip_under_concurrency(hub):
             for doc_id in chunk:
 
                 def accept(site):
-                    ds.act(
+                    deliveries.act(
                         site,
                         hub.env,
                         actor("vanthu.vungtau"),

@@ -7,7 +7,7 @@ import pytest
 
 from lienthong.core import edxml
 from lienthong.core.errors import Conflict, Forbidden, ServiceError
-from lienthong.core.services import attachments, documents as ds, edxml_io
+from lienthong.core.services import attachments, deliveries, documents as ds, edxml_io
 
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import SNV, STTTT, VUNGTAU, Hub, actor, basic, hub, pdf_file  # noqa: F401
@@ -113,7 +113,7 @@ def test_a_package_for_another_sender_is_refused(demo_factory):
 def test_status_export_reflects_the_delivery(hub):
     doc_id, _package = issue_full(hub)
     hub.tx(
-        lambda site: ds.act(
+        lambda site: deliveries.act(
             site,
             hub.env,
             actor("vanthu.vungtau"),

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from lienthong.core.resources import directory as d
-from lienthong.core.services import directory as dirs, documents as ds, edxml_io
+from lienthong.core.services import deliveries, directory as dirs, documents as ds, edxml_io
 from lienthong.plugins.peer_hub import auth, client, config as peer_config
 
 from .support.exchange import SNV, STP, VUNGTAU, actor, basic
@@ -234,7 +234,7 @@ def test_a_document_from_hub_a_reaches_hub_b_once_and_the_acceptance_comes_back(
     # B's clerk accepts: hub A's sender sees 03 on its delivery
     def accept(site):
         document = site["documents"][site["documents"].name_for(document_id)]
-        ds.act(site, env_of(b), actor(B_CLERK), document.delivery_for(B_DEPT), "accept")
+        deliveries.act(site, env_of(b), actor(B_CLERK), document.delivery_for(B_DEPT), "accept")
 
     b.tx(accept)
     assert wait_until(lambda: document_on(a, document_id)["deliveries"][B_DEPT] == "03", timeout=30), open(
@@ -245,7 +245,7 @@ def test_a_document_from_hub_a_reaches_hub_b_once_and_the_acceptance_comes_back(
     def act(hub, login, action, **extra):
         def run(site):
             document = site["documents"][site["documents"].name_for(document_id)]
-            ds.act(site, env_of(hub), actor(login), document.delivery_for(B_DEPT), action, **extra)
+            deliveries.act(site, env_of(hub), actor(login), document.delivery_for(B_DEPT), action, **extra)
 
         hub.tx(run)
 

@@ -10,7 +10,7 @@ from datetime import UTC
 import pytest
 
 from lienthong.core.db import get_database
-from lienthong.core.services import documents as ds, outbound, workflow
+from lienthong.core.services import deliveries, documents as ds, outbound, workflow
 from lienthong.core.transports import Adapter
 from lienthong.core.worker import Worker
 
@@ -112,13 +112,15 @@ def test_statuses_go_back_to_a_sender_served_by_an_adapter_each_as_it_was(demo_f
 
     def accept(site):
         delivery = site["documents"][name].delivery_for(VUNGTAU)
-        ds.act(site, hub.env, actor("vanthu.vungtau"), delivery, "accept")
+        deliveries.act(site, hub.env, actor("vanthu.vungtau"), delivery, "accept")
 
     hub.tx(accept)
 
     def refuse(site):
         delivery = site["documents"][name].delivery_for(STTTT)
-        ds.act(site, hub.env, actor("vanthu.stttt"), delivery, "refuse", reason="Không đúng thẩm quyền")
+        deliveries.act(
+            site, hub.env, actor("vanthu.stttt"), delivery, "refuse", reason="Không đúng thẩm quyền"
+        )
 
     hub.tx(refuse)
     messages = queued(hub)
@@ -150,7 +152,7 @@ def test_the_status_message_is_edxml_with_the_queued_code(demo_factory, receiver
     def build(site):
         ((_key, message),) = outbound.pending(site)
         delivery = site["documents"][name].delivery_for(VUNGTAU)
-        ds.act(site, hub.env, actor("vanthu.vungtau"), delivery, "accept")  # the delivery moves on
+        deliveries.act(site, hub.env, actor("vanthu.vungtau"), delivery, "accept")  # the delivery moves on
         return outbound.status_message(site, hub.env, delivery, message["extra"])
 
     parsed = edxml.parse_status(build_bytes := hub.tx(build))
@@ -168,7 +170,7 @@ def test_a_recall_by_the_sender_goes_to_the_adapter_recipient(demo_factory, rece
 
     def recall(site):
         delivery = site["documents"][name].delivery_for(STP)
-        ds.act(site, hub.env, actor("vanthu.snv"), delivery, "recall", reason="Ban hành nhầm")
+        deliveries.act(site, hub.env, actor("vanthu.snv"), delivery, "recall", reason="Ban hành nhầm")
 
     hub.tx(recall)
     ((_key, message),) = queued(hub)

@@ -18,7 +18,8 @@ from .. import permissions as sec
 from ..downloads import file_response
 from ..errors import NotFound
 from ..i18n import _
-from ..services import attachments, audit, documents as ds, paper, workflow
+from ..resources.documents import path_of
+from ..services import attachments, audit, deliveries, documents as ds, paper, workflow
 from .bodies import (
     METADATA_ROOM,
     MULTIPART,
@@ -161,7 +162,7 @@ def get_document(request, body, query):
     document = request.context
     viewer = Viewer(request, document)
     own = viewer.own(viewer.deliveries())
-    ds.read(request.site, request.env, request.actor, document, own[0] if own else None)
+    deliveries.read(request.site, request.env, request.actor, document, own[0] if own else None)
     return document_json(request, document, viewer)
 
 
@@ -185,7 +186,7 @@ def act(request, body, query):
             action=action.title,
         )
     env = request.env
-    ds.act(
+    deliveries.act(
         request.site,
         env,
         request.actor,
@@ -266,7 +267,7 @@ def export_status(request, body, query):
         site,
         request.actor,
         "document.export",
-        ds.path_of(delivery),
+        path_of(delivery),
         format="edxml-status",
         state=delivery.state,
     )

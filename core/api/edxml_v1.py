@@ -21,8 +21,9 @@ from .. import permissions as sec
 from ..downloads import file_response
 from ..errors import NotFound
 from ..i18n import _
+from ..resources.documents import path_of
 from ..security import SystemIdentity
-from ..services import audit, documents as ds, edxml_io, edxml_pull, inbound
+from ..services import audit, edxml_io, edxml_pull, inbound
 from . import openapi
 from .bodies import body_size, media_type
 from .common import NULLABLE_STRING
@@ -292,7 +293,7 @@ def ack_package(request, body, query):
     listed = edxml_pull.acknowledge(site, env, delivery)
     if listed:
         audit.record(
-            site, request.actor, "edxml.ack", ds.path_of(delivery), document_id=delivery.document.document_id
+            site, request.actor, "edxml.ack", path_of(delivery), document_id=delivery.document.document_id
         )
     return {
         "document_id": delivery.document.document_id,

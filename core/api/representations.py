@@ -8,7 +8,7 @@ document in ``document_schemas``. Used by the document routes and the mailbox li
 
 from .. import permissions as sec
 from ..security import SystemIdentity, current_delegation
-from ..services import documents as ds, workflow
+from ..services import deliveries, workflow
 
 
 def plain(value):
@@ -141,7 +141,7 @@ def delivery_json(request, delivery, today_iso, full=True, viewer=None):
         "state_title": request.localizer.translate(workflow.STATE_TITLES.get(delivery.state, delivery.state)),
         "arrived_at": delivery.arrived_at,
         "due": delivery.due,
-        "overdue": ds.overdue(delivery, today_iso),
+        "overdue": deliveries.overdue(delivery, today_iso),
         "read_at": delivery.read_at,
         "read_by": delivery.read_by,
         "register_number": delivery.register_number,

@@ -239,3 +239,12 @@ class Delivery(Persistent):
         acl.append((Allow, sec.unit_role(sec.SPECIALIST, sender), _READ))
         acl.append((Deny, Everyone, ALL_PERMISSIONS))
         return acl
+
+
+def path_of(obj):
+    """The audit record's name for a Document or a Delivery: its path under the site."""
+    if isinstance(obj, Document):
+        return f"/documents/{obj.id}"
+    if isinstance(obj, Delivery):
+        return f"/documents/{obj.document.id}/deliveries/{obj.key}"
+    return ""

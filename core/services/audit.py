@@ -17,6 +17,10 @@ class Actor:
     def system(cls, name="system"):
         return cls(login=f"system:{name}")
 
+    def fields(self):
+        """Who acted, as a history entry or a register row records it."""
+        return {"actor": self.login, "on_behalf_of": self.on_behalf_of}
+
 
 def record(site, actor, action, target="", **details):
     """Append one entry to the hash-chained log of ``site``; returns the entry."""

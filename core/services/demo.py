@@ -181,7 +181,7 @@ def populate_documents(site, env):
     import io
     from datetime import timedelta
 
-    from . import documents as ds
+    from . import deliveries, documents as ds
 
     if len(site["documents"]):
         return 0
@@ -220,8 +220,8 @@ def populate_documents(site, env):
         recipients=[stttt, vungtau],
     )
     delivery = plan.delivery_for(stttt)
-    ds.act(site, env, person("vanthu.stttt"), delivery, "accept")
-    ds.act(
+    deliveries.act(site, env, person("vanthu.stttt"), delivery, "accept")
+    deliveries.act(
         site,
         env,
         person("lanhdao.stttt"),
@@ -230,7 +230,7 @@ def populate_documents(site, env):
         assignees=["chuyenvien.stttt"],
         note="Nghiên cứu, tham mưu triển khai",
     )
-    ds.act(site, env, person("chuyenvien.stttt"), delivery, "start")
+    deliveries.act(site, env, person("chuyenvien.stttt"), delivery, "start")
     issue(
         "vanthu.stttt",
         stttt,

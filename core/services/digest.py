@@ -29,9 +29,8 @@ from .. import permissions as sec
 from ..clock import iso
 from ..i18n import _
 from ..mail import MailConfig, Mailer, MailError, build_message
-from ..resources.documents import Delivery
+from ..resources.documents import Delivery, path_of
 from . import accounts, audit, indexing, workflow
-from .documents import path_of
 from .mailboxes import INBOX, PERSONAL, box_key, resolve_key
 
 #: sections of a digest, most urgent first

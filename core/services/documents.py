@@ -1,20 +1,16 @@
-"""The document lifecycle: compose, approve, issue and deliver; act on deliveries; read (R3.2, R7.2–R7.4, R9.1).
+"""The document lifecycle: compose, approve and issue (R3.2, R7.2, R9.1).
 
 The path of a document: a draft in its unit (``compose``) → optionally submitted and
 approved (the unit's ``approval`` policy) → issued (``issue``): validators run first,
 then the attachments are signed with the unit's key, then the next number of the unit's
-outgoing register, then one Delivery per recipient — all in the caller's transaction, so
-a refused or failed send stores nothing. Recipients on this hub get their delivery at
-once (state 01); recipients served by an eOffice adapter get a delivery queued for the
-transport.
+outgoing register, then one Delivery per recipient (``deliveries.deliver``) — all in the
+caller's transaction, so a refused or failed send stores nothing. Recipients on this hub
+get their delivery at once (state 01); recipients served by an eOffice adapter get a
+delivery queued for the transport. What happens to a delivery after that (arrival, acts,
+reads) is ``deliveries``'s; attachments are ``attachments``'s, signatures ``signatures``'s.
 
-Each delivery then moves through the edXML states of ``workflow.ACTIONS`` by ``act``.
-Every act is on the audit record with the actor and on whose behalf.
-
-What follows from a change elsewhere is not called from here: ``deliver``, ``arrive`` and
-``act`` emit their events (``core/events.py``) and the outbound queue, the /edxml/v1 pull
-lists and status feeds and the catalog subscribe to them (``core/exchange.py``), in this
-same transaction. Attachments are ``attachments``'s, signatures ``signatures``'s.
+Issuing emits ``DocumentSent`` and every change of a draft ``DocumentChanged``
+(``core/events.py``); the catalog and the rest subscribe to them (``core/exchange.py``).
 """
 
 import uuid
@@ -22,19 +18,13 @@ import uuid
 from .. import doctypes, permissions as sec
 from ..clock import iso
 from ..errors import Conflict, DocumentError, Forbidden, NotFound, iso_date
-from ..events import (
-    DeliveryActed,
-    DeliveryArrived,
-    DeliveryChanged,
-    DeliveryQueued,
-    DocumentChanged,
-    DocumentSent,
-)
+from ..events import DocumentChanged, DocumentSent
 from ..i18n import _
 from ..resources import documents as docs
-from ..resources.documents import Delivery, Document
-from ..resources.registers import INCOMING, OUTGOING
-from . import attachments, audit, registers, signatures, workflow
+from ..resources.documents import Document, path_of
+from ..resources.registers import OUTGOING
+from ..text import as_list
+from . import attachments, audit, deliveries, registers, signatures
 from .directory import resolve
 
 PRIORITIES = (0, 1, 2, 3, 4)  # edXML: normal, urgent, very urgent, express, express on time
@@ -64,10 +54,6 @@ LIST_FIELDS = ("to_places", "appendixes")
 
 
 # -- small helpers ---------------------------------------------------------------------------
-def _actor_fields(actor):
-    return {"actor": actor.login, "on_behalf_of": actor.on_behalf_of}
-
-
 def get_document(site, name):
     document = site["documents"].get(name or "")
     if document is None:
@@ -76,14 +62,6 @@ def get_document(site, name):
     if document is None:
         raise NotFound(_("No document ${id}."), field="id", id=name or "")
     return document
-
-
-def _as_list(value):
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.replace(";", "\n").splitlines() if v.strip()]
-    return [str(v).strip() for v in value if str(v).strip()]
 
 
 def _as_int(value, field, allowed=None, default=0):
@@ -110,7 +88,7 @@ def clean_meta(data, previous=None):
             meta[name] = _as_int(data[name], name, PRIORITIES if name == "priority" else None)
     for name in LIST_FIELDS:
         if name in data:
-            meta[name] = _as_list(data[name])
+            meta[name] = as_list(data[name])
     if "doc_type" in data:
         kind = doctypes.get(data["doc_type"])
         if kind is None:
@@ -158,8 +136,8 @@ def expand_recipients(site, sender_code, codes=(), groups=(), persons=()):
     The sender never receives its own document; each unit and person once.
     """
     directory = site["directory"]
-    wanted = list(_as_list(codes))
-    for group in _as_list(groups):
+    wanted = list(as_list(codes))
+    for group in as_list(groups):
         if group in GROUPS:
             kind = GROUPS[group][0]
             wanted += [u.code for u in directory.values() if u.kind == kind and u.is_active()]
@@ -180,7 +158,7 @@ def expand_recipients(site, sender_code, codes=(), groups=(), persons=()):
         if unit.code != sender_code and unit.code not in units:
             units.append(unit.code)
     logins = []
-    for login in _as_list(persons):
+    for login in as_list(persons):
         user = site["users"].get(login)
         if user is None or not user.is_active():
             raise DocumentError(_("No active account ${login}."), field="persons", login=login[:60])
@@ -249,7 +227,7 @@ def compose(site, env, actor, unit, data, files=(), origin="hub", header=None):
     _link_to_original(site, document, data)
     site["documents"].add_document(document)
     attachments.add_attachments(site, env, document, files)
-    audit.record(site, actor, "document.draft", _path(document), subject=meta["subject"])
+    audit.record(site, actor, "document.draft", path_of(document), subject=meta["subject"])
     env.notify(DocumentChanged(document, site))
     return document
 
@@ -304,7 +282,7 @@ def update_draft(site, env, actor, document, data, files=(), remove=()):
     attachments.add_attachments(site, env, document, files)
     if document.state != docs.DRAFT:  # a changed draft needs approving again
         document.state = docs.DRAFT
-    audit.record(site, actor, "document.edit", _path(document))
+    audit.record(site, actor, "document.edit", path_of(document))
     env.notify(DocumentChanged(document, site))
     return document
 
@@ -344,8 +322,8 @@ def _move_draft(site, env, actor, document, sources, target, action, note=""):
     if document.state not in sources:
         raise Conflict(DRAFT_REFUSALS[action], field="state")
     document.state = target
-    document.approval.append(dict(_actor_fields(actor), action=action, time=iso(env.now()), note=note))
-    audit.record(site, actor, f"document.{action}", _path(document), note=note)
+    document.approval.append(dict(actor.fields(), action=action, time=iso(env.now()), note=note))
+    audit.record(site, actor, f"document.{action}", path_of(document), note=note)
     env.notify(DocumentChanged(document, site))
 
 
@@ -432,7 +410,7 @@ def issue(site, env, actor, document, system=False, keep_number=False):
                 "doc_type": document.meta["doc_type"],
                 "recipients": list(document.recipients),
                 "persons": list(document.persons),
-                **_actor_fields(actor),
+                **actor.fields(),
             },
         )
     if not keep_number or not document.meta.get("code_number"):
@@ -454,13 +432,13 @@ def issue(site, env, actor, document, system=False, keep_number=False):
         actor.on_behalf_of,
         iso(now),
     )
-    deliver(site, env, document)
+    deliveries.deliver(site, env, document)
     _link_original(site, document)
     audit.record(
         site,
         actor,
         "document.issue",
-        _path(document),
+        path_of(document),
         notation=document.notation,
         register=f"{year}-out/{number}" if number else None,
         recipients=list(document.recipients),
@@ -492,177 +470,3 @@ def _link_original(site, document):
             "time": document.issued_at,
         }
     )
-
-
-def deliver(site, env, document):
-    """One Delivery per recipient unit and person: on this hub at once (01), else queued."""
-    directory = site["directory"]
-    now = env.now()
-    for code in document.recipients:
-        unit = directory[code]
-        delivery = Delivery(recipient_code=code, transport=unit.adapter or "")
-        document.deliveries.add(code, delivery)
-        if delivery.transport:
-            env.notify(DeliveryQueued(delivery, site))  # the outbound queue takes it (exchange.includeme)
-            _history(delivery, "", env, audit.Actor.system("hub"), note="queued")
-        else:
-            arrive(site, env, delivery, now)
-    for login in document.persons:
-        delivery = Delivery(recipient_login=login)
-        document.deliveries.add(docs.PERSON_PREFIX + login, delivery)
-        arrive(site, env, delivery, now)
-
-
-def arrive(site, env, delivery, when=None):
-    """The delivery reached its recipient (state 01): its deadline is set from the policy or the due date."""
-    when = when or env.now()
-    delivery.arrived_at = iso(when)
-    document = delivery.document
-    due = document.meta.get("due_date")
-    if not due and delivery.recipient_code:
-        days = site["directory"][delivery.recipient_code].policy("deadline_days")
-        due = env.calendar.add_working_days(when.astimezone(env.timezone).date(), int(days)).isoformat()
-    delivery.due = due or None
-    old = delivery.state
-    delivery.state = workflow.ARRIVED
-    signatures.verify_delivery(site, env, delivery)  # once, on arrival, against the recipient's trust
-    _history(delivery, workflow.ARRIVED, env, audit.Actor.system("hub"))
-    # subscribers (exchange.includeme): the catalog, "arrived" queued for a sender served by an adapter
-    # (R6.5), the pending list of a product that pulls (/edxml/v1, R3.3), the sender's status feed
-    env.notify(DeliveryArrived(delivery, site, old, workflow.ARRIVED))
-
-
-def _history(delivery, state, env, actor, **details):
-    delivery.history.append(
-        dict(
-            _actor_fields(actor),
-            state=state,
-            time=iso(env.now()),
-            **{k: v for k, v in details.items() if v not in (None, "", (), [])},
-        )
-    )
-
-
-# -- acting on deliveries ------------------------------------------------------------------
-def act(
-    site, env, actor, delivery, action_name, reason="", assignees=(), deadline=None, note="", system=False
-):
-    """Move ``delivery`` by ``action_name`` (``workflow.ACTIONS``); the caller checked the permission."""
-    action = workflow.get_action(delivery, action_name)
-    workflow.check(delivery, action)
-    reason = (reason or "").strip()
-    if action.needs_reason and not reason:
-        raise DocumentError(_("Give a reason."), field="reason")
-    old = delivery.state
-    details = {"reason": reason, "note": (note or "").strip()}
-    if action.name == "accept":
-        _register_incoming(site, env, actor, delivery, details)
-    elif action.name == "assign" and not (system and not assignees):  # a product's 04 names nobody here
-        _assign(site, env, delivery, assignees, deadline, details)
-    elif action.name in ("start", "complete") and not system and not delivery.is_personal:
-        if actor.login not in delivery.assignees and (actor.on_behalf_of or "") not in delivery.assignees:
-            raise Forbidden(_("Only the specialists assigned to this document process it."), field="action")
-    elif action.name == "recall":
-        delivery.resume_state = old
-    new = workflow.target_state(delivery, action)
-    delivery.state = new
-    if action.name == "complete":
-        delivery.completed_at = iso(env.now())
-    if action.name == "refuse_recall":
-        delivery.resume_state = None
-    _history(delivery, action.target, env, actor, **details)
-    audit.record(
-        site,
-        actor,
-        f"delivery.{action.name}",
-        _path(delivery),
-        state=action.target,
-        **{k: v for k, v in details.items() if v not in (None, "", (), [])},
-    )
-    # subscribers (exchange.includeme): the catalog, the status queued for the end an adapter serves (R6.5)
-    env.notify(DeliveryActed(delivery, site, old, new, action=action.name, side=action.side))
-    return delivery
-
-
-def _register_incoming(site, env, actor, delivery, details):
-    unit = site["directory"][delivery.recipient_code]
-    now = env.now()
-    year = now.astimezone(env.timezone).year
-    document = delivery.document
-    number = registers.take_number(
-        unit,
-        INCOMING,
-        year,
-        {
-            "document": document.id,
-            "time": iso(now),
-            "sender": document.sender_code,
-            "notation": document.notation,
-            "subject": document.meta["subject"],
-            "promulgation_date": document.meta.get("promulgation_date", ""),
-            **_actor_fields(actor),
-        },
-    )
-    delivery.register_number, delivery.register_year = number, year
-    details["register"] = f"{year}-in/{number}"
-
-
-def _assign(site, env, delivery, assignees, deadline, details):
-    logins = _as_list(assignees)
-    if not logins:
-        raise DocumentError(_("Choose at least one specialist."), field="assignees")
-    unit = site["directory"][delivery.recipient_code]
-    for login in logins:
-        user = site["users"].get(login)
-        if (
-            user is None
-            or not user.is_active()
-            or user.unit_code != unit.code
-            or sec.SPECIALIST not in unit.local_roles_of(sec.user_principal(login))
-            and sec.LEADER not in unit.local_roles_of(sec.user_principal(login))
-        ):
-            raise DocumentError(
-                _("${login} is not a specialist of this unit."), field="assignees", login=login[:60]
-            )
-    if deadline:
-        deadline = iso_date(deadline, "deadline")
-        if deadline < env.today().isoformat():
-            raise DocumentError(_("The deadline is in the past."), field="deadline")
-        delivery.due = deadline
-    delivery.assignees = tuple(logins)
-    details.update(assignees=list(logins), deadline=deadline or delivery.due)
-
-
-def mark_read(site, env, actor, delivery):
-    """The first time a recipient opens its delivery; the read itself is audited by ``read``."""
-    if delivery.read_at is None and delivery.state:
-        delivery.read_at, delivery.read_by = iso(env.now()), actor.login
-        env.notify(DeliveryChanged(delivery, site, delivery.state, delivery.state))
-
-
-def read(site, env, actor, document, delivery=None):
-    """Audit a read of ``document`` (R6.6); a recipient's first read marks its delivery read."""
-    audit.record(site, actor, "document.view", _path(document), notation=document.notation)
-    if delivery is not None:
-        mark_read(site, env, actor, delivery)
-
-
-# -- reading -------------------------------------------------------------------------------
-def overdue(delivery, today_iso):
-    return bool(delivery.due and delivery.state in workflow.OPEN_STATES and delivery.due < today_iso)
-
-
-def timeline(document):
-    """Per recipient: its delivery, state and history, for the sender's view."""
-    return [(key, document.deliveries[key]) for key in document.deliveries.keys()]
-
-
-def _path(obj):
-    if isinstance(obj, Document):
-        return f"/documents/{obj.id}"
-    if isinstance(obj, Delivery):
-        return f"/documents/{obj.document.id}/deliveries/{obj.key}"
-    return ""
-
-
-path_of = _path

@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from .. import doctypes, edxml
 from ..errors import Forbidden
 from ..i18n import _
+from ..resources.documents import path_of
 from ..text import fold
 from . import audit, documents as ds, signatures
 from .attachments import open_attachment
@@ -100,7 +101,7 @@ def export_document(site, env, document, actor=None):
     if sender is not None:
         package = signatures.sign_package(site, env, sender, package)
     if actor is not None:
-        audit.record(site, actor, "document.export", ds.path_of(document), format="edxml", size=len(package))
+        audit.record(site, actor, "document.export", path_of(document), format="edxml", size=len(package))
     return package
 
 
@@ -229,6 +230,6 @@ def import_parsed(
         document.envelope_signatures = signatures.verify_package(site, env, unit.code, source)
     ds.issue(site, env, actor, document, system=system, keep_number=True)
     audit.record(
-        site, actor, "document.import", ds.path_of(document), format="edxml", document_id=document.document_id
+        site, actor, "document.import", path_of(document), format="edxml", document_id=document.document_id
     )
     return document

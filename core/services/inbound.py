@@ -28,7 +28,8 @@ from .. import edxml
 from ..errors import Conflict, Forbidden, NotFound, ServiceError, TooLarge
 from ..i18n import _
 from ..resources.directory import NOT_CONNECTED
-from . import audit, documents as ds, edxml_io, workflow
+from ..resources.documents import path_of
+from . import audit, deliveries, edxml_io, workflow
 from .directory import resolve
 
 
@@ -201,7 +202,7 @@ def receive(site, env, unit_code, data, via, deliver_to=None, actor=None):
         site,
         actor,
         "edxml.receive",
-        ds.path_of(document),
+        path_of(document),
         via=via,
         document_id=document_id,
         size=size,
@@ -222,7 +223,7 @@ def _already_received(site, actor, unit_code, via, document, digest):
         site,
         actor,
         "edxml.receive",
-        ds.path_of(document),
+        path_of(document),
         via=via,
         document_id=document.document_id,
         duplicate=True,
@@ -233,7 +234,7 @@ def _already_received(site, actor, unit_code, via, document, digest):
             site,
             actor,
             "edxml.conflict",
-            ds.path_of(document),
+            path_of(document),
             via=via,
             document_id=document.document_id,
             reason="a package with this DocumentId and different content was already received",
@@ -261,8 +262,8 @@ def _tag_last(delivery, via, reported_at, staff):
 
 def apply_status(site, env, unit_code, data, via, actor=None, recipient=None):
     """``apply_status_message`` without the parsed status: ([deliveries], applied)."""
-    deliveries, applied, _status = apply_status_message(site, env, unit_code, data, via, actor, recipient)
-    return deliveries, applied
+    moved, applied, _status = apply_status_message(site, env, unit_code, data, via, actor, recipient)
+    return moved, applied
 
 
 def apply_status_message(site, env, unit_code, data, via, actor=None, recipient=None):
@@ -301,9 +302,9 @@ def apply_status_message(site, env, unit_code, data, via, actor=None, recipient=
         code = status["status_code"]
         own = document.delivery_for(unit_code) if document is not None else None
         if document is not None and own is not None and not own.is_personal and code != workflow.RECALL_ASKED:
-            deliveries, applied = _as_recipient(site, env, actor, own, status, via)
+            moved, applied = _as_recipient(site, env, actor, own, status, via)
         elif document is not None and document.sender_code == unit_code:
-            deliveries, applied = _as_sender(site, env, actor, document, status, via, recipient)
+            moved, applied = _as_sender(site, env, actor, document, status, via, recipient)
         elif document is not None and own is not None:
             raise Forbidden(
                 _("Only the sender of a document may ask to take it back."), field="Status/StatusCode"
@@ -321,21 +322,21 @@ def apply_status_message(site, env, unit_code, data, via, actor=None, recipient=
         site,
         actor,
         "edxml.status",
-        ds.path_of(document),
+        path_of(document),
         via=via,
         document_id=document_id,
         status=status["status_code"],
         reported_at=status["timestamp"],
         applied=applied,
-        deliveries=[d.key for d in deliveries],
+        deliveries=[d.key for d in moved],
     )
-    return deliveries, applied, status
+    return moved, applied, status
 
 
 def receive_status(site, env, unit_code, data, via, actor=None, recipient=None):
     """``apply_status`` for callers that want the delivery concerned (the first one)."""
-    deliveries, _applied = apply_status(site, env, unit_code, data, via, actor=actor, recipient=recipient)
-    return deliveries[0]
+    moved, _applied = apply_status(site, env, unit_code, data, via, actor=actor, recipient=recipient)
+    return moved[0]
 
 
 def _staff(status):
@@ -349,7 +350,7 @@ def _as_recipient(site, env, actor, delivery, status, via):
     code, reported_at = status["status_code"], status["timestamp"]
     if code == workflow.ARRIVED:
         if delivery.state == "":
-            ds.arrive(site, env, delivery)
+            deliveries.arrive(site, env, delivery)
             _tag_last(delivery, via, reported_at, _staff(status))
             return [delivery], True
         return [delivery], False  # its arrival is known already
@@ -371,7 +372,7 @@ def _act(site, env, actor, delivery, code, status, via):
             element=REASON_FIELD,
         )
     staff = _staff(status)
-    ds.act(
+    deliveries.act(
         site,
         env,
         actor,

@@ -15,7 +15,7 @@ from ..resources import directory as d
 from ..resources.registers import INCOMING
 from ..text import fold
 from . import accounts, audit, indexing, mailboxes, registers, workflow
-from .documents import act
+from .deliveries import act
 
 FOUND_AND_REGISTERED = "registered_electronic"
 ALREADY_REGISTERED = "already_registered"

@@ -1,11 +1,12 @@
 """Document pages: the document page, its actions, its edXML export, attachment downloads.
 
-Every page is a traversal view on the resource it shows or changes (Mailbox for compose,
-Document, Delivery, Attachment), so the resource's ACL decides who gets in; finer choices
-(which action buttons a person sees, whether an action is allowed) are
-``request.has_permission`` on the same resources, never ad hoc. Every view of a document
-and every download is audited by the services (``ds.read``, ``attachments.record_download``).
-A refused action re-shows the page with the message and commits nothing (``refusal``).
+Every page is a traversal view on the resource it shows or changes (Document, Delivery,
+Attachment), so the resource's ACL decides who gets in; finer choices (which action
+buttons a person sees, whether an action is allowed) are ``request.has_permission`` on
+the same resources, never ad hoc. Every view of a document and every download is audited
+by the services (``deliveries.read``, ``attachments.record_download``). Composing and
+editing a draft are ``compose``'s pages.
+A refused action re-shows the page with the message and commits nothing (``base.refused``).
 """
 
 from urllib.parse import quote
@@ -20,7 +21,7 @@ from ..errors import NotFound, ServiceError
 from ..i18n import _, translate
 from ..resources import documents as docs
 from ..resources.documents import Attachment, Delivery, Document
-from ..services import attachments, documents as ds, workflow
+from ..services import attachments, deliveries, documents as ds, workflow
 from . import signature_badges
 from .base import field_errors, local_time, page, refused
 from .compose import BUSINESS_TITLES, PRIORITY_TITLES, STEERING_TITLES
@@ -120,7 +121,7 @@ def delivery_view(request, site, delivery, today):
         if delivery.register_number
         else "",
         "due": day(delivery.due),
-        "overdue": ds.overdue(delivery, today),
+        "overdue": deliveries.overdue(delivery, today),
         "read": local_time(request, delivery.read_at) if delivery.read_at else "",
         "assignees": ", ".join(person_name(site, a) for a in delivery.assignees),
         "timeline": timeline_rows(request, site, delivery),
@@ -156,9 +157,9 @@ def document_page(request, document, errors=None, act_form=None, record=True):
             mine.append(delivery)
     if record:
         actor = request.actor
-        ds.read(site, env, actor, document, mine[0] if mine else None)
+        deliveries.read(site, env, actor, document, mine[0] if mine else None)
         for other in mine[1:]:
-            ds.mark_read(site, env, actor, other)
+            deliveries.mark_read(site, env, actor, other)
 
     own = []
     for delivery in mine:
@@ -179,7 +180,7 @@ def document_page(request, document, errors=None, act_form=None, record=True):
         own.append(view)
     sent = []
     if sender_side:
-        for _key, delivery in ds.timeline(document):
+        for _key, delivery in deliveries.timeline(document):
             view = delivery_view(request, site, delivery, today)
             view["can_recall"] = any(a.name == "recall" for a in workflow.available(delivery)) and bool(
                 request.has_permission(sec.SEND, delivery)
@@ -400,7 +401,7 @@ def act(request):
         raise HTTPForbidden()
     site = request.site
     try:
-        ds.act(
+        deliveries.act(
             site,
             request.env,
             request.actor,

@@ -20,7 +20,7 @@ from ..resources.documents import Delivery
 from ..resources.mailbox import Mailbox
 from ..resources.site import Site
 from ..security import SystemIdentity
-from ..services import audit, documents as ds, mailboxes, workflow
+from ..services import audit, deliveries, mailboxes, workflow
 from .base import local_time, page, refused
 
 PAGE_SIZE = 20
@@ -149,7 +149,7 @@ def row_of(request, site, obj, today):
             "who": unit_name(site, document.sender_code),
             "date": local_time(request, obj.arrived_at or document.issued_at)[:10],
             "due": day(obj.due),
-            "overdue": ds.overdue(obj, today),
+            "overdue": deliveries.overdue(obj, today),
             "state": state_title(request, obj.state),
             "state_code": obj.state,
             "unread": obj.read_at is None,
@@ -164,10 +164,10 @@ def row_of(request, site, obj, today):
     )
     state = doc_state_title(request, document.state)
     if document.is_issued():
-        deliveries = list(document.deliveries.values())
-        done = sum(1 for d in deliveries if d.state not in ("", workflow.ARRIVED))
+        sent = list(document.deliveries.values())
+        done = sum(1 for d in sent if d.state not in ("", workflow.ARRIVED))
         state = translate(
-            request, _("${state}: ${done} of ${total} handled"), state=state, done=done, total=len(deliveries)
+            request, _("${state}: ${done} of ${total} handled"), state=state, done=done, total=len(sent)
         )
     return {
         "url": document_url(request, document),
