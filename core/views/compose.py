@@ -105,26 +105,8 @@ def _split(text):
 
 def data_of(request, site, form):
     """The service's ``data`` from the posted form; raise ``ServiceError`` on a bad reference."""
-    data = {
-        name: form[name]
-        for name in (
-            "doc_type",
-            "subject",
-            "content",
-            "signer_name",
-            "signer_position",
-            "signer_competence",
-            "promulgation_place",
-            "priority",
-            "due_date",
-            "steering_type",
-            "to_places",
-            "classification",
-            "business_doc_type",
-            "business_document_id",
-            "business_reason",
-        )
-    }
+    # the text fields as typed; persons and answered documents are references, read below
+    data = {name: form[name] for name in TEXT_FIELDS if name not in ("persons", "response_for")}
     data["recipients"] = form["recipients"]
     data["groups"] = form["groups"]
     data["persons"] = [p.lower() for p in _split(form["persons"])]
