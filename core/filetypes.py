@@ -116,6 +116,8 @@ _HTML_MARKERS = (
     "<embed",
 )
 _XHTML_NS = "http://www.w3.org/1999/xhtml"
+#: the root element's local name after an XML declaration, comments and a DOCTYPE
+_XML_ROOT = re.compile(r"<(?![?!])(?:[\w.-]+:)?([\w.-]+)")
 _SVG_NS = "http://www.w3.org/2000/svg"
 _TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _BIDI_AND_FORMAT = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
@@ -289,7 +291,11 @@ def _sniff_text(decoded, ext):
         return KINDS["rtf"]
     if start.startswith("<"):
         # Anything a browser would run as a page, even under a namespace prefix, is refused.
-        if any(marker in start for marker in _HTML_MARKERS) or _XHTML_NS in start:
+        # A document that declares itself XML is a page only by its root or the XHTML
+        # namespace: its elements named like HTML's (XML-DSig's <Object>) run nothing.
+        root = _XML_ROOT.search(start) if start.startswith("<?xml") else None
+        markers = (f"<{root[1]}",) if root else _HTML_MARKERS
+        if any(marker in start for marker in markers if marker in _HTML_MARKERS) or _XHTML_NS in start:
             return KINDS["html"]
         if "<svg" in start or _SVG_NS in start:
             return KINDS["svg"]

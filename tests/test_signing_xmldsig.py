@@ -118,7 +118,7 @@ def test_changed_byte_in_signed_part_is_modified(pki, where):
     signed = SIGNER.sign(package(), p12(pki, "unit"), SETTINGS)
     marker = {
         "subject": b"<edXML:DocumentId>",
-        "attachment": b"<edXML:AttachmentText>\n",
+        "attachment": b"<ContentTransferEncoded>",
         "trace": b"<edXML:OrganId>",
     }[where]
     report = only(SIGNER.verify(flip(signed, marker, 2), pki.trust(), {}))

@@ -28,22 +28,26 @@ safety design above reads as one piece only if its code does too.
 import binascii
 import hashlib
 import os
+import pyexpat
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Literal, TypeVar, cast
 
 from lxml import etree
 
+from ..filetypes import sniff
 from ..i18n import _
+from . import unwrap
 from .values import (
+    CONTENT_TYPE_RE,
     DIGEST_ALGORITHM,
     NS,
     ORGAN_FIELDS,
     STAFF_FIELDS,
     EdxmlError,
+    EdxmlWarning,
     Meta,
     check_attachment_name,
-    check_content_type,
     check_document,
     check_status,
     excerpt,
@@ -71,30 +75,59 @@ Element = Any
 Callback = TypeVar("Callback", bound=Callable[..., Any])
 
 
+#: what a ContentTransferEncoded may say when it names the encoding instead of holding the data
+ENCODING_NAMES = frozenset({"base64", "7bit", "8bit", "binary", "quoted-printable", "uuencode", "x-uuencode"})
+MARKER_CHARS = 32
+#: attributes the format uses (our Digest's, the manifest's version, XML-DSig's): any other
+#: unqualified attribute may be one whose undeclared prefix libxml2 dropped
+PLAIN_ATTRIBUTES = frozenset(
+    {"Algorithm", "version", "Id", "URI", "Type", "Target"}
+)  # a ContentTransferEncoded this short may be an encoding's name
+
+
+def spool(spool_dir: SpoolDir) -> IO[bytes]:
+    """A temp file for decoded bytes: in memory up to SPOOL_MAX, or in ``spool_dir``."""
+    if spool_dir is None:
+        return tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)
+    return tempfile.NamedTemporaryFile(dir=spool_dir, prefix="edxml-")
+
+
 class _Base64Sink:
-    """Strict base64 decoding of text that arrives in pieces, into a temp file."""
+    """Strict base64 decoding of text that arrives in pieces, into a temp file.
+
+    ``marker_first``: the text may instead be an encoding's name (the legacy shape wrote
+    ``ContentTransferEncoded`` = "base64" and the data in ``AttachmentText``; the field
+    writes the data in ``ContentTransferEncoded``): the first characters are held back
+    until they can only be data, and ``marker`` is the name when they were one.
+    """
 
     file: IO[bytes]
 
-    def __init__(self, spool_dir: SpoolDir, label: str) -> None:
-        if spool_dir is None:
-            self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)
-        else:
-            self.file = tempfile.NamedTemporaryFile(dir=spool_dir, prefix="edxml-")
+    def __init__(self, spool_dir: SpoolDir, label: str, marker_first: bool = False) -> None:
+        self.spool_dir = spool_dir
+        self.file = spool(spool_dir)
         self.label = label
         self.pending = b""
         self.padded = False
         self.size = 0
         self.sha = hashlib.sha256()
+        self.marker_first = marker_first
+        self.held: str | None = "" if marker_first else None
+        self.marker: str | None = None
 
     def bad(self) -> EdxmlError:
         return EdxmlError(
             _("The attachment ${name} is not valid base64."),
-            field="Attachment/AttachmentText",
+            field="Attachment/ContentTransferEncoded" if self.marker_first else "Attachment/AttachmentText",
             name=excerpt(self.label),
         )
 
     def feed(self, text: str) -> None:
+        if self.held is not None:
+            self.held += text
+            if len(self.held.strip()) <= MARKER_CHARS:
+                return
+            text, self.held = self.held, None
         try:
             raw = text.encode("ascii")
         except UnicodeEncodeError:
@@ -120,6 +153,13 @@ class _Base64Sink:
         self.size += len(data)
 
     def finish(self) -> None:
+        if self.held is not None:
+            held, self.held = self.held.strip(), None
+            if not held or held.lower() in ENCODING_NAMES:
+                self.marker = held
+                self.file.seek(0)
+                return
+            self.feed(held)
         if self.pending:
             raise self.bad()
         self.file.seek(0)
@@ -141,9 +181,20 @@ def _aborting(method: Callback) -> Callback:
 
 
 class _Target:
-    """lxml parser target: builds the small tree, streams AttachmentText, enforces limits."""
+    """lxml parser target: builds the small tree, streams attachment data, enforces limits.
 
-    BODY, ATTACHMENT, TEXT = q("edXMLBody"), q("Attachment"), q("AttachmentText")
+    Two shapes are read. The field's (what the hub writes): root ``edXML`` holding the
+    ``edXMLEnvelope`` and, after it, ``AttachmentEncoded/Attachment*`` with the base64 in
+    ``ContentTransferEncoded``. The legacy one (what this codec wrote before): root
+    ``edXMLEnvelope`` with ``edXMLBody/Attachment*`` and the base64 in ``AttachmentText``.
+    An attachment is an ``Attachment`` under ``edXMLBody`` or ``AttachmentEncoded``
+    wherever those sit; its data goes to a sink, never into the tree.
+    """
+
+    ROOTS = (q("edXML"), q("edXMLEnvelope"))
+    CONTAINERS = (q("edXMLBody"), q("AttachmentEncoded"))
+    ATTACHMENT, TEXT, ENCODED = q("Attachment"), q("AttachmentText"), q("ContentTransferEncoded")
+    HEADER, MESSAGE_HEADER, STATUS = q("edXMLHeader"), q("MessageHeader"), q("Status")
 
     def __init__(
         self,
@@ -164,13 +215,26 @@ class _Target:
         self.spool_dir = spool_dir
         self.expect = expect  # "document", "status", or "kind" to stop once known
         self.sink: _Base64Sink | None = None
-        self.sinks: dict[Element, _Base64Sink | None] = {}  # Attachment element → its sink
-        self.attachments: list[tuple[Element, _Base64Sink | None]] = []  # finished: (element, sink)
+        #: Attachment element → its sinks by carrier tag (AttachmentText, ContentTransferEncoded)
+        self.sinks: dict[Element, dict[str, _Base64Sink]] = {}
+        self.attachments: list[tuple[Element, dict[str, _Base64Sink]]] = []  # finished, in order
         self.aborted = False
+        #: the first element that may carry an undeclared prefix: libxml2 tells a parser
+        #: target nothing of those (it drops the prefix), so ``_parse`` then asks expat
+        self.suspect: str | None = None
 
     @_aborting
     def doctype(self, name: str, pubid: str, system: str) -> None:
         raise EdxmlError(_("The edXML package may not contain a DOCTYPE or entity declarations."))
+
+    def _found(self, found: Literal["document", "status"]) -> None:
+        """The package's kind is known: stop for ``kind()``, refuse the wrong one."""
+        if self.expect == "kind":
+            raise _Kind(found)
+        if found == "status" and self.expect == "document":
+            raise EdxmlError(_("This edXML package is a status message, not a document."))
+        if found == "document" and self.expect == "status":
+            raise EdxmlError(_("This edXML package is a document, not a status message."))
 
     @_aborting
     def start(self, tag: str, attrib: dict[str, str], nsmap: dict[str, str] | None = None) -> None:
@@ -182,48 +246,51 @@ class _Target:
         self.elements += 1
         if self.elements > self.max_elements:
             raise EdxmlError(_("The edXML package has more than ${limit} elements."), limit=self.max_elements)
-        if depth == 1 and tag != q("edXMLEnvelope"):
+        if depth == 1 and tag not in self.ROOTS:
             raise EdxmlError(
                 _(
-                    "This is not an edXML package: the root must be edXMLEnvelope in the namespace ${namespace}."
+                    "This is not an edXML package: the root must be edXML (or edXMLEnvelope) in the "
+                    "namespace ${namespace}."
                 ),
                 namespace=NS,
             )
         if self.sink is not None:
             raise self.sink.bad()
-        if (
-            self.expect
-            and depth == 3
-            and self.stack[-1] == q("edXMLHeader")
-            and tag in (q("MessageHeader"), q("Status"))
+        if self.suspect is None and (
+            not tag.startswith("{")
+            or any(not key.startswith("{") and key not in PLAIN_ATTRIBUTES for key in attrib)
         ):
-            found: Literal["document", "status"] = "status" if tag == q("Status") else "document"
-            if self.expect == "kind":
-                raise _Kind(found)
-            if found == "status" and self.expect == "document":
-                raise EdxmlError(_("This edXML package is a status message, not a document."))
-            if found == "document" and self.expect == "status":
-                raise EdxmlError(_("This edXML package is a document, not a status message."))
+            self.suspect = tag  # maybe an undeclared prefix: checked once the parse is over
         parent = self.stack[-1] if self.stack else None
+        if self.expect and tag == self.STATUS and parent == self.HEADER:
+            self._found("status")  # the legacy shape's Status
+        if nsmap and "" in nsmap:  # the default namespace, as the target is given it
+            nsmap = {prefix or None: uri for prefix, uri in nsmap.items()}
         element = self.builder.start(tag, attrib, nsmap)
-        if tag == self.ATTACHMENT and parent == self.BODY and depth == 3:
+        if tag == self.ATTACHMENT and parent in self.CONTAINERS:
             if len(self.sinks) >= self.max_attachments:
                 raise EdxmlError(
                     _("The edXML package has more than ${limit} attachments."), limit=self.max_attachments
                 )
-            self.sinks[element] = None
-        elif tag == self.TEXT and parent == self.ATTACHMENT and depth == 4:
+            self.sinks[element] = {}
+        elif tag in (self.TEXT, self.ENCODED) and parent == self.ATTACHMENT:
             owner = element.getparent()
-            if self.sinks.get(owner) is not None:
-                raise EdxmlError(
-                    _("An attachment has more than one AttachmentText."), field="Attachment/AttachmentText"
+            carriers = self.sinks.get(owner)
+            if carriers is not None:
+                if tag in carriers:
+                    raise EdxmlError(
+                        _("An attachment has more than one ${element}."),
+                        field="Attachment/" + etree.QName(tag).localname,
+                        element=etree.QName(tag).localname,
+                    )
+                label = (
+                    owner.findtext(q("AttachmentName"))
+                    or owner.findtext(q("ContentId"))
+                    or "#%d" % len(self.sinks)
                 )
-            label = (
-                owner.findtext(q("AttachmentName"))
-                or owner.findtext(q("ContentId"))
-                or "#%d" % len(self.sinks)
-            )
-            self.sink = self.sinks[owner] = _Base64Sink(self.spool_dir, label)
+                self.sink = carriers[tag] = _Base64Sink(
+                    self.spool_dir, label, marker_first=tag == self.ENCODED
+                )
         self.stack.append(tag)
         self.text_chars = 0
 
@@ -247,12 +314,16 @@ class _Target:
         element = self.builder.end(tag)
         self.stack.pop()
         self.text_chars = 0
+        if self.expect and tag == self.MESSAGE_HEADER and self.stack and self.stack[-1] == self.HEADER:
+            # the field's status message is a MessageHeader with a StatusCode
+            self._found("status" if element.find(q("StatusCode")) is not None else "document")
         if element in self.sinks:
             self.attachments.append((element, self.sinks[element]))
-            # Leave only the small fields in the tree; the bytes are in the sink's file.
-            text = element.find(q("AttachmentText"))
-            if text is not None:
-                element.remove(text)
+            # Leave only the small fields in the tree; the bytes are in the sinks' files.
+            for carrier in (self.TEXT, self.ENCODED):
+                child = element.find(carrier)
+                if child is not None and carrier in self.sinks[element]:
+                    child.text = None
 
     def close(self) -> Element | None:
         # lxml calls close() also after a callback raised or libxml2 found an error; the
@@ -262,9 +333,48 @@ class _Target:
         return self.builder.close()
 
     def discard(self) -> None:
-        for sink in self.sinks.values():
-            if sink is not None:
+        for carriers in self.sinks.values():
+            for sink in carriers.values():
                 sink.file.close()
+
+
+def _ill_formed(detail: str, line: int | None = None, column: int | None = None) -> EdxmlError:
+    if line:
+        return EdxmlError(
+            _("The edXML package is not well-formed XML (line ${line}, column ${column}): ${detail}."),
+            line=line,
+            column=column or 0,
+            detail=excerpt(detail, 200),
+        )
+    return EdxmlError(_("The edXML package is not well-formed XML: ${detail}."), detail=excerpt(detail, 200))
+
+
+def _check_namespaces(source: Source, start: int | None) -> None:
+    """Refuse a package with an undeclared namespace prefix, naming its line and column.
+
+    A second pass, by expat (namespace-aware, streaming, no handler but the DOCTYPE refusal
+    of the first pass already made), run only when the first pass saw a name that may have
+    lost its prefix. A stream that cannot be read again is let through.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        chunks: Iterator[bytes] = (
+            bytes(source[i : i + READ_CHUNK]) for i in range(0, len(source), READ_CHUNK)
+        )
+    elif start is not None:
+        source.seek(start)
+        chunks = iter(lambda: source.read(READ_CHUNK), b"")
+    else:
+        return
+    parser = pyexpat.ParserCreate(namespace_separator=" ")
+    try:
+        for chunk in chunks:
+            parser.Parse(chunk, False)
+        parser.Parse(b"", True)
+    except pyexpat.ExpatError as exc:
+        raise _ill_formed(pyexpat.ErrorString(exc.code), exc.lineno, exc.offset) from None
+    finally:
+        if start is not None and not isinstance(source, (bytes, bytearray, memoryview)):
+            source.seek(start)
 
 
 class _Kind(Exception):
@@ -336,6 +446,12 @@ def _parse(
         target=target, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
     )
     fed = False
+    start = None
+    if not isinstance(source, (bytes, bytearray, memoryview)):
+        try:
+            start = source.tell() if source.seekable() else None
+        except (AttributeError, OSError):
+            start = None
     try:
         for chunk in _chunks(source, max_bytes):
             fed = fed or bool(chunk.strip())
@@ -350,12 +466,17 @@ def _parse(
             raise EdxmlError(
                 _("The edXML package is nested deeper than ${limit} levels."), limit=max_depth
             ) from None
-        raise EdxmlError(
-            _("The edXML package is not well-formed XML: ${detail}."), detail=excerpt(detail, 200)
-        ) from None
+        line, column = exc.position if exc.position else (None, None)
+        raise _ill_formed(detail, line, column) from None
     except BaseException:
         target.discard()
         raise
+    if target.suspect is not None:
+        try:
+            _check_namespaces(source, start)
+        except EdxmlError:
+            target.discard()
+            raise
     return root, target
 
 
@@ -370,6 +491,8 @@ def _text(parent: Element | None, *path: str) -> str:
 def _read_organ(element: Element | None) -> dict[str, str]:
     organ = {key: _text(element, tag) for tag, key in ORGAN_FIELDS}
     organ["organ_id"] = organ["organ_id"].strip()
+    if not organ["organ_in_charge"]:  # the name this codec wrote before the field's
+        organ["organ_in_charge"] = _text(element, "OrganInCharge")
     return organ
 
 
@@ -403,6 +526,7 @@ def _read_message_header(mh: Element) -> Meta:
         ),
         "doc_type": _text(mh, "DocumentType", "Type").strip(),
         "doc_type_name": _text(mh, "DocumentType", "TypeName"),
+        "type_detail": _text(mh, "DocumentType", "TypeDetail").strip(),
         "subject": _text(mh, "Subject"),
         "content": _text(mh, "Content"),
         "signer_competence": _text(mh, "SignerInfo", "Competence"),
@@ -412,6 +536,8 @@ def _read_message_header(mh: Element) -> Meta:
         "to_places": [element.text or "" for element in mh.findall(q("ToPlaces") + "/" + q("Place"))],
         "priority": whole_number(_text(other, "Priority"), base + "/OtherInfo/Priority"),
         "sphere_of_promulgation": _text(other, "SphereOfPromulgation"),
+        "typer_notation": _text(other, "TyperNotation"),
+        "direction": _text(other, "Direction").strip(),
         "promulgation_amount": whole_number(
             _text(other, "PromulgationAmount"), base + "/OtherInfo/PromulgationAmount"
         ),
@@ -427,7 +553,23 @@ def _read_message_header(mh: Element) -> Meta:
     }
 
 
+def _read_business_info(business: Element | None) -> Meta:
+    info = business.find(q("BussinessDocumentInfo")) if business is not None else None
+    return {
+        "document_info": _text(info, "DocumentInfo").strip(),
+        "document_receiver": _text(info, "DocumentReceiver").strip(),
+        "receivers": [
+            {
+                "organ_id": _text(element, "OrganId").strip(),
+                "receiver_type": _text(element, "ReceiverType").strip(),
+            }
+            for element in (info.findall(q("ReceiverList") + "/" + q("Receiver")) if info is not None else ())
+        ],
+    }
+
+
 def _read_trace(trace_list: Element | None) -> Meta:
+    """The trace hops in order and the Bussiness block (absent: a new document)."""
     base = "TraceHeaderList"
     business = trace_list.find(q("Bussiness")) if trace_list is not None else None
     traces = trace_list.findall(q("TraceHeader")) if trace_list is not None else ()
@@ -442,6 +584,8 @@ def _read_trace(trace_list: Element | None) -> Meta:
         ),
         "business_reason": _text(business, "BussinessDocReason"),
         "business_document_id": _text(business, "DocumentId").strip(),
+        "paper": whole_number(_text(business, "Paper"), base + "/Bussiness/Paper"),
+        "business_info": _read_business_info(business),
         "staff_info": _read_staff(business.find(q("StaffInfo")) if business is not None else None),
         "replacement_info": [
             {
@@ -456,36 +600,114 @@ def _read_trace(trace_list: Element | None) -> Meta:
         "trace": [
             {
                 "organ_id": _text(element, "OrganId").strip(),
-                "timestamp": timestamp_to_iso(_text(element, "Timestamp"), base + "/TraceHeader/Timestamp"),
+                "timestamp": timestamp_to_iso(
+                    _text(element, "Timestamp"), base + "/TraceHeader/Timestamp", required=False
+                ),
             }
             for element in traces
         ],
     }
 
 
-def _header(root: Element) -> Element:
-    header = root.find(q("edXMLHeader"))
+def _envelope(root: Element) -> Element:
+    """The edXMLEnvelope: the root itself (legacy shape) or the root's child (the field's)."""
+    if root.tag == q("edXMLEnvelope"):
+        return root
+    envelope = root.find(q("edXMLEnvelope"))
+    if envelope is None:
+        raise required_error("edXML/edXMLEnvelope")
+    return envelope
+
+
+def _header(envelope: Element) -> Element:
+    header = envelope.find(q("edXMLHeader"))
     if header is None:
         raise required_error("edXMLHeader")
     return header
 
 
-def _manifest_mismatch(message: str, field: str, **mapping: Any) -> EdxmlError:
-    return EdxmlError(message, field=field, **mapping)
+def bare_content_id(value: str) -> str:
+    """A ContentId as the manifest and the attachment are matched: without ``cid:``."""
+    value = value.strip()
+    return value[4:].strip() if value[:4].lower() == "cid:" else value
 
 
-def _read_attachments(root: Element, target: _Target) -> list[dict[str, Any]]:
-    """Match the streamed attachments with the manifest; their dicts in manifest order."""
-    body = root.find(q("edXMLBody"))
-    references = body.findall(q("edXMLManifest") + "/" + q("Reference")) if body is not None else []
+def _base_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _carrier(element: Element, carriers: dict[str, _Base64Sink], name: str) -> tuple[_Base64Sink, str]:
+    """The sink holding an attachment's data and the encoding it was declared in.
+
+    The field writes the base64 in ``ContentTransferEncoded``; the legacy shape wrote
+    "base64" there and the data in ``AttachmentText``.
+    """
+    encoded = carriers.get(q("ContentTransferEncoded"))
+    text = carriers.get(q("AttachmentText"))
+    if encoded is not None and encoded.marker is None:
+        if text is not None:
+            raise EdxmlError(
+                _("Attachment ${name} carries its data twice."),
+                field="Attachment/AttachmentText",
+                name=excerpt(name),
+            )
+        return encoded, "base64"
+    encoding = encoded.marker if encoded is not None else "base64"
+    if encoded is not None:
+        encoded.file.close()
+    if (encoding or "").lower() != "base64":
+        raise EdxmlError(
+            _("Attachment ${name} is encoded as ${value}; only base64 is accepted."),
+            field="Attachment/ContentTransferEncoded",
+            name=excerpt(name),
+            value=excerpt(encoding or "(none)"),
+        )
+    if text is None:
+        raise required_error("Attachment/ContentTransferEncoded")
+    return text, encoding
+
+
+def _check_reference(reference: Element, sink: _Base64Sink, name: str) -> None:
+    """Our manifest additions, when present: the transferred bytes' Size and SHA-256 Digest."""
+    field = "edXMLManifest/Reference"
+    size = _text(reference, "Size").strip()
+    if size and whole_number(size, field + "/Size") != sink.size:
+        raise EdxmlError(
+            _("The size of attachment ${name} does not match the manifest."),
+            field=field + "/Size",
+            name=excerpt(name),
+        )
+    digest_element = reference.find(q("Digest"))
+    if digest_element is None:
+        return
+    algorithm = digest_element.get("Algorithm", DIGEST_ALGORITHM)
+    if algorithm != DIGEST_ALGORITHM:
+        raise EdxmlError(
+            _("Unsupported digest algorithm ${value}."), field=field + "/Digest", value=excerpt(algorithm)
+        )
+    if (digest_element.text or "").strip().lower() != sink.sha.hexdigest():
+        raise EdxmlError(
+            _("The SHA-256 digest of attachment ${name} does not match the manifest."),
+            field=field + "/Digest",
+            name=excerpt(name),
+        )
+
+
+def _match_manifest(
+    envelope: Element, target: _Target, warnings: list[EdxmlWarning]
+) -> list[tuple[Element, Element | None, _Base64Sink, str]]:
+    """(attachment, its manifest Reference, data sink, name), in the manifest's order."""
+    body = envelope.find(q("edXMLBody"))
+    manifest = body.find(q("edXMLManifest")) if body is not None else None
+    references = manifest.findall(q("Reference")) if manifest is not None else []
     if len(references) > target.max_attachments:
         raise EdxmlError(
             _("The edXML package has more than ${limit} attachments."), limit=target.max_attachments
         )
-    found = {}
-    names = set()
-    for element, sink in target.attachments:
-        content_id = _text(element, "ContentId").strip()
+    found: dict[str, tuple[Element, _Base64Sink, str]] = {}
+    names: set[str] = set()
+    for element, carriers in target.attachments:
+        content_id = bare_content_id(_text(element, "ContentId"))
         if not content_id:
             raise required_error("Attachment/ContentId")
         if content_id in found:
@@ -501,100 +723,228 @@ def _read_attachments(root: Element, target: _Target) -> list[dict[str, Any]]:
                 _("Two attachments are named ${name}."), field="Attachment/AttachmentName", name=excerpt(name)
             )
         names.add(name)
-        encoding = _text(element, "ContentTransferEncoded").strip()
-        if encoding.lower() != "base64":
-            raise EdxmlError(
-                _("Attachment ${name} is encoded as ${value}; only base64 is accepted."),
-                field="Attachment/ContentTransferEncoded",
-                name=excerpt(name),
-                value=excerpt(encoding or "(none)"),
-            )
-        if sink is None:
-            raise required_error("Attachment/AttachmentText")
+        sink, _encoding = _carrier(element, carriers, name)
         found[content_id] = (element, sink, name)
+    if manifest is None:
+        if found:
+            warnings.append(
+                EdxmlWarning(
+                    _("The package has no edXMLManifest; its attachments are taken as they come."),
+                    "edXMLManifest",
+                )
+            )
+        return [(element, None, sink, name) for element, sink, name in found.values()]
     result = []
-    listed = set()
+    listed: set[str] = set()
     for reference in references:
-        content_id = _text(reference, "ContentId").strip()
         field = "edXMLManifest/Reference"
+        content_id = bare_content_id(_text(reference, "ContentId"))
         if not content_id:
             raise required_error(field + "/ContentId")
         if content_id in listed:
-            raise _manifest_mismatch(
+            raise EdxmlError(
                 _("The manifest lists ${content_id} twice."),
-                field + "/ContentId",
+                field=field + "/ContentId",
                 content_id=excerpt(content_id),
             )
         listed.add(content_id)
         if content_id not in found:
-            raise _manifest_mismatch(
+            raise EdxmlError(
                 _("The manifest lists ${content_id} but the package has no such attachment."),
-                field + "/ContentId",
+                field=field + "/ContentId",
                 content_id=excerpt(content_id),
             )
         element, sink, name = found[content_id]
         reference_name = _text(reference, "AttachmentName").strip()
         if reference_name and reference_name != name:
-            raise _manifest_mismatch(
+            raise EdxmlError(
                 _(
                     "The manifest names attachment ${content_id} as ${reference} but the attachment is ${name}."
                 ),
-                field + "/AttachmentName",
+                field=field + "/AttachmentName",
                 content_id=excerpt(content_id),
                 reference=excerpt(reference_name),
                 name=excerpt(name),
             )
-        content_type = (
-            _text(element, "ContentType").strip()
-            or _text(reference, "ContentType").strip()
-            or "application/octet-stream"
-        )
-        reference_type = _text(reference, "ContentType").strip()
-        if reference_type and reference_type != content_type:
-            raise _manifest_mismatch(
-                _("The manifest and the attachment ${name} disagree on its content type."),
-                field + "/ContentType",
-                name=excerpt(name),
-            )
-        check_content_type(content_type, "Attachment/ContentType")
-        size = _text(reference, "Size").strip()
-        if size and whole_number(size, field + "/Size") != sink.size:
-            raise _manifest_mismatch(
-                _("The size of attachment ${name} does not match the manifest."),
-                field + "/Size",
-                name=excerpt(name),
-            )
-        digest_element = reference.find(q("Digest"))
-        if digest_element is not None:
-            algorithm = digest_element.get("Algorithm", DIGEST_ALGORITHM)
-            if algorithm != DIGEST_ALGORITHM:
-                raise _manifest_mismatch(
-                    _("Unsupported digest algorithm ${value}."), field + "/Digest", value=excerpt(algorithm)
-                )
-            if (digest_element.text or "").strip().lower() != sink.sha.hexdigest():
-                raise _manifest_mismatch(
-                    _("The SHA-256 digest of attachment ${name} does not match the manifest."),
-                    field + "/Digest",
-                    name=excerpt(name),
-                )
-        result.append(
-            {
-                "name": name,
-                "content_type": content_type,
-                "description": _text(reference, "Description"),
-                "size": sink.size,
-                "sha256": sink.sha.hexdigest(),
-                "file": sink.file,
-            }
-        )
+        _check_reference(reference, sink, name)
+        result.append((element, reference, sink, name))
     for content_id in found:
         if content_id not in listed:
-            raise _manifest_mismatch(
+            raise EdxmlError(
                 _("The attachment ${content_id} is not listed in the manifest."),
-                "Attachment/ContentId",
+                field="Attachment/ContentId",
                 content_id=excerpt(content_id),
             )
     return result
+
+
+def _declared_type(
+    element: Element, reference: Element | None, name: str, warnings: list[EdxmlWarning]
+) -> str:
+    """The ContentType the package claims (the attachment's, else the manifest's); "" if unusable."""
+    own = _text(element, "ContentType").strip()
+    listed = _text(reference, "ContentType").strip()
+    if own and listed and _base_type(own) != _base_type(listed):
+        warnings.append(
+            EdxmlWarning(
+                _("The manifest says ${listed} for attachment ${name} but the attachment says ${own}."),
+                "edXMLManifest/Reference/ContentType",
+                name=excerpt(name),
+                listed=excerpt(listed),
+                own=excerpt(own),
+            )
+        )
+    declared = own or listed
+    if declared and not CONTENT_TYPE_RE.match(declared):
+        warnings.append(
+            EdxmlWarning(
+                _("The ContentType of attachment ${name} is not a content type: ${value}."),
+                "Attachment/ContentType",
+                name=excerpt(name),
+                value=excerpt(declared),
+            )
+        )
+        return ""
+    return declared
+
+
+def _file_dict(
+    name: str,
+    declared: str,
+    description: str,
+    content_id: str,
+    file: IO[bytes],
+    size: int,
+    sha256: str,
+    warnings: list[EdxmlWarning],
+    wrapped: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An attachment as the codec returns it, its real type sniffed from its bytes."""
+    head = unwrap.head_of(file)
+    kind = sniff(head, name, file)
+    file.seek(0)
+    real = kind.mime
+    lied = declared and _base_type(declared) != _base_type(real)
+    if lied and not (wrapped is not None and _base_type(declared) == "application/zip"):
+        warnings.append(
+            EdxmlWarning(
+                _("Attachment ${name} says it is ${declared} but its bytes are ${real}."),
+                "Attachment/ContentType",
+                name=excerpt(name),
+                declared=excerpt(declared),
+                real=real,
+            )
+        )
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") and b"QCVN_102_2016" in head:
+        warnings.append(
+            EdxmlWarning(
+                _("Attachment ${name} is itself an edXML package: it is kept as a file, never imported."),
+                "Attachment",
+                name=excerpt(name),
+            )
+        )
+    return {
+        "name": name,
+        "content_type": real,
+        "declared_type": declared,
+        "kind": kind.name,
+        "description": description,
+        "content_id": content_id,
+        "size": size,
+        "sha256": sha256,
+        "file": file,
+        "wrapped": wrapped,
+    }
+
+
+def _read_attachments(
+    envelope: Element, target: _Target, warnings: list[EdxmlWarning], max_bytes: int
+) -> list[dict[str, Any]]:
+    """The attachments matched with the manifest, unwrapped when zip-wrapped, in manifest order."""
+    result = []
+    try:
+        for element, reference, sink, name in _match_manifest(envelope, target, warnings):
+            declared = _declared_type(element, reference, name, warnings)
+            description = _text(reference, "Description") or _text(element, "Description")
+            content_id = _text(element, "ContentId").strip()
+            head = unwrap.head_of(sink.file)
+            if not unwrap.is_wrapper(head, name, sink.file):
+                result.append(
+                    _file_dict(
+                        name,
+                        declared,
+                        description,
+                        content_id,
+                        sink.file,
+                        sink.size,
+                        sink.sha.hexdigest(),
+                        warnings,
+                    )
+                )
+                continue
+            unwrapped = unwrap.unwrap(
+                sink.file, name, max_bytes=max_bytes, new_file=lambda: spool(target.spool_dir)
+            )
+            wrapped = {
+                "size": sink.size,
+                "sha256": sink.sha.hexdigest(),
+                "entries": [[entry.name, entry.size] for entry in unwrapped.entries],
+            }
+            sink.file.close()
+            single = len(unwrapped.entries) == 1
+            for entry in unwrapped.entries:
+                entry_name = name if single else entry.name.rsplit("/", 1)[-1]
+                if not single:
+                    check_attachment_name(entry_name, "Attachment/AttachmentName")
+                result.append(
+                    _file_dict(
+                        entry_name,
+                        declared,
+                        description,
+                        content_id,
+                        entry.file,
+                        entry.size,
+                        entry.sha256,
+                        warnings,
+                        wrapped,
+                    )
+                )
+            if not single:
+                warnings.append(
+                    EdxmlWarning(
+                        _(
+                            "Attachment ${name} is a zip of ${count} files; each is kept as a file of its own."
+                        ),
+                        "Attachment",
+                        name=excerpt(name),
+                        count=len(unwrapped.entries),
+                    )
+                )
+    except BaseException:
+        for item in result:
+            item["file"].close()
+        raise
+    names = [item["name"] for item in result]
+    if len(set(names)) != len(names):
+        for item in result:
+            item["file"].close()
+        raise EdxmlError(
+            _("Two attachments are named ${name}."),
+            field="Attachment/AttachmentName",
+            name=excerpt(next(n for n in names if names.count(n) > 1)),
+        )
+    return result
+
+
+def _signature(header: Element) -> Element | None:
+    return next(
+        (
+            element
+            for element in header
+            if isinstance(element.tag, str) and etree.QName(element).localname == "Signature"
+        ),
+        None,
+    )
 
 
 def parse_document(
@@ -606,14 +956,18 @@ def parse_document(
     max_elements: int = DEFAULT_MAX_ELEMENTS,
     spool_dir: SpoolDir = None,
 ) -> Meta:
-    """A document package's metadata dict, with ``attachments`` and ``signature``.
+    """A document package's metadata dict, with ``attachments``, ``signature`` and ``warnings``.
 
-    Each attachment dict has ``name``, ``content_type``, ``description``, ``size``,
-    ``sha256`` and ``file``: a temp file at position 0 holding the decoded bytes (a
-    SpooledTemporaryFile, or a NamedTemporaryFile in ``spool_dir`` when given); the caller
-    closes it. ``signature`` is the header's Signature element serialized (with the
-    namespace declarations in scope, as inclusive C14N of its SignedInfo needs), or None.
-    Raises EdxmlError on anything it refuses; no temp file is left open then.
+    Each attachment dict has ``name``, ``content_type`` (the real type, sniffed from the
+    bytes), ``declared_type`` (what the package said), ``kind``, ``description``,
+    ``content_id``, ``size``, ``sha256``, ``file`` — a temp file at position 0 holding the
+    decoded (and unwrapped) bytes, a SpooledTemporaryFile or a NamedTemporaryFile in
+    ``spool_dir``; the caller closes it — and ``wrapped``: None for a raw file, else the
+    transferred zip's ``size``, ``sha256`` and ``entries`` ([name, size]). ``signature``
+    is the header's Signature element serialized (with the namespace declarations in
+    scope, as inclusive C14N of its SignedInfo needs), or None; ``signature_namespace`` its
+    namespace (XML-DSig's, or the edXML one of the field's placeholders). ``warnings``:
+    ``EdxmlWarning``s. Raises EdxmlError on anything it refuses; no temp file is left open then.
     """
     root, target = _parse(
         stream_or_bytes,
@@ -625,7 +979,7 @@ def parse_document(
         expect="document",
     )
     try:
-        header = _header(root)
+        header = _header(_envelope(root))
         mh = header.find(q("MessageHeader"))
         if mh is None:
             if header.find(q("Status")) is not None:
@@ -634,16 +988,12 @@ def parse_document(
         meta = _read_message_header(mh)
         meta.update(_read_trace(header.find(q("TraceHeaderList"))))
         check_document(meta)
-        meta["attachments"] = _read_attachments(root, target)
-        signature = next(
-            (
-                element
-                for element in header
-                if isinstance(element.tag, str) and etree.QName(element).localname == "Signature"
-            ),
-            None,
-        )
+        warnings: list[EdxmlWarning] = []
+        meta["attachments"] = _read_attachments(_envelope(root), target, warnings, max_bytes)
+        signature = _signature(header)
         meta["signature"] = etree.tostring(signature, with_tail=False) if signature is not None else None
+        meta["signature_namespace"] = etree.QName(signature).namespace if signature is not None else None
+        meta["warnings"] = warnings
         return meta
     except BaseException:
         target.discard()
@@ -657,7 +1007,10 @@ def parse_status(
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
 ) -> Meta:
-    """A status message's dict: response_for, from, status_code, description, timestamp, staff_info."""
+    """A status message's dict: response_for, from, status_code, description, timestamp, staff_info.
+
+    The field's shape has them in ``MessageHeader``; the legacy one in ``edXMLHeader/Status``.
+    """
     root, target = _parse(
         stream_or_bytes,
         max_bytes=max_bytes,
@@ -668,18 +1021,21 @@ def parse_status(
         expect="status",
     )
     target.discard()
-    header = _header(root)
+    header = _header(_envelope(root))
     element = header.find(q("Status"))
     if element is None:
-        if header.find(q("MessageHeader")) is not None:
+        element = header.find(q("MessageHeader"))
+        if element is None:
+            raise required_error("edXMLHeader/MessageHeader")
+        if element.find(q("StatusCode")) is None:
             raise EdxmlError(_("This edXML package is a document, not a status message."))
-        raise required_error("edXMLHeader/Status")
+    base = "MessageHeader"
     status = {
-        "response_for": _read_response_for(element.find(q("ResponseFor")), "Status/ResponseFor"),
+        "response_for": _read_response_for(element.find(q("ResponseFor")), base + "/ResponseFor"),
         "from": _read_organ(element.find(q("From"))),
         "status_code": _text(element, "StatusCode").strip(),
         "description": _text(element, "Description"),
-        "timestamp": timestamp_to_iso(_text(element, "Timestamp"), "Status/Timestamp"),
+        "timestamp": timestamp_to_iso(_text(element, "Timestamp"), base + "/Timestamp"),
         "staff_info": _read_staff(element.find(q("StaffInfo"))),
     }
     check_status(status)

@@ -1,8 +1,14 @@
 """edXML values: the codec's constants, its checks, and the canonical dicts it builds from.
 
-Formats in the XML: dates ``yyyy/MM/dd`` (the usual edXML form; ``yyyy-MM-dd`` is accepted
-too), timestamps ISO 8601 with offset (``2026-11-25T10:00:00+07:00``; the older
-``yyyy/MM/dd HH:mm:ss`` is accepted and read as Vietnam time). The dict side is always ISO.
+Formats in the XML, as the field writes them: dates ``yyyy/MM/dd`` (also read: ``yyyy-MM-dd``,
+``dd/MM/yyyy``, and a date with a time after it), timestamps ``yyyy/MM/dd HH:mm:ss`` in
+Vietnam time (also read: ISO 8601 with or without an offset, ``dd/MM/yyyy HH:mm:ss``). The
+dict side is always ISO.
+
+Identifier codes: this hub's own units carry the QCVN 102 shape ``ddd.dd.dd.Xdd`` (the
+directory checks it when it issues one, ``valid_code``); a package names remote units as
+their systems do (``28.22.H17``, ``001.00.20.TT2``, ``vxp.saas.03``), so the codec takes any
+dotted code (``remote_code``) and leaves it to the inbound service to say which it knows.
 
 The metadata of a document or status, built or parsed, goes through the same checks
 (required fields, unit codes, numbers, dates, priority, business type, status code), so
@@ -13,6 +19,8 @@ import datetime
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from pyramid.i18n import TranslationString
 
 from ..errors import ServiceError
 from ..i18n import _
@@ -51,10 +59,12 @@ STATUS_CODES = (
 BUSINESS_DOC_TYPES = (0, 1, 2, 3)  # new, revoke, update, replace
 PRIORITIES = range(0, 5)
 
+#: an organ's elements in the order the field's common library writes them; the reader also
+#: takes ``OrganInCharge`` (what this codec wrote before) for ``OrganizationInCharge``
 ORGAN_FIELDS = (
     ("OrganId", "organ_id"),
+    ("OrganizationInCharge", "organ_in_charge"),
     ("OrganName", "organ_name"),
-    ("OrganInCharge", "organ_in_charge"),
     ("OrganAdd", "organ_add"),
     ("Email", "email"),
     ("Telephone", "telephone"),
@@ -63,16 +73,25 @@ ORGAN_FIELDS = (
 )
 STAFF_FIELDS = (("Department", "department"), ("Staff", "staff"), ("Mobile", "mobile"), ("Email", "email"))
 
-#: a unit's QCVN 102:2016 identifier code, e.g. 000.00.12.H49
+#: a unit's QCVN 102:2016 identifier code, e.g. 000.00.12.H49 (the shape this hub issues)
 UNIT_CODE_RE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
-CODE_NUMBER_RE = re.compile(r"^\d{1,10}$")
+#: a code as a remote system may name a unit: dotted segments (28.22.H17, vxp.saas.03)
+REMOTE_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}(\.[A-Za-z0-9_-]{1,20}){1,7}$")
+#: a document number: digits here, letters too in the field (74fass22, BINTEST123)
+CODE_NUMBER_RE = re.compile(r"^[\w.-]{1,30}$")
 CODE_NOTATION_RE = re.compile(r"^\w[\w./&()-]{0,99}$")
-FULL_CODE_RE = re.compile(r"^\d{1,10}/\w[\w./&()-]{0,99}$")
+FULL_CODE_RE = re.compile(r"^[\w.-]{1,30}/\w[\w./&()-]{0,99}$")
 DOCUMENT_ID_RE = re.compile(r"^[^\s<>&\"']{1,200}$")
 CONTENT_TYPE_RE = re.compile(r"^[\w.+-]+/[\w.+-]+(\s*;.{0,200})?$")
-XML_DATE_RE = re.compile(r"^(\d{4})([/-])(\d{2})\2(\d{2})$")
+XML_DATE_RE = re.compile(
+    r"^(\d{4})([/-])(\d{2})\2(\d{2})([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?)?$"
+)
+#: ``dd/MM/yyyy``, as one vendor writes its dates (optionally with a time)
+DMY_DATE_RE = re.compile(r"^(\d{2})/(\d{2})/(\d{4})( \d{2}:\d{2}(:\d{2})?)?$")
 ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 OLD_TIMESTAMP_RE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}(:\d{2})?$")
+#: a trace hop's OrganId as the axis sometimes writes it: nothing, or the text "null"
+NO_CODE = ("", "null")
 INT_RE = re.compile(r"^[+-]?\d{1,9}$")
 BAD_NAME_RE = re.compile(r"[/\\\x00-\x1f\x7f]")
 
@@ -83,14 +102,40 @@ class EdxmlError(ServiceError):
     status = 400
 
 
+class EdxmlWarning:
+    """Something the codec read but a person should know (an unknown code, a lying ContentType).
+
+    Kept with the parsed package (``meta["warnings"]``); shown by ``lienthong edxml inspect``
+    and the operator's page. Translatable like an error, never raised.
+    """
+
+    def __init__(self, message: str, field: str | None = None, **mapping: Any) -> None:
+        self.message = TranslationString(message, domain="lienthong", mapping=mapping or None)
+        self.field = field
+
+    def text(self) -> str:
+        return self.message.interpolate()
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"field": self.field, "message": self.text()}
+
+    def __repr__(self) -> str:
+        return f"EdxmlWarning({self.text()!r}, field={self.field!r})"
+
+
 def q(name: str) -> str:
     """The qualified tag of an edXML element."""
     return "{%s}%s" % (NS, name)
 
 
 def valid_code(code: str | None) -> bool:
-    """Whether ``code`` is a unit identifier code (``ddd.dd.dd.Xdd``): the one check of its shape."""
+    """Whether ``code`` is a unit identifier code (``ddd.dd.dd.Xdd``): the shape this hub issues."""
     return bool(UNIT_CODE_RE.match(code or ""))
+
+
+def remote_code(code: str | None) -> bool:
+    """Whether ``code`` may name a unit in a package: this hub's shape or a remote system's."""
+    return bool(code) and len(code or "") <= 64 and bool(REMOTE_CODE_RE.match(code or ""))
 
 
 def excerpt(value: object, limit: int = 60) -> str:
@@ -111,17 +156,20 @@ def required_error(field: str) -> EdxmlError:
 
 
 def xml_date_to_iso(value: str | None, field: str, required: bool = False) -> str:
-    """``yyyy/MM/dd`` or ``yyyy-MM-dd`` → ISO; "" stays "" unless required."""
+    """``yyyy/MM/dd``, ``yyyy-MM-dd`` or ``dd/MM/yyyy`` (a time after it ignored) → ISO; "" stays "" unless required."""
     value = (value or "").strip()
     if not value:
         if required:
             raise required_error(field)
         return ""
-    match = XML_DATE_RE.match(value)
     try:
-        if not match:
-            raise ValueError(value)
-        return datetime.date(int(match[1]), int(match[3]), int(match[4])).isoformat()
+        match = XML_DATE_RE.match(value)
+        if match:
+            return datetime.date(int(match[1]), int(match[3]), int(match[4])).isoformat()
+        match = DMY_DATE_RE.match(value)
+        if match:
+            return datetime.date(int(match[3]), int(match[2]), int(match[1])).isoformat()
+        raise ValueError(value)
     except ValueError:
         raise EdxmlError(
             _("${element} is not a valid date (yyyy/MM/dd): ${value}."),
@@ -159,7 +207,10 @@ def timestamp_to_iso(value: object, field: str, required: bool = True) -> str:
             raise required_error(field)
         return ""
     try:
-        if OLD_TIMESTAMP_RE.match(value):
+        dmy = DMY_DATE_RE.match(value)
+        if dmy:
+            value = f"{dmy[3]}-{dmy[2]}-{dmy[1]}" + (dmy[4] or "").replace(" ", "T")
+        elif OLD_TIMESTAMP_RE.match(value):
             value = value.replace("/", "-").replace(" ", "T")
         if len(value) > 40:
             raise ValueError(value)
@@ -173,7 +224,7 @@ def timestamp_to_iso(value: object, field: str, required: bool = True) -> str:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=VIETNAM)
-    return moment.isoformat()
+    return moment.astimezone(VIETNAM).isoformat()  # the wire carries local time, no zone
 
 
 def whole_number(value: object, field: str, default: int = 0) -> int:
@@ -221,7 +272,7 @@ def _check_organ_id(value: str, field: str, required: bool = True) -> None:
         if required:
             raise required_error(field)
         return
-    if not valid_code(value):
+    if not remote_code(value):
         raise EdxmlError(
             _("${element} is not a valid unit identifier code: ${value}."),
             field=field,
@@ -299,10 +350,13 @@ def check_document(meta: Meta) -> None:
     for key, name in (("promulgation_amount", "PromulgationAmount"), ("page_amount", "PageAmount")):
         _check_nonnegative(meta[key], mh + "/OtherInfo/" + name)
     _check_nonnegative(meta["steering_type"], mh + "/SteeringType")
-    for item in meta["response_for"]:
-        _check_response_for(item, mh + "/ResponseFor")
-    for item in meta["trace"]:
-        _check_organ_id(item["organ_id"], "TraceHeaderList/TraceHeader/OrganId")
+    meta["response_for"] = [item for item in meta["response_for"] if any(item.values())]
+    for item in meta["response_for"]:  # a reference to what this answers: checked when complete
+        if item["organ_id"] and item["code"]:
+            _check_response_for(item, mh + "/ResponseFor")
+    for item in meta["trace"]:  # a hop the axis did not name is kept as it came
+        if item["organ_id"] not in NO_CODE:
+            _check_organ_id(item["organ_id"], "TraceHeaderList/TraceHeader/OrganId")
     bus = "TraceHeaderList/Bussiness"
     if meta["business_doc_type"] not in BUSINESS_DOC_TYPES:
         raise EdxmlError(
@@ -310,12 +364,14 @@ def check_document(meta: Meta) -> None:
             field=bus + "/BussinessDocType",
             value=meta["business_doc_type"],
         )
-    if meta["business_doc_type"] and not meta["business_document_id"]:
+    if meta["business_doc_type"] == 3 and not meta["replacement_info"] and not meta["business_document_id"]:
         raise EdxmlError(
-            _("A revocation, update or replacement must name the original (${element})."),
-            field=bus + "/DocumentId",
-            element=bus + "/DocumentId",
+            _("A replacement must name the documents it replaces (${element})."),
+            field=bus + "/ReplacementInfoList",
+            element=bus + "/ReplacementInfoList",
         )
+    for receiver in meta["business_info"]["receivers"]:
+        _check_organ_id(receiver["organ_id"], bus + "/BussinessDocumentInfo/ReceiverList/Receiver/OrganId")
     for item in meta["replacement_info"]:
         base = bus + "/ReplacementInfoList/ReplacementInfo"
         if not item["document_id"]:
@@ -326,7 +382,7 @@ def check_document(meta: Meta) -> None:
 
 def check_status(status: Meta) -> None:
     """The rules every status message must meet, built or parsed."""
-    base = "Status"
+    base = "MessageHeader"
     _check_response_for(status["response_for"], base + "/ResponseFor")
     _check_organ_id(status["from"]["organ_id"], base + "/From/OrganId")
     if not status["status_code"]:
@@ -379,6 +435,7 @@ def canonical_document(meta: Mapping[str, Any]) -> Meta:
         ),
         "doc_type": as_text(meta.get("doc_type")).strip(),
         "doc_type_name": as_text(meta.get("doc_type_name")),
+        "type_detail": as_text(meta.get("type_detail")).strip(),
         "subject": as_text(meta.get("subject")),
         "content": as_text(meta.get("content")),
         "signer_competence": as_text(meta.get("signer_competence")),
@@ -388,6 +445,8 @@ def canonical_document(meta: Mapping[str, Any]) -> Meta:
         "to_places": [as_text(place) for place in meta.get("to_places") or ()],
         "priority": whole_number(meta.get("priority"), mh + "/OtherInfo/Priority"),
         "sphere_of_promulgation": as_text(meta.get("sphere_of_promulgation")),
+        "typer_notation": as_text(meta.get("typer_notation")),
+        "direction": as_text(meta.get("direction")).strip(),
         "promulgation_amount": whole_number(
             meta.get("promulgation_amount"), mh + "/OtherInfo/PromulgationAmount"
         ),
@@ -410,6 +469,8 @@ def canonical_document(meta: Mapping[str, Any]) -> Meta:
         ),
         "business_reason": as_text(meta.get("business_reason")),
         "business_document_id": as_text(meta.get("business_document_id")).strip(),
+        "paper": whole_number(meta.get("paper"), "TraceHeaderList/Bussiness/Paper"),
+        "business_info": business_info(meta.get("business_info")),
         "staff_info": _staff(meta.get("staff_info")),
         "replacement_info": [
             {
@@ -430,9 +491,29 @@ def canonical_document(meta: Mapping[str, Any]) -> Meta:
     return out
 
 
+def business_info(data: Mapping[str, Any] | None) -> Meta:
+    """An update's ``BussinessDocumentInfo``: what changed, and the receivers it now goes to.
+
+    ``document_info`` "1" when the information changed, ``document_receiver`` "1" when the
+    receivers did; ``receivers`` the ReceiverList (``organ_id``, ``receiver_type``).
+    """
+    data = data or {}
+    return {
+        "document_info": as_text(data.get("document_info")).strip(),
+        "document_receiver": as_text(data.get("document_receiver")).strip(),
+        "receivers": [
+            {
+                "organ_id": as_text(item.get("organ_id")).strip(),
+                "receiver_type": as_text(item.get("receiver_type")).strip(),
+            }
+            for item in data.get("receivers") or ()
+        ],
+    }
+
+
 def canonical_status(status: Mapping[str, Any]) -> Meta:
     """The full status dict from a caller's (possibly partial) one, checked for building."""
-    base = "Status"
+    base = "MessageHeader"
     response = status.get("response_for") or {}
     out = {
         "response_for": {

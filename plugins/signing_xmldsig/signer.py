@@ -51,16 +51,20 @@ def _parser():
 
 
 def _parse(data):
-    """The package's tree; ValueError for anything not a well-formed, DOCTYPE-free edXML envelope."""
+    """(root, header) of a package, either shape; ValueError for anything not a well-formed,
+    DOCTYPE-free edXML package."""
     try:
         root = etree.fromstring(bytes(data), _parser())
     except etree.XMLSyntaxError as e:
         raise ValueError(f"not well-formed XML: {e.msg}") from None
     if root.getroottree().docinfo.doctype:
         raise ValueError("a DOCTYPE is not allowed")
-    if root.tag != f"{{{EDXML_NS}}}edXMLEnvelope":
+    envelope = root
+    if root.tag == f"{{{EDXML_NS}}}edXML":  # the field's shape: the envelope inside the root
+        envelope = root.find(f"{{{EDXML_NS}}}edXMLEnvelope")
+    if envelope is None or envelope.tag != f"{{{EDXML_NS}}}edXMLEnvelope":
         raise ValueError("not an edXML envelope")
-    header = root.find(f"{{{EDXML_NS}}}edXMLHeader")
+    header = envelope.find(f"{{{EDXML_NS}}}edXMLHeader")
     if header is None:
         raise ValueError("no edXMLHeader")
     return root, header
