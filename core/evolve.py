@@ -146,6 +146,20 @@ def step_7_declared_container_attributes(site):
         catalog.pending = OOTreeSet()
 
 
+def step_8_documents_by_identifier(site):
+    """Generation 8: /documents lists every document under its DocumentId (``by_identifier``),
+    since the field's updates, replacements and revocations reuse their original's."""
+    from BTrees.OOBTree import OOBTree
+
+    documents = site["documents"]
+    if getattr(documents, "by_document_id", None) is None:
+        documents.by_document_id = OOBTree()
+    documents.by_identifier = OOBTree()
+    ordered = sorted(documents.values(), key=lambda d: (d.created_at or "", d.id))
+    for document in ordered:
+        documents.index_identifier(document)
+
+
 #: ordered steps; the position + 1 is the generation each one produces
 STEPS = [
     step_1_top_level_containers,
@@ -155,6 +169,7 @@ STEPS = [
     step_5_registers_and_catalog,
     step_6_trust_and_transport_queues,
     step_7_declared_container_attributes,
+    step_8_documents_by_identifier,
 ]
 
 

@@ -69,7 +69,7 @@ def make_plugin_subscribers(registry):
 
 def includeme(config):
     from .filetypes import AttachmentPolicy
-    from .services import edxml_pull, indexing, outbound
+    from .services import amendments, edxml_pull, indexing, outbound
     from .workcalendar import WorkCalendar
 
     settings = config.get_settings()
@@ -87,6 +87,7 @@ def includeme(config):
     config.add_subscriber(outbound.on_delivery_queued, DeliveryQueued)  # the outbound queue (R6.5)
     config.add_subscriber(outbound.on_delivery_arrived, DeliveryArrived)
     config.add_subscriber(outbound.on_delivery_acted, DeliveryActed)
+    config.add_subscriber(amendments.on_document_sent, DocumentSent)  # a replacement supersedes
     document_sent, delivery_changed = make_plugin_subscribers(registry)
     config.add_subscriber(document_sent, DocumentSent)
     config.add_subscriber(delivery_changed, DeliveryChanged)

@@ -19,6 +19,12 @@ Decisions:
 - A name without an extension is accepted (nothing contradicts the content); with one, the
   extension must be one of the kind's (``.jpg``/``.jpeg`` for JPEG, ``.doc`` also for RTF...).
 - Archives are not opened beyond the names of their members: no virus scan here.
+- A file *received* from another system in an edXML package (``received=True``) keeps the
+  name its sender gave it, even where that contradicts the content (the field's packages
+  name an inner edXML ``….doc``), and bytes of no known kind are kept as opaque binary:
+  the hub must not lose what an agency sent. It is stored under its real type and always
+  served as a download; a kind the policy refuses (a program, a page, a script) is still
+  refused.
 """
 
 import hashlib
@@ -382,8 +388,10 @@ def check_name(name):
     return name
 
 
-def check_attachment(name, fileobj, policy):
+def check_attachment(name, fileobj, policy, received=False):
     """Check one attachment; return ``dict(name, content_type, size, sha256)``.
+
+    ``received``: the file came in another system's edXML package (see the module doc).
 
     ``fileobj`` is a seekable binary file; it is read from its start in chunks (never whole),
     stopping as soon as the per-file limit is passed, and rewound to 0 afterwards.
@@ -414,7 +422,8 @@ def check_attachment(name, fileobj, policy):
         kind = sniff(head, name, fileobj)
     finally:
         fileobj.seek(0)
-    if kind.name not in policy.allowed:
+    opaque = received and kind.name == "binary"
+    if kind.name not in policy.allowed and not opaque:
         if kind.name == "binary":
             raise AttachmentError(
                 _("The content of ${name} is of an unknown type, which is not accepted."), name=_shown(name)
@@ -425,7 +434,7 @@ def check_attachment(name, fileobj, policy):
             kind=kind.name.upper(),
         )
     ext = extension_of(name)
-    if ext and not kind.fits(ext):
+    if ext and not kind.fits(ext) and not received:
         raise AttachmentError(
             _(
                 "The content of ${name} is of type ${kind} but its name ends in "

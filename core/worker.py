@@ -254,7 +254,9 @@ class Worker:
                     if document is None:
                         raise TransportError(f"document {message.document} is no longer on the hub", True)
                     if message.kind == "document":
-                        payload = edxml_io.export_document(site, self.env, document)
+                        payload = edxml_io.export_document(
+                            site, self.env, document, wrap=edxml_io.wrap_for(self.env, unit)
+                        )
                     else:
                         delivery = document.delivery_for(message.extra.get("delivery") or "")
                         if delivery is None:

@@ -5,6 +5,7 @@ refusal is checked for its status, its problem details, that nothing was stored 
 is on the audit record.
 """
 
+import os
 import uuid
 
 from lienthong.core import edxml
@@ -13,7 +14,7 @@ from .support.demo import demo_factory, web  # noqa: F401  (fixtures)
 from .support.exchange import NOT_CONNECTED, SNV, STTTT, VUNGTAU
 from .test_api import as_user, assert_problem, count_of, last_of, stored
 from .test_api_documents import unit_token
-from .test_inbound import UNKNOWN, make_package, make_status
+from .test_inbound import UNKNOWN, make_package, make_status, tamper
 
 XML = "application/xml"
 SETTLED = {"lienthong.edxml.feed_settle_seconds": "0"}
@@ -195,7 +196,7 @@ def test_bad_packages_are_refused_and_nothing_is_stored(demo_factory):
     body = assert_problem(snv.send(b"<edXMLEnvelope>", status=400), 400)
     assert "edXML" in body["detail"] or "XML" in body["detail"]
     package, document_id = make_package(to=(STTTT,))
-    tampered = package.replace(b"JVBERi0", b"JVBERi1", 1)
+    tampered = tamper(package)
     assert_problem(snv.send(tampered, status=400), 400, field="edXMLManifest/Reference/Digest")
     # From another unit
     other, _ = make_package(sender=VUNGTAU, to=(STTTT,))
@@ -209,7 +210,7 @@ def test_bad_packages_are_refused_and_nothing_is_stored(demo_factory):
         snv.send(make_package(to=(NOT_CONNECTED,))[0], status=403), 403, field="MessageHeader/To/OrganId"
     )
     # too large (413 before reading), not XML (415)
-    big, _ = make_package(to=(STTTT,), files=[("a.pdf", b"%PDF-1.4\n" + b"x" * 9000)])
+    big, _ = make_package(to=(STTTT,), files=[("a.pdf", b"%PDF-1.4\n" + os.urandom(9000))])
     assert_problem(snv.send(big, status=413), 413, field="body")
     assert_problem(snv.send(b"{}", content_type="application/json", status=415), 415, field="Content-Type")
     assert documents_count(web) == 0
@@ -258,12 +259,12 @@ def test_tokens_people_and_strangers(web):
     assert_problem(
         vungtau.report(make_status(document_id, SNV, VUNGTAU, "03"), status=404),
         404,
-        field="Status/ResponseFor/DocumentId",
+        field="MessageHeader/ResponseFor/DocumentId",
     )
     assert_problem(
         vungtau.report(make_status(document_id, SNV, STTTT, "03"), status=403),
         403,
-        field="Status/From/OrganId",
+        field="MessageHeader/From/OrganId",
     )
     body = assert_problem(
         stttt.report(make_status(document_id, SNV, STTTT, "06"), status=409), 409, field="action"
@@ -304,4 +305,4 @@ def test_the_edxml_api_has_its_own_openapi_document(web):
 def test_an_unknown_document_id_in_a_status_is_404(web):
     stttt = Product(web, STTTT)
     res = stttt.report(make_status(uuid.uuid4().hex, SNV, STTTT, "03"), status=404)
-    assert_problem(res, 404, field="Status/ResponseFor/DocumentId")
+    assert_problem(res, 404, field="MessageHeader/ResponseFor/DocumentId")

@@ -213,10 +213,11 @@ def send_package(request, body, query):
     unit = product_unit(request)
     site, env = request.site, request.env
     stream = _read_xml(request, env)
-    document, created, identical = inbound.receive(
-        site, env, unit.code, stream, _via(request), actor=request.actor
-    )
-    if created:
+    receipt = inbound.receive(site, env, unit.code, stream, _via(request), actor=request.actor)
+    document, created, identical = receipt
+    if receipt.revoked:
+        detail = request.localizer.translate(_("Received: the document was revoked at its recipients."))
+    elif created:
         detail = request.localizer.translate(_("Received and delivered."))
     elif identical:
         detail = request.localizer.translate(
@@ -235,10 +236,16 @@ def send_package(request, body, query):
         "created": created,
         "identical": identical,
         "detail": detail,
-        "recipients": list(document.recipients),
+        "recipients": [d.recipient_code for d in receipt.revoked] or list(document.recipients),
+        "business_doc_type": int(parsed_kind(receipt)),
         "url": request.route_url("api.document", id=document.id),
     }
     return respond(out, status=201 if created else 200)
+
+
+def parsed_kind(receipt):
+    """The business type of what the receipt answers: 1 for a revocation, else the document's."""
+    return 1 if receipt.revoked else receipt.document.business_doc_type
 
 
 def _pending_item(request, key, delivery):

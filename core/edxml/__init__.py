@@ -1,38 +1,46 @@
 """edXML (QCVN 102:2016) codec: documents and status messages to and from bytes.
 
-Shape of a document package (namespace ``NS``, prefix ``edXML``)::
+The shape is the field's (``../shared/interop/README.md``; docs/interop.md), in the
+namespace ``NS``: root ``edXML`` (default namespace) holding the envelope (prefix
+``edXML``) and, after it, the attachments::
 
-    edXMLEnvelope
-      edXMLHeader
-        MessageHeader      From, To*, Code, PromulgationInfo, DocumentType, Subject, Content,
-                           SignerInfo, DueDate, ToPlaces, OtherInfo, ResponseFor*,
-                           SteeringType, DocumentId
-        TraceHeaderList    TraceHeader* (OrganId, Timestamp), Bussiness
-        Signature          (optional; XML-DSig, added by a signer plugin, kept as bytes here)
-      edXMLBody
-        edXMLManifest      Reference* (ContentId, ContentType, Description, AttachmentName,
+    edXML
+      edXMLEnvelope
+        edXMLHeader
+          MessageHeader    From, To*, DocumentId, Code, PromulgationInfo, DocumentType,
+                           Subject, Content, SignerInfo, DueDate, OtherInfo, ResponseFor*,
+                           SteeringType, ToPlaces
+          TraceHeaderList  TraceHeader* (OrganId, Timestamp), Bussiness
+          Signature        (optional; XML-DSig added by a signer plugin, or the field's
+                           placeholder in the edXML namespace; kept as bytes here)
+        edXMLBody
+          edXMLManifest    Reference* (ContentId, ContentType, Description, AttachmentName,
                            Size, Digest)
-        Attachment*        ContentId, AttachmentName, ContentType,
-                           ContentTransferEncoded (base64), AttachmentText
+      AttachmentEncoded
+        Attachment*        ContentId, AttachmentName, Description, ContentType,
+                           ContentTransferEncoded (the base64; usually of a zip of one entry)
 
-A status message has ``edXMLHeader > Status`` (ResponseFor, From, StatusCode, Description,
-Timestamp, StaffInfo) and an empty body.
+A status message has the same frame; its MessageHeader holds From, ResponseFor, StaffInfo,
+StatusCode, Description, Timestamp, and there is no body.
 
-``Size`` (decoded bytes) and ``Digest`` (hex SHA-256, ``Algorithm`` = the XML-Enc sha256 URI)
-in a manifest Reference are our additions: always written, verified when present, so
-packages from products that do not write them still import.
+The reader also takes the shape this codec wrote before (root ``edXMLEnvelope``,
+``edXMLBody/Attachment`` with the base64 in ``AttachmentText``, ``edXMLHeader/Status``), any
+prefix, any element order, and ignores elements it does not know. ``Size`` (bytes on the
+wire) and ``Digest`` (hex SHA-256, ``Algorithm`` = the XML-Enc sha256 URI) in a manifest
+Reference are our additions: written, verified when present, ignored by other readers.
 
-Three modules, one job each: ``values`` (constants, value checks and the canonical dicts),
-``build`` (dicts to bytes), ``parse`` (bytes to dicts, streamed and bounded). Import the
-names below from ``lienthong.core.edxml``: that is the codec's public API for the core and
-for plugins; the modules' layout may change.
+Four modules, one job each: ``values`` (constants, value checks and the canonical dicts),
+``build`` (dicts to bytes), ``parse`` (bytes to dicts, streamed and bounded), ``unwrap``
+(zip-wrapped attachments, both ways). Import the names below from ``lienthong.core.edxml``:
+that is the codec's public API for the core and for plugins; the modules' layout may change.
 
 Every refusal is an ``EdxmlError`` (a 400 ``ServiceError``) with a translatable reason and,
-where one element is at fault, ``field`` naming it (e.g. ``MessageHeader/Subject``).
+where one element is at fault, ``field`` naming it (e.g. ``MessageHeader/Subject``); what
+is read but worth a person's attention is an ``EdxmlWarning`` in ``meta["warnings"]``.
 """
 
 from ..timezones import VIETNAM
-from .build import ENCODE_CHUNK, build_document, build_status
+from .build import ATTACHMENT_WRAPPINGS, ENCODE_CHUNK, WRAP_RAW, WRAP_ZIP, build_document, build_status
 from .parse import (
     DEFAULT_MAX_ATTACHMENTS,
     DEFAULT_MAX_BYTES,
@@ -75,20 +83,28 @@ from .values import (
     UNIT_CODE_RE,
     XML_DATE_RE,
     EdxmlError,
+    EdxmlTooLarge,
+    EdxmlWarning,
     canonical_document,
     canonical_status,
     q,
+    remote_code,
     valid_code,
 )
 
 __all__ = [
     # errors and the dicts' one true form
     "EdxmlError",
+    "EdxmlTooLarge",
+    "EdxmlWarning",
     "canonical_document",
     "canonical_status",
     # bytes out, bytes in
     "build_document",
     "build_status",
+    "WRAP_ZIP",
+    "WRAP_RAW",
+    "ATTACHMENT_WRAPPINGS",
     "parse_document",
     "parse_status",
     "kind",
@@ -98,6 +114,7 @@ __all__ = [
     "DIGEST_ALGORITHM",
     "q",
     "valid_code",
+    "remote_code",
     "UNIT_CODE_RE",
     "STATUS_CODES",
     "ARRIVED",

@@ -29,7 +29,7 @@ from typing import IO
 
 from ..filetypes import extension_of, sniff
 from ..i18n import _
-from .values import BAD_NAME_RE, EdxmlError, excerpt
+from .values import BAD_NAME_RE, EdxmlError, EdxmlTooLarge, excerpt
 
 MAX_ENTRIES = 16
 MAX_RATIO = 100
@@ -84,6 +84,10 @@ def _refuse(message: str, label: str, **mapping: object) -> EdxmlError:
     return EdxmlError(message, field="Attachment/ContentTransferEncoded", name=excerpt(label), **mapping)
 
 
+def _refuse_large(message: str, label: str, **mapping: object) -> EdxmlTooLarge:
+    return EdxmlTooLarge(message, field="Attachment/ContentTransferEncoded", name=excerpt(label), **mapping)
+
+
 def _check_entry(info: zipfile.ZipInfo, label: str) -> None:
     name = info.filename
     mode = (info.external_attr >> 16) & _S_IFMT
@@ -134,7 +138,7 @@ def unwrap(fileobj: IO[bytes], label: str, *, max_bytes: int, new_file: Callable
                     while chunk := member.read(CHUNK):
                         total += len(chunk)
                         if total > max_bytes:
-                            raise _refuse(
+                            raise _refuse_large(
                                 _("The attachment ${name} unzips to more than ${limit} bytes."),
                                 label,
                                 limit=max_bytes,

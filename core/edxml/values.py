@@ -102,6 +102,12 @@ class EdxmlError(ServiceError):
     status = 400
 
 
+class EdxmlTooLarge(EdxmlError):
+    """A package whose content is over a size limit once decoded or unwrapped."""
+
+    status = 413
+
+
 class EdxmlWarning:
     """Something the codec read but a person should know (an unknown code, a lying ContentType).
 

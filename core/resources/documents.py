@@ -18,6 +18,7 @@ from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 from pyramid.traversal import find_root
 
 from .. import permissions as sec
+from ..edxml.values import RECALL_AGREED
 from .folder import Folder
 
 # Document states: the hub's own, before and at issue
@@ -36,25 +37,50 @@ _READ = (sec.VIEW, sec.READ_MAILBOX)
 
 
 class Documents(Folder):
-    """/documents: every data message, with an index from edXML DocumentId to its name."""
+    """/documents: every data message, with indexes from edXML DocumentId to names.
+
+    A DocumentId is not one document: the field's update, replacement and revocation reuse
+    the original's, and two senders may use the same one. ``by_identifier`` lists every
+    document carrying an id (in arrival order); ``by_document_id`` keeps the first, for the
+    lookups that name a document by its id alone (``name_for``).
+    """
 
     content_type = "Documents"
     __acl__ = [(Deny, Everyone, ALL_PERMISSIONS)]  # no listing: mailboxes and the catalog list
 
-    by_document_id = None
+    by_document_id = None  # DocumentId -> the name of the first document carrying it
+    by_identifier = None  # DocumentId -> tuple of the names of every document carrying it
 
     def name_for(self, document_id):
         index = self.by_document_id
         return index.get(document_id) if index is not None else None
+
+    def carrying(self, document_id, sender_code=None):
+        """The documents with this DocumentId (of ``sender_code`` only, when given), oldest first."""
+        index = self.by_identifier
+        names = index.get(document_id, ()) if index is not None else ()
+        found = [self[name] for name in names if name in self]
+        return [d for d in found if sender_code is None or d.sender_code == sender_code]
 
     def add_document(self, document):
         from BTrees.OOBTree import OOBTree
 
         if self.by_document_id is None:
             self.by_document_id = OOBTree()
+        if self.by_identifier is None:
+            self.by_identifier = OOBTree()
         self.add(document.id, document)
-        self.by_document_id[document.document_id] = document.id
+        self.index_identifier(document)
         return document
+
+    def index_identifier(self, document):
+        """Put ``document`` under its DocumentId in both indexes (its name once)."""
+        key = document.document_id
+        if key not in self.by_document_id:
+            self.by_document_id[key] = document.id
+        names = self.by_identifier.get(key, ())
+        if document.id not in names:
+            self.by_identifier[key] = names + (document.id,)
 
 
 class Document(Folder):
@@ -166,6 +192,22 @@ class Attachment(Persistent):
     def document(self):
         return self.__parent__.__parent__
 
+    @property
+    def __acl__(self):
+        """A recipient whose copy was withdrawn (revoked, or a recall agreed) reads its record, not its files."""
+        acl = []
+        for delivery in self.document.deliveries.values():
+            if not delivery.withdrawn:
+                continue
+            if delivery.recipient_code:
+                acl += [
+                    (Deny, sec.unit_role(role, delivery.recipient_code), sec.READ_MAILBOX)
+                    for role in (sec.CLERK, sec.LEADER, sec.SPECIALIST, sec.SYSTEM)
+                ]
+            else:
+                acl.append((Deny, sec.user_principal(delivery.recipient_login), sec.READ_MAILBOX))
+        return acl
+
 
 class Delivery(Persistent):
     """The document's journey at one recipient: its edXML status and the history behind it.
@@ -181,6 +223,9 @@ class Delivery(Persistent):
     fetched_at = None  # when the recipient's eOffice product acknowledged it (/edxml/v1)
     signatures = ()  # SignatureReport dicts, verified once when it arrived
     signatures_checked_at = None
+    revoked_at = None  # when its sender revoked it (an edXML revocation): its files are withdrawn
+    revoked_reason = ""
+    superseded_by = None  # the id of the document that replaces it for this recipient
 
     def __init__(self, recipient_code=None, recipient_login=None, transport=""):
         self.recipient_code = recipient_code
@@ -205,6 +250,11 @@ class Delivery(Persistent):
     @property
     def is_personal(self):
         return self.recipient_login is not None
+
+    @property
+    def withdrawn(self):
+        """Whether the recipient's copy was taken back: revoked by its sender, or a recall it agreed to."""
+        return self.revoked_at is not None or self.state == RECALL_AGREED
 
     @property
     def key(self):

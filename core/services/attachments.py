@@ -40,13 +40,17 @@ def attachment_path(attachment):
 
 # -- storing ---------------------------------------------------------------------------------
 def add_attachments(site, env, document, files):
-    """Check and store ``files`` [(name, fileobj, description)] on a draft; all or none."""
+    """Check and store ``files`` [(name, fileobj, description)] on a draft; all or none.
+
+    The files of an imported edXML package are checked as received ones (``filetypes``).
+    """
     from ..filetypes import check_attachment, check_total
 
     policy = env.attachment_policy
+    received = document.origin == "edxml"
     checked = []
     for name, fileobj, description in files:
-        info = check_attachment(name, fileobj, policy)
+        info = check_attachment(name, fileobj, policy, received=received)
         if info["name"] in document.attachments or any(c[0]["name"] == info["name"] for c in checked):
             raise DocumentError(
                 _("Two attachments are named ${name}."), field="attachments", name=info["name"]

@@ -211,12 +211,6 @@ def compose(site, env, actor, unit, data, files=(), origin="hub", header=None):
     now = iso(env.now())
     document = Document(uuid.uuid4().hex, unit.code, meta, actor.login, now, actor.on_behalf_of)
     document.meta["document_id"] = document.meta.get("document_id") or document.id
-    if site["documents"].name_for(document.meta["document_id"]):
-        raise Conflict(
-            _("The document ${id} is already on the hub."),
-            field="document_id",
-            id=document.meta["document_id"],
-        )
     if "from" not in header:
         document.meta["from"] = _from_block(unit)
     if "to" not in header:
@@ -225,6 +219,14 @@ def compose(site, env, actor, unit, data, files=(), origin="hub", header=None):
     document.classification = classification
     document.origin = origin
     _link_to_original(site, document, data)
+    if document.business_doc_type == docs.NEW and any(
+        d.business_doc_type == docs.NEW for d in site["documents"].carrying(document.document_id, unit.code)
+    ):  # an update, replacement or revocation reuses its original's DocumentId (the field's way)
+        raise Conflict(
+            _("The document ${id} is already on the hub."),
+            field="document_id",
+            id=document.meta["document_id"],
+        )
     site["documents"].add_document(document)
     attachments.add_attachments(site, env, document, files)
     audit.record(site, actor, "document.draft", path_of(document), subject=meta["subject"])
@@ -239,16 +241,19 @@ def _link_to_original(site, document, data):
     if kind == docs.NEW:
         document.meta.pop("business_document_id", None)
         return
+    if document.origin == "edxml":
+        # The package's Bussiness block is kept as it came; its original is found at issue
+        # (``original_of``), or it was exchanged elsewhere and the reference stays as it is.
+        document.meta.setdefault("business_document_id", "")
+        return
     try:
         original = get_document(site, str(data.get("business_document_id") or ""))
     except NotFound:
-        if document.origin != "edxml":
-            raise DocumentError(
-                _("No document ${id} to update or replace."),
-                field="business_document_id",
-                id=str(data.get("business_document_id") or "")[:60],
-            )
-        return  # the original was exchanged elsewhere; the package keeps its reference
+        raise DocumentError(
+            _("No document ${id} to update or replace."),
+            field="business_document_id",
+            id=str(data.get("business_document_id") or "")[:60],
+        ) from None
     if original.sender_code != document.sender_code or not original.is_issued():
         raise DocumentError(
             _("Only an issued document of your own unit can be updated or replaced."),
@@ -455,13 +460,24 @@ def send(site, env, actor, unit, data, files=(), system=False, origin="api"):
     return issue(site, env, actor, document, system=system, keep_number=bool(data.get("code_number")))
 
 
+def original_of(site, document):
+    """The document an update, replacement or revocation concerns: the sender's first with its
+    ``business_document_id`` (the field reuses the original's DocumentId), or None."""
+    for wanted in dict.fromkeys((document.meta.get("business_document_id"), document.document_id)):
+        carrying = [
+            d for d in site["documents"].carrying(wanted or "", document.sender_code) if d is not document
+        ]
+        if carrying:
+            return next((d for d in carrying if d.business_doc_type == docs.NEW), carrying[0])
+    return None
+
+
 def _link_original(site, document):
     if document.business_doc_type == docs.NEW:
         return
-    name = site["documents"].name_for(document.meta["business_document_id"])
-    if name is None:
+    original = original_of(site, document)
+    if original is None:
         return  # an imported update of a document this hub never carried
-    original = site["documents"][name]
     original.links.append(
         {
             "document": document.id,

@@ -36,6 +36,11 @@ KEPT_HEADER_FIELDS = (
     "replacement_info",
     "business_document_id",
     "business_reason",
+    "business_info",
+    "paper",
+    "type_detail",
+    "typer_notation",
+    "direction",
 )
 
 #: the header fields an export writes from the document's metadata (attachments come from the store)
@@ -69,7 +74,26 @@ EXPORTED = (
     "staff_info",
     "replacement_info",
     "trace",
+    "business_info",
+    "paper",
+    "type_detail",
+    "typer_notation",
+    "direction",
 )
+
+#: the setting that says how packages carry attachments: a unit's own (its adapter
+#: settings) before the application's; "zip" (the default) or "raw" (docs/interop.md)
+WRAP_SETTING = "edxml_attachments"
+APP_WRAP_SETTING = "lienthong.edxml.attachments"
+
+
+def wrap_for(env, unit=None):
+    """How packages for ``unit`` (or for anyone, without one) carry attachments."""
+    value = ""
+    if unit is not None:
+        value = str((getattr(unit, "adapter_settings", None) or {}).get(WRAP_SETTING) or "")
+    value = (value or str(env.settings.get(APP_WRAP_SETTING) or "") or edxml.WRAP_ZIP).strip().lower()
+    return value if value in edxml.ATTACHMENT_WRAPPINGS else edxml.WRAP_ZIP
 
 
 def document_meta(document):
@@ -79,8 +103,11 @@ def document_meta(document):
     return meta
 
 
-def export_document(site, env, document, actor=None):
-    """The document as an edXML package (bytes); its attachments read (and digest-checked) from the store."""
+def export_document(site, env, document, actor=None, wrap=None):
+    """The document as an edXML package (bytes); its attachments read (and digest-checked) from the store.
+
+    ``wrap``: "zip" or "raw" (default: ``wrap_for`` the application).
+    """
     with ExitStack() as files:
         attachments = []
         for name in document.attachments.keys():
@@ -96,7 +123,7 @@ def export_document(site, env, document, actor=None):
                     stream,
                 )
             )
-        package = edxml.build_document(document_meta(document), attachments)
+        package = edxml.build_document(document_meta(document), attachments, wrap=wrap or wrap_for(env))
     sender = site["directory"].get(document.sender_code)  # the envelope signed with its key, when it has one
     if sender is not None:
         package = signatures.sign_package(site, env, sender, package)

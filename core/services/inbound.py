@@ -4,9 +4,11 @@ One entry for every way in — the /edxml/v1 API, a polling adapter (hot folder)
 worker, a peer hub — so the rules are the same whichever way a message came (``via``):
 
 - a package is from the unit whose product sent it (its From), else it is refused;
-- idempotent by DocumentId: a package already on the hub is answered "already received"
-  and nothing is stored (a package that differs from the stored one is put on the record as
-  a conflict); at-least-once senders may therefore always send again;
+- idempotent by (sender, DocumentId, business type) and the package's content digest: a
+  package already on the hub is answered "already received" and nothing is stored (a new
+  document that differs from the stored one is put on the record as a conflict); the
+  field's updates, replacements and revocations reuse the original's DocumentId and are
+  not repeats of it (``amendments``); at-least-once senders may therefore always send again;
 - every recipient must be one the sender may address: in the directory, active (or taken
   over by a successor), and connected to the hub — R11 and Article 9.2b of the regulation:
   a unit that has not deployed the hub receives on paper, so an electronic package for it
@@ -23,14 +25,16 @@ Callers commit on success and abort on any ``ServiceError``.
 import hashlib
 import io
 import json
+from dataclasses import dataclass, field
 
 from .. import edxml
 from ..errors import Conflict, Forbidden, NotFound, ServiceError, TooLarge
 from ..i18n import _
 from ..resources.directory import NOT_CONNECTED
-from ..resources.documents import path_of
-from . import audit, deliveries, edxml_io, workflow
+from ..resources.documents import NEW, REVOKE, UPDATE, Document, path_of
+from . import amendments, audit, deliveries, edxml_io, workflow
 from .directory import resolve
+from .documents import IssueRefused
 
 
 def product_actor(unit_code, via=""):
@@ -151,21 +155,42 @@ def _check_recipients(site, sender, codes):
             )
 
 
+@dataclass
+class Receipt:
+    """What the hub did with a package: the document it concerns, whether it was new to the
+    hub (``created``), whether a repeat was identical, and for a revocation what it revoked."""
+
+    document: Document
+    created: bool
+    identical: bool = True
+    revoked: list = field(default_factory=list)
+
+    def __iter__(self):  # (document, created, identical), as callers unpack it
+        return iter((self.document, self.created, self.identical))
+
+
 def receive_package(site, env, unit_code, data, via, deliver_to=None, actor=None):
     """Take an edXML package made by ``unit_code``'s product (or relayed for it): (document, created).
 
     ``deliver_to``: the unit codes a delivery may go to (a peer hub relays for the units
     hosted here only); the package's To units outside it are neither checked nor served.
     """
-    document, created, _identical = receive(site, env, unit_code, data, via, deliver_to, actor)
-    return document, created
+    receipt = receive(site, env, unit_code, data, via, deliver_to, actor)
+    return receipt.document, receipt.created
 
 
-def receive(site, env, unit_code, data, via, deliver_to=None, actor=None):
-    """``receive_package`` that also says whether a repeat was identical: (document, created, identical)."""
+def receive(site, env, unit_code, data, via, deliver_to=None, actor=None, permits=None):
+    """The one door for packages (see the module doc): a ``Receipt``.
+
+    ``permits``: a person's permission check (``request.has_permission``) when a person
+    sends the package for their unit (``/api/v1``): one who may not issue is refused, and
+    the document is then issued as theirs, not as the product's. A revocation creates no
+    document: the receipt names the first document it revoked, ``created`` True.
+    """
     actor = actor or product_actor(unit_code, via)
     stream = _stream(data)
     document_id = ""
+    revoked = None
     try:
         size = _checked_size(stream, env)
         sender = _unit(site, unit_code)
@@ -174,28 +199,35 @@ def receive(site, env, unit_code, data, via, deliver_to=None, actor=None):
             document_id = parsed["document_id"]
             edxml_io.check_sender(parsed, unit_code)
             digest = content_digest(parsed, [(f["name"], f["sha256"]) for f in files])
-            name = site["documents"].name_for(document_id)
-            if name is not None:
-                document, identical = _already_received(
-                    site, actor, unit_code, via, site["documents"][name], digest
-                )
-                return document, False, identical
-            codes = []
-            for item in parsed.get("to") or ():
-                code = item.get("organ_id") or ""
-                if code not in codes and (deliver_to is None or code in deliver_to):
-                    codes.append(code)
-            if not codes:
-                raise Forbidden(
-                    _("None of the package's recipients is served by this hub."),
-                    field="MessageHeader/To/OrganId",
-                )
+            kind = int(parsed.get("business_doc_type") or 0)
+            same = site["documents"].carrying(document_id, unit_code)
+            repeat = _repeat_of(site, actor, unit_code, via, same, kind, digest)
+            if repeat is not None:
+                return Receipt(repeat[0], False, repeat[1])
+            codes = _served(parsed, deliver_to)
             _check_recipients(site, sender, codes)
-            document = edxml_io.import_parsed(
-                site, env, actor, sender, parsed, files, source, system=True, recipients=codes
-            )
+            if kind == REVOKE:
+                revoked = amendments.revoke(site, env, actor, same, codes, parsed, digest, via)
+                document = revoked[0].document if revoked else same[0]
+            else:
+                if kind == UPDATE:
+                    codes = amendments.update_recipients(parsed, codes)
+                document = edxml_io.import_parsed(
+                    site,
+                    env,
+                    actor,
+                    sender,
+                    parsed,
+                    files,
+                    source,
+                    system=permits is None,
+                    recipients=codes,
+                    permits=permits,
+                )
         finally:
             edxml_io.close_attachments(files)
+    except IssueRefused:
+        raise  # a person who may not issue: on the record as a refused access, not a refused package
     except ServiceError as exc:
         raise _refused(site, env, actor, unit_code, via, exc, "document", document_id)
     audit.record(
@@ -205,20 +237,52 @@ def receive(site, env, unit_code, data, via, deliver_to=None, actor=None):
         path_of(document),
         via=via,
         document_id=document_id,
+        business_doc_type=kind,
         size=size,
-        recipients=list(document.recipients),
+        recipients=list(document.recipients) if revoked is None else [d.recipient_code for d in revoked],
     )
-    return document, True, True
+    return Receipt(document, True, True, revoked or [])
 
 
-def _already_received(site, actor, unit_code, via, document, digest):
-    if document.sender_code != unit_code:
-        raise Conflict(
-            _("The DocumentId ${id} belongs to a document of another unit."),
-            field="MessageHeader/DocumentId",
-            id=document.document_id,
+def _served(parsed, deliver_to):
+    """The package's To units this hub serves (``deliver_to``: the units a relay may reach), in order."""
+    codes = []
+    for item in parsed.get("to") or ():
+        code = item.get("organ_id") or ""
+        if code not in codes and (deliver_to is None or code in deliver_to):
+            codes.append(code)
+    if not codes:
+        raise Forbidden(
+            _("None of the package's recipients is served by this hub."),
+            field="MessageHeader/To/OrganId",
         )
-    identical = document_digest(document) == digest
+    return codes
+
+
+def _repeat_of(site, actor, unit_code, via, same, kind, digest):
+    """(document, identical) when the package was received before, else None.
+
+    The key is (sender, DocumentId, business type) and the content digest: the same package
+    twice is one document and a success; an update, replacement or revocation of a document
+    is not a repeat of it; a second *new* document under the same sender and DocumentId but
+    with other content is answered as the first one and put on the record as a conflict.
+    """
+    if kind == REVOKE:
+        if amendments.revocation_seen(same, digest):
+            return _already_received(site, actor, via, same[0], digest, duplicate_of_revocation=True)
+        return None
+    for document in same:
+        if document.business_doc_type == kind and document_digest(document) == digest:
+            return _already_received(site, actor, via, document, digest)
+    if kind == NEW:
+        for document in same:
+            if document.business_doc_type == NEW:
+                return _already_received(site, actor, via, document, digest)
+    return None
+
+
+def _already_received(site, actor, via, document, digest, duplicate_of_revocation=False):
+    identical = duplicate_of_revocation or document_digest(document) == digest
     audit.record(
         site,
         actor,
@@ -243,7 +307,7 @@ def _already_received(site, actor, unit_code, via, document, digest):
 
 
 # -- status messages ----------------------------------------------------------------------------
-REASON_FIELD = "Status/Description"
+REASON_FIELD = "MessageHeader/Description"
 
 
 def _already_applied(delivery, code, reported_at):
@@ -287,32 +351,36 @@ def apply_status_message(site, env, unit_code, data, via, actor=None, recipient=
         if declared != unit_code:
             raise Forbidden(
                 _("The status is from ${sender}; you may report for ${unit} only."),
-                field="Status/From/OrganId",
+                field="MessageHeader/From/OrganId",
                 sender=declared,
                 unit=unit_code,
             )
         if not document_id:
             raise ServiceError(
                 _("The edXML element ${element} is required and may not be empty."),
-                field="Status/ResponseFor/DocumentId",
-                element="Status/ResponseFor/DocumentId",
+                field="MessageHeader/ResponseFor/DocumentId",
+                element="MessageHeader/ResponseFor/DocumentId",
             )
-        name = site["documents"].name_for(document_id)
-        document = site["documents"][name] if name is not None else None
         code = status["status_code"]
-        own = document.delivery_for(unit_code) if document is not None else None
-        if document is not None and own is not None and not own.is_personal and code != workflow.RECALL_ASKED:
+        document, own = _concerned(site, status, unit_code)
+        if own is not None and code != workflow.RECALL_ASKED:
             moved, applied = _as_recipient(site, env, actor, own, status, via)
         elif document is not None and document.sender_code == unit_code:
+            answered = status["response_for"].get("organ_id") or ""
+            if not recipient and answered != unit_code and document.delivery_for(answered) is not None:
+                recipient = answered  # the field's 13 names the unit it asks in ResponseFor/OrganId
             moved, applied = _as_sender(site, env, actor, document, status, via, recipient)
-        elif document is not None and own is not None:
+        elif own is not None:
             raise Forbidden(
-                _("Only the sender of a document may ask to take it back."), field="Status/StatusCode"
+                _("Only the sender of a document may ask to take it back."), field="MessageHeader/StatusCode"
             )
         else:
             raise NotFound(
-                _("No document ${id} was sent to or by unit ${unit}."),
-                field="Status/ResponseFor/DocumentId",
+                _(
+                    "No document ${id} was sent to or by unit ${unit}: a status is applied only to a "
+                    "document on the hub, and is not kept for one that may come later."
+                ),
+                field="MessageHeader/ResponseFor/DocumentId",
                 id=document_id[:100],
                 unit=unit_code,
             )
@@ -331,6 +399,34 @@ def apply_status_message(site, env, unit_code, data, via, actor=None, recipient=
         deliveries=[d.key for d in moved],
     )
     return moved, applied, status
+
+
+def _concerned(site, status, unit_code):
+    """(document, the reporting unit's own delivery or None) a status is about.
+
+    Matched by ``ResponseFor/DocumentId`` and the responding unit: as a recipient, the
+    latest document with that id (from the sender ResponseFor names, when it names one)
+    that was delivered to the unit; as the sender, its latest document with that id.
+    """
+    response = status["response_for"]
+    carrying = site["documents"].carrying(response.get("document_id") or "")
+    sender = response.get("organ_id") or ""
+    received = [
+        d
+        for d in carrying
+        if (own := d.delivery_for(unit_code)) is not None
+        and not own.is_personal
+        and d.sender_code != unit_code
+    ]
+    preferred = [d for d in received if d.sender_code == sender] or received
+    if preferred and status["status_code"] != workflow.RECALL_ASKED:
+        return preferred[-1], preferred[-1].delivery_for(unit_code)
+    sent = [d for d in carrying if d.sender_code == unit_code]
+    if sent:
+        return sent[-1], None
+    if preferred:
+        return preferred[-1], preferred[-1].delivery_for(unit_code)
+    return None, None
 
 
 def receive_status(site, env, unit_code, data, via, actor=None, recipient=None):
@@ -393,7 +489,7 @@ def _as_sender(site, env, actor, document, status, via, recipient):
                 "As the sender you may only ask to take a document back (13); status ${code} is "
                 "reported by its recipients."
             ),
-            field="Status/StatusCode",
+            field="MessageHeader/StatusCode",
             code=code,
         )
     if recipient:
@@ -414,7 +510,9 @@ def _as_sender(site, env, actor, document, status, via, recipient):
             return done, False
         if candidates:
             workflow.check(candidates[0], workflow.ACTIONS["recall"])  # raises Conflict naming the state
-        raise Conflict(_("No delivery of this document can be taken back now."), field="Status/StatusCode")
+        raise Conflict(
+            _("No delivery of this document can be taken back now."), field="MessageHeader/StatusCode"
+        )
     for delivery in todo:
         _act(site, env, actor, delivery, code, status, via)
     return todo + done, True
