@@ -302,6 +302,9 @@ MATRIX = {
     ("manage_transport", "GET"): case(["/manage/transport"], rule=system_admin),
     ("manage_transport_retry", "POST"): case(["/manage/transport/retry"], rule=system_admin),
     ("manage_transport_discard", "POST"): case(["/manage/transport/discard"], rule=system_admin),
+    # inspecting an edXML package (stores nothing)
+    ("manage_edxml", "GET"): case(["/manage/edxml"], rule=system_admin),
+    ("manage_edxml", "POST"): case(["/manage/edxml"], rule=system_admin),
     # management of accounts
     ("manage_users@Site", "GET"): case(["/manage/users"], rule=system_admin),
     ("manage_users@Site", "POST"): case(["/manage/users"], rule=system_admin),

@@ -1,12 +1,21 @@
-"""``lienthong edxml send|poll``: test a product's connection to a running hub by hand (R3.3).
+"""``lienthong edxml send|poll|inspect``: test a product's connection to a running hub by hand (R3.3).
 
-Both are HTTP clients of a hub's /edxml/v1 (docs/edxml-api.md) using a unit's API token
-(``--token`` or ``LIENTHONG_TOKEN``). The hub's address is ``--url``, else ``LIENTHONG_URL``,
-else the ini's ``lienthong.public_url``, else its ``[server:main]`` host and port. A refusal
-is printed as the hub's problem details on one line, with exit status 1.
+``send`` and ``poll`` are HTTP clients of a hub's /edxml/v1 (docs/edxml-api.md) using a
+unit's API token (``--token`` or ``LIENTHONG_TOKEN``). The hub's address is ``--url``, else
+``LIENTHONG_URL``, else the ini's ``lienthong.public_url``, else its ``[server:main]`` host
+and port. A refusal is printed as the hub's problem details on one line, with exit status 1.
+
+``inspect`` needs no hub: it reads a package with this site's codec and directory and
+stores nothing (``services/edxml_inspect.py``), so an operator can see why a package is
+refused, or what it holds, before anyone imports it.
 """
 
+import contextlib
+import json
 import os
+import shutil
+import sys
+import tempfile
 
 import click
 
@@ -91,7 +100,7 @@ def _console():
 
 @click.group()
 def edxml():
-    """Exchange edXML packages with a hub as a unit's eOffice product would."""
+    """Exchange edXML packages with a hub as a unit's eOffice product would; inspect one."""
 
 
 url_option = click.option(
@@ -235,3 +244,122 @@ def _save(hub, item, out):
         os.fsync(f.fileno())
     os.replace(partial, path)
     return path
+
+
+# -- inspect -----------------------------------------------------------------------------------
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # a package read from stdin is spooled to disk beyond this
+
+
+@contextlib.contextmanager
+def _package(file):
+    """FILE opened for reading as a seekable binary stream ("-": standard input, spooled)."""
+    if file != "-":
+        with open(file, "rb") as stream:
+            yield stream
+        return
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spooled:
+        shutil.copyfileobj(sys.stdin.buffer, spooled, 1 << 20)
+        spooled.seek(0)
+        yield spooled
+
+
+@edxml.command("inspect")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (on standard output).")
+@click.pass_obj
+def inspect_package(env, file, as_json):
+    """Read the edXML package FILE as this hub would, storing nothing.
+
+    Shows the sender and recipients (known to the directory or not), every header field,
+    each attachment's real type, size and SHA-256 once unwrapped, the trace, the business
+    type, the signature's verdict and every warning. Exit status 1 when the package is refused.
+    """
+    from ..services import edxml_inspect
+
+    with env.application_site() as (site, app_env, _tm), _package(file) as stream:
+        report = edxml_inspect.inspect(site, app_env, stream)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    elif report["readable"]:
+        _print_report(report)
+    if not report["readable"]:
+        field = f" (field: {report['field']})" if report.get("field") else ""
+        raise click.ClickException(f"{file} is refused: {report['reason']}{field}")
+
+
+def _yes(flag):
+    return "yes" if flag else "[red]no[/red]"
+
+
+def _print_report(report):
+    from rich.markup import escape as e
+    from rich.table import Table
+
+    from ..services import edxml_inspect, workflow
+
+    console = _console()
+    package = report["package"]
+    warnings = report.get("warnings") or []
+    console.print(
+        f"[green]readable[/green] edXML {report['kind']} package, {package['size']} bytes, "
+        f"sha256 {package['sha256']}" + (f", [yellow]{len(warnings)} warning(s)[/yellow]" if warnings else "")
+    )
+    sender = report["sender"]
+    console.print(
+        f"sender: {e(sender['code'] or '—')} {e(sender['name'])}"
+        + ("" if sender["known"] else " [yellow](not in the directory)[/yellow]")
+    )
+    if report["kind"] == "document":
+        recipients = Table("recipient", "name", "known", "connected", title=None)
+        for r in report["recipients"]:
+            recipients.add_row(e(r["code"] or "—"), e(r["name"]), _yes(r["known"]), _yes(r["connected"]))
+        console.print(recipients)
+        business = report["business"]
+        console.print(f"DocumentId: {e(report.get('document_id', ''))}")
+        console.print(
+            f"business type: {business['type']} {business['label']}"
+            + (f" — {e(business['reason'])}" if business.get("reason") else "")
+        )
+    else:
+        code = report.get("status_code", "")
+        title = workflow.STATE_TITLES.get(code)
+        console.print(f"status: {e(code)}" + (f" ({title.interpolate()})" if title is not None else ""))
+        answered = report.get("response_for") or {}
+        console.print(f"answers DocumentId: {e(answered.get('document_id', ''))}")
+    fields = Table("element", "value")
+    fields.columns[0].no_wrap = True
+    for element, value in edxml_inspect.field_rows(report):
+        fields.add_row(e(element), e(value))
+    console.print(fields)
+    if report.get("attachments"):
+        files = Table("attachment", "real type", "declared type", "size", "sha256", "transferred as")
+        for a in report["attachments"]:
+            wrapped = a.get("wrapped")
+            carried = "raw file"
+            if wrapped:
+                entries = ", ".join(f"{name} ({size} bytes)" for name, size in wrapped["entries"])
+                carried = f"zip, {wrapped['size']} bytes, sha256 {wrapped['sha256']}: {entries}"
+            files.add_row(
+                e(a["name"]),
+                e(a["content_type"]),
+                e(a["declared_type"]),
+                str(a["size"]),
+                a["sha256"],
+                e(carried),
+            )
+        console.print(files)
+    elif report["kind"] == "document":
+        console.print("attachments: none")
+    trace = Table("hop", "OrganId", "timestamp", "known")
+    for number, hop in enumerate(report.get("trace") or (), 1):
+        known = "[yellow]unnamed hop[/yellow]" if hop.get("unnamed") else _yes(hop["known"])
+        trace.add_row(str(number), e(hop["organ_id"] or "—"), e(hop["timestamp"]), known)
+    console.print(trace)
+    signature = report["signature"]
+    console.print(
+        f"signature: {e(signature['verdict'])}"
+        + (f" — {e(signature['reason'])}" if signature.get("reason") else "")
+    )
+    for warning in warnings:
+        where = f"{e(warning['field'])}: " if warning.get("field") else ""
+        console.print(f"[yellow]warning[/yellow] {where}{e(warning['message'])}")

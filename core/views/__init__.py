@@ -21,6 +21,7 @@ ROUTE_MODULES = (
     "directory_io",
     "manage_signing",
     "manage_transport",
+    "manage_edxml",
 )
 
 
