@@ -265,7 +265,7 @@ class _Target:
         if self.expect and tag == self.STATUS and parent == self.HEADER:
             self._found("status")  # the legacy shape's Status
         if nsmap and "" in nsmap:  # the default namespace, as the target is given it
-            nsmap = {prefix or None: uri for prefix, uri in nsmap.items()}
+            nsmap = cast(dict[str, str], {prefix or None: uri for prefix, uri in nsmap.items()})
         element = self.builder.start(tag, attrib, nsmap)
         if tag == self.ATTACHMENT and parent in self.CONTAINERS:
             if len(self.sinks) >= self.max_attachments:
@@ -664,7 +664,7 @@ def _carrier(element: Element, carriers: dict[str, _Base64Sink], name: str) -> t
         )
     if text is None:
         raise required_error("Attachment/ContentTransferEncoded")
-    return text, encoding
+    return text, encoding or "base64"
 
 
 def _check_reference(reference: Element, sink: _Base64Sink, name: str) -> None:
