@@ -1,10 +1,10 @@
 """The field's own edXML packages (../shared/interop/edxml-samples) as the codec's yardstick.
 
 The samples are other people's material: read in place, never copied here. Without them
-the tests skip (fail under LIENTHONG_REQUIRE_ALL=1). Today the codec reads packages of
-the standard's envelope-as-root shape, which the field does not send (issue #14): what
-these tests hold now is that every real package gets a clear answer, parsed or refused
-with a reason (400), and never an unhandled exception. Issue #14 tightens them to "read".
+the tests skip (fail under LIENTHONG_REQUIRE_ALL=1). Every well-formed package reads with
+exactly the fields ``manifest.json`` gives, attachments by the decoded SHA-256 of the zip
+that travelled and the file it wraps; the two ill-formed SDK files are refused naming the
+line and column. The import of the packages into a hub is in tests/test_field_exchange.py.
 """
 
 import hashlib
@@ -33,22 +33,98 @@ def _entries():
     return entries or [None]
 
 
-@pytest.mark.parametrize("entry", _entries(), ids=lambda e: e["file"] if e else "no-samples")
-def test_every_field_package_gets_a_clear_answer(entry):
-    need("the field's edXML samples (../shared/interop/edxml-samples)", entry is not None)
+def _read(entry):
     with open(os.path.join(SAMPLES, entry["file"]), "rb") as f:
-        data = f.read()
-    # the yardstick is the package the manifest describes, byte for byte
+        return f.read()
+
+
+def _wellformed(kind):
+    return [e for e in manifest() if e.get("wellformed") and e.get("kind") == kind] or [None]
+
+
+def _date(text):
+    """A manifest date (as the package writes it) in ISO: yyyy/MM/dd or dd/MM/yyyy."""
+    if not text:
+        return ""
+    parts = text.split(" ")[0].split("/")
+    return "-".join(parts if len(parts[0]) == 4 else parts[::-1])
+
+
+@pytest.mark.parametrize("entry", _wellformed("edoc"), ids=lambda e: e["file"] if e else "no-samples")
+def test_every_real_document_package_reads_with_the_fields_of_the_manifest(entry):
+    need("the field's edXML samples (../shared/interop/edxml-samples)", entry is not None)
+    data = _read(entry)
     assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["bytes"]
-    parse = edxml.parse_status if entry.get("kind") == "status" else edxml.parse_document
+    meta = edxml.parse_document(data)
     try:
-        meta = parse(data)
-    except edxml.EdxmlError as exc:
-        assert exc.status == 400
-        assert str(exc.message.interpolate()).strip(), "a refusal must say why"
-        return
-    if entry.get("from"):
-        assert (meta.get("from") or {}).get("organ_id") == entry["from"]
+        assert meta["from"]["organ_id"] == entry["from"]
+        assert [t["organ_id"] for t in meta["to"]] == entry["to"]
+        assert meta["document_id"] == entry["document_id"]
+        assert (meta["code_number"], meta["code_notation"]) == (entry["code_number"], entry["code_notation"])
+        assert meta["promulgation_date"] == _date(entry["promulgation_date"])
+        assert meta["due_date"] == _date(entry["due_date"])
+        assert meta["subject"] == entry["subject"]
+        assert meta["promulgation_place"] == entry["promulgation_place"]
+        assert (meta["doc_type"], meta["type_detail"], meta["doc_type_name"]) == (
+            entry["document_type"]["Type"],
+            entry["document_type"].get("TypeDetail") or "",
+            entry["document_type"]["TypeName"],
+        )
+        signer = entry["signer"] or {}
+        assert (meta["signer_competence"], meta["signer_position"], meta["signer_name"]) == (
+            signer.get("Competence") or "",
+            signer.get("Position") or "",
+            signer.get("FullName") or "",
+        )
+        assert meta["business_doc_type"] == int(entry["bussiness_doc_type"] or 0)
+        assert meta["to_places"] == (entry.get("to_places") or [])
+        hops = [(h["organ_id"], h["timestamp"][:19].replace("T", " ").replace("-", "/")) for h in meta["trace"]]
+        assert hops == [(h["OrganId"] or "", h["Timestamp"]) for h in entry["trace_headers"]]
+        assert len(meta["attachments"]) == len(entry["attachments"])
+        for got, want in zip(meta["attachments"], entry["attachments"]):
+            assert got["name"] == want["AttachmentName"]
+            entries = want.get("zip_entries")
+            if entries:  # wrapped: the zip as it travelled, and the one file it wraps
+                assert got["wrapped"]["sha256"] == want["decoded_sha256"]
+                assert got["wrapped"]["size"] == want["decoded_bytes"]
+                assert got["wrapped"]["entries"] == [list(e) for e in entries]
+                assert got["size"] == entries[0][1]
+            else:
+                assert got["wrapped"] is None
+                assert (got["sha256"], got["size"]) == (want["decoded_sha256"], want["decoded_bytes"])
+            assert hashlib.sha256(got["file"].read()).hexdigest() == got["sha256"]
+        if entry.get("signature_element_ns"):
+            assert meta["signature_namespace"] == entry["signature_element_ns"][0]
+    finally:
+        for attachment in meta["attachments"]:
+            attachment["file"].close()
+
+
+@pytest.mark.parametrize("entry", _wellformed("status"), ids=lambda e: e["file"] if e else "no-samples")
+def test_every_real_status_message_reads(entry):
+    need("the field's edXML samples (../shared/interop/edxml-samples)", entry is not None)
+    status = edxml.parse_status(_read(entry))
+    assert edxml.kind(_read(entry)) == "status"
+    assert status["status_code"] == entry["status_code"]
+    assert status["from"]["organ_id"] == entry["from"]
+    response = entry["response_for"]
+    assert status["response_for"]["document_id"] == response["DocumentId"]
+    assert status["response_for"]["organ_id"] == response["OrganId"]
+    assert status["description"] == entry["description"]
+    assert status["staff_info"]["staff"] == entry["staff"]["Staff"]
+
+
+ILL_FORMED = [e for e in manifest() if not e.get("wellformed")] or [None]
+
+
+@pytest.mark.parametrize("entry", ILL_FORMED, ids=lambda e: e["file"] if e else "no-samples")
+def test_the_ill_formed_sdk_packages_are_refused_naming_line_and_column(entry):
+    need("the field's edXML samples (../shared/interop/edxml-samples)", entry is not None)
+    line = entry["parse_error"].split("line ")[1].split(",")[0]
+    with pytest.raises(edxml.EdxmlError) as info:
+        edxml.parse_document(_read(entry))
+    assert info.value.status == 400
+    assert f"(line {line}, column " in info.value.text()
 
 
 def test_the_samples_cover_every_source_the_interop_readme_names():
