@@ -19,6 +19,10 @@ class DocumentType:
 TYPES = [
     DocumentType(*row)
     for row in (
+        # legal documents a provincial hub receives from ministries and the Government
+        ("ND", "Nghị định", "NĐ"),
+        ("TT", "Thông tư", "TT"),
+        ("TTLT", "Thông tư liên tịch", "TTLT"),
         ("NQ", "Nghị quyết", "NQ"),
         ("QD", "Quyết định", "QĐ"),
         ("CT", "Chỉ thị", "CT"),

@@ -5,7 +5,7 @@ from persistent.mapping import PersistentMapping
 from zope.interface import implementer
 
 from .. import permissions as sec
-from ..edxml import valid_code
+from ..edxml import remote_code
 from ..interfaces import IDirectory, IOrganization
 from .folder import Folder
 from .mailbox import Mailbox
@@ -69,8 +69,10 @@ class Organization(Folder):
         self, code, name, short_name="", kind="agency", parent_code=None, email="", phone="", address=""
     ):
         super().__init__()
-        if not valid_code(code):
-            raise ValueError(f"invalid identifier code {code!r} (expected ddd.dd.dd.Xdd)")
+        if not remote_code(code):  # the directory service issues ddd.dd.dd.Xdd; a remote unit keeps its own
+            raise ValueError(
+                f"invalid identifier code {code!r} (expected a dotted code such as ddd.dd.dd.Xdd)"
+            )
         if kind not in KINDS:
             raise ValueError(f"unknown unit kind {kind!r}")
         self.code = code
