@@ -42,8 +42,11 @@ def test_identifier_codes_follow_qcvn_102():
     assert valid_code("000.00.12.H49")
     for bad in ("000.00.12.h49", "00.00.12.H49", "000.00.12.H4", "000-00-12-H49", ""):
         assert not valid_code(bad)
-    with pytest.raises(ValueError):
-        Organization("12.H49", "Sở Sai Mã")
+    # the resource takes a remote system's dotted code (the directory service issues QCVN 102 ones)
+    assert Organization("28.22.H17", "UBND xã Hòa Sơn").code == "28.22.H17"
+    for bad in ("So-Noi-vu", "000 00 12 H49", ""):
+        with pytest.raises(ValueError):
+            Organization(bad, "Sở Sai Mã")
 
 
 def _permits(app, site, login, context, permission):
