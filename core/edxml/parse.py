@@ -77,12 +77,11 @@ Callback = TypeVar("Callback", bound=Callable[..., Any])
 
 #: what a ContentTransferEncoded may say when it names the encoding instead of holding the data
 ENCODING_NAMES = frozenset({"base64", "7bit", "8bit", "binary", "quoted-printable", "uuencode", "x-uuencode"})
-MARKER_CHARS = 32
+MARKER_CHARS = 32  # a ContentTransferEncoded this short may be an encoding's name
 #: attributes the format uses (our Digest's, the manifest's version, XML-DSig's): any other
 #: unqualified attribute may be one whose undeclared prefix libxml2 dropped
-PLAIN_ATTRIBUTES = frozenset(
-    {"Algorithm", "version", "Id", "URI", "Type", "Target"}
-)  # a ContentTransferEncoded this short may be an encoding's name
+PLAIN_ATTRIBUTES = frozenset({"Algorithm", "version", "Id", "URI", "Type", "Target"})
+EDXML_ATTRIBUTES = frozenset({"Algorithm", "version"})  # on edXML's own elements
 
 
 def spool(spool_dir: SpoolDir) -> IO[bytes]:
@@ -258,7 +257,11 @@ class _Target:
             raise self.sink.bad()
         if self.suspect is None and (
             not tag.startswith("{")
-            or any(not key.startswith("{") and key not in PLAIN_ATTRIBUTES for key in attrib)
+            or any(
+                not key.startswith("{")
+                and key not in (EDXML_ATTRIBUTES if tag.startswith("{%s}" % NS) else PLAIN_ATTRIBUTES)
+                for key in attrib
+            )
         ):
             self.suspect = tag  # maybe an undeclared prefix: checked once the parse is over
         parent = self.stack[-1] if self.stack else None
@@ -309,8 +312,15 @@ class _Target:
     @_aborting
     def end(self, tag: str) -> None:
         if self.sink is not None:
-            self.sink.finish()
-            self.sink = None
+            sink, self.sink = self.sink, None
+            sink.finish()
+            if sink.marker and sink.marker.lower() != "base64":  # refused before its data is read
+                raise EdxmlError(
+                    _("Attachment ${name} is encoded as ${value}; only base64 is accepted."),
+                    field="Attachment/ContentTransferEncoded",
+                    name=excerpt(sink.label),
+                    value=excerpt(sink.marker),
+                )
         element = self.builder.end(tag)
         self.stack.pop()
         self.text_chars = 0
