@@ -28,7 +28,8 @@ MODIFIED = "modified"  # the signed bytes were changed or more was added after s
 REVOKED = "revoked"  # the signer's certificate was revoked (OCSP/CRL)
 UNTRUSTED = "untrusted"  # no chain to a root the unit or the operator trusts (self-signed, unknown CA)
 EXPIRED = "expired"  # the certificate was not valid when it signed
-BADGES = (VALID, INVALID, MODIFIED, REVOKED, UNTRUSTED, EXPIRED)
+UNVERIFIABLE = "unverifiable"  # nothing to check it with (the field's placeholder XML signatures)
+BADGES = (VALID, INVALID, MODIFIED, REVOKED, UNTRUSTED, EXPIRED, UNVERIFIABLE)
 
 BADGE_TITLES = {
     VALID: _("Valid signature"),
@@ -37,6 +38,7 @@ BADGE_TITLES = {
     REVOKED: _("Signer's certificate revoked"),
     UNTRUSTED: _("Untrusted signer"),
     EXPIRED: _("Certificate expired"),
+    UNVERIFIABLE: _("Signature cannot be checked"),
 }
 
 PKCS12 = "pkcs12"

@@ -221,3 +221,11 @@ def test_packages_of_other_systems_import_with_their_remote_codes(demo_factory, 
     got = facts(hub, document)
     assert [a[0] for a in got["attachments"]] == [a["name"] for a in meta["attachments"]]
     assert receive(hub, data, unit=meta["from"]["organ_id"])[:3] == (document, False, True)
+
+
+def test_a_placeholder_signature_never_blocks_and_never_shows_as_valid(field_hub):
+    new, created, _, _ = receive(field_hub, sample(NEW))
+    assert created
+    reports = field_hub.tx(lambda site: list(site["documents"][new].envelope_signatures))
+    assert [r["badge"] for r in reports] == ["unverifiable"]
+    assert "placeholder" in reports[0]["reason"]

@@ -78,7 +78,9 @@ def test_every_real_document_package_reads_with_the_fields_of_the_manifest(entry
         )
         assert meta["business_doc_type"] == int(entry["bussiness_doc_type"] or 0)
         assert meta["to_places"] == (entry.get("to_places") or [])
-        hops = [(h["organ_id"], h["timestamp"][:19].replace("T", " ").replace("-", "/")) for h in meta["trace"]]
+        hops = [
+            (h["organ_id"], h["timestamp"][:19].replace("T", " ").replace("-", "/")) for h in meta["trace"]
+        ]
         assert hops == [(h["OrganId"] or "", h["Timestamp"]) for h in entry["trace_headers"]]
         assert len(meta["attachments"]) == len(entry["attachments"])
         for got, want in zip(meta["attachments"], entry["attachments"]):

@@ -198,10 +198,12 @@ def parse_package(env, stream):
     parsed = edxml.parse_document(stream, max_bytes=env.edxml_max_bytes)
     attachments = parsed.pop("attachments")
     source = None
-    if (
-        parsed.pop("signature", None) is not None
-        and signatures.envelope_signer(signatures.signers(env)) is not None
-    ):
+    signed = parsed.pop("signature", None) is not None
+    namespace = parsed.pop("signature_namespace", None)
+    parsed.pop("warnings", None)
+    if signed and namespace != signatures.XMLDSIG_NS:
+        source = signatures.PLACEHOLDER  # the field's placeholder: shown as unverifiable, never as valid
+    elif signed and signatures.envelope_signer(signatures.signers(env)) is not None:
         stream.seek(start)
         source = stream.read(env.edxml_max_bytes + 1)
     return parsed, attachments, source

@@ -563,8 +563,28 @@ def sign_package(site, env, unit, data):
         ) from None
 
 
+XMLDSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
+#: what ``edxml_io.parse_package`` gives for a Signature that is not XML-DSig (the field's placeholders)
+PLACEHOLDER = b""
+
+
 def verify_package(site, env, unit_code, data):
-    """The reports (dicts) of the envelope signature of an edXML package, for ``unit_code``'s trust."""
+    """The reports (dicts) of the envelope signature of an edXML package, for ``unit_code``'s trust.
+
+    A placeholder (``PLACEHOLDER``: a Signature outside XML-DSig's namespace, as the field's
+    products write them) is reported unverifiable: it never blocks and never shows as valid.
+    """
+    if data == PLACEHOLDER:
+        return [
+            _plain(
+                signing.SignatureReport(
+                    badge=signing.UNVERIFIABLE,
+                    format="xmldsig",
+                    target="edxml",
+                    reason="the Signature element is a placeholder, not an XML-DSig signature",
+                ).as_dict()
+            )
+        ]
     signer = envelope_signer(signers(env))
     if signer is None:
         return []
