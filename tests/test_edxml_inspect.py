@@ -418,7 +418,7 @@ def test_the_page_shows_the_verdict_in_vietnamese(web):
     assert "000.00.02.H49,2026/03/02,15/QĐ-SNV" in verdict.select_one("#v-document-id").text
     assert "Thay thế" in verdict.select_one("#v-business").text
     assert "placeholder" not in verdict.select_one("#v-signature").text  # the reason is in Vietnamese
-    assert "Không thể kiểm tra" in verdict.select_one("#v-signature").text
+    assert "Chữ ký không kiểm tra được" in verdict.select_one("#v-signature").text
     rows = {r.select("td")[0].text: r for r in page.html.select("#recipients tbody tr")}
     assert set(rows) == {STTTT, NOT_CONNECTED, "28.22.H17"}
     assert rows["28.22.H17"].select(".state-revoked")

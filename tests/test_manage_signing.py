@@ -51,9 +51,9 @@ def upload(web, url, page_url, data, filename="root.pem", status=303):
 
 
 def stored_roots(web, unit_code=None):
-    from lienthong.core.services import signatures
+    from lienthong.core.services import trust_roots
 
-    return with_site(web.app, lambda site: [r.subject for r in signatures.roots(site, unit_code)])
+    return with_site(web.app, lambda site: [r.subject for r in trust_roots.roots(site, unit_code)])
 
 
 def test_the_operator_uploads_roots_and_sees_their_expiry(web, pki):

@@ -470,24 +470,26 @@ def test_a_package_the_core_refuses_mid_batch_is_set_aside_and_the_rest_imported
             document = site["documents"][site["documents"].name_for(document_id)]
             meta = edxml_io.document_meta(document)
             meta["to"] = [{"organ_id": B_DEPT, "organ_name": "Sở Nội vụ tỉnh Bình Phước"}]
-            if sender:  # the DocumentId of SNV's document, claimed by another unit A hosts
+            if sender:  # another unit A hosts revokes SNV's document under its DocumentId
                 meta["from"] = {"organ_id": sender, "organ_name": "UBND TP Vũng Tàu"}
+                meta["business_doc_type"] = 1  # a revocation
+                meta["business_reason"] = "Thu hồi văn bản của đơn vị khác"
             out.append(edxml.build_document(meta, []))
         return out
 
-    keys = ["first", "stolen-id", "second", "third"]
+    keys = ["first", "foreign-revocation", "second", "third"]
     batch = {
         "packages": [{"key": k, "data": base64.b64encode(p).decode()} for k, p in zip(keys, a.tx(packages))]
     }
     answer = client.call(hub, hub.peers["hub-b"], "POST", "/peer/v1/packages", batch)
     assert [r["key"] for r in answer["results"]] == keys
     assert [r["result"] for r in answer["results"]] == ["created", "refused", "created", "created"]
-    assert "belongs to a document of another unit" in answer["results"][1]["reason"]
-    for document_id in ids:
+    assert f"of {VUNGTAU} was delivered here" in answer["results"][1]["reason"]
+    for document_id in ids:  # SNV's first document is not revoked by the other unit's package
         assert document_on(b, document_id) == {"sender": SNV, "deliveries": {B_DEPT: "01"}}
     assert b.tx(lambda site: sum(1 for doc in site["documents"].values() if doc.document_id in ids)) == 3
     refusals = b.tx(lambda site: _audit(site, "peer.refuse"))
-    assert [e["details"]["key"] for e in refusals] == ["stolen-id"]
+    assert [e["details"]["key"] for e in refusals] == ["foreign-revocation"]
 
 
 def test_the_bench_destination_hub_takes_a_batch_from_the_senders_units(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from lienthong.core import signing
 from lienthong.core.errors import ServiceError
 from lienthong.core.resources.registers import OUTGOING
-from lienthong.core.services import attachments, documents as ds, signatures
+from lienthong.core.services import attachments, documents as ds, signatures, trust_roots
 
 from .support.app import close_app, login
 from .support.demo import demo_factory  # noqa: F401  (fixture)
@@ -26,7 +26,7 @@ SETTINGS = {f"lienthong.signing.secret.{SECRET}": PASSPHRASE}
 def signing_hub(demo_factory, pki, roots=True, **extra):
     hub = Hub(demo_factory(**dict(SETTINGS, **extra)))
     if roots:
-        hub.tx(lambda site: signatures.add_root(site, actor("admin"), pki.root_der))
+        hub.tx(lambda site: trust_roots.add_root(site, actor("admin"), pki.root_der))
     return hub
 
 
@@ -285,7 +285,7 @@ def test_without_the_operators_root_a_good_signature_is_untrusted_and_a_units_ro
     demo_factory, pki
 ):
     hub = signing_hub(demo_factory, pki, roots=False)
-    hub.tx(lambda site: signatures.add_root(site, actor("quantri.snv"), pki.root_der, unit_code=SNV))
+    hub.tx(lambda site: trust_roots.add_root(site, actor("quantri.snv"), pki.root_der, unit_code=SNV))
     data = signed_elsewhere(pki, "unit")
     name = send(
         hub,
@@ -304,7 +304,7 @@ def test_verification_is_kept_and_not_repeated_when_the_page_is_viewed(demo_fact
     name = send(hub)
     checked = hub.tx(lambda site: site["documents"][name].deliveries[STTTT].signatures_checked_at)
     # the operator stops trusting the root: what was recorded on arrival stays as it was
-    hub.tx(lambda site: signatures.remove_root(site, actor("admin"), signatures.fingerprint(pki.root_der)))
+    hub.tx(lambda site: trust_roots.remove_root(site, actor("admin"), trust_roots.fingerprint(pki.root_der)))
     login(hub.web, "vanthu.stttt")
     page = hub.web.get(f"/documents/{name}")
     badge = page.html.select_one("#attachments .sig-badge")
@@ -351,7 +351,7 @@ def test_a_fan_out_to_units_that_share_their_trust_verifies_once(demo_factory, p
     close_app(web.app)
     hub = Hub(TestApp(make_config(settings, plugins=[Plugin()]).make_wsgi_app()))
     try:
-        hub.tx(lambda site: signatures.add_root(site, actor("admin"), pki.root_der))
+        hub.tx(lambda site: trust_roots.add_root(site, actor("admin"), pki.root_der))
         p12_key(hub, pki)
         name = send(hub, recipients=[], groups=["all_districts", "all_departments"])
         found = badges(hub, name)

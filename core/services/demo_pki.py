@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from .. import signing
 from ..db import file_storage_path
-from . import audit, signatures
+from . import audit, signatures, trust_roots
 
 SNV = "000.00.02.H49"
 SECRET_NAME = "demo-snv"
@@ -138,7 +138,7 @@ def setup(site, settings):
         )
     ca_der, p12_path = make_pki(demo_dir(settings), passphrase)
     actor = audit.Actor.system("demo")
-    signatures.add_root(site, actor, ca_der)
+    trust_roots.add_root(site, actor, ca_der)
     signatures.set_key(
         site,
         actor,

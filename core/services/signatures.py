@@ -1,8 +1,8 @@
-"""Digital signatures on the hub (R10.10, R7.4): trust roots, units' keys, signing at issue, badges at arrival.
+"""Digital signatures on the hub (R10.10, R7.4): units' keys, signing at issue, badges at arrival.
 
 The cryptography is the signing plugins' (hook ``lienthong_signers``, contract in
 ``core/signing.py``); this service decides what is signed with which key, which roots a
-verification trusts, and keeps what it found:
+verification trusts (``services/trust_roots``), and keeps what it found:
 
 - at issue, every attachment a signer handles is signed with the sender unit's key
   (``sign_attachments``); a failure refuses the send, naming the document and the reason,
@@ -14,34 +14,26 @@ verification trusts, and keeps what it found:
   envelope signature verified on import (``verify_package``).
 """
 
-import hashlib
 import io
 import logging
 import time
-from datetime import datetime, timedelta
 
 from persistent.list import PersistentList
 from pyramid.i18n import TranslationString
-from pyramid.settings import asbool
 
 from .. import signing
-from ..clock import iso, now_iso, utc_now
-from ..errors import DocumentError, NotFound, ServiceError
+from ..clock import iso
+from ..errors import DocumentError
 from ..i18n import _
-from ..resources.trust import TrustRoot, find_trust, trust_store
+from ..resources.trust import find_trust, trust_store
 from . import audit
 from .attachments import open_attachment
+from .trust_roots import SignatureError, trust_for, trust_key
 
 log = logging.getLogger(__name__)
 
 #: a verification found for one document and one set of roots is reused this long (a fan-out)
 MEMO_SECONDS = 60
-#: a root expiring within this many days is highlighted on the management screen
-EXPIRING_DAYS = 30
-
-
-class SignatureError(ServiceError):
-    pass
 
 
 # -- signers ---------------------------------------------------------------------------------
@@ -79,174 +71,6 @@ def _message(exc):
     message = exc.message
     mapping = dict(getattr(message, "mapping", None) or {}, **(exc.mapping or {}))
     return _Reason(message, domain="lienthong", mapping=mapping or None)
-
-
-# -- certificates ----------------------------------------------------------------------------
-def load_certificate(data):
-    """A ``cryptography`` certificate from PEM or DER bytes; ``SignatureError`` when it is neither."""
-    from cryptography import x509
-
-    data = bytes(data or b"")
-    if not data.strip():
-        raise SignatureError(_("Choose a certificate file."), field="certificate")
-    try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
-    except (ValueError, TypeError):
-        raise SignatureError(_("The file is not a certificate (PEM or DER)."), field="certificate") from None
-
-
-def fingerprint(der):
-    return hashlib.sha256(bytes(der)).hexdigest()
-
-
-def _name(name):
-    try:
-        return name.rfc4514_string()
-    except Exception:  # an unusual attribute cryptography cannot print
-        return str(name)
-
-
-def certificate_facts(cert):
-    """What the management screen shows of a certificate."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    der = cert.public_bytes(Encoding.DER)
-    try:
-        ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        ca = False
-    return {
-        "der": der,
-        "fingerprint": fingerprint(der),
-        "subject": _name(cert.subject),
-        "issuer": _name(cert.issuer),
-        "not_before": iso(cert.not_valid_before_utc),
-        "not_after": iso(cert.not_valid_after_utc),
-        "ca": ca,
-        "serial": format(cert.serial_number, "x"),
-    }
-
-
-def expiry_state(not_after_iso, now=None):
-    """ "expired", "expiring" (within ``EXPIRING_DAYS``) or ""."""
-    now = now or utc_now()
-    end = datetime.fromisoformat(not_after_iso)
-    if end <= now:
-        return "expired"
-    if end <= now + timedelta(days=EXPIRING_DAYS):
-        return "expiring"
-    return ""
-
-
-# -- trust roots -----------------------------------------------------------------------------
-def _root_path(unit_code):
-    return "/trust" + (f"/units/{unit_code}" if unit_code else "")
-
-
-def add_root(site, actor, data, unit_code=None):
-    """Trust the CA certificate in ``data`` (PEM or DER) for every unit, or for ``unit_code`` only."""
-    facts = certificate_facts(load_certificate(data))
-    if not facts["ca"]:
-        raise SignatureError(
-            _(
-                "The certificate of ${subject} is not a CA certificate: only a certification "
-                "authority can be a trust root."
-            ),
-            field="certificate",
-            subject=facts["subject"],
-        )
-    if expiry_state(facts["not_after"]) == "expired":
-        raise SignatureError(
-            _("The certificate of ${subject} expired on ${date}."),
-            field="certificate",
-            subject=facts["subject"],
-            date=facts["not_after"][:10],
-        )
-    if unit_code is not None and unit_code not in site["directory"]:
-        raise NotFound(_("Unknown unit ${code}."), field="unit", code=unit_code)
-    store = trust_store(site)
-    roots = store.roots if unit_code is None else store.unit(unit_code, create=True).roots
-    if facts["fingerprint"] in roots:
-        raise SignatureError(_("This certificate is already trusted."), field="certificate")
-    roots[facts["fingerprint"]] = TrustRoot(
-        facts["der"],
-        facts["fingerprint"],
-        facts["subject"],
-        facts["issuer"],
-        facts["not_before"],
-        facts["not_after"],
-        actor.login,
-        now_iso(),
-        unit_code,
-    )
-    audit.record(
-        site,
-        actor,
-        "signing.root.add",
-        _root_path(unit_code),
-        fingerprint=facts["fingerprint"],
-        subject=facts["subject"],
-        not_after=facts["not_after"],
-    )
-    return roots[facts["fingerprint"]]
-
-
-def remove_root(site, actor, fp, unit_code=None):
-    store = find_trust(site)
-    roots = store.roots_of(unit_code) if store is not None else {}
-    root = roots.get(fp) if fp else None
-    if root is None:
-        raise NotFound(
-            _("No trusted certificate ${fingerprint}."), field="fingerprint", fingerprint=(fp or "")[:64]
-        )
-    del roots[fp]
-    audit.record(
-        site, actor, "signing.root.remove", _root_path(unit_code), fingerprint=fp, subject=root.subject
-    )
-    return root
-
-
-def roots(site, unit_code=None):
-    """The roots of the operator (``unit_code`` None) or of a unit, by subject."""
-    store = find_trust(site)
-    if store is None:
-        return []
-    return sorted(store.roots_of(unit_code).values(), key=lambda r: (r.subject, r.fingerprint))
-
-
-def unit_roots(site):
-    """``{unit code: [roots]}`` of every unit that has its own roots."""
-    store = find_trust(site)
-    if store is None:
-        return {}
-    return {
-        code: sorted(u.roots.values(), key=lambda r: r.subject)
-        for code, u in store.units.items()
-        if len(u.roots)
-    }
-
-
-def trust_for(site, unit_code, settings=None):
-    """What a verification for ``unit_code`` trusts: the operator's roots and the unit's own."""
-    store = find_trust(site)
-    ders = []
-    if store is not None:
-        ders = [r.der for r in store.roots.values()]
-        if unit_code:
-            ders += [r.der for r in store.roots_of(unit_code).values()]
-    fetch = asbool((settings or {}).get("lienthong.signing.fetch", "true"))
-    return signing.Trust(roots=ders, fetch=fetch)
-
-
-def _trust_key(trust):
-    return (
-        frozenset(fingerprint(d) for d in trust.roots),
-        frozenset(fingerprint(d) for d in trust.intermediates),
-        trust.fetch,
-    )
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -485,7 +309,7 @@ def verify_document(site, env, document, trust):
     reused for ``MEMO_SECONDS`` (kept on the document object in memory only).
     """
     found = signers(env)
-    key = (tuple((a.name, a.sha256) for a in document.attachments.values()), _trust_key(trust))
+    key = (tuple((a.name, a.sha256) for a in document.attachments.values()), trust_key(trust))
     memo = getattr(document, "_v_signature_memo", None)
     if memo is None:
         memo = document._v_signature_memo = {}

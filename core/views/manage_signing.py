@@ -18,7 +18,7 @@ from .. import permissions as sec, signing
 from ..errors import ServiceError
 from ..factories import site_factory, unit_factory
 from ..i18n import _, translate
-from ..services import signatures
+from ..services import signatures, trust_roots
 from .base import field_errors, local_time, page
 
 MAX_CERTIFICATE = 64 * 1024
@@ -35,7 +35,7 @@ def _upload(request):
         return b""
     data = item.file.read(MAX_CERTIFICATE + 1)
     if len(data) > MAX_CERTIFICATE:
-        raise signatures.SignatureError(
+        raise trust_roots.SignatureError(
             _("A certificate file is at most ${size} KB."), field="certificate", size=MAX_CERTIFICATE // 1024
         )
     return data
@@ -49,7 +49,7 @@ def root_rows(request, roots):
             "issuer": r.issuer,
             "fingerprint": r.fingerprint,
             "not_after": local_time(request, r.not_after),
-            "expiry": signatures.expiry_state(r.not_after),
+            "expiry": trust_roots.expiry_state(r.not_after),
             "added": local_time(request, r.added_at),
             "added_by": r.added_by,
         }
@@ -69,7 +69,7 @@ def _operator_page(request, errors=None):
     site = request.site
     directory = site["directory"]
     per_unit = []
-    for code, found in sorted(signatures.unit_roots(site).items()):
+    for code, found in sorted(trust_roots.unit_roots(site).items()):
         unit = directory.get(code)
         per_unit.append(
             {
@@ -89,7 +89,7 @@ def _operator_page(request, errors=None):
         request,
         translate(request, _("Digital signatures")),
         errors=errors or {},
-        roots=root_rows(request, signatures.roots(site)),
+        roots=root_rows(request, trust_roots.roots(site)),
         per_unit=per_unit,
         keys=keys,
         expiry_titles=_titles(request),
@@ -109,7 +109,7 @@ def operator_page(request):
 )
 def operator_add_root(request):
     try:
-        root = signatures.add_root(request.site, request.actor, _upload(request))
+        root = trust_roots.add_root(request.site, request.actor, _upload(request))
     except ServiceError as exc:
         request.response.status = exc.status
         return _operator_page(request, field_errors(request, exc))
@@ -125,7 +125,7 @@ def operator_add_root(request):
 )
 def operator_remove_root(request):
     try:
-        root = signatures.remove_root(request.site, request.actor, request.matchdict["fingerprint"])
+        root = trust_roots.remove_root(request.site, request.actor, request.matchdict["fingerprint"])
     except ServiceError as exc:
         request.response.status = exc.status
         return _operator_page(request, field_errors(request, exc))
@@ -170,8 +170,8 @@ def _unit_page(request, errors=None, form=None, posted=None, test=None):
         posted=posted,
         errors=errors or {},
         operator=bool(request.has_permission(sec.MANAGE, unit)),
-        roots=root_rows(request, signatures.roots(site, unit.code)),
-        operator_roots=root_rows(request, signatures.roots(site)),
+        roots=root_rows(request, trust_roots.roots(site, unit.code)),
+        operator_roots=root_rows(request, trust_roots.roots(site)),
         expiry_titles=_titles(request),
         modules=signatures.pkcs11_modules(settings),
         kinds=signing.KEY_KINDS,
@@ -249,7 +249,7 @@ def unit_test_key(request):
 def unit_add_root(request):
     unit = request.context
     try:
-        root = signatures.add_root(request.site, request.actor, _upload(request), unit_code=unit.code)
+        root = trust_roots.add_root(request.site, request.actor, _upload(request), unit_code=unit.code)
     except ServiceError as exc:
         request.response.status = exc.status
         return _unit_page(request, field_errors(request, exc), posted="root")
@@ -266,7 +266,7 @@ def unit_add_root(request):
 def unit_remove_root(request):
     unit = request.context
     try:
-        root = signatures.remove_root(
+        root = trust_roots.remove_root(
             request.site, request.actor, request.matchdict["fingerprint"], unit_code=unit.code
         )
     except ServiceError as exc:
