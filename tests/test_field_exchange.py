@@ -229,3 +229,36 @@ def test_a_placeholder_signature_never_blocks_and_never_shows_as_valid(field_hub
     reports = field_hub.tx(lambda site: list(site["documents"][new].envelope_signatures))
     assert [r["badge"] for r in reports] == ["unverifiable"]
     assert "placeholder" in reports[0]["reason"]
+
+
+def test_the_recipient_clerk_reads_a_field_package_in_vietnamese(field_hub):
+    """What a clerk of the recipient sees: the placeholder signature as unverifiable (with why),
+    the package's own DocumentId, and no "why updated" line for a new document."""
+    from lienthong.core.services import accounts
+
+    from .support.app import login
+    from .support.exchange import actor
+
+    new, _, _, _ = receive(field_hub, sample(NEW))
+    field_hub.tx(
+        lambda site: accounts.add_user(
+            site,
+            actor("admin"),
+            "vanthu.nghean",
+            "Văn thư Nghệ An",
+            "Mat-khau-rat-manh-2026",
+            unit_code=NGHE_AN,
+            roles=("clerk",),
+        )
+    )
+    web = field_hub.web
+    web.reset()
+    login(web, "vanthu.nghean", password="Mat-khau-rat-manh-2026")
+    page = web.get(f"/documents/{new}")
+    main = page.html.select_one("main")
+    assert "Chữ ký không kiểm tra được" in main.text
+    reason = main.select_one("#envelope-signatures .sig-reason").text
+    assert "giữ chỗ" in reason and "placeholder" not in reason  # why, in Vietnamese, on the page
+    assert DOCUMENT_ID in main.text
+    assert "Văn bản điện tử mới" not in main.text  # the BussinessDocReason of a new document
+    assert "Lý do cập nhật hoặc thay thế" not in main.text

@@ -325,7 +325,7 @@ def _signature(site, env, parsed, stream, start, data, translate):
     if parsed.get("signature_namespace") != XMLDSIG_NS:
         return {
             "verdict": "unverifiable",
-            "reason": translate(_("the Signature element is a placeholder, not XML-DSig")),
+            "reason": translate(signatures.PLACEHOLDER_REASON),
             "reports": [],
         }
     if signatures.envelope_signer(signatures.signers(env)) is None:
@@ -374,15 +374,23 @@ def field_rows(report):
     return rows
 
 
+def element_name(key):
+    """The edXML element a codec key stands for (``organ_id`` -> ``OrganId``)."""
+    return "".join(part[:1].upper() + part[1:] for part in str(key).split("_"))
+
+
 def display(value, inner=False):
     """A field's value as one line: lists joined by "; " (", " inside a mapping), mappings as
-    "key: value" pairs (in parentheses inside a list), nothing as ""."""
+    "Element: value" pairs under the standard's element names (in parentheses inside a
+    list), nothing as ""."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
-        text = ", ".join(f"{k}: {display(v, True)}" for k, v in value.items() if v not in (None, "", [], {}))
+        text = ", ".join(
+            f"{element_name(k)}: {display(v, True)}" for k, v in value.items() if v not in (None, "", [], {})
+        )
         return f"({text})" if inner and text else text
     if isinstance(value, (list, tuple)):
         return (", " if inner else "; ").join(display(v, True) for v in value)

@@ -390,6 +390,8 @@ def sign_package(site, env, unit, data):
 XMLDSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
 #: what ``edxml_io.parse_package`` gives for a Signature that is not XML-DSig (the field's placeholders)
 PLACEHOLDER = b""
+#: why a placeholder is unverifiable (stored as the msgid; ``signature_badges`` translates it)
+PLACEHOLDER_REASON = _("the Signature element is a placeholder, not XML-DSig")
 
 
 def verify_package(site, env, unit_code, data):
@@ -405,7 +407,7 @@ def verify_package(site, env, unit_code, data):
                     badge=signing.UNVERIFIABLE,
                     format="xmldsig",
                     target="edxml",
-                    reason="the Signature element is a placeholder, not an XML-DSig signature",
+                    reason=str(PLACEHOLDER_REASON),  # a msgid: the pages translate it
                 ).as_dict()
             )
         ]

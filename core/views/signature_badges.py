@@ -4,8 +4,16 @@ The reports were kept on the delivery (``signatures.verify_delivery``); showing 
 verifies again.
 """
 
+from pyramid.i18n import TranslationString
+
 from ..signing import BADGE_TITLES
 from .base import local_time
+
+
+def _reason(request, reason):
+    """A report's reason in the viewer's language when it is one of the hub's messages
+    (a plugin's own text, with its values in it, is shown as it was written)."""
+    return request.localizer.translate(TranslationString(reason, domain="lienthong")) if reason else ""
 
 
 def badge_views(request, reports, target=None):
@@ -24,7 +32,7 @@ def badge_views(request, reports, target=None):
                 "issuer": report.get("issuer", ""),
                 "time": local_time(request, report.get("signed_at")) if report.get("signed_at") else "",
                 "timestamped": bool(report.get("timestamped")),
-                "reason": report.get("reason", ""),
+                "reason": _reason(request, report.get("reason", "")),
                 "format": report.get("format", ""),
             }
         )
