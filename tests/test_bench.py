@@ -72,9 +72,12 @@ def test_bench_writes_figures_and_ratios(tmp_path, venv_bin):
     for text in bench_documents.SEARCHES:
         assert docs["mailbox"][f"search_{text.replace(' ', '_')}"]["total"] > 0
     assert set(docs["catalog_queries"]) >= {"inbox_first_page_big_unit", "search_quyet_dinh_all"}
-    edx = docs["edxml"]
-    assert edx["attachment_bytes"] == 512 * 1024 and edx["package_bytes"] > edx["attachment_bytes"]
-    assert edx["runs"] == 3 and edx["peak_bytes"] > 0
+    for key in ("edxml", "edxml_raw"):  # the field's zip-wrapped shape, and raw attachments
+        edx = docs[key]
+        assert edx["attachment_bytes"] == 512 * 1024 and edx["package_bytes"] > edx["attachment_bytes"]
+        assert edx["runs"] == 3 and edx["peak_bytes"] > 0
+    assert docs["edxml"]["package_bytes"] != docs["edxml_raw"]["package_bytes"]  # the zip's own bytes
+    assert "zip-wrapped" in result.stdout and ", raw" in result.stdout
     assert set(report["targets"]) == set(bench_documents.TARGETS)
     assert all(isinstance(t["met"], bool) for t in report["targets"].values())
     assert "target fanout_ms < 500" in result.stdout and "total time" in result.stdout

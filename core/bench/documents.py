@@ -17,8 +17,9 @@ event subscribers and attachment store), in one run:
   a catalog of ``documents`` documents: the newest ``real`` ones sent through the
   services, the others synthetic catalog records (``catalog.synthetic``: one per
   document plus one per delivery, as the indexing subscriber writes them);
-* ``edxml`` — ``services.edxml_io.import_package`` of a package with one ``edxml_mb`` MB
-  attachment, plus its commit: time, and peak Python memory (tracemalloc) against the size.
+* ``edxml`` — the one door (``services.inbound.receive``) taking a package in the field's
+  shape with one ``edxml_mb`` MB attachment, zip-wrapped as the vendors send it and raw,
+  plus its commit: time, and peak Python memory (tracemalloc) against the size.
 
 Longer than 600 lines because every figure here is a ratio to a baseline measured in the
 same run on the same site: each measurement sits beside its baseline and the site they
@@ -513,7 +514,7 @@ def bench_mailbox(app, repeat):
 
 
 # -- 5. edXML import ---------------------------------------------------------------------------
-def _package(size, n):
+def _package(size, n, wrap="zip"):
     from .. import edxml
 
     now = datetime.now().astimezone()
@@ -535,20 +536,19 @@ def _package(size, n):
         "trace": [{"organ_id": SENDER, "timestamp": now.isoformat(timespec="seconds")}],
     }
     info = {"name": "ho-so-quet.pdf", "content_type": "application/pdf", "description": "Bản quét"}
-    return edxml.build_document(meta, [(info, io.BytesIO(_big_pdf(size)))])
+    return edxml.build_document(meta, [(info, io.BytesIO(_big_pdf(size)))], wrap=wrap)
 
 
-def bench_edxml(session, size, repeat=3):
-    """Import (parse, compose, issue) + commit of a package with one ``size``-byte attachment."""
+def bench_edxml(session, size, repeat=3, wrap="zip"):
+    """The one door (``inbound.receive``: parse, unwrap, deduplicate, compose, issue) + commit
+    of a package in the field's shape with one ``size``-byte attachment, ``wrap``ped as given."""
     import gc
 
-    from ..services import edxml_io
-
-    actor = _actor()
+    from ..services import inbound
 
     def run(package):
         def work(site):
-            edxml_io.import_package(site, session.env, actor, site["directory"][SENDER], io.BytesIO(package))
+            inbound.receive(site, session.env, SENDER, io.BytesIO(package), "bench")
 
         session.tm.begin()
         start = time.perf_counter()
@@ -557,11 +557,11 @@ def bench_edxml(session, size, repeat=3):
         session.tm.commit()
         return imported - start, time.perf_counter() - imported
 
-    run(_package(64 * 1024, 0))  # warm-up: imports, schema, first register
+    run(_package(64 * 1024, 0, wrap))  # warm-up: imports, schema, first register
     times, imports, commits = [], [], []
     package_size = 0
     for i in range(repeat):
-        package = _package(size, i + 1)
+        package = _package(size, i + 1, wrap)
         package_size = len(package)
         gc.collect()
         parse, commit = run(package)
@@ -569,7 +569,7 @@ def bench_edxml(session, size, repeat=3):
         commits.append(commit * 1000)
         times.append((parse + commit) * 1000)
         del package
-    package = _package(size, repeat + 1)
+    package = _package(size, repeat + 1, wrap)
     gc.collect()
     tracemalloc.start()
     try:
@@ -626,6 +626,7 @@ def run(
         fan = bench_fanout(session, fanout)
         step("edxml")
         edx = bench_edxml(session, int(edxml_mb * 1024 * 1024))
+        edx_raw = bench_edxml(session, int(edxml_mb * 1024 * 1024), wrap="raw")
         step("catalog")
         built = build_catalog(session, documents, real, log)
         step("send at scale")
@@ -677,6 +678,7 @@ def run(
         "http_send": http_detail,
         "fanout": fan,
         "edxml": edx,
+        "edxml_raw": edx_raw,
         "catalog_build": built,
         "mailbox": mailbox,
         "catalog_queries": catalog_queries,
