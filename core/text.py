@@ -1,4 +1,5 @@
-"""Text helpers for Vietnamese: accent- and case-insensitive matching, and lists typed as text."""
+"""Text helpers for Vietnamese: accent- and case-insensitive matching, lists typed as text,
+and plain JSON-able copies of values to store or show."""
 
 import re
 import unicodedata
@@ -38,3 +39,16 @@ def as_list(value):
     if isinstance(value, str):
         return [v.strip() for v in value.replace(";", "\n").splitlines() if v.strip()]
     return [str(v).strip() for v in value if str(v).strip()]
+
+
+def plain(value):
+    """A JSON-able copy of ``value``: dicts with text keys, lists for tuples, anything else
+    that is not a number, text, a boolean or None as its text (so no plugin or codec object
+    ends up in the database or a JSON answer)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

@@ -22,6 +22,7 @@ from ..errors import ServiceError
 from ..filetypes import human_size
 from ..i18n import _
 from ..resources.directory import NOT_CONNECTED
+from ..text import plain
 from . import signatures
 
 XMLDSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
@@ -189,23 +190,12 @@ class Warnings:
             self._append(found.get("field"), str(found.get("message", "")))
 
 
-def _plain(value):
-    """A JSON-able copy of a codec value (tuples as lists, anything odd as text)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
 def _fields(parsed, known):
     """The header fields: the known ones in their order, then any other the codec returned."""
-    fields = {key: _plain(parsed.get(key)) for key, _element in known if key in parsed}
+    fields = {key: plain(parsed.get(key)) for key, _element in known if key in parsed}
     for key, value in parsed.items():
         if key not in fields and key not in _NOT_FIELDS and not isinstance(value, (bytes, bytearray)):
-            fields[key] = _plain(value)
+            fields[key] = plain(value)
     return fields
 
 
@@ -219,7 +209,7 @@ def _sender(directory, organ, warnings):
         "name": organ.get("organ_name") or (unit.name if unit is not None else ""),
         "known": unit is not None,
         "directory_name": unit.name if unit is not None else None,
-        "organ": _plain(organ),
+        "organ": plain(organ),
     }
 
 
@@ -240,7 +230,7 @@ def _recipients(directory, organs, warnings):
                 "known": unit is not None,
                 "connected": connected,
                 "directory_name": unit.name if unit is not None else None,
-                "organ": _plain(organ),
+                "organ": plain(organ),
             }
         )
     return found
@@ -269,8 +259,8 @@ def _business(directory, parsed, warnings):
         "reason": parsed.get("business_reason", ""),
         "document_id": parsed.get("business_document_id", ""),
         "paper": parsed.get("paper"),
-        "info": _plain(info),
-        "replacement": _plain(parsed.get("replacement_info") or []),
+        "info": plain(info),
+        "replacement": plain(parsed.get("replacement_info") or []),
     }
 
 
@@ -313,7 +303,7 @@ def _attachment(item):
         else {
             "size": wrapped.get("size"),
             "sha256": wrapped.get("sha256", ""),
-            "entries": _plain(wrapped.get("entries") or []),
+            "entries": plain(wrapped.get("entries") or []),
         },
     }
 

@@ -26,6 +26,7 @@ from ..clock import iso
 from ..errors import DocumentError
 from ..i18n import _
 from ..resources.trust import find_trust, trust_store
+from ..text import plain
 from . import audit
 from .attachments import open_attachment
 from .trust_roots import SignatureError, trust_for, trust_key
@@ -341,20 +342,9 @@ def verify_document(site, env, document, trust):
         for report in found_reports:
             out = report.as_dict()
             out["target"] = out.get("target") or attachment.name
-            reports.append(_plain(out))
+            reports.append(plain(out))
     memo[key] = (time.monotonic(), reports)
     return [dict(r) for r in reports]
-
-
-def _plain(value):
-    """JSON-like copies only (no plugin objects end up in the database)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
 
 
 def verify_delivery(site, env, delivery):
@@ -402,7 +392,7 @@ def verify_package(site, env, unit_code, data):
     """
     if data == PLACEHOLDER:
         return [
-            _plain(
+            plain(
                 signing.SignatureReport(
                     badge=signing.UNVERIFIABLE,
                     format="xmldsig",
@@ -426,7 +416,7 @@ def verify_package(site, env, unit_code, data):
                 reason=f"verification failed: {exc}",
             )
         ]
-    return [_plain(r.as_dict()) for r in found]
+    return [plain(r.as_dict()) for r in found]
 
 
 def badge_title(badge):
