@@ -100,6 +100,9 @@ class IAdapter(Interface):
     title = Attribute("Shown on the unit's form")
     settings = Attribute("The unit's settings this adapter reads: a sequence of ``transports.Setting``")
     batch_size = Attribute("How many queued messages of one destination ``deliver_batch`` may take at once")
+    centre_poll_seconds = Attribute(
+        "Seconds between ``poll_centre`` calls; None for an adapter that polls per unit"
+    )
 
     def configure(app_settings):
         """Take what the adapter needs from the application's settings; called once, before anything else."""
@@ -113,6 +116,9 @@ class IAdapter(Interface):
 
     def poll(unit_code, settings, env):
         """The ``InboundMessage``s waiting for the hub from ``unit_code``'s product."""
+
+    def poll_centre(env):
+        """The ``InboundMessage``s waiting for the whole hub (an adapter that is a network's centre)."""
 
 
 def misfit(interface: InterfaceClass, component: object) -> str | None:

@@ -9,6 +9,11 @@ by DocumentId (documents) or by (DocumentId, unit, status code, time) (statuses)
 
 An adapter that must look for inbound messages (a hot folder) implements ``poll``; the
 worker calls it on its schedule and hands what it returns to the core's inbound service.
+An adapter that is a centre of a network for the whole hub (the national document axis)
+sets ``centre_poll_seconds`` and implements ``poll_centre``: the worker calls it once per
+hub on that schedule, not once per unit. Each inbound message's ``done`` is called with an
+``InboundResult`` once the hub committed or refused it, so the adapter acknowledges only
+what is stored (a duplicate is a success; a refusal says whether a retry could help).
 
 What an adapter is given: the application's settings once, through ``configure``, when the
 core gathers the adapters (an adapter that reads ini settings keeps what it read on
@@ -41,6 +46,14 @@ class TransportError(RuntimeError):
 
 class PermanentError(TransportError):
     permanent = True
+
+
+@dataclass
+class Delivered:
+    """What ``deliver_batch`` may give for a delivered message instead of None: the id the
+    other side gave it (the national axis's DocId), kept on the delivery's timeline."""
+
+    reference: str = ""
 
 
 @dataclass
@@ -77,7 +90,17 @@ class InboundMessage:
     kind: str  # "document" or "status"
     payload: bytes
     source: str = ""  # where it came from (file name, URL), for the audit record
-    done: Callable[..., None] | None = None  # called with (ok, reason) once committed or refused
+    done: Callable[[InboundResult], None] | None = None  # called once committed or refused
+
+
+@dataclass
+class InboundResult:
+    """What became of an ``InboundMessage``: the argument of its ``done``."""
+
+    ok: bool  # stored now, or already stored before (``duplicate``)
+    reason: str = ""  # why it was refused (English, for logs and the other side)
+    duplicate: bool = False  # the hub had it already: a success, never to be offered again
+    permanent: bool = True  # a refusal a retry cannot change (False: the hub was busy or down)
 
 
 @implementer(IAdapter)
@@ -88,6 +111,7 @@ class Adapter:
     title = ""
     settings: Sequence[Setting] = ()  # the unit's settings this adapter reads
     batch_size = 1  # how many queued messages of one destination ``deliver_batch`` may take at once
+    centre_poll_seconds: float | None = None  # set by an adapter that polls for the whole hub
 
     def configure(self, app_settings: Mapping[str, Any]) -> None:
         """Take what this adapter needs from the application's settings (the ini's ``[app:main]``).
@@ -104,29 +128,37 @@ class Adapter:
         missing = [s.name for s in self.settings if s.required and not values.get(s.name)]
         return [f"{name} is required" for name in missing]
 
-    def deliver(self, message: OutboundMessage, env: Any) -> None:
-        """Send ``message`` (an ``OutboundMessage``); raise ``TransportError`` on failure."""
+    def deliver(self, message: OutboundMessage, env: Any) -> Delivered | None:
+        """Send ``message`` (an ``OutboundMessage``); raise ``TransportError`` on failure.
+
+        Return None, or a ``Delivered`` naming the id the other side gave the message."""
         raise NotImplementedError
 
-    def deliver_batch(self, messages: Sequence[OutboundMessage], env: Any) -> list[TransportError | None]:
+    def deliver_batch(
+        self, messages: Sequence[OutboundMessage], env: Any
+    ) -> list[Delivered | TransportError | None]:
         """Deliver ``messages`` (one destination, in queue order); return the results in order.
 
-        Each result is None (delivered) or the ``TransportError`` that stopped it; the list
+        Each result is None or a ``Delivered`` (delivered) or the ``TransportError`` that stopped it; the list
         ends at the first failure, and the messages after it stay queued (order per
         destination is kept). The default delivers one by one.
         """
-        results: list[TransportError | None] = []
+        results: list[Delivered | TransportError | None] = []
         for message in messages:
             try:
-                self.deliver(message, env)
+                delivered = self.deliver(message, env)
             except TransportError as exc:
                 results.append(exc)
                 break
-            results.append(None)
+            results.append(delivered)
         return results
 
     def poll(self, unit_code: str, settings: Mapping[str, str], env: Any) -> Sequence[InboundMessage]:
         """Inbound messages waiting for the hub from ``unit_code``'s product (default: none)."""
+        return []
+
+    def poll_centre(self, env: Any) -> Sequence[InboundMessage]:
+        """Inbound messages waiting for the whole hub (``centre_poll_seconds`` set; default: none)."""
         return []
 
     # Optional, for ``lienthong bench --queue N --queue-via NAME``: an adapter may offer

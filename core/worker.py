@@ -32,8 +32,9 @@ from ZODB.POSException import ConflictError
 from .app_objects import app_objects
 from .clock import iso
 from .db import run_in_site
+from .errors import ServiceError
 from .plugins import adapters_of
-from .transports import OutboundMessage, TransportError
+from .transports import Adapter, Delivered, InboundResult, OutboundMessage, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ class Worker:
         self.tm = transaction.TransactionManager()
         self.conn = db.open(transaction_manager=self.tm)
         self.next_poll = 0.0
+        self.next_centre_poll = {}  # adapter name -> monotonic time of its next poll_centre
 
     def close(self):
         self.tm.abort()
@@ -318,14 +320,15 @@ class Worker:
                 message = dest.messages.get(key)
                 if message is None:
                     continue
-                if result is None:
+                if result is None or isinstance(result, Delivered):
                     del dest.messages[key]
                     counts["delivered"] = counts.get("delivered", 0) + 1
                     if message.kind == "document":
                         document = site["documents"].get(message.document)
                         delivery = document.delivery_for(message.recipient) if document is not None else None
                         if delivery is not None and delivery.state == "":
-                            deliveries.arrive(site, self.env, delivery, now)
+                            reference = result.reference if result is not None else ""
+                            deliveries.arrive(site, self.env, delivery, now, reference=reference)
                     continue
                 reason = getattr(result, "reason", None) or str(result)
                 counts["failed"] = counts.get("failed", 0) + 1
@@ -390,11 +393,15 @@ class Worker:
     def poll(self):
         """Ask every adapter for inbound messages of the units it serves; hand each to the hub."""
 
+        polling = {name for name, a in self.adapters.items() if type(a).poll is not Adapter.poll}
+        if not polling:  # no adapter looks per unit: no walk over a national directory
+            return 0
+
         def units(site):
             return [
                 (u.code, u.adapter, dict(u.adapter_settings or {}))
                 for u in site["directory"].values()
-                if u.adapter and u.adapter in self.adapters
+                if u.adapter in polling
             ]
 
         handled = 0
@@ -427,15 +434,17 @@ class Worker:
 
         def take(site):
             if message.kind == "status":
-                inbound.receive_status(site, self.env, message.unit, message.payload, via)
-            else:
-                inbound.receive_package(site, self.env, message.unit, message.payload, via)
+                _moved, applied = inbound.apply_status(site, self.env, message.unit, message.payload, via)
+                return not applied
+            return not inbound.receive(site, self.env, message.unit, message.payload, via).created
 
-        ok, reason = True, ""
+        result = InboundResult(ok=True)
         try:
-            self.write(take)
+            result.duplicate = self.write(take)
         except Exception as exc:
-            ok, reason = False, (exc.text() if hasattr(exc, "text") else f"{type(exc).__name__}: {exc}")
+            reason = exc.text() if hasattr(exc, "text") else f"{type(exc).__name__}: {exc}"
+            # a refusal of the hub's rules stays a refusal; a busy or broken store may pass later
+            result = InboundResult(ok=False, reason=reason, permanent=isinstance(exc, ServiceError))
             if not isinstance(exc, ValueError):
                 log.exception("transport: inbound %s from %s failed", message.kind, message.unit)
             else:
@@ -458,9 +467,28 @@ class Worker:
                     log.exception("transport: cannot audit the refusal")
         if message.done is not None:
             try:
-                message.done(ok, reason)
+                message.done(result)
             except Exception:
                 log.exception("transport: %s could not finish %s", via, message.source)
+
+    def poll_centres(self):
+        """Adapters that are a network's centre for the whole hub (the national axis) poll on
+        their own schedule (``centre_poll_seconds``), once per hub and not once per unit."""
+        handled = 0
+        for name, adapter in self.adapters.items():
+            seconds = getattr(adapter, "centre_poll_seconds", None)
+            if not seconds or time.monotonic() < self.next_centre_poll.get(name, 0.0):
+                continue
+            self.next_centre_poll[name] = time.monotonic() + float(seconds)
+            try:
+                found = list(adapter.poll_centre(self.env) or ())
+            except Exception:
+                log.exception("transport: polling the centre %s failed", name)
+                continue
+            for message in found:
+                self.receive(adapter, message)
+                handled += 1
+        return handled
 
     # -- chores ------------------------------------------------------------------------
     def housekeeping(self):
@@ -530,6 +558,10 @@ class Worker:
                     self.housekeeping()
                 except Exception:
                     log.exception("housekeeping failed")
+            try:
+                total += self.poll_centres()
+            except Exception:
+                log.exception("transport: polling the centres failed")
             if time.monotonic() >= self.next_poll:
                 self.next_poll = time.monotonic() + self.poll_seconds
                 try:

@@ -14,7 +14,7 @@ import pytest
 
 from lienthong.core.db import get_database
 from lienthong.core.services import documents as ds, edxml_io
-from lienthong.core.transports import OutboundMessage, PermanentError, TransportError
+from lienthong.core.transports import InboundResult, OutboundMessage, PermanentError, TransportError
 from lienthong.core.worker import Worker
 from lienthong.plugins import hotfolder
 from lienthong.plugins.hotfolder import HotFolder
@@ -176,7 +176,7 @@ def test_poll_takes_only_complete_checked_files(dirs):
         (os.path.join(in_dir, "ok.edxml"), "status", VUNGTAU)
     ]
     assert found[0].payload == data
-    found[0].done(True, "")
+    found[0].done(InboundResult(ok=True))
     assert listing(os.path.join(in_dir, "processed")) == ["ok.edxml", "ok.edxml.sha256"]
     # the half files wait; once complete they are taken
     with open(os.path.join(in_dir, "growing.edxml"), "wb") as f:
@@ -220,7 +220,7 @@ def test_a_file_that_is_not_edxml_is_rejected_with_a_reason_and_the_others_are_t
     ]
     for name in ("a-garbage", "b-other-xml"):
         assert open(os.path.join(rejected, name + ".reason.txt")).read().startswith("not an edXML package")
-    found[0].done(False, "Unknown unit 999")
+    found[0].done(InboundResult(ok=False, reason="Unknown unit 999"))
     assert "c-good.edxml" in listing(rejected)
     assert open(os.path.join(rejected, "c-good.reason.txt")).read() == "Unknown unit 999\n"
 

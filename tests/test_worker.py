@@ -339,7 +339,7 @@ class PollingAdapter(Adapter):
                 kind=kind,
                 payload=payload,
                 source=source,
-                done=lambda ok, reason, source=source: self.done.append((source, ok, reason)),
+                done=lambda result, source=source: self.done.append((source, result.ok, result.reason)),
             )
             for kind, payload, source in self.waiting
             if unit_code == SNV

@@ -226,6 +226,7 @@ class Delivery(Persistent):
     revoked_at = None  # when its sender revoked it (an edXML revocation): its files are withdrawn
     revoked_reason = ""
     superseded_by = None  # the id of the document that replaces it for this recipient
+    remote_reference = ""  # the id its transport gave it on the other side (the national axis's DocId)
 
     def __init__(self, recipient_code=None, recipient_login=None, transport=""):
         self.recipient_code = recipient_code

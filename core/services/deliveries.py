@@ -45,9 +45,13 @@ def deliver(site, env, document):
         arrive(site, env, delivery, now)
 
 
-def arrive(site, env, delivery, when=None):
-    """The delivery reached its recipient (state 01): its deadline is set from the policy or the due date."""
+def arrive(site, env, delivery, when=None, reference=""):
+    """The delivery reached its recipient (state 01): its deadline is set from the policy or the due date.
+
+    ``reference``: the id the transport gave it on the other side (the national axis's DocId)."""
     when = when or env.now()
+    if reference:
+        delivery.remote_reference = reference
     delivery.arrived_at = iso(when)
     document = delivery.document
     due = document.meta.get("due_date")
@@ -58,7 +62,7 @@ def arrive(site, env, delivery, when=None):
     old = delivery.state
     delivery.state = workflow.ARRIVED
     signatures.verify_delivery(site, env, delivery)  # once, on arrival, against the recipient's trust
-    _history(delivery, workflow.ARRIVED, env, audit.Actor.system("hub"))
+    _history(delivery, workflow.ARRIVED, env, audit.Actor.system("hub"), reference=reference)
     # subscribers (exchange.includeme): the catalog, "arrived" queued for a sender served by an adapter
     # (R6.5), the pending list of a product that pulls (/edxml/v1, R3.3), the sender's status feed
     env.notify(DeliveryArrived(delivery, site, old, workflow.ARRIVED))

@@ -311,11 +311,11 @@ class HotFolder(Adapter):
             log.warning("hotfolder: %s rejected: %s", path, reason)
             return None
 
-        def done(ok, reason=""):
-            if ok:
+        def done(result):
+            if result.ok:
                 move_away(in_dir, name, PROCESSED)
             else:
-                move_away(in_dir, name, REJECTED, reason or "refused by the hub")
+                move_away(in_dir, name, REJECTED, result.reason or "refused by the hub")
 
         return InboundMessage(unit=unit_code, kind=kind, payload=data, source=path, done=done)
 
