@@ -77,9 +77,11 @@ def includeme(config):
     objects = app_objects(registry)
     objects.calendar = WorkCalendar.from_settings(settings, tz=objects.timezone)
     objects.attachment_policy = AttachmentPolicy.from_settings(settings)
-    from . import worker
+    from . import worker_settings
 
-    worker.check_settings(settings)  # a bad retry count or digest time stops start-up, not the worker
+    worker_settings.check_settings(
+        settings
+    )  # a bad retry count or digest time stops start-up, not the worker
     config.add_subscriber(indexing.on_document_changed, DocumentChanged)
     config.add_subscriber(indexing.on_delivery_changed, DeliveryChanged)
     config.add_subscriber(edxml_pull.on_delivery_changed, DeliveryChanged)  # the senders' status feeds
