@@ -155,7 +155,7 @@ def test_a_plugin_module_imports_only_the_public_plugin_api(path, module):
 
 
 #: calls whose result a plugin module may keep at module level (immutable, or process-wide by design)
-CONSTANT_CALLS = {"logging.getLogger", "re.compile", "frozenset"}
+CONSTANT_CALLS = {"logging.getLogger", "re.compile", "frozenset", "timezone", "timedelta"}
 
 
 def module_state_of(path):

@@ -1,0 +1,37 @@
+"""Plugin ``vxp``: this hub as a centre on the national document axis (VXP/VDXP).
+
+* the adapter ``vxp`` (``adapter.py``): a unit reached through the axis has it; the
+  worker sends its messages with ``sendEdoc`` and polls the axis for the hub;
+* the axis's call signature (``xroad.py``) and its calls (``client.py``);
+* ``lienthong vxp ping`` (``cli.py``).
+
+Configuration in the ini: ``config.py``; operator's guide: docs/vxp.md.
+"""
+
+from lienthong.core.hookspecs import hookimpl
+
+from .adapter import VxpAdapter
+
+
+@hookimpl
+def lienthong_transports():
+    return [VxpAdapter()]
+
+
+@hookimpl
+def lienthong_configure(config):
+    from . import config as axis_config
+
+    try:
+        axis_config.load(config.get_settings())  # a bad axis setting stops the start with its name
+    except axis_config.AxisConfigError as exc:
+        from lienthong.core import StartupError
+
+        raise StartupError(f"vxp: {exc}") from exc
+
+
+@hookimpl
+def lienthong_cli(cli):
+    from .cli import vxp
+
+    cli.add_command(vxp)

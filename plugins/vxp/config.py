@@ -1,0 +1,101 @@
+"""This hub as a centre on the national document axis, read from the ini (``lienthong.vxp.*``).
+
+::
+
+    lienthong.vxp.url = https://axis.example.gov.vn/vxp   # the axis's base URL
+    lienthong.vxp.system_id = vxp.saas.03                  # this hub's id on the axis
+    lienthong.vxp.secret = axis                            # the secret's NAME, looked up below
+    lienthong.vxp.verify = true                            # TLS: true, false or a CA bundle path
+    lienthong.vxp.poll_seconds = 30                        # how often the worker asks the axis
+    lienthong.vxp.timeout = 60
+
+The secret itself is never in the database and need not be in the ini: it is looked up
+as ``lienthong.vxp.secret.<name>`` in the settings, else in the environment variable
+``LIENTHONG_VXP_SECRET_<NAME>`` (upper case, ``-`` and ``.`` as ``_``). Without
+``lienthong.vxp.url`` the hub is not on the axis and the plugin does nothing.
+"""
+
+import os
+from dataclasses import dataclass, field
+
+PREFIX = "lienthong.vxp."
+DEFAULT_POLL = 30.0
+DEFAULT_TIMEOUT = 60.0
+MIN_SECRET = 16  # characters: the axis's secrets are shorter than ours (peer_hub asks 32)
+
+
+class AxisConfigError(ValueError):
+    """The ini's axis settings cannot work; the message names the setting."""
+
+
+@dataclass
+class AxisConfig:
+    url: str
+    system_id: str
+    secret: bytes = field(repr=False)
+    verify: bool | str = True
+    poll_seconds: float = DEFAULT_POLL
+    timeout: float = DEFAULT_TIMEOUT
+
+
+def secret(settings, name):
+    """The axis secret called ``name``: settings first, then the environment; None if neither."""
+    if not name:
+        return None
+    value = (settings or {}).get(f"{PREFIX}secret.{name}")
+    if value is None:
+        value = os.environ.get("LIENTHONG_VXP_SECRET_" + name.upper().replace("-", "_").replace(".", "_"))
+    return value
+
+
+def _number(settings, key, default):
+    value = (settings or {}).get(PREFIX + key)
+    if value in (None, ""):
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise AxisConfigError(f"{PREFIX}{key} must be a number, not {value!r}") from None
+    if number <= 0:
+        raise AxisConfigError(f"{PREFIX}{key} must be more than 0, not {value!r}")
+    return number
+
+
+def _verify(value):
+    text = str(value if value is not None else "").strip()
+    if text.lower() in ("", "1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    if not os.path.exists(text):
+        raise AxisConfigError(f"{PREFIX}verify names a CA bundle that does not exist: {text}")
+    return text
+
+
+def load(settings):
+    """The ``AxisConfig`` of ``settings``, None when the hub is not on the axis;
+    ``AxisConfigError`` names the first setting that cannot work."""
+    settings = settings or {}
+    url = (settings.get(PREFIX + "url") or "").strip().rstrip("/")
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise AxisConfigError(f"{PREFIX}url must be the axis's http(s) address, not {url!r}")
+    system_id = (settings.get(PREFIX + "system_id") or "").strip()
+    if not system_id or not system_id.isascii() or any(c.isspace() for c in system_id):
+        raise AxisConfigError(f"{PREFIX}system_id is required: this hub's id on the axis (ASCII, no spaces)")
+    name = (settings.get(PREFIX + "secret") or "axis").strip()
+    value = secret(settings, name)
+    if not value:
+        variable = "LIENTHONG_VXP_SECRET_" + name.upper().replace("-", "_").replace(".", "_")
+        raise AxisConfigError(f"the axis secret {name!r} is missing: set {PREFIX}secret.{name} or {variable}")
+    if len(value) < MIN_SECRET:
+        raise AxisConfigError(f"the axis secret {name!r} is too short: at least {MIN_SECRET} characters")
+    return AxisConfig(
+        url=url,
+        system_id=system_id,
+        secret=value.encode("utf-8"),
+        verify=_verify(settings.get(PREFIX + "verify")),
+        poll_seconds=_number(settings, "poll_seconds", DEFAULT_POLL),
+        timeout=_number(settings, "timeout", DEFAULT_TIMEOUT),
+    )

@@ -1,0 +1,320 @@
+"""The hub as a centre on the national document axis (issue #15, plugin vxp).
+
+The axis is the simulator of ``tests/support/vxp_axis.py`` (written from the contract in
+``../shared/interop/README.md``, sharing no code with the plugin), served over real HTTP.
+Unit tests of the signature and the settings first; then ``lienthong vxp ping``; then two
+hubs (``lienthong serve`` processes with their in-process workers) as centres on it: a
+document from a unit of hub A reaches a unit of hub B once, its acceptance and a recall
+come back, a redelivery leaves one document, and a backlog drains once the axis is back.
+"""
+
+import contextlib
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from lienthong.core.resources import directory as d
+from lienthong.core.services import audit, deliveries, directory as dirs
+from lienthong.plugins.vxp import config as axis_config, xroad
+
+from .support.demo import build_demo_snapshot
+from .support.exchange import SNV, actor
+from .support.peers import B_CLERK, B_DEPT, populate_b, running_hub
+from .support.receiver import wait_until
+from .support.vxp_axis import AxisSimulator, serve_axis
+from .test_peer_hub import document_on, send_from_a
+
+SECRET_A, SECRET_B = "axis-secret-of-hub-a-0123456789", "axis-secret-of-hub-b-0123456789"
+
+
+def axis_settings(url, system_id, secret, poll="0.2"):
+    return {
+        "lienthong.vxp.url": url,
+        "lienthong.vxp.system_id": system_id,
+        "lienthong.vxp.secret": "axis",
+        "lienthong.vxp.secret.axis": secret,
+        "lienthong.vxp.poll_seconds": poll,
+    }
+
+
+# -- the signature and the settings ---------------------------------------------------------
+def test_the_timestamp_is_the_sdks_pattern_in_viet_nam_time():
+    moment = datetime(2026, 12, 3, 7, 55, 1, 42000, tzinfo=UTC)
+    assert xroad.timestamp(moment) == "03122026T145501+0042"
+    assert xroad.parse_timestamp("03122026T145501+0042") == moment
+    for junk in ("", "03122026T145501", "03122026T145501+42", "2026-12-03T14:55:01+0042"):
+        with pytest.raises(ValueError):
+            xroad.parse_timestamp(junk)
+
+
+def test_the_signature_covers_every_parameter_and_changes_with_each():
+    now = datetime(2026, 12, 3, 7, 55, 1, tzinfo=UTC)
+    headers = xroad.sign("vxp.saas.03", b"k" * 20, {"docId": "42", "status": "done"}, now)
+    signed = json.loads(headers["XroadVnpt-sign-header"])
+    assert headers["XroadVnpt-sign-header-key"].split(";") == list(signed)
+    assert signed["XroadVnpt-docId"] == headers["XroadVnpt-docId"] == "42"
+    assert headers["XroadVnpt-version"] == xroad.VERSION
+    other = xroad.sign("vxp.saas.03", b"k" * 20, {"docId": "43", "status": "done"}, now)
+    assert other["XroadVnpt-hash-header"] != headers["XroadVnpt-hash-header"]
+    named = xroad.sign("vxp.saas.03", b"k" * 20, {"name": "Sở Nội vụ 100%"}, now)
+    assert named["XroadVnpt-name"].isascii() and xroad.decode(named["XroadVnpt-name"]) == "Sở Nội vụ 100%"
+    synced = xroad.sign("vxp.saas.03", b"k" * 20, {"version": "12"}, now)
+    assert synced["XroadVnpt-version"] == "12"  # the parameter takes the marker's header name
+
+
+def test_axis_settings_that_cannot_work_are_named(monkeypatch):
+    assert axis_config.load({}) is None  # not on the axis: the plugin does nothing
+    good = axis_settings("https://axis.example", "vxp.saas.03", SECRET_A)
+    assert axis_config.load(good).system_id == "vxp.saas.03"
+    for change, named in (
+        ({"lienthong.vxp.url": "ftp://axis"}, "lienthong.vxp.url"),
+        ({"lienthong.vxp.system_id": ""}, "lienthong.vxp.system_id"),
+        ({"lienthong.vxp.secret.axis": "short"}, "too short"),
+        ({"lienthong.vxp.poll_seconds": "often"}, "lienthong.vxp.poll_seconds"),
+        ({"lienthong.vxp.verify": "/no/such/ca.pem"}, "lienthong.vxp.verify"),
+    ):
+        with pytest.raises(axis_config.AxisConfigError, match=named):
+            axis_config.load({**good, **change})
+    del good["lienthong.vxp.secret.axis"]
+    with pytest.raises(axis_config.AxisConfigError, match="LIENTHONG_VXP_SECRET_AXIS"):
+        axis_config.load(good)
+    monkeypatch.setenv("LIENTHONG_VXP_SECRET_AXIS", SECRET_A)
+    assert axis_config.load(good).secret == SECRET_A.encode()
+
+
+# -- two hubs on the axis ---------------------------------------------------------------------
+def add_axis_units(units):
+    def populate(site):
+        who = audit.Actor.system("test")
+        for code, name in units:
+            unit = dirs.add_unit(site, who, {"code": code, "name": name, "adapter": "vxp"})
+            dirs.set_connection_state(site, who, unit, d.OFFICIAL)
+
+    return populate
+
+
+@contextlib.contextmanager
+def two_centres(tmp_path, tmp_path_factory, venv_bin):
+    sim = AxisSimulator()
+    sim.add_centre("hub-a", SECRET_A)
+    sim.add_centre("hub-b", SECRET_B)
+    sim.serve_codes("hub-a", [SNV])
+    sim.serve_codes("hub-b", [B_DEPT])
+    snapshot = build_demo_snapshot(str(tmp_path_factory.getbasetemp() / "demo-snapshot"))
+    with serve_axis(sim) as url:
+
+        def populate_b_on_axis(site):
+            populate_b(site)
+            add_axis_units([(SNV, "Sở Nội vụ tỉnh Bà Rịa – Vũng Tàu")])(site)
+
+        with (
+            running_hub(
+                tmp_path,
+                "hub-a",
+                {},
+                "p" * 40,
+                venv_bin,
+                snapshot=snapshot,
+                populate=add_axis_units([(B_DEPT, "Sở Nội vụ tỉnh Bình Phước")]),
+                **axis_settings(url, "hub-a", SECRET_A),
+            ) as a,
+            running_hub(
+                tmp_path,
+                "hub-b",
+                {},
+                "p" * 40,
+                venv_bin,
+                populate=populate_b_on_axis,
+                **axis_settings(url, "hub-b", SECRET_B),
+            ) as b,
+        ):
+            yield sim, url, a, b
+
+
+@pytest.fixture
+def centres(tmp_path, tmp_path_factory, venv_bin):
+    with two_centres(tmp_path, tmp_path_factory, venv_bin) as found:
+        yield found
+
+
+def delivery_on(hub, document_id, code):
+    def find(site):
+        name = site["documents"].name_for(document_id)
+        if name is None:
+            return None
+        delivery = site["documents"][name].delivery_for(code)
+        return {"state": delivery.state, "reference": delivery.remote_reference}
+
+    return hub.tx(find)
+
+
+def act(hub, document_id, login, action, **extra):
+    """A person's act on the delivery to B_DEPT, retried on a conflict with the hub's own
+    worker (as the pages are, through pyramid_retry)."""
+    from lienthong.core.db import get_database, run_in_site
+
+    from .test_peer_hub import env_of
+
+    def run(site):
+        document = site["documents"][site["documents"].name_for(document_id)]
+        deliveries.act(site, env_of(hub), actor(login), document.delivery_for(B_DEPT), action, **extra)
+
+    run_in_site(get_database(hub.app.registry), run, attempts=5)
+
+
+def test_ping_answers_with_what_waits_and_names_a_refusal(centres):
+    sim, url, a, _b = centres
+    result = a.cli("vxp", "ping")
+    assert result.returncode == 0, result.stderr
+    assert "answers hub-a: 0 package(s) waiting" in result.stdout
+    sim.add_centre("hub-a", "another-secret-entirely-0123")  # the axis no longer has our secret
+    result = a.cli("vxp", "ping")
+    assert result.returncode == 1 and "SIGNATURE_INVALID" in result.stderr
+
+
+def test_a_document_crosses_the_axis_once_and_its_statuses_come_back(centres):
+    sim, _url, a, b = centres
+    _name, document_id = send_from_a(a, [B_DEPT], subject="Công văn qua trục quốc gia")
+    assert wait_until(lambda: (document_on(b, document_id) or {}).get("deliveries") == {B_DEPT: "01"}, 30), (
+        open(a.log).read()[-3000:] + open(b.log).read()[-3000:]
+    )
+    on_a = delivery_on(a, document_id, B_DEPT)
+    assert on_a["state"] == "01"
+    sent = [item for item in sim.items("hub-b") if item["messageType"] == "edoc"]
+    assert len(sent) == 1 and sent[0]["state"] == "done"
+    assert on_a["reference"] == sim.sent_rows("hub-a")[0]["senderDocId"]  # the axis's DocId, kept
+
+    act(b, document_id, B_CLERK, "accept")
+    assert wait_until(lambda: delivery_on(a, document_id, B_DEPT)["state"] == "03", 30), open(b.log).read()[
+        -3000:
+    ]
+    act(a, document_id, "vanthu.snv", "recall", reason="Sai số liệu")
+    assert wait_until(lambda: delivery_on(b, document_id, B_DEPT)["state"] == "13", 30)
+    act(b, document_id, B_CLERK, "agree_recall")
+    assert wait_until(lambda: delivery_on(a, document_id, B_DEPT)["state"] == "15", 30)
+    assert (
+        b.tx(lambda site: sum(1 for doc in site["documents"].values() if doc.document_id == document_id)) == 1
+    )
+    assert all(item["state"] == "done" for item in sim.items())  # every item acknowledged
+
+
+def test_a_redelivered_item_leaves_one_document_and_a_backlog_drains_after_the_axis_returns(centres):
+    sim, _url, a, b = centres
+    _name, first = send_from_a(a, [B_DEPT], subject="Văn bản thứ nhất")
+    assert wait_until(lambda: document_on(b, first) is not None, 30)
+    assert wait_until(lambda: all(item["state"] == "done" for item in sim.items("hub-b")), 30)
+    sim.offer_again("hub-b")  # the axis offers again what hub B already acknowledged
+    assert wait_until(lambda: all(item["state"] == "done" for item in sim.items("hub-b")), 30)
+    assert b.tx(lambda site: sum(1 for doc in site["documents"].values() if doc.document_id == first)) == 1
+
+    sim.down()
+    ids = [send_from_a(a, [B_DEPT], subject=f"Khi trục gián đoạn {i}")[1] for i in range(3)]
+    assert wait_until(
+        lambda: any(p == "/sendEdoc" and outcome == "UNAVAILABLE" for p, _s, outcome in sim.calls), 30
+    )
+    assert all(document_on(b, i) is None for i in ids)
+    sim.up()
+    assert wait_until(lambda: all(document_on(b, i) is not None for i in ids), 60), open(a.log).read()[-3000:]
+    for i in ids:
+        assert delivery_on(a, i, B_DEPT)["state"] == "01"
+
+
+# -- the client and the adapter in this process, against the simulator -----------------------
+@pytest.fixture
+def axis():
+    sim = AxisSimulator()
+    sim.add_centre("hub-a", SECRET_A)
+    sim.add_centre("hub-b", SECRET_B)
+    sim.serve_codes("hub-a", [SNV])
+    sim.serve_codes("hub-b", [B_DEPT])
+    with serve_axis(sim) as url:
+        yield sim, url
+
+
+def adapter_for(url, system_id, secret):
+    from lienthong.plugins.vxp.adapter import VxpAdapter
+
+    adapter = VxpAdapter()
+    adapter.configure(axis_settings(url, system_id, secret))
+    return adapter
+
+
+PACKAGE = (
+    b'<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016"><Subject>Th\xe1\xbb\xad</Subject>'
+    b"<CodeNumber>7</CodeNumber><CodeNotation>UBND-VP</CodeNotation></edXML>"
+)
+
+
+def test_the_client_speaks_every_call_the_simulator_checks(axis):
+    from lienthong.plugins.vxp.client import AxisClient, AxisError
+
+    sim, url = axis
+    a = AxisClient(axis_config.load(axis_settings(url, "hub-a", SECRET_A)))
+    b = AxisClient(axis_config.load(axis_settings(url, "hub-b", SECRET_B)))
+    assert a.ping() == 0 and b.ping() == 0 and b.ping() == 0  # two identical calls: never a replay
+    doc_id = a.send_edoc(SNV, [B_DEPT], PACKAGE)
+    assert b.ping() == 1
+    [row] = b.received("edoc")
+    assert row["from"] == SNV and b.get_edoc(row["docId"]) == PACKAGE
+    b.update_status(row["docId"], "done")
+    assert b.received("edoc") == []
+    [sent] = a.sent()
+    assert sent["senderDocId"] == doc_id and sent["receiveStatus"] == "done" and sent["title"] == "Thử"
+    assert b.call("getSynchronizeUnit", {"version": "0"})["version"] >= 2  # the version header
+    with pytest.raises(AxisError) as refused:
+        a.send_edoc(SNV, ["000.00.99.Z99"], PACKAGE)  # an agency no centre serves
+    assert refused.value.code == "AGENCY_NOT_FOUND" and not refused.value.transient
+    with pytest.raises(AxisError) as refused:
+        b.get_edoc("no-such-doc")
+    assert refused.value.code == "NOT_FOUND"
+    sim.down()
+    with pytest.raises(AxisError) as down:
+        a.ping()
+    assert down.value.transient  # a retry later
+    wrong = AxisClient(axis_config.load(axis_settings(url, "hub-a", "not-the-secret-of-hub-a")))
+    sim.up()
+    with pytest.raises(AxisError) as refused:
+        wrong.ping()
+    assert refused.value.code == "SIGNATURE_INVALID"
+
+
+def test_the_adapter_sends_keeps_the_docid_and_acknowledges_as_the_hub_decided(axis):
+    from lienthong.core.transports import Delivered, InboundResult, OutboundMessage, TransportError
+
+    sim, url = axis
+    a, b = adapter_for(url, "hub-a", SECRET_A), adapter_for(url, "hub-b", SECRET_B)
+    assert a.centre_poll_seconds == 0.2
+    message = OutboundMessage("k1", "document", "d-1", B_DEPT, SNV, PACKAGE)
+    delivered = a.deliver(message, None)
+    assert (
+        isinstance(delivered, Delivered) and delivered.reference == sim.sent_rows("hub-a")[0]["senderDocId"]
+    )
+
+    [found] = b.poll_centre(None)
+    assert (found.unit, found.kind, found.payload) == (SNV, "document", PACKAGE)
+    found.done(InboundResult(ok=False, reason="the database is busy", permanent=False))
+    assert [i["state"] for i in sim.items("hub-b")] == ["fail"]  # offered again
+    [again] = b.poll_centre(None)
+    again.done(InboundResult(ok=True, duplicate=True))  # a duplicate is a success: done
+    assert [i["state"] for i in sim.items("hub-b")] == ["done"] and b.poll_centre(None) == []
+
+    a.deliver(OutboundMessage("k2", "status", "d-1", B_DEPT, SNV, PACKAGE), None)
+    [status] = b.poll_centre(None)
+    assert status.kind == "status"
+    status.done(InboundResult(ok=False, reason="no such document"))  # refused for good: done, never again
+    assert b.poll_centre(None) == []
+
+    with pytest.raises(TransportError) as refused:
+        a.deliver(OutboundMessage("k3", "document", "d-2", "000.00.99.Z99", SNV, PACKAGE), None)
+    assert refused.value.permanent and "AGENCY_NOT_FOUND" in refused.value.reason
+    sim.down()
+    with pytest.raises(TransportError) as down:
+        a.deliver(OutboundMessage("k4", "document", "d-3", B_DEPT, SNV, PACKAGE), None)
+    assert not down.value.permanent
+    assert b.poll_centre(None) == []  # a silent axis: nothing, and no exception
+    off = adapter_for(url, "hub-a", SECRET_A)
+    off.configure({})
+    assert off.centre_poll_seconds is None and off.poll_centre(None) == []
+    with pytest.raises(TransportError, match="not on the national axis"):
+        off.deliver(message, None)
