@@ -1,7 +1,7 @@
 """Translation catalog upkeep: ``python -m lienthong.core.i18n_tools compile|update|check``.
 
 The catalog lives in ``lienthong.skins:locale``: ``lienthong.pot`` (extracted with lingua's
-``pot-create -o skins/locale/lienthong.pot core skins``, as ``make i18n`` does) and one
+``pot-create -o skins/locale/lienthong.pot core plugins skins``, as ``make i18n`` does) and one
 ``<lang>/LC_MESSAGES/lienthong.po`` per language, compiled to ``lienthong.mo`` next to it.
 
 - ``compile``: every .po -> .mo (fuzzy entries are left out, as gettext does);

@@ -117,6 +117,9 @@ class IAdapter(Interface):
     def poll(unit_code, settings, env):
         """The ``InboundMessage``s waiting for the hub from ``unit_code``'s product."""
 
+    def check_connection(env):
+        """The operator's connection test: what the other side answered, or ``TransportError``."""
+
     def poll_centre(env):
         """The ``InboundMessage``s waiting for the whole hub (an adapter that is a network's centre)."""
 

@@ -157,6 +157,12 @@ class Adapter:
         """Inbound messages waiting for the hub from ``unit_code``'s product (default: none)."""
         return []
 
+    def check_connection(self, env: Any) -> Any:
+        """The operator's connection test (``/manage/transport``): what the other side answered
+        (text, translatable), or raise ``TransportError`` saying why not. An adapter without
+        a test of the whole connection keeps this default, and the page offers none."""
+        return None
+
     def poll_centre(self, env: Any) -> Sequence[InboundMessage]:
         """Inbound messages waiting for the whole hub (``centre_poll_seconds`` set; default: none)."""
         return []

@@ -18,7 +18,7 @@ from lienthong.core.resources import directory as d
 from lienthong.core.services import audit, deliveries, directory as dirs
 from lienthong.plugins.vxp import config as axis_config, xroad
 
-from .support.demo import build_demo_snapshot
+from .support.demo import build_demo_snapshot, demo_factory  # noqa: F401  (fixture)
 from .support.exchange import SNV, actor
 from .support.peers import B_CLERK, B_DEPT, populate_b, running_hub
 from .support.receiver import wait_until
@@ -318,3 +318,89 @@ def test_the_adapter_sends_keeps_the_docid_and_acknowledges_as_the_hub_decided(a
     assert off.centre_poll_seconds is None and off.poll_centre(None) == []
     with pytest.raises(TransportError, match="not on the national axis"):
         off.deliver(message, None)
+
+
+def test_a_package_refused_for_good_is_done_and_its_sender_gets_a_refusal_status(axis):
+    from lienthong.core import edxml
+    from lienthong.core.transports import InboundResult
+
+    sim, url = axis
+    a, b = adapter_for(url, "hub-a", SECRET_A), adapter_for(url, "hub-b", SECRET_B)
+    meta = {
+        "document_id": "000.00.02.H49,2026/12/03,9/QĐ-SNV",
+        "from": {"organ_id": SNV, "organ_name": "Sở Nội vụ"},
+        "to": [{"organ_id": B_DEPT, "organ_name": "Sở Nội vụ tỉnh Bình Phước"}],
+        "code_number": "9",
+        "code_notation": "QĐ-SNV",
+        "promulgation_date": "2026-12-03",
+        "doc_type": "QD",
+        "subject": "Quyết định thử",
+        "signer_name": "Hoàng Đức Thắng",
+        "signer_position": "Phó Giám đốc",
+        "trace": [{"organ_id": SNV, "timestamp": "2026-12-03T09:00:00+07:00"}],
+    }
+    package = edxml.build_document(meta, [])
+    a.deliver(OutboundMessage_for(package), None)
+    [found] = b.poll_centre(None)
+    found.done(InboundResult(ok=False, reason="Unknown unit 000.00.01.G01.", permanent=True))
+    assert [i["state"] for i in sim.items("hub-b")] == ["done"]  # never offered again
+    [answer] = a.poll_centre(None)  # the refusal travels back to the sender's centre
+    assert answer.kind == "status" and answer.unit == B_DEPT
+    status = edxml.parse_status(answer.payload)
+    assert status["status_code"] == edxml.REFUSED
+    assert status["response_for"]["document_id"] == meta["document_id"]
+    assert status["response_for"]["code"] == "9/QĐ-SNV"
+    assert "Unknown unit 000.00.01.G01." in status["description"]
+    assert b.send_refusal(b"<not edXML", [B_DEPT], "junk") == []  # nothing to answer: no status
+
+
+def OutboundMessage_for(package):
+    from lienthong.core.transports import OutboundMessage
+
+    return OutboundMessage("k1", "document", "d-1", B_DEPT, SNV, package)
+
+
+def test_the_operator_tests_the_axis_connection_and_sees_refusals(axis, demo_factory):  # noqa: F811
+    from .support.app import csrf_of, login, with_site
+
+    sim, url = axis
+    web = demo_factory(**axis_settings(url, "hub-a", SECRET_A))
+    login(web, "admin")
+    page = web.get("/manage/transport")
+    assert page.html.select_one("#check-vxp").text.strip() == (
+        "Kiểm tra kết nối: Trục liên thông văn bản quốc gia (VXP)"
+    )
+    answer = web.post("/manage/transport/check", {"adapter": "vxp", "csrf_token": csrf_of(page)}).follow()
+    assert "trả lời trục này (hub-a): 0 gói tin đang chờ" in answer.text
+    sim.add_centre("hub-a", "the-axis-forgot-our-secret-000")
+    answer = web.post("/manage/transport/check", {"adapter": "vxp", "csrf_token": csrf_of(page)}).follow()
+    assert "Kiểm tra kết nối không thành công" in answer.text and "SIGNATURE_INVALID" in answer.text
+    web.post("/manage/transport/check", {"adapter": "vxp"}, status=400)  # no CSRF token
+    checks = with_site(
+        web.app,
+        lambda site: [
+            e["details"]["ok"] for e in site["audit"].iter_entries() if e["action"] == "transport.check"
+        ],
+    )
+    assert checks == [True, False]
+
+    def refuse(site):  # a package that arrives and is refused is on the operator's list
+        from lienthong.core.errors import ServiceError
+        from lienthong.core.services import inbound
+
+        with pytest.raises(ServiceError):
+            inbound.receive(site, env_of_app(web), SNV, b"<edXML/>", "vxp")
+
+    with_site(web.app, refuse)
+    row = web.get("/manage/transport").html.select_one("#refusal-table .refusal")
+    assert SNV in row.text and "vxp" in row.text
+    web.reset()
+    login(web, "vanthu.snv")
+    web.get("/manage/transport", status=403)
+    web.post("/manage/transport/check", {"adapter": "vxp", "csrf_token": csrf_of(web.get("/"))}, status=403)
+
+
+def env_of_app(web):
+    from lienthong.core.services.env import get_env
+
+    return get_env(web.app.registry)

@@ -516,3 +516,19 @@ def _as_sender(site, env, actor, document, status, via, recipient):
     for delivery in todo:
         _act(site, env, actor, delivery, code, status, via)
     return todo + done, True
+
+
+#: the audit actions of a package or status the hub would not take in
+REFUSAL_ACTIONS = ("edxml.refuse", "transport.inbound_refused")
+
+
+def recent_refusals(site, limit=50, scan=20000):
+    """The newest refusals of what arrived (newest first), from the last ``scan`` audit
+    entries: the operator's list of what the hub did not take in, and why."""
+    found = []
+    for number, entry in enumerate(site["audit"].iter_entries(reverse=True)):
+        if number >= scan or len(found) >= limit:
+            break
+        if entry["action"] in REFUSAL_ACTIONS:
+            found.append(entry)
+    return found

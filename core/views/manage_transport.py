@@ -1,7 +1,8 @@
-"""/manage/transport: the outbound queue per destination and the dead letters (R6.5).
+"""/manage/transport: the outbound queue per destination, the dead letters, what arrived
+and was refused, and the connection tests of the adapters that offer one (R6.5).
 
-System admins only (the Transport container's ACL). Retry and discard are POST forms
-with the CSRF token; both are audited by the service (``transport.retry``/``.discard``).
+System admins only (the Transport container's ACL). Retry, discard and a connection test
+are POST forms with the CSRF token, each audited (``transport.retry``/``.discard``/``.check``).
 """
 
 from pyramid.httpexceptions import HTTPSeeOther
@@ -12,10 +13,13 @@ from ..clock import parse_iso
 from ..errors import ServiceError
 from ..factories import container_factory
 from ..i18n import _, translate
-from ..services import outbound
+from ..plugins import transport_adapters
+from ..services import audit, inbound, outbound
+from ..transports import Adapter, TransportError
 from .base import local_time, page, refused
 
 DEAD_SHOWN = 500
+REFUSALS_SHOWN = 50
 
 
 def _age(request, iso, now):
@@ -82,6 +86,16 @@ def transport_page(request):
                 "last_error": message.last_error,
             }
         )
+    refusals = [
+        {
+            "time": local_time(request, e["time"]),
+            "unit": e["target"].rsplit("/", 1)[-1],
+            "via": e["details"].get("via") or e["details"].get("adapter") or "",
+            "document_id": e["details"].get("document_id", ""),
+            "reason": e["details"].get("reason", ""),
+        }
+        for e in inbound.recent_refusals(site, REFUSALS_SHOWN)
+    ]
     return page(
         request,
         translate(request, _("Transport queue")),
@@ -89,7 +103,45 @@ def transport_page(request):
         dead=dead,
         dead_total=len(letters),
         dead_shown=DEAD_SHOWN,
+        refusals=refusals,
+        checks=[
+            {"name": name, "title": translate(request, a.title or name)}
+            for name, a in sorted(_testable(request).items())
+        ],
     )
+
+
+def _testable(request):
+    """The adapters that offer a connection test (``Adapter.check_connection``)."""
+    return {
+        name: adapter
+        for name, adapter in transport_adapters(request.registry).items()
+        if type(adapter).check_connection is not Adapter.check_connection
+    }
+
+
+@view_config(route_name="manage_transport_check", permission=sec.MANAGE, request_method="POST")
+def transport_check(request):
+    """Test the connection of one adapter (the national axis: a signed call) and say what it answered."""
+    name = request.POST.get("adapter", "")
+    adapter = _testable(request).get(name)
+    if adapter is None:
+        request.session.flash(translate(request, _("No connection test named ${name}."), name=name[:40]))
+        return HTTPSeeOther(request.route_url("manage_transport") + "#connections")
+    try:
+        answer = adapter.check_connection(request.env)
+    except TransportError as exc:
+        ok, text = False, translate(request, _("The connection test failed: ${reason}"), reason=exc.reason)
+    else:
+        ok, text = (
+            True,
+            translate(request, answer) if answer else translate(request, _("The connection works.")),
+        )
+    audit.record(
+        request.site, request.actor, "transport.check", "/transport", adapter=name, ok=ok, answer=text[:500]
+    )
+    request.session.flash(text)
+    return HTTPSeeOther(request.route_url("manage_transport") + "#connections")
 
 
 def _change(request, change, message):
@@ -125,3 +177,4 @@ def includeme(config):
     config.add_route("manage_transport", "/manage/transport", factory=factory)
     config.add_route("manage_transport_retry", "/manage/transport/retry", factory=factory)
     config.add_route("manage_transport_discard", "/manage/transport/discard", factory=factory)
+    config.add_route("manage_transport_check", "/manage/transport/check", factory=factory)

@@ -8,12 +8,16 @@ refuses) is a dead letter with the axis's reason.
 Inbound, the adapter is a centre for the whole hub: the worker calls ``poll_centre`` every
 ``lienthong.vxp.poll_seconds``; each waiting item is fetched with ``getEdoc`` and handed to
 the hub's one inbound door; once the hub committed it (or had it already) the item is
-acknowledged ``done``, a refusal for good is ``done`` too (the axis would offer it forever),
-and only a refusal that may pass later (the hub busy or down) is ``fail``, offered again.
+acknowledged ``done``, a refusal for good is ``done`` too (the axis would offer it forever)
+and its sender gets a refusal status (02) with the reason, from each of our units it was
+for; only a refusal that may pass later (the hub busy or down) is ``fail``, offered again.
 """
 
 import logging
+from datetime import datetime
 
+from lienthong.core import edxml
+from lienthong.core.i18n import _
 from lienthong.core.transports import Adapter, Delivered, InboundMessage, PermanentError, TransportError
 
 from . import config as axis_config
@@ -26,7 +30,7 @@ ROUND = 100  # items of each kind fetched in one poll
 
 class VxpAdapter(Adapter):
     name = "vxp"
-    title = "The national document axis (VXP)"
+    title = _("The national document axis (VXP)")
     settings = ()
 
     def __init__(self):
@@ -84,12 +88,12 @@ class VxpAdapter(Adapter):
                         kind=kind,
                         payload=payload,
                         source=f"vxp:{doc_id}",
-                        done=self._acknowledger(doc_id),
+                        done=self._acknowledger(doc_id, kind, payload, row),
                     )
                 )
         return found
 
-    def _acknowledger(self, doc_id):
+    def _acknowledger(self, doc_id, kind, payload, row):
         def acknowledge(result):
             status = "done" if result.ok or result.permanent else "fail"
             if not result.ok:
@@ -98,5 +102,69 @@ class VxpAdapter(Adapter):
                 self.client.update_status(doc_id, status)
             except AxisError as exc:  # it will be offered again; the hub's door deduplicates it
                 log.warning("vxp: cannot acknowledge %s as %s: %s", doc_id, status, exc.reason)
+            if not result.ok and result.permanent and kind == "document":
+                self.send_refusal(payload, _codes(row.get("to")), result.reason)
 
         return acknowledge
+
+    def send_refusal(self, payload, our_codes, reason):
+        """A refusal status (02) with ``reason`` to the sender of ``payload``, from each of
+        ``our_codes`` it names; nothing when the package says too little to answer it."""
+        try:
+            meta = edxml.parse_document(payload)
+        except edxml.EdxmlError:
+            return []  # no DocumentId to answer: the refusal stays on the hub's record only
+        for item in meta.get("attachments") or ():
+            if item.get("file") is not None:
+                item["file"].close()
+        sender = (meta.get("from") or {}).get("organ_id") or ""
+        named = [t.get("organ_id") for t in meta.get("to") or ()]
+        sent = []
+        for code in [c for c in our_codes if c in named and c != sender]:
+            notation = "/".join(p for p in (meta.get("code_number"), meta.get("code_notation")) if p)
+            status = {
+                "response_for": {
+                    "organ_id": sender,
+                    "code": notation,
+                    "promulgation_date": meta.get("promulgation_date") or "",
+                    "document_id": meta.get("document_id") or "",
+                },
+                "from": {"organ_id": code, "organ_name": ""},
+                "status_code": edxml.REFUSED,
+                "description": _(
+                    "Refused by the receiving hub: ${reason}", mapping={"reason": reason[:500]}
+                ).interpolate(),
+                "timestamp": datetime.now(edxml.VIETNAM).isoformat(timespec="seconds"),
+                "staff_info": {},
+            }
+            try:
+                self.client.send_edoc(code, [sender], edxml.build_status(status), "status")
+                sent.append(code)
+            except (AxisError, edxml.EdxmlError, ValueError) as exc:
+                log.warning("vxp: cannot tell %s its package was refused: %s", sender, exc)
+        return sent
+
+    def check_connection(self, env):
+        client = self._client()
+        try:
+            waiting = client.ping()
+        except AxisError as exc:
+            raise TransportError(exc.reason, permanent=not exc.transient) from exc
+        return _(
+            "The national axis at ${url} answers this hub (${system_id}): ${count} package(s) waiting.",
+            mapping={"url": self.config.url, "system_id": self.config.system_id, "count": waiting},
+        )
+
+
+def _codes(value):
+    """The axis's ``to`` of a row: a JSON list, a list, or one code."""
+    import json
+
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = [value]
+    if isinstance(value, str):
+        value = [value]
+    return [str(v) for v in value or () if v]
