@@ -404,3 +404,25 @@ def env_of_app(web):
     from lienthong.core.services.env import get_env
 
     return get_env(web.app.registry)
+
+
+def test_kill_9_of_the_receiving_hub_before_its_acknowledgement_loses_and_duplicates_nothing(centres):
+    sim, _url, a, b = centres
+    sim.hold("/updateStatus", "hub-b")  # hub B will have committed, and never acknowledge
+    _name, document_id = send_from_a(a, [B_DEPT], subject="Trước khi máy chủ B bị tắt đột ngột")
+    assert wait_until(lambda: sim.held.get(("/updateStatus", "hub-b"), 0) >= 1, 30), open(b.log).read()[
+        -3000:
+    ]
+    assert document_on(b, document_id) == {"sender": SNV, "deliveries": {B_DEPT: "01"}}
+    b.proc.kill()  # kill -9: between the commit and the acknowledgement
+    b.proc.wait(timeout=10)
+    sim.release("/updateStatus", "hub-b")
+    assert [i["state"] for i in sim.items("hub-b") if i["messageType"] == "edoc"] == ["pending"]
+    b.start()  # the axis offers the item again; the door knows it: acknowledged done, stored once
+    assert wait_until(
+        lambda: [i["state"] for i in sim.items("hub-b") if i["messageType"] == "edoc"] == ["done"], 30
+    ), open(b.log + ".again").read()[-3000:]
+    assert (
+        b.tx(lambda site: sum(1 for doc in site["documents"].values() if doc.document_id == document_id)) == 1
+    )
+    assert document_on(b, document_id) == {"sender": SNV, "deliveries": {B_DEPT: "01"}}

@@ -257,6 +257,8 @@ class AxisSimulator:
         self.seen = {}  # hash-header -> until (epoch)
         self.calls = []  # (path, system id, ErrorCode or "OK")
         self.is_down = False
+        self.holds = {}  # (path, system id) -> Event: such calls wait, then are dropped unapplied
+        self.held = {}  # (path, system id) -> how many calls are waiting or were dropped
 
     # centres and directory
 
@@ -478,6 +480,19 @@ class AxisSimulator:
                     item["state"], item["done_at"] = "pending", None
                     item["redeliveries"] += 1
 
+    def hold(self, path, system_id):
+        """From now on, calls of ``path`` by ``system_id`` hang until ``release``, then fail
+        unapplied (503): a centre stopped between its commit and its acknowledgement."""
+        with self.lock:
+            self.holds[(path, system_id)] = threading.Event()
+            self.held[(path, system_id)] = 0
+
+    def release(self, path, system_id):
+        with self.lock:
+            event = self.holds.pop((path, system_id), None)
+        if event is not None:
+            event.set()
+
     def down(self):
         with self.lock:
             self.is_down = True
@@ -496,6 +511,12 @@ class AxisSimulator:
             with self.lock:
                 if self.is_down:
                     raise Refusal("UNAVAILABLE", "the axis is down", http=503)
+                hold = self.holds.get((path, system_id))
+                if hold is not None:
+                    self.held[(path, system_id)] += 1
+            if hold is not None:
+                hold.wait(60)
+                raise Refusal("UNAVAILABLE", "the call was held and dropped", http=503)
             route = ROUTES.get(path)
             if route is None:
                 raise Refusal("NOT_FOUND", f"no such call {path}", http=404)
