@@ -437,15 +437,34 @@ class Worker:
             if not seconds or time.monotonic() < self.next_centre_poll.get(name, 0.0):
                 continue
             self.next_centre_poll[name] = time.monotonic() + float(seconds)
+            if not self._lease_centre(name):
+                continue  # another worker polls it now
             try:
                 found = list(adapter.poll_centre(self.env) or ())
+                for message in found:
+                    self.receive(adapter, message)
+                    handled += 1
             except Exception:
                 log.exception("transport: polling the centre %s failed", name)
-                continue
-            for message in found:
-                self.receive(adapter, message)
-                handled += 1
+            finally:
+                self._release_centre(name)
         return handled
+
+    def _lease_centre(self, name):
+        now = self.clock()
+        until = iso(now + timedelta(seconds=self.lease_seconds))
+        try:
+            return self.write(
+                lambda site: site["transport"].lease_centre(name, self.id, iso(now), until), attempts=1
+            )
+        except ConflictError:
+            return False  # another worker took it at this moment
+
+    def _release_centre(self, name):
+        try:
+            self.write(lambda site: site["transport"].release_centre(name, self.id))
+        except Exception:  # the lease runs out by itself
+            log.exception("transport: cannot release the lease on the centre %s", name)
 
     # -- chores ------------------------------------------------------------------------
     def housekeeping(self):

@@ -29,7 +29,10 @@ SECRET_A, SECRET_B = "axis-secret-of-hub-a-0123456789", "axis-secret-of-hub-b-01
 
 
 def axis_settings(url, system_id, secret, poll="0.2"):
+    """A hub's settings as a centre on the axis at ``url`` (a worker killed holds its lease
+    on the centre 5 s, not the default minute)."""
     return {
+        "lienthong.transport.lease_seconds": "5",
         "lienthong.vxp.url": url,
         "lienthong.vxp.system_id": system_id,
         "lienthong.vxp.secret": "axis",

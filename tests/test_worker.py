@@ -478,3 +478,55 @@ def test_a_bad_worker_setting_stops_start_up_with_the_setting_named(tmp_path, na
 
     with pytest.raises(ValueError, match=f"{name} = '{value}'"):
         make_app(base_settings(tmp_path, **{name: value}))
+
+
+class CentreAdapter(Adapter):
+    """A centre for the whole hub (as the national axis): it counts its polls and, while one
+    runs, lets a second worker try to poll it too."""
+
+    name = "test_centre"
+    centre_poll_seconds = 0.01
+
+    def __init__(self):
+        self.polls = []
+        self.during = None  # called inside the first poll
+
+    def deliver_batch(self, messages, env):
+        return [None for _m in messages]
+
+    def poll_centre(self, env):
+        self.polls.append(env is not None)
+        if self.during is not None:
+            during, self.during = self.during, None
+            during()
+        return []
+
+
+def test_two_workers_never_poll_one_centre_at_once_and_the_lease_is_released(demo_factory):
+    from lienthong.core import hookspecs
+
+    from .support.app import close_app
+    from .support.exchange import hub_with_plugins
+
+    adapter = CentreAdapter()
+
+    class Plugin:
+        @hookspecs.hookimpl
+        def lienthong_transports(self):
+            return [adapter]
+
+    hub = hub_with_plugins(demo_factory, Plugin())
+    first, second = worker(hub, "w1"), worker(hub, "w2")
+    try:
+        second_found = []
+        adapter.during = lambda: second_found.append(second.poll_centres())
+        assert first.poll_centres() == 0
+        assert adapter.polls == [True] and second_found == [0]  # w2 saw w1's lease and did not poll
+        second.next_centre_poll.clear()
+        second.poll_centres()  # the lease was released: w2 polls now
+        assert adapter.polls == [True, True]
+        assert hub.tx(lambda site: dict(site["transport"].centre_leases or {})) == {}
+    finally:
+        first.close()
+        second.close()
+        close_app(hub.app)

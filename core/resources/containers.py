@@ -21,7 +21,9 @@ class Transport(Folder):
     - ``dead``: message key → ``outbound.Message``, the dead letters;
     - ``edxml_pending``: unit code → OOTreeSet, deliveries a pulling product has not fetched;
     - ``edxml_statuses``: sender unit code → OOBTree, the status feed its product reads;
-    - ``digest_day``: ISO date of the last daily digest a worker claimed (None: never).
+    - ``digest_day``: ISO date of the last daily digest a worker claimed (None: never);
+    - ``centre_leases``: adapter name → (worker id, ISO time it runs out): which worker polls
+      a centre for the whole hub (the national axis), so two never take the same item.
 
     The services that own them: ``services/outbound.py``, ``services/edxml_pull.py`` and
     the worker's scheduled digest.
@@ -31,6 +33,7 @@ class Transport(Folder):
     __acl__ = [(Allow, f"role:{sec.SYSTEM_ADMIN}", ALL_PERMISSIONS), (Deny, Everyone, ALL_PERMISSIONS)]
     queues = dead = edxml_pending = edxml_statuses = None  # an object stored before generation 7
     digest_day = None
+    centre_leases = None  # made at the first lease
 
     def __init__(self):
         super().__init__()
@@ -38,6 +41,21 @@ class Transport(Folder):
         self.dead = OOBTree()
         self.edxml_pending = OOBTree()
         self.edxml_statuses = OOBTree()
+
+    def lease_centre(self, name, owner, now, until):
+        """Take (or renew) the lease on polling centre ``name`` for ``owner`` until ``until``
+        (ISO times); False when another owner holds a lease that has not run out."""
+        if self.centre_leases is None:
+            self.centre_leases = OOBTree()
+        holder, ends = self.centre_leases.get(name, (None, ""))
+        if holder not in (None, owner) and ends > now:
+            return False
+        self.centre_leases[name] = (owner, until)
+        return True
+
+    def release_centre(self, name, owner):
+        if self.centre_leases is not None and self.centre_leases.get(name, (None, ""))[0] == owner:
+            del self.centre_leases[name]
 
 
 class Board(Folder):
