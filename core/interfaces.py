@@ -103,6 +103,7 @@ class IAdapter(Interface):
     centre_poll_seconds = Attribute(
         "Seconds between ``poll_centre`` calls; None for an adapter that polls per unit"
     )
+    report_seconds = Attribute("Seconds between ``reports`` calls; None for an adapter that reports nothing")
 
     def configure(app_settings):
         """Take what the adapter needs from the application's settings; called once, before anything else."""
@@ -119,6 +120,9 @@ class IAdapter(Interface):
 
     def check_connection(env):
         """The operator's connection test: what the other side answered, or ``TransportError``."""
+
+    def reports(env):
+        """``TransportReport``s of what the other side was given (a centre that reports)."""
 
     def poll_centre(env):
         """The ``InboundMessage``s waiting for the whole hub (an adapter that is a network's centre)."""

@@ -94,6 +94,22 @@ class InboundMessage:
 
 
 @dataclass
+class TransportReport:
+    """What the other side says of a message it was given (the axis's sent list): the worker
+    puts it on the delivery's timeline and flags a lost one on ``/manage/transport``."""
+
+    reference: str  # the id the other side gave it (``Delivered.reference``)
+    recipient: str  # the unit code it was for
+    state: str  # one of REPORT_STATES
+    description: str = ""  # the other side's words
+
+
+#: what a ``TransportReport`` may say: on its way, received by the recipient's system, or
+#: failed / lost (the other side will not deliver it: flagged for the operator)
+REPORT_STATES = ("pending", "received", "failed", "lost")
+
+
+@dataclass
 class InboundResult:
     """What became of an ``InboundMessage``: the argument of its ``done``."""
 
@@ -112,6 +128,7 @@ class Adapter:
     settings: Sequence[Setting] = ()  # the unit's settings this adapter reads
     batch_size = 1  # how many queued messages of one destination ``deliver_batch`` may take at once
     centre_poll_seconds: float | None = None  # set by an adapter that polls for the whole hub
+    report_seconds: float | None = None  # set by a centre that reports on what it was given
 
     def configure(self, app_settings: Mapping[str, Any]) -> None:
         """Take what this adapter needs from the application's settings (the ini's ``[app:main]``).
@@ -162,6 +179,10 @@ class Adapter:
         (text, translatable), or raise ``TransportError`` saying why not. An adapter without
         a test of the whole connection keeps this default, and the page offers none."""
         return None
+
+    def reports(self, env: Any) -> Sequence[TransportReport]:
+        """What the other side says of the messages it was given (``report_seconds`` set)."""
+        return []
 
     def poll_centre(self, env: Any) -> Sequence[InboundMessage]:
         """Inbound messages waiting for the whole hub (``centre_poll_seconds`` set; default: none)."""

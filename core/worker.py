@@ -102,6 +102,7 @@ class Worker:
         self.conn = db.open(transaction_manager=self.tm)
         self.next_poll = 0.0
         self.next_centre_poll = {}  # adapter name -> monotonic time of its next poll_centre
+        self.next_report = {}  # adapter name -> monotonic time of its next reports
 
     def close(self):
         self.tm.abort()
@@ -444,11 +445,26 @@ class Worker:
                 for message in found:
                     self.receive(adapter, message)
                     handled += 1
+                self._reconcile(name, adapter)
             except Exception:
                 log.exception("transport: polling the centre %s failed", name)
             finally:
                 self._release_centre(name)
         return handled
+
+    def _reconcile(self, name, adapter):
+        """Every ``report_seconds``: what the other side says of what it was given, on the
+        deliveries' timelines (one transaction for the lot)."""
+        from .services import deliveries
+
+        seconds = getattr(adapter, "report_seconds", None)
+        if not seconds or time.monotonic() < self.next_report.get(name, 0.0):
+            return
+        self.next_report[name] = time.monotonic() + float(seconds)
+        reports = list(adapter.reports(self.env) or ())
+        if reports:
+            changed = self.write(lambda site: deliveries.transport_reported(site, self.env, name, reports))
+            log.info("transport: %s reported on %d message(s), %d changed", name, len(reports), changed)
 
     def _lease_centre(self, name):
         now = self.clock()

@@ -38,6 +38,7 @@ def axis_settings(url, system_id, secret, poll="0.2"):
         "lienthong.vxp.secret": "axis",
         "lienthong.vxp.secret.axis": secret,
         "lienthong.vxp.poll_seconds": poll,
+        "lienthong.vxp.reconcile_seconds": poll,
     }
 
 
@@ -147,7 +148,11 @@ def delivery_on(hub, document_id, code):
         if name is None:
             return None
         delivery = site["documents"][name].delivery_for(code)
-        return {"state": delivery.state, "reference": delivery.remote_reference}
+        return {
+            "state": delivery.state,
+            "reference": delivery.remote_reference,
+            "remote": delivery.remote_state,
+        }
 
     return hub.tx(find)
 
@@ -187,6 +192,8 @@ def test_a_document_crosses_the_axis_once_and_its_statuses_come_back(centres):
     sent = [item for item in sim.items("hub-b") if item["messageType"] == "edoc"]
     assert len(sent) == 1 and sent[0]["state"] == "done"
     assert on_a["reference"] == sim.sent_rows("hub-a")[0]["senderDocId"]  # the axis's DocId, kept
+    # the axis's sent list, read on a schedule: received by B's centre, on A's timeline
+    assert wait_until(lambda: delivery_on(a, document_id, B_DEPT)["remote"] == "received", 30)
 
     act(b, document_id, B_CLERK, "accept")
     assert wait_until(lambda: delivery_on(a, document_id, B_DEPT)["state"] == "03", 30), open(b.log).read()[
@@ -429,3 +436,69 @@ def test_kill_9_of_the_receiving_hub_before_its_acknowledgement_loses_and_duplic
         b.tx(lambda site: sum(1 for doc in site["documents"].values() if doc.document_id == document_id)) == 1
     )
     assert document_on(b, document_id) == {"sender": SNV, "deliveries": {B_DEPT: "01"}}
+
+
+def test_what_the_axis_reports_is_on_the_timeline_and_a_failure_is_flagged_for_the_operator(
+    axis, demo_factory
+):  # noqa: F811
+    import threading
+    import time
+
+    from lienthong.core.db import get_database
+    from lienthong.core.services import documents as ds
+    from lienthong.core.transports import InboundResult
+    from lienthong.core.worker import Worker
+
+    from .support.app import login, with_site
+    from .support.exchange import basic
+
+    sim, url = axis
+    web = demo_factory(**axis_settings(url, "hub-a", SECRET_A, poll="0.01"))
+    hub_b = adapter_for(url, "hub-b", SECRET_B)
+    with_site(web.app, add_axis_units([(B_DEPT, "Sở Nội vụ tỉnh Bình Phước")]))
+
+    def send(site):
+        env = env_of_app(web)
+        document = ds.compose(
+            site, env, actor("vanthu.snv"), site["directory"][SNV], basic(recipients=[B_DEPT])
+        )
+        ds.issue(site, env, actor("vanthu.snv"), document)
+        return document.id
+
+    name = with_site(web.app, send)
+
+    def run_worker():
+        worker = Worker(get_database(web.app.registry), web.app.registry, worker_id="w1")
+        try:
+            worker.run(threading.Event(), once=True)  # sends what is queued
+            time.sleep(0.05)  # past poll_seconds: the centre's next poll and sent list are due
+            worker.poll_centres()
+        finally:
+            worker.close()
+
+    def delivery(site):
+        d = site["documents"][name].delivery_for(B_DEPT)
+        return d.state, d.remote_state, [e.get("remote") for e in d.history if e.get("remote")]
+
+    run_worker()  # sends, then reads the sent list: pending
+    assert with_site(web.app, delivery) == ("01", "pending", ["pending"])
+    [item] = hub_b.poll_centre(None)
+    item.done(InboundResult(ok=False, reason="busy", permanent=False))  # B's centre: fail
+    run_worker()
+    assert with_site(web.app, delivery) == ("01", "failed", ["pending", "failed"])
+    login(web, "admin")
+    row = web.get("/manage/transport").html.select_one("#lost-table .lost-delivery")
+    assert B_DEPT in row.text
+    web.reset()
+    login(web, "vanthu.snv")
+    page = web.get(f"/documents/{name}")
+    reports = [r.text for r in page.html.select(".transport-report")]
+    assert any("Mã trên đường truyền" in r for r in reports)
+    assert any("hệ thống của nơi nhận chưa nhận được" in r for r in reports)
+    [again] = hub_b.poll_centre(None)
+    again.done(InboundResult(ok=True))
+    run_worker()
+    assert with_site(web.app, delivery) == ("01", "received", ["pending", "failed", "received"])
+    assert with_site(web.app, lambda site: len(site["transport"].lost or {})) == 0  # no longer flagged
+    run_worker()  # the same report again changes nothing
+    assert with_site(web.app, delivery)[2] == ["pending", "failed", "received"]

@@ -23,7 +23,8 @@ class Transport(Folder):
     - ``edxml_statuses``: sender unit code → OOBTree, the status feed its product reads;
     - ``digest_day``: ISO date of the last daily digest a worker claimed (None: never);
     - ``centre_leases``: adapter name → (worker id, ISO time it runs out): which worker polls
-      a centre for the whole hub (the national axis), so two never take the same item.
+      a centre for the whole hub (the national axis), so two never take the same item;
+    - ``lost``: the deliveries the other side reported failed or lost (``deliveries.transport_reported``).
 
     The services that own them: ``services/outbound.py``, ``services/edxml_pull.py`` and
     the worker's scheduled digest.
@@ -34,6 +35,7 @@ class Transport(Folder):
     queues = dead = edxml_pending = edxml_statuses = None  # an object stored before generation 7
     digest_day = None
     centre_leases = None  # made at the first lease
+    lost = None  # "document name/delivery key" -> {document, recipient, via, state, description, time}
 
     def __init__(self):
         super().__init__()
@@ -53,9 +55,30 @@ class Transport(Folder):
         self.centre_leases[name] = (owner, until)
         return True
 
+    def flag_lost(self, delivery, via, state, description, when):
+        """A delivery the other side says it failed or lost: listed for the operator."""
+        if self.lost is None:
+            self.lost = OOBTree()
+        self.lost[_lost_key(delivery)] = {
+            "document": delivery.document.id,
+            "recipient": delivery.recipient_code,
+            "via": via,
+            "state": state,
+            "description": description,
+            "time": when,
+        }
+
+    def unflag_lost(self, delivery):
+        if self.lost is not None and _lost_key(delivery) in self.lost:
+            del self.lost[_lost_key(delivery)]
+
     def release_centre(self, name, owner):
         if self.centre_leases is not None and self.centre_leases.get(name, (None, ""))[0] == owner:
             del self.centre_leases[name]
+
+
+def _lost_key(delivery):
+    return f"{delivery.document.id}/{delivery.key}"
 
 
 class Board(Folder):

@@ -12,6 +12,7 @@ sender and to each recipient, and each of them sees it through its own roles onl
 Nobody else — the system administrator and the auditor included — reads it.
 """
 
+from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from persistent.list import PersistentList
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
@@ -50,6 +51,17 @@ class Documents(Folder):
 
     by_document_id = None  # DocumentId -> the name of the first document carrying it
     by_identifier = None  # DocumentId -> tuple of the names of every document carrying it
+    by_reference = None  # the id a transport gave a delivery (the axis's DocId) -> document name
+
+    def named_by_reference(self, reference):
+        """The document whose delivery the transport knows as ``reference``, or None."""
+        name = self.by_reference.get(reference) if self.by_reference is not None and reference else None
+        return self.get(name) if name else None
+
+    def index_reference(self, reference, document):
+        if self.by_reference is None:
+            self.by_reference = OOBTree()
+        self.by_reference[reference] = document.id
 
     def name_for(self, document_id):
         index = self.by_document_id
@@ -63,7 +75,6 @@ class Documents(Folder):
         return [d for d in found if sender_code is None or d.sender_code == sender_code]
 
     def add_document(self, document):
-        from BTrees.OOBTree import OOBTree
 
         if self.by_document_id is None:
             self.by_document_id = OOBTree()
@@ -227,6 +238,7 @@ class Delivery(Persistent):
     revoked_reason = ""
     superseded_by = None  # the id of the document that replaces it for this recipient
     remote_reference = ""  # the id its transport gave it on the other side (the national axis's DocId)
+    remote_state = ""  # what that side last reported of it (``transports.TransportReport.state``)
 
     def __init__(self, recipient_code=None, recipient_login=None, transport=""):
         self.recipient_code = recipient_code

@@ -52,6 +52,7 @@ def arrive(site, env, delivery, when=None, reference=""):
     when = when or env.now()
     if reference:
         delivery.remote_reference = reference
+        site["documents"].index_reference(reference, delivery.document)
     delivery.arrived_at = iso(when)
     document = delivery.document
     due = document.meta.get("due_date")
@@ -191,3 +192,35 @@ def overdue(delivery, today_iso):
 def timeline(document):
     """Per recipient: its delivery, state and history, for the sender's view."""
     return [(key, document.deliveries[key]) for key in document.deliveries.keys()]
+
+
+# -- what a transport reports -------------------------------------------------------------
+def transport_reported(site, env, via, reports):
+    """``reports`` (``transports.TransportReport``) of the adapter ``via`` on the timelines of
+    the deliveries they are about; a failed or lost one is flagged for the operator, and the
+    flag goes when the recipient's system received it after all. Returns how many changed."""
+    from ..transports import REPORT_STATES
+
+    changed = 0
+    transport = site["transport"]
+    for report in reports:
+        document = site["documents"].named_by_reference(report.reference)
+        delivery = document.delivery_for(report.recipient) if document is not None else None
+        if delivery is None or report.state not in REPORT_STATES or delivery.remote_state == report.state:
+            continue
+        delivery.remote_state = report.state
+        _history(
+            delivery,
+            delivery.state,
+            env,
+            audit.Actor.system(via),
+            transport=via,
+            remote=report.state,
+            remote_note=(report.description or "")[:300],
+        )
+        if report.state in ("failed", "lost"):
+            transport.flag_lost(delivery, via, report.state, (report.description or "")[:300], iso(env.now()))
+        else:
+            transport.unflag_lost(delivery)
+        changed += 1
+    return changed

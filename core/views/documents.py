@@ -54,9 +54,34 @@ def timeline_rows(request, site, delivery):
                 "assignees": ", ".join(person_name(site, a) for a in entry.get("assignees") or ()),
                 "deadline": day(entry.get("deadline")),
                 "register": entry.get("register", ""),
+                "report": _transport_words(request, entry),
             }
         )
     return rows
+
+
+#: what a transport said of a delivery (``transports.REPORT_STATES``), for its timeline
+REPORT_TITLES = {
+    "pending": _("on its way to the recipient's system"),
+    "received": _("received by the recipient's system"),
+    "failed": _("the recipient's system failed to take it; offered again"),
+    "lost": _("will not be delivered by the transport"),
+}
+
+
+def _transport_words(request, entry):
+    """The line a transport's entry adds: the id it gave the delivery, or what it reported."""
+    if entry.get("remote") in REPORT_TITLES:
+        text = translate(
+            request,
+            _("Transport ${via}: ${state}"),
+            via=entry.get("transport", ""),
+            state=translate(request, REPORT_TITLES[entry["remote"]]),
+        )
+        return f"{text} ({entry['remote_note']})" if entry.get("remote_note") else text
+    if entry.get("reference"):
+        return translate(request, _("Id on the transport: ${reference}"), reference=entry["reference"])
+    return ""
 
 
 def _actor_name(site, login):

@@ -20,6 +20,7 @@ from .base import local_time, page, refused
 
 DEAD_SHOWN = 500
 REFUSALS_SHOWN = 50
+LOST_SHOWN = 200
 
 
 def _age(request, iso, now):
@@ -96,9 +97,27 @@ def transport_page(request):
         }
         for e in inbound.recent_refusals(site, REFUSALS_SHOWN)
     ]
+    lost = []
+    for flag in list((site["transport"].lost or {}).values())[:LOST_SHOWN]:
+        document = site["documents"].get(flag["document"])
+        name, _adapter = _unit(site, flag["recipient"])
+        lost.append(
+            {
+                "time": local_time(request, flag["time"]),
+                "document": flag["document"],
+                "title": (document.notation + " " if document is not None and document.notation else "")
+                + (document.title if document is not None else flag["document"]),
+                "code": flag["recipient"],
+                "name": name,
+                "via": flag["via"],
+                "state": flag["state"],
+                "description": flag["description"],
+            }
+        )
     return page(
         request,
         translate(request, _("Transport queue")),
+        lost=lost,
         queues=queues,
         dead=dead,
         dead_total=len(letters),

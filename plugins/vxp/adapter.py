@@ -18,13 +18,22 @@ from datetime import datetime
 
 from lienthong.core import edxml
 from lienthong.core.i18n import _
-from lienthong.core.transports import Adapter, Delivered, InboundMessage, PermanentError, TransportError
+from lienthong.core.transports import (
+    Adapter,
+    Delivered,
+    InboundMessage,
+    PermanentError,
+    TransportError,
+    TransportReport,
+)
 
 from . import config as axis_config
 from .client import AxisClient, AxisError
 
 log = logging.getLogger(__name__)
 KINDS = (("edoc", "document"), ("status", "status"))
+#: the axis's receiveStatus of a sent package -> what the hub's timeline says
+RECEIVE_STATES = {"done": "received", "pending": "pending", "processing": "pending", "fail": "failed"}
 ROUND = 100  # items of each kind fetched in one poll
 
 
@@ -48,6 +57,37 @@ class VxpAdapter(Adapter):
     @property
     def centre_poll_seconds(self):
         return self.config.poll_seconds if self.config is not None else None
+
+    @property
+    def report_seconds(self):
+        return self.config.reconcile_seconds if self.config is not None else None
+
+    def reports(self, env):
+        """``getSentEdocList``: what the axis did with each package this hub sent, per recipient.
+
+        A recipient the axis does not serve (``not_found``) or a package it could not send is
+        lost; the receiving centre's ``fail`` is failed (the axis offers it again)."""
+        if self.client is None:
+            return []
+        try:
+            rows = self.client.sent()
+        except AxisError as exc:
+            log.warning("vxp: cannot read what the axis did with what we sent: %s", exc.reason)
+            return []
+        found = []
+        for row in rows:
+            reference, code = str(row.get("senderDocId") or ""), str(row.get("toCode") or "")
+            if not reference or not code:
+                continue
+            receive = str(row.get("receiveStatus") or "")
+            if row.get("sendStatus") == "fail" or receive == "not_found":
+                state = "lost"
+                words = row.get("sendStatusDesc") or row.get("receiveStatusDesc") or receive
+            else:
+                state = RECEIVE_STATES.get(receive, "pending")
+                words = row.get("receiveStatusDesc") or ""
+            found.append(TransportReport(reference, code, state, str(words or "")[:300]))
+        return found
 
     def _client(self):
         if self.client is None:

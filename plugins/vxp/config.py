@@ -7,6 +7,7 @@
     lienthong.vxp.secret = axis                            # the secret's NAME, looked up below
     lienthong.vxp.verify = true                            # TLS: true, false or a CA bundle path
     lienthong.vxp.poll_seconds = 30                        # how often the worker asks the axis
+    lienthong.vxp.reconcile_seconds = 300                  # how often it reads getSentEdocList
     lienthong.vxp.timeout = 60
 
 The secret itself is never in the database and need not be in the ini: it is looked up
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 PREFIX = "lienthong.vxp."
 DEFAULT_POLL = 30.0
+DEFAULT_RECONCILE = 300.0
 DEFAULT_TIMEOUT = 60.0
 MIN_SECRET = 16  # characters: the axis's secrets are shorter than ours (peer_hub asks 32)
 
@@ -35,6 +37,7 @@ class AxisConfig:
     secret: bytes = field(repr=False)
     verify: bool | str = True
     poll_seconds: float = DEFAULT_POLL
+    reconcile_seconds: float = DEFAULT_RECONCILE
     timeout: float = DEFAULT_TIMEOUT
 
 
@@ -97,5 +100,6 @@ def load(settings):
         secret=value.encode("utf-8"),
         verify=_verify(settings.get(PREFIX + "verify")),
         poll_seconds=_number(settings, "poll_seconds", DEFAULT_POLL),
+        reconcile_seconds=_number(settings, "reconcile_seconds", DEFAULT_RECONCILE),
         timeout=_number(settings, "timeout", DEFAULT_TIMEOUT),
     )
