@@ -495,6 +495,7 @@ def test_what_the_axis_reports_is_on_the_timeline_and_a_failure_is_flagged_for_t
     reports = [r.text for r in page.html.select(".transport-report")]
     assert any("Mã trên đường truyền" in r for r in reports)
     assert any("hệ thống của nơi nhận chưa nhận được" in r for r in reports)
+    assert any(r.startswith("Đường truyền Trục liên thông văn bản quốc gia (VXP):") for r in reports)
     [again] = hub_b.poll_centre(None)
     again.done(InboundResult(ok=True))
     run_worker()

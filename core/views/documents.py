@@ -19,6 +19,7 @@ from .. import permissions as sec
 from ..downloads import content_disposition
 from ..errors import NotFound, ServiceError
 from ..i18n import _, translate
+from ..plugins import transport_adapters
 from ..resources import documents as docs
 from ..resources.documents import Attachment, Delivery, Document
 from ..services import attachments, deliveries, documents as ds, workflow
@@ -69,13 +70,23 @@ REPORT_TITLES = {
 }
 
 
+def _transport_title(request, name):
+    """An adapter's title in the viewer's language (the adapters gathered once per request)."""
+    titles = request.environ.get("lienthong.transport_titles")
+    if titles is None:
+        titles = request.environ["lienthong.transport_titles"] = {
+            n: a.title or n for n, a in transport_adapters(request.registry).items()
+        }
+    return translate(request, titles.get(name, name))
+
+
 def _transport_words(request, entry):
     """The line a transport's entry adds: the id it gave the delivery, or what it reported."""
     if entry.get("remote") in REPORT_TITLES:
         text = translate(
             request,
             _("Transport ${via}: ${state}"),
-            via=entry.get("transport", ""),
+            via=_transport_title(request, entry.get("transport", "")),
             state=translate(request, REPORT_TITLES[entry["remote"]]),
         )
         return f"{text} ({entry['remote_note']})" if entry.get("remote_note") else text
