@@ -503,3 +503,51 @@ def test_what_the_axis_reports_is_on_the_timeline_and_a_failure_is_flagged_for_t
     assert with_site(web.app, lambda site: len(site["transport"].lost or {})) == 0  # no longer flagged
     run_worker()  # the same report again changes nothing
     assert with_site(web.app, delivery)[2] == ["pending", "failed", "received"]
+
+
+def test_a_package_for_several_axis_recipients_goes_up_once(axis, demo_factory):  # noqa: F811
+    import threading
+
+    from lienthong.core.db import get_database
+    from lienthong.core.services import documents as ds
+    from lienthong.core.worker import Worker
+
+    from .support.app import with_site
+    from .support.exchange import basic
+    from .support.peers import B_OTHER
+
+    sim, url = axis
+    sim.serve_codes("hub-b", [B_OTHER])
+    web = demo_factory(**axis_settings(url, "hub-a", SECRET_A))
+    with_site(
+        web.app,
+        add_axis_units([(B_DEPT, "Sở Nội vụ tỉnh Bình Phước"), (B_OTHER, "Sở Tư pháp tỉnh Bình Phước")]),
+    )
+
+    def send(site):
+        env = env_of_app(web)
+        recipients = [B_DEPT, B_OTHER, "000.00.12.H49"]  # two through the axis, one on this hub
+        document = ds.compose(
+            site, env, actor("vanthu.snv"), site["directory"][SNV], basic(recipients=recipients)
+        )
+        ds.issue(site, env, actor("vanthu.snv"), document)
+        return document.id
+
+    name = with_site(web.app, send)
+    worker = Worker(get_database(web.app.registry), web.app.registry, worker_id="w1")
+    try:
+        worker.run(threading.Event(), once=True)
+    finally:
+        worker.close()
+    sends = [c for c in sim.calls if c[0] == "/sendEdoc" and c[1] == "hub-a"]
+    assert sends == [("/sendEdoc", "hub-a", "OK")]  # one package, both axis recipients
+    [item] = [i for i in sim.items("hub-b") if i["messageType"] == "edoc"]
+    assert sorted(item["to"]) == sorted([B_DEPT, B_OTHER])  # never the unit this hub serves itself
+    found = with_site(
+        web.app,
+        lambda site: {
+            c: (d.state, d.remote_reference) for c, d in site["documents"][name].deliveries.items()
+        },
+    )
+    assert found[B_DEPT] == found[B_OTHER] == ("01", item["senderDocId"])
+    assert found["000.00.12.H49"][0] == "01" and not found["000.00.12.H49"][1]

@@ -199,9 +199,20 @@ def status_changed(site, delivery, side="recipient"):
 
 # -- subscribers (core/exchange.py): what a send or a status change queues, in its transaction ---------
 def on_delivery_queued(event):
-    """``DeliveryQueued``: the document goes to the recipient unit's adapter."""
-    delivery = event.delivery
-    enqueue(event.site, delivery.transport, "document", delivery.document.id, delivery.recipient_code)
+    """``DeliveryQueued``: the document goes to the recipient unit's adapter.
+
+    The message names the ``group``: every recipient of the document reached through the
+    same adapter, so that an adapter that can carry one package to many (the national axis)
+    sends it once and answers the group's other messages from that send."""
+    delivery, site = event.delivery, event.site
+    directory = site["directory"]
+    group = [
+        code
+        for code in delivery.document.recipients
+        if code in directory and directory[code].adapter == delivery.transport
+    ]
+    extra = {"group": group} if len(group) > 1 else None
+    enqueue(site, delivery.transport, "document", delivery.document.id, delivery.recipient_code, extra=extra)
 
 
 def on_delivery_arrived(event):

@@ -1,8 +1,9 @@
 """The adapter ``vxp``: units reached through the national document axis.
 
-Outbound, the worker hands one destination's messages in queue order; each leaves as one
-signed ``sendEdoc`` (``messagetype`` edoc or status) and the axis's DocId is kept on the
-delivery. A busy or silent axis is a retry; a FAIL (an agency it does not know, a hash it
+Outbound, the worker hands one destination's messages in queue order; a package leaves
+as one signed ``sendEdoc`` to all its axis recipients (``messagetype`` edoc; a status
+message to its one recipient, ``messagetype`` status) and the axis's DocId is kept on
+each delivery. A busy or silent axis is a retry; a FAIL (an agency it does not know, a hash it
 refuses) is a dead letter with the axis's reason.
 
 Inbound, the adapter is a centre for the whole hub: the worker calls ``poll_centre`` every
@@ -13,7 +14,10 @@ and its sender gets a refusal status (02) with the reason, from each of our unit
 for; only a refusal that may pass later (the hub busy or down) is ``fail``, offered again.
 """
 
+import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from datetime import datetime
 
 from lienthong.core import edxml
@@ -35,6 +39,7 @@ KINDS = (("edoc", "document"), ("status", "status"))
 #: the axis's receiveStatus of a sent package -> what the hub's timeline says
 RECEIVE_STATES = {"done": "received", "pending": "pending", "processing": "pending", "fail": "failed"}
 ROUND = 100  # items of each kind fetched in one poll
+SENT_KEPT = 1000  # group sends remembered, so the group's other messages are not sent again
 
 
 class VxpAdapter(Adapter):
@@ -46,6 +51,8 @@ class VxpAdapter(Adapter):
         self.config = None  # this hub's AxisConfig, None when it is not on the axis
         self.problem = ""
         self.client = None
+        self.sent = OrderedDict()  # (DocumentId, payload digest, group) -> the axis's DocId
+        self.lock = threading.Lock()
 
     def configure(self, app_settings):
         try:
@@ -97,12 +104,28 @@ class VxpAdapter(Adapter):
         return self.client
 
     def deliver(self, message, env):
+        """One ``sendEdoc`` per package with all its axis recipients: the first message of a
+        document's ``group`` sends it to the whole group; the group's other messages are
+        answered from that send (a worker that restarted sends again: receivers deduplicate)."""
         client = self._client()
         messagetype = "edoc" if message.kind == "document" else "status"
+        group = [message.recipient]
+        if message.kind == "document":
+            group = list(dict.fromkeys([*(message.extra.get("group") or ()), message.recipient]))
+        key = (message.document_id, hashlib.sha256(message.payload).hexdigest(), tuple(sorted(group)))
+        with self.lock:
+            sent = self.sent.get(key)
+        if sent is not None:
+            return Delivered(reference=sent)
         try:
-            doc_id = client.send_edoc(message.sender, [message.recipient], message.payload, messagetype)
+            doc_id = client.send_edoc(message.sender, group, message.payload, messagetype)
         except AxisError as exc:
             raise TransportError(exc.reason, permanent=not exc.transient) from exc
+        if len(group) > 1:
+            with self.lock:
+                self.sent[key] = doc_id
+                while len(self.sent) > SENT_KEPT:
+                    self.sent.popitem(last=False)
         return Delivered(reference=doc_id)
 
     def poll_centre(self, env):
