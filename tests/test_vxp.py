@@ -404,6 +404,14 @@ def test_the_operator_tests_the_axis_connection_and_sees_refusals(axis, demo_fac
     with_site(web.app, refuse)
     row = web.get("/manage/transport").html.select_one("#refusal-table .refusal")
     assert SNV in row.text and "vxp" in row.text
+    english = with_site(
+        web.app,
+        lambda site: [
+            e["details"]["reason"] for e in site["audit"].iter_entries() if e["action"] == "edxml.refuse"
+        ],
+    )[-1]
+    shown = row.select("td")[-1].text
+    assert shown and shown != english  # the reason in the operator's language, not the log's English
     web.reset()
     login(web, "vanthu.snv")
     web.get("/manage/transport", status=403)

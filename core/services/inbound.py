@@ -27,6 +27,8 @@ import io
 import json
 from dataclasses import dataclass, field
 
+from pyramid.i18n import TranslationString
+
 from .. import edxml
 from ..errors import Conflict, Forbidden, NotFound, ServiceError, TooLarge
 from ..i18n import _
@@ -56,6 +58,14 @@ def _refused(site, env, actor, unit_code, via, exc, kind, document_id=""):
     """Put ``exc`` on the record as ``edxml.refuse`` (own transaction) and mark it recorded."""
     db = _database(site, env)
     details = {"via": via, "kind": kind, "reason": exc.text(), "status": exc.status}
+    if isinstance(exc.message, TranslationString):  # so the operator's page reads it in Vietnamese
+        details["msgid"] = str(exc.message)
+        details["mapping"] = {
+            k: exc.message.mapping[k].interpolate()
+            if isinstance(exc.message.mapping[k], TranslationString)
+            else str(exc.message.mapping[k])
+            for k in (exc.message.mapping or {})
+        }
     if exc.field:
         details["field"] = exc.field
     if document_id:

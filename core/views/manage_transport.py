@@ -6,6 +6,7 @@ are POST forms with the CSRF token, each audited (``transport.retry``/``.discard
 """
 
 from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.i18n import TranslationString
 from pyramid.view import view_config
 
 from .. import permissions as sec
@@ -93,7 +94,7 @@ def transport_page(request):
             "unit": e["target"].rsplit("/", 1)[-1],
             "via": e["details"].get("via") or e["details"].get("adapter") or "",
             "document_id": e["details"].get("document_id", ""),
-            "reason": e["details"].get("reason", ""),
+            "reason": _reason(request, e["details"]),
         }
         for e in inbound.recent_refusals(site, REFUSALS_SHOWN)
     ]
@@ -128,6 +129,16 @@ def transport_page(request):
             for name, a in sorted(_testable(request).items())
         ],
     )
+
+
+def _reason(request, details):
+    """A refusal's reason in the viewer's language when its message was kept, else as recorded."""
+    if details.get("msgid"):
+        message = TranslationString(
+            details["msgid"], domain="lienthong", mapping=details.get("mapping") or None
+        )
+        return request.localizer.translate(message)
+    return details.get("reason", "")
 
 
 def _testable(request):
