@@ -1,9 +1,12 @@
 """Prometheus metrics for /metrics, one registry per application."""
 
+import threading
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+
+from .app_objects import app_objects
 
 
 class AppMetrics:
@@ -47,3 +50,31 @@ class _DatabaseCollector:
         objects = GaugeMetricFamily("lienthong_zodb_objects", "Objects in the object database")
         objects.add_metric([], float(len(db.storage)))
         yield objects
+
+
+_metrics_lock = threading.Lock()
+
+
+def transport_counters(registry):
+    """The transport worker's Prometheus counters on the application's /metrics registry
+    (made once per application; None without /metrics)."""
+    with _metrics_lock:
+        objects = app_objects(registry)
+        found = objects.transport_metrics
+        if found is not None:
+            return found
+        app_metrics = objects.metrics
+        if app_metrics is None:
+            return None
+        from prometheus_client import Counter
+
+        found = {
+            name: Counter(f"lienthong_transport_{name}", text, ["adapter"], registry=app_metrics.registry)
+            for name, text in (
+                ("delivered", "Messages delivered by an adapter"),
+                ("failed", "Failed delivery attempts"),
+                ("dead", "Messages moved to the dead letters"),
+            )
+        }
+        objects.transport_metrics = found
+        return found

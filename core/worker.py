@@ -32,10 +32,10 @@ from datetime import timedelta
 import transaction
 from ZODB.POSException import ConflictError
 
-from .app_objects import app_objects
 from .clock import iso
 from .db import run_in_site
 from .errors import ServiceError
+from .metrics import transport_counters
 from .plugins import adapters_of
 from .transports import Adapter, Delivered, InboundResult, OutboundMessage, TransportError
 from .worker_settings import setting
@@ -45,33 +45,6 @@ log = logging.getLogger(__name__)
 
 def default_id():
     return f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident() % 100000}"
-
-
-_metrics_lock = threading.Lock()
-
-
-def metrics(registry):
-    """Prometheus counters on the application's /metrics registry (once per application)."""
-    with _metrics_lock:
-        objects = app_objects(registry)
-        found = objects.transport_metrics
-        if found is not None:
-            return found
-        app_metrics = objects.metrics
-        if app_metrics is None:
-            return None
-        from prometheus_client import Counter
-
-        found = {
-            name: Counter(f"lienthong_transport_{name}", text, ["adapter"], registry=app_metrics.registry)
-            for name, text in (
-                ("delivered", "Messages delivered by an adapter"),
-                ("failed", "Failed delivery attempts"),
-                ("dead", "Messages moved to the dead letters"),
-            )
-        }
-        objects.transport_metrics = found
-        return found
 
 
 class Worker:
@@ -97,7 +70,7 @@ class Worker:
         self.clock = clock or self.env.now
         self.random = random.Random()
         self.adapters = adapters_of(self.env.plugins)
-        self.metrics = metrics(registry)
+        self.metrics = transport_counters(registry)
         self.tm = transaction.TransactionManager()
         self.conn = db.open(transaction_manager=self.tm)
         self.next_poll = 0.0
