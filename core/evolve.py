@@ -160,6 +160,20 @@ def step_8_documents_by_identifier(site):
         documents.index_identifier(document)
 
 
+def step_9_directory_index_and_plugin_state(site):
+    """Generation 9: the directory's search index (every unit indexed); the site's plugin state."""
+    from BTrees.OOBTree import OOBTree
+
+    if getattr(site, "plugin_state", None) is None:
+        site.plugin_state = OOBTree()
+    site["directory"].build_index()
+
+
+def step_10_system_credentials(site):
+    """Generation 10: /credentials (the system credentials of units' products, ``/vxp/``)."""
+    site.ensure_containers()
+
+
 #: ordered steps; the position + 1 is the generation each one produces
 STEPS = [
     step_1_top_level_containers,
@@ -170,6 +184,8 @@ STEPS = [
     step_6_trust_and_transport_queues,
     step_7_declared_container_attributes,
     step_8_documents_by_identifier,
+    step_9_directory_index_and_plugin_state,
+    step_10_system_credentials,
 ]
 
 

@@ -41,6 +41,10 @@ class IOrganization(IFolder):
     name = Attribute("Full name")
 
 
+class ISystemCredentials(IFolder):
+    """/credentials: the system credentials (id and encrypted shared secret) of units' products."""
+
+
 class IUser(Interface):
     """A person who logs in."""
 

@@ -287,6 +287,10 @@ MATRIX = {
     ("manage_unit_token_revoke", "POST"): case(
         ["/manage/units/{unit}/tokens/{token}/revoke"], UNITS, unit_managers
     ),
+    ("manage_unit_credentials", "POST"): case(["/manage/units/{unit}/credentials"], UNITS, unit_managers),
+    ("manage_unit_credential_revoke", "POST"): case(
+        ["/manage/units/{unit}/credentials/{credential}/revoke"], UNITS, unit_managers
+    ),
     # digital signatures: the operator's trust roots; a unit's key and roots
     ("manage_signing", "GET"): case(["/manage/signing"], rule=system_admin),
     ("manage_signing", "POST"): case(["/manage/signing"], rule=system_admin),
@@ -302,6 +306,7 @@ MATRIX = {
     ("manage_transport", "GET"): case(["/manage/transport"], rule=system_admin),
     ("manage_transport_retry", "POST"): case(["/manage/transport/retry"], rule=system_admin),
     ("manage_transport_discard", "POST"): case(["/manage/transport/discard"], rule=system_admin),
+    ("manage_transport_check", "POST"): case(["/manage/transport/check"], rule=system_admin),
     # inspecting an edXML package (stores nothing)
     ("manage_edxml", "GET"): case(["/manage/edxml"], rule=system_admin),
     ("manage_edxml", "POST"): case(["/manage/edxml"], rule=system_admin),
@@ -389,6 +394,24 @@ MATRIX = {
     ("peer.directory", "GET"): case(["/peer/v1/directory"], rule=nobody),
     ("peer.packages", "POST"): case(["/peer/v1/packages"], rule=nobody),
     ("peer.statuses", "POST"): case(["/peer/v1/statuses"], rule=nobody),
+    # the axis's API offered to the units (plugin vxp): calls signed with a unit's system
+    # credential only, never a person's session or an API token
+    **{
+        (f"vxp.{name}", method): case([f"/vxp/{name}"], rule=nobody)
+        for name, method in (
+            ("sendEdoc", "POST"),
+            ("getReceivedEdocList", "POST"),
+            ("getEdoc", "POST"),
+            ("downloadEdoc", "GET"),
+            ("updateStatus", "POST"),
+            ("getSentEdocList", "POST"),
+            ("countReceiveEdoc", "GET"),
+            ("countReceiveStatus", "GET"),
+            ("getAgenciesList", "POST"),
+        )
+    },
+    ("vxp.unknown", "GET"): case(["/vxp/registerAgency"], rule=nobody),
+    ("vxp.unknown", "POST"): case(["/vxp/deleteAgency"], rule=nobody),
 }
 
 
@@ -553,8 +576,23 @@ def _fresh_register(site_state, target):
 
 
 #: placeholders that need an object made for each request (a write may consume it)
+def _fresh_credential(site_state, target):
+    from lienthong.core.services import credentials
+    from lienthong.core.services.env import get_env
+
+    def make(site):
+        env = get_env(site_state["app"].registry)
+        credential, _secret = credentials.create(
+            site, env, audit.Actor.system("matrix"), target.unit or OWN, "matrix"
+        )
+        return credential.system_id
+
+    return with_site(site_state["app"], make)
+
+
 FRESH = {
     "token": _fresh_token,
+    "credential": _fresh_credential,
     "delegation": _fresh_delegation,
     "incident": _fresh_incident,
     "incoming": _fresh_incoming,
@@ -636,6 +674,18 @@ def judge(web, actor, method, url, api, allowed, res):
         entry = last_entry(web.app)
         if res.status_int != 401 or entry["action"] != "peer.refuse":
             return [f"{where} (a peer route must answer 401 and record peer.refuse, got {entry['action']})"]
+        return []
+    if url.startswith("/vxp/"):
+        # the axis's API (plugin vxp): only a call signed with a system credential passes; a
+        # login or a token of this hub is no signature: a FAIL in the axis's shape, on the record
+        entry = last_entry(web.app)
+        body = res.json if res.content_type == "application/json" else {}
+        if (
+            res.status_int not in (200, 404)
+            or body.get("status") != "FAIL"
+            or entry["action"] != "vxp.refuse"
+        ):
+            return [f"{where} (a /vxp/ call must answer FAIL and record vxp.refuse, got {entry['action']})"]
         return []
     if allowed:
         if res.status_int in (401, 403) or "/login?came_from" in (res.location or ""):

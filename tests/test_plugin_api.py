@@ -39,8 +39,40 @@ PUBLIC = {
     # the services a plugin may call, the same the core's views and commands call
     "lienthong.core.resources.directory": {"ACTIVE", "OFFICIAL", "NOT_CONNECTED"},
     "lienthong.core.services.audit": {"Actor", "record"},
-    "lienthong.core.services.directory": {"add_unit", "update_unit", "set_connection_state"},
-    "lienthong.core.services.inbound": {"receive_package", "receive_status"},
+    "lienthong.core.services.directory": {
+        "add_unit",
+        "update_unit",
+        "set_connection_state",
+        "find",
+        "search",
+    },
+    "lienthong.core.services.directory_external": {"import_external_units", "ExternalImport"},
+    "lienthong.core.services.inbound": {
+        "receive_package",
+        "receive_status",
+        "receive",
+        "apply_status_message",
+    },
+    "lienthong.core.services.credentials": {
+        "find",
+        "secret_of",
+        "touch",
+        "of_unit",
+        "actor_for",
+        "CredentialUnreadable",
+    },
+    "lienthong.core.services.edxml_pull": {
+        "SEPARATOR",
+        "pending",
+        "pending_count",
+        "acknowledge",
+        "status_entry",
+        "status_message",
+        "unacknowledged_statuses",
+        "acknowledge_status",
+    },
+    "lienthong.core.services.edxml_io": {"export_document"},
+    "lienthong.core.services.mailboxes": {"listing", "box_key", "OUTBOX", "MAX_PAGE_SIZE"},
     "lienthong.core.services.outbound": {"queues", "dead_letters"},
 }
 

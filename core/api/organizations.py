@@ -6,7 +6,7 @@ from ..i18n import _
 from ..plugins import transport_adapters
 from ..resources import directory as d
 from ..services import directory
-from .common import NULLABLE_STRING, PAGING, page_of
+from .common import NULLABLE_STRING, PAGING
 from .json import BadRequest, respond
 from .openapi import Operation, Param, add_api_route, add_schema, refuse
 
@@ -166,15 +166,23 @@ def _location(request, unit):
 
 def list_units(request, body, query):
     site = request.site
-    found = directory.search(
+    limit, offset = query.get("limit", 50), query.get("offset", 0)
+    total, units = directory.find(
         site,
         query.get("q", ""),
         kind=query.get("kind"),
         state=query.get("state"),
         include_inactive=query.get("include_inactive", False),
         parent=query.get("parent"),
-    )
-    return page_of([directory.as_dict(u, public=True) for u in found], query)
+        offset=offset,
+        limit=limit,
+    )  # only the page's units are loaded and shown
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "items": [directory.as_dict(u, public=True) for u in units],
+    }
 
 
 def create_unit(request, body, query):

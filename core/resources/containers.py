@@ -6,12 +6,22 @@ step that adds it has run): no module attaches attributes to another's persisten
 """
 
 from BTrees.OOBTree import OOBTree, OOTreeSet
+from persistent import Persistent
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 
 from .. import permissions as sec
 from .documents import Documents  # noqa: F401  (older databases name it here)
 from .folder import Folder
 from .incidents import Incidents  # noqa: F401  (older databases name it here)
+
+
+class StatusAcks(Persistent):
+    """What one unit's product acknowledged of its status feed: every entry up to ``mark``
+    (a feed key), and the keys in ``acked`` above it (``services/edxml_pull.py``)."""
+
+    def __init__(self):
+        self.mark = ""
+        self.acked = OOTreeSet()
 
 
 class Transport(Folder):
@@ -24,7 +34,10 @@ class Transport(Folder):
     - ``digest_day``: ISO date of the last daily digest a worker claimed (None: never);
     - ``centre_leases``: adapter name → (worker id, ISO time it runs out): which worker polls
       a centre for the whole hub (the national axis), so two never take the same item;
-    - ``lost``: the deliveries the other side reported failed or lost (``deliveries.transport_reported``).
+    - ``lost``: the deliveries the other side reported failed or lost (``deliveries.transport_reported``);
+    - ``edxml_status_acks``: sender unit code → ``StatusAcks``, the entries of its status feed
+      its product acknowledged one by one (a product that polls and acknowledges statuses, as
+      the national axis's SDK does, instead of reading the feed with a cursor).
 
     The services that own them: ``services/outbound.py``, ``services/edxml_pull.py`` and
     the worker's scheduled digest.
@@ -36,6 +49,7 @@ class Transport(Folder):
     digest_day = None
     centre_leases = None  # made at the first lease
     lost = None  # "document name/delivery key" -> {document, recipient, via, state, description, time}
+    edxml_status_acks = None  # made at the first acknowledged status
 
     def __init__(self):
         super().__init__()

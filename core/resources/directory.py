@@ -1,5 +1,8 @@
 """The directory of units (Organization) keyed by their QCVN 102 identifier codes."""
 
+from BTrees.Length import Length
+from BTrees.OOBTree import OOBTree, OOTreeSet
+from persistent import Persistent
 from persistent.list import PersistentList
 from persistent.mapping import PersistentMapping
 from zope.interface import implementer
@@ -7,6 +10,7 @@ from zope.interface import implementer
 from .. import permissions as sec
 from ..edxml import remote_code
 from ..interfaces import IDirectory, IOrganization
+from ..text import fold
 from .folder import Folder
 from .mailbox import Mailbox
 
@@ -34,12 +38,242 @@ DEFAULT_POLICIES = {
 }
 
 
+def unit_words(unit):
+    """The folded words a search finds ``unit`` by: its names (former ones too), code (former
+    ones too) and address. A query word matches a unit when it is part of one of these."""
+    fields = [unit.name, unit.short_name, unit.code, unit.address]
+    fields += [f.get("name", "") for f in unit.former_names or ()]
+    fields += list(getattr(unit, "former_codes", ()) or ())
+    return tuple(sorted({word for field in fields if field for word in fold(field).split()}))
+
+
+class VocabularyChunk(Persistent):
+    """A run of the index's vocabulary in word order: word -> the code of the one unit that has
+    it, or None when several have it (their codes are then in ``DirectoryIndex.words``). Big
+    chunks keep a full scan of the vocabulary to a few dozen objects."""
+
+    def __init__(self, entries=None):
+        self.entries = dict(entries or {})
+
+
+class DirectoryIndex(Persistent):
+    """What the directory's search reads instead of every unit (``services.directory.find``).
+
+    A query word matches the units one of whose words contains it, so the vocabulary (every
+    distinct folded word and code, ~120,000 for the national directory) is scanned for the
+    words containing it: it is kept in ``chunks`` of up to ``CHUNK`` words, so a scan loads a
+    few dozen objects and runs in milliseconds, and a word only one unit has (a code, a rare
+    name) holds that unit's code in the chunk itself. ``words`` has the codes of a word
+    several units share; the facets hold codes by kind, connection state, parent, adapter and
+    whether the unit is inactive; ``entries`` keeps per code what was indexed, so a change
+    touches exactly the postings that differ. Everything holds codes, so results come in code
+    order without loading a unit.
+    """
+
+    CHUNK = 2000  # words per vocabulary chunk
+    FILTER = 3000  # candidates checked one by one rather than by another scan of the vocabulary
+
+    def __init__(self):
+        self.chunks = OOBTree()  # first word -> VocabularyChunk
+        self.chunks[""] = VocabularyChunk()
+        self.words = OOBTree()  # folded word -> OOTreeSet of codes (a word of two units or more)
+        self.entries = OOBTree()  # code -> (words, kind, state, parent, active, adapter)
+        self.by_kind = OOBTree()
+        self.by_state = OOBTree()
+        self.by_parent = OOBTree()
+        self.by_adapter = OOBTree()
+        self.inactive = OOTreeSet()
+        self.count = Length()
+
+    # -- the vocabulary ---------------------------------------------------------------------
+    def _chunk_key(self, word):
+        return self.chunks.maxKey(word)
+
+    def _post_word(self, word, code):
+        key = self._chunk_key(word)
+        chunk = self.chunks[key]
+        entries = chunk.entries
+        if word not in entries:
+            entries[word] = code
+            chunk._p_changed = True
+            if len(entries) > self.CHUNK:
+                self._split(key, chunk)
+            return
+        only = entries[word]
+        if only is None:
+            self.words[word].insert(code)
+        elif only != code:
+            self.words[word] = OOTreeSet((only, code))
+            entries[word] = None
+            chunk._p_changed = True
+
+    def _unpost_word(self, word, code):
+        chunk = self.chunks[self._chunk_key(word)]
+        entries = chunk.entries
+        if word not in entries:
+            return
+        only = entries[word]
+        if only is not None:
+            if only == code:
+                del entries[word]
+                chunk._p_changed = True
+            return
+        codes = self.words[word]
+        if code in codes:
+            codes.remove(code)
+        if len(codes) <= 1:
+            entries[word] = codes.minKey() if len(codes) else None
+            if entries[word] is None:
+                del entries[word]
+            del self.words[word]
+            chunk._p_changed = True
+
+    def _split(self, key, chunk):
+        ordered = sorted(chunk.entries)
+        half = ordered[len(ordered) // 2 :]
+        upper = VocabularyChunk({w: chunk.entries.pop(w) for w in half})
+        chunk._p_changed = True
+        self.chunks[half[0]] = upper
+
+    # -- facets -----------------------------------------------------------------------------
+    @staticmethod
+    def _post(tree, key, code):
+        codes = tree.get(key)
+        if codes is None:
+            codes = tree[key] = OOTreeSet()
+        codes.insert(code)
+
+    @staticmethod
+    def _unpost(tree, key, code):
+        codes = tree.get(key)
+        if codes is not None and code in codes:
+            codes.remove(code)
+            if not codes:
+                del tree[key]
+
+    def index(self, unit):
+        """(Re)index ``unit``; only what changed is written."""
+        code = unit.code
+        entry = (
+            unit_words(unit),
+            unit.kind,
+            unit.connection_state,
+            unit.parent_code or "",
+            unit.is_active(),
+            unit.adapter or "",
+        )
+        old = self.entries.get(code)
+        if old == entry:
+            return
+        if old is None:
+            old = ((), None, None, None, True, None)
+            self.count.change(1)
+        words, kind, state, parent, active, adapter = entry
+        for word in set(old[0]) - set(words):
+            self._unpost_word(word, code)
+        for word in set(words) - set(old[0]):
+            self._post_word(word, code)
+        for tree, before, now in (
+            (self.by_kind, old[1], kind),
+            (self.by_state, old[2], state),
+            (self.by_parent, old[3], parent),
+            (self.by_adapter, old[5], adapter),
+        ):
+            if before != now:
+                if before is not None:
+                    self._unpost(tree, before, code)
+                self._post(tree, now, code)
+        if active:
+            if code in self.inactive:
+                self.inactive.remove(code)
+        else:
+            self.inactive.insert(code)
+        self.entries[code] = entry
+
+    # -- reading ----------------------------------------------------------------------------
+    def codes_of_adapter(self, adapter):
+        """The codes of the units bound to ``adapter`` ("" = hosted here), any status."""
+        return list(self.by_adapter.get(adapter, ()))
+
+    def matching(self, word):
+        """The codes (a set) of the units one of whose words contains ``word`` (folded)."""
+        found = set()
+        words = self.words
+        for chunk in self.chunks.values():
+            for key, only in chunk.entries.items():
+                if word in key:
+                    if only is None:
+                        found.update(words[key])
+                    else:
+                        found.add(only)
+        return found
+
+    def search(self, words=(), kind=None, state=None, parent=None, include_inactive=False):
+        """The codes (a set) matching every one of ``words`` and the filters (None: no filter);
+        None stands for every unit (no word, no filter), so the caller walks the directory's
+        own keys instead."""
+        result = None
+        # the longest word first (the fewest units, as a rule); once few units are left, the
+        # others are checked on what each of them was indexed with instead of by their own scan
+        for word in sorted(dict.fromkeys(words), key=len, reverse=True):
+            if result is not None and len(result) <= self.FILTER:
+                entries = self.entries
+                result = {c for c in result if any(word in w for w in entries[c][0])}
+            else:
+                found = self.matching(word)
+                result = found if result is None else result & found
+            if not result:
+                return set()
+        for tree, key in ((self.by_kind, kind), (self.by_state, state), (self.by_parent, parent)):
+            if key is None:
+                continue
+            facet = tree.get(key)
+            if facet is None:
+                return set()
+            if result is None:
+                result = set(facet)
+            elif len(result) < 5000:
+                result = {c for c in result if c in facet}
+            else:
+                result &= set(facet)
+        if result is None:
+            return None
+        if not include_inactive and self.inactive:
+            if len(result) < len(self.inactive):
+                result = {c for c in result if c not in self.inactive}
+            else:
+                result -= set(self.inactive)
+        return result
+
+
 @implementer(IDirectory)
 class Directory(Folder):
-    """/directory/<code>"""
+    """/directory/<code>; ``search_index`` is its ``DirectoryIndex`` (generation 9): every unit
+    added here is indexed, and the directory service reindexes a unit it changes."""
 
     content_type = "Directory"
     title = "Directory"
+    search_index = None  # a directory stored before generation 9, until the evolve step builds it
+
+    def __init__(self):
+        super().__init__()
+        self.search_index = DirectoryIndex()
+
+    def add(self, name, obj):
+        added = super().add(name, obj)
+        self.reindex(added)
+        return added
+
+    def reindex(self, unit):
+        """Bring the search index up to date with ``unit`` (added or changed)."""
+        if self.search_index is not None:
+            self.search_index.index(unit)
+
+    def build_index(self):
+        """A new search index of every unit (the evolve step, ``lienthong reindex``)."""
+        self.search_index = DirectoryIndex()
+        for unit in self.values():
+            self.search_index.index(unit)
 
 
 @implementer(IOrganization)
@@ -63,6 +297,7 @@ class Organization(Folder):
     successors = ()  # codes of the units that took over (merge, split, dissolve)
     predecessors = ()  # codes of the units it took over
     former_names = ()  # ({name, short_name, until, actor}, ...) after renames
+    former_codes = ()  # codes the unit was known by before (an older national scheme); search finds them
     symbol = ""  # the unit's sign in notations ("UBND" in 15/QĐ-UBND); "" = derived
 
     def __init__(

@@ -1,11 +1,14 @@
 """The persistent root of the tree, and the root factory that finds it."""
 
+from BTrees.OOBTree import OOBTree
+from persistent.mapping import PersistentMapping
 from zope.interface import implementer
 
 from .. import permissions as sec
 from ..interfaces import ISite
 from .audit import AuditLog
 from .containers import Board, Catalog, Documents, Transport
+from .credentials import SystemCredentials
 from .delegations import Delegations
 from .directory import Directory
 from .folder import Folder
@@ -29,6 +32,7 @@ TOP_LEVEL = {
     "tokens": Tokens,
     "delegations": Delegations,
     "trust": TrustStore,
+    "credentials": SystemCredentials,
 }
 
 
@@ -40,6 +44,21 @@ class Site(Folder):
     __acl__ = sec.SITE_ACL
     generation = 0
     title = "LienThong"
+    plugin_state = None  # OOBTree: plugin name -> PersistentMapping (generation 9); see ``state_for``
+
+    def __init__(self):
+        super().__init__()
+        self.plugin_state = OOBTree()
+
+    def state_for(self, plugin):
+        """The small persistent mapping that plugin ``plugin`` keeps its own state in (a last
+        synchronized version, a cursor): made on first use, plain values only, kept small."""
+        if self.plugin_state is None:
+            self.plugin_state = OOBTree()
+        state = self.plugin_state.get(plugin)
+        if state is None:
+            state = self.plugin_state[plugin] = PersistentMapping()
+        return state
 
     def ensure_containers(self):
         """Add any top-level container that is missing; return the names added."""

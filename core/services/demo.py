@@ -149,6 +149,7 @@ def populate(site, password):
             )
             unit.connection_state = state
         unit.pilot_start = steps[0][1]
+        directory.reindex(unit)
     added = 0
     shared_hash = hash_password(password)  # one argon2 hash for the shared demo password
     for login, fullname, unit, roles, position in USERS:

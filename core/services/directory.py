@@ -7,6 +7,7 @@ reach whoever took over (``resolve``).
 
 import re
 from datetime import date
+from itertools import islice
 
 from persistent.list import PersistentList
 
@@ -16,8 +17,8 @@ from ..edxml import valid_code
 from ..errors import Conflict, NotFound, ServiceError
 from ..i18n import _
 from ..resources import directory as d
-from ..resources.directory import Organization
-from ..text import is_email, matches
+from ..resources.directory import Organization, unit_words
+from ..text import fold, is_email, matches
 from . import audit
 
 PILOT_MONTHS = 2  # R11: a connected eOffice product runs a two-month pilot before going official
@@ -247,7 +248,7 @@ def add_unit(site, actor, data, known_adapters=None):
     unit = Organization(values["code"], values["name"], kind=values["kind"])
     _apply(unit, values)
     unit.short_name = values.get("short_name") or values["name"]
-    site["directory"].add(unit.code, unit)
+    site["directory"].add(unit.code, unit)  # indexes it
     audit.record(site, actor, "unit.create", f"/directory/{unit.code}", name=unit.name)
     return unit
 
@@ -272,6 +273,7 @@ def update_unit(site, actor, unit, data, known_adapters=None):
             changed.append(key)
     _apply(unit, values)
     if changed:
+        _reindex(site, unit)
         audit.record(site, actor, "unit.update", f"/directory/{unit.code}", fields=changed)
     return changed
 
@@ -323,17 +325,14 @@ def set_connection_state(site, actor, unit, state, on=None, note=""):
     unit.pilot_start = (
         on.isoformat() if state == d.PILOT else (unit.pilot_start if state == d.OFFICIAL else None)
     )
+    _reindex(site, unit)
     audit.record(site, actor, "unit.connection", f"/directory/{unit.code}", state=state, date=on.isoformat())
 
 
 def pilot_overdue(site, today=None):
     """Units whose two-month pilot has ended and that are still not official (R11)."""
     today = today or date.today()
-    return [
-        u
-        for u in site["directory"].values()
-        if u.is_active() and u.connection_state == d.PILOT and pilot_end(u) and pilot_end(u) <= today
-    ]
+    return [u for u in search(site, state=d.PILOT) if pilot_end(u) and pilot_end(u) <= today]
 
 
 # -- reorganization --------------------------------------------------------------------------
@@ -362,6 +361,7 @@ def rename(site, actor, unit, name, short_name=""):
     )
     unit.name = name
     unit.short_name = _text(short_name) or name
+    _reindex(site, unit)
     audit.record(
         site, actor, "unit.rename", f"/directory/{unit.code}", name=name, former=unit.former_names[-1]["name"]
     )
@@ -372,12 +372,13 @@ def _retire(site, actor, unit, status, successors):
     unit.status = status
     unit.successors = tuple(successors)
     heir = successors[0] if successors else unit.parent_code
-    for child in site["directory"].values():
-        if child.parent_code == unit.code and child.is_active():
-            child.parent_code = heir
+    moved = children(site, unit.code)
+    for child in moved:
+        child.parent_code = heir
     for code in successors:
         successor = site["directory"][code]
         successor.predecessors = tuple(successor.predecessors) + (unit.code,)
+    _reindex(site, unit, *moved)
 
 
 def merge(site, actor, codes, successor_code):
@@ -439,8 +440,15 @@ def resolve(site, code):
 
 
 # -- finding ---------------------------------------------------------------------------------
-def search(site, query="", kind=None, state=None, include_inactive=False, parent=None):
-    """Units matching ``query`` (accent- and case-insensitive: "so thong tin" finds "Sở Thông tin")."""
+def _reindex(site, *units):
+    """The one place a change of units reaches the directory's search index."""
+    directory = site["directory"]
+    for unit in units:
+        directory.reindex(unit)
+
+
+def _scan(site, query, kind, state, include_inactive, parent):
+    """The units matching, by reading every one (a directory without its index: before generation 9)."""
     found = []
     for unit in site["directory"].values():
         if not include_inactive and not unit.is_active():
@@ -451,21 +459,102 @@ def search(site, query="", kind=None, state=None, include_inactive=False, parent
             continue
         if parent is not None and unit.parent_code != (parent or None):
             continue
-        if query and not matches(
-            query,
-            unit.name,
-            unit.short_name,
-            unit.code,
-            unit.address,
-            *(f["name"] for f in unit.former_names),
-        ):
+        if query and not matches(query, *unit_words(unit)):
             continue
-        found.append(unit)
+        found.append(unit.code)
     return found
 
 
+def find_codes(site, query="", kind=None, state=None, include_inactive=False, parent=None):
+    """The codes of the units matching, in code order (see ``search``), read from the index."""
+    directory = site["directory"]
+    index = directory.search_index
+    if index is None:
+        return _scan(site, query, kind, state, include_inactive, parent)
+    codes = index.search(
+        fold(query).split(),
+        kind=kind or None,
+        state=state or None,
+        parent=None if parent is None else (parent or ""),
+        include_inactive=include_inactive,
+    )
+    if codes is None:  # every unit: the directory's own keys are in code order
+        gone = () if include_inactive else index.inactive
+        return [c for c in directory.keys() if c not in gone]
+    return sorted(codes)
+
+
+#: matches beyond which a page is picked by walking the directory in code order rather than sorting
+WALK = 5000
+
+
+def find(site, query="", kind=None, state=None, include_inactive=False, parent=None, offset=0, limit=50):
+    """``(total, units)``: how many units match and the ``limit`` of them from ``offset`` on, in
+    code order. What pages, the API and pickers call: only the units shown are loaded."""
+    directory = site["directory"]
+    index = directory.search_index
+    offset, limit = max(0, offset), max(0, limit)
+    if index is not None and not fold(query) and not (kind or state) and parent is None:
+        # the whole directory (a page's first look): walk its keys up to the page, nothing more
+        gone = () if include_inactive else index.inactive
+        total = len(directory) - len(gone)
+        page = islice((c for c in directory.keys() if c not in gone), offset, offset + limit)
+        return total, [directory[c] for c in page]
+    if index is None:
+        codes = find_codes(site, query, kind, state, include_inactive, parent)
+        return len(codes), [directory[c] for c in codes[offset : offset + limit]]
+    found = index.search(
+        fold(query).split(),
+        kind=kind or None,
+        state=state or None,
+        parent=None if parent is None else (parent or ""),
+        include_inactive=include_inactive,
+    )
+    if len(found) > WALK:  # most of the directory ("a"): its keys are in order, stop at the page's end
+        page = list(islice((c for c in directory.keys() if c in found), offset, offset + limit))
+    else:
+        page = sorted(found)[offset : offset + limit]
+    return len(found), [directory[c] for c in page]
+
+
+def search(site, query="", kind=None, state=None, include_inactive=False, parent=None):
+    """Units matching ``query`` (accent- and case-insensitive: "so thong tin" finds "Sở Thông tin"),
+    in code order.
+
+    Every word of the query must be part of one of the unit's words: its name, short name,
+    code, address, former names and former codes. Prefer ``find`` where only a page is shown.
+    """
+    directory = site["directory"]
+    return [directory[c] for c in find_codes(site, query, kind, state, include_inactive, parent)]
+
+
+#: the most units a recipient picker offers at once; beyond, it offers what its query finds
+PICKER_LIMIT = 300
+
+
+def picker_units(site, query="", chosen=(), exclude=(), limit=PICKER_LIMIT):
+    """``(units, total)`` for a recipient picker: the active units matching ``query`` (all when
+    empty), at most ``limit`` of them, plus the ``chosen`` ones always, by name; ``total`` is how
+    many match. A small directory is offered whole, as before; the national one (~111,000
+    units) never goes into one page."""
+    directory = site["directory"]
+    total, units = find(site, query, offset=0, limit=limit + len(exclude))
+    units = [u for u in units if u.code not in exclude][:limit]
+    have = {u.code for u in units}
+    for code in chosen:
+        unit = directory.get(code)
+        if unit is not None and code not in have and code not in exclude:
+            units.append(unit)
+            have.add(code)
+    total -= sum(1 for code in exclude if code in directory and directory[code].is_active())
+    return sorted(units, key=lambda u: u.name), max(total, 0)
+
+
 def children(site, code):
-    return [u for u in site["directory"].values() if u.parent_code == code and u.is_active()]
+    index = site["directory"].search_index
+    if index is None:
+        return [u for u in site["directory"].values() if u.parent_code == code and u.is_active()]
+    return search(site, parent=code or "")
 
 
 def ancestors(site, unit):

@@ -644,6 +644,7 @@ def import_(site, actor, text_or_bytes, fmt, known_adapters=None, max_bytes=DEFA
         for successor in successors:
             heir = directory[successor]
             heir.predecessors = tuple(heir.predecessors) + (unit.code,)
+        directory.reindex(unit)
     for bucket in (report.created, report.updated, report.unchanged):
         bucket.sort()
     audit.record(

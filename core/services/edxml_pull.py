@@ -158,3 +158,64 @@ def status_message(site, env, delivery, entry):
         status.get("staff_info") or {}, staff=history.get("staff") or history.get("actor", "")
     )
     return edxml.build_status(status)
+
+
+# -- statuses acknowledged one by one (a product that polls and acknowledges them) ------------
+def _acks(site, unit_code, create=False):
+    transport = site["transport"]
+    if transport.edxml_status_acks is None:
+        if not create:
+            return None
+        transport.edxml_status_acks = OOBTree()
+    found = transport.edxml_status_acks.get(unit_code)
+    if found is None and create:
+        from ..resources.containers import StatusAcks
+
+        found = transport.edxml_status_acks[unit_code] = StatusAcks()
+    return found
+
+
+def status_entry(site, unit_code, key):
+    """The entry ``key`` of the unit's status feed, or None."""
+    feed = _status_tree(site).get(unit_code)
+    return feed.get(key) if feed is not None and isinstance(key, str) else None
+
+
+def unacknowledged_statuses(site, unit_code, start="", limit=50):
+    """Up to ``limit`` (key, entry) of the unit's status feed after ``start`` (a feed key or an
+    ISO time: what came before is not offered) that its product has not acknowledged, oldest first."""
+    feed = _status_tree(site).get(unit_code)
+    if feed is None:
+        return []
+    acks = _acks(site, unit_code)
+    floor = max(start or "", acks.mark if acks is not None else "")
+    acked = acks.acked if acks is not None else ()
+    out = []
+    for key, entry in feed.items(min=floor, excludemin=True) if floor else feed.items():
+        if key in acked:
+            continue
+        out.append((key, entry))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def acknowledge_status(site, unit_code, key, settled, start=""):
+    """The product has the status ``key``: not offered again. True if it was not acknowledged before.
+
+    ``settled``: a feed key before which every entry has surely committed; the mark moves
+    only up to there, so an entry committed late, with an earlier key, is still offered."""
+    if status_entry(site, unit_code, key) is None:
+        return False
+    acks = _acks(site, unit_code, create=True)
+    if key <= max(acks.mark, start or "") or key in acks.acked:
+        return False
+    acks.acked.add(key)
+    feed = _status_tree(site)[unit_code]
+    floor = max(acks.mark, start or "")
+    for following in feed.keys(min=floor, excludemin=True) if floor else feed.keys():
+        if following > settled or following not in acks.acked:
+            break
+        acks.mark = following
+        acks.acked.remove(following)
+    return True

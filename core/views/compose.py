@@ -16,7 +16,7 @@ from ..i18n import _, translate
 from ..resources import documents as docs
 from ..resources.documents import Document
 from ..resources.mailbox import Mailbox
-from ..services import documents as ds
+from ..services import directory as directory_service, documents as ds
 from .base import field_errors, page
 from .mailboxes import document_url
 
@@ -94,6 +94,7 @@ def posted_form(request):
     form = {name: (post.get(name) or "").strip() for name in TEXT_FIELDS}
     form["recipients"] = [c for c in post.getall("recipients") if c]
     form["groups"] = [g for g in post.getall("groups") if g]
+    form["recipient_query"] = (post.get("recipient_query") or "").strip()[:200]
     return form
 
 
@@ -141,9 +142,8 @@ def uploads(request):
 
 def compose_page(request, unit, form, errors=None, document=None):
     site = request.site
-    directory = site["directory"]
-    units = sorted(
-        (u for u in directory.values() if u.is_active() and u.code != unit.code), key=lambda u: u.name
+    units, matching = directory_service.picker_units(
+        site, form.get("recipient_query", ""), chosen=form.get("recipients") or (), exclude=(unit.code,)
     )
     groups = [{"value": key, "title": translate(request, title)} for key, (_kind, title) in ds.GROUPS.items()]
     groups.append(
@@ -183,6 +183,10 @@ def compose_page(request, unit, form, errors=None, document=None):
         action_url=action,
         types=doctypes.TYPES,
         units=units,
+        units_matching=matching,
+        units_more=matching > directory_service.PICKER_LIMIT,
+        picker_limit=directory_service.PICKER_LIMIT,
+        recipient_query=form.get("recipient_query", ""),
         groups=groups,
         classifications=doctypes.CLASSIFICATIONS,
         priorities={k: translate(request, v) for k, v in PRIORITY_TITLES.items()},
@@ -261,6 +265,8 @@ def compose_post(request):
     site = request.site
     form = posted_form(request)
     do = request.POST.get("do", "save")
+    if do == "find":  # the recipient picker's search: the form again, nothing saved
+        return compose_page(request, unit, form)
     try:
         document = ds.compose(
             site, request.env, request.actor, unit, data_of(request, site, form), uploads(request)
@@ -291,6 +297,8 @@ def edit_post(request):
     unit = site["directory"][document.sender_code]
     form = posted_form(request)
     do = request.POST.get("do", "save")
+    if do == "find":
+        return compose_page(request, unit, form, document=document)
     try:
         ds.update_draft(
             site,

@@ -18,6 +18,7 @@ from ..services import directory as directory_service
 from .base import page
 
 PAGE_SIZE = 50
+TREE_LIMIT = 500  # matches shown whole on the tree view; beyond, the page's
 
 KIND_TITLES = {
     "operator": _("Hub operator"),
@@ -102,17 +103,20 @@ def address_book(request):
     state = state if state in d.CONNECTION_STATES else ""
     include_inactive = params.get("include_inactive") == "1"
     mode = "tree" if params.get("view") == "tree" else "list"
-    found = sorted(
-        directory_service.search(
-            site, query, kind=kind or None, state=state or None, include_inactive=include_inactive
-        ),
-        key=lambda u: u.code,
-    )
+    criteria = dict(kind=kind or None, state=state or None, include_inactive=include_inactive)
     page_number = _int(params.get("page"))
-    total = len(found)
+    total, shown = directory_service.find(
+        site, query, offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE, **criteria
+    )
     last_page = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-    page_number = min(page_number, last_page)
-    shown = found[(page_number - 1) * PAGE_SIZE : page_number * PAGE_SIZE]
+    if page_number > last_page:
+        page_number = last_page
+        total, shown = directory_service.find(
+            site, query, offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE, **criteria
+        )
+    tree_units = shown
+    if mode == "tree" and total <= TREE_LIMIT:  # every match with the units above it, while readable
+        tree_units = directory_service.find(site, query, limit=TREE_LIMIT, **criteria)[1]
 
     def page_url(number):
         values = {"q": query, "kind": kind, "state": state, "page": number}
@@ -136,7 +140,7 @@ def address_book(request):
         mode=mode,
         units=shown,
         total=total,
-        tree=build_tree(site, found) if mode == "tree" else [],
+        tree=build_tree(site, tree_units) if mode == "tree" else [],
         list_url=request.application_url + "/directory?" + urlencode(base),
         tree_url=request.application_url + "/directory?" + urlencode({**base, "view": "tree"}),
         newer_url=page_url(page_number - 1) if page_number > 1 else None,

@@ -3,7 +3,7 @@
 - ``/manage/units`` (context: the site, permission MANAGE): list, search, new unit.
 - ``/manage/units/{code}`` and its actions (context: the unit, so its ACL decides):
   the unit's admin (MANAGE_UNIT) edits contact fields and policies and handles the
-  unit's API tokens; only MANAGE holders (the system admin) change the structure
+  unit's API tokens and system credentials; only MANAGE holders (the system admin) change the structure
   (kind, parent), the eOffice product and adapter, the connection state, and
   reorganize (rename, merge, split, dissolve).
 
@@ -22,7 +22,7 @@ from ..factories import site_factory, unit_factory
 from ..i18n import _, translate
 from ..plugins import transport_adapters
 from ..resources import directory as d
-from ..services import directory as directory_service, tokens
+from ..services import credentials, directory as directory_service, tokens
 from .base import field_errors, local_time, page
 from .directory import KIND_TITLES, STATE_TITLES, STATUS_TITLES, day, titles
 from .home import ROLE_TITLES
@@ -47,6 +47,7 @@ FORM_FIELDS = {
     "split": ("successors",),
     "dissolve": ("successor",),
     "token": ("label",),
+    "credential": ("credential_label",),
 }
 
 
@@ -132,12 +133,16 @@ def _units_page(request, errors=None, form=None):
     site = request.site
     query = request.GET.get("q", "").strip()[:200]
     include_inactive = request.GET.get("include_inactive") == "1"
-    found = sorted(
-        directory_service.search(site, query, include_inactive=include_inactive), key=lambda u: u.code
-    )
     number = _page_number(request.GET.get("page"))
-    last = max(1, (len(found) + PAGE_SIZE - 1) // PAGE_SIZE)
-    number = min(number, last)
+    total, units = directory_service.find(
+        site, query, include_inactive=include_inactive, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    last = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+    if number > last:
+        number = last
+        total, units = directory_service.find(
+            site, query, include_inactive=include_inactive, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
 
     def page_url(n):
         values = {"q": query, "page": n}
@@ -148,8 +153,8 @@ def _units_page(request, errors=None, form=None):
     return page(
         request,
         translate(request, _("Units")),
-        units=found[(number - 1) * PAGE_SIZE : number * PAGE_SIZE],
-        total=len(found),
+        units=units,
+        total=total,
         query=query,
         include_inactive=include_inactive,
         newer_url=page_url(number - 1) if number > 1 else None,
@@ -240,6 +245,15 @@ def _unit_page(request, posted=None, errors=None, values=None, status=None):
         }
         for t in tokens.of_unit(site, unit.code)
     ]
+    credential_rows = [
+        {
+            "credential": c,
+            "created": local_time(request, c.created),
+            "last_used": local_time(request, c.last_used) if c.last_used else "",
+            "revoked": local_time(request, c.revoked) if c.revoked else "",
+        }
+        for c in credentials.of_unit(site, unit.code)
+    ]
     adapters = sorted(set(known_adapters(request)) | ({unit.adapter} if unit.adapter else set()))
     return page(
         request,
@@ -256,6 +270,7 @@ def _unit_page(request, posted=None, errors=None, values=None, status=None):
         adapter_forms=adapter_forms(request, unit, values if posted == "edit" else None),
         history=history,
         tokens=token_rows,
+        credentials=credential_rows,
         users=unit_users(site, unit),
         pilot_end=end,
         pilot_over=bool(end and end <= request.env.today()),
@@ -482,11 +497,60 @@ def token_revoke(request):
     return HTTPSeeOther(unit_url(request, unit) + "#tokens")
 
 
+# -- system credentials of the unit (an id and a secret its product signs calls with) ------
+@view_config(
+    route_name="manage_unit_credentials",
+    renderer="manage_unit_credential.pt",
+    permission=sec.MANAGE_UNIT,
+    request_method="POST",
+)
+def credential_create(request):
+    """Make a credential and show its secret on this response only (kept encrypted, never shown again)."""
+    site = request.site
+    unit = request.context
+    label = request.POST.get("credential_label", "")
+    try:
+        credential, secret = credentials.create(site, request.env, request.actor, unit.code, label)
+    except ServiceError as exc:
+        if exc.field == "label":
+            exc.field = "credential_label"
+        request.override_renderer = "manage_unit.pt"
+        return _unit_page(
+            request, "credential", form_errors(request, exc, "credential"), {"credential_label": label}
+        )
+    request.response.headers["Cache-Control"] = "no-store"
+    return page(
+        request,
+        translate(request, _("New system credential")),
+        unit=unit,
+        credential=credential,
+        secret=secret,
+        created=local_time(request, credential.created),
+    )
+
+
+@view_config(route_name="manage_unit_credential_revoke", permission=sec.MANAGE_UNIT, request_method="POST")
+def credential_revoke(request):
+    site = request.site
+    unit = request.context
+    found = credentials.find(site, request.matchdict["system_id"])
+    if found is None or found.unit_code != unit.code:
+        raise HTTPNotFound()
+    credentials.revoke(site, request.actor, found.system_id, unit.code)
+    flash(request, _("The system credential ${label} was revoked."), label=found.label)
+    return HTTPSeeOther(unit_url(request, unit) + "#credentials")
+
+
 def includeme(config):
     config.add_route("manage_units", "/manage/units", factory=site_factory)
     config.add_route("manage_unit", "/manage/units/{code}", factory=unit_factory)
-    for action in ("connection", "rename", "merge", "split", "dissolve", "tokens"):
+    for action in ("connection", "rename", "merge", "split", "dissolve", "tokens", "credentials"):
         config.add_route(f"manage_unit_{action}", f"/manage/units/{{code}}/{action}", factory=unit_factory)
     config.add_route(
         "manage_unit_token_revoke", "/manage/units/{code}/tokens/{token_id}/revoke", factory=unit_factory
+    )
+    config.add_route(
+        "manage_unit_credential_revoke",
+        "/manage/units/{code}/credentials/{system_id}/revoke",
+        factory=unit_factory,
     )

@@ -3,7 +3,9 @@
 * the adapter ``vxp`` (``adapter.py``): a unit reached through the axis has it; the
   worker sends its messages with ``sendEdoc`` and polls the axis for the hub;
 * the axis's call signature (``xroad.py``) and its calls (``client.py``);
-* ``lienthong vxp ping`` (``cli.py``).
+* ``lienthong vxp ping`` (``cli.py``);
+* ``/vxp/`` (``face.py``): the axis's own API offered to the province's units, so a product
+  built on the axis's SDK connects to the hub with a unit's system credential.
 
 Configuration in the ini: ``config.py``; operator's guide: docs/vxp.md.
 """
@@ -28,6 +30,9 @@ def lienthong_configure(config):
         from lienthong.core import StartupError
 
         raise StartupError(f"vxp: {exc}") from exc
+    from . import face
+
+    face.includeme(config)
 
 
 @hookimpl

@@ -1,4 +1,5 @@
-"""The axis's call signature, as its SDK makes it (``XroadVnpt-*`` headers, HMAC-SHA256).
+"""The axis's call signature, as its SDK makes it (``XroadVnpt-*`` headers, HMAC-SHA256):
+``sign`` for the calls this hub makes, ``verify`` for those the ``/vxp/`` face takes.
 
 Every call carries ``XroadVnpt-systemid``, ``XroadVnpt-timestamp`` and one
 ``XroadVnpt-<param>`` header per parameter; ``XroadVnpt-sign-header`` holds those headers
@@ -14,6 +15,8 @@ protocol's version marker, the two sharing one header name.
 import hashlib
 import hmac
 import json
+import re
+import threading
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, unquote
 
@@ -29,13 +32,18 @@ def timestamp(now):
     return local.strftime("%d%m%YT%H%M%S") + f"+{local.microsecond // 1000:04d}"
 
 
+TIMESTAMP_RE = re.compile(r"(\d{2})(\d{2})(\d{4})T(\d{2})(\d{2})(\d{2})\+(\d{4})")
+
+
 def parse_timestamp(text):
     """The aware datetime of an axis timestamp; ``ValueError`` when it is not one."""
-    head, _, millis = (text or "").partition("+")
-    if len(millis) != 4 or not millis.isdigit():
+    match = TIMESTAMP_RE.fullmatch(text or "")
+    if not match:
+        raise ValueError(f"not an axis timestamp: {str(text)[:40]!r}")
+    day, month, year, hour, minute, second, millis = (int(g) for g in match.groups())
+    if millis > 999:
         raise ValueError(f"not an axis timestamp: {text!r}")
-    moment = datetime.strptime(head, "%d%m%YT%H%M%S").replace(tzinfo=AXIS_TIME)
-    return moment + timedelta(milliseconds=int(millis))
+    return datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=AXIS_TIME)
 
 
 #: what a header value keeps as it is: printable ASCII but ``%`` (``quote`` keeps letters,
@@ -66,3 +74,103 @@ def sign(system_id, secret, params, now):
         PREFIX + "sign-header-key": ";".join(signed),
         PREFIX + "hash-header": digest,
     }
+
+
+# -- checking a call ------------------------------------------------------------------------
+SYSTEMID, TIMESTAMP = PREFIX + "systemid", PREFIX + "timestamp"
+SIGN_HEADER, SIGN_HEADER_KEY, HASH_HEADER = (
+    PREFIX + "sign-header",
+    PREFIX + "sign-header-key",
+    PREFIX + "hash-header",
+)
+_UNSIGNED = frozenset(
+    (SIGN_HEADER.lower(), SIGN_HEADER_KEY.lower(), HASH_HEADER.lower(), (PREFIX + "version").lower())
+)
+
+
+class SignatureRefused(Exception):
+    """A call whose signature does not hold; ``code`` is the axis's ErrorCode."""
+
+    def __init__(self, code, desc):
+        super().__init__(f"{code}: {desc}")
+        self.code, self.desc = code, desc
+
+
+class ReplayGuard:
+    """The hash-headers accepted within the window (one per application, never in a module)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.seen = {}
+
+    def use(self, digest, until, now):
+        with self.lock:
+            if len(self.seen) > 1000:
+                self.seen = {d: u for d, u in self.seen.items() if u >= now}
+            if self.seen.get(digest, 0) >= now:
+                return False
+            self.seen[digest] = until
+            return True
+
+
+def verify(headers, secret_of, guard, window, now):
+    """The parameters ({lower-case name: decoded value}) of a call signed as ``sign`` signs;
+    ``secret_of(system_id)`` gives the caller's secret (bytes) or raises ``SignatureRefused``.
+
+    Refused (``SignatureRefused``): an unknown system, a non-ASCII header, a missing or wrong
+    signature, signed keys that differ from the list or from the headers sent, an unsigned
+    ``XroadVnpt-`` header, a timestamp more than ``window`` seconds from ``now`` (epoch
+    seconds), a signature seen before within the window (``guard``)."""
+    secret = secret_of(headers.get(SYSTEMID))
+    for name, value in headers.items():
+        if name.lower().startswith(PREFIX.lower()) and not value.isascii():
+            raise SignatureRefused("BAD_PARAMETER", f"{name[:80]} is not ASCII (send it percent-encoded)")
+    sign_header, key_list, digest = (headers.get(h) for h in (SIGN_HEADER, SIGN_HEADER_KEY, HASH_HEADER))
+    if sign_header is None or key_list is None or digest is None:
+        raise SignatureRefused("SIGNATURE_INVALID", "a signature header is missing")
+    expected = hmac.new(secret, sign_header.encode("utf-8"), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, digest.lower()):
+        raise SignatureRefused("SIGNATURE_INVALID", "the hash-header does not match the sign-header")
+    try:
+        signed = json.loads(sign_header)
+    except ValueError:
+        raise SignatureRefused("HEADER_MISMATCH", "the sign-header is not JSON") from None
+    if not isinstance(signed, dict) or not all(isinstance(v, str) for v in signed.values()):
+        raise SignatureRefused("HEADER_MISMATCH", "the sign-header is not a JSON object of strings")
+    keys = key_list.split(";")
+    lowered = [k.lower() for k in keys]
+    if list(signed) != keys or len(set(lowered)) != len(lowered):
+        raise SignatureRefused("HEADER_MISMATCH", "the sign-header keys differ from the sign-header-key list")
+    if SYSTEMID.lower() not in lowered or TIMESTAMP.lower() not in lowered:
+        raise SignatureRefused("HEADER_MISMATCH", "systemid and timestamp must be signed")
+    if not all(k.startswith(PREFIX.lower()) for k in lowered):
+        raise SignatureRefused("HEADER_MISMATCH", "a signed header is not an XroadVnpt- header")
+    for name, value in signed.items():
+        if headers.get(name) != value:
+            raise SignatureRefused(
+                "HEADER_MISMATCH", f"{name[:80]} on the request differs from the signed value"
+            )
+    for name in headers.keys():
+        low = name.lower()
+        if low.startswith(PREFIX.lower()) and low not in lowered and low not in _UNSIGNED:
+            raise SignatureRefused("HEADER_MISMATCH", f"{name[:80]} is not signed")
+    try:
+        moment = parse_timestamp(headers.get(TIMESTAMP))
+    except ValueError:
+        raise SignatureRefused("TIMESTAMP_INVALID", "the timestamp is not ddMMyyyy'T'HHmmss+SSSS") from None
+    if abs(moment.timestamp() - now) > window:
+        raise SignatureRefused(
+            "TIMESTAMP_EXPIRED", f"the timestamp is more than {window} seconds away from the hub's clock"
+        )
+    if not guard.use(digest.lower(), max(moment.timestamp(), now) + window, now):
+        raise SignatureRefused("REPLAY", "this call was already received")
+    params = {}
+    for name, value in signed.items():
+        low = name.lower()
+        if low in (SYSTEMID.lower(), TIMESTAMP.lower()):
+            continue
+        try:
+            params[low[len(PREFIX) :]] = unquote(value, errors="strict")
+        except UnicodeDecodeError:
+            raise SignatureRefused("BAD_PARAMETER", f"{name[:80]} is not percent-encoded UTF-8") from None
+    return params
