@@ -10,7 +10,6 @@ in the settings (``lienthong.signing.secret.<name>``) or the environment
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -20,6 +19,7 @@ from zope.interface import implementer
 
 from .i18n import _
 from .interfaces import ISigner
+from .named_secrets import named_secret
 
 #: the badge of one signature, as kept with a delivery and shown in the UI and the API
 VALID = "valid"  # intact, chain to a trusted root, not revoked
@@ -125,12 +125,7 @@ class KeyRef:
 
 def secret(settings: Mapping[str, Any] | None, name: str) -> str | None:
     """The passphrase or PIN called ``name``: from the settings, else the environment; None if neither."""
-    if not name:
-        return None
-    value = (settings or {}).get(f"lienthong.signing.secret.{name}")
-    if value is None:
-        value = os.environ.get("LIENTHONG_SIGNING_SECRET_" + name.upper().replace("-", "_").replace(".", "_"))
-    return value
+    return named_secret(settings, "lienthong.signing.secret.", "LIENTHONG_SIGNING_SECRET_", name)
 
 
 @dataclass

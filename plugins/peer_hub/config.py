@@ -13,10 +13,12 @@ as ``lienthong.peer_hub.secret.<name>`` in the settings, else in the environment
 ``LIENTHONG_PEER_SECRET_<NAME>`` (upper case, ``-`` and ``.`` as ``_``), as signing PINs are.
 """
 
-import os
 from dataclasses import dataclass, field
 
+from lienthong.core.named_secrets import named_secret, variable
+
 PREFIX = "lienthong.peer_hub."
+ENV_PREFIX = "LIENTHONG_PEER_SECRET_"
 DEFAULT_WINDOW = 300  # seconds a signed request or response stays acceptable
 DEFAULT_MAX_BODY = 64 * 2**20  # the largest request body a peer may send
 DEFAULT_TIMEOUT = 60.0
@@ -52,12 +54,7 @@ class HubConfig:
 
 def secret(settings, name):
     """The shared secret called ``name``: settings first, then the environment; None if neither."""
-    if not name:
-        return None
-    value = (settings or {}).get(f"{PREFIX}secret.{name}")
-    if value is None:
-        value = os.environ.get("LIENTHONG_PEER_SECRET_" + name.upper().replace("-", "_").replace(".", "_"))
-    return value
+    return named_secret(settings, f"{PREFIX}secret.", ENV_PREFIX, name)
 
 
 def _int(settings, key, default):
@@ -95,8 +92,7 @@ def load(settings):
         if not value:
             raise PeerConfigError(
                 f"the shared secret {secret_name!r} of peer {name} is missing: set "
-                f"{PREFIX}secret.{secret_name} or LIENTHONG_PEER_SECRET_"
-                f"{secret_name.upper().replace('-', '_').replace('.', '_')}"
+                f"{PREFIX}secret.{secret_name} or {variable(ENV_PREFIX, secret_name)}"
             )
         if len(value) < MIN_SECRET:
             raise PeerConfigError(

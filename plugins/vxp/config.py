@@ -19,7 +19,10 @@ as ``lienthong.vxp.secret.<name>`` in the settings, else in the environment vari
 import os
 from dataclasses import dataclass, field
 
+from lienthong.core.named_secrets import named_secret, variable
+
 PREFIX = "lienthong.vxp."
+ENV_PREFIX = "LIENTHONG_VXP_SECRET_"
 DEFAULT_POLL = 30.0
 DEFAULT_RECONCILE = 300.0
 DEFAULT_TIMEOUT = 60.0
@@ -43,12 +46,7 @@ class AxisConfig:
 
 def secret(settings, name):
     """The axis secret called ``name``: settings first, then the environment; None if neither."""
-    if not name:
-        return None
-    value = (settings or {}).get(f"{PREFIX}secret.{name}")
-    if value is None:
-        value = os.environ.get("LIENTHONG_VXP_SECRET_" + name.upper().replace("-", "_").replace(".", "_"))
-    return value
+    return named_secret(settings, f"{PREFIX}secret.", ENV_PREFIX, name)
 
 
 def _number(settings, key, default):
@@ -90,8 +88,9 @@ def load(settings):
     name = (settings.get(PREFIX + "secret") or "axis").strip()
     value = secret(settings, name)
     if not value:
-        variable = "LIENTHONG_VXP_SECRET_" + name.upper().replace("-", "_").replace(".", "_")
-        raise AxisConfigError(f"the axis secret {name!r} is missing: set {PREFIX}secret.{name} or {variable}")
+        raise AxisConfigError(
+            f"the axis secret {name!r} is missing: set {PREFIX}secret.{name} or {variable(ENV_PREFIX, name)}"
+        )
     if len(value) < MIN_SECRET:
         raise AxisConfigError(f"the axis secret {name!r} is too short: at least {MIN_SECRET} characters")
     return AxisConfig(
