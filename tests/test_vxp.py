@@ -559,3 +559,22 @@ def test_a_package_for_several_axis_recipients_goes_up_once(axis, demo_factory):
     )
     assert found[B_DEPT] == found[B_OTHER] == ("01", item["senderDocId"])
     assert found["000.00.12.H49"][0] == "01" and not found["000.00.12.H49"][1]
+
+
+def test_the_bench_destination_is_an_axis_that_takes_the_senders_packages(tmp_path):
+    from lienthong.core.transports import Delivered, OutboundMessage
+    from lienthong.plugins.vxp.adapter import VxpAdapter
+
+    destination = VxpAdapter().bench_destination(str(tmp_path), [(SNV, "Sở Nội vụ")])
+    try:
+        adapter = VxpAdapter()
+        adapter.configure(destination.sender_settings)
+        assert adapter.centre_poll_seconds == 3600.0  # the figure is the send, not the poll
+        sent = adapter.deliver(
+            OutboundMessage("k", "document", "d", destination.units[0], SNV, PACKAGE), None
+        )
+        assert isinstance(sent, Delivered) and sent.reference
+        [item] = destination.simulator.items("bench-ministry")
+        assert item["to"] == [destination.units[0]]
+    finally:
+        destination.stop()

@@ -103,6 +103,12 @@ class VxpAdapter(Adapter):
             )
         return self.client
 
+    def bench_destination(self, workdir, sender_units):
+        """The simulated axis for ``lienthong bench --queue N --queue-via vxp``."""
+        from .bench import start_destination
+
+        return start_destination(workdir, sender_units)
+
     def deliver(self, message, env):
         """One ``sendEdoc`` per package with all its axis recipients: the first message of a
         document's ``group`` sends it to the whole group; the group's other messages are
