@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # for the annotations only: the hook specs import nothing of 
     from pyramid.config import Configurator
 
     from .interfaces import IBlobStore
+    from .jobs import ScheduledJob
     from .signing import Signer
     from .transports import Adapter
 
@@ -133,4 +134,17 @@ def lienthong_cli(cli: click.Group) -> None:
     plugin should refuse to run, asking ``is_plugin_disabled(env.settings, name)``). A
     command receives the CLI's ``CliContext`` (``@click.pass_obj``: ``env.settings``,
     ``env.site()``) like the core's own commands.
+    """
+
+
+@hookspec
+def lienthong_scheduled_jobs(settings: Any) -> Sequence[ScheduledJob]:
+    """Return the ``lienthong.core.jobs.ScheduledJob`` the worker runs on a schedule.
+
+    :param settings: the application's settings (the ini's ``[app:main]``).
+
+    Called once when a worker starts. Each job's ``run(site, env)`` is called every
+    ``seconds`` in a transaction of its own, under a lease (one worker at a time); what it
+    raises is logged and the job runs again at its next time. Return nothing when the
+    settings leave the job off.
     """

@@ -35,6 +35,7 @@ from ZODB.POSException import ConflictError
 from .clock import iso
 from .db import run_in_site
 from .errors import ServiceError
+from .jobs import ScheduledJob
 from .metrics import transport_counters
 from .plugins import adapters_of
 from .transports import Adapter, Delivered, InboundResult, OutboundMessage, TransportError
@@ -65,7 +66,6 @@ class Worker:
         self.idle_seconds = setting(settings, "lienthong.transport.idle_seconds")
         self.housekeeping_seconds = setting(settings, "lienthong.worker.housekeeping_seconds")
         self.digest_at = setting(settings, "lienthong.worker.digest_at")
-        self.next_housekeeping = 0.0
         self.id = worker_id or default_id()
         self.clock = clock or self.env.now
         self.random = random.Random()
@@ -76,6 +76,10 @@ class Worker:
         self.next_poll = 0.0
         self.next_centre_poll = {}  # adapter name -> monotonic time of its next poll_centre
         self.next_report = {}  # adapter name -> monotonic time of its next reports
+        plugin_jobs = self.env.plugins.hook.lienthong_scheduled_jobs(settings=settings)
+        self.jobs = [ScheduledJob("housekeeping", self.housekeeping_seconds, self.chores)]
+        self.jobs += [job for found in plugin_jobs for job in found or ()]
+        self.next_job = {}  # job name -> monotonic time of its next run
 
     def close(self):
         self.tm.abort()
@@ -425,6 +429,23 @@ class Worker:
                 self._release_centre(name)
         return handled
 
+    def run_jobs(self):
+        """The scheduled jobs that are due (the core's chores, the plugins'), each in its own
+        transaction, under a lease."""
+        for job in self.jobs:
+            if time.monotonic() < self.next_job.get(job.name, 0.0):
+                continue
+            self.next_job[job.name] = time.monotonic() + float(job.seconds)
+            lease = f"job:{job.name}"
+            if not self._lease_centre(lease):
+                continue
+            try:
+                self.write(lambda site, job=job: job.run(site, self.env))
+            except Exception:
+                log.exception("worker: the scheduled job %s failed", job.name)
+            finally:
+                self._release_centre(lease)
+
     def _reconcile(self, name, adapter):
         """Every ``report_seconds``: what the other side says of what it was given, on the
         deliveries' timelines (one transaction for the lot)."""
@@ -456,11 +477,11 @@ class Worker:
             log.exception("transport: cannot release the lease on the centre %s", name)
 
     # -- chores ------------------------------------------------------------------------
-    def housekeeping(self):
-        """The scheduled chores: spent API login tokens go (their audit entries stay)."""
+    def chores(self, site, env):
+        """The core's own scheduled job: spent API login tokens go (their audit entries stay)."""
         from .services import tokens
 
-        removed = self.write(lambda site: tokens.prune_all_login_tokens(site, self.clock()))
+        removed = tokens.prune_all_login_tokens(site, self.clock())
         if removed:
             log.info("housekeeping: %d spent login token(s) removed", removed)
         return removed
@@ -517,14 +538,9 @@ class Worker:
         """Until ``stop_event`` is set (or, ``once``, until nothing is due): drain, poll, do chores."""
         total = 0
         while not stop_event.is_set():
-            if time.monotonic() >= self.next_housekeeping:
-                self.next_housekeeping = time.monotonic() + self.housekeeping_seconds
-                try:
-                    self.housekeeping()
-                except Exception:
-                    log.exception("housekeeping failed")
             try:
                 total += self.poll_centres()
+                self.run_jobs()
             except Exception:
                 log.exception("transport: polling the centres failed")
             if time.monotonic() >= self.next_poll:

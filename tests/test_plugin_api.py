@@ -36,6 +36,7 @@ PUBLIC = {
     "lienthong.core.db": {"file_storage_path", "get_database", "close_databases", "run_in_site"},
     "lienthong.core.app_objects": {"app_objects"},
     "lienthong.core.clock": ALL,
+    "lienthong.core.jobs": {"ScheduledJob"},
     "lienthong.core.named_secrets": ALL,
     # the services a plugin may call, the same the core's views and commands call
     "lienthong.core.resources.directory": {"ACTIVE", "OFFICIAL", "NOT_CONNECTED"},

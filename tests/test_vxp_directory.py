@@ -316,3 +316,36 @@ def compose_find(hub, query):
     return hub.web.post(
         f"/directory/{SNV}/mailbox/compose", {"recipient_query": query, "do": "find", "csrf_token": token}
     )
+
+
+def test_the_worker_keeps_the_directory_up_to_date_once_it_was_fully_synced(national, demo_factory):  # noqa: F811
+    from lienthong.core.db import get_database
+    from lienthong.core.worker import Worker
+
+    sim, url, client = national
+    settings = {**axis_settings(url, "hub", SECRET), "lienthong.vxp.directory_sync_seconds": "0.01"}
+    hub = Hub(demo_factory(**settings))
+
+    def run_jobs():
+        worker = Worker(get_database(hub.app.registry), hub.app.registry, worker_id="w1")
+        try:
+            assert [job.name for job in worker.jobs] == ["housekeeping", "vxp-directory"]
+            worker.run_jobs()
+        finally:
+            worker.close()
+
+    run_jobs()  # never fully synced: the worker leaves the first, large sync to the command
+    assert hub.tx(vxp_directory.last_version) is None
+    sync(hub, client, full=True)
+    agency = next(a for a in sim.agencies.values() if a["code"].endswith(".G03"))
+    sim.mark_changed(agency["code"], name="Cục Chuyển đổi số quốc gia")
+    run_jobs()
+    assert hub.tx(lambda site: site["directory"][agency["code"]].name) == "Cục Chuyển đổi số quốc gia"
+    assert hub.tx(vxp_directory.last_version) == sim.version
+    assert hub.tx(lambda site: dict(site["transport"].centre_leases or {})) == {}  # the job's lease released
+    off = Hub(demo_factory(**{**settings, "lienthong.vxp.directory_sync_seconds": "0"}))
+    worker = Worker(get_database(off.app.registry), off.app.registry, worker_id="w2")
+    try:
+        assert [job.name for job in worker.jobs] == ["housekeeping"]
+    finally:
+        worker.close()

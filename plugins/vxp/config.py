@@ -8,6 +8,7 @@
     lienthong.vxp.verify = true                            # TLS: true, false or a CA bundle path
     lienthong.vxp.poll_seconds = 30                        # how often the worker asks the axis
     lienthong.vxp.reconcile_seconds = 300                  # how often it reads getSentEdocList
+    lienthong.vxp.directory_sync_seconds = 3600            # the incremental directory sync (0: off)
     lienthong.vxp.timeout = 60
 
 The secret itself is never in the database and need not be in the ini: it is looked up
@@ -25,6 +26,7 @@ PREFIX = "lienthong.vxp."
 ENV_PREFIX = "LIENTHONG_VXP_SECRET_"
 DEFAULT_POLL = 30.0
 DEFAULT_RECONCILE = 300.0
+DEFAULT_DIRECTORY_SYNC = 3600.0
 DEFAULT_TIMEOUT = 60.0
 MIN_SECRET = 16  # characters: the axis's secrets are shorter than ours (peer_hub asks 32)
 
@@ -41,6 +43,7 @@ class AxisConfig:
     verify: bool | str = True
     poll_seconds: float = DEFAULT_POLL
     reconcile_seconds: float = DEFAULT_RECONCILE
+    directory_sync_seconds: float | None = DEFAULT_DIRECTORY_SYNC  # None: the worker never syncs
     timeout: float = DEFAULT_TIMEOUT
 
 
@@ -100,5 +103,10 @@ def load(settings):
         verify=_verify(settings.get(PREFIX + "verify")),
         poll_seconds=_number(settings, "poll_seconds", DEFAULT_POLL),
         reconcile_seconds=_number(settings, "reconcile_seconds", DEFAULT_RECONCILE),
+        directory_sync_seconds=(
+            None
+            if str(settings.get(PREFIX + "directory_sync_seconds", "")).strip() == "0"
+            else _number(settings, "directory_sync_seconds", DEFAULT_DIRECTORY_SYNC)
+        ),
         timeout=_number(settings, "timeout", DEFAULT_TIMEOUT),
     )

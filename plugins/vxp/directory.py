@@ -164,3 +164,31 @@ def _axis_ids(site):
     if ids is None:
         ids = IOBTree()
     return ids
+
+
+def directory_job(config):
+    """The worker's scheduled incremental sync (``lienthong.vxp.directory_sync_seconds``).
+
+    It runs only after a first full sync (``lienthong vxp sync --full``, in batches of its
+    own); an axis that refuses or does not answer is logged, and the sync comes again."""
+    import logging
+
+    from lienthong.core.jobs import ScheduledJob
+    from lienthong.core.services.audit import Actor
+
+    from .client import AxisClient
+
+    log = logging.getLogger(__name__)
+    client = AxisClient(config)
+
+    def run(site, env):
+        if last_version(site) is None:
+            log.info("vxp: the national directory was never synchronized: run lienthong vxp sync --full")
+            return None
+        try:
+            return sync(site, Actor.system("vxp"), client)
+        except SyncError as exc:
+            log.warning("vxp: the scheduled directory sync failed: %s", exc)
+            return None
+
+    return ScheduledJob("vxp-directory", config.directory_sync_seconds, run)
