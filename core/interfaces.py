@@ -104,6 +104,7 @@ class IAdapter(Interface):
     title = Attribute("Shown on the unit's form")
     settings = Attribute("The unit's settings this adapter reads: a sequence of ``transports.Setting``")
     batch_size = Attribute("How many queued messages of one destination ``deliver_batch`` may take at once")
+    network = Attribute("True when the units it reaches belong to another hub or the national axis")
     centre_poll_seconds = Attribute(
         "Seconds between ``poll_centre`` calls; None for an adapter that polls per unit"
     )

@@ -180,5 +180,12 @@ def transport_adapters(registry):
     return adapters_of(app_objects(registry).plugins)
 
 
+def network_adapter_names(registry):
+    """The adapters whose units belong to another hub or the national axis (``Adapter.network``)."""
+    return {
+        name for name, adapter in transport_adapters(registry).items() if getattr(adapter, "network", False)
+    }
+
+
 def transport_names(registry):
     return set(transport_adapters(registry))

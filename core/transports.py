@@ -128,6 +128,7 @@ class Adapter:
     settings: Sequence[Setting] = ()  # the unit's settings this adapter reads
     batch_size = 1  # how many queued messages of one destination ``deliver_batch`` may take at once
     centre_poll_seconds: float | None = None  # set by an adapter that polls for the whole hub
+    network = False  # True: its units are another hub's or the national axis's (no one works in them here)
     report_seconds: float | None = None  # set by a centre that reports on what it was given
 
     def configure(self, app_settings: Mapping[str, Any]) -> None:

@@ -349,3 +349,26 @@ def test_the_worker_keeps_the_directory_up_to_date_once_it_was_fully_synced(nati
         assert [job.name for job in worker.jobs] == ["housekeeping"]
     finally:
         worker.close()
+
+
+def test_the_forms_that_place_people_and_units_offer_this_hubs_units_not_the_national_directory(
+    national,
+    demo_factory,  # noqa: F811
+):
+    sim, _url, client = national
+    hub = Hub(demo_factory())
+    sync(hub, client, full=True)
+    agency = next(iter(sim.agencies))
+    web = hub.web
+    login(web, "admin")
+    offered = {
+        "new user": [o["value"] for o in web.get("/manage/users").html.select("#unit_code option")],
+        "new unit": [o["value"] for o in web.get("/manage/units").html.select("#unit-codes option")],
+        "a unit's parent": [
+            o["value"] for o in web.get(f"/manage/units/{SNV}").html.select("#parent_code option")
+        ],
+    }
+    for form, codes in offered.items():
+        assert "000.00.12.H49" in codes, form  # a unit of this province
+        assert agency not in codes and len(codes) < 100, form  # none of the 3,000 agencies
+    assert web.get(f"/directory?q={agency}").html.select_one("main").text.count(agency) >= 1  # still found

@@ -20,7 +20,7 @@ from .. import permissions as sec
 from ..errors import ServiceError
 from ..factories import site_factory, unit_factory
 from ..i18n import _, translate
-from ..plugins import transport_adapters
+from ..plugins import network_adapter_names, transport_adapters
 from ..resources import directory as d
 from ..services import credentials, directory as directory_service, tokens
 from .base import field_errors, local_time, page
@@ -162,7 +162,7 @@ def _units_page(request, errors=None, form=None):
         overdue={u.code for u in directory_service.pilot_overdue(site, request.env.today())},
         form=form or {"kind": "agency"},
         errors=errors or {},
-        parents=active_units(site),
+        parents=active_units(request),
         adapters=sorted(known_adapters(request)),
         kinds=d.KINDS,
         kind_titles=titles(request, KIND_TITLES),
@@ -171,11 +171,10 @@ def _units_page(request, errors=None, form=None):
     )
 
 
-def active_units(site, exclude=()):
-    return sorted(
-        (u for u in site["directory"].values() if u.is_active() and u.code not in exclude),
-        key=lambda u: u.code,
-    )
+def active_units(request, exclude=()):
+    """The units a unit may be placed under: this hub's own (never the national directory)."""
+    network = network_adapter_names(request.registry)
+    return directory_service.local_units(request.site, network, exclude)
 
 
 @view_config(
@@ -233,7 +232,7 @@ def _unit_page(request, posted=None, errors=None, values=None, status=None):
     form = unit_form(unit, known_adapters(request))
     if posted == "edit" and values:
         form.update(values)
-    others = active_units(site, exclude=(unit.code,))
+    others = active_units(request, exclude=(unit.code,))
     end = directory_service.pilot_end(unit)
     history = [dict(h) for h in (unit.connection_history or ())][::-1]
     token_rows = [

@@ -20,10 +20,11 @@ from ..clock import now_iso
 from ..errors import ServiceError
 from ..factories import user_factory
 from ..i18n import _, translate
+from ..plugins import network_adapter_names
 from ..resources.directory import Organization
 from ..resources.site import Site
 from ..resources.users import User
-from ..services import accounts, audit, delegations
+from ..services import accounts, audit, delegations, directory as directory_service
 from ..text import matches
 from .base import field_errors, local_time, page, refused
 from .delegations import delegation_row
@@ -125,7 +126,7 @@ def _users_page(request, errors=None, form=None, created=None):
         total=len(found),
         query=query,
         filter_code=filter_code,
-        units=[(u.code, u.name) for u in directory.values() if u.is_active()] if unit is None else [],
+        units=_unit_choices(request) if unit is None else [],
         newer_url=page_url(page_number - 1) if page_number > 1 else None,
         older_url=page_url(page_number + 1) if start + PAGE_SIZE < len(found) else None,
         form=form,
@@ -260,7 +261,7 @@ def _user_page(request, errors=None, form=None, one_time_password=None):
         received=[delegation_row(request, site, d, day) for d in store.received_by(user.login)],
         locked_out=bool(user.locked_until and not user.is_active(now_iso())),
         locked_until=local_time(request, user.locked_until) if user.locked_until else "",
-        units=[(u.code, u.name) for u in directory.values() if u.is_active()] if site_wide else [],
+        units=_unit_choices(request) if site_wide else [],
         can_manage_site=site_wide,
     )
 
@@ -429,3 +430,9 @@ def includeme(config):
     config.add_route(
         "manage_user_delegation_revoke", "/manage/users/{login}/delegations/revoke", factory=user_factory
     )
+
+
+def _unit_choices(request):
+    """(code, name) of the units a person may work in: this hub's own, never the national directory."""
+    units = directory_service.local_units(request.site, network_adapter_names(request.registry))
+    return [(u.code, u.name) for u in units]

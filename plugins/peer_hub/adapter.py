@@ -28,6 +28,7 @@ class PeerHubAdapter(Adapter):
     title = "Another LienThong hub (federation)"
     settings = (Setting("peer", "Peer hub (a name from lienthong.peer_hub.peers)", required=True),)
     batch_size = 50
+    network = True  # units another hub hosts
 
     def __init__(self):
         self.hub = None  # this hub's HubConfig, read from the application's settings

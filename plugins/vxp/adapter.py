@@ -46,6 +46,7 @@ class VxpAdapter(Adapter):
     name = "vxp"
     title = _("The national document axis (VXP)")
     settings = ()
+    network = True  # the agencies of the whole country: no one of this hub works in them
 
     def __init__(self):
         self.config = None  # this hub's AxisConfig, None when it is not on the axis
