@@ -465,25 +465,6 @@ def _scan(site, query, kind, state, include_inactive, parent):
     return found
 
 
-def local_units(site, network_adapters=(), exclude=()):
-    """The active units people of this hub work in, by code: every unit but those reached
-    through a network adapter (another hub's, the national axis's: ``Adapter.network``).
-
-    What the forms that place people or units offer (a user's unit, a unit's parent): with
-    the national directory in the hub these would otherwise list 100,000 agencies. Read
-    from the index's adapter facet, so the external units are never loaded."""
-    directory = site["directory"]
-    index = directory.search_index
-    skip = set(exclude)
-    if index is not None:
-        for name in network_adapters:
-            skip.update(index.codes_of_adapter(name))
-        units = (directory[code] for code in directory.keys() if code not in skip)
-    else:
-        units = (u for u in directory.values() if u.code not in skip and u.adapter not in network_adapters)
-    return [u for u in units if u.is_active()]
-
-
 def find_codes(site, query="", kind=None, state=None, include_inactive=False, parent=None):
     """The codes of the units matching, in code order (see ``search``), read from the index."""
     directory = site["directory"]

@@ -1,4 +1,5 @@
-"""A directory kept by another system (the national axis's) brought into the hub's, in bulk.
+"""A directory kept by another system (the national axis's) brought into the hub's, in bulk,
+and the hub's own units told apart from it (``local_units``).
 
 ``import_external_units`` is ``services.directory.add_unit`` for tens of thousands of units at
 once: checked row by row, one audit entry for the whole import instead of one per unit, and
@@ -199,3 +200,22 @@ def _update_external(site, actor, unit, values, parent, report):
         report.changed += 0 if restored else 1
     else:
         report.unchanged += 1
+
+
+def local_units(site, network_adapters=(), exclude=()):
+    """The active units people of this hub work in, by code: every unit but those reached
+    through a network adapter (another hub's, the national axis's: ``Adapter.network``).
+
+    What the forms that place people or units offer (a user's unit, a unit's parent): with
+    the national directory in the hub these would otherwise list 100,000 agencies. Read
+    from the index's adapter facet, so the external units are never loaded."""
+    directory = site["directory"]
+    index = directory.search_index
+    skip = set(exclude)
+    if index is not None:
+        for name in network_adapters:
+            skip.update(index.codes_of_adapter(name))
+        units = (directory[code] for code in directory.keys() if code not in skip)
+    else:
+        units = (u for u in directory.values() if u.code not in skip and u.adapter not in network_adapters)
+    return [u for u in units if u.is_active()]

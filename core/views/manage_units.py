@@ -22,7 +22,7 @@ from ..factories import site_factory, unit_factory
 from ..i18n import _, translate
 from ..plugins import network_adapter_names, transport_adapters
 from ..resources import directory as d
-from ..services import credentials, directory as directory_service, tokens
+from ..services import credentials, directory as directory_service, directory_external, tokens
 from .base import field_errors, local_time, page
 from .directory import KIND_TITLES, STATE_TITLES, STATUS_TITLES, day, titles
 from .home import ROLE_TITLES
@@ -174,7 +174,7 @@ def _units_page(request, errors=None, form=None):
 def active_units(request, exclude=()):
     """The units a unit may be placed under: this hub's own (never the national directory)."""
     network = network_adapter_names(request.registry)
-    return directory_service.local_units(request.site, network, exclude)
+    return directory_external.local_units(request.site, network, exclude)
 
 
 @view_config(

@@ -24,7 +24,7 @@ from ..plugins import network_adapter_names
 from ..resources.directory import Organization
 from ..resources.site import Site
 from ..resources.users import User
-from ..services import accounts, audit, delegations, directory as directory_service
+from ..services import accounts, audit, delegations, directory_external
 from ..text import matches
 from .base import field_errors, local_time, page, refused
 from .delegations import delegation_row
@@ -434,5 +434,5 @@ def includeme(config):
 
 def _unit_choices(request):
     """(code, name) of the units a person may work in: this hub's own, never the national directory."""
-    units = directory_service.local_units(request.site, network_adapter_names(request.registry))
+    units = directory_external.local_units(request.site, network_adapter_names(request.registry))
     return [(u.code, u.name) for u in units]
