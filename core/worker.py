@@ -415,7 +415,7 @@ class Worker:
             if not seconds or time.monotonic() < self.next_centre_poll.get(name, 0.0):
                 continue
             self.next_centre_poll[name] = time.monotonic() + float(seconds)
-            if not self._lease_centre(name):
+            if not self._take_lease(name):
                 continue  # another worker polls it now
             try:
                 found = list(adapter.poll_centre(self.env) or ())
@@ -426,7 +426,7 @@ class Worker:
             except Exception:
                 log.exception("transport: polling the centre %s failed", name)
             finally:
-                self._release_centre(name)
+                self._drop_lease(name)
         return handled
 
     def run_jobs(self):
@@ -437,14 +437,14 @@ class Worker:
                 continue
             self.next_job[job.name] = time.monotonic() + float(job.seconds)
             lease = f"job:{job.name}"
-            if not self._lease_centre(lease):
+            if not self._take_lease(lease):
                 continue
             try:
                 self.write(lambda site, job=job: job.run(site, self.env))
             except Exception:
                 log.exception("worker: the scheduled job %s failed", job.name)
             finally:
-                self._release_centre(lease)
+                self._drop_lease(lease)
 
     def _reconcile(self, name, adapter):
         """Every ``report_seconds``: what the other side says of what it was given, on the
@@ -460,7 +460,8 @@ class Worker:
             changed = self.write(lambda site: deliveries.transport_reported(site, self.env, name, reports))
             log.info("transport: %s reported on %d message(s), %d changed", name, len(reports), changed)
 
-    def _lease_centre(self, name):
+    def _take_lease(self, name):
+        """This worker's lease on a centre's poll or a scheduled job (``transport.centre_leases``)."""
         now = self.clock()
         until = iso(now + timedelta(seconds=self.lease_seconds))
         try:
@@ -470,11 +471,11 @@ class Worker:
         except ConflictError:
             return False  # another worker took it at this moment
 
-    def _release_centre(self, name):
+    def _drop_lease(self, name):
         try:
             self.write(lambda site: site["transport"].release_centre(name, self.id))
         except Exception:  # the lease runs out by itself
-            log.exception("transport: cannot release the lease on the centre %s", name)
+            log.exception("worker: cannot release the lease on %s", name)
 
     # -- chores ------------------------------------------------------------------------
     def chores(self, site, env):
