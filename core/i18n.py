@@ -39,6 +39,16 @@ def translate(request, message, **mapping):
     return request.localizer.translate(ts)
 
 
+def site_localizer(registry):
+    """A localizer for the site's language (``pyramid.default_locale_name``), for text made
+    without a request: a digest, a status message sent to another hub."""
+    from pyramid.i18n import make_localizer
+    from pyramid.interfaces import ITranslationDirectories
+
+    directories = registry.queryUtility(ITranslationDirectories, default=[])
+    return make_localizer(registry.settings.get("pyramid.default_locale_name", DEFAULT), directories)
+
+
 def translate_message(localizer, message):
     """``message`` translated, with the translatable values of its mapping translated first.
 

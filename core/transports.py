@@ -114,7 +114,8 @@ class InboundResult:
     """What became of an ``InboundMessage``: the argument of its ``done``."""
 
     ok: bool  # stored now, or already stored before (``duplicate``)
-    reason: str = ""  # why it was refused (English, for logs and the other side)
+    reason: str = ""  # why it was refused (English, for logs)
+    message: Any = None  # the same as a translatable message when the hub's rules refused it
     duplicate: bool = False  # the hub had it already: a success, never to be offered again
     permanent: bool = True  # a refusal a retry cannot change (False: the hub was busy or down)
 

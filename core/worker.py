@@ -379,7 +379,12 @@ class Worker:
         except Exception as exc:
             reason = exc.text() if hasattr(exc, "text") else f"{type(exc).__name__}: {exc}"
             # a refusal of the hub's rules stays a refusal; a busy or broken store may pass later
-            result = InboundResult(ok=False, reason=reason, permanent=isinstance(exc, ServiceError))
+            result = InboundResult(
+                ok=False,
+                reason=reason,
+                message=getattr(exc, "message", None) if isinstance(exc, ServiceError) else None,
+                permanent=isinstance(exc, ServiceError),
+            )
             if not isinstance(exc, ValueError):
                 log.exception("transport: inbound %s from %s failed", message.kind, message.unit)
             else:

@@ -30,7 +30,7 @@ PUBLIC = {
     # helpers
     "lienthong.core": {"StartupError", "main"},
     "lienthong.core.plugins": {"is_plugin_disabled"},
-    "lienthong.core.i18n": {"_"},
+    "lienthong.core.i18n": {"_", "site_localizer", "translate_message"},
     "lienthong.core.blobs": {"BlobMissing", "BlobStoreError", "DigestMismatch"},
     "lienthong.core.files": {"fsync_dir"},
     "lienthong.core.db": {"file_storage_path", "get_database", "close_databases", "run_in_site"},

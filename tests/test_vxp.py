@@ -335,8 +335,12 @@ def test_the_adapter_sends_keeps_the_docid_and_acknowledges_as_the_hub_decided(a
         off.deliver(message, None)
 
 
-def test_a_package_refused_for_good_is_done_and_its_sender_gets_a_refusal_status(axis):
+def test_a_package_refused_for_good_is_done_and_its_sender_gets_a_refusal_status(
+    axis,
+    demo_factory,  # noqa: F811
+):
     from lienthong.core import edxml
+    from lienthong.core.errors import NotFound
     from lienthong.core.transports import InboundResult
 
     sim, url = axis
@@ -356,8 +360,10 @@ def test_a_package_refused_for_good_is_done_and_its_sender_gets_a_refusal_status
     }
     package = edxml.build_document(meta, [])
     a.deliver(OutboundMessage_for(package), None)
-    [found] = b.poll_centre(None)
-    found.done(InboundResult(ok=False, reason="Unknown unit 000.00.01.G01.", permanent=True))
+    env = env_of_app(demo_factory())  # the refusal is written in the site's language
+    [found] = b.poll_centre(env)
+    refusal = NotFound("Unknown unit ${code}.", field="unit", code="000.00.01.G01")
+    found.done(InboundResult(ok=False, reason=refusal.text(), message=refusal.message, permanent=True))
     assert [i["state"] for i in sim.items("hub-b")] == ["done"]  # never offered again
     [answer] = a.poll_centre(None)  # the refusal travels back to the sender's centre
     assert answer.kind == "status" and answer.unit == B_DEPT
@@ -365,8 +371,8 @@ def test_a_package_refused_for_good_is_done_and_its_sender_gets_a_refusal_status
     assert status["status_code"] == edxml.REFUSED
     assert status["response_for"]["document_id"] == meta["document_id"]
     assert status["response_for"]["code"] == "9/QĐ-SNV"
-    assert "Unknown unit 000.00.01.G01." in status["description"]
-    assert b.send_refusal(b"<not edXML", [B_DEPT], "junk") == []  # nothing to answer: no status
+    assert status["description"] == "Hệ thống nhận từ chối: Không tìm thấy đơn vị 000.00.01.G01."
+    assert b.send_refusal(env, b"<not edXML", [B_DEPT], "junk") == []  # nothing to answer: no status
 
 
 def OutboundMessage_for(package):

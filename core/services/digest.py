@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from .. import permissions as sec
 from ..clock import iso
-from ..i18n import _
+from ..i18n import _, site_localizer
 from ..mail import MailConfig, Mailer, MailError, build_message
 from ..resources.documents import Delivery, path_of
 from . import accounts, audit, indexing, workflow
@@ -292,15 +292,6 @@ def _short(text, limit):
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def localizer_for(env):
-    """A localizer for the site's language (``pyramid.default_locale_name``), without a request."""
-    from pyramid.i18n import make_localizer
-    from pyramid.interfaces import ITranslationDirectories
-
-    directories = env.registry.queryUtility(ITranslationDirectories, default=[])
-    return make_localizer(env.settings.get("pyramid.default_locale_name", "vi"), directories)
-
-
 def public_url(settings):
     return (settings.get("lienthong.public_url") or DEFAULT_PUBLIC_URL).strip().rstrip("/")
 
@@ -429,7 +420,7 @@ def run(site, env, today=None, force=False, dry_run=False, mailer=None, already_
     for digest in report.people:
         remind(site, env, digest, today)
     already_sent = already_sent if already_sent is not None else set()
-    localizer = localizer_for(env)
+    localizer = site_localizer(env.registry)
     base = public_url(env.settings)
     outgoing = []
     for digest in report.people:

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from datetime import datetime
 
 from lienthong.core import edxml
-from lienthong.core.i18n import _
+from lienthong.core.i18n import _, site_localizer, translate_message
 from lienthong.core.transports import (
     Adapter,
     Delivered,
@@ -158,12 +158,12 @@ class VxpAdapter(Adapter):
                         kind=kind,
                         payload=payload,
                         source=f"vxp:{doc_id}",
-                        done=self._acknowledger(doc_id, kind, payload, row),
+                        done=self._acknowledger(env, doc_id, kind, payload, row),
                     )
                 )
         return found
 
-    def _acknowledger(self, doc_id, kind, payload, row):
+    def _acknowledger(self, env, doc_id, kind, payload, row):
         def acknowledge(result):
             status = "done" if result.ok or result.permanent else "fail"
             if not result.ok:
@@ -173,13 +173,14 @@ class VxpAdapter(Adapter):
             except AxisError as exc:  # it will be offered again; the hub's door deduplicates it
                 log.warning("vxp: cannot acknowledge %s as %s: %s", doc_id, status, exc.reason)
             if not result.ok and result.permanent and kind == "document":
-                self.send_refusal(payload, _codes(row.get("to")), result.reason)
+                self.send_refusal(env, payload, _codes(row.get("to")), result.message or result.reason)
 
         return acknowledge
 
-    def send_refusal(self, payload, our_codes, reason):
+    def send_refusal(self, env, payload, our_codes, reason):
         """A refusal status (02) with ``reason`` to the sender of ``payload``, from each of
-        ``our_codes`` it names; nothing when the package says too little to answer it."""
+        ``our_codes`` it names, in the site's language (the sender's clerk reads it; ``reason``
+        a translatable message or a text); nothing when the package says too little to answer it."""
         try:
             meta = edxml.parse_document(payload)
         except edxml.EdxmlError:
@@ -188,6 +189,7 @@ class VxpAdapter(Adapter):
             if item.get("file") is not None:
                 item["file"].close()
         sender = (meta.get("from") or {}).get("organ_id") or ""
+        localizer = site_localizer(env.registry)
         named = [t.get("organ_id") for t in meta.get("to") or ()]
         sent = []
         for code in [c for c in our_codes if c in named and c != sender]:
@@ -201,9 +203,9 @@ class VxpAdapter(Adapter):
                 },
                 "from": {"organ_id": code, "organ_name": ""},
                 "status_code": edxml.REFUSED,
-                "description": _(
-                    "Refused by the receiving hub: ${reason}", mapping={"reason": reason[:500]}
-                ).interpolate(),
+                "description": translate_message(
+                    localizer, _("Refused by the receiving hub: ${reason}", mapping={"reason": reason})
+                )[:1000],
                 "timestamp": datetime.now(edxml.VIETNAM).isoformat(timespec="seconds"),
                 "staff_info": {},
             }
