@@ -18,10 +18,17 @@ def fold(text):
     return " ".join(stripped.lower().split())
 
 
+def word_matches(part, word):
+    """The search rule for one folded query word: it finds the words it is part of; a single
+    character alone finds the words it begins, as an address book's letters do (anywhere in
+    a word, one letter would find nearly every unit of the national directory)."""
+    return word.startswith(part) if len(part) == 1 else part in word
+
+
 def matches(query, *fields):
-    """True when every word of ``query`` occurs in one of ``fields`` (folded)."""
-    haystack = " ".join(fold(f) for f in fields if f)
-    return all(word in haystack for word in fold(query).split())
+    """True when every word of ``query`` finds a word of ``fields`` (folded, ``word_matches``)."""
+    words = " ".join(fold(f) for f in fields if f).split()
+    return all(any(word_matches(part, word) for word in words) for part in fold(query).split())
 
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

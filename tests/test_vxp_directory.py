@@ -17,6 +17,7 @@ import time
 import pytest
 
 from lienthong.core.resources import directory as d
+from lienthong.core.resources.directory import unit_words
 from lienthong.core.services import audit, directory as dirs, documents as ds, outbound
 from lienthong.plugins.vxp import config as axis_config, directory as vxp_directory
 from lienthong.plugins.vxp.client import AxisClient
@@ -184,6 +185,7 @@ def csrf(page):
 def test_search_gives_the_same_units_with_the_index_as_by_reading_every_unit(demo_factory):
     hub = Hub(demo_factory())
     queries = ["", "so", "Sở Nội vụ", "so noi vu", "ubnd", "h49", "000.00", "vung tau", "thông tin", "zzz"]
+    queries += ["s", "n", "s noi", "0", "h"]  # a letter alone: the words it begins
 
     def compare(site):
         assert site["directory"].search_index is not None
@@ -207,8 +209,44 @@ def test_search_gives_the_same_units_with_the_index_as_by_reading_every_unit(dem
         assert dirs.find_codes(site, "tu phap", include_inactive=True) == dirs._scan(
             site, "tu phap", None, None, True, None
         )
+        # one letter finds the units with a word it begins, not every unit with the letter in it
+        units = list(site["directory"].values())
+        begins = {u.code for u in units if u.is_active() and any(w.startswith("h") for w in unit_words(u))}
+        inside = {u.code for u in units if u.is_active() and any("h" in w for w in unit_words(u))}
+        assert begins and inside - begins  # the rule matters on this directory
+        assert set(dirs.find_codes(site, "h")) == begins
 
     hub.tx(compare)
+
+
+def test_a_search_sees_a_change_of_the_index_made_by_another_connection(demo_factory):
+    """The vocabulary's text for ``str.find`` is a volatile cache of each chunk: a change
+    committed by another connection (another worker or serve process) invalidates the chunk,
+    and the next transaction's search reads the new words."""
+    import transaction
+
+    from lienthong.core.db import get_database, run_in_site
+    from lienthong.core.resources.site import find_site
+
+    hub = Hub(demo_factory())
+    db = get_database(hub.app.registry)
+    tm = transaction.TransactionManager()
+    mine = db.open(transaction_manager=tm)  # held open: the change below comes from another one
+    try:
+        tm.begin()
+        site = find_site(mine.root())
+        assert dirs.find_codes(site, "quokka") == []  # the chunks' texts are now built
+        tm.abort()
+        who = audit.Actor.system("test")
+        run_in_site(db, lambda s: dirs.rename(s, who, s["directory"]["000.00.03.H49"], "Sở Quokka"))
+        tm.begin()
+        assert dirs.find_codes(find_site(mine.root()), "quokka") == ["000.00.03.H49"]
+        # and a change in this very transaction is seen by its own next search
+        dirs.rename(find_site(mine.root()), who, site["directory"]["000.00.02.H49"], "Sở Wombat")
+        assert dirs.find_codes(find_site(mine.root()), "wombat") == ["000.00.02.H49"]
+        tm.abort()
+    finally:
+        mine.close()
 
 
 def test_lienthong_vxp_sync_shows_its_counts_and_fails_in_one_line_when_the_axis_is_down(
