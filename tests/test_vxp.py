@@ -589,3 +589,65 @@ def test_the_bench_destination_is_an_axis_that_takes_the_senders_packages(tmp_pa
         assert item["to"] == [destination.units[0]]
     finally:
         destination.stop()
+
+
+def test_bench_queue_via_the_axis_times_the_send_and_the_round_trip_to_a_receiving_hub(tmp_path):
+    """``lienthong bench --queue N --queue-via vxp``: the sending hub's workers drain to the
+    simulated axis, and a receiving hub's workers (centre ``bench-ministry``) take every
+    document in through its inbound door; the round trip ends at its last acknowledgement."""
+    import json
+    import subprocess
+
+    from .support import cli
+
+    result = subprocess.run(
+        [cli.LIENTHONG, "bench", "--queue", "30", "--queue-via", "vxp", "--out", str(tmp_path / "bench")],
+        capture_output=True,
+        text=True,
+        env=cli.clean_env(),
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "bench" / "latest-queue.json").read_text())
+    rates = report["per_second"]
+    assert set(rates) == {
+        "raw_send",
+        "drain_1_worker",
+        "drain_2_workers",
+        "round_trip_1_worker",
+        "round_trip_2_workers",
+    }
+    assert all(v > 0 for v in rates.values())
+    assert rates["round_trip_1_worker"] <= rates["drain_1_worker"]  # the round trip contains the send
+    assert "round_trip_2_workers_per_second" in report["targets"]
+    assert "round_trip_2_workers" in result.stdout
+
+
+def test_bench_directory_syncs_the_axis_directory_and_times_every_search(tmp_path):
+    import json
+    import subprocess
+
+    from lienthong.core.bench import directory as bench_directory
+
+    from .support import cli
+
+    result = subprocess.run(
+        [cli.LIENTHONG, "bench", "--directory", "1500", "--out", str(tmp_path / "bench")],
+        capture_output=True,
+        text=True,
+        env=cli.clean_env(),
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "bench" / "latest-directory.json").read_text())
+    figures = report["figures"]
+    assert report["agencies"] == 1500 and figures["full_sync_rows"] == 1500 and figures["units"] >= 1500
+    assert figures["incremental_sync_rows"] == bench_directory.CHANGED  # only what changed
+    for name in ("service_find", "service_picker", "http_directory_page", "api_organizations", "http_picker"):
+        runs = bench_directory.ROUNDS * len(bench_directory.QUERIES)
+        assert figures[name]["runs"] == runs and figures[name]["p95_ms"] > 0
+        assert isinstance(figures[name]["met"], bool)
+    assert figures["waitress_hello"]["p95_ms"] > 0  # the baseline of the same run
+    assert "full sync" in result.stdout and "http_picker p50 / p95" in result.stdout

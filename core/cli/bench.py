@@ -40,11 +40,46 @@ import click
     help="With --queue: drain through this adapter to the receiving end it offers "
     "(peer_hub: a second hub over HTTP).",
 )
-def bench(seconds, out_dir, documents, fanout, edxml_mb, queue, queue_via):
+@click.option(
+    "--directory",
+    "directory",
+    type=click.IntRange(min=100),
+    default=None,
+    help="Only the directory: synchronize N agencies from the adapter of --directory-via, "
+    "then time the searches at that size (core/bench/directory.py).",
+)
+@click.option(
+    "--directory-via",
+    "directory_via",
+    default="vxp",
+    show_default=True,
+    metavar="ADAPTER",
+    help="With --directory: the adapter whose directory is synchronized.",
+)
+def bench(seconds, out_dir, documents, fanout, edxml_mb, queue, queue_via, directory, directory_via):
     """Measure throughput against baselines taken in the same run; write var/bench/."""
     from rich.console import Console
     from rich.table import Table
 
+    if directory:
+        from ..bench import directory as bench_directory
+
+        report, path = bench_directory.run(
+            directory,
+            directory_via,
+            out_dir=out_dir,
+            log=lambda step: Console(stderr=True).log(f"bench: {step}"),
+        )
+        table = Table(
+            title=f"LienThong directory bench {report['date']}: {directory:,} agencies via {directory_via}"
+        )
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for name, value in bench_directory.summary(report):
+            table.add_row(name, value)
+        Console().print(table)
+        click.echo(f"written to {path}")
+        return
     if queue:
         from ..bench import queue as bench_queue
 

@@ -16,6 +16,8 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 
+from lienthong.plugins.bench_common import free_port
+
 NAME = "bench-peer"
 UNITS = (("000.00.01.Z01", "Sở Nội vụ (hub ngang hàng)"), ("000.00.02.Z01", "Sở Tư pháp (hub ngang hàng)"))
 
@@ -47,14 +49,6 @@ def peer_settings(me, peers, secret, key_id="bench"):
         out[f"lienthong.peer_hub.peer.{name}.key_id"] = key_id
         out[f"lienthong.peer_hub.secret.{name}"] = secret
     return out
-
-
-def _free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _populate(settings, sender_name, sender_units):
@@ -95,7 +89,7 @@ def start_destination(workdir, sender_name, sender_units, timeout=30):
     """Serve a receiving hub in ``workdir``; ``sender_units``: [(code, name)] of the sending hub's senders."""
     os.makedirs(workdir, exist_ok=True)
     secret = secrets.token_urlsafe(32)
-    port = _free_port()
+    port = free_port()
     settings = {
         "zodbconn.uri": f"file://{os.path.abspath(workdir)}/Data.fs?blobstorage_dir={os.path.abspath(workdir)}/blobs",
         "lienthong.secret": secrets.token_urlsafe(32),

@@ -110,6 +110,12 @@ class VxpAdapter(Adapter):
 
         return start_destination(workdir, sender_units)
 
+    def bench_directory(self, workdir, agencies):
+        """The simulated national directory for ``lienthong bench --directory N --directory-via vxp``."""
+        from .bench import start_directory
+
+        return start_directory(workdir, agencies)
+
     def deliver(self, message, env):
         """One ``sendEdoc`` per package with all its axis recipients: the first message of a
         document's ``group`` sends it to the whole group; the group's other messages are
