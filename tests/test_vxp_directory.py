@@ -176,6 +176,36 @@ def test_a_document_can_be_addressed_to_a_synced_agency_and_queues_for_the_axis(
     assert f'value="{code}" selected' in found.text  # the chosen ones stay chosen
 
 
+def test_a_group_of_recipients_is_of_this_hubs_units_never_the_national_directory(national, demo_factory):
+    from lienthong.core.errors import DocumentError
+
+    _sim, _url, client = national
+    hub = Hub(demo_factory())
+    sync(hub, client, full=True)
+
+    def expand(site, groups):
+        units, _persons = ds.expand_recipients(site, SNV, groups=groups, network=hub.env.network_adapters)
+        return units
+
+    def check(site):
+        directory = site["directory"]
+        external = {u.code for u in directory.values() if u.adapter == "vxp"}
+        assert len(external) > 2500 and {directory[c].kind for c in external} == {"agency"}
+        for group in ("all_departments", "all_districts", "all_agencies", "all_communes"):
+            assert not set(expand(site, [group])) & external, group
+        assert expand(site, ["all_agencies"])  # this hub's own agencies, only they
+        departments = expand(site, ["all_departments"])
+        assert departments and all(directory[c].kind == "department" for c in departments)
+        children = expand(site, [f"children:{PROVINCE}"])
+        assert children and all(directory[c].parent_code == PROVINCE for c in children)
+        for junk in ("children:../../", "children:", "children:000.99.99.Z99", "everyone"):
+            with pytest.raises(DocumentError) as refused:
+                expand(site, [junk])
+            assert refused.value.field == "groups"
+
+    hub.tx(check)
+
+
 def csrf(page):
     from .support.app import csrf_of
 

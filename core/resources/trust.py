@@ -75,6 +75,11 @@ class TrustStore(Folder):
         unit = self.unit(code)
         return dict(unit.key) if unit is not None and unit.key else None
 
+    def codes_with_keys(self):
+        """The codes of the units that have a signing key, in code order (a few: never the
+        directory's every unit)."""
+        return [code for code, unit in self.units.items() if unit.key]
+
     def set_key(self, code, key_dict):
         self.unit(code, create=True).key = PersistentMapping(key_dict) if key_dict else None
 

@@ -26,6 +26,7 @@ from ..resources.registers import OUTGOING
 from ..text import as_list
 from . import attachments, audit, deliveries, registers, signatures
 from .directory import resolve
+from .directory_external import local_units
 
 PRIORITIES = (0, 1, 2, 3, 4)  # edXML: normal, urgent, very urgent, express, express on time
 MAX_SUBJECT = 1000
@@ -130,22 +131,26 @@ def clean_meta(data, previous=None):
     return meta
 
 
-def expand_recipients(site, sender_code, codes=(), groups=(), persons=(), to_self=False):
+def expand_recipients(site, sender_code, codes=(), groups=(), persons=(), to_self=False, network=()):
     """(unit codes, logins): groups expanded, reorganized units routed to their successors.
 
-    The sender never receives its own document (unless ``to_self``: an imported package
-    addressed to its own sender, as the axis's loopback tests are, is delivered as it says);
-    each unit and person once.
+    A group is of this hub's units (``network``: the adapters whose units are elsewhere, never
+    in a group: "all agencies" is not the national directory's 100,000). The sender never
+    receives its own document (unless ``to_self``: an imported package addressed to its own
+    sender, as the axis's loopback tests are, is delivered as it says); each unit and person once.
     """
     directory = site["directory"]
     wanted = list(as_list(codes))
+    members = None
     for group in as_list(groups):
+        if members is None:
+            members = local_units(site, network)
         if group in GROUPS:
             kind = GROUPS[group][0]
-            wanted += [u.code for u in directory.values() if u.kind == kind and u.is_active()]
-        elif group.startswith("children:"):
+            wanted += [u.code for u in members if u.kind == kind]
+        elif group.startswith("children:") and group.split(":", 1)[1] in directory:
             parent = group.split(":", 1)[1]
-            wanted += [u.code for u in directory.values() if u.parent_code == parent and u.is_active()]
+            wanted += [u.code for u in members if u.parent_code == parent]
         else:
             raise DocumentError(_("Unknown group of recipients ${group}."), field="groups", group=group[:60])
     units = []
@@ -213,6 +218,7 @@ def compose(site, env, actor, unit, data, files=(), origin="hub", header=None):
         data.get("recipients"),
         data.get("groups"),
         data.get("persons"),
+        network=env.network_adapters,
         to_self=origin == "edxml",
     )
     now = iso(env.now())
@@ -277,7 +283,12 @@ def update_draft(site, env, actor, document, data, files=(), remove=()):
     document.meta = dict(clean_meta(data, document.meta))
     if any(k in data for k in ("recipients", "groups", "persons")):
         units, persons = expand_recipients(
-            site, document.sender_code, data.get("recipients"), data.get("groups"), data.get("persons")
+            site,
+            document.sender_code,
+            data.get("recipients"),
+            data.get("groups"),
+            data.get("persons"),
+            network=env.network_adapters,
         )
         document.recipients, document.persons = units, persons
         document.meta = dict(document.meta, to=_to_block(site, units, persons))

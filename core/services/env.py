@@ -23,6 +23,13 @@ class Env:
         self.blob_stores = objects.blob_stores
         self.edxml_max_bytes = int(settings.get("lienthong.edxml.max_bytes", 300 * 1024 * 1024))
 
+    @property
+    def network_adapters(self):
+        """The adapters whose units are another hub's or the national axis's (``Adapter.network``)."""
+        from ..plugins import network_adapter_names
+
+        return network_adapter_names(self.registry)
+
     def notify(self, event):
         self.registry.notify(event)
 

@@ -85,6 +85,12 @@ def key_for(site, unit_code):
     return signing.KeyRef.from_dict(data) if data else None
 
 
+def unit_keys(site):
+    """``[(unit code, KeyRef)]`` of the units that sign, in code order."""
+    store = find_trust(site)
+    return [(code, key_for(site, code)) for code in (store.codes_with_keys() if store is not None else ())]
+
+
 def _setting_list(settings, name):
     return [v for v in str((settings or {}).get(name, "") or "").split() if v]
 

@@ -21,7 +21,7 @@ from ..resources.mailbox import Mailbox
 from ..resources.site import Site
 from ..security import SystemIdentity
 from ..services import audit, deliveries, mailboxes, workflow
-from .base import local_time, page, refused
+from .base import hub_units, local_time, page, refused
 
 PAGE_SIZE = 20
 
@@ -325,7 +325,7 @@ def mailbox_page(request):
             s: (doc_state_title(request, s) if s in DOC_STATE_TITLES else state_title(request, s))
             for s in f["states"]
         },
-        senders=sorted((u for u in site["directory"].values() if u.is_active()), key=lambda u: u.name),
+        senders=_senders(request, f),
         types=doctypes.TYPES,
         sorts={k: translate(request, v) for k, v in SORT_TITLES.items()},
         page_number=min(f["page"], last_page),
@@ -369,3 +369,13 @@ def search(request):
         page_number=min(number, last_page),
         last_page=last_page,
     )
+
+
+def _senders(request, f):
+    """The senders the filter offers: this hub's units, and the one chosen (an agency of the
+    national directory, followed from a document) — never the 100,000 agencies."""
+    units = hub_units(request)
+    chosen = request.site["directory"].get(f.get("sender") or "")
+    if chosen is not None and chosen not in units:
+        units.append(chosen)
+    return units

@@ -79,12 +79,10 @@ def _operator_page(request, errors=None):
             }
         )
     keys = []
-    for unit in sorted(directory.values(), key=lambda u: u.code):
-        key = signatures.key_for(site, unit.code)
-        if key is not None:
-            keys.append(
-                {"code": unit.code, "name": unit.name, "key": key, "label": signatures._key_label(key)}
-            )
+    for code, key in signatures.unit_keys(site):
+        unit = directory.get(code)
+        if unit is not None:
+            keys.append({"code": code, "name": unit.name, "key": key, "label": signatures._key_label(key)})
     return page(
         request,
         translate(request, _("Digital signatures")),

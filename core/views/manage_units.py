@@ -20,10 +20,10 @@ from .. import permissions as sec
 from ..errors import ServiceError
 from ..factories import site_factory, unit_factory
 from ..i18n import _, translate
-from ..plugins import network_adapter_names, transport_adapters
+from ..plugins import transport_adapters
 from ..resources import directory as d
-from ..services import credentials, directory as directory_service, directory_external, tokens
-from .base import field_errors, local_time, page
+from ..services import credentials, directory as directory_service, tokens
+from .base import field_errors, hub_units, local_time, page
 from .directory import KIND_TITLES, STATE_TITLES, STATUS_TITLES, day, titles
 from .home import ROLE_TITLES
 
@@ -162,19 +162,13 @@ def _units_page(request, errors=None, form=None):
         overdue={u.code for u in directory_service.pilot_overdue(site, request.env.today())},
         form=form or {"kind": "agency"},
         errors=errors or {},
-        parents=active_units(request),
+        parents=hub_units(request),
         adapters=sorted(known_adapters(request)),
         kinds=d.KINDS,
         kind_titles=titles(request, KIND_TITLES),
         state_titles=titles(request, STATE_TITLES),
         status_titles=titles(request, STATUS_TITLES),
     )
-
-
-def active_units(request, exclude=()):
-    """The units a unit may be placed under: this hub's own (never the national directory)."""
-    network = network_adapter_names(request.registry)
-    return directory_external.local_units(request.site, network, exclude)
 
 
 @view_config(
@@ -232,7 +226,7 @@ def _unit_page(request, posted=None, errors=None, values=None, status=None):
     form = unit_form(unit, known_adapters(request))
     if posted == "edit" and values:
         form.update(values)
-    others = active_units(request, exclude=(unit.code,))
+    others = hub_units(request, exclude=(unit.code,))
     end = directory_service.pilot_end(unit)
     history = [dict(h) for h in (unit.connection_history or ())][::-1]
     token_rows = [

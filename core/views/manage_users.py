@@ -20,13 +20,12 @@ from ..clock import now_iso
 from ..errors import ServiceError
 from ..factories import user_factory
 from ..i18n import _, translate
-from ..plugins import network_adapter_names
 from ..resources.directory import Organization
 from ..resources.site import Site
 from ..resources.users import User
-from ..services import accounts, audit, delegations, directory_external
+from ..services import accounts, audit, delegations
 from ..text import matches
-from .base import field_errors, local_time, page, refused
+from .base import field_errors, hub_units, local_time, page, refused
 from .delegations import delegation_row
 from .home import ROLE_TITLES
 from .profile import role_rows
@@ -434,5 +433,4 @@ def includeme(config):
 
 def _unit_choices(request):
     """(code, name) of the units a person may work in: this hub's own, never the national directory."""
-    units = directory_external.local_units(request.site, network_adapter_names(request.registry))
-    return [(u.code, u.name) for u in units]
+    return [(u.code, u.name) for u in hub_units(request)]

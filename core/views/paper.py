@@ -15,7 +15,7 @@ from ..errors import ServiceError
 from ..i18n import _, translate
 from ..resources.mailbox import Mailbox
 from ..services import paper
-from .base import field_errors, page
+from .base import field_errors, hub_units, page
 from .mailboxes import document_url
 
 FIELDS = ("sender", "sender_name", "notation", "promulgation_date", "subject")
@@ -23,11 +23,8 @@ OUTCOME_KEY = "lienthong.paper_outcome"
 
 
 def _page(request, form=None, errors=None, outcome=None):
-    site = request.site
     unit = request.context.__parent__
-    senders = sorted(
-        (u for u in site["directory"].values() if u.is_active() and u.code != unit.code), key=lambda u: u.name
-    )
+    senders = hub_units(request, exclude=(unit.code,))  # a sender from elsewhere: by its name
     return page(
         request,
         translate(request, _("Paper receipt check")),
