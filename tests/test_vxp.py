@@ -512,6 +512,8 @@ def test_what_the_axis_reports_is_on_the_timeline_and_a_failure_is_flagged_for_t
     login(web, "vanthu.snv")
     page = web.get(f"/documents/{name}")
     reports = [r.text for r in page.html.select(".transport-report")]
+    timeline = page.html.select_one(".recipient-timeline").text
+    assert "đã vào hàng đợi chuyển đến hệ thống nơi nhận" in timeline and "queued" not in timeline
     assert any("Mã trên đường truyền" in r for r in reports)
     assert any("hệ thống của nơi nhận chưa nhận được" in r for r in reports)
     assert any(r.startswith("Đường truyền Trục liên thông văn bản quốc gia (VXP):") for r in reports)

@@ -375,11 +375,12 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
         "note": "timed from the commit that queues the N messages (workers already waiting) to the last "
         "send; a round trip, to the last message the receiving end imported and acknowledged",
     }
-    if round_trips:
+    if round_trips:  # the receiving end states its target (the national axis: 100 documents/s)
+        target = getattr(remote, "round_trip_target", TARGET_2_WORKERS)
         report["targets"]["round_trip_2_workers_per_second"] = {
-            "target": f">= {TARGET_2_WORKERS:g}",
+            "target": f">= {target:g}",
             "value": round(round_trips[2], 1),
-            "met": round_trips[2] >= TARGET_2_WORKERS,
+            "met": round_trips[2] >= target,
         }
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, f"queue-{report['date'][:19].replace(':', '')}.json")

@@ -51,7 +51,7 @@ def timeline_rows(request, site, delivery):
                 "actor": _actor_name(site, entry.get("actor")),
                 "on_behalf_of": person_name(site, entry["on_behalf_of"]) if entry.get("on_behalf_of") else "",
                 "reason": entry.get("reason", ""),
-                "note": entry.get("note", ""),
+                "note": _note(request, entry),
                 "assignees": ", ".join(person_name(site, a) for a in entry.get("assignees") or ()),
                 "deadline": day(entry.get("deadline")),
                 "register": entry.get("register", ""),
@@ -59,6 +59,18 @@ def timeline_rows(request, site, delivery):
             }
         )
     return rows
+
+
+#: the notes the hub itself writes on a timeline (``services.deliveries``), by their key
+SYSTEM_NOTES = {"queued": _("queued for the transport to the recipient's system")}
+
+
+def _note(request, entry):
+    """A person's note as written; one the hub wrote, in the reader's language."""
+    note = entry.get("note", "")
+    if note in SYSTEM_NOTES and str(entry.get("actor", "")).startswith("system:"):
+        return translate(request, SYSTEM_NOTES[note])
+    return note
 
 
 #: what a transport said of a delivery (``transports.REPORT_STATES``), for its timeline
