@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from lienthong.core.resources import directory as d
+from lienthong.core.resources.folder import Folder
 from lienthong.core.services import deliveries, directory as dirs, documents as ds, edxml_io
 from lienthong.plugins.peer_hub import auth, client, config as peer_config
 
@@ -43,7 +44,7 @@ def test_a_signed_request_verifies_once_and_not_when_anything_changes():
     a, b = hub_config("hub-a", "hub-b"), hub_config("hub-b", "hub-a")
     body = b'{"packages": []}'
     headers = auth.sign_request(a, a.peers["hub-b"], "POST", "/peer/v1/packages", body)
-    nonces = auth.NonceCache()
+    nonces = auth.SiteNonces(Folder())
     assert auth.verify_request(b, headers, "POST", "/peer/v1/packages", body, nonces).name == "hub-a"
     with pytest.raises(auth.PeerAuthError, match="replayed"):
         auth.verify_request(b, headers, "POST", "/peer/v1/packages", body, nonces)
@@ -54,7 +55,7 @@ def test_a_signed_request_verifies_once_and_not_when_anything_changes():
         ("POST", "/peer/v1/packages", body, {auth.H_TIME: str(int(time.time()) - 1)}),
     ):
         with pytest.raises(auth.PeerAuthError, match="bad signature"):
-            auth.verify_request(b, {**headers, **changed}, method, path, data, auth.NonceCache())
+            auth.verify_request(b, {**headers, **changed}, method, path, data, auth.SiteNonces(Folder()))
     # another secret, another key id, an unknown caller, a stale timestamp, another callee
     with pytest.raises(auth.PeerAuthError, match="bad signature"):
         auth.verify_request(
@@ -63,7 +64,7 @@ def test_a_signed_request_verifies_once_and_not_when_anything_changes():
             "POST",
             "/peer/v1/packages",
             body,
-            auth.NonceCache(),
+            auth.SiteNonces(Folder()),
         )
     with pytest.raises(auth.PeerAuthError, match="not the key in force"):
         auth.verify_request(
@@ -72,19 +73,29 @@ def test_a_signed_request_verifies_once_and_not_when_anything_changes():
             "POST",
             "/peer/v1/packages",
             body,
-            auth.NonceCache(),
+            auth.SiteNonces(Folder()),
         )
     with pytest.raises(auth.PeerAuthError, match="unknown peer hub 'hub-a'"):
         auth.verify_request(
-            hub_config("hub-b", "hub-c"), headers, "POST", "/peer/v1/packages", body, auth.NonceCache()
+            hub_config("hub-b", "hub-c"),
+            headers,
+            "POST",
+            "/peer/v1/packages",
+            body,
+            auth.SiteNonces(Folder()),
         )
     with pytest.raises(auth.PeerAuthError, match="outside the 300s window"):
         auth.verify_request(
-            b, headers, "POST", "/peer/v1/packages", body, auth.NonceCache(), now=time.time() + 400
+            b, headers, "POST", "/peer/v1/packages", body, auth.SiteNonces(Folder()), now=time.time() + 400
         )
     with pytest.raises(auth.PeerAuthError, match="bad signature"):
         auth.verify_request(
-            hub_config("hub-c", "hub-a"), headers, "POST", "/peer/v1/packages", body, auth.NonceCache()
+            hub_config("hub-c", "hub-a"),
+            headers,
+            "POST",
+            "/peer/v1/packages",
+            body,
+            auth.SiteNonces(Folder()),
         )
 
 
@@ -295,6 +306,10 @@ def test_callers_that_do_not_authenticate_get_401_and_are_on_the_record(hubs):
         assert reason in response.json()["detail"], (label, response.json())
     first = raw_post(b, path, body, signed)
     assert first.status_code == 200 and first.json()["results"][0]["result"] == "refused"
+    replay = raw_post(b, path, body, signed)
+    assert replay.status_code == 401 and "replayed" in replay.json()["detail"]
+    b.stop()  # the nonces seen are in B's database: a restart within the window forgets none
+    b.start()
     replay = raw_post(b, path, body, signed)
     assert replay.status_code == 401 and "replayed" in replay.json()["detail"]
     # a body over lienthong.peer_hub.max_body is refused before anything is read into the hub

@@ -76,6 +76,7 @@ PUBLIC = {
     "lienthong.core.services.edxml_io": {"export_document"},
     "lienthong.core.services.mailboxes": {"listing", "box_key", "OUTBOX", "MAX_PAGE_SIZE"},
     "lienthong.core.services.outbound": {"queues", "dead_letters"},
+    "lienthong.core.services.nonces": {"use"},
 }
 
 CORE = "lienthong.core"

@@ -268,6 +268,25 @@ def test_signature_refusals_are_fail_replies_on_the_record(web):
     refused("SIGNATURE_INVALID", missing)
 
 
+def test_a_replay_is_refused_after_a_restart_and_by_another_process(demo_factory):
+    """The signatures of accepted calls are kept in the database (``services.nonces``), not
+    in the process: a new application on the same database refuses the replay too."""
+    from .support.app import close_app
+
+    web = demo_factory()
+    product = SdkProduct(web, STTTT)
+    params = {"messagetype": "edoc"}
+    headers = product.headers(params)
+    assert product.answer("getReceivedEdocList", params, headers=headers)["status"] == "OK"
+    uri = web.app.registry.settings["zodbconn.uri"]
+    close_app(web.app)
+    again = demo_factory(**{"zodbconn.uri": uri})  # the hub restarted, or its other process
+    product.web = again
+    fail_of(product.answer("getReceivedEdocList", params, headers=headers), "REPLAY")
+    assert product.ok("getReceivedEdocList", params)["status"] == "OK"  # a new call goes through
+    assert with_site(again.app, lambda site: site["nonces"].count()) == 2
+
+
 def test_a_revoked_credential_is_refused(web):
     product = SdkProduct(web, STTTT)
     product.ok("countReceiveEdoc", method="GET")

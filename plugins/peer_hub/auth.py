@@ -6,7 +6,8 @@ side, needs no key files or certificate chain, and the same construction already
 webhooks. Its weakness — either side could forge the other's messages — does not matter
 between exactly two parties. ``key_id`` names the secret in force so it can be rotated.
 
-A request carries its caller's name, the key id, a timestamp and a random nonce; the
+A request carries its caller's name, the key id, a timestamp and a random nonce (kept in
+the database for twice the window: ``SiteNonces``); the
 signature covers them with the method, the path, the callee's name and the body's
 SHA-256, so nothing can be replayed to another path, another hub, or with another body.
 The callee refuses a timestamp outside the window and a nonce seen within it. The answer
@@ -17,8 +18,9 @@ to its peer and that this answer is for this request (an old answer cannot be re
 import hashlib
 import hmac
 import secrets
-import threading
 import time
+
+from lienthong.core.services import nonces
 
 VERSION = "LIENTHONG-PEER-1"
 H_PEER = "X-LienThong-Peer"
@@ -91,25 +93,16 @@ def _fresh(timestamp, window, now):
     return abs((now if now is not None else time.time()) - value) <= window
 
 
-class NonceCache:
-    """Nonces seen within the window, per peer, in memory (a restart forgets them: the window
-    bounds what could be replayed, and whatever is replayed is deduplicated by DocumentId)."""
+class SiteNonces:
+    """The nonces seen within the window, in the hub's database (``services.nonces``, in the
+    request's transaction): a replay is refused after a restart, and by every process."""
 
-    def __init__(self):
-        self._seen = {}
-        self._lock = threading.Lock()
+    def __init__(self, site):
+        self.site = site
 
     def use(self, peer, nonce, window, now=None):
         """Record ``nonce``; False if it was already used within the window."""
-        now = now if now is not None else time.time()
-        with self._lock:
-            if len(self._seen) > 10_000:
-                self._seen = {k: t for k, t in self._seen.items() if t > now}
-            key = (peer, nonce)
-            if self._seen.get(key, 0) > now:
-                return False
-            self._seen[key] = now + 2 * window
-            return True
+        return nonces.use(self.site, f"peer:{peer}", nonce, window, now)
 
 
 def verify_request(hub, headers, method, path, body, nonces, now=None):

@@ -26,7 +26,6 @@ from .hosting import hosted_by, hosted_here
 log = logging.getLogger(__name__)
 PREFIX = "/peer/v1"
 MAX_ITEMS = 500
-AUTH_KEY = "lienthong.peer_hub.auth"  # the environ remembers a checked request across pyramid_retry attempts
 
 
 class Refused(Exception):
@@ -95,12 +94,12 @@ def _read_body(request, hub):
     return body
 
 
-def peer_view(handler, hub, nonces):
+def peer_view(handler, hub):
     """Authenticate the caller, run ``handler(request, site, env, hub, peer, body) -> (status, body)``,
     sign the answer. A caller that does not authenticate gets 401 and is on the audit record.
 
-    ``hub`` is this application's ``HubConfig`` and ``nonces`` its ``NonceCache``: both live
-    as long as the application, never in the module."""
+    ``hub`` is this application's ``HubConfig``: it lives as long as the application, never in
+    the module; the nonces seen are in the database (``auth.SiteNonces``)."""
 
     def view(request):
         site = request.site
@@ -110,15 +109,10 @@ def peer_view(handler, hub, nonces):
             _on_record(request, site, request.headers.get(auth.H_PEER, "")[:80], exc.reason)
             status, text = _problem(413, "Request too large", exc.reason)
             return _respond(request, hub, None, "", status, text)
-        remembered = request.environ.get(AUTH_KEY)
-        try:
-            if remembered is not None:  # the same request again after a database conflict
-                peer = hub.peers[remembered]
-            else:
-                peer = auth.verify_request(
-                    hub, request.headers, request.method, _signed_path(request), body, nonces
-                )
-                request.environ[AUTH_KEY] = peer.name
+        try:  # again after a database conflict too: the nonce's record went with the attempt
+            peer = auth.verify_request(
+                hub, request.headers, request.method, _signed_path(request), body, auth.SiteNonces(site)
+            )
         except auth.PeerAuthError as exc:
             _on_record(request, site, exc.peer, exc.reason)
             status, text = _problem(401, "Peer hub not authenticated", exc.reason)
@@ -365,7 +359,7 @@ def statuses(request, site, env, hub, peer, body):
 
 
 def includeme(config):
-    hub, nonces = peer_config.load(config.get_settings()), auth.NonceCache()
+    hub = peer_config.load(config.get_settings())
     for name, path, method, handler in (
         ("peer.directory", "/directory", "GET", directory),
         ("peer.packages", "/packages", "POST", packages),
@@ -373,7 +367,7 @@ def includeme(config):
     ):
         config.add_route(name, PREFIX + path)
         config.add_view(
-            peer_view(handler, hub, nonces),
+            peer_view(handler, hub),
             route_name=name,
             request_method=method,
             permission=NO_PERMISSION_REQUIRED,

@@ -33,7 +33,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from transaction.interfaces import TransientError
 
 from lienthong.core.errors import ServiceError
-from lienthong.core.services import audit, credentials, edxml_io, edxml_pull, inbound, mailboxes
+from lienthong.core.services import audit, credentials, edxml_io, edxml_pull, inbound, mailboxes, nonces
 
 from . import xroad
 
@@ -47,7 +47,6 @@ COUNT_LIMIT = 10000  # countReceiveStatus counts up to here
 STATUS_DOC = "status:"  # the docId of a status item: this, then the key of the unit's status feed
 MESSAGE_TYPES = ("edoc", "status")
 STATUSES = ("processing", "done", "fail")
-AUTH_KEY = "lienthong.vxp.face.credential"  # a checked call, remembered across pyramid_retry attempts
 DOC_NAMESPACE = "5b0c1f7e-3c55-4d0a-9a53-6e2f7f1a9b10"  # uuid5 namespace of the DocIds of status messages
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
@@ -466,14 +465,25 @@ def _answer(body, http=200):
     )
 
 
+class SiteCalls:
+    """The signatures of the calls accepted within the window, in the hub's database
+    (``services.nonces``, in the call's transaction): ``xroad.verify``'s replay guard, so a
+    replay is refused after a restart and by every process of the hub."""
+
+    def __init__(self, site, window):
+        self.site, self.window = site, window
+
+    def use(self, digest, until, now):
+        return nonces.use(self.site, "vxp", digest, self.window, now)
+
+
 class Face:
-    """The application's face: its settings and its replay guard (one per application)."""
+    """The application's face: its settings (one per application)."""
 
     def __init__(self, settings):
         settings = settings or {}
         self.window = float(settings.get("lienthong.vxp.face.window", DEFAULT_WINDOW) or DEFAULT_WINDOW)
         self.settle_seconds = float(settings.get("lienthong.edxml.feed_settle_seconds", 30) or 0)
-        self.guard = xroad.ReplayGuard()
         self.clock = time.time
 
     def fail(self, request, refusal, name, system_id, unit_code=None):
@@ -517,19 +527,15 @@ class Face:
                     raise Refusal("NOT_FOUND", f"no such call {request.path[:100]}", http=404)
                 if request.method != method:
                     raise Refusal("METHOD_NOT_ALLOWED", f"{name} takes {method}", http=405)
-                remembered = request.environ.get(AUTH_KEY)
-                if remembered is not None:  # the same call again after a database conflict
-                    credential, params = credentials.find(request.site, remembered[0]), remembered[1]
-                else:
-                    credential, params = verify(
-                        request.site,
-                        request.registry.settings,
-                        request.headers,
-                        self.guard,
-                        self.window,
-                        self.clock(),
-                    )
-                    request.environ[AUTH_KEY] = (credential.system_id, params)
+                # again after a database conflict too: the signature's record went with the attempt
+                credential, params = verify(
+                    request.site,
+                    request.registry.settings,
+                    request.headers,
+                    SiteCalls(request.site, self.window),
+                    self.window,
+                    self.clock(),
+                )
                 credentials.touch(credential, request.env.now().isoformat(timespec="microseconds"))
                 result = handler(Call(request, credential, params), self)
             except Refusal as refusal:
