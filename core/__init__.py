@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 DEFAULTS = {
     "pyramid.default_locale_name": "vi",
-    "retry.attempts": "5",
+    "retry.attempts": "10",  # a conflict is tried again after a growing pause (core/retry.py)
     "lienthong.blob_store": "zodb",
     "lienthong.session.secure": "true",
     "lienthong.session.timeout": "1800",
@@ -72,6 +72,7 @@ def make_config(settings, plugins=()):
     config = Configurator(settings=settings, root_factory=root_factory)
     config.include("pyramid_tm")
     config.include("pyramid_retry")
+    config.include(".retry")
     import pyramid_zodbconn
 
     from .db import db_from_uri

@@ -151,11 +151,15 @@ def run_in_site(db, fn, attempts=3, commit=True, connection=None, on_conflict=No
     ``fn`` must be repeatable when ``attempts`` > 1; the last ``ConflictError`` is raised.
     ``commit``: true, false (nothing is written) or a function of ``fn``'s result that says
     whether to commit. ``connection``: see ``open_transaction``. ``on_conflict(attempt)``
-    runs before each retry (a pause, a count). Returns what ``fn`` returned.
+    runs before each retry (default: ``retry.pause``, a growing pause with jitter). Returns
+    what ``fn`` returned.
     """
     from ZODB.POSException import ConflictError
 
     from .resources.site import find_site
+    from .retry import pause
+
+    on_conflict = pause if on_conflict is None else on_conflict
 
     for attempt in range(attempts):
         with open_transaction(db, connection) as (root, tm):
@@ -167,5 +171,4 @@ def run_in_site(db, fn, attempts=3, commit=True, connection=None, on_conflict=No
             except ConflictError:
                 if attempt == attempts - 1:
                     raise
-        if on_conflict is not None:
-            on_conflict(attempt)
+        on_conflict(attempt)

@@ -91,12 +91,9 @@ class Worker:
         return run_in_site(self.db, fn, attempts=1, commit=False, connection=self.conn)
 
     def write(self, fn, attempts=5):
-        """``fn(site)`` in a transaction, committed; retried on a conflict (``fn`` must be repeatable)."""
-
-        def pause(attempt):
-            time.sleep(self.random.uniform(0.005, 0.05) * (attempt + 1))
-
-        return run_in_site(self.db, fn, attempts, connection=self.conn, on_conflict=pause)
+        """``fn(site)`` in a transaction, committed; retried on a conflict after a growing
+        pause (``retry.pause``; ``fn`` must be repeatable)."""
+        return run_in_site(self.db, fn, attempts, connection=self.conn)
 
     def _count(self, name, adapter, n=1):
         if self.metrics and n:

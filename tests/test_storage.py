@@ -7,6 +7,7 @@
 - two concurrent requests that conflict both succeed through pyramid_retry.
 """
 
+import collections
 import concurrent.futures
 import json
 import os
@@ -20,6 +21,7 @@ from webtest import TestApp
 from .support.app import DEMO_PASSWORD, ROOT, base_settings, close_app, free_port, login, make_app, with_site
 
 # the storage servers are shared with test_backup.py; the fixtures are used by name below
+from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.storages import pg_connect as _pg_connect, pg_database, relstorage_conf, zeo_server  # noqa: F401
 
 # --------------------------------------------------------------------------- helpers
@@ -448,3 +450,72 @@ def test_concurrent_conflicting_blob_commits_lose_no_blob(tmp_path):
         assert committed and not lost, f"{len(lost)} of {len(committed)} committed blobs lost"
     finally:
         close_app(app)
+
+
+# --------------------------------------------------------------------------- parallel senders of one unit
+SENDERS, SENDS = 8, 25
+
+
+def test_parallel_senders_of_one_unit_get_no_503_and_numbers_stay_consecutive(demo_factory):  # noqa: F811
+    """8 clients × 25 sends from one unit over HTTP at once, then 8 accepts at once: they all
+    conflict on the unit's register counter, and the retries' growing pause with jitter
+    (core/retry.py) lets every one through — none answered 503, every number taken once."""
+    import requests
+    from webtest.http import StopableWSGIServer
+
+    from lienthong.core.services import audit as audit_service, tokens
+
+    from .support.exchange import SNV, STTTT
+    from .test_api_documents import send_body
+
+    web = demo_factory(drop=("retry.attempts",))  # the application's own number of attempts
+    secret = with_site(
+        web.app, lambda site: tokens.create(site, audit_service.Actor.system("test"), SNV, "eOffice")[1]
+    )
+    receiver = with_site(
+        web.app, lambda site: tokens.create(site, audit_service.Actor.system("test"), STTTT, "eOffice")[1]
+    )
+    server = StopableWSGIServer.create(web.app, host="127.0.0.1", port=free_port(), threads=8)
+    try:
+        assert server.wait(), "waitress did not start"
+        url = server.application_url.rstrip("/")
+
+        def sender(i):
+            session, answers = requests.Session(), []
+            for n in range(SENDS):
+                body = send_body(recipients=[STTTT], subject=f"Công văn song song {i}-{n}")
+                response = session.post(
+                    f"{url}/api/v1/documents",
+                    json=body,
+                    headers={"Authorization": f"Bearer {secret}"},
+                    timeout=120,
+                )
+                answers.append((response.status_code, response.json()))
+            return answers
+
+        with concurrent.futures.ThreadPoolExecutor(SENDERS) as pool:
+            answers = [
+                a for f in [pool.submit(sender, i) for i in range(SENDERS)] for a in f.result(timeout=600)
+            ]
+        statuses = collections.Counter(status for status, _body in answers)
+        assert statuses == {201: SENDERS * SENDS}, statuses
+        numbers = sorted(body["register_number"] for _status, body in answers)
+        assert numbers == list(range(numbers[0], numbers[0] + SENDERS * SENDS))  # none twice, none skipped
+
+        ids = [body["id"] for _status, body in answers[:SENDERS]]
+
+        def accept(doc_id):
+            return requests.post(
+                f"{url}/api/v1/documents/{doc_id}/deliveries/{STTTT}/actions",
+                json={"action": "accept"},
+                headers={"Authorization": f"Bearer {receiver}"},
+                timeout=120,
+            )
+
+        with concurrent.futures.ThreadPoolExecutor(SENDERS) as pool:
+            accepted = list(pool.map(accept, ids))
+        assert [r.status_code for r in accepted] == [200] * SENDERS, [r.text[:200] for r in accepted]
+        arrivals = sorted(r.json()["register_number"] for r in accepted)
+        assert arrivals == list(range(arrivals[0], arrivals[0] + SENDERS))
+    finally:
+        server.shutdown()
