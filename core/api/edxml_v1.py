@@ -25,9 +25,9 @@ from ..resources.documents import path_of
 from ..security import SystemIdentity
 from ..services import audit, edxml_io, edxml_pull, inbound
 from . import openapi
-from .bodies import body_size, media_type
+from .bodies import media_type
 from .common import NULLABLE_STRING
-from .json import respond
+from .json import body_size, respond
 from .openapi import Operation, Param
 
 PREFIX = "/edxml/v1"
