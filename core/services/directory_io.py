@@ -36,6 +36,7 @@ from datetime import date
 
 from ..errors import ServiceError
 from ..i18n import _
+from ..json_input import NotJson, read_json
 from ..resources import directory as d
 from . import audit, directory as dirs
 
@@ -287,12 +288,14 @@ def _parse_csv(text):
 
 
 def _parse_json(text):
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
+    try:  # nesting counted before parsing; the text of each unit is checked with its row
+        data = read_json(text, field="file", text=False)
+    except NotJson as exc:
         raise ImportRejected(
             [_error(None, "file", _("The file is not valid JSON: ${reason}."), reason=str(exc))]
         ) from None
+    except ServiceError as exc:
+        raise ImportRejected([_service_error(None, exc)]) from None
     if not isinstance(data, list):
         raise ImportRejected([_error(None, "file", _("The JSON file must be a list of units (objects)."))])
     rows = []
