@@ -11,8 +11,12 @@ at once) or by ``lienthong serve`` as a thread (FileStorage, one process). Per r
 3. build the payloads (edXML package or status message) in a read transaction;
 4. call ``adapter.deliver_batch`` outside any transaction;
 5. record in one transaction: delivered documents arrive, delivered messages leave the
-   queue; a failure counts an attempt and waits (exponential backoff with jitter), or
-   becomes a dead letter (``PermanentError`` or ``max_attempts``); the lease is released.
+   queue; a failure that may pass (``TransportError``) counts an attempt and waits
+   (exponential backoff with jitter), holding back its destination (head-of-line), until
+   ``max_attempts`` makes it a dead letter; one that cannot succeed on retry (a
+   ``PermanentError``, a payload the edXML codec cannot build) is a dead letter at once and
+   the destination's next message goes on (``outbound.set_aside``: the operator is
+   alerted); the lease is released.
 
 Every ``poll_seconds`` it also asks each adapter's ``poll`` for inbound messages of the
 units it serves, and an adapter that is a centre for the whole hub (the national axis)
@@ -34,6 +38,7 @@ from ZODB.POSException import ConflictError
 
 from .clock import iso
 from .db import run_in_site
+from .edxml import EdxmlError
 from .errors import ServiceError
 from .jobs import ScheduledJob
 from .metrics import transport_counters
@@ -205,7 +210,10 @@ class Worker:
                         payload = outbound.status_message(site, self.env, delivery, message.extra)
                 except TransportError as exc:
                     return built, (key, exc)
-                except Exception as exc:  # a store that is down, a document the codec refuses…
+                except EdxmlError as exc:  # what is stored cannot be written: no retry can help
+                    log.warning("transport: the payload of %s cannot be built: %s", key, exc.text())
+                    return built, (key, TransportError(f"cannot build the message: {exc.text()}", True))
+                except Exception as exc:  # a store that is down: it may pass
                     log.exception("transport: cannot build the payload of %s", key)
                     return built, (
                         key,
@@ -267,7 +275,17 @@ class Worker:
                     continue
                 reason = getattr(result, "reason", None) or str(result)
                 counts["failed"] = counts.get("failed", 0) + 1
-                if getattr(result, "permanent", False) or message.attempts + 1 >= self.max_attempts:
+                if getattr(result, "permanent", False):  # no retry can help: it steps aside at once
+                    message.attempts += 1
+                    outbound.set_aside(site, self.env, dest, key, reason, now)
+                    counts["dead"] = counts.get("dead", 0) + 1
+                    log.warning(
+                        "transport: %s to %s is a dead letter at once, the next ones go on: %s",
+                        key,
+                        code,
+                        reason,
+                    )
+                elif message.attempts + 1 >= self.max_attempts:
                     message.attempts += 1
                     outbound.bury(site, dest, key, reason, now)
                     counts["dead"] = counts.get("dead", 0) + 1
@@ -291,7 +309,8 @@ class Worker:
                         delay,
                         reason,
                     )
-                break  # the rest of the batch stays queued behind the failure
+                break  # the rest of the batch stays queued: behind a transient failure it waits,
+                # behind a permanent one it is due at once (the next round takes it)
             if dest.lease_owner == self.id:
                 dest.lease_owner, dest.lease_until = None, None
 
@@ -310,7 +329,11 @@ class Worker:
         messages, broken = self.build(code, keys)
         results = self.deliver(adapter, messages)
         outcomes = list(zip((m.key for m in messages), results))
-        if broken is not None and len(results) == len(messages) and all(r is None for r in results):
+        if (
+            broken is not None
+            and len(results) == len(messages)
+            and all(r is None or isinstance(r, Delivered) for r in results)
+        ):
             outcomes.append(broken)
         self.record(code, adapter_name, outcomes)
         return max(1, len(outcomes))
