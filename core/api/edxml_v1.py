@@ -301,9 +301,7 @@ def fetch_package(request, body, query):
 def _set_aside(request, delivery, exc):
     """410, committed: the package leaves the pending list (the product goes on with the next),
     a dead letter and an incident tell the operator (``outbound.set_aside_pulled``, once)."""
-    outbound.set_aside_pulled(
-        request.site, request.env, delivery, f"cannot build the package: {exc.text()}"
-    )
+    outbound.set_aside_pulled(request.site, request.env, delivery, f"cannot build the package: {exc.text()}")
     detail = translate(
         request,
         _(
