@@ -32,9 +32,11 @@ from persistent import Persistent
 from persistent.mapping import PersistentMapping
 
 from ..clock import iso, utc_now
+from ..edxml import EdxmlError
 from ..errors import NotFound
 from ..events import MessageSetAside
 from ..i18n import _
+from ..transports import PermanentError
 from . import audit
 
 KINDS = ("document", "status")
@@ -258,6 +260,33 @@ def status_message(site, env, delivery, extra):
     if reporter is not None:  # a sender's act: the status comes from the sender, not the recipient
         status["from"] = {"organ_id": reporter.code, "organ_name": reporter.name}
     return edxml.build_status(status)
+
+
+def payload(site, env, message, unit):
+    """The bytes an adapter carries for the queued ``message`` to ``unit``: its document's edXML
+    package, or the status message as it was when queued.
+
+    Raises ``PermanentError`` when they can never be built as things are stored: the
+    document or its delivery is gone, or the edXML codec refuses what is stored (a text
+    XML cannot carry, from before the inputs refused it). Anything else (a blob store that
+    does not answer) may pass, and is the caller's to retry.
+    """
+    from . import edxml_io
+
+    document = site["documents"].get(message.document)
+    if document is None:
+        raise PermanentError(f"document {message.document} is no longer on the hub")
+    try:
+        if message.kind == "document":
+            return edxml_io.export_document(site, env, document, wrap=edxml_io.wrap_for(env, unit))
+        delivery = document.delivery_for(message.extra.get("delivery") or "")
+        if delivery is None:
+            raise PermanentError(
+                f"document {message.document_id} has no delivery {message.extra.get('delivery')}"
+            )
+        return status_message(site, env, delivery, message.extra)
+    except EdxmlError as exc:
+        raise PermanentError(f"cannot build the message: {exc.text()}") from None
 
 
 # -- reading -----------------------------------------------------------------------------
