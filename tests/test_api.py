@@ -1039,3 +1039,17 @@ def test_a_lone_surrogate_never_reaches_the_answer(web):
     # tabs, line breaks and every letter of Vietnamese stay welcome
     res = admin.patch("/api/v1/users/admin", {"fullname": "Quản trị\thệ thống"})
     assert res.json["fullname"] == "Quản trị\thệ thống"
+
+
+def test_a_control_character_in_a_query_parameter_is_400_naming_it(web):
+    admin = as_user(web, "admin")
+    assert_problem(admin.get("/api/v1/users", status=400, q="a\u0000b"), 400, field="q")
+    assert_problem(admin.get("/api/v1/users", status=400, q="\u000b"), 400, field="q")
+    assert admin.get("/api/v1/users", q="Nguyễn").status_int == 200
+
+
+def test_a_query_string_that_is_not_utf8_is_400_not_a_500_on_every_route(web):
+    for url in ("/api/v1/organizations?q=%ff", "/directory?q=%ED%A0%80", "/?lang=%ff"):
+        res = web.get(url, status=400)
+        assert res.content_type == PROBLEM and res.json["field"] == "query", url
+        assert "Content-Security-Policy" in res.headers

@@ -11,7 +11,7 @@ from datetime import date
 
 from pyramid.response import Response
 
-from ..errors import ServiceError, TooLarge
+from ..errors import ServiceError, TooLarge, xml_text
 from ..filetypes import human_size
 from ..i18n import _
 from ..json_input import NotJson, read_json
@@ -190,6 +190,7 @@ def read_query(request, params):
             if "default" in param.schema:
                 out[param.name] = param.schema["default"]
             continue
+        xml_text(raw, param.name)  # a NUL or another control character in a query: 400 too
         kind = param.schema.get("type", "string")
         value = raw
         if kind == "integer":
