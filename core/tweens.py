@@ -65,7 +65,7 @@ def query_string_tween_factory(handler, registry):
 
     def tween(request):
         try:
-            request.GET  # decoded once; WebOb keeps the result
+            request.GET.keys()  # decoded once; WebOb keeps the result
         except UnicodeDecodeError:
             body = dict(BAD_QUERY, instance=request.path)
             return Response(
