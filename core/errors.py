@@ -10,6 +10,8 @@ from typing import Any
 
 from pyramid.i18n import TranslationString
 
+from .i18n import _
+
 
 class ServiceError(ValueError):
     """A request the rules refuse. ``status`` is the HTTP status an API answers with."""
@@ -68,3 +70,31 @@ def iso_date(value: object, field: str) -> str:
             field=field,
             value=str(value)[:40],
         ) from None
+
+
+#: what every input says of text XML cannot carry (``text.xml_carries``), naming the field
+NOT_XML_MESSAGE = _(
+    "${name} contains a character that cannot be stored or sent (${char}): remove control "
+    "characters such as a vertical tab or a NUL, and invalid characters."
+)
+
+
+def xml_text(value: object, field: str) -> None:
+    """Refuse text that XML cannot carry (``ServiceError`` naming ``field``); other values pass.
+
+    Lists and dicts are looked through, so a list of places or a mapping of settings is
+    checked item by item under the same field.
+    """
+    from .text import first_not_xml
+
+    if isinstance(value, str):
+        found = first_not_xml(value)
+        if found is not None:
+            raise ServiceError(NOT_XML_MESSAGE, field=field, name=field, char=found)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            xml_text(key, field)
+            xml_text(item, field)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            xml_text(item, field)

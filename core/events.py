@@ -60,3 +60,15 @@ class DeliveryActed(DeliveryChanged):
 
     action: str = ""
     side: str = "recipient"
+
+
+@dataclass
+class MessageSetAside:
+    """A message that can never be delivered as it is became a dead letter at once: its payload
+    cannot be built (what is stored is refused by the edXML codec), or the other side refused
+    it for good. The messages behind it go on; the operator is alerted. ``key`` names the
+    dead letter (``site["transport"].dead``)."""
+
+    message: object
+    key: str
+    site: object

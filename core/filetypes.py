@@ -37,6 +37,7 @@ import filetype
 
 from .errors import ServiceError
 from .i18n import _
+from .text import xml_carries
 
 MiB = 1024 * 1024
 HEAD = 8192
@@ -370,6 +371,7 @@ def check_name(name):
         any(c in _FORBIDDEN_IN_NAME for c in name)
         or _BIDI_AND_FORMAT.search(name)
         or any(unicodedata.category(c) == "Cc" for c in name)
+        or not xml_carries(name)  # a lone surrogate, U+FFFE: the manifest could not carry it
     ):
         raise AttachmentError(
             _(

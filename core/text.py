@@ -1,5 +1,5 @@
 """Text helpers for Vietnamese: accent- and case-insensitive matching, lists typed as text,
-and plain JSON-able copies of values to store or show."""
+plain JSON-able copies of values to store or show, and the one rule on what text XML can carry."""
 
 import re
 import unicodedata
@@ -59,3 +59,24 @@ def plain(value):
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+#: what XML 1.0 cannot carry (its ``Char`` production): the control characters but tab, line
+#: feed and carriage return (NUL among them), the surrogates (alone, they are no character at
+#: all, and no encoder writes them) and the non-characters U+FFFE and U+FFFF
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_carries(text):
+    """True when XML 1.0 can carry ``text`` as it is (so an edXML package can hold it).
+
+    The one rule: every input (the APIs, the pages' forms, the imports) refuses text that
+    fails it, and the edXML codec checks the same before it writes an element.
+    """
+    return _NOT_XML.search(text) is None
+
+
+def first_not_xml(text):
+    """The first character of ``text`` that XML cannot carry, as ``U+XXXX``, or None."""
+    found = _NOT_XML.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None

@@ -1,5 +1,7 @@
-"""Tweens: security headers on every response; request metrics."""
+"""Tweens: security headers on every response; request metrics; a query string that is not
+UTF-8 refused before anything reads it."""
 
+import json
 import time
 
 from .app_objects import app_objects
@@ -46,6 +48,38 @@ def metrics_tween_factory(handler, registry):
     return tween
 
 
+# bilingual and fixed: the user's language cannot be known from a query string that cannot be read
+BAD_QUERY = {
+    "type": "about:blank",
+    "title": "Yêu cầu không hợp lệ / Bad request",
+    "status": 400,
+    "detail": "Địa chỉ có tham số không phải văn bản UTF-8. / The query string is not UTF-8 text.",
+    "field": "query",
+}
+
+
+def query_string_tween_factory(handler, registry):
+    """400 for a query string that is not UTF-8 (``?q=%ff``): WebOb would raise while decoding
+    it wherever it is first read (the language negotiation reads it on every request), a 500."""
+    from pyramid.response import Response
+
+    def tween(request):
+        try:
+            request.GET.keys()  # decoded once; WebOb keeps the result
+        except UnicodeDecodeError:
+            body = dict(BAD_QUERY, instance=request.path)
+            return Response(
+                body=json.dumps(body, ensure_ascii=False),
+                status=400,
+                content_type="application/problem+json",
+                charset="utf-8",
+            )
+        return handler(request)
+
+    return tween
+
+
 def includeme(config):
+    config.add_tween("lienthong.core.tweens.query_string_tween_factory")
     config.add_tween("lienthong.core.tweens.metrics_tween_factory")
     config.add_tween("lienthong.core.tweens.security_headers_tween_factory")

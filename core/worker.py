@@ -11,8 +11,10 @@ at once) or by ``lienthong serve`` as a thread (FileStorage, one process). Per r
 3. build the payloads (edXML package or status message) in a read transaction;
 4. call ``adapter.deliver_batch`` outside any transaction;
 5. record in one transaction: delivered documents arrive, delivered messages leave the
-   queue; a failure counts an attempt and waits (exponential backoff with jitter), or
-   becomes a dead letter (``PermanentError`` or ``max_attempts``); the lease is released.
+   queue; a failure that may pass counts an attempt and waits (exponential backoff with
+   jitter) ahead of its destination's other messages, until ``max_attempts`` makes it a dead
+   letter; one that cannot succeed on retry (``PermanentError``, a payload the codec cannot
+   build) is a dead letter at once, the operator alerted, and the next message goes on.
 
 Every ``poll_seconds`` it also asks each adapter's ``poll`` for inbound messages of the
 units it serves, and an adapter that is a centre for the whole hub (the national axis)
@@ -172,7 +174,7 @@ class Worker:
     def build(self, code, keys):
         """The ``OutboundMessage`` of each key, in order; a payload that cannot be built ends
         the list with (key, error)."""
-        from .services import edxml_io, outbound
+        from .services import outbound
 
         def make(site):
             dest = outbound.destination(site, code)
@@ -184,25 +186,10 @@ class Worker:
                 if message is None:
                     continue  # gone meanwhile
                 try:
-                    document = site["documents"].get(message.document)
-                    if document is None:
-                        raise TransportError(f"document {message.document} is no longer on the hub", True)
-                    if message.kind == "document":
-                        payload = edxml_io.export_document(
-                            site, self.env, document, wrap=edxml_io.wrap_for(self.env, unit)
-                        )
-                    else:
-                        delivery = document.delivery_for(message.extra.get("delivery") or "")
-                        if delivery is None:
-                            raise TransportError(
-                                f"document {message.document_id} has no delivery "
-                                f"{message.extra.get('delivery')}",
-                                True,
-                            )
-                        payload = outbound.status_message(site, self.env, delivery, message.extra)
-                except TransportError as exc:
+                    payload = outbound.payload(site, self.env, message, unit)
+                except TransportError as exc:  # permanent: the payload can never be built
                     return built, (key, exc)
-                except Exception as exc:  # a store that is down, a document the codec refuses…
+                except Exception as exc:  # a store that is down: it may pass
                     log.exception("transport: cannot build the payload of %s", key)
                     return built, (
                         key,
@@ -264,9 +251,13 @@ class Worker:
                     continue
                 reason = getattr(result, "reason", None) or str(result)
                 counts["failed"] = counts.get("failed", 0) + 1
-                if getattr(result, "permanent", False) or message.attempts + 1 >= self.max_attempts:
+                permanent = getattr(result, "permanent", False)  # no retry can help: aside at once
+                if permanent or message.attempts + 1 >= self.max_attempts:
                     message.attempts += 1
-                    outbound.bury(site, dest, key, reason, now)
+                    if permanent:  # a dead letter, the operator alerted; the next message goes on
+                        outbound.set_aside(site, self.env, dest, key, reason, now)
+                    else:
+                        outbound.bury(site, dest, key, reason, now)
                     counts["dead"] = counts.get("dead", 0) + 1
                     log.warning(
                         "transport: %s to %s is a dead letter after %d attempt(s): %s",
@@ -288,7 +279,7 @@ class Worker:
                         delay,
                         reason,
                     )
-                break  # the rest of the batch stays queued behind the failure
+                break  # the rest of the batch stays queued (due at once behind a permanent failure)
             if dest.lease_owner == self.id:
                 dest.lease_owner, dest.lease_until = None, None
 
@@ -307,7 +298,8 @@ class Worker:
         messages, broken = self.build(code, keys)
         results = self.deliver(adapter, messages)
         outcomes = list(zip((m.key for m in messages), results))
-        if broken is not None and len(results) == len(messages) and all(r is None for r in results):
+        delivered = all(r is None or isinstance(r, Delivered) for r in results)
+        if broken is not None and len(results) == len(messages) and delivered:
             outcomes.append(broken)
         self.record(code, adapter_name, outcomes)
         return max(1, len(outcomes))

@@ -703,3 +703,18 @@ def test_unit_admin_manages_the_people_of_their_unit_only(web):
     login(other, "quantri.snv")
     assert other.get("/manage/users/vanthu.snv").status_int == 200
     assert other.get("/manage/users/vanthu.stttt", status="*").status_int == 403
+
+
+def test_every_form_refuses_text_xml_cannot_carry_naming_the_field(web):
+    """Issue 16, item 2: a NUL or another control character in any form field is a 400 naming it."""
+    english(web)
+    login(web, "lanhdao.stttt")
+    token = csrf_of(web.get("/profile"))
+    for junk in ("\u0000", "\u000b", "\ufffe"):
+        res = web.post(
+            "/profile",
+            {"fullname": "Trần Văn" + junk + "Hùng", "position": "X", "email": "", "csrf_token": token},
+            status=400,
+        )
+        assert "fullname" in res.text and "characters" in res.text
+    assert user_attr(web.app, "lanhdao.stttt", "position") != ("X",)

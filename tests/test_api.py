@@ -985,3 +985,71 @@ def test_openapi_document_is_valid_and_describes_every_api_route(web):
     # the login needs no token; the rest do
     assert doc["paths"]["/api/v1/auth/token"]["post"]["security"] == []
     assert doc["security"] == [{"bearer": []}]
+
+
+# -- junk in JSON bodies (issue 16, item 5): 400 naming the field, never a 500 ------------------
+DEEP = b"[" * 100_000
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/auth/token", "/api/v1/organizations", "/api/v1/users/admin", "/api/v1/documents"],
+)
+def test_json_nested_too_deep_is_refused_before_parsing_on_every_route(web, path):
+    token = token_for(web, "vanthu.snv" if path == "/api/v1/documents" else "admin")
+    method = web.patch if path == "/api/v1/users/admin" else web.post
+    res = method(path, DEEP, content_type="application/json", headers=bearer(token), status=400)
+    body = assert_problem(res, 400, field="body")
+    assert "32" in body["detail"]  # the limit is said
+
+
+def test_a_json_body_over_the_size_limit_is_413_before_it_is_read(web):
+    raw = b'{"login": "' + b"a" * (2 * 1024 * 1024) + b'", "password": "x"}'
+    assert_problem(
+        web.post("/api/v1/auth/token", raw, content_type="application/json", status=413), 413, "body"
+    )
+
+
+@pytest.mark.parametrize(
+    "raw, field",
+    [
+        (b'{"login": "\\ud800", "password": "x"}', "login"),  # a lone surrogate
+        (b'{"login": "admin", "password": "a\\u0000b"}', "password"),  # NUL
+        (b'{"login": "ad\\u000bmin", "password": "x"}', "login"),  # a vertical tab
+        (b'{"login": "admin", "password": "\\uffff"}', "password"),  # a non-character
+        (b'{"\\ud800": "admin", "password": "x"}', "body"),  # a name no schema knows, unreadable too
+    ],
+)
+def test_text_xml_cannot_carry_is_400_naming_the_field(web, raw, field):
+    res = web.post("/api/v1/auth/token", raw, content_type="application/json", status=400)
+    assert_problem(res, 400, field=field)
+
+
+def test_a_lone_surrogate_never_reaches_the_answer(web):
+    admin = as_user(web, "admin")
+    res = admin.patch("/api/v1/users/admin", {"fullname": "Nguyễn \ud800"}, status=400)
+    assert_problem(res, 400, field="fullname")
+    res = admin.post(
+        "/api/v1/organizations",
+        {"code": "000.00.21.H49", "name": "Sở\u0000 Ngoại vụ", "kind": "department"},
+        status=400,
+    )
+    assert_problem(res, 400, field="name")
+    assert stored(web, lambda site: "000.00.21.H49" in site["directory"]) is False
+    # tabs, line breaks and every letter of Vietnamese stay welcome
+    res = admin.patch("/api/v1/users/admin", {"fullname": "Quản trị\thệ thống"})
+    assert res.json["fullname"] == "Quản trị\thệ thống"
+
+
+def test_a_control_character_in_a_query_parameter_is_400_naming_it(web):
+    admin = as_user(web, "admin")
+    assert_problem(admin.get("/api/v1/users", status=400, q="a\u0000b"), 400, field="q")
+    assert_problem(admin.get("/api/v1/users", status=400, q="\u000b"), 400, field="q")
+    assert admin.get("/api/v1/users", q="Nguyễn").status_int == 200
+
+
+def test_a_query_string_that_is_not_utf8_is_400_not_a_500_on_every_route(web):
+    for url in ("/api/v1/organizations?q=%ff", "/directory?q=%ED%A0%80", "/?lang=%ff"):
+        res = web.get(url, status=400)
+        assert res.content_type == PROBLEM and res.json["field"] == "query", url
+        assert "Content-Security-Policy" in res.headers

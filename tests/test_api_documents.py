@@ -233,8 +233,13 @@ def test_multipart_send_with_file_parts(web):
     assert got.headers["Content-Disposition"] == (
         "attachment; filename=\"Phu luc so 2.pdf\"; filename*=UTF-8''Ph%E1%BB%A5%20l%E1%BB%A5c%20s%E1%BB%91%202.pdf"
     )
-    # a multipart body without metadata, or with metadata that is not JSON
-    for fields, field in (({"x": "1"}, "metadata"), ({"metadata": "{oops"}, "metadata")):
+    # a multipart body without metadata, or with metadata that is not JSON or carries what XML cannot
+    bad_subject = json.dumps(basic(recipients=[STTTT], subject="Về\u000bviệc"))
+    for fields, field in (
+        ({"x": "1"}, "metadata"),
+        ({"metadata": "{oops"}, "metadata"),
+        ({"metadata": bad_subject}, "subject"),
+    ):
         assert_problem(
             web.post(
                 "/api/v1/documents",
@@ -400,6 +405,14 @@ def _bad(kind):
         good["colour"] = "red"
     elif kind == "unknown group":
         good["groups"] = ["all_planets"]
+    elif kind == "a subject XML cannot carry":
+        good["subject"] = "Về việc\u000btriển khai"  # a vertical tab, pasted from a word processor
+    elif kind == "a NUL in the signer":
+        good["signer_name"] = "Nguyễn\u0000Văn A"
+    elif kind == "a lone surrogate in a place":
+        good["to_places"] = ["Như trên", "Lưu \ud800"]
+    elif kind == "an attachment name XML cannot carry":
+        good["attachments"][0]["name"] = "quyet\u001fdinh.pdf"
     return good
 
 
@@ -414,6 +427,10 @@ def _bad(kind):
         ("a program named .pdf", "attachments"),
         ("unknown field", "colour"),
         ("unknown group", "groups"),
+        ("a subject XML cannot carry", "subject"),
+        ("a NUL in the signer", "signer_name"),
+        ("a lone surrogate in a place", "to_places"),
+        ("an attachment name XML cannot carry", "attachments.name"),
     ],
 )
 def test_bad_sends_are_400_and_store_nothing(web, kind, field):

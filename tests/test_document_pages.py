@@ -650,3 +650,21 @@ def test_a_scanned_paper_document_is_kept_with_its_register_entry(hub):
     web.get(f"/directory/{STTTT}/registers/{year}-in/scan", {"number": "2"}, status=404)
     as_user(web, "chuyenvien.stttt")  # a specialist reads no register
     web.get(link, status=403)
+
+
+def test_a_subject_xml_cannot_carry_is_refused_naming_the_field_nothing_is_registered(hub):
+    """Issue 16, item 2: a vertical tab pasted from a word processor never reaches the register."""
+    web = hub.web
+    as_user(web, "vanthu.snv")
+    before = hub.tx(lambda site: len(site["documents"]))
+    refused = post_compose(web, subject="Về việc\u000btriển khai", status=400)
+    assert "Trích yếu" in refused.text or "subject" in refused.text
+    assert "ký tự" in refused.text  # in Vietnamese, saying what is wrong
+    assert 'lang="vi"' in refused.text
+    assert hub.tx(lambda site: len(site["documents"])) == before
+    register = hub.tx(
+        lambda site: site["directory"][SNV]["registers"].get_register(
+            hub.env.today().year, "out", create=False
+        )
+    )
+    assert register is None

@@ -306,3 +306,51 @@ def test_an_unknown_document_id_in_a_status_is_404(web):
     stttt = Product(web, STTTT)
     res = stttt.report(make_status(uuid.uuid4().hex, SNV, STTTT, "03"), status=404)
     assert_problem(res, 404, field="MessageHeader/ResponseFor/DocumentId")
+
+
+def test_a_package_that_cannot_be_built_is_set_aside_not_refused_forever(web):
+    """Issue 16, item 2: a document stored before the inputs refused text XML cannot carry."""
+    from .support.app import csrf_of, login
+
+    snv, stttt = Product(web, SNV), Product(web, STTTT)
+    ids = []
+    for number in range(1, 4):
+        package, document_id = make_package(to=(STTTT,), number=str(number))
+        snv.send(package)
+        ids.append(document_id)
+
+    def spoil(site):  # as an older release let it in
+        document = site["documents"][site["documents"].name_for(ids[0])]
+        document.meta = dict(document.meta, subject="Kế hoạch\u000bnăm 2026")
+
+    stored(web, spoil)
+    gone = stttt.fetch(ids[0], status=410)
+    body = assert_problem(gone, 410, field="document_id")
+    assert ids[0] in body["detail"]
+    # it left the pending list: the product goes on with the next ones
+    assert [i["document_id"] for i in stttt.pending().json["items"]] == ids[1:]
+    assert stttt.fetch(ids[1]).headers["Content-Type"].startswith(XML)
+    assert_problem(stttt.fetch(ids[0], status=410), 410, field="document_id")  # asked again: the same
+
+    def letters(site):
+        from lienthong.core.services import outbound
+
+        return [(m.document_id, m.recipient, m.permanent) for m in outbound.dead_letters(site).values()]
+
+    assert stored(web, letters) == [(ids[0], STTTT, True)]  # set aside once
+    login(web, "admin")
+    page = web.get("/manage/transport")
+    alert = page.html.find(id="transport-alert")
+    assert alert is not None and ids[0] in alert.text and STTTT in alert.text
+    # the operator puts it back once the document is mended: listed again
+    stored(
+        web,
+        lambda site: site["documents"][site["documents"].name_for(ids[0])].meta.update(
+            subject="Kế hoạch năm 2026"
+        ),
+    )
+    key = page.html.find("tr", attrs={"data-key": True})["data-key"]
+    web.post("/manage/transport/retry", {"key": key, "csrf_token": csrf_of(page)}, status=303)
+    assert ids[0] in [i["document_id"] for i in stttt.pending().json["items"]]
+    assert stttt.fetch(ids[0]).status_int == 200
+    assert web.get("/manage/transport").html.find(id="transport-alert") is None

@@ -326,6 +326,25 @@ def test_callers_that_do_not_authenticate_get_401_and_are_on_the_record(hubs):
         assert text in reasons, reasons
 
 
+def test_junk_json_from_a_peer_is_400_naming_what_is_wrong_never_a_500(hubs):
+    """Issue 16, item 5: nested too deep, a lone surrogate, a control character."""
+    a, b = hubs
+    hub = peer_config.load(a.settings)
+    peer = hub.peers["hub-b"]
+    path = "/peer/v1/packages"
+    cases = [
+        (b"[" * 100_000, "deep"),
+        (b'{"packages": [{"key": "\\ud800", "data": "AAAA"}]}', "packages.key"),
+        (b'{"packages": [{"key": "a\\u0001b", "data": "AAAA"}]}', "packages.key"),
+        (b'{"packages": [{"key": "x", "data": "AAAA", "recipient": "\\u0000"}]}', "packages.recipient"),
+    ]
+    for body, named in cases:
+        response = raw_post(b, path, body, auth.sign_request(hub, peer, "POST", path, body))
+        assert response.status_code == 400, (named, response.status_code, response.text[:300])
+        assert response.headers["Content-Type"].startswith("application/problem+json")
+        assert named in response.json()["detail"], (named, response.json())
+
+
 def _audit(site, action):
     return [dict(entry) for entry in site["audit"].iter_entries() if entry["action"] == action]
 

@@ -38,6 +38,7 @@ PUBLIC = {
     "lienthong.core.clock": ALL,
     "lienthong.core.jobs": {"ScheduledJob"},
     "lienthong.core.named_secrets": ALL,
+    "lienthong.core.json_input": {"read_json", "NotJson", "TooDeep", "MAX_DEPTH"},
     # the services a plugin may call, the same the core's views and commands call
     "lienthong.core.resources.directory": {"ACTIVE", "OFFICIAL", "NOT_CONNECTED"},
     "lienthong.core.services.audit": {"Actor", "record"},

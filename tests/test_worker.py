@@ -531,3 +531,43 @@ def test_two_workers_never_poll_one_centre_at_once_and_the_lease_is_released(dem
         first.close()
         second.close()
         close_app(hub.app)
+
+
+def test_a_payload_that_cannot_be_built_is_a_dead_letter_at_once_and_the_queue_flows(demo_factory, receiver):
+    """Issue 16, item 2: a document stored before the inputs refused text XML cannot carry."""
+    from .support.app import login
+
+    hub = make_hub(demo_factory)
+    bind(hub, receiver, STP)
+    ids = [send(hub, files=False, recipients=[STP], subject=f"Văn bản {i}") for i in range(3)]
+
+    def spoil(site):  # as an older release let it in
+        document = site["documents"][ids[0][0]]
+        document.meta = dict(document.meta, subject="Văn bản\u000b0")
+
+    hub.tx(spoil)
+    drain(hub)
+    ((key, letter),) = dead(hub)
+    assert letter["document_id"] == ids[0][1] and letter["attempts"] == 1 and letter["permanent"] is True
+    assert "XML" in letter["last_error"]
+    assert receiver.document_ids() == [i[1] for i in ids[1:]]  # the others went on, in order
+    assert queued(hub) == []
+    # the operator is alerted: on /manage/transport and as an incident
+    login(hub.web, "admin")
+    alert = hub.web.get("/manage/transport").html.find(id="transport-alert")
+    assert alert is not None and ids[0][1] in alert.text and STP in alert.text
+
+    def incidents(site):
+        return [(i.kind, i.subject) for i in site["incidents"].values()]
+
+    assert ("undeliverable_message", f"/transport/dead/{key}") in hub.tx(incidents)
+
+
+def test_a_transient_failure_keeps_the_order_of_its_destination(demo_factory, receiver):
+    hub = make_hub(demo_factory)
+    bind(hub, receiver, STP)
+    ids = [send(hub, files=False, recipients=[STP], subject=f"Văn bản {i}")[1] for i in range(2)]
+    receiver.down = True
+    drain(hub)
+    assert dead(hub) == [] and [m["document_id"] for _k, m in queued(hub)] == ids
+    assert [m["attempts"] for _k, m in queued(hub)] == [1, 0]  # the head waits, the rest behind it

@@ -1,19 +1,18 @@
 """Reading API request bodies that carry files: measured before parsed, refused with a reason.
 
-A body is measured against its limit (413) before anything reads it, its media type is
+A body is measured against its limit (413, ``json.body_size``) before anything reads it, its media type is
 checked (415), JSON must be one object that matches its schema, and base64 content is
 size-checked before it is decoded, so an oversized or malformed upload costs no memory.
 Shared by every route that takes files: documents, paper checks and edXML.
 """
 
 import binascii
-import json
 import re
 
-from ..errors import ServiceError, TooLarge
+from ..errors import ServiceError
 from ..filetypes import AttachmentTooLarge, human_size
 from ..i18n import _
-from .json import BadRequest, check_object
+from .json import BadRequest, check_object, parse_json
 
 MiB = 1024 * 1024
 #: room for the metadata beside the files in a request body
@@ -24,20 +23,6 @@ MULTIPART = "multipart/form-data"
 
 class UnsupportedMediaType(ServiceError):
     status = 415
-
-
-def body_size(request, limit):
-    """Refuse a body over ``limit`` bytes (413) before anything reads it."""
-    length = request.content_length
-    if length is None:
-        length = len(request.body)
-    if length > limit:
-        raise TooLarge(
-            _("The request body is ${size}, more than the limit of ${limit}."),
-            field="body",
-            size=human_size(length),
-            limit=human_size(limit),
-        )
 
 
 def base64_limit(policy, total=True):
@@ -61,15 +46,7 @@ def media_type(request, accepted):
 
 def json_body(raw, schema, field="body"):
     """The JSON object in ``raw``, checked against ``schema`` (400 with the field otherwise)."""
-    if not raw or not raw.strip():
-        raise BadRequest(_("The request body is missing: send a JSON object."), field=field)
-    try:
-        data = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequest(_("The request body is not valid JSON."), field=field) from None
-    if not isinstance(data, dict):
-        raise BadRequest(_("The request body must be a JSON object."), field=field)
-    return check_object(data, schema)
+    return check_object(parse_json(raw, field), schema)
 
 
 _BASE64 = re.compile(rb"[A-Za-z0-9+/]*={0,2}")

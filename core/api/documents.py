@@ -25,7 +25,6 @@ from .bodies import (
     MULTIPART,
     XML_TYPES,
     base64_limit,
-    body_size,
     decode_base64,
     json_body,
     media_type,
@@ -41,7 +40,7 @@ from .document_schemas import (
     SEND_MULTIPART,
     XML_TEXT,
 )
-from .json import JSON_TYPE, BadRequest, respond
+from .json import JSON_TYPE, BadRequest, body_size, respond
 from .openapi import Operation, add_api_route, refuse
 from .representations import (
     Viewer,

@@ -19,15 +19,17 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .. import permissions as sec
 from ..downloads import file_response
+from ..edxml import EdxmlError
 from ..errors import NotFound
-from ..i18n import _
+from ..i18n import _, translate, translate_message
+from ..problems import problem, status_texts
 from ..resources.documents import path_of
 from ..security import SystemIdentity
-from ..services import audit, edxml_io, edxml_pull, inbound
+from ..services import audit, edxml_io, edxml_pull, inbound, outbound
 from . import openapi
-from .bodies import body_size, media_type
+from .bodies import media_type
 from .common import NULLABLE_STRING
-from .json import respond
+from .json import body_size, respond
 from .openapi import Operation, Param
 
 PREFIX = "/edxml/v1"
@@ -289,8 +291,27 @@ def fetch_package(request, body, query):
     unit = product_unit(request)
     delivery = _own_delivery(request, unit)
     document = delivery.document
-    data = edxml_io.export_document(request.site, request.env, document, actor=request.actor)
+    try:
+        data = edxml_io.export_document(request.site, request.env, document, actor=request.actor)
+    except EdxmlError as exc:  # what is stored cannot be written: asking again cannot help
+        return _set_aside(request, delivery, exc)
     return file_response(data, "application/xml", f"{document.document_id}.xml")
+
+
+def _set_aside(request, delivery, exc):
+    """410, committed: the package leaves the pending list (the product goes on with the next),
+    a dead letter and an incident tell the operator (``outbound.set_aside_pulled``, once)."""
+    outbound.set_aside_pulled(request.site, request.env, delivery, f"cannot build the package: {exc.text()}")
+    detail = translate(
+        request,
+        _(
+            "The package ${id} cannot be built as edXML (${reason}): it left the pending list and the "
+            "hub's operator was told. It is listed again once the document is mended."
+        ),
+        id=delivery.document.document_id,
+        reason=translate_message(request.localizer, exc.message),
+    )
+    return problem(request, 410, status_texts(request, 410)[0], detail, field="document_id")
 
 
 def ack_package(request, body, query):
@@ -485,9 +506,10 @@ def includeme(config):
                 "GET",
                 fetch_package,
                 sec.READ_MAILBOX,
-                "A package delivered to the unit (audited export).",
+                "A package delivered to the unit (audited export); 410 when it cannot be built as "
+                "edXML: it left the pending list and the operator was told.",
                 tags=TAGS,
-                errors=(403, 404),
+                errors=(403, 404, 410),
                 description=PRODUCTS_ONLY.strip(),
                 responses={200: ("The edXML package.", XML_TEXT, "application/xml")},
             ),

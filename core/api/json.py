@@ -11,8 +11,10 @@ from datetime import date
 
 from pyramid.response import Response
 
-from ..errors import ServiceError
+from ..errors import ServiceError, TooLarge, xml_text
+from ..filetypes import human_size
 from ..i18n import _
+from ..json_input import NotJson, read_json
 
 JSON_TYPE = "application/json"
 
@@ -36,20 +38,48 @@ def no_content():
 
 
 # -- reading ------------------------------------------------------------------------------
+#: the largest JSON body of a route that takes no files (the routes that do set their own)
+MAX_JSON_BYTES = 1024 * 1024
+
+
+def body_size(request, limit):
+    """Refuse a body over ``limit`` bytes (413) before anything reads it."""
+    length = request.content_length
+    if length is None:
+        length = len(request.body)
+    if length > limit:
+        raise TooLarge(
+            _("The request body is ${size}, more than the limit of ${limit}."),
+            field="body",
+            size=human_size(length),
+            limit=human_size(limit),
+        )
+
+
+def parse_json(raw, field="body"):
+    """The JSON object in ``raw``, the one place the API parses JSON: nesting counted before it
+    is parsed, every text checked after (``core/json_input.py``); 400 naming the field otherwise."""
+    if not raw or not raw.strip():
+        raise BadRequest(_("The request body is missing: send a JSON object."), field=field)
+    try:
+        data = read_json(raw, field=field)
+    except NotJson:
+        raise BadRequest(_("The request body is not valid JSON."), field=field) from None
+    if not isinstance(data, dict):
+        raise BadRequest(_("The request body must be a JSON object."), field=field)
+    return data
+
+
 def read_body(request, required=True):
-    """The request's JSON body as a dict; an absent body is ``{}`` unless ``required``."""
+    """The request's JSON body as a dict, at most ``MAX_JSON_BYTES``; an absent body is ``{}``
+    unless ``required``."""
+    body_size(request, MAX_JSON_BYTES)
     raw = request.body
     if not raw or not raw.strip():
         if required:
             raise BadRequest(_("The request body is missing: send a JSON object."), field="body")
         return {}
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise BadRequest(_("The request body is not valid JSON."), field="body") from None
-    if not isinstance(data, dict):
-        raise BadRequest(_("The request body must be a JSON object."), field="body")
-    return data
+    return parse_json(raw)
 
 
 _TYPE_MESSAGES = {
@@ -160,6 +190,7 @@ def read_query(request, params):
             if "default" in param.schema:
                 out[param.name] = param.schema["default"]
             continue
+        xml_text(raw, param.name)  # a NUL or another control character in a query: 400 too
         kind = param.schema.get("type", "string")
         value = raw
         if kind == "integer":

@@ -172,6 +172,7 @@ ERROR_RESPONSES = {
     404: ("NotFound", "No such resource."),
     405: ("MethodNotAllowed", "The path does not accept this method."),
     409: ("Conflict", "The resource's state forbids the change (a duplicate, an illegal move)."),
+    410: ("Gone", "No longer available: a package that cannot be built as edXML left the pending list."),
     413: ("TooLarge", "The body, or a file in it, is larger than the limits allow."),
     415: ("UnsupportedMediaType", "The body's Content-Type is not one this operation accepts."),
 }
@@ -223,6 +224,8 @@ def _operation(route, op):
             answer["content"] = {(media[0] if media else "application/json"): {"schema": schema}}
         doc["responses"][str(status)] = answer
     errors = set(op.errors) | {405}
+    if op.body is not None and not op.raw_body:  # every JSON body: malformed, too deep, too large
+        errors |= {400, 413}
     if op.auth:
         errors |= {401}
     for status in sorted(errors):

@@ -16,6 +16,7 @@ from typing import IO, Any
 from lxml import etree
 
 from ..i18n import _
+from ..text import xml_carries
 from ..timezones import VIETNAM
 from . import unwrap
 from .parse import SPOOL_MAX
@@ -49,13 +50,12 @@ def _date_to_xml(iso: str) -> str:
 def _sub(parent: Element, name: str, text: str | None = None, field: str | None = None) -> Element:
     element = etree.SubElement(parent, q(name))
     if text is not None:
-        try:
-            element.text = text
-        except ValueError:
+        if not xml_carries(text):  # the hub's one rule (core/text.py), which every input applies
             field = field or name
             raise EdxmlError(
                 _("${element} contains characters that XML cannot carry."), field=field, element=field
-            ) from None
+            )
+        element.text = text
     return element
 
 

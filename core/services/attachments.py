@@ -15,7 +15,7 @@ import logging
 from ..blobs import BlobMissing, DigestMismatch
 from ..clock import now_iso
 from ..db import run_in_site
-from ..errors import DocumentError, ServiceError
+from ..errors import DocumentError, ServiceError, xml_text
 from ..i18n import _
 from ..resources.documents import Attachment
 from ..resources.incidents import OPEN
@@ -51,6 +51,7 @@ def add_attachments(site, env, document, files):
     checked = []
     for name, fileobj, description in files:
         info = check_attachment(name, fileobj, policy, received=received)
+        xml_text(description or "", "attachments.description")
         if info["name"] in document.attachments or any(c[0]["name"] == info["name"] for c in checked):
             raise DocumentError(
                 _("Two attachments are named ${name}."), field="attachments", name=info["name"]

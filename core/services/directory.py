@@ -14,7 +14,7 @@ from persistent.list import PersistentList
 from .. import permissions as sec
 from ..clock import now_iso
 from ..edxml import valid_code
-from ..errors import Conflict, NotFound, ServiceError
+from ..errors import Conflict, NotFound, ServiceError, xml_text
 from ..i18n import _
 from ..resources import directory as d
 from ..resources.directory import Organization, unit_words
@@ -67,6 +67,7 @@ def clean(site, data, existing=None, known_adapters=None, pending_parents=None):
     for name in FIELDS:
         if name in data:
             out[name] = _text(data[name])
+            xml_text(out[name], name)  # names and addresses travel in edXML headers
     directory = site["directory"]
     if existing is None:
         code = out.get("code", "")
@@ -106,6 +107,7 @@ def clean(site, data, existing=None, known_adapters=None, pending_parents=None):
         settings = data["adapter_settings"] or {}
         if not isinstance(settings, dict) or not all(isinstance(k, str) for k in settings):
             raise DirectoryError(_("Adapter settings must be names with values."), field="adapter_settings")
+        xml_text(settings, "adapter_settings")
         out["adapter_settings"] = dict(settings)
     if isinstance(known_adapters, dict) and ("adapter" in out or "adapter_settings" in out):
         _check_adapter_settings(out, existing, known_adapters)

@@ -1,7 +1,9 @@
 """Import and export of the directory as CSV or JSON (R10.3).
 
 ``export`` writes every unit, one row (CSV) or object (JSON) each, in code order. CSV is
-UTF-8 with a byte-order mark so that Excel opens Vietnamese names correctly; lists are
+written by the hub's one CSV writer (``core/csvfile.py``): UTF-8 with a byte-order mark so
+that Excel opens Vietnamese names correctly, and a cell a spreadsheet would evaluate
+(``=HYPERLINK(…)``) is made inert with a leading apostrophe, which the import takes off; lists are
 written space-separated (``issuers``: ``clerk leader``; ``successors``), booleans as
 ``true``/``false``, nothing as an empty cell. JSON has the same keys in the same order,
 with native types, plus ``adapter_settings``.
@@ -34,8 +36,10 @@ import json
 from dataclasses import dataclass, field as dc_field
 from datetime import date
 
+from ..csvfile import cell_value, csv_text
 from ..errors import ServiceError
 from ..i18n import _
+from ..json_input import NotJson, read_json
 from ..resources import directory as d
 from . import audit, directory as dirs
 
@@ -171,12 +175,7 @@ def export(site, fmt="csv", public=False, adapters=None):
             row["adapter_settings"] = dict(sorted(dirs.masked_settings(unit, adapters or {}).items()))
     if fmt == "json":
         return json.dumps([{k: r[k] for k in columns} for r in rows], ensure_ascii=False, indent=2) + "\n"
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for r in rows:
-        writer.writerow([_cell(r[k]) for k in columns])
-    return "\ufeff" + out.getvalue()
+    return csv_text(columns, ([_cell(r[k]) for k in columns] for r in rows))
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -282,17 +281,19 @@ def _parse_csv(text):
                 )
             )
             continue
-        rows.append((index, dict(zip(header, record))))
+        rows.append((index, dict(zip(header, (cell_value(c) for c in record)))))
     return rows
 
 
 def _parse_json(text):
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
+    try:  # nesting counted before parsing; the text of each unit is checked with its row
+        data = read_json(text, field="file", text=False)
+    except NotJson as exc:
         raise ImportRejected(
             [_error(None, "file", _("The file is not valid JSON: ${reason}."), reason=str(exc))]
         ) from None
+    except ServiceError as exc:
+        raise ImportRejected([_service_error(None, exc)]) from None
     if not isinstance(data, list):
         raise ImportRejected([_error(None, "file", _("The JSON file must be a list of units (objects)."))])
     rows = []

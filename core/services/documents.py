@@ -17,7 +17,7 @@ import uuid
 
 from .. import doctypes, permissions as sec
 from ..clock import iso
-from ..errors import Conflict, DocumentError, Forbidden, NotFound, iso_date
+from ..errors import Conflict, DocumentError, Forbidden, NotFound, iso_date, xml_text
 from ..events import DocumentChanged, DocumentSent
 from ..i18n import _
 from ..resources import documents as docs
@@ -105,6 +105,9 @@ def clean_meta(data, previous=None):
         meta["promulgation_date"] = iso_date(data["promulgation_date"], "promulgation_date")
     if "response_for" in data:
         meta["response_for"] = [dict(r) for r in data["response_for"] or ()]
+    for name in TEXT_FIELDS + LIST_FIELDS + ("response_for",):
+        if name in data:  # what an edXML package will carry: refused now, not at delivery
+            xml_text(meta[name], name)
     if not meta.get("subject"):
         raise DocumentError(_("The subject is required."), field="subject")
     if len(meta["subject"]) > MAX_SUBJECT:

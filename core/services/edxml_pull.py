@@ -63,6 +63,27 @@ def on_delivery_arrived(event):
     pending.add(pending_key(delivery))
 
 
+def unlist(site, delivery):
+    """Take ``delivery`` off its unit's pending list without a fetch (its package cannot be
+    built: ``outbound.set_aside_pulled``). True if it was listed."""
+    found = _pending_tree(site).get(delivery.recipient_code)
+    key = pending_key(delivery)
+    if found is None or key not in found:
+        return False
+    found.remove(key)
+    return True
+
+
+def relist(site, delivery):
+    """Put ``delivery`` back on its unit's pending list, at its place (a set-aside package the
+    operator retries once the document is mended)."""
+    tree = _pending_tree(site)
+    pending = tree.get(delivery.recipient_code)
+    if pending is None:
+        pending = tree[delivery.recipient_code] = OOTreeSet()
+    pending.add(pending_key(delivery))
+
+
 def pending(site, unit_code, after="", limit=50):
     """Up to ``limit`` (key, delivery) of the unit's pending list after the cursor ``after``, oldest first."""
     found = _pending_tree(site).get(unit_code)

@@ -27,6 +27,30 @@ def open_incident(site, actor, kind, subject, unit_code=None, description="", ac
     return incident_id
 
 
+#: a message the transport can never deliver as it is (``outbound.set_aside``)
+UNDELIVERABLE = "undeliverable_message"
+
+
+def on_message_set_aside(event):
+    """Subscriber of ``MessageSetAside``: an incident for the operator (R8.4), in the same
+    transaction as the dead letter; the alert on /manage/transport lists the letter too."""
+    message = event.message
+    open_incident(
+        event.site,
+        audit.Actor.system("transport"),
+        UNDELIVERABLE,
+        f"/transport/dead/{event.key}",
+        unit_code=message.sender,
+        description=(
+            f"The {message.kind} message about {message.document_id} for {message.recipient} "
+            f"({message.adapter or '-'}) can never be delivered as it is: {message.last_error[:500]}. "
+            "It is a dead letter on /manage/transport and the messages behind it went on. Mend "
+            "the document or ask its sender for a corrected one, then retry or discard the letter."
+        ),
+        actions=["set aside as a dead letter; the messages behind it went on"],
+    )
+
+
 def close(site, actor, incident, note):
     """The operator closes an incident, saying what was done; the record stays."""
     note = (note or "").strip()

@@ -14,8 +14,13 @@ Layout under ``site["transport"]`` (declared by ``resources.containers.Transport
   no shared counter), and the worker's lease (who delivers it now, until when);
 * ``dead``: OOBTree key → ``Message``, the dead letters, with their last error.
 
-A destination is delivered strictly in key order; a failing head blocks only its own
-destination (head-of-line) until it succeeds or becomes a dead letter.
+A destination is delivered strictly in key order. A head that fails for a reason that may
+pass (the product is down, a timeout) blocks only its own destination (head-of-line) until
+it succeeds or becomes a dead letter after ``max_attempts``. One that can never succeed as
+it is (its payload cannot be built, the other side refused it for good: ``permanent``) is a
+dead letter at once, ``set_aside``, and the messages behind it go on; ``MessageSetAside``
+tells the operator (an incident, the alert on ``/manage/transport``). A unit's product that
+pulls (``/edxml/v1``) has its package set aside the same way (``set_aside_pulled``).
 """
 
 import os
@@ -27,17 +32,25 @@ from persistent import Persistent
 from persistent.mapping import PersistentMapping
 
 from ..clock import iso, utc_now
+from ..edxml import EdxmlError
 from ..errors import NotFound
+from ..events import MessageSetAside
 from ..i18n import _
+from ..transports import PermanentError
 from . import audit
 
 KINDS = ("document", "status")
+
+
+#: the ``adapter`` of a dead letter set aside from a product's pull list (no queue holds it)
+PULLED = "edxml/v1"
 
 
 class Message(Persistent):
     """One queued message: small, and changed alone when a delivery attempt fails."""
 
     dead_at = None
+    permanent = False  # a dead letter that no retry could deliver as it is (set aside at once)
 
     def __init__(self, kind, document, document_id, recipient, sender, adapter, extra, queued_at):
         self.kind = kind  # "document" or "status"
@@ -66,6 +79,7 @@ class Message(Persistent):
             "next_attempt": self.next_attempt,
             "last_error": self.last_error,
             "dead_at": self.dead_at,
+            "permanent": self.permanent,
         }
 
 
@@ -248,6 +262,33 @@ def status_message(site, env, delivery, extra):
     return edxml.build_status(status)
 
 
+def payload(site, env, message, unit):
+    """The bytes an adapter carries for the queued ``message`` to ``unit``: its document's edXML
+    package, or the status message as it was when queued.
+
+    Raises ``PermanentError`` when they can never be built as things are stored: the
+    document or its delivery is gone, or the edXML codec refuses what is stored (a text
+    XML cannot carry, from before the inputs refused it). Anything else (a blob store that
+    does not answer) may pass, and is the caller's to retry.
+    """
+    from . import edxml_io
+
+    document = site["documents"].get(message.document)
+    if document is None:
+        raise PermanentError(f"document {message.document} is no longer on the hub")
+    try:
+        if message.kind == "document":
+            return edxml_io.export_document(site, env, document, wrap=edxml_io.wrap_for(env, unit))
+        delivery = document.delivery_for(message.extra.get("delivery") or "")
+        if delivery is None:
+            raise PermanentError(
+                f"document {message.document_id} has no delivery {message.extra.get('delivery')}"
+            )
+        return status_message(site, env, delivery, message.extra)
+    except EdxmlError as exc:
+        raise PermanentError(f"cannot build the message: {exc.text()}") from None
+
+
 # -- reading -----------------------------------------------------------------------------
 def pending(site):
     """Every queued message as ``(key, dict)``, in key order across destinations."""
@@ -303,6 +344,46 @@ def bury(site, dest, key, reason, now):
     return message
 
 
+def set_aside(site, env, dest, key, reason, now):
+    """A message that can never be delivered as it is: a dead letter at once, marked
+    ``permanent``, and ``MessageSetAside`` for the operator; the destination's next message
+    is its head now."""
+    message = bury(site, dest, key, reason, now)
+    message.permanent = True
+    env.notify(MessageSetAside(message, key, site))
+    return message
+
+
+def set_aside_pulled(site, env, delivery, reason):
+    """The package of ``delivery`` cannot be built for the recipient's product that pulls it:
+    off its pending list (so the product goes on with the next), a permanent dead letter
+    (``PULLED``), ``MessageSetAside``. Once only: False when it was no longer listed."""
+    from . import edxml_pull
+
+    if not edxml_pull.unlist(site, delivery):
+        return False
+    document = delivery.document
+    now = env.now()
+    message = Message(
+        "document",
+        document.id,
+        document.document_id,
+        delivery.recipient_code,
+        document.sender_code,
+        PULLED,
+        None,
+        iso(now),
+    )
+    message.attempts = 1
+    message.last_error = str(reason)[:2000]
+    message.dead_at = iso(now)
+    message.permanent = True
+    key = new_key(now)
+    dead_letters(site)[key] = message
+    env.notify(MessageSetAside(message, key, site))
+    return True
+
+
 def get_dead(site, key):
     message = dead_letters(site).get(key or "")
     if message is None:
@@ -314,9 +395,16 @@ def retry(site, actor, key, now=None):
     """Put a dead letter back at its place in its destination's queue, attempts reset."""
     message = get_dead(site, key)
     del dead_letters(site)[key]
-    message.attempts, message.dead_at = 0, None
+    message.attempts, message.dead_at, message.permanent = 0, None, False
     message.next_attempt = iso(now or utc_now())
-    destination(site, message.recipient, create=True).messages[key] = message
+    document = site["documents"].get(message.document)
+    delivery = document.delivery_for(message.recipient) if document is not None else None
+    if message.adapter == PULLED and delivery is not None:
+        from . import edxml_pull
+
+        edxml_pull.relist(site, delivery)  # back on the product's pending list, at its place
+    else:
+        destination(site, message.recipient, create=True).messages[key] = message
     audit.record(
         site,
         actor,

@@ -26,6 +26,7 @@ ROUTE_MODULES = (
 
 
 def includeme(config):
+    config.include(".forms")  # every posted form: text XML cannot carry is refused, naming the field
     config.add_static_view("static", "lienthong.skins:default/static", cache_max_age=3600)
     config.add_route("healthz", "/healthz", factory=Unstored)
     config.add_route("metrics", "/metrics", factory=Unstored)

@@ -10,7 +10,10 @@ from ..resources.incidents import Incident, Incidents
 from ..services import audit, incidents
 from .base import local_time, page, refused
 
-KIND_TITLES = {"compromised_password": _("Compromised password")}
+KIND_TITLES = {
+    "compromised_password": _("Compromised password"),
+    "undeliverable_message": _("A message that cannot be delivered"),
+}
 
 
 def _rows(request, site):

@@ -1,5 +1,7 @@
 """/manage/transport: the outbound queue per destination, the dead letters, what arrived
-and was refused, and the connection tests of the adapters that offer one (R6.5).
+and was refused, and the connection tests of the adapters that offer one (R6.5). An alert at
+the top lists the dead letters set aside at once (``Message.permanent``: a payload that
+cannot be built, a refusal for good), until each is retried or discarded.
 
 System admins only (the Transport container's ACL). Retry, discard and a connection test
 are POST forms with the CSRF token, each audited (``transport.retry``/``.discard``/``.check``).
@@ -75,6 +77,7 @@ def transport_page(request):
         name, adapter = _unit(site, message.recipient)
         dead.append(
             {
+                "permanent": message.permanent,
                 "key": key,
                 "code": message.recipient,
                 "name": name,
@@ -121,6 +124,7 @@ def transport_page(request):
         lost=lost,
         queues=queues,
         dead=dead,
+        set_aside=[d for d in dead if d["permanent"]],  # the alert: what no retry can deliver as it is
         dead_total=len(letters),
         dead_shown=DEAD_SHOWN,
         refusals=refusals,

@@ -7,9 +7,6 @@ product only. Reading a register and exporting it are on the audit record: the r
 the subjects of the documents (R6.6).
 """
 
-import csv
-import io
-
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.renderers import render_to_response
 from pyramid.response import FileIter, Response
@@ -17,6 +14,7 @@ from pyramid.view import view_config
 
 from .. import permissions as sec
 from ..clock import now_iso
+from ..csvfile import csv_text
 from ..downloads import content_disposition
 from ..i18n import _, translate
 from ..resources.registers import INCOMING, Register, Registers
@@ -131,49 +129,44 @@ def register_page(request):
     return values
 
 
-def cell(text):
-    """Text another unit wrote, made inert for a spreadsheet: a leading = + - @ would start a formula."""
-    text = str(text or "")
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @view_config(context=Register, name="export.csv", permission=sec.READ_MAILBOX, request_method="GET")
 def register_csv(request):
-    """The register for Excel: UTF-8 with a byte order mark, commas, CRLF (as the directory export)."""
+    """The register for Excel, by the one CSV writer (``core/csvfile.py``): UTF-8 with a byte
+    order mark, commas, CRLF, and no cell a spreadsheet would evaluate (subjects come from
+    other units)."""
     register = request.context
     unit = unit_of(register)
     rows = register_rows(request, register)
     incoming = register.direction == INCOMING
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
-        [
-            translate(request, h)
-            for h in (
-                _("Number"),
-                _("Date registered"),
-                _("Number and notation"),
-                _("Date of the document"),
-                _("Sender") if incoming else _("Recipients"),
-                _("Subject"),
-                _("On paper"),
-                _("Document id"),
-            )
-        ]
-    )
-    for r in rows:
-        writer.writerow(
+    header = [
+        translate(request, h)
+        for h in (
+            _("Number"),
+            _("Date registered"),
+            _("Number and notation"),
+            _("Date of the document"),
+            _("Sender") if incoming else _("Recipients"),
+            _("Subject"),
+            _("On paper"),
+            _("Document id"),
+        )
+    ]
+    text = csv_text(
+        header,
+        (
             [
                 r["number"],
                 r["date"],
-                cell(r["notation"]),
+                r["notation"],
                 r["promulgation_date"],
-                cell(r["party"]),
-                cell(r["subject"]),
+                r["party"],
+                r["subject"],
                 translate(request, _("yes")) if r["paper"] else "",
                 r["url"].rsplit("/", 1)[1] if r["url"] else "",
             ]
-        )
+            for r in rows
+        ),
+    )
     audit.record(
         request.site,
         request.actor,
@@ -182,9 +175,7 @@ def register_csv(request):
         format="csv",
         rows=len(rows),
     )
-    response = Response(
-        body=("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv", charset="utf-8"
-    )
+    response = Response(body=text.encode("utf-8"), content_type="text/csv", charset="utf-8")
     response.content_disposition = f'attachment; filename="register-{unit.code}-{register.__name__}.csv"'
     response.cache_control = "private, no-store"
     return response

@@ -18,6 +18,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 
 from lienthong.core.edxml import RECALL_ASKED, EdxmlError, build_status, parse_status
 from lienthong.core.errors import ServiceError
+from lienthong.core.json_input import NotJson, read_json
 from lienthong.core.services import audit
 
 from . import auth, config as peer_config
@@ -150,10 +151,12 @@ def directory(request, site, env, hub, peer, body):
 
 # -- packages and statuses ----------------------------------------------------------------------
 def _items(body, name):
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    try:  # nesting counted before parsing, every text checked after: 400, never a 500
+        data = read_json(body)
+    except NotJson:
         raise Refused("the request body is not JSON") from None
+    except ServiceError as exc:
+        raise Refused(exc.text()) from None
     items = data.get(name) if isinstance(data, dict) else None
     if not isinstance(items, list) or not items:
         raise Refused(f"the body must be an object with a non-empty list {name!r}")

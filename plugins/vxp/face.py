@@ -33,6 +33,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from transaction.interfaces import TransientError
 
 from lienthong.core.errors import ServiceError
+from lienthong.core.json_input import NotJson, read_json
 from lienthong.core.services import audit, credentials, edxml_io, edxml_pull, inbound, mailboxes, nonces
 
 from . import xroad
@@ -240,9 +241,9 @@ def _file_doc(call, face):
 def send_edoc(call, face):
     params = call.params
     sender = _code(_param(params, "from"), "from")
-    try:
-        recipients = json.loads(_param(params, "to"))
-    except ValueError:
+    try:  # nesting counted before parsing (core/json_input.py)
+        recipients = read_json(_param(params, "to"), field="to")
+    except (NotJson, ServiceError):
         raise Refusal("BAD_PARAMETER", "to is not a JSON list of codes") from None
     if not isinstance(recipients, list) or not recipients:
         raise Refusal("BAD_PARAMETER", "to is not a non-empty JSON list of codes")

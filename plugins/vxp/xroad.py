@@ -20,6 +20,9 @@ import threading
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, unquote
 
+from lienthong.core.errors import ServiceError
+from lienthong.core.json_input import NotJson, read_json
+
 PREFIX = "XroadVnpt-"
 VERSION = "3.0.201608"
 #: the axis writes its times in Viet Nam's local time, without a zone
@@ -131,9 +134,9 @@ def verify(headers, secret_of, guard, window, now):
     expected = hmac.new(secret, sign_header.encode("utf-8"), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, digest.lower()):
         raise SignatureRefused("SIGNATURE_INVALID", "the hash-header does not match the sign-header")
-    try:
-        signed = json.loads(sign_header)
-    except ValueError:
+    try:  # nesting counted before parsing (core/json_input.py)
+        signed = read_json(sign_header, field=SIGN_HEADER, text=False)
+    except (NotJson, ServiceError):
         raise SignatureRefused("HEADER_MISMATCH", "the sign-header is not JSON") from None
     if not isinstance(signed, dict) or not all(isinstance(v, str) for v in signed.values()):
         raise SignatureRefused("HEADER_MISMATCH", "the sign-header is not a JSON object of strings")
