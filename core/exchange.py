@@ -70,7 +70,7 @@ def make_plugin_subscribers(registry):
 
 def includeme(config):
     from .filetypes import AttachmentPolicy
-    from .services import amendments, edxml_pull, incidents, indexing, outbound
+    from .services import amendments, deliveries, edxml_pull, incidents, indexing, outbound
     from .workcalendar import WorkCalendar
 
     settings = config.get_settings()
@@ -92,6 +92,7 @@ def includeme(config):
     config.add_subscriber(outbound.on_delivery_acted, DeliveryActed)
     config.add_subscriber(amendments.on_document_sent, DocumentSent)  # a replacement supersedes
     config.add_subscriber(incidents.on_message_set_aside, MessageSetAside)  # the operator is told (R8.4)
+    config.add_subscriber(deliveries.on_message_set_aside, MessageSetAside)  # and the sender, on its timeline
     document_sent, delivery_changed = make_plugin_subscribers(registry)
     config.add_subscriber(document_sent, DocumentSent)
     config.add_subscriber(delivery_changed, DeliveryChanged)

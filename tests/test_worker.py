@@ -561,6 +561,11 @@ def test_a_payload_that_cannot_be_built_is_a_dead_letter_at_once_and_the_queue_f
         return [(i.kind, i.subject) for i in site["incidents"].values()]
 
     assert ("undeliverable_message", f"/transport/dead/{key}") in hub.tx(incidents)
+    # and the sender, on the document's timeline: not "on its way" forever
+    hub.web.reset()
+    login(hub.web, "vanthu.snv")
+    timeline = hub.web.get(f"/documents/{ids[0][0]}").html.select_one(".recipient-timeline").text
+    assert "không thể chuyển đến hệ thống nơi nhận như hiện tại" in timeline
 
 
 def test_a_transient_failure_keeps_the_order_of_its_destination(demo_factory, receiver):

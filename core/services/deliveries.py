@@ -15,7 +15,7 @@ same transaction.
 """
 
 from .. import permissions as sec
-from ..clock import iso
+from ..clock import iso, utc_now
 from ..errors import DocumentError, Forbidden, iso_date
 from ..events import DeliveryActed, DeliveryArrived, DeliveryChanged, DeliveryQueued
 from ..i18n import _
@@ -224,3 +224,25 @@ def transport_reported(site, env, via, reports):
             transport.unflag_lost(delivery)
         changed += 1
     return changed
+
+
+def on_message_set_aside(event):
+    """Subscriber of ``MessageSetAside``: the document's timeline says its message to that
+    recipient cannot be delivered as it is (the operator is alerted; a retry from
+    /manage/transport delivers it later), so the sender does not read "on its way" forever."""
+    message = event.message
+    if message.kind != "document":
+        return
+    document = event.site["documents"].get(message.document)
+    delivery = document.delivery_for(message.recipient) if document is not None else None
+    if delivery is None:
+        return
+    delivery.history.append(
+        dict(
+            audit.Actor.system("transport").fields(),
+            state=delivery.state,
+            time=iso(utc_now()),
+            note="set_aside",
+            transport=message.adapter or "",
+        )
+    )

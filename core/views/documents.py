@@ -62,7 +62,10 @@ def timeline_rows(request, site, delivery):
 
 
 #: the notes the hub itself writes on a timeline (``services.deliveries``), by their key
-SYSTEM_NOTES = {"queued": _("queued for the transport to the recipient's system")}
+SYSTEM_NOTES = {
+    "queued": _("queued for the transport to the recipient's system"),
+    "set_aside": _("cannot be delivered to the recipient's system as it is; the operator was alerted"),
+}
 
 
 def _note(request, entry):
