@@ -26,6 +26,18 @@ REFUSALS_SHOWN = 50
 LOST_SHOWN = 200
 
 
+#: what a queued message carries, as the operator reads it
+KIND_TITLES = {"document": _("document"), "status": _("status message")}
+
+
+def _document_title(site, name, fallback):
+    """ "15/QĐ-UBND Trích yếu…" of the document ``name``; ``fallback`` when it is gone."""
+    document = site["documents"].get(name)
+    if document is None:
+        return fallback
+    return (document.notation + " " if document.notation else "") + document.title
+
+
 def _age(request, iso, now):
     try:
         seconds = max(0, int((now - parse_iso(iso)).total_seconds()))
@@ -82,8 +94,9 @@ def transport_page(request):
                 "code": message.recipient,
                 "name": name,
                 "adapter": message.adapter or adapter,
-                "kind": message.kind,
+                "kind": translate(request, KIND_TITLES.get(message.kind, message.kind)),
                 "document_id": message.document_id,
+                "title": _document_title(site, message.document, message.document_id),
                 "document": message.document,
                 "status": message.extra.get("status", ""),
                 "attempts": message.attempts,
@@ -103,14 +116,12 @@ def transport_page(request):
     ]
     lost = []
     for flag in list((site["transport"].lost or {}).values())[:LOST_SHOWN]:
-        document = site["documents"].get(flag["document"])
         name, _adapter = _unit(site, flag["recipient"])
         lost.append(
             {
                 "time": local_time(request, flag["time"]),
                 "document": flag["document"],
-                "title": (document.notation + " " if document is not None and document.notation else "")
-                + (document.title if document is not None else flag["document"]),
+                "title": _document_title(site, flag["document"], flag["document"]),
                 "code": flag["recipient"],
                 "name": name,
                 "via": flag["via"],
