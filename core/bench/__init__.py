@@ -16,7 +16,6 @@ mean something across machines:
 ``harness.py`` holds what they share (threads, rates, a waitress server, the machine).
 """
 
-import json
 import os
 import tempfile
 import time
@@ -24,7 +23,7 @@ from datetime import UTC, datetime
 
 from . import documents as bd
 from .commits import bench_commits
-from .harness import machine
+from .harness import machine, write_report
 from .web import bench_http
 
 
@@ -71,13 +70,7 @@ def run(seconds=2.0, out_dir="var/bench", documents=None, fanout=None, edxml_mb=
         "documents": docs,
         "total_seconds": round(time.perf_counter() - started, 1),
     }
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, f"bench-{report['date'][:19].replace(':', '')}.json")
-    with open(path, "w") as f:
-        json.dump(report, f, indent=2, ensure_ascii=False)
-    with open(os.path.join(out_dir, "latest.json"), "w") as f:
-        json.dump(report, f, indent=2, ensure_ascii=False)
-    return report, path
+    return report, write_report(out_dir, "bench", report, latest="latest.json")
 
 
 def summary(report):

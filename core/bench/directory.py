@@ -11,7 +11,6 @@ HTTP figures is a plain WSGI "hello" on the same waitress, in the same run.
 """
 
 import http.client
-import json
 import os
 import re
 import tempfile
@@ -21,7 +20,7 @@ from datetime import UTC, datetime
 
 import transaction
 
-from .harness import machine, percentiles, serve
+from .harness import machine, percentiles, serve, write_report
 
 #: what people type: a department, a kind of unit, a code's part, a place, one letter
 QUERIES = (
@@ -175,12 +174,7 @@ def run(agencies, via, out_dir="var/bench", log=None):
         "queries": list(QUERIES),
         "figures": figures,
     }
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, f"directory-{report['date'][:19].replace(':', '')}.json")
-    for target in (path, os.path.join(out_dir, "latest-directory.json")):
-        with open(target, "w") as f:
-            json.dump(report, f, indent=2, ensure_ascii=False)
-    return report, path
+    return report, write_report(out_dir, "directory", report)
 
 
 def _http_figures(app, token, password, log):

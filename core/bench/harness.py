@@ -135,3 +135,16 @@ def machine():
         "system": f"{platform.system()} {platform.release()}",
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def write_report(out_dir, prefix, report, latest=None):
+    """``report`` as ``<out_dir>/<prefix>-<its date>.json`` and as ``latest`` (default
+    ``latest-<prefix>.json``): the run kept, and the last one at a fixed name. Returns the path."""
+    import json
+
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"{prefix}-{report['date'][:19].replace(':', '')}.json")
+    for target in (path, os.path.join(out_dir, latest or f"latest-{prefix}.json")):
+        with open(target, "w") as f:
+            json.dump(report, f, indent=2, ensure_ascii=False)
+    return path

@@ -8,7 +8,6 @@ destination is pluggable: ``adapter`` names any installed adapter and ``adapter_
 its settings (e.g. a peer hub); the default is ``bench_push`` below, a plain HTTP POST.
 """
 
-import json
 import os
 import secrets
 import signal
@@ -25,6 +24,7 @@ import transaction
 
 from ..hookspecs import hookimpl
 from ..transports import Adapter, Setting, TransportError
+from .harness import write_report
 
 DESTINATIONS = ("000.00.03.H49", "000.00.31.H49", "000.00.12.H49", "000.00.14.H49")
 SENDER = "000.00.02.H49"
@@ -382,12 +382,7 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
             "value": round(round_trips[2], 1),
             "met": round_trips[2] >= target,
         }
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, f"queue-{report['date'][:19].replace(':', '')}.json")
-    for target in (path, os.path.join(out_dir, "latest-queue.json")):
-        with open(target, "w") as f:
-            json.dump(report, f, indent=2, ensure_ascii=False)
-    return report, path
+    return report, write_report(out_dir, "queue", report)
 
 
 def summary(report):
