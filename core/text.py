@@ -25,6 +25,13 @@ def word_matches(part, word):
     return word.startswith(part) if len(part) == 1 else part in word
 
 
+def finds_word(part, words):
+    """``word_matches(part, w)`` for any ``w`` of ``words`` (folded words without spaces), in
+    one ``in`` over the words joined: the index filters thousands of units with it."""
+    joined = " " + " ".join(words)
+    return (" " + part if len(part) == 1 else part) in joined
+
+
 def matches(query, *fields):
     """True when every word of ``query`` finds a word of ``fields`` (folded, ``word_matches``)."""
     words = " ".join(fold(f) for f in fields if f).split()
