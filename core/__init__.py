@@ -27,6 +27,7 @@ DEFAULTS = {
     "lienthong.blob_store": "zodb",
     "lienthong.session.secure": "true",
     "lienthong.session.timeout": "1800",
+    "lienthong.session.absolute_timeout": "43200",
     "lienthong.auto_migrate": "false",
     "lienthong.metrics.allow": "127.0.0.1 ::1",
 }
@@ -61,6 +62,7 @@ def make_config(settings, plugins=()):
 
     from .resources.site import root_factory
     from .security import LienThongSecurityPolicy
+    from .services.sessions import SessionPolicy
 
     settings = {**DEFAULTS, **settings}
     if "zodbconn.uri" not in settings:
@@ -91,7 +93,7 @@ def make_config(settings, plugins=()):
                 reissue_time=max(1, session_timeout // 10),  # the idle clock restarts on activity
             )
         )
-        config.set_security_policy(LienThongSecurityPolicy())
+        config.set_security_policy(LienThongSecurityPolicy(SessionPolicy.from_settings(settings)))
         config.set_default_csrf_options(require_csrf=True)
 
         config.include(".request")

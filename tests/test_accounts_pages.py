@@ -127,6 +127,118 @@ def test_session_times_out_after_the_idle_period(demo_factory):
     assert is_logged_out(web)
 
 
+# --- sessions live on the server (ASVS V3) -------------------------------------------------
+
+SESSION_COOKIE = "lienthong_session"
+
+
+def replay(app, cookie, lang="en", **environ):
+    """Another browser holding a copy of a session cookie saved earlier."""
+    c = TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1", **environ})
+    if lang:
+        c.set_cookie("_LOCALE_", lang)
+    c.set_cookie(SESSION_COOKIE, cookie)
+    return c
+
+
+def last_of(app, action):
+    found = [e for e in audit_entries_of(app) if e["action"] == action]
+    return found[-1] if found else None
+
+
+def test_logging_out_ends_the_session_on_the_server(web):
+    app = web.app
+    english(web)
+    login(web, "vanthu.stttt")
+    profile_token = csrf_of(web.get("/profile"))
+    saved = web.cookies[SESSION_COOKIE]
+    assert replay(app, saved).get("/").status_int == 200  # a copy works while the session lasts
+
+    web.post("/logout", {"csrf_token": csrf_of(web.get("/"))}, status=303)
+    assert last_of(app, "auth.logout")["actor"] == "vanthu.stttt"
+
+    # the copy saved before logging out opens nothing: not the home page, not the mailbox,
+    # and its own CSRF token does not let it change the profile
+    copy = replay(app, saved)
+    assert is_logged_out(copy)
+    res = copy.get(f"/directory/{OPERATOR}/mailbox", status="*")
+    assert res.status_int == 303 and res.location.startswith(LOGIN_URL)
+    res = copy.post(
+        "/profile",
+        {"fullname": "Kẻ gian", "position": "", "email": "", "csrf_token": profile_token},
+        status="*",
+    )
+    assert res.status_int == 303 and res.location.startswith(LOGIN_URL)
+    assert user_attr(app, "vanthu.stttt", "fullname") != ("Kẻ gian",)
+
+
+def test_changing_my_password_ends_my_other_sessions_and_my_tokens(web):
+    app = web.app
+    elsewhere = client(app)
+    login(elsewhere, "vanthu.stttt")
+    api = client(app, lang=None)
+    token = api.post_json(
+        "/api/v1/auth/token", {"login": "vanthu.stttt", "password": DEMO_PASSWORD}, status=201
+    ).json["token"]
+    me = english(web)
+    login(me, "vanthu.stttt")
+    before = me.cookies[SESSION_COOKIE]
+    form = me.get("/password")
+    res = me.post(
+        "/password",
+        {
+            "current_password": DEMO_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+            "csrf_token": csrf_of(form),
+        },
+        status=303,
+    )
+    assert res.location == HOME
+    assert me.get("/").status_int == 200  # this browser stays logged in…
+    assert is_logged_out(replay(app, before))  # …on a new session id: the old one is gone
+    assert is_logged_out(elsewhere)  # every other session has ended
+    api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}, status=401)  # and every token
+    ended = last_of(app, "user.sessions_end")
+    assert (ended["actor"], ended["target"], ended["details"]["reason"]) == (
+        "vanthu.stttt",
+        "/users/vanthu.stttt",
+        "password_change",
+    )
+    assert (ended["details"]["sessions"], ended["details"]["tokens"]) == (1, 1)
+    assert audit_entries(web)[-1]["action"] == "user.password_change"
+
+
+def test_a_new_session_id_at_login_and_when_an_admin_changes_my_roles(web):
+    app = web.app
+    holder = client(app)
+    login(holder, "chuyenvien.snv")
+    first = holder.cookies[SESSION_COOKIE]
+    # logging in again from the same browser: a fresh id, the earlier one ends (no fixation)
+    holder.post(
+        "/login",
+        {"login": "chuyenvien.snv", "password": DEMO_PASSWORD, "csrf_token": csrf_of(holder.get("/"))},
+        status=303,
+    )
+    assert holder.get("/").status_int == 200
+    assert is_logged_out(replay(app, first))
+
+    # an admin grants a role: the holder's sessions end; the next login opens a fresh one
+    admin = english(web)
+    login(admin, "admin")
+    page = admin.get("/manage/users/chuyenvien.snv")
+    admin.post(
+        "/manage/users/chuyenvien.snv/roles",
+        {"op": "grant", "role": "clerk", "csrf_token": csrf_of(page)},
+        status=303,
+    )
+    assert is_logged_out(holder)
+    ended = last_of(app, "user.sessions_end")
+    assert (ended["target"], ended["details"]["reason"]) == ("/users/chuyenvien.snv", "roles_changed")
+    assert login(holder, "chuyenvien.snv").location == HOME
+    assert holder.get("/").status_int == 200
+
+
 # --- reset, must change, password policy ---------------------------------------------------
 
 

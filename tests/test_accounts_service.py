@@ -8,7 +8,7 @@ import pytest
 from lienthong.core import permissions as sec
 from lienthong.core.clock import now_iso
 from lienthong.core.errors import Conflict, NotFound, ServiceError
-from lienthong.core.services import accounts, audit, tokens
+from lienthong.core.services import accounts, audit, sessions, tokens
 from lienthong.core.services.directory import DirectoryError
 from lienthong.core.services.passwords import verify_password
 
@@ -116,6 +116,38 @@ def test_lockout_policy_from_settings():
             {"lienthong.lockout.attempts": "3", "lienthong.lockout.minutes": "1"}
         )
         == POLICY
+    )
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def test_a_session_ends_when_idle_or_past_its_absolute_lifetime(demo_app):
+    policy = sessions.SessionPolicy(idle=1800, absolute=4 * 3600)
+    t0 = datetime.now(UTC)
+
+    def open_at(when):
+        return lambda site: sessions.open_session(site["users"]["vanthu.snv"], "10.0.0.7", policy, now=when)
+
+    def alive(sid, when):
+        return with_site(
+            demo_app,
+            lambda site: sessions.current(site["users"]["vanthu.snv"], sid, policy, now=when) is not None,
+        )
+
+    idle = with_site(demo_app, open_at(t0))
+    assert alive(idle, t0 + timedelta(minutes=20))  # used: the idle clock starts again
+    assert alive(idle, t0 + timedelta(minutes=45))
+    assert not alive(idle, t0 + timedelta(minutes=45 + 32))  # idle for longer than 30 minutes
+    assert not alive(idle, t0 + timedelta(minutes=45))  # and it is gone for good
+
+    busy = with_site(demo_app, open_at(t0))
+    for minutes in range(20, 4 * 60, 20):
+        assert alive(busy, t0 + timedelta(minutes=minutes))
+    assert not alive(busy, t0 + timedelta(hours=4, minutes=1))  # past the absolute lifetime, however busy
+    assert not alive("forged-or-unknown", t0)
+    assert (
+        with_site(demo_app, lambda site: sessions.listing(site["users"]["vanthu.snv"], policy, now=t0)) == []
     )
 
 

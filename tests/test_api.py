@@ -10,6 +10,7 @@ from datetime import UTC, date, timedelta
 import pytest
 
 from lienthong.core.services import accounts
+from lienthong.core.services.audit import Actor
 
 from .support.app import DEMO_PASSWORD, with_site
 from .support.demo import audit_entries, demo_factory, web  # noqa: F401  (fixtures)
@@ -162,6 +163,24 @@ def test_lock_out_after_failed_api_logins(demo_factory):
         401,
     )
     assert last_of(web, "user.locked_out")["target"] == "/users/vanthu.snv"
+
+
+def test_a_password_change_revokes_every_login_token_of_the_person(web):
+    token = token_for(web, "vanthu.snv")
+    assert web.get("/api/v1/me", headers=bearer(token)).json["login"] == "vanthu.snv"
+
+    def change(site):
+        user = site["users"]["vanthu.snv"]
+        accounts.set_password(
+            site, Actor("vanthu.snv"), user, "Mat-khau-moi-2026!", current_password=DEMO_PASSWORD
+        )
+
+    stored(web, change)
+    assert_problem(web.get("/api/v1/me", headers=bearer(token), status=401), 401)
+    assert stored(web, lambda site: [bool(t.revoked) for t in site["tokens"].login_tokens("vanthu.snv")]) == [
+        True
+    ]
+    assert last_of(web, "user.sessions_end")["details"]["tokens"] == 1
 
 
 def test_an_account_that_must_change_its_password_gets_no_token(web):

@@ -40,7 +40,8 @@ class User(Folder):
     extra_units = ()  # units other than ``unit_code`` where the person holds a role
     locked_until = None  # ISO time until which a lock-out after failed logins lasts
     lock_reason = ""  # why an admin (or a compromise report) locked the account
-    session_epoch = 0  # bumped to end every session and login token of the user
+    session_epoch = 0  # bumped to end every login token of the user (sessions: ``sessions``)
+    sessions = None  # OOBTree: digest of a session id -> UserSession (services.sessions), made at first login
     notices = None
 
     def __init__(self, login, fullname, password_hash, unit_code=None, position="", email=""):

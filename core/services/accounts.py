@@ -13,7 +13,7 @@ from ..errors import Conflict, NotFound, ServiceError
 from ..i18n import _
 from ..resources.users import Notice, User
 from ..text import is_email
-from . import audit
+from . import audit, sessions, tokens
 from .passwords import PasswordPolicyError, check_policy, hash_password, random_password, verify_password
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -21,6 +21,7 @@ SITE_ROLES = (sec.SYSTEM_ADMIN, sec.AUDITOR)
 UNIT_ROLES = (sec.UNIT_ADMIN, sec.CLERK, sec.LEADER, sec.SPECIALIST)
 EDITABLE = ("fullname", "position", "email", "unit_code")
 COMPROMISED = "compromised"  # the lock reason of a reported password
+ROLES_CHANGED = "roles_changed"  # why a person's sessions ended: an admin changed their roles
 
 
 class AccountError(ServiceError):
@@ -167,6 +168,7 @@ def _move_unit_roles(site, actor, user, old_code, new_code):
         audit.record(
             site, actor, "user.move_roles", f"/users/{user.login}", roles=roles, unit=old_code, to=new_code
         )
+        end_sessions(site, actor, user, ROLES_CHANGED, with_tokens=False)
 
 
 def roles_of(site, user):
@@ -203,6 +205,7 @@ def grant_role(site, actor, user, role, unit_code=None):
         role=role,
         unit=None if unit is None else unit.code,
     )
+    end_sessions(site, actor, user, ROLES_CHANGED, with_tokens=False)
 
 
 def revoke_role(site, actor, user, role, unit_code=None):
@@ -222,6 +225,7 @@ def revoke_role(site, actor, user, role, unit_code=None):
         role=role,
         unit=None if target is site else target.code,
     )
+    end_sessions(site, actor, user, ROLES_CHANGED, with_tokens=False)
 
 
 def authenticate(site, login, password, client=None, lockout=LockoutPolicy(), via="web"):
@@ -264,8 +268,13 @@ def authenticate(site, login, password, client=None, lockout=LockoutPolicy(), vi
     return user
 
 
-def set_password(site, actor, user, new_password, current_password=None):
-    """Change a password; when ``current_password`` is given (a user changing their own) it must match."""
+def set_password(site, actor, user, new_password, current_password=None, keep_session=None):
+    """Change a password; when ``current_password`` is given (a user changing their own) it must match.
+
+    Every other session of the person and every login token ends (ASVS 3.3.3): whoever
+    knew the old password is out. ``keep_session`` is the id of the session making the
+    change, which stays (the caller gives it a new id).
+    """
     if current_password is not None and not verify_password(user.password_hash, current_password):
         raise AccountError(_("The current password is incorrect."), field="current_password")
     _check_password(new_password, user.login, field="new_password")
@@ -273,6 +282,7 @@ def set_password(site, actor, user, new_password, current_password=None):
         raise AccountError(_("The new password must differ from the current one."), field="new_password")
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
+    end_sessions(site, actor, user, "password_change", keep_session=keep_session)
     audit.record(site, actor, "user.password_change", f"/users/{user.login}")
 
 
@@ -289,14 +299,35 @@ def reset_password(site, actor, user):
         user.lock_reason = ""
     user.locked_until = None
     user.failed_logins = 0
-    end_sessions(user)
+    end_sessions(site, actor, user, "password_reset")
     audit.record(site, actor, "user.password_reset", f"/users/{user.login}")
     return password
 
 
-def end_sessions(user):
-    """Every session and login token of ``user`` stops being accepted on its next request."""
-    user.session_epoch += 1
+def end_sessions(site, actor, user, reason, keep_session=None, with_tokens=True):
+    """End the sessions of ``user`` (all but ``keep_session``, an id) and, ``with_tokens``, every
+    login token: each stops being accepted on its next request. Returns ``(sessions, tokens)``.
+
+    The one place that ends a person's sessions: a password change or reset, a lock, a
+    compromise report, a change of their roles (sessions only: a token holds no privilege
+    of its own, the roles are read on each request). One audit entry says why and how many.
+    """
+    ended = sessions.end_all(user, keep=keep_session)
+    revoked = []
+    if with_tokens:
+        user.session_epoch += 1  # a token made before, revoked or not, no longer matches the account
+        revoked = tokens.revoke_login_tokens(site, user.login)
+    if ended or revoked:
+        audit.record(
+            site,
+            actor,
+            "user.sessions_end",
+            f"/users/{user.login}",
+            reason=reason,
+            sessions=ended,
+            tokens=len(revoked),
+        )
+    return ended, len(revoked)
 
 
 def lock(site, actor, user, reason=""):
@@ -304,7 +335,7 @@ def lock(site, actor, user, reason=""):
         raise Conflict(_("You cannot lock your own account."), field="login")
     user.locked = True
     user.lock_reason = reason or ""
-    end_sessions(user)
+    end_sessions(site, actor, user, "lock")
     audit.record(site, actor, "user.lock", f"/users/{user.login}", reason=reason or "")
 
 
@@ -361,7 +392,7 @@ def report_compromised(site, actor, user, note=""):
 
     user.locked = True
     user.lock_reason = COMPROMISED
-    end_sessions(user)
+    end_sessions(site, actor, user, COMPROMISED)
     incident_id = open_incident(
         site,
         actor,

@@ -6,7 +6,8 @@ from pyramid.view import view_config
 
 from ..i18n import _, translate
 from ..resources.site import Site
-from ..services import accounts, audit
+from ..security import current_session_id
+from ..services import accounts, audit, sessions
 from .base import page
 
 
@@ -57,8 +58,7 @@ def login_submit(request):
             login=login,
             error=translate(request, _("The login or password is incorrect.")),
         )
-    request.session.invalidate()  # a fresh session on login: no fixation
-    headers = remember(request, user.login)
+    headers = remember(request, user.login)  # a fresh session, a new id: no fixation
     if user.must_change_password:
         return HTTPSeeOther(request.application_url + "/password", headers=headers)
     return HTTPSeeOther(safe_came_from(request, came_from), headers=headers)
@@ -66,8 +66,16 @@ def login_submit(request):
 
 @view_config(context=Site, name="logout", permission=NO_PERMISSION_REQUIRED, request_method="POST")
 def logout(request):
+    """The server forgets the session (``forget``): a copy of the cookie saved before opens nothing."""
+    sid = current_session_id(request)
     if request.identity is not None:
-        audit.record(request.site, request.actor, "auth.logout", f"/users/{request.identity.login}")
+        audit.record(
+            request.site,
+            request.actor,
+            "auth.logout",
+            f"/users/{request.identity.login}",
+            session=sessions.short(sessions.digest(sid)) if sid else None,
+        )
     headers = forget(request)
     request.session.invalidate()
     return HTTPSeeOther(request.application_url + "/login", headers=headers)
