@@ -108,6 +108,10 @@ def make_config(settings, plugins=()):
         registry = config.registry
         objects = app_objects(registry)
         objects.metrics = AppMetrics(lambda: get_database(registry))
+        from .services.accounts import LockoutPolicy
+        from .services.throttle import LoginThrottle
+
+        objects.login_throttle = LoginThrottle(LockoutPolicy.from_settings(settings))
 
         pm = objects.plugins = make_plugin_manager(settings, extra=plugins)
         try:

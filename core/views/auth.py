@@ -4,7 +4,8 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
-from ..i18n import _, translate
+from ..app_objects import app_objects
+from ..i18n import _, translate, translate_message
 from ..resources.site import Site
 from ..security import current_session_id
 from ..services import accounts, audit, sessions
@@ -41,13 +42,27 @@ def login_submit(request):
     login = request.POST.get("login", "")
     password = request.POST.get("password", "")
     came_from = request.POST.get("came_from", "")
-    user = accounts.authenticate(
-        request.site,
-        login,
-        password,
-        client=request.client_address,
-        lockout=accounts.LockoutPolicy.from_settings(request.registry.settings),
-    )
+    try:
+        user = accounts.authenticate(
+            request.site,
+            login,
+            password,
+            client=request.client_address,
+            lockout=accounts.LockoutPolicy.from_settings(request.registry.settings),
+            throttle=app_objects(request.registry).login_throttle,
+        )
+    except accounts.LoginThrottled as exc:
+        request.response.status = 429
+        request.response.headers["Retry-After"] = str(exc.retry_after)
+        error = translate_message(request.localizer, exc.message)
+        return page(
+            request,
+            translate(request, _("Log in")),
+            anonymous_form=True,
+            came_from=came_from,
+            login=login,
+            error=error,
+        )
     if user is None:
         request.response.status = 401
         return page(
