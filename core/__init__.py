@@ -27,6 +27,7 @@ DEFAULTS = {
     "lienthong.blob_store": "zodb",
     "lienthong.session.secure": "true",
     "lienthong.session.timeout": "1800",
+    "lienthong.session.absolute_timeout": "43200",
     "lienthong.auto_migrate": "false",
     "lienthong.metrics.allow": "127.0.0.1 ::1",
 }
@@ -61,6 +62,7 @@ def make_config(settings, plugins=()):
 
     from .resources.site import root_factory
     from .security import LienThongSecurityPolicy
+    from .services.sessions import SessionPolicy
 
     settings = {**DEFAULTS, **settings}
     if "zodbconn.uri" not in settings:
@@ -92,7 +94,7 @@ def make_config(settings, plugins=()):
                 reissue_time=max(1, session_timeout // 10),  # the idle clock restarts on activity
             )
         )
-        config.set_security_policy(LienThongSecurityPolicy())
+        config.set_security_policy(LienThongSecurityPolicy(SessionPolicy.from_settings(settings)))
         config.set_default_csrf_options(require_csrf=True)
 
         config.include(".request")
@@ -107,6 +109,10 @@ def make_config(settings, plugins=()):
         registry = config.registry
         objects = app_objects(registry)
         objects.metrics = AppMetrics(lambda: get_database(registry))
+        from .services.accounts import LockoutPolicy
+        from .services.throttle import LoginThrottle
+
+        objects.login_throttle = LoginThrottle(LockoutPolicy.from_settings(settings))
 
         pm = objects.plugins = make_plugin_manager(settings, extra=plugins)
         try:

@@ -42,6 +42,8 @@ class AppObjects:
     api_routes = None
     #: ``services.env.Env``: what the services need of the application (``services.env.get_env``, on first use)
     env = None
+    #: ``services.throttle.LoginThrottle``: this process's count of failed logins per address (``core.make_config``)
+    login_throttle = None
 
     def __init__(self):
         self.api_routes = {}

@@ -1,7 +1,8 @@
 """The security policy: who the request is, on whose behalf it acts, and what it may do.
 
 Pages log in with the session, the APIs with bearer tokens; a delegate may act for a
-delegator. The roles, permissions, ACL pieces and the principal helpers the policy hands
+delegator. A session is valid only while the server holds it (``services.sessions``): the
+policy opens one at ``remember``, checks it on every request and ends it at ``forget``. The roles, permissions, ACL pieces and the principal helpers the policy hands
 to Pyramid's ACL helper live in ``core/permissions.py``, below the resources. Code asks
 ``request.has_permission(...)``; it never tests a role by hand.
 """
@@ -56,8 +57,11 @@ LAST_USED_EVERY = 60  # seconds: a token's last-used time is written at most thi
 class LienThongSecurityPolicy:
     """Session login for pages, bearer tokens for the APIs, ACLs with local roles, delegations."""
 
-    def __init__(self):
+    def __init__(self, session_policy=None):
+        from .services.sessions import SessionPolicy
+
         self.helper = SessionAuthenticationHelper(prefix="lienthong.")
+        self.session_policy = session_policy or SessionPolicy()
         self.acl = ACLHelper()
         # Pyramid's per-request caches (emptied when the request ends); login, logout and
         # "act for" clear them so the rest of the request sees the change
@@ -69,9 +73,9 @@ class LienThongSecurityPolicy:
     def identity(self, request):
         """The ``User`` (or ``SystemIdentity``) of the request, or None.
 
-        None also when the account is locked or removed, when its sessions were ended
-        (``session_epoch``), or when a token is revoked or expired: each takes effect on
-        the next request.
+        None also when the account is locked or removed, when the server no longer holds
+        the session (logged out, ended, idle or too old: ``services.sessions``), or when a
+        token is revoked or expired: each takes effect on the next request.
         """
         return self.identity_cache.get_or_create(request)
 
@@ -87,7 +91,9 @@ class LienThongSecurityPolicy:
         user = request.site["users"].get(userid)
         if user is None or not user.is_active():
             return None
-        if request.session.get("lienthong.epoch", 0) != user.session_epoch:
+        from .services import sessions
+
+        if sessions.current(user, request.session.get(sessions.SID_KEY), self.session_policy) is None:
             return None
         return user
 
@@ -211,16 +217,52 @@ class LienThongSecurityPolicy:
 
     # -- log in and out ----------------------------------------------------
     def remember(self, request, userid, **kw):
+        """Log ``userid`` in: a session that was in this cookie ends, and a fresh one (new
+        cookie contents, new id on the server) begins, so no id chosen before the login
+        survives it (no fixation)."""
+        from .services import sessions
+
+        self._end_session(request)
+        request.session.invalidate()
         self.identity_cache.clear(request)
+        self.delegation_cache.clear(request)
         user = request.site["users"].get(userid)
-        request.session["lienthong.epoch"] = user.session_epoch if user is not None else 0
+        if user is not None:
+            request.session[sessions.SID_KEY] = sessions.open_session(
+                user, request.client_address, self.session_policy, request.user_agent or ""
+            )
         return self.helper.remember(request, userid, **kw)
 
     def forget(self, request, **kw):
+        """Log out: the server forgets the session, so a saved copy of the cookie opens nothing."""
+        self._end_session(request)
         self.identity_cache.clear(request)
         self.delegation_cache.clear(request)
         request.session.pop(ACTING_FOR_SESSION_KEY, None)
         return self.helper.forget(request, **kw)
+
+    def renew_session(self, request):
+        """A new id for this request's session, its contents kept (a change of privilege within
+        it: acting for someone, a new password); the old id stops working."""
+        from .services import sessions
+
+        user = self.identity(request)
+        sid = request.session.get(sessions.SID_KEY)
+        if user is None or isinstance(user, SystemIdentity) or not sid:
+            return
+        request.session[sessions.SID_KEY] = sessions.renew(
+            user, sid, request.client_address, self.session_policy, request.user_agent or ""
+        )
+
+    def _end_session(self, request):
+        from .services import sessions
+
+        sid = request.session.get(sessions.SID_KEY)
+        userid = self.helper.authenticated_userid(request)
+        user = request.site["users"].get(userid) if userid else None
+        if sid and user is not None:
+            sessions.close(user, sid)
+        request.session.pop(sessions.SID_KEY, None)
 
 
 def current_delegation(request):
@@ -236,6 +278,23 @@ def delegation_changed(request):
     changed = getattr(policy, "delegation_changed", None)
     if changed is not None:
         changed(request)
+
+
+def renew_session(request):
+    """Give this request's session a new id, its contents kept (any security policy may lack it)."""
+    policy = request.registry.queryUtility(ISecurityPolicy)
+    renew = getattr(policy, "renew_session", None)
+    if renew is not None:
+        renew(request)
+
+
+def current_session_id(request):
+    """The id of this request's session on the server (for a service that must keep it), or None."""
+    from .services.sessions import SID_KEY
+
+    if is_api_request(request) or request.identity is None:
+        return None
+    return request.session.get(SID_KEY)
 
 
 def presented_token(request):

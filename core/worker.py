@@ -473,12 +473,13 @@ class Worker:
 
     # -- chores ------------------------------------------------------------------------
     def chores(self, site, env):
-        """The core's own scheduled job: spent API login tokens go (their audit entries stay)."""
-        from .services import tokens
+        """The core's own scheduled job: spent API login tokens and sessions go (their audit entries stay)."""
+        from .services import sessions, tokens
 
         removed = tokens.prune_all_login_tokens(site, self.clock())
+        removed += sessions.prune_all(site, sessions.SessionPolicy.from_settings(env.settings), self.clock())
         if removed:
-            log.info("housekeeping: %d spent login token(s) removed", removed)
+            log.info("housekeeping: %d spent login token(s) and session(s) removed", removed)
         return removed
 
     def scheduled_digest(self):

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from webtest import TestApp
 
+from lienthong.core.app_objects import app_objects
+
 from .support.app import DEMO_PASSWORD, csrf_of, login, with_site
 from .support.demo import audit_entries, demo_factory, web  # noqa: F401  (fixtures)
 
@@ -65,9 +67,11 @@ def audit_entries_of(app):
 # --- lock-out ------------------------------------------------------------------------------
 
 
-def test_five_failures_lock_the_account_out_then_it_works_after_the_period(web):
+def test_five_failures_lock_the_address_out_then_it_works_after_the_period(demo_factory):
+    """R5.3: five failures in a row from one address stop that address for 15 minutes,
+    even with the right password; the holder at another address is not refused."""
+    web = english(demo_factory(**{"lienthong.throttle.delay": "0"}))  # the lock-out alone, no delays
     app = web.app
-    english(web)
     before = len(audit_entries(web))
     for _attempt in range(5):
         res = login(web, "vanthu.stttt", "wrong-password-x", status=401)
@@ -77,34 +81,57 @@ def test_five_failures_lock_the_account_out_then_it_works_after_the_period(web):
     entries = since(app, before)
     locked = [e for e in entries if e["action"] == "user.locked_out"]
     assert len(locked) == 1 and locked[0]["target"] == "/users/vanthu.stttt"
-    assert locked[0]["actor"] == "system:lockout" or locked[0]["actor"].endswith("lockout")
-    (locked_until,) = user_attr(app, "vanthu.stttt", "locked_until")
-    assert locked_until is not None
+    assert (locked[0]["actor"], locked[0]["client"], locked[0]["details"]["scope"]) == (
+        "system:lockout",
+        "127.0.0.1",
+        "client",
+    )
+    assert user_attr(app, "vanthu.stttt", "locked_until") == (None,)  # the account itself is open
 
-    # meanwhile even the right password is refused, with the same generic message
-    res = login(web, "vanthu.stttt", DEMO_PASSWORD, status=401)
-    assert generic in res.text
+    # meanwhile even the right password is refused from this address: 429, wait 15 minutes
+    before = len(audit_entries(web))
+    res = login(web, "vanthu.stttt", DEMO_PASSWORD, status=429)
+    assert 14 * 60 < int(res.headers["Retry-After"]) <= 15 * 60
+    message = re.search(r'<p class="error" role="alert">([^<]*)</p>', res.text).group(1)
+    assert message == "Too many failed logins. Try again in 15 minutes."
     assert is_logged_out(web)
-    assert audit_entries(web)[-1]["action"] == "auth.login_failed"
-    assert audit_entries(web)[-1]["details"]["reason"] == "locked_out"
+    assert len(audit_entries(web)) == before  # a refusal before any check writes nothing
 
-    # the admin sees it on the account page
-    admin = client(app)
-    login(admin, "admin")
-    page = admin.get("/manage/users/vanthu.stttt")
-    assert 'id="state-locked-out"' in page.text
+    # the holder, at another address, logs in
+    desk = client(app)
+    desk.extra_environ["REMOTE_ADDR"] = "10.20.0.5"
+    assert login(desk, "vanthu.stttt").location == HOME
 
     # the period passes
     def expire(site):
-        site["users"]["vanthu.stttt"].locked_until = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(
-            timespec="seconds"
-        )
+        past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="seconds")
+        site["users"]["vanthu.stttt"].login_failures.by_client["127.0.0.1"] = (0, past, past)
 
     with_site(app, expire)
+    app_objects(app.registry).login_throttle.succeeded(
+        "vanthu.stttt", "127.0.0.1"
+    )  # its own count lapses too
     res = login(web, "vanthu.stttt", DEMO_PASSWORD)
     assert res.location == HOME
     assert web.get("/").status_int == 200
     assert user_attr(app, "vanthu.stttt", "failed_logins", "locked_until") == (0, None)
+
+
+def test_the_login_page_slows_a_guesser_down_with_a_429_in_vietnamese(web):
+    """Issue 16.3 on the page: growing delays for one address, the holder still gets in."""
+    guesser = TestApp(web.app, extra_environ={"REMOTE_ADDR": "203.0.113.5"})
+    answers = []
+    for i in range(8):
+        res = login(guesser, (" VanThu.STTTT ", "vanthu.stttt")[i % 2], f"sai-mat-khau-{i}", status="*")
+        answers.append(res.status_int)
+        if res.status_int == 429:
+            assert int(res.headers["Retry-After"]) >= 1
+            message = re.search(r'<p class="error" role="alert">([^<]*)</p>', res.text).group(1)
+            assert "thử lại sau" in message
+    assert answers[:2] == [401, 401] and answers[-1] == 429
+    assert answers.count(401) <= 5
+    assert user_attr(web.app, "vanthu.stttt", "locked_until") == (None,)
+    assert login(client(web.app), "vanthu.stttt").location == HOME  # from the holder's own desk
 
 
 def test_lockout_settings_are_read(demo_factory):
@@ -116,7 +143,8 @@ def test_lockout_settings_are_read(demo_factory):
     assert len(locked) == 1 and locked[0]["details"]["attempts"] == 2
     until = datetime.fromisoformat(locked[0]["details"]["until"])
     assert timedelta(seconds=30) < until - datetime.now(UTC) <= timedelta(minutes=1)
-    login(web, "chuyenvien.snv", DEMO_PASSWORD, status=401)
+    res = login(web, "chuyenvien.snv", DEMO_PASSWORD, status=429)
+    assert 30 < int(res.headers["Retry-After"]) <= 60
 
 
 def test_session_times_out_after_the_idle_period(demo_factory):
@@ -125,6 +153,118 @@ def test_session_times_out_after_the_idle_period(demo_factory):
     assert web.get("/").status_int == 200
     time.sleep(4.2)
     assert is_logged_out(web)
+
+
+# --- sessions live on the server (ASVS V3) -------------------------------------------------
+
+SESSION_COOKIE = "lienthong_session"
+
+
+def replay(app, cookie, lang="en", **environ):
+    """Another browser holding a copy of a session cookie saved earlier."""
+    c = TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1", **environ})
+    if lang:
+        c.set_cookie("_LOCALE_", lang)
+    c.set_cookie(SESSION_COOKIE, cookie)
+    return c
+
+
+def last_of(app, action):
+    found = [e for e in audit_entries_of(app) if e["action"] == action]
+    return found[-1] if found else None
+
+
+def test_logging_out_ends_the_session_on_the_server(web):
+    app = web.app
+    english(web)
+    login(web, "vanthu.stttt")
+    profile_token = csrf_of(web.get("/profile"))
+    saved = web.cookies[SESSION_COOKIE]
+    assert replay(app, saved).get("/").status_int == 200  # a copy works while the session lasts
+
+    web.post("/logout", {"csrf_token": csrf_of(web.get("/"))}, status=303)
+    assert last_of(app, "auth.logout")["actor"] == "vanthu.stttt"
+
+    # the copy saved before logging out opens nothing: not the home page, not the mailbox,
+    # and its own CSRF token does not let it change the profile
+    copy = replay(app, saved)
+    assert is_logged_out(copy)
+    res = copy.get(f"/directory/{OPERATOR}/mailbox", status="*")
+    assert res.status_int == 303 and res.location.startswith(LOGIN_URL)
+    res = copy.post(
+        "/profile",
+        {"fullname": "Kẻ gian", "position": "", "email": "", "csrf_token": profile_token},
+        status="*",
+    )
+    assert res.status_int == 303 and res.location.startswith(LOGIN_URL)
+    assert user_attr(app, "vanthu.stttt", "fullname") != ("Kẻ gian",)
+
+
+def test_changing_my_password_ends_my_other_sessions_and_my_tokens(web):
+    app = web.app
+    elsewhere = client(app)
+    login(elsewhere, "vanthu.stttt")
+    api = client(app, lang=None)
+    token = api.post_json(
+        "/api/v1/auth/token", {"login": "vanthu.stttt", "password": DEMO_PASSWORD}, status=201
+    ).json["token"]
+    me = english(web)
+    login(me, "vanthu.stttt")
+    before = me.cookies[SESSION_COOKIE]
+    form = me.get("/password")
+    res = me.post(
+        "/password",
+        {
+            "current_password": DEMO_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+            "csrf_token": csrf_of(form),
+        },
+        status=303,
+    )
+    assert res.location == HOME
+    assert me.get("/").status_int == 200  # this browser stays logged in…
+    assert is_logged_out(replay(app, before))  # …on a new session id: the old one is gone
+    assert is_logged_out(elsewhere)  # every other session has ended
+    api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}, status=401)  # and every token
+    ended = last_of(app, "user.sessions_end")
+    assert (ended["actor"], ended["target"], ended["details"]["reason"]) == (
+        "vanthu.stttt",
+        "/users/vanthu.stttt",
+        "password_change",
+    )
+    assert (ended["details"]["sessions"], ended["details"]["tokens"]) == (1, 1)
+    assert audit_entries(web)[-1]["action"] == "user.password_change"
+
+
+def test_a_new_session_id_at_login_and_when_an_admin_changes_my_roles(web):
+    app = web.app
+    holder = client(app)
+    login(holder, "chuyenvien.snv")
+    first = holder.cookies[SESSION_COOKIE]
+    # logging in again from the same browser: a fresh id, the earlier one ends (no fixation)
+    holder.post(
+        "/login",
+        {"login": "chuyenvien.snv", "password": DEMO_PASSWORD, "csrf_token": csrf_of(holder.get("/"))},
+        status=303,
+    )
+    assert holder.get("/").status_int == 200
+    assert is_logged_out(replay(app, first))
+
+    # an admin grants a role: the holder's sessions end; the next login opens a fresh one
+    admin = english(web)
+    login(admin, "admin")
+    page = admin.get("/manage/users/chuyenvien.snv")
+    admin.post(
+        "/manage/users/chuyenvien.snv/roles",
+        {"op": "grant", "role": "clerk", "csrf_token": csrf_of(page)},
+        status=303,
+    )
+    assert is_logged_out(holder)
+    ended = last_of(app, "user.sessions_end")
+    assert (ended["target"], ended["details"]["reason"]) == ("/users/chuyenvien.snv", "roles_changed")
+    assert login(holder, "chuyenvien.snv").location == HOME
+    assert holder.get("/").status_int == 200
 
 
 # --- reset, must change, password policy ---------------------------------------------------

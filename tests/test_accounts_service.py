@@ -8,9 +8,10 @@ import pytest
 from lienthong.core import permissions as sec
 from lienthong.core.clock import now_iso
 from lienthong.core.errors import Conflict, NotFound, ServiceError
-from lienthong.core.services import accounts, audit, tokens
+from lienthong.core.services import accounts, audit, sessions, tokens
 from lienthong.core.services.directory import DirectoryError
 from lienthong.core.services.passwords import verify_password
+from lienthong.core.services.throttle import LoginThrottle
 
 from .support.app import DEMO_PASSWORD, with_site
 from .support.refusals import refused as support_refused
@@ -59,45 +60,51 @@ def refused(app, fn, exc_type=ServiceError):
 # --------------------------------------------------------------------------- lock-out
 
 
-def test_lock_out_after_n_failures_then_it_lapses(demo_app):
-    def fail(site, password="sai-mat-khau-1"):
-        return accounts.authenticate(site, "vanthu.snv", password, client="10.0.0.7", lockout=POLICY)
+def test_lock_out_per_address_after_n_failures_then_it_lapses(demo_app):
+    def attempt(site, password="sai-mat-khau-1", client="10.0.0.7"):
+        return accounts.authenticate(site, "vanthu.snv", password, client=client, lockout=POLICY)
 
-    assert with_site(demo_app, fail) is None
-    assert with_site(demo_app, fail) is None
+    assert with_site(demo_app, attempt) is None
+    assert with_site(demo_app, attempt) is None
     assert with_site(demo_app, lambda site: site["users"]["vanthu.snv"].failed_logins) == 2
-    assert with_site(demo_app, fail) is None  # the third: locked out for a minute
+    assert with_site(demo_app, attempt) is None  # the third: this address is locked out for a minute
 
     def check(site):
         user = site["users"]["vanthu.snv"]
-        until = datetime.fromisoformat(user.locked_until)
+        assert user.locked_until is None and not user.locked  # not the account: the address
+        until = datetime.fromisoformat(user.login_failures.locked_until("10.0.0.7"))
         assert timedelta(seconds=50) < until - datetime.now(UTC) <= timedelta(minutes=1)
-        assert user.failed_logins == 0 and not user.locked
         locked = entries(site, "user.locked_out")[-1]
-        assert (locked["actor"], locked["target"], locked["details"]["attempts"]) == (
+        assert (locked["actor"], locked["target"], locked["client"]) == (
             "system:lockout",
             "/users/vanthu.snv",
-            3,
+            "10.0.0.7",
         )
+        assert (locked["details"]["attempts"], locked["details"]["scope"]) == (3, "client")
         assert [e["details"]["reason"] for e in entries(site, "auth.login_failed")][-3:] == [
             "bad_credentials"
         ] * 3
 
     with_site(demo_app, check)
 
-    # even the right password is refused meanwhile, and the refusal says why in the audit
-    assert with_site(demo_app, lambda site: fail(site, DEMO_PASSWORD)) is None
-    assert (
-        with_site(demo_app, lambda site: entries(site, "auth.login_failed")[-1]["details"]["reason"])
-        == "locked_out"
-    )
+    # the guessing address is refused even the right password, which is not even checked…
+    with pytest.raises(accounts.LoginThrottled) as refused_login:
+        with_site(demo_app, lambda site: attempt(site, DEMO_PASSWORD))
+    assert 50 < refused_login.value.retry_after <= 60
+    # …while the holder, from an address that has not been failing, gets in
+    assert with_site(demo_app, lambda site: attempt(site, DEMO_PASSWORD, "10.0.0.8").login) == "vanthu.snv"
+    assert with_site(demo_app, lambda site: site["users"]["vanthu.snv"].failed_logins) == 0
 
     def minute_passes(site):
-        site["users"]["vanthu.snv"].locked_until = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+        past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+        site["users"]["vanthu.snv"].login_failures.by_client["10.0.0.7"] = (0, past, past)
 
     with_site(demo_app, minute_passes)
-    assert with_site(demo_app, lambda site: fail(site, DEMO_PASSWORD).login) == "vanthu.snv"
-    assert with_site(demo_app, lambda site: site["users"]["vanthu.snv"].locked_until) is None
+    assert with_site(demo_app, lambda site: attempt(site, DEMO_PASSWORD).login) == "vanthu.snv"
+    assert (
+        with_site(demo_app, lambda site: site["users"]["vanthu.snv"].login_failures.locked_until("10.0.0.7"))
+        is None
+    )
 
 
 def test_unknown_logins_fail_like_wrong_passwords(demo_app):
@@ -116,6 +123,120 @@ def test_lockout_policy_from_settings():
             {"lienthong.lockout.attempts": "3", "lienthong.lockout.minutes": "1"}
         )
         == POLICY
+    )
+
+
+# --------------------------------------------------------------------------- throttling
+
+
+def test_one_normalising_function_for_logins():
+    assert accounts.normalise_login(" VanThu.SNV ") == "vanthu.snv"
+    assert accounts.normalise_login(None) == ""
+
+
+def test_the_throttle_grows_the_delay_per_account_and_client_then_per_client():
+    now = [1000.0]
+    policy = accounts.LockoutPolicy(attempts=5, minutes=15, free=2, delay=1, client_free=4)
+    throttle = LoginThrottle(policy, clock=lambda: now[0])
+    for _ in range(2):
+        throttle.failed("admin", "10.0.0.1")
+    assert throttle.wait("admin", "10.0.0.1") == 0  # the first two are free
+    throttle.failed("admin", "10.0.0.1")
+    assert throttle.wait("admin", "10.0.0.1") == 1
+    assert throttle.wait("admin", "10.0.0.2") == 0  # another address is not slowed down
+    assert throttle.wait("other", "10.0.0.1") == 0  # nor another account from this one
+    now[0] += 1
+    assert throttle.wait("admin", "10.0.0.1") == 0
+    throttle.failed("admin", "10.0.0.1")
+    assert throttle.wait("admin", "10.0.0.1") == 2  # the delay doubles
+    now[0] += 2
+    throttle.failed("admin", "10.0.0.1")  # the fifth: locked out for the lock-out's minutes
+    assert throttle.wait("admin", "10.0.0.1") == 15 * 60
+    now[0] += 15 * 60
+    assert throttle.wait("admin", "10.0.0.1") == 0
+
+    # one address guessing many accounts: free up to client_free, then delays for all of them
+    for name in ("a", "b", "c", "d"):
+        throttle.failed(name, "10.0.0.3")
+    assert throttle.wait("e", "10.0.0.3") == 0
+    throttle.failed("e", "10.0.0.3")
+    assert throttle.wait("f", "10.0.0.3") == 1
+    throttle.succeeded("f", "10.0.0.3")  # a success does not clear the address's count
+    assert throttle.wait("g", "10.0.0.3") == 1
+
+
+def test_the_throttle_stays_bounded():
+    throttle = LoginThrottle(accounts.LockoutPolicy(), clock=lambda: 0.0, max_entries=50)
+    for i in range(500):
+        throttle.failed(f"user{i}", f"10.0.{i // 250}.{i % 250}")
+    assert len(throttle) <= 50
+
+
+def test_failures_from_many_addresses_lock_the_account_and_alert_the_admins(demo_app):
+    policy = accounts.LockoutPolicy(attempts=3, minutes=1, account_attempts=10)
+
+    def fail(client, password="sai-mat-khau-1"):
+        return lambda site: accounts.authenticate(site, "vanthu.snv", password, client=client, lockout=policy)
+
+    for i in range(9):
+        assert with_site(demo_app, fail(f"10.1.{i}.1")) is None
+    assert with_site(demo_app, lambda site: site["users"]["vanthu.snv"].locked_until) is None
+    assert with_site(demo_app, fail("10.1.9.1")) is None  # the tenth, far past any one address's count
+
+    def check(site):
+        user = site["users"]["vanthu.snv"]
+        until = datetime.fromisoformat(user.locked_until)
+        assert timedelta(seconds=50) < until - datetime.now(UTC) <= timedelta(minutes=1)
+        entry = entries(site, "user.locked_out")[-1]
+        assert (entry["actor"], entry["target"]) == ("system:lockout", "/users/vanthu.snv")
+        assert (entry["details"]["scope"], entry["details"]["failures"], entry["details"]["clients"]) == (
+            "account",
+            10,
+            10,
+        )
+        # the unit's admin and the system admin are alerted, with a link to the account
+        for login in ("quantri.snv", "admin"):
+            notices = list(site["users"][login].notices.values())
+            assert [n.link for n in notices] == ["/manage/users/vanthu.snv"], login
+            assert notices[0].mapping["login"] == "vanthu.snv"
+        assert entry["details"]["alerted"] == ["admin", "quantri.snv"]
+
+    with_site(demo_app, check)
+    # now even the right password from an address that never failed waits for the lock to end
+    with pytest.raises(accounts.LoginThrottled) as refused_login:
+        with_site(demo_app, fail("10.9.9.9", DEMO_PASSWORD))
+    assert 50 < refused_login.value.retry_after <= 60
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def test_a_session_ends_when_idle_or_past_its_absolute_lifetime(demo_app):
+    policy = sessions.SessionPolicy(idle=1800, absolute=4 * 3600)
+    t0 = datetime.now(UTC)
+
+    def open_at(when):
+        return lambda site: sessions.open_session(site["users"]["vanthu.snv"], "10.0.0.7", policy, now=when)
+
+    def alive(sid, when):
+        return with_site(
+            demo_app,
+            lambda site: sessions.current(site["users"]["vanthu.snv"], sid, policy, now=when) is not None,
+        )
+
+    idle = with_site(demo_app, open_at(t0))
+    assert alive(idle, t0 + timedelta(minutes=20))  # used: the idle clock starts again
+    assert alive(idle, t0 + timedelta(minutes=45))
+    assert not alive(idle, t0 + timedelta(minutes=45 + 32))  # idle for longer than 30 minutes
+    assert not alive(idle, t0 + timedelta(minutes=45))  # and it is gone for good
+
+    busy = with_site(demo_app, open_at(t0))
+    for minutes in range(20, 4 * 60, 20):
+        assert alive(busy, t0 + timedelta(minutes=minutes))
+    assert not alive(busy, t0 + timedelta(hours=4, minutes=1))  # past the absolute lifetime, however busy
+    assert not alive("forged-or-unknown", t0)
+    assert (
+        with_site(demo_app, lambda site: sessions.listing(site["users"]["vanthu.snv"], policy, now=t0)) == []
     )
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, date, timedelta
 import pytest
 
 from lienthong.core.services import accounts
+from lienthong.core.services.audit import Actor
 
 from .support.app import DEMO_PASSWORD, with_site
 from .support.demo import audit_entries, demo_factory, web  # noqa: F401  (fixtures)
@@ -150,18 +151,84 @@ def test_wrong_password_and_unknown_login_get_the_same_answer(web):
     assert stored(web, lambda site: len(site["tokens"])) == 0
 
 
-def test_lock_out_after_failed_api_logins(demo_factory):
+def test_lock_out_of_the_guessing_address_after_failed_api_logins(demo_factory):
     web = demo_factory(**{"lienthong.lockout.attempts": "2"})
     for _ in range(2):
         web.post_json(
             "/api/v1/auth/token", {"login": "vanthu.snv", "password": "not-the-password"}, status=401
         )
-    # even the right password is refused while locked out
-    assert_problem(
-        web.post_json("/api/v1/auth/token", {"login": "vanthu.snv", "password": DEMO_PASSWORD}, status=401),
-        401,
+    # even the right password is refused from that address while it is locked out: 429
+    res = web.post_json("/api/v1/auth/token", {"login": "vanthu.snv", "password": DEMO_PASSWORD}, status=429)
+    body = assert_problem(res, 429)
+    assert 14 * 60 < int(res.headers["Retry-After"]) <= 15 * 60 and body["retry_after"] == int(
+        res.headers["Retry-After"]
     )
-    assert last_of(web, "user.locked_out")["target"] == "/users/vanthu.snv"
+    assert "15 phút" in body["detail"]  # Vietnamese by default
+    locked = last_of(web, "user.locked_out")
+    assert (locked["target"], locked["client"], locked["details"]["scope"]) == (
+        "/users/vanthu.snv",
+        "127.0.0.1",
+        "client",
+    )
+    # another address is not refused
+    web.post_json(
+        "/api/v1/auth/token",
+        {"login": "vanthu.snv", "password": DEMO_PASSWORD},
+        extra_environ={"REMOTE_ADDR": "10.20.0.5"},
+        status=201,
+    )
+
+
+def test_a_password_change_revokes_every_login_token_of_the_person(web):
+    token = token_for(web, "vanthu.snv")
+    assert web.get("/api/v1/me", headers=bearer(token)).json["login"] == "vanthu.snv"
+
+    def change(site):
+        user = site["users"]["vanthu.snv"]
+        accounts.set_password(
+            site, Actor("vanthu.snv"), user, "Mat-khau-moi-2026!", current_password=DEMO_PASSWORD
+        )
+
+    stored(web, change)
+    assert_problem(web.get("/api/v1/me", headers=bearer(token), status=401), 401)
+    assert stored(web, lambda site: [bool(t.revoked) for t in site["tokens"].login_tokens("vanthu.snv")]) == [
+        True
+    ]
+    assert last_of(web, "user.sessions_end")["details"]["tokens"] == 1
+
+
+def test_failed_api_logins_are_throttled_per_client_and_the_owner_still_gets_in(web):
+    """Issue 16.3: 30 guesses in a row from one address, in case and space variants of one login."""
+    guesser = {"REMOTE_ADDR": "203.0.113.9"}
+    statuses = []
+    for i in range(30):
+        variant = ("admin", " Admin ", "ADMIN")[i % 3]
+        res = web.post_json(
+            "/api/v1/auth/token",
+            {"login": variant, "password": f"doan-mat-khau-{i}"},
+            extra_environ=guesser,
+            status="*",
+        )
+        statuses.append(res.status_int)
+        if res.status_int == 429:
+            assert_problem(res, 429)
+            assert int(res.headers["Retry-After"]) >= 1
+    assert set(statuses) == {401, 429}
+    assert statuses.count(401) <= 5  # the rest never reached the password check
+    assert statuses[-1] == 429
+    # the guessing address is stopped even with the right password (the lock-out of R5.3)…
+    res = web.post_json(
+        "/api/v1/auth/token", {"login": "admin", "password": DEMO_PASSWORD}, extra_environ=guesser, status=429
+    )
+    assert int(res.headers["Retry-After"]) >= 1
+    # …while the owner, from an address that has not been failing, gets in: no account-wide lock
+    web.post_json(
+        "/api/v1/auth/token",
+        {"login": "admin", "password": DEMO_PASSWORD},
+        extra_environ={"REMOTE_ADDR": "198.51.100.7"},
+        status=201,
+    )
+    assert stored(web, lambda site: site["users"]["admin"].locked_until) is None
 
 
 def test_an_account_that_must_change_its_password_gets_no_token(web):

@@ -3,8 +3,9 @@
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .. import permissions as sec
+from ..app_objects import app_objects
 from ..factories import site_factory
-from ..i18n import _, translate
+from ..i18n import _, translate, translate_message
 from ..problems import problem
 from ..resources.tokens import LOGIN
 from ..security import current_delegation, presented_token
@@ -52,14 +53,26 @@ LOGIN_TOKEN = add_schema(
 def create_token(request, body, query):
     site = request.site
     settings = request.registry.settings
-    user = accounts.authenticate(
-        site,
-        body["login"],
-        body["password"],
-        client=request.client_address,
-        lockout=accounts.LockoutPolicy.from_settings(settings),
-        via="api",
-    )
+    try:
+        user = accounts.authenticate(
+            site,
+            body["login"],
+            body["password"],
+            client=request.client_address,
+            lockout=accounts.LockoutPolicy.from_settings(settings),
+            via="api",
+            throttle=app_objects(request.registry).login_throttle,
+        )
+    except accounts.LoginThrottled as exc:  # refused before any check: nothing to commit
+        response = problem(
+            request,
+            429,
+            translate(request, _("Too many requests")),
+            translate_message(request.localizer, exc.message),
+            retry_after=exc.retry_after,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     # answered, not raised: the failed attempt and the lock-out counter must be committed
     if user is None:
         return problem(
@@ -164,11 +177,13 @@ def includeme(config):
                 body=LOGIN_BODY,
                 auth=False,
                 tags=("auth",),
-                errors=(400, 401, 403),
+                errors=(400, 401, 403, 429),
                 description=(
                     "Wrong credentials and unknown logins get the same 401; an account that must "
-                    "change its password first gets 403. Failed attempts count towards the "
-                    "lock-out. The token lasts `lienthong.api.token_ttl` seconds (8 hours)."
+                    "change its password first gets 403. An address that keeps failing for a "
+                    "login gets 429 with `Retry-After` (growing delays, then the lock-out of "
+                    "`lienthong.lockout.*`); the password is then not checked. The token lasts "
+                    "`lienthong.api.token_ttl` seconds (8 hours)."
                 ),
                 responses={201: ("The token, shown once.", LOGIN_TOKEN)},
             ),

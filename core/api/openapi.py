@@ -161,6 +161,7 @@ PROBLEM_SCHEMA = {
         "detail": {"type": "string"},
         "instance": {"type": "string"},
         "field": {"type": "string"},
+        "retry_after": {"type": "integer", "description": "With 429: the seconds of `Retry-After`."},
     },
     "required": ["type", "title", "status", "detail"],
 }
@@ -175,6 +176,10 @@ ERROR_RESPONSES = {
     410: ("Gone", "No longer available: a package that cannot be built as edXML left the pending list."),
     413: ("TooLarge", "The body, or a file in it, is larger than the limits allow."),
     415: ("UnsupportedMediaType", "The body's Content-Type is not one this operation accepts."),
+    429: (
+        "TooManyRequests",
+        "Too many failed attempts: wait the seconds of `Retry-After` (also `retry_after`).",
+    ),
 }
 
 #: named schemas of the answers; the modules that use them add theirs (see ``add_schema``)

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from .. import permissions as sec
-from ..clock import iso, now_iso, utc_now
+from ..clock import iso, now_iso, parse_iso, utc_now
 from ..errors import Conflict, NotFound, ServiceError
 from ..i18n import _
 from ..resources.users import Notice, User
 from ..text import is_email
-from . import audit
+from . import audit, sessions, tokens
 from .passwords import PasswordPolicyError, check_policy, hash_password, random_password, verify_password
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -21,6 +21,7 @@ SITE_ROLES = (sec.SYSTEM_ADMIN, sec.AUDITOR)
 UNIT_ROLES = (sec.UNIT_ADMIN, sec.CLERK, sec.LEADER, sec.SPECIALIST)
 EDITABLE = ("fullname", "position", "email", "unit_code")
 COMPROMISED = "compromised"  # the lock reason of a reported password
+ROLES_CHANGED = "roles_changed"  # why a person's sessions ended: an admin changed their roles
 
 
 class AccountError(ServiceError):
@@ -29,21 +30,66 @@ class AccountError(ServiceError):
 
 @dataclass(frozen=True)
 class LockoutPolicy:
-    """R5.3: after ``attempts`` failed logins in a row the account is refused for ``minutes``."""
+    """R5.3 and the login throttle (docs/security.md, "Login throttling").
+
+    ``attempts`` failed logins in a row for one account from one address lock that
+    address out of that account for ``minutes``; the account itself locks, for as long,
+    only after ``account_attempts`` failures from all addresses (default ``4 × attempts``, so
+    that no account takes more than about 100 failures an hour: ASVS 2.2.1),
+    and its admins are alerted. Before the lock-out the in-process throttle
+    (``services.throttle``) lets ``free`` failures through, then makes each next attempt
+    wait ``delay`` seconds, doubling; one address failing on any accounts gets
+    ``client_free`` failures free before the same delays.
+    """
 
     attempts: int = 5
     minutes: int = 15
+    account_attempts: int = 0  # 0: four times ``attempts``
+    free: int = 2
+    delay: float = 1.0
+    client_free: int = 20
 
     @classmethod
     def from_settings(cls, settings):
         return cls(
             int(settings.get("lienthong.lockout.attempts", 5)),
             int(settings.get("lienthong.lockout.minutes", 15)),
+            int(settings.get("lienthong.lockout.account_attempts", 0)),
+            int(settings.get("lienthong.throttle.free", 2)),
+            float(settings.get("lienthong.throttle.delay", 1)),
+            int(settings.get("lienthong.throttle.client_free", 20)),
         )
+
+    @property
+    def account_threshold(self):
+        return self.account_attempts or 4 * self.attempts
+
+
+class LoginThrottled(ServiceError):
+    """A login refused before its password is checked: the address (or the account) must wait.
+
+    ``retry_after`` is in whole seconds; the pages and the API answer 429 with ``Retry-After``.
+    """
+
+    status = 429
+
+    def __init__(self, retry_after):
+        self.retry_after = max(1, int(retry_after))
+        minutes = -(-self.retry_after // 60)
+        if self.retry_after < 120:
+            message = _("Too many failed logins. Try again in a moment (${seconds} s).")
+        else:
+            message = _("Too many failed logins. Try again in ${minutes} minutes.")
+        super().__init__(message, field="login", seconds=self.retry_after, minutes=minutes)
+
+
+def normalise_login(login):
+    """The one spelling of a login: no surrounding spaces, lower case (as accounts are stored)."""
+    return (login or "").strip().lower()
 
 
 def get_user(site, login):
-    user = site["users"].get((login or "").strip().lower())
+    user = site["users"].get(normalise_login(login))
     if user is None:
         raise NotFound(_("Unknown user ${login}."), field="login", login=login or "")
     return user
@@ -88,7 +134,7 @@ def add_user(
     bulk imports hash a shared initial password once. Everything is checked before
     anything is written.
     """
-    login = (login or "").strip().lower()
+    login = normalise_login(login)
     if not LOGIN_RE.match(login):
         raise AccountError(
             _("Invalid login ${login}: use 2-64 lowercase letters, digits, '.', '_' or '-'."),
@@ -167,6 +213,7 @@ def _move_unit_roles(site, actor, user, old_code, new_code):
         audit.record(
             site, actor, "user.move_roles", f"/users/{user.login}", roles=roles, unit=old_code, to=new_code
         )
+        end_sessions(site, actor, user, ROLES_CHANGED, with_tokens=False)
 
 
 def roles_of(site, user):
@@ -203,6 +250,7 @@ def grant_role(site, actor, user, role, unit_code=None):
         role=role,
         unit=None if unit is None else unit.code,
     )
+    end_sessions(site, actor, user, ROLES_CHANGED, with_tokens=False)
 
 
 def revoke_role(site, actor, user, role, unit_code=None):
@@ -222,50 +270,133 @@ def revoke_role(site, actor, user, role, unit_code=None):
         role=role,
         unit=None if target is site else target.code,
     )
+    end_sessions(site, actor, user, ROLES_CHANGED, with_tokens=False)
 
 
-def authenticate(site, login, password, client=None, lockout=LockoutPolicy(), via="web"):
+def authenticate(site, login, password, client=None, lockout=LockoutPolicy(), via="web", throttle=None):
     """Return the user when the login and password match an active account, else None.
 
     Unknown logins cost the same argon2 verification as known ones and get the same
-    answer, so the login form does not reveal which accounts exist. ``lockout.attempts``
-    failures in a row lock the account for ``lockout.minutes``; even the right password
-    is refused meanwhile.
+    answer, so the login form does not reveal which accounts exist. Raises
+    ``LoginThrottled``, before any password check and without writing anything, when
+    ``client`` must wait: the in-process ``throttle`` slows it down for this account or
+    for all, the lock-out of R5.3 stops it for this account, or the whole account is
+    locked. A client that has not been failing is never refused the right password,
+    unless the account itself is locked, which takes ``lockout.account_threshold``
+    failures from all addresses.
     """
-    login = (login or "").strip().lower()
+    login = normalise_login(login)
+    key = client or "-"
+    now = now_iso()
     user = site["users"].get(login)
+    if throttle is not None:
+        wait = throttle.wait(login, key)
+        if wait:
+            raise LoginThrottled(wait)
+    if user is not None and user.login_failures is not None:
+        until = user.login_failures.locked_until(key, now)
+        if until:
+            raise LoginThrottled(_seconds_until(until))
+    if user is not None and not user.locked and not user.is_active(now):  # the account-wide lock
+        raise LoginThrottled(_seconds_until(user.locked_until))
     ok = verify_password(user.password_hash if user else None, password or "")
     actor = audit.Actor(login=login or "-", client=client)
-    now = now_iso()
-    if user is not None and not user.is_active(now):
-        reason = "locked" if user.locked else "locked_out"
-        audit.record(site, actor, "auth.login_failed", f"/users/{login}", reason=reason, via=via)
+    if user is not None and user.locked:
+        audit.record(site, actor, "auth.login_failed", f"/users/{login}", reason="locked", via=via)
         return None
     if user is None or not ok:
         audit.record(site, actor, "auth.login_failed", f"/users/{login}", reason="bad_credentials", via=via)
+        if throttle is not None:
+            throttle.failed(login, key)
         if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= lockout.attempts:
-                user.locked_until = iso(utc_now() + timedelta(minutes=lockout.minutes))
-                user.failed_logins = 0
-                audit.record(
-                    site,
-                    audit.Actor.system("lockout"),
-                    "user.locked_out",
-                    f"/users/{login}",
-                    until=user.locked_until,
-                    attempts=lockout.attempts,
-                )
+            _count_failure(site, user, key, now, lockout)
         return None
-    if user.failed_logins or user.locked_until:
-        user.failed_logins = 0
+    if throttle is not None:
+        throttle.succeeded(login, key)
+    failures = user.login_failures
+    if failures is not None and (key in failures.by_client or failures.count()):
+        failures.clear(key)  # this address starts again; the others' lock-outs stand
+        failures.total.set(0)
+    if user.locked_until:
         user.locked_until = None
     audit.record(site, actor, "auth.login", f"/users/{login}", via=via)
     return user
 
 
-def set_password(site, actor, user, new_password, current_password=None):
-    """Change a password; when ``current_password`` is given (a user changing their own) it must match."""
+def _seconds_until(until_iso):
+    return max(1, int((parse_iso(until_iso) - utc_now()).total_seconds()) + 1)
+
+
+def _count_failure(site, user, client, now, lockout):
+    """One more failure of ``user`` from ``client``: the lock-out of that address at
+    ``lockout.attempts`` in a row, the lock of the account far past that."""
+    failures = user.failures()
+    count = failures.of(client)[0] + 1
+    until = None
+    if count >= lockout.attempts:
+        until = iso(utc_now() + timedelta(minutes=lockout.minutes))
+        audit.record(
+            site,
+            audit.Actor(login=audit.Actor.system("lockout").login, client=client),
+            "user.locked_out",
+            f"/users/{user.login}",
+            scope="client",
+            until=until,
+            attempts=lockout.attempts,
+        )
+        count = 0
+    failures.by_client[client] = (count, now, until)
+    failures.total.change(1)
+    total = failures.count()
+    if total >= lockout.account_threshold:
+        _lock_account(site, user, total, failures.clients(), lockout)
+
+
+def _lock_account(site, user, total, clients, lockout):
+    """Far past what one address may try: the whole account waits, and its admins are told."""
+    user.locked_until = iso(utc_now() + timedelta(minutes=lockout.minutes))
+    user.failures().total.set(0)
+    for client, (_count, _last, until) in list(user.failures().by_client.items()):
+        if until is None:  # the addresses that are not locked out start again
+            del user.failures().by_client[client]
+    admins = {
+        a.login: a for a in unit_admins(site, user.unit_code) + system_admins(site) if a.login != user.login
+    }
+    for admin in admins.values():
+        notify(
+            admin,
+            _(
+                "The account ${login} (${name}) is locked for ${minutes} minutes after ${failures} failed "
+                "logins from ${clients} addresses. Someone may be guessing its password: check with its "
+                "holder; unlocking it on its page reopens it at once."
+            ),
+            link=f"/manage/users/{user.login}",
+            login=user.login,
+            name=user.fullname,
+            minutes=lockout.minutes,
+            failures=total,
+            clients=clients,
+        )
+    audit.record(
+        site,
+        audit.Actor.system("lockout"),
+        "user.locked_out",
+        f"/users/{user.login}",
+        scope="account",
+        until=user.locked_until,
+        failures=total,
+        clients=clients,
+        alerted=sorted(admins),
+    )
+
+
+def set_password(site, actor, user, new_password, current_password=None, keep_session=None):
+    """Change a password; when ``current_password`` is given (a user changing their own) it must match.
+
+    Every other session of the person and every login token ends (ASVS 3.3.3): whoever
+    knew the old password is out. ``keep_session`` is the id of the session making the
+    change, which stays (the caller gives it a new id).
+    """
     if current_password is not None and not verify_password(user.password_hash, current_password):
         raise AccountError(_("The current password is incorrect."), field="current_password")
     _check_password(new_password, user.login, field="new_password")
@@ -273,6 +404,7 @@ def set_password(site, actor, user, new_password, current_password=None):
         raise AccountError(_("The new password must differ from the current one."), field="new_password")
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
+    end_sessions(site, actor, user, "password_change", keep_session=keep_session)
     audit.record(site, actor, "user.password_change", f"/users/{user.login}")
 
 
@@ -289,14 +421,35 @@ def reset_password(site, actor, user):
         user.lock_reason = ""
     user.locked_until = None
     user.failed_logins = 0
-    end_sessions(user)
+    end_sessions(site, actor, user, "password_reset")
     audit.record(site, actor, "user.password_reset", f"/users/{user.login}")
     return password
 
 
-def end_sessions(user):
-    """Every session and login token of ``user`` stops being accepted on its next request."""
-    user.session_epoch += 1
+def end_sessions(site, actor, user, reason, keep_session=None, with_tokens=True):
+    """End the sessions of ``user`` (all but ``keep_session``, an id) and, ``with_tokens``, every
+    login token: each stops being accepted on its next request. Returns ``(sessions, tokens)``.
+
+    The one place that ends a person's sessions: a password change or reset, a lock, a
+    compromise report, a change of their roles (sessions only: a token holds no privilege
+    of its own, the roles are read on each request). One audit entry says why and how many.
+    """
+    ended = sessions.end_all(user, keep=keep_session)
+    revoked = []
+    if with_tokens:
+        user.session_epoch += 1  # a token made before, revoked or not, no longer matches the account
+        revoked = tokens.revoke_login_tokens(site, user.login)
+    if ended or revoked:
+        audit.record(
+            site,
+            actor,
+            "user.sessions_end",
+            f"/users/{user.login}",
+            reason=reason,
+            sessions=ended,
+            tokens=len(revoked),
+        )
+    return ended, len(revoked)
 
 
 def lock(site, actor, user, reason=""):
@@ -304,7 +457,7 @@ def lock(site, actor, user, reason=""):
         raise Conflict(_("You cannot lock your own account."), field="login")
     user.locked = True
     user.lock_reason = reason or ""
-    end_sessions(user)
+    end_sessions(site, actor, user, "lock")
     audit.record(site, actor, "user.lock", f"/users/{user.login}", reason=reason or "")
 
 
@@ -361,7 +514,7 @@ def report_compromised(site, actor, user, note=""):
 
     user.locked = True
     user.lock_reason = COMPROMISED
-    end_sessions(user)
+    end_sessions(site, actor, user, COMPROMISED)
     incident_id = open_incident(
         site,
         actor,

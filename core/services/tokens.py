@@ -76,6 +76,20 @@ def revoke(site, actor, token_id):
     return token
 
 
+def revoke_login_tokens(site, login, now_iso=None):
+    """Revoke every still valid login token of ``login``; returns their ids.
+
+    The caller records why in one audit entry (``accounts.end_sessions``).
+    """
+    now_iso = now_iso or clock.now_iso()
+    revoked = []
+    for token in site["tokens"].login_tokens(login):
+        if token.is_valid(now_iso):
+            token.revoked = now_iso
+            revoked.append(token.token_id)
+    return revoked
+
+
 def of_unit(site, unit_code):
     """The system tokens of a unit, newest first."""
     found = [t for t in site["tokens"].values() if t.kind == SYSTEM and t.unit_code == unit_code]

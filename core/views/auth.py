@@ -4,9 +4,11 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
-from ..i18n import _, translate
+from ..app_objects import app_objects
+from ..i18n import _, translate, translate_message
 from ..resources.site import Site
-from ..services import accounts, audit
+from ..security import current_session_id
+from ..services import accounts, audit, sessions
 from .base import page
 
 
@@ -40,13 +42,27 @@ def login_submit(request):
     login = request.POST.get("login", "")
     password = request.POST.get("password", "")
     came_from = request.POST.get("came_from", "")
-    user = accounts.authenticate(
-        request.site,
-        login,
-        password,
-        client=request.client_address,
-        lockout=accounts.LockoutPolicy.from_settings(request.registry.settings),
-    )
+    try:
+        user = accounts.authenticate(
+            request.site,
+            login,
+            password,
+            client=request.client_address,
+            lockout=accounts.LockoutPolicy.from_settings(request.registry.settings),
+            throttle=app_objects(request.registry).login_throttle,
+        )
+    except accounts.LoginThrottled as exc:
+        request.response.status = 429
+        request.response.headers["Retry-After"] = str(exc.retry_after)
+        error = translate_message(request.localizer, exc.message)
+        return page(
+            request,
+            translate(request, _("Log in")),
+            anonymous_form=True,
+            came_from=came_from,
+            login=login,
+            error=error,
+        )
     if user is None:
         request.response.status = 401
         return page(
@@ -57,8 +73,7 @@ def login_submit(request):
             login=login,
             error=translate(request, _("The login or password is incorrect.")),
         )
-    request.session.invalidate()  # a fresh session on login: no fixation
-    headers = remember(request, user.login)
+    headers = remember(request, user.login)  # a fresh session, a new id: no fixation
     if user.must_change_password:
         return HTTPSeeOther(request.application_url + "/password", headers=headers)
     return HTTPSeeOther(safe_came_from(request, came_from), headers=headers)
@@ -66,8 +81,16 @@ def login_submit(request):
 
 @view_config(context=Site, name="logout", permission=NO_PERMISSION_REQUIRED, request_method="POST")
 def logout(request):
+    """The server forgets the session (``forget``): a copy of the cookie saved before opens nothing."""
+    sid = current_session_id(request)
     if request.identity is not None:
-        audit.record(request.site, request.actor, "auth.logout", f"/users/{request.identity.login}")
+        audit.record(
+            request.site,
+            request.actor,
+            "auth.logout",
+            f"/users/{request.identity.login}",
+            session=sessions.short(sessions.digest(sid)) if sid else None,
+        )
     headers = forget(request)
     request.session.invalidate()
     return HTTPSeeOther(request.application_url + "/login", headers=headers)

@@ -16,7 +16,7 @@ from ..errors import ServiceError
 from ..factories import self_factory
 from ..i18n import _, translate
 from ..resources.delegations import MAILBOX, PERMISSIONS, ROLE
-from ..security import ACTING_FOR_SESSION_KEY, current_delegation, delegation_changed
+from ..security import ACTING_FOR_SESSION_KEY, current_delegation, delegation_changed, renew_session
 from ..services import accounts, audit, delegations
 from .base import field_errors, local_time, page, refused
 from .home import ROLE_TITLES
@@ -204,6 +204,7 @@ def act_for(request):
         return HTTPSeeOther(request.route_url("delegations"))
     request.session[ACTING_FOR_SESSION_KEY] = d.delegation_id
     delegation_changed(request)  # the policy re-reads the session
+    renew_session(request)  # a change of privilege: the session gets a new id
     audit.record(
         site, request.actor, "delegation.act", f"/delegations/{d.delegation_id}", delegator=d.delegator
     )
@@ -224,6 +225,7 @@ def stop_acting(request):
     if delegation_id:
         audit.record(request.site, request.actor, "delegation.stop", f"/delegations/{delegation_id}")
         delegation_changed(request)
+        renew_session(request)
         request.session.flash(translate(request, _("You no longer act for anyone.")))
     return HTTPSeeOther(request.route_url("delegations"))
 

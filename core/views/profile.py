@@ -15,7 +15,7 @@ from .. import permissions as sec
 from ..errors import ServiceError
 from ..factories import self_factory
 from ..i18n import _, translate
-from ..security import is_api_request
+from ..security import current_session_id, is_api_request, renew_session
 from ..services import accounts
 from .base import field_errors, local_time, page, refused
 from .home import ROLE_TITLES
@@ -112,11 +112,19 @@ def password_change(request):
         )
     try:
         accounts.set_password(
-            request.site, request.actor, user, new, current_password=request.POST.get("current_password", "")
+            request.site,
+            request.actor,
+            user,
+            new,
+            current_password=request.POST.get("current_password", ""),
+            keep_session=current_session_id(request),  # the others end, with every token
         )
     except ServiceError as exc:
         request.response.status = exc.status
         return _password_page(request, field_errors(request, exc))
+    # and this one goes on under a new id
+    renew_session(request)
+
     request.session.flash(translate(request, _("Your password was changed.")))
     return HTTPSeeOther(request.application_url + "/")
 
