@@ -328,6 +328,7 @@ def test_at_national_scale_a_full_sync_takes_under_two_minutes_and_search_answer
     print(f"\nfull sync of {result.rows} agencies: {full:.1f} s; incremental: {incremental:.2f} s")
     assert result.rows == 111_000 and full < 120 and incremental < 10
     from lienthong.core.bench.directory import QUERIES as queries
+
     login(hub.web, "vanthu.snv")
     token = token_for(hub.web, "vanthu.snv")
     figures = {}
