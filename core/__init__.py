@@ -17,7 +17,7 @@ from pyramid.settings import asbool
 
 from .app_objects import app_objects
 from .db import close_databases, get_database, open_transaction
-from .plugins import PluginContractError, check_contracts, make_plugin_manager
+from .plugins import PluginContractError, check_contracts, make_plugin_manager, network_adapter_names
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,7 @@ def make_config(settings, plugins=()):
         config.include(".blobs")
         config.include(".exchange")
         pm.hook.lienthong_configure(config=config)
+        objects.network_adapters = frozenset(network_adapter_names(config.registry))
     except BaseException:
         close_databases(config.registry)  # release the Data.fs lock before failing
         raise

@@ -42,6 +42,9 @@ class AppObjects:
     api_routes = None
     #: ``services.env.Env``: what the services need of the application (``services.env.get_env``, on first use)
     env = None
+    #: the names of the adapters whose units are another hub's or the national axis's
+    #: (``Adapter.network``), read once the plugins are configured (``core.make_config``)
+    network_adapters = frozenset()
     #: ``services.throttle.LoginThrottle``: this process's count of failed logins per address (``core.make_config``)
     login_throttle = None
 

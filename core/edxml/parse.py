@@ -235,6 +235,14 @@ class _Target:
         if found == "document" and self.expect == "status":
             raise EdxmlError(_("This edXML package is a document, not a status message."))
 
+    def start_ns(self, prefix: str, uri: str) -> None:
+        """Nothing to do; its presence makes lxml (6.2 and later) pass each element's
+        declarations to ``start`` as ``nsmap``, so a kept element (the signature) keeps its
+        prefixes instead of ``ns0:``."""
+
+    def end_ns(self, prefix: str) -> None:
+        """The pair of ``start_ns``."""
+
     @_aborting
     def start(self, tag: str, attrib: dict[str, str], nsmap: dict[str, str] | None = None) -> None:
         depth = len(self.stack) + 1

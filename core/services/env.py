@@ -26,9 +26,7 @@ class Env:
     @property
     def network_adapters(self):
         """The adapters whose units are another hub's or the national axis's (``Adapter.network``)."""
-        from ..plugins import network_adapter_names
-
-        return network_adapter_names(self.registry)
+        return app_objects(self.registry).network_adapters
 
     def notify(self, event):
         self.registry.notify(event)

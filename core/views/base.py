@@ -63,8 +63,7 @@ def field_errors(request, exc):
 def hub_units(request, exclude=()):
     """The active units of this hub (never the national directory, nor another hub's), by
     name: what a form that places people or units, or names a sender, offers in a list."""
-    from ..plugins import network_adapter_names
     from ..services import directory_external
 
-    units = directory_external.local_units(request.site, network_adapter_names(request.registry), exclude)
+    units = directory_external.local_units(request.site, request.env.network_adapters, exclude)
     return sorted(units, key=lambda u: u.name)
