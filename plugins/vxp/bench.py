@@ -41,7 +41,7 @@ class Destination:
     ministry_secret: str = field(repr=False, default="")
     sender_units: list = field(default_factory=list)
     receiving: object = field(repr=False, default=None)
-    round_trip_target: float = 100.0  # documents/s through the axis with 2 workers (issue #15)
+    target_per_second: float = 100.0  # documents/s each way through the axis, 2 workers (issue #15)
 
     def start_receiving(self, workers):
         """The receiving centre takes what arrives: ``workers`` of a hub of its own
