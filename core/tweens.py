@@ -1,4 +1,4 @@
-"""Tweens: security headers on every response; request metrics."""
+"""Tweens: security headers on every response; request metrics; the Host check (``hosts.py``)."""
 
 import time
 
@@ -47,5 +47,8 @@ def metrics_tween_factory(handler, registry):
 
 
 def includeme(config):
+    # Implicit order, the last added nearest the client: headers, metrics, then the Host check,
+    # so a refused host gets the headers and is counted, and reaches nothing else.
+    config.add_tween("lienthong.core.hosts.host_tween_factory")
     config.add_tween("lienthong.core.tweens.metrics_tween_factory")
     config.add_tween("lienthong.core.tweens.security_headers_tween_factory")
