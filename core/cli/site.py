@@ -82,9 +82,14 @@ def serve(env, host, port):
         server["port"] = str(port)
         server.pop("listen", None)
     from ..db import close_databases
+    from ..serving import wrap
 
     try:
-        wsgi_server = waitress.create_server(app, **server)  # binds the socket now
+        wsgi_app, server = wrap(app, server)  # the trusted proxies
+        wsgi_server = waitress.create_server(wsgi_app, **server)  # binds the socket now
+    except ValueError as exc:  # a waitress setting it refuses, or trusted_proxy = *
+        close_databases(app.registry)
+        raise click.ClickException(str(exc)) from exc
     except OSError as exc:
         close_databases(app.registry)
         where = server.get("listen") or f"{server.get('host', '0.0.0.0')}:{server.get('port', 8080)}"
