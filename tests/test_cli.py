@@ -342,3 +342,48 @@ def test_serve_refuses_to_trust_forwarded_headers_from_anyone(tmp_path):
         server={"trusted_proxy": "*", "trusted_proxy_headers": "x-forwarded-for"},
     )
     cli.assert_clean_failure(cli.run(["serve"], ini), "trusted_proxy = *", "the proxy's address")
+
+
+def production_server_settings():
+    """The production ini's [server:main] (waitress) settings, but for where it listens."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(os.path.join(os.path.dirname(os.path.dirname(__file__)), "etc", "production.ini"))
+    server = dict(parser["server:main"])
+    for name in ("use", "host", "port", "listen"):
+        server.pop(name, None)
+    return server
+
+
+def test_slow_clients_do_not_take_the_production_server_down(tmp_path):
+    """120 connections that trickle a header or a body: waitress's default (100 channels)
+    stops accepting, so a new request waits; the production settings serve it at once."""
+    import socket
+    import time
+
+    port = free_port()
+    ini = cli.write_ini(
+        tmp_path / "slow.ini", file_uri(tmp_path / "var"), port=port, server=production_server_settings()
+    )
+    assert cli.run(["init"], ini).returncode == 0
+    server = cli.start_server(ini, port, tmp_path / "serve.log")
+    slow = []
+    try:
+        for i in range(120):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            if i % 2:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            else:
+                s.sendall(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\nx")
+            slow.append(s)
+        time.sleep(0.5)
+        for s in slow:  # still trickling
+            s.sendall(b"x")
+        started = time.monotonic()
+        assert _get(port, "/healthz", timeout=5) == 200
+        assert time.monotonic() - started < 3
+    finally:
+        for s in slow:
+            s.close()
+        cli.stop(server)
