@@ -1,4 +1,10 @@
-"""Whom ``lienthong serve`` believes: the forwarded headers of the trusted proxies only.
+"""How ``lienthong serve`` runs waitress: the ``[server:main]`` settings, and whom it believes.
+
+The settings are read as PasteDeploy reads them, so a ``use = config:production.ini#main``
+(etc/relstorage.ini) brings production's address, proxies and limits, not waitress's
+defaults (0.0.0.0:8080, no proxy, 100 connections).
+
+Forwarded headers: the trusted proxies only.
 
 waitress does the work (``waitress.proxy_headers``): from the ``trusted_proxy`` address
 it takes the client's address (into REMOTE_ADDR) and scheme from X-Forwarded-For and
@@ -16,6 +22,19 @@ PROXY_SETTINGS = (
     "clear_untrusted_proxy_headers",
     "log_untrusted_proxy_headers",
 )
+
+
+def server_settings(config):
+    """The ``[server:main]`` settings of the ini ``config`` (what it inherits by ``use`` included)."""
+    import os
+
+    from paste.deploy.loadwsgi import SERVER, loadcontext
+
+    try:
+        context = loadcontext(SERVER, "config:" + os.path.abspath(config), name="main")
+    except LookupError:  # no [server:main]: waitress's defaults
+        return {}
+    return dict(context.local_conf)
 
 
 def trusted_proxies(server):

@@ -387,3 +387,14 @@ def test_slow_clients_do_not_take_the_production_server_down(tmp_path):
         for s in slow:
             s.close()
         cli.stop(server)
+
+
+def test_serve_reads_the_waitress_settings_an_ini_inherits():
+    """etc/relstorage.ini's [server:main] is `use = config:production.ini#main`: serve must listen,
+    trust and bound slow clients as production does, not with waitress's defaults (0.0.0.0:8080)."""
+    from lienthong.core.serving import server_settings
+
+    etc = os.path.join(os.path.dirname(os.path.dirname(__file__)), "etc")
+    production = server_settings(os.path.join(etc, "production.ini"))
+    assert production["trusted_proxy"] == "127.0.0.1" and production["connection_limit"] == "1000"
+    assert server_settings(os.path.join(etc, "relstorage.ini")) == production

@@ -53,7 +53,6 @@ def init(env, demo):
 def serve(env, host, port):
     """Serve the site with waitress."""
     import waitress
-    from plaster import get_settings
     from pyramid.paster import get_app, setup_logging
 
     from .. import StartupError
@@ -73,8 +72,9 @@ def serve(env, host, port):
 
             msg = explain(exc, env.settings["zodbconn.uri"])
         raise click.ClickException(msg) from exc
-    server = dict(get_settings(env.config, "server:main"))
-    server.pop("use", None)
+    from ..serving import server_settings, wrap
+
+    server = server_settings(env.config)
     if host:
         server["host"] = host
         server.pop("listen", None)
@@ -82,7 +82,6 @@ def serve(env, host, port):
         server["port"] = str(port)
         server.pop("listen", None)
     from ..db import close_databases
-    from ..serving import wrap
 
     try:
         wsgi_app, server = wrap(app, server)  # the trusted proxies
