@@ -79,7 +79,6 @@ def proxied(tmp_path):
         lienthong__allowed_hosts="127.0.0.1",  # start_server's own /healthz
     )
     assert cli.run(["init"], ini).returncode == 0
-    server = cli.start_server(ini, app_port, tmp_path / "serve.log")
     directory = tmp_path / "nginx"
     directory.mkdir()
     with open(os.path.join(ROOT, "etc", "nginx.conf.example")) as f:
@@ -96,8 +95,10 @@ def proxied(tmp_path):
     ]
     check = subprocess.run(args + ["-t"], capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stderr
-    nginx = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = cli.start_server(ini, app_port, tmp_path / "serve.log")
+    nginx = None
     try:
+        nginx = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -110,12 +111,13 @@ def proxied(tmp_path):
                 time.sleep(0.1)
         yield https_port, http_port
     finally:
-        nginx.terminate()
-        try:
-            nginx.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            nginx.kill()
-            nginx.wait(timeout=10)
+        if nginx is not None:
+            nginx.terminate()
+            try:
+                nginx.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                nginx.kill()
+                nginx.wait(timeout=10)
         cli.stop(server)
 
 
