@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= etc/development.ini
 
-.PHONY: serve test lint lint-types format install install-test browser softhsm i18n clean
+.PHONY: serve test lint lint-types format install install-test browser softhsm nginx i18n clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,10 +41,17 @@ softhsm:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 fonts-dejavu-core >/dev/null; \
 	fi
 
+# Debian's nginx: the slow-client test puts etc/nginx.conf.example in front of `lienthong serve`.
+nginx:
+	@if ! command -v nginx >/dev/null 2>&1 && ! [ -x /usr/sbin/nginx ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null; \
+	fi
+
 # Coverage of core/ and plugins/ is measured on every run; CI fails below the floor
 # (docs/architecture.md states the figure). A narrowed run: make test PYTEST_ARGS=tests/x.py COV_FLOOR=0
 COV_FLOOR ?= 88
-test: install-test browser softhsm
+test: install-test browser softhsm nginx
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-fail-under=$(COV_FLOOR) $(PYTEST_ARGS)
 
 # The public plugin API is type-checked; the whole tree is linted and formatted by ruff.

@@ -67,6 +67,12 @@ def make_config(settings, plugins=()):
     settings = {**DEFAULTS, **settings}
     if "zodbconn.uri" not in settings:
         raise StartupError("zodbconn.uri is not set: name the database in the ini file")
+    from .hosts import check_settings as check_public_url
+
+    try:
+        check_public_url(settings)  # before the database: a refused start leaves nothing behind
+    except ValueError as exc:
+        raise StartupError(str(exc)) from exc
     from .db import check_var_writable
 
     check_var_writable(settings["zodbconn.uri"])

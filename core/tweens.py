@@ -1,5 +1,5 @@
-"""Tweens: security headers on every response; request metrics; a query string that is not
-UTF-8 refused before anything reads it."""
+"""Tweens: security headers on every response; request metrics; the Host check (``hosts.py``);
+a query string that is not UTF-8 refused before anything reads it."""
 
 import json
 import time
@@ -80,6 +80,9 @@ def query_string_tween_factory(handler, registry):
 
 
 def includeme(config):
+    # Implicit order, the last added nearest the client: headers, metrics, the Host check, then
+    # the query string's, so a refused host gets the headers and is counted, and reaches nothing else.
     config.add_tween("lienthong.core.tweens.query_string_tween_factory")
+    config.add_tween("lienthong.core.hosts.host_tween_factory")
     config.add_tween("lienthong.core.tweens.metrics_tween_factory")
     config.add_tween("lienthong.core.tweens.security_headers_tween_factory")

@@ -1004,6 +1004,38 @@ def test_the_session_cookie_does_not_open_the_api(web):
     assert_problem(web.get("/api/v1/users", status=401), 401)
 
 
+# -- the public address ---------------------------------------------------------------------
+PUBLIC_URL = "https://lienthong.example.gov.vn"
+
+
+def test_api_urls_name_the_public_url_and_another_host_gets_a_problem(demo_factory):
+    """With lienthong.public_url, the Host header a client sends never reaches an answer."""
+    web = demo_factory(**{"lienthong.public_url": PUBLIC_URL, "lienthong.allowed_hosts": "localhost"})
+    for path in ("/api/v1/openapi.json", "/edxml/v1/openapi.json"):
+        spec = web.get(path, headers={"Host": "localhost:6543", "X-Forwarded-Host": "evil.example"}).json
+        assert [s["url"] for s in spec["servers"]] == [PUBLIC_URL], path
+    admin = as_user(web, "admin")
+    body = {
+        "code": "000.00.21.H49",
+        "name": "Sở Ngoại vụ",
+        "kind": "department",
+        "parent_code": "000.00.00.H49",
+    }
+    res = admin.post("/api/v1/organizations", body)
+    assert res.location == PUBLIC_URL + "/api/v1/organizations/000.00.21.H49"
+    for path in ("/api/v1/openapi.json", "/edxml/v1/openapi.json", "/api/v1/organizations"):
+        res = web.get(path, headers=bearer(admin.token, Host="evil.example"), status=400)
+        problem = assert_problem(res, 400)
+        assert "evil" not in res.text and PUBLIC_URL in problem["detail"]
+    refused = web.post_json(
+        "/api/v1/auth/token",
+        {"login": "admin", "password": DEMO_PASSWORD},
+        headers={"Host": "evil.example"},
+        status=400,
+    )
+    assert_problem(refused, 400)
+
+
 # -- the OpenAPI document -------------------------------------------------------------------
 def test_openapi_document_is_valid_and_describes_every_api_route(web):
     from openapi_spec_validator import validate

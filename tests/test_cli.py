@@ -289,3 +289,112 @@ def test_reindex_rebuilds_the_catalog_of_the_demo_documents(tmp_path, site_ini):
     result = cli.run(["reindex"], site_ini)
     assert result.returncode == 0, result.stderr
     assert "catalog rebuilt: 17 records" in result.stdout
+
+
+# --------------------------------------------------------------------------- serve: proxies, slow clients
+
+
+def _get(port, path, source="127.0.0.1", headers=None, timeout=5):
+    """GET ``path`` from the local address ``source`` (any 127.x.y.z is this machine): the status."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
+    try:
+        connection.request("GET", path, headers=headers or {})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_forwarded_headers_count_only_from_the_trusted_proxies(tmp_path):
+    """waitress's own proxy handling, trusting each address of `trusted_proxy` (several for
+    `lienthong serve`), and nobody else: a forged X-Forwarded-For does not open /metrics."""
+    port = free_port()
+    ini = cli.write_ini(
+        tmp_path / "proxied.ini",
+        file_uri(tmp_path / "var"),
+        port=port,
+        server={
+            "trusted_proxy": "127.0.0.2 127.0.0.3",
+            "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto",
+        },
+        lienthong__metrics__allow="203.0.113.7",
+    )
+    assert cli.run(["init"], ini).returncode == 0
+    server = cli.start_server(ini, port, tmp_path / "serve.log")
+    try:
+        client = {"X-Forwarded-For": "203.0.113.7"}
+        assert _get(port, "/metrics", "127.0.0.1", client) == 403  # not a proxy: the header is dropped
+        assert _get(port, "/metrics", "127.0.0.2", client) == 200
+        assert _get(port, "/metrics", "127.0.0.3", client) == 200
+        assert _get(port, "/metrics", "127.0.0.4", client) == 403
+        # the proxy appends the address it saw: what the client wrote before it is not believed
+        assert _get(port, "/metrics", "127.0.0.2", {"X-Forwarded-For": "203.0.113.7, 198.51.100.1"}) == 403
+    finally:
+        cli.stop(server)
+
+
+def test_serve_refuses_to_trust_forwarded_headers_from_anyone(tmp_path):
+    ini = cli.write_ini(
+        tmp_path / "anyone.ini",
+        file_uri(tmp_path / "var"),
+        port=free_port(),
+        server={"trusted_proxy": "*", "trusted_proxy_headers": "x-forwarded-for"},
+    )
+    cli.assert_clean_failure(cli.run(["serve"], ini), "trusted_proxy = *", "the proxy's address")
+
+
+def production_server_settings():
+    """The production ini's [server:main] (waitress) settings, but for where it listens."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(os.path.join(os.path.dirname(os.path.dirname(__file__)), "etc", "production.ini"))
+    server = dict(parser["server:main"])
+    for name in ("use", "host", "port", "listen"):
+        server.pop(name, None)
+    return server
+
+
+def test_slow_clients_do_not_take_the_production_server_down(tmp_path):
+    """120 connections that trickle a header or a body: waitress's default (100 channels)
+    stops accepting, so a new request waits; the production settings serve it at once."""
+    import socket
+    import time
+
+    port = free_port()
+    ini = cli.write_ini(
+        tmp_path / "slow.ini", file_uri(tmp_path / "var"), port=port, server=production_server_settings()
+    )
+    assert cli.run(["init"], ini).returncode == 0
+    server = cli.start_server(ini, port, tmp_path / "serve.log")
+    slow = []
+    try:
+        for i in range(120):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            if i % 2:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            else:
+                s.sendall(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\nx")
+            slow.append(s)
+        time.sleep(0.5)
+        for s in slow:  # still trickling
+            s.sendall(b"x")
+        started = time.monotonic()
+        assert _get(port, "/healthz", timeout=5) == 200
+        assert time.monotonic() - started < 3
+    finally:
+        for s in slow:
+            s.close()
+        cli.stop(server)
+
+
+def test_serve_reads_the_waitress_settings_an_ini_inherits():
+    """etc/relstorage.ini's [server:main] is `use = config:production.ini#main`: serve must listen,
+    trust and bound slow clients as production does, not with waitress's defaults (0.0.0.0:8080)."""
+    from lienthong.core.serving import server_settings
+
+    etc = os.path.join(os.path.dirname(os.path.dirname(__file__)), "etc")
+    production = server_settings(os.path.join(etc, "production.ini"))
+    assert production["trusted_proxy"] == "127.0.0.1" and production["connection_limit"] == "1000"
+    assert server_settings(os.path.join(etc, "relstorage.ini")) == production

@@ -218,6 +218,11 @@ def test_bad_packages_are_refused_and_nothing_is_stored(demo_factory):
     assert count_of(web, "access.denied") == 0  # each refusal recorded once, as edxml.refuse
     last = last_of(web, "edxml.refuse")
     assert last["actor"] == f"system:{SNV}" and last["details"]["via"].startswith("edxml-api")
+    # the client's own X-Forwarded-For is not believed: the address is the connection's
+    # (behind the proxy, waitress's trusted_proxy puts the real client there)
+    forged = {**snv.headers(), "X-Forwarded-For": "203.0.113.66"}
+    web.post("/edxml/v1/packages", b"<edXMLEnvelope>", content_type=XML, headers=forged, status=400)
+    assert last_of(web, "edxml.refuse")["details"]["via"] == "edxml-api 127.0.0.1"
     # edxml+xml is accepted too
     assert snv.send(package, content_type="application/edxml+xml").json["created"] is True
 

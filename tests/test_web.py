@@ -309,11 +309,103 @@ def test_session_cookie_is_httponly_samesite_lax(web):
 
 
 def test_session_cookie_is_secure_by_default(demo_factory):
-    default = demo_factory(drop=("lienthong.session.secure",))
+    # a secure site must know its https address (lienthong.public_url): see below
+    public = {"lienthong.public_url": PUBLIC_URL, "lienthong.allowed_hosts": "localhost"}
+    default = demo_factory(drop=("lienthong.session.secure",), **public)
     flags, raw = _session_cookie(default.get("/login"))
     assert {"secure", "httponly"} <= flags and "samesite=lax" in raw.lower()
-    explicit = demo_factory(**{"lienthong.session.secure": "true"})
+    explicit = demo_factory(**{"lienthong.session.secure": "true", **public})
     assert "secure" in _session_cookie(explicit.get("/login"))[0]
+
+
+# --- the public address and the Host header ------------------------------------------------
+
+PUBLIC_URL = "https://lienthong.example.gov.vn"
+
+
+def public_site(demo_factory, **extra):
+    """A site that knows its address; WebTest's own Host (localhost) is an allowed extra host."""
+    return demo_factory(
+        **{"lienthong.public_url": PUBLIC_URL, "lienthong.allowed_hosts": "localhost", **extra}
+    )
+
+
+def test_links_forms_and_redirects_name_the_public_url_whatever_the_host(demo_factory):
+    web = public_site(demo_factory)
+    for host in ("localhost", "localhost:6543", "lienthong.example.gov.vn", "LIENTHONG.Example.gov.vn.:443"):
+        page = web.get("/login", headers={"Host": host, "X-Forwarded-Host": "evil.example"})
+        assert f'action="{PUBLIC_URL}/login"' in page.text, host
+        assert "evil.example" not in page.text and "localhost" not in page.text
+    assert web.get("/manage", status=303).location == PUBLIC_URL + "/login?came_from=%2Fmanage"
+    # from here on as the browser sees it (WebTest files cookies under the host the app saw)
+    web.extra_environ["HTTP_HOST"] = "lienthong.example.gov.vn"
+    form = web.get("/login")
+    # the public address is https: the browser's Origin is checked against it, not against Host
+    credentials = {"login": "admin", "password": DEMO_PASSWORD, "csrf_token": csrf_of(form)}
+    web.post("/login", credentials, headers={"Origin": "https://evil.example"}, status=400)
+    res = web.post("/login", credentials, headers={"Origin": PUBLIC_URL}, status=303)
+    assert res.location == PUBLIC_URL + "/"
+
+
+def test_a_request_for_another_host_is_refused_with_a_short_vietnamese_page(demo_factory):
+    web = public_site(demo_factory)
+    before = len(audit_entries(web))
+    for host in ("evil.example", "lienthong.example.gov.vn.evil.example", "127.0.0.1:6543", ""):
+        res = web.get("/login", headers={"Host": host}, status=400)
+        assert res.content_type == "text/html" and '<html lang="vi">' in res.text, host
+        assert "Địa chỉ không đúng" in res.text and f'href="{PUBLIC_URL}/"' in res.text
+        assert "evil" not in res.text and "Set-Cookie" not in res.headers
+        assert_security_headers(res)
+    english = web.get("/login?lang=en", headers={"Host": "evil.example"}, status=400)
+    assert "Wrong address" in english.text
+    # a login posted to another host is refused: nothing is recorded
+    web.post(
+        "/login", {"login": "admin", "password": DEMO_PASSWORD}, headers={"Host": "evil.example"}, status=400
+    )
+    assert len(audit_entries(web)) == before
+
+
+def test_without_a_public_url_development_serves_any_host(web):
+    page = web.get("/login", headers={"Host": "127.0.0.1:6543"})
+    assert 'action="http://127.0.0.1:6543/login"' in page.text
+
+
+@pytest.mark.parametrize(
+    "settings,message",
+    [
+        ({}, "lienthong.public_url is not set"),
+        ({"lienthong.public_url": "http://lienthong.example.gov.vn"}, "must be an https:// address"),
+        ({"lienthong.public_url": "lienthong.example.gov.vn"}, "must be an https:// address"),
+        ({"lienthong.public_url": "https://lienthong.example.gov.vn/hub"}, "without a path"),
+        ({"lienthong.public_url": "https://user@lienthong.example.gov.vn"}, "without a path"),
+    ],
+)
+def test_a_secure_site_must_know_its_https_address(tmp_path, settings, message):
+    """lienthong.session.secure (the default, and production.ini's): a deployed hub behind TLS,
+    so it needs the address its URLs name; the check runs before the database is opened."""
+    from lienthong.core import StartupError, make_config
+
+    from .support.app import base_settings
+
+    values = base_settings(tmp_path, **settings)
+    values.pop("lienthong.session.secure")
+    with pytest.raises(StartupError, match=message):
+        make_config(values)
+    assert not (tmp_path / "Data.fs").exists()
+
+
+def test_the_production_ini_names_an_https_public_url():
+    import os
+
+    from plaster import get_settings
+
+    from lienthong.core import hosts
+
+    from .support.app import ROOT
+
+    settings = get_settings(os.path.join(ROOT, "etc", "production.ini"), "app:main")
+    public = hosts.check_settings(settings)
+    assert public.scheme == "https" and settings["lienthong.session.secure"] == "true"
 
 
 def test_an_idle_session_times_out(demo_factory):

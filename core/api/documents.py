@@ -289,7 +289,7 @@ def import_edxml(request, body, query):
         env,
         unit.code,
         request.body_file_seekable,
-        f"api {request.client_addr or ''}".strip(),
+        f"api {request.client_address or ''}".strip(),
         actor=request.actor,
         permits=None if is_system(request) else request.has_permission,
     )

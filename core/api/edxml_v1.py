@@ -201,7 +201,7 @@ def _own_delivery(request, unit):
 
 
 def _via(request):
-    return f"edxml-api {request.client_addr or ''}".strip()
+    return f"edxml-api {request.client_address or ''}".strip()
 
 
 def _read_xml(request, env):

@@ -53,7 +53,6 @@ def init(env, demo):
 def serve(env, host, port):
     """Serve the site with waitress."""
     import waitress
-    from plaster import get_settings
     from pyramid.paster import get_app, setup_logging
 
     from .. import StartupError
@@ -73,8 +72,9 @@ def serve(env, host, port):
 
             msg = explain(exc, env.settings["zodbconn.uri"])
         raise click.ClickException(msg) from exc
-    server = dict(get_settings(env.config, "server:main"))
-    server.pop("use", None)
+    from ..serving import server_settings, wrap
+
+    server = server_settings(env.config)
     if host:
         server["host"] = host
         server.pop("listen", None)
@@ -84,7 +84,11 @@ def serve(env, host, port):
     from ..db import close_databases
 
     try:
-        wsgi_server = waitress.create_server(app, **server)  # binds the socket now
+        wsgi_app, server = wrap(app, server)  # the trusted proxies
+        wsgi_server = waitress.create_server(wsgi_app, **server)  # binds the socket now
+    except ValueError as exc:  # a waitress setting it refuses, or trusted_proxy = *
+        close_databases(app.registry)
+        raise click.ClickException(str(exc)) from exc
     except OSError as exc:
         close_databases(app.registry)
         where = server.get("listen") or f"{server.get('host', '0.0.0.0')}:{server.get('port', 8080)}"

@@ -42,7 +42,7 @@ def _signed_path(request):
 
 
 def _client(request):
-    return request.client_addr or ""
+    return request.client_address or ""
 
 
 def _json(data, status=200):

@@ -11,8 +11,11 @@ LIENTHONG = os.path.join(BIN, "lienthong")
 SECRET = "test-secret-" + "y" * 32
 
 
-def write_ini(path, uri, port=6543, **settings):
-    """Write a minimal PasteDeploy ini for ``uri``; extra settings use dots as in the ini."""
+def write_ini(path, uri, port=6543, server=None, **settings):
+    """Write a minimal PasteDeploy ini for ``uri``; extra settings use dots as in the ini.
+
+    ``server``: more ``[server:main]`` (waitress) settings, by their names in the ini.
+    """
     values = {
         "use": "egg:lienthong",
         "zodbconn.uri": uri,
@@ -22,15 +25,8 @@ def write_ini(path, uri, port=6543, **settings):
     }
     values.update({k.replace("__", "."): v for k, v in settings.items()})
     lines = ["[app:main]"] + [f"{k} = {v}" for k, v in values.items()]
-    lines += [
-        "",
-        "[server:main]",
-        "use = egg:waitress#main",
-        "host = 127.0.0.1",
-        f"port = {port}",
-        "threads = 4",
-        "",
-    ]
+    waitress = {"use": "egg:waitress#main", "host": "127.0.0.1", "port": port, "threads": 4, **(server or {})}
+    lines += ["", "[server:main]"] + [f"{k} = {v}" for k, v in waitress.items()] + [""]
     path.write_text("\n".join(lines))
     return str(path)
 
