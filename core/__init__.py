@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 DEFAULTS = {
     "pyramid.default_locale_name": "vi",
-    "retry.attempts": "10",  # a conflict is tried again after a growing pause (core/retry.py)
+    "retry.attempts": "20",  # a conflict is tried again after a growing pause (core/retry.py)
     "lienthong.blob_store": "zodb",
     "lienthong.session.secure": "true",
     "lienthong.session.timeout": "1800",

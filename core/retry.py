@@ -11,7 +11,7 @@ import random
 import time
 
 BASE_SECONDS = 0.01  # the pause after the first conflict, about
-CAP_SECONDS = 0.5  # the longest pause
+CAP_SECONDS = 1.0  # the longest pause
 
 
 def pause_seconds(attempt, rand=random.random):

@@ -268,7 +268,8 @@ def test_a_document_from_hub_a_reaches_hub_b_once_and_the_acceptance_comes_back(
     assert wait_until(lambda: document_on(a, document_id)["deliveries"][B_DEPT] == "15", timeout=30), (
         queue_of(b, SNV)
     )
-    assert queue_of(a, B_DEPT) == ([], []) and queue_of(b, SNV) == ([], [])
+    # each queue empties once its worker committed the delivery, a moment after the other hub stored it
+    assert wait_until(lambda: queue_of(a, B_DEPT) == ([], []) and queue_of(b, SNV) == ([], []), timeout=30)
 
     # the same batch posted twice straight to B: stored once, the second answer says duplicate
     package = a.tx(lambda site: edxml_io.export_document(site, env_of(a), site["documents"][name]))
