@@ -35,6 +35,19 @@ def login_form(request):
     )
 
 
+def _refused(request, status, came_from, login, error):
+    """The login form again, with ``error`` and the HTTP ``status`` (401 wrong, 429 too many)."""
+    request.response.status = status
+    return page(
+        request,
+        translate(request, _("Log in")),
+        anonymous_form=True,
+        came_from=came_from,
+        login=login,
+        error=error,
+    )
+
+
 @view_config(
     context=Site, name="login", renderer="login.pt", permission=NO_PERMISSION_REQUIRED, request_method="POST"
 )
@@ -52,26 +65,11 @@ def login_submit(request):
             throttle=app_objects(request.registry).login_throttle,
         )
     except accounts.LoginThrottled as exc:
-        request.response.status = 429
         request.response.headers["Retry-After"] = str(exc.retry_after)
-        error = translate_message(request.localizer, exc.message)
-        return page(
-            request,
-            translate(request, _("Log in")),
-            anonymous_form=True,
-            came_from=came_from,
-            login=login,
-            error=error,
-        )
+        return _refused(request, 429, came_from, login, translate_message(request.localizer, exc.message))
     if user is None:
-        request.response.status = 401
-        return page(
-            request,
-            translate(request, _("Log in")),
-            anonymous_form=True,
-            came_from=came_from,
-            login=login,
-            error=translate(request, _("The login or password is incorrect.")),
+        return _refused(
+            request, 401, came_from, login, translate(request, _("The login or password is incorrect."))
         )
     headers = remember(request, user.login)  # a fresh session, a new id: no fixation
     if user.must_change_password:
