@@ -258,7 +258,12 @@ def _after_save(request, document, do):
 
 
 @view_config(
-    context=Mailbox, name="compose", renderer="compose.pt", permission=sec.DRAFT, request_method="POST"
+    context=Mailbox,
+    name="compose",
+    renderer="compose.pt",
+    permission=sec.DRAFT,
+    request_method="POST",
+    text_checked=True,  # ds.compose refuses what XML cannot carry, naming the field of the form
 )
 def compose_post(request):
     unit = request.context.__parent__
@@ -288,7 +293,12 @@ def edit_form(request):
 
 
 @view_config(
-    context=Document, name="edit", renderer="compose.pt", permission=sec.DRAFT, request_method="POST"
+    context=Document,
+    name="edit",
+    renderer="compose.pt",
+    permission=sec.DRAFT,
+    request_method="POST",
+    text_checked=True,  # ds.update_draft refuses it, naming the field
 )
 def edit_post(request):
     document = request.context

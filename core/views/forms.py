@@ -18,8 +18,10 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def form_text_view(view, info):
-    """The view, behind a check of every text field of a posted form."""
-    if info.exception_only:
+    """The view, behind a check of every text field of a posted form; a view registered with
+    ``text_checked=True`` checks its fields itself, through its service, and shows the
+    refusal beside the field with what was typed (the compose form)."""
+    if info.exception_only or info.options.get("text_checked"):
         return view
 
     def checked(context, request):
@@ -35,6 +37,9 @@ def form_text_view(view, info):
         return view(context, request)
 
     return checked
+
+
+form_text_view.options = ("text_checked",)
 
 
 def includeme(config):
