@@ -2,8 +2,9 @@
 
 Pages log in with the session, the APIs with bearer tokens; a delegate may act for a
 delegator. A session is valid only while the server holds it (``services.sessions``): the
-policy opens one at ``remember``, checks it on every request and ends it at ``forget``. The roles, permissions, ACL pieces and the principal helpers the policy hands
-to Pyramid's ACL helper live in ``core/permissions.py``, below the resources. Code asks
+policy opens one at ``remember``, checks it on every request and ends it at ``forget``.
+The roles, permissions, ACL pieces and the principal helpers the policy hands to Pyramid's
+ACL helper live in ``core/permissions.py``, below the resources. Code asks
 ``request.has_permission(...)``; it never tests a role by hand.
 """
 

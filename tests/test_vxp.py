@@ -593,17 +593,15 @@ def test_the_bench_destination_is_an_axis_that_takes_the_senders_packages(tmp_pa
         destination.stop()
 
 
-def test_bench_queue_via_the_axis_times_the_send_and_the_receiving_hubs_half(tmp_path):
-    """``lienthong bench --queue N --queue-via vxp``: the sending hub's workers drain to the
-    simulated axis; then a receiving hub's workers (centre ``bench-ministry``) take every
-    document in through its inbound door, timed to its last acknowledgement."""
+def run_bench(tmp_path, kind, *args):
+    """``lienthong bench ARGS`` in a process of its own: (the finished process, latest-KIND.json)."""
     import json
     import subprocess
 
     from .support import cli
 
     result = subprocess.run(
-        [cli.LIENTHONG, "bench", "--queue", "30", "--queue-via", "vxp", "--out", str(tmp_path / "bench")],
+        [cli.LIENTHONG, "bench", *args, "--out", str(tmp_path / "bench")],
         capture_output=True,
         text=True,
         env=cli.clean_env(),
@@ -611,7 +609,14 @@ def test_bench_queue_via_the_axis_times_the_send_and_the_receiving_hubs_half(tmp
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads((tmp_path / "bench" / "latest-queue.json").read_text())
+    return result, json.loads((tmp_path / "bench" / f"latest-{kind}.json").read_text())
+
+
+def test_bench_queue_via_the_axis_times_the_send_and_the_receiving_hubs_half(tmp_path):
+    """``lienthong bench --queue N --queue-via vxp``: the sending hub's workers drain to the
+    simulated axis; then a receiving hub's workers (centre ``bench-ministry``) take every
+    document in through its inbound door, timed to its last acknowledgement."""
+    result, report = run_bench(tmp_path, "queue", "--queue", "30", "--queue-via", "vxp")
     rates = report["per_second"]
     assert set(rates) == {
         "raw_send",
@@ -628,23 +633,9 @@ def test_bench_queue_via_the_axis_times_the_send_and_the_receiving_hubs_half(tmp
 
 
 def test_bench_directory_syncs_the_axis_directory_and_times_every_search(tmp_path):
-    import json
-    import subprocess
-
     from lienthong.core.bench import directory as bench_directory
 
-    from .support import cli
-
-    result = subprocess.run(
-        [cli.LIENTHONG, "bench", "--directory", "1500", "--out", str(tmp_path / "bench")],
-        capture_output=True,
-        text=True,
-        env=cli.clean_env(),
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads((tmp_path / "bench" / "latest-directory.json").read_text())
+    result, report = run_bench(tmp_path, "directory", "--directory", "1500")
     figures = report["figures"]
     assert report["agencies"] == 1500 and figures["full_sync_rows"] == 1500 and figures["units"] >= 1500
     assert figures["incremental_sync_rows"] == bench_directory.CHANGED  # only what changed

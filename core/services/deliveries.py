@@ -69,12 +69,13 @@ def arrive(site, env, delivery, when=None, reference=""):
     env.notify(DeliveryArrived(delivery, site, old, workflow.ARRIVED))
 
 
-def _history(delivery, state, env, actor, **details):
+def _history(delivery, state, env, actor, now=None, **details):
+    """One entry on the delivery's timeline, at ``now`` (default: the env's clock)."""
     delivery.history.append(
         dict(
             actor.fields(),
             state=state,
-            time=iso(env.now()),
+            time=iso(now or env.now()),
             **{k: v for k, v in details.items() if v not in (None, "", (), [])},
         )
     )
@@ -237,12 +238,12 @@ def on_message_set_aside(event):
     delivery = document.delivery_for(message.recipient) if document is not None else None
     if delivery is None:
         return
-    delivery.history.append(
-        dict(
-            audit.Actor.system("transport").fields(),
-            state=delivery.state,
-            time=iso(utc_now()),
-            note="set_aside",
-            transport=message.adapter or "",
-        )
+    _history(
+        delivery,
+        delivery.state,
+        None,
+        audit.Actor.system("transport"),
+        now=utc_now(),  # the event carries no env
+        note="set_aside",
+        transport=message.adapter or "",
     )
