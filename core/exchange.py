@@ -28,23 +28,84 @@ from .events import (
 log = logging.getLogger(__name__)
 
 
-def _after_commit(site, call):
-    """Run ``call`` once the transaction that changed ``site`` has committed (never if it aborts).
+class AfterCommitCalls:
+    """The calls to make once a transaction has committed, joined to it as a data manager.
 
-    The transaction is the one of the site's connection (a request's, the CLI's, a
-    worker's), whichever transaction manager it uses.
+    Being a data manager, it follows savepoints: a savepoint rolled back drops the calls
+    made since it was taken (the worker imports a poll's packages in one transaction, one
+    savepoint each, and a refused package's plugin hooks must never run). The calls run
+    from an after-commit hook, once every data manager has finished.
     """
 
-    def hook(committed):
-        if committed:
+    def __init__(self, manager):
+        self.transaction_manager = manager
+        self.calls = []
+
+    @classmethod
+    def of(cls, manager):
+        """The instance joined to ``manager``'s current transaction (joined at the first call)."""
+        txn = manager.get()
+        try:
+            return txn.data(cls)
+        except KeyError:
+            found = cls(manager)
+            txn.set_data(cls, found)
+            txn.join(found)
+            txn.addAfterCommitHook(found.run)
+            return found
+
+    def run(self, committed):
+        calls, self.calls = self.calls, []
+        for call in calls if committed else ():
             try:
                 call()
             except Exception:  # a plugin's failure must not undo or hide a committed send
                 log.exception("after-commit plugin hook failed")
 
+    # -- the data manager (nothing to store; only the list to keep in step) --
+    def abort(self, txn):
+        self.calls = []
+
+    def tpc_begin(self, txn):
+        pass
+
+    def commit(self, txn):
+        pass
+
+    def tpc_vote(self, txn):
+        pass
+
+    def tpc_finish(self, txn):
+        pass
+
+    def tpc_abort(self, txn):
+        self.calls = []
+
+    def sortKey(self):
+        return "~lienthong-after-commit"
+
+    def savepoint(self):
+        return _CallsSavepoint(self, len(self.calls))
+
+
+class _CallsSavepoint:
+    def __init__(self, owner, length):
+        self.owner, self.length = owner, length
+
+    def rollback(self):
+        del self.owner.calls[self.length :]
+
+
+def _after_commit(site, call):
+    """Run ``call`` once the transaction that changed ``site`` has committed (never if it
+    aborts, nor if the savepoint it was made after is rolled back).
+
+    The transaction is the one of the site's connection (a request's, the CLI's, a
+    worker's), whichever transaction manager it uses.
+    """
     jar = getattr(site, "_p_jar", None)
     manager = jar.transaction_manager if jar is not None else transaction.manager
-    manager.get().addAfterCommitHook(hook)
+    AfterCommitCalls.of(manager).calls.append(call)
 
 
 def make_plugin_subscribers(registry):
