@@ -11,9 +11,12 @@ An adapter that must look for inbound messages (a hot folder) implements ``poll`
 worker calls it on its schedule and hands what it returns to the core's inbound service.
 An adapter that is a centre of a network for the whole hub (the national document axis)
 sets ``centre_poll_seconds`` and implements ``poll_centre``: the worker calls it once per
-hub on that schedule, not once per unit. Each inbound message's ``done`` is called with an
+hub on that schedule, not once per unit. What one poll returned is imported in one
+transaction (a savepoint each); each inbound message's ``done`` is called with an
 ``InboundResult`` once the hub committed or refused it, so the adapter acknowledges only
-what is stored (a duplicate is a success; a refusal says whether a retry could help).
+what is stored (a duplicate is a success; a refusal says whether a retry could help). The
+``done`` of one poll's messages may run on several threads at once: each must be safe to
+call beside the others.
 
 What an adapter is given: the application's settings once, through ``configure``, when the
 core gathers the adapters (an adapter that reads ini settings keeps what it read on
@@ -90,7 +93,7 @@ class InboundMessage:
     kind: str  # "document" or "status"
     payload: bytes
     source: str = ""  # where it came from (file name, URL), for the audit record
-    done: Callable[[InboundResult], None] | None = None  # called once committed or refused
+    done: Callable[[InboundResult], None] | None = None  # called once committed or refused (any thread)
 
 
 @dataclass

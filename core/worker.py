@@ -18,9 +18,10 @@ at once) or by ``lienthong serve`` as a thread (FileStorage, one process). Per r
 
 Every ``poll_seconds`` it also asks each adapter's ``poll`` for inbound messages of the
 units it serves, and an adapter that is a centre for the whole hub (the national axis)
-its ``poll_centre`` on that adapter's own schedule; each message goes to
-``core.services.inbound`` in a transaction of its own, and its ``done`` learns what became
-of it. Its settings are read in ``core/worker_settings.py``.
+its ``poll_centre`` on that adapter's own schedule; what one poll found goes to
+``core.services.inbound`` in one transaction, a savepoint per message (a refused one is
+rolled back alone), and once it committed each message's ``done`` learns what became of
+it. Its settings are read in ``core/worker_settings.py``.
 """
 
 import logging
@@ -66,6 +67,9 @@ class Worker:
         self.lease_seconds = setting(settings, "lienthong.transport.lease_seconds")
         self.poll_seconds = setting(settings, "lienthong.transport.poll_seconds")
         self.idle_seconds = setting(settings, "lienthong.transport.idle_seconds")
+        self.threads = setting(settings, "lienthong.transport.threads")
+        self.inbound_batch = setting(settings, "lienthong.transport.inbound_batch")
+        self._pool = None  # ``pool()``: made at the first use
         self.housekeeping_seconds = setting(settings, "lienthong.worker.housekeeping_seconds")
         self.digest_at = setting(settings, "lienthong.worker.digest_at")
         self.id = worker_id or default_id()
@@ -77,6 +81,7 @@ class Worker:
         self.conn = db.open(transaction_manager=self.tm)
         self.next_poll = 0.0
         self.next_centre_poll = {}  # adapter name -> monotonic time of its next poll_centre
+        self.centres = [n for n, a in self.adapters.items() if getattr(a, "centre_poll_seconds", None)]
         self.next_report = {}  # adapter name -> monotonic time of its next reports
         plugin_jobs = self.env.plugins.hook.lienthong_scheduled_jobs(settings=settings)
         self.jobs = [ScheduledJob("housekeeping", self.housekeeping_seconds, self.chores)]
@@ -84,6 +89,8 @@ class Worker:
         self.next_job = {}  # job name -> monotonic time of its next run
 
     def close(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         self.tm.abort()
         self.conn.close()
 
@@ -103,17 +110,29 @@ class Worker:
 
     # -- outbound ------------------------------------------------------------------------
     def due(self):
-        """Codes of destinations whose head is due and that no other worker holds, shuffled."""
+        """Codes of destinations whose head is due and that no other worker holds, shuffled.
+
+        While another worker imports what a centre (the national axis) offered, the
+        destinations of that centre's adapter wait: its import queues their statuses, and
+        draining a queue while a transaction appends to it makes one of the two conflict (the
+        import, the longer, loses and runs again). The importer drains them between its polls.
+        """
         from .services import outbound
 
         now = iso(self.clock())
 
         def find(site):
             codes = []
+            importing = {  # centres another worker is importing from now
+                name for name in self.centres if site["transport"].centre_held(name, now, self.id)
+            }
             for code, dest in outbound.queues(site).items():
                 _key, head = dest.head()
-                if head is not None and head.next_attempt <= now and not dest.leased(now, self.id):
-                    codes.append(code)
+                if head is None or head.next_attempt > now or dest.leased(now, self.id):
+                    continue
+                if importing and getattr(site["directory"].get(code), "adapter", None) in importing:
+                    continue
+                codes.append(code)
             return codes
 
         codes = self.read(find)
@@ -336,69 +355,130 @@ class Worker:
             except Exception:
                 log.exception("transport: polling %s for %s failed", name, code)
                 continue
-            for message in found:
-                self.receive(adapter, message)
-                handled += 1
+            self.receive_all(adapter, found)
+            handled += len(found)
         return handled
 
     def receive(self, adapter, message):
-        """One inbound message in a transaction of its own; a refusal is audited and never blocks."""
+        """One inbound message (``receive_all`` of one)."""
+        self.receive_all(adapter, [message])
+
+    def receive_all(self, adapter, messages):
+        """Inbound ``messages``, ``inbound_batch`` of them per transaction (``receive_batch``)."""
+        results = []
+        for start in range(0, len(messages), self.inbound_batch):
+            results += self.receive_batch(adapter, messages[start : start + self.inbound_batch])
+        return results
+
+    def receive_batch(self, adapter, messages):
+        """Inbound ``messages`` in one transaction, a savepoint each; then each ``done`` is told.
+
+        A message the hub refuses is rolled back alone (its refusal audited) and the others
+        commit together, so that twenty packages cost one commit and not twenty (a transaction
+        of a hundred would be long enough to lose most conflicts with the workers sending
+        the statuses it queues). A conflict runs the transaction again, without the messages already refused
+        for good (the inbound service put those on the record in a transaction of its own).
+        ``done`` is called only once the outcome is committed: never "stored" for what a
+        failed commit lost. The ``done`` calls run several at once on the worker's threads
+        (an adapter acknowledges over the network).
+        """
+        if not messages:
+            return []
+        refused = {}  # index -> InboundResult of a refusal for good, kept across attempts
+
+        def take_all(site):
+            results = dict(refused)
+            for i, message in enumerate(messages):
+                if i in refused:
+                    continue
+                savepoint = self.tm.get().savepoint()
+                try:
+                    results[i] = InboundResult(ok=True, duplicate=self._take(site, adapter, message))
+                except ConflictError:
+                    raise
+                except Exception as exc:
+                    savepoint.rollback()
+                    results[i] = self._refusal(site, adapter, message, exc)
+                    if results[i].permanent and getattr(exc, "recorded", False):
+                        refused[i] = results[i]
+            return [results[i] for i in range(len(messages))]
+
+        try:
+            results = self.write(take_all)
+        except Exception as exc:  # kept conflicting, or the commit failed: every one may pass later
+            log.exception("transport: %d inbound message(s) from %s not stored", len(messages), adapter.name)
+            reason = f"{type(exc).__name__}: {exc}"
+            results = [
+                refused.get(i) or InboundResult(ok=False, reason=reason, permanent=False)
+                for i in range(len(messages))
+            ]
+        self._tell(adapter, list(zip(messages, results)))
+        return results
+
+    def _take(self, site, adapter, message):
+        """Import ``message`` through the hub's one inbound door: True when the hub had it already."""
+        from .services import inbound
+
+        if message.kind == "status":
+            _moved, applied = inbound.apply_status(
+                site, self.env, message.unit, message.payload, adapter.name
+            )
+            return not applied
+        return not inbound.receive(site, self.env, message.unit, message.payload, adapter.name).created
+
+    def _refusal(self, site, adapter, message, exc):
+        """The ``InboundResult`` of ``exc``, audited in the current transaction unless the
+        inbound service recorded it already: a refusal of the hub's rules stays a refusal,
+        a busy or broken store may pass later."""
         from .services import audit
 
-        try:
-            from .services import inbound
-        except ImportError:
-            log.error(
-                "transport: core.services.inbound is missing; %s from %s left waiting",
-                message.kind,
-                message.unit,
+        reason = exc.text() if hasattr(exc, "text") else f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, ValueError):
+            log.exception("transport: inbound %s from %s failed", message.kind, message.unit)
+        else:
+            log.warning("transport: inbound %s from %s refused: %s", message.kind, message.unit, reason)
+        if not getattr(exc, "recorded", False):
+            audit.record(
+                site,
+                audit.Actor.system("worker"),
+                "transport.inbound_refused",
+                f"/directory/{message.unit}",
+                adapter=adapter.name,
+                kind=message.kind,
+                source=message.source,
+                reason=reason[:1000],
             )
-            return
-        via = adapter.name
+        return InboundResult(
+            ok=False,
+            reason=reason,
+            message=getattr(exc, "message", None) if isinstance(exc, ServiceError) else None,
+            permanent=isinstance(exc, ServiceError),
+        )
 
-        def take(site):
-            if message.kind == "status":
-                _moved, applied = inbound.apply_status(site, self.env, message.unit, message.payload, via)
-                return not applied
-            return not inbound.receive(site, self.env, message.unit, message.payload, via).created
+    def _tell(self, adapter, outcomes):
+        """Each message's ``done`` with its result, several at once, all finished on return."""
+        calls = [(m, r) for m, r in outcomes if m.done is not None]
 
-        result = InboundResult(ok=True)
-        try:
-            result.duplicate = self.write(take)
-        except Exception as exc:
-            reason = exc.text() if hasattr(exc, "text") else f"{type(exc).__name__}: {exc}"
-            # a refusal of the hub's rules stays a refusal; a busy or broken store may pass later
-            result = InboundResult(
-                ok=False,
-                reason=reason,
-                message=getattr(exc, "message", None) if isinstance(exc, ServiceError) else None,
-                permanent=isinstance(exc, ServiceError),
-            )
-            if not isinstance(exc, ValueError):
-                log.exception("transport: inbound %s from %s failed", message.kind, message.unit)
-            else:
-                log.warning("transport: inbound %s from %s refused: %s", message.kind, message.unit, reason)
-            if not getattr(exc, "recorded", False):  # the inbound service audits its own refusals
-                try:
-                    self.write(
-                        lambda site: audit.record(
-                            site,
-                            audit.Actor.system("worker"),
-                            "transport.inbound_refused",
-                            f"/directory/{message.unit}",
-                            adapter=via,
-                            kind=message.kind,
-                            source=message.source,
-                            reason=reason[:1000],
-                        )
-                    )
-                except Exception:
-                    log.exception("transport: cannot audit the refusal")
-        if message.done is not None:
+        def tell(pair):
+            message, result = pair
             try:
                 message.done(result)
             except Exception:
-                log.exception("transport: %s could not finish %s", via, message.source)
+                log.exception("transport: %s could not finish %s", adapter.name, message.source)
+
+        if len(calls) <= 1:
+            for pair in calls:
+                tell(pair)
+            return
+        list(self.pool().map(tell, calls))
+
+    def pool(self):
+        """The worker's threads for an adapter's network calls (``lienthong.transport.threads``)."""
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=f"worker-{self.id}")
+        return self._pool
 
     def poll_centres(self):
         """Adapters that are a network's centre for the whole hub (the national axis) poll on
@@ -413,9 +493,8 @@ class Worker:
                 continue  # another worker polls it now
             try:
                 found = list(adapter.poll_centre(self.env) or ())
-                for message in found:
-                    self.receive(adapter, message)
-                    handled += 1
+                self.receive_all(adapter, found)
+                handled += len(found)
                 self._reconcile(name, adapter)
             except Exception:
                 log.exception("transport: polling the centre %s failed", name)

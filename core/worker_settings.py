@@ -8,6 +8,8 @@ DEFAULTS = {
     "lienthong.transport.lease_seconds": 60.0,
     "lienthong.transport.poll_seconds": 30.0,
     "lienthong.transport.idle_seconds": 1.0,  # how often an idle worker looks for due messages
+    "lienthong.transport.threads": 4,  # an adapter's network calls at once (acknowledging a poll's packages)
+    "lienthong.transport.inbound_batch": 20,  # inbound messages imported in one transaction
     "lienthong.worker.housekeeping_seconds": 3600.0,  # how often the chores run (spent login tokens)
     "lienthong.worker.digest_at": "",  # HH:MM local: the daily digest; empty: cron runs it
 }

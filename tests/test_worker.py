@@ -390,6 +390,88 @@ def test_polled_inbound_messages_reach_the_hub_and_a_refusal_blocks_nothing(demo
         close_app(hub.app)
 
 
+def test_a_polls_packages_commit_together_and_one_refused_after_its_writes_is_rolled_back_alone(
+    demo_factory,
+):
+    """One transaction per poll (a savepoint per package): the refused package's writes and its
+    plugins' after-commit hooks go, the others' stay, and each ``done`` hears its own outcome."""
+    from lienthong.core import edxml, hookspecs
+    from lienthong.core.errors import ServiceError
+    from lienthong.core.events import DeliveryArrived
+    from lienthong.core.services import edxml_io
+
+    from .support.app import close_app
+    from .support.exchange import hub_with_plugins
+
+    adapter = PollingAdapter()
+    heard = []
+
+    def refusals_on_record(site):
+        return sum(
+            1
+            for entry in site["audit"].iter_entries()
+            if entry.get("action") in ("transport.inbound_refused", "edxml.refuse")
+        )
+
+    def refuse_b(event):  # a rule that refuses only once the document and its delivery exist
+        if event.delivery.document.document_id == "polled-B":
+            raise ServiceError("refused after the writes")
+
+    class Plugin:
+        @hookspecs.hookimpl
+        def lienthong_transports(self):
+            return [adapter]
+
+        @hookspecs.hookimpl
+        def lienthong_configure(self, config):
+            config.add_subscriber(refuse_b, DeliveryArrived)
+
+        @hookspecs.hookimpl
+        def lienthong_delivery_changed(self, delivery, old_state, new_state):
+            heard.append(delivery.document.document_id)
+
+    hub = hub_with_plugins(demo_factory, Plugin())
+    try:
+        name, _document_id = send(hub, files=False, recipients=[VUNGTAU])
+
+        def package(document_id):
+            def build(site):
+                meta = edxml_io.document_meta(site["documents"][name])
+                meta["document_id"] = document_id
+                meta["to"] = [{"organ_id": STTTT, "organ_name": site["directory"][STTTT].name}]
+                return edxml.build_document(meta, [])
+
+            return hub.tx(build)
+
+        adapter.waiting = [("document", package(f"polled-{x}"), f"in/{x}.xml") for x in "ABC"]
+        hub.tx(lambda site: setattr(site["directory"][SNV], "adapter", "test_poll"))
+        refusals_before = hub.tx(refusals_on_record)
+        w = worker(hub)
+        try:
+            assert w.poll() == 3
+        finally:
+            w.close()
+        assert [(s, ok) for s, ok, _r in adapter.done] == [
+            ("in/A.xml", True),
+            ("in/B.xml", False),
+            ("in/C.xml", True),
+        ]
+        assert "refused after the writes" in adapter.done[1][2]
+
+        def stored(site):
+            names = {x: site["documents"].name_for(f"polled-{x}") for x in "ABC"}
+            serials = {x: site["documents"][n]._p_serial for x, n in names.items() if n}
+            return names, serials, refusals_on_record(site) - refusals_before
+
+        names, serials, refusals = hub.tx(stored)
+        assert names["B"] is None and names["A"] and names["C"]  # B's writes rolled back, alone
+        assert serials["A"] == serials["C"]  # A and C in one transaction
+        assert refusals == 1  # B's refusal on the record
+        assert "polled-B" not in heard and {"polled-A", "polled-C"} <= set(heard)
+    finally:
+        close_app(hub.app)
+
+
 def test_the_workers_chores_remove_spent_login_tokens_and_keep_the_rest(demo_factory):
     """People who never log in again would keep their expired API login tokens forever."""
     from datetime import datetime, timedelta, timezone

@@ -86,6 +86,11 @@ class Transport(Folder):
         if self.lost is not None and _lost_key(delivery) in self.lost:
             del self.lost[_lost_key(delivery)]
 
+    def centre_held(self, name, now, by_other_than=None):
+        """Is polling centre ``name`` leased (to someone other than ``by_other_than``) at ``now``?"""
+        holder, ends = (self.centre_leases or {}).get(name, (None, ""))
+        return holder not in (None, by_other_than) and ends > now
+
     def release_centre(self, name, owner):
         if self.centre_leases is not None and self.centre_leases.get(name, (None, ""))[0] == owner:
             del self.centre_leases[name]
