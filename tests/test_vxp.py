@@ -335,6 +335,37 @@ def test_the_adapter_sends_keeps_the_docid_and_acknowledges_as_the_hub_decided(a
         off.deliver(message, None)
 
 
+def test_a_batch_goes_up_several_at_once_each_documents_messages_in_order(axis):
+    """``deliver_batch``: a batch of one destination, ``calls_at_once`` calls in flight; one
+    document's messages one after the other; the results end at the first failure in queue order."""
+    from lienthong.core.transports import Delivered, OutboundMessage, TransportError
+
+    sim, url = axis
+    a = adapter_for(url, "hub-a", SECRET_A)
+    assert a.batch_size > 1 and a.config.calls_at_once > 1
+
+    def package(number):
+        return PACKAGE.replace(b"<CodeNumber>7<", f"<CodeNumber>{number}<".encode())
+
+    messages = [OutboundMessage(f"k{i}", "document", f"d-{i}", B_DEPT, SNV, package(i)) for i in range(8)]
+    messages.insert(1, OutboundMessage("k0-status", "status", "d-0", B_DEPT, SNV, package(100)))
+    results = a.deliver_batch(messages, None)
+    assert len(results) == len(messages) and all(isinstance(r, Delivered) for r in results)
+    sent = {row["senderDocId"]: row for row in sim.sent_rows("hub-a")}
+    assert {r.reference for r in results} <= set(sent) and len({r.reference for r in results}) == 9
+    order = [(i["messageType"], i["senderDocId"]) for i in sim.items("hub-b")]
+    assert order.index(("edoc", results[0].reference)) < order.index(("status", results[1].reference))
+
+    failing = [
+        OutboundMessage("f1", "document", "e-1", B_DEPT, SNV, package(201)),
+        OutboundMessage("f2", "document", "e-2", "000.00.99.Z99", SNV, package(202)),  # unknown: FAIL
+        OutboundMessage("f3", "document", "e-3", B_DEPT, SNV, package(203)),
+    ]
+    results = a.deliver_batch(failing, None)
+    assert [type(r) for r in results] == [Delivered, TransportError]  # f3 stays queued (sent or not)
+    assert results[1].permanent and "AGENCY_NOT_FOUND" in results[1].reason
+
+
 def test_a_package_refused_for_good_is_done_and_its_sender_gets_a_refusal_status(
     axis,
     demo_factory,  # noqa: F811

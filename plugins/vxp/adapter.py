@@ -6,9 +6,13 @@ message to its one recipient, ``messagetype`` status) and the axis's DocId is ke
 each delivery. A busy or silent axis is a retry; a FAIL (an agency it does not know, a hash it
 refuses) is a dead letter with the axis's reason.
 
+Up to ``batch_size`` messages of a destination go in one batch, ``lienthong.vxp.calls_at_once``
+``sendEdoc`` calls in flight at once; the messages of one document go one after the other,
+in queue order (its statuses must arrive as they were given).
+
 Inbound, the adapter is a centre for the whole hub: the worker calls ``poll_centre`` every
-``lienthong.vxp.poll_seconds``; each waiting item is fetched with ``getEdoc`` and handed to
-the hub's one inbound door; once the hub committed it (or had it already) the item is
+``lienthong.vxp.poll_seconds``; the waiting items are fetched with ``getEdoc``, several at
+once, and handed to the hub's one inbound door; once the hub committed it (or had it already) the item is
 acknowledged ``done``, a refusal for good is ``done`` too (the axis would offer it forever)
 and its sender gets a refusal status (02) with the reason, from each of our units it was
 for; only a refusal that may pass later (the hub busy or down) is ``fail``, offered again.
@@ -18,6 +22,7 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from lienthong.core import edxml
@@ -39,6 +44,7 @@ KINDS = (("edoc", "document"), ("status", "status"))
 #: the axis's receiveStatus of a sent package -> what the hub's timeline says
 RECEIVE_STATES = {"done": "received", "pending": "pending", "processing": "pending", "fail": "failed"}
 ROUND = 100  # items of each kind fetched in one poll
+NOT_TRIED = object()  # a batch's message left behind a failure of its document
 SENT_KEPT = 1000  # group sends remembered, so the group's other messages are not sent again
 
 
@@ -47,6 +53,7 @@ class VxpAdapter(Adapter):
     title = _("The national document axis (VXP)")
     settings = ()
     network = True  # the agencies of the whole country: no one of this hub works in them
+    batch_size = 20  # one claim and one record for this many messages of a destination
 
     def __init__(self):
         self.config = None  # this hub's AxisConfig, None when it is not on the axis
@@ -54,6 +61,14 @@ class VxpAdapter(Adapter):
         self.client = None
         self.sent = OrderedDict()  # (DocumentId, payload digest, group) -> the axis's DocId
         self.lock = threading.Lock()
+        self._pool = None
+
+    def pool(self):
+        """Threads for the calls in flight at once (``calls_at_once``), made at the first use."""
+        with self.lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.config.calls_at_once, thread_name_prefix="vxp")
+            return self._pool
 
     def configure(self, app_settings):
         try:
@@ -141,6 +156,39 @@ class VxpAdapter(Adapter):
                     self.sent.popitem(last=False)
         return Delivered(reference=doc_id)
 
+    def deliver_batch(self, messages, env):
+        """``deliver`` for each message, ``calls_at_once`` documents at a time; one document's
+        messages in order. The results end at the first failure in queue order: a message after
+        it that was sent meanwhile stays queued and goes again (the receiver deduplicates)."""
+        if len(messages) <= 1 or self.client is None:
+            return super().deliver_batch(messages, env)
+        chains = OrderedDict()
+        for index, message in enumerate(messages):
+            chains.setdefault(message.document_id, []).append(index)
+        results = [NOT_TRIED] * len(messages)
+
+        def run(indexes):
+            for index in indexes:
+                try:
+                    results[index] = self.deliver(messages[index], env)
+                except TransportError as exc:
+                    results[index] = exc
+                    return  # this document's later messages wait behind it
+                except Exception as exc:  # the adapter's own failure: a retry may pass
+                    log.exception("vxp: sending %s failed", messages[index].key)
+                    results[index] = TransportError(f"{type(exc).__name__}: {exc}")
+                    return
+
+        list(self.pool().map(run, chains.values()))
+        ended = []
+        for result in results:
+            if result is NOT_TRIED:  # behind a failure of its own document
+                break
+            ended.append(result)
+            if isinstance(result, TransportError):
+                break
+        return ended
+
     def poll_centre(self, env):
         if self.client is None:
             return []
@@ -151,13 +199,11 @@ class VxpAdapter(Adapter):
             except AxisError as exc:
                 log.warning("vxp: cannot list what waits (%s): %s", messagetype, exc.reason)
                 continue
-            for row in rows[:ROUND]:
-                doc_id = str(row["docId"])
-                try:
-                    payload = self.client.get_edoc(doc_id)
-                except AxisError as exc:
-                    log.warning("vxp: cannot fetch %s: %s", doc_id, exc.reason)
+            rows = rows[:ROUND]
+            for row, payload in zip(rows, self.pool().map(self._fetch, rows)):
+                if payload is None:
                     continue
+                doc_id = str(row["docId"])
                 found.append(
                     InboundMessage(
                         unit=str(row.get("from") or ""),
@@ -168,6 +214,14 @@ class VxpAdapter(Adapter):
                     )
                 )
         return found
+
+    def _fetch(self, row):
+        """The package of ``row`` (``getEdoc``), None when the axis would not give it now."""
+        try:
+            return self.client.get_edoc(str(row["docId"]))
+        except AxisError as exc:
+            log.warning("vxp: cannot fetch %s: %s", row["docId"], exc.reason)
+            return None
 
     def _acknowledger(self, env, doc_id, kind, payload, row):
         def acknowledge(result):

@@ -10,6 +10,7 @@
     lienthong.vxp.reconcile_seconds = 300                  # how often it reads getSentEdocList
     lienthong.vxp.directory_sync_seconds = 3600            # the incremental directory sync (0: off)
     lienthong.vxp.timeout = 60
+    lienthong.vxp.calls_at_once = 4                        # fetches and sends in flight at once
 
 The secret itself is never in the database and need not be in the ini: it is looked up
 as ``lienthong.vxp.secret.<name>`` in the settings, else in the environment variable
@@ -28,6 +29,7 @@ DEFAULT_POLL = 30.0
 DEFAULT_RECONCILE = 300.0
 DEFAULT_DIRECTORY_SYNC = 3600.0
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_CALLS_AT_ONCE = 4
 MIN_SECRET = 16  # characters: the axis's secrets are shorter than ours (peer_hub asks 32)
 
 
@@ -45,6 +47,7 @@ class AxisConfig:
     reconcile_seconds: float = DEFAULT_RECONCILE
     directory_sync_seconds: float | None = DEFAULT_DIRECTORY_SYNC  # None: the worker never syncs
     timeout: float = DEFAULT_TIMEOUT
+    calls_at_once: int = DEFAULT_CALLS_AT_ONCE  # calls in flight at once (a poll's fetches, a batch's sends)
 
 
 def secret(settings, name):
@@ -109,4 +112,5 @@ def load(settings):
             else _number(settings, "directory_sync_seconds", DEFAULT_DIRECTORY_SYNC)
         ),
         timeout=_number(settings, "timeout", DEFAULT_TIMEOUT),
+        calls_at_once=int(_number(settings, "calls_at_once", DEFAULT_CALLS_AT_ONCE)),
     )
