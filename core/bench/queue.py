@@ -99,12 +99,14 @@ def _wait_port(port, timeout=20):
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def _wait(predicate, timeout):
+def _wait(predicate, timeout, every=0.05):
+    """Until ``predicate()`` (True) or ``timeout`` (its last answer); asked every ``every``
+    seconds, so that the watching costs the measured processes little of the machine."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(0.01)
+        time.sleep(every)
     return predicate()
 
 
@@ -322,10 +324,17 @@ def run(n=1000, out_dir="var/bench", adapter="bench_push", adapter_settings=None
                 if remote is not None and hasattr(remote, "start_receiving"):
                     # the other half: what waits at the receiving end, taken in by its own workers
                     log(f"queue: the receiving end's {count} worker(s) take the {n} messages in")
-                    received_before = remote.received()
+                    received_before, answered_before = remote.received(), remote.answered()
                     remote.start_receiving(count)
                     started = time.perf_counter()
-                    if not _wait(lambda: remote.received() - received_before >= n, timeout=max(120, n / 5)):
+
+                    def taken_in():  # stored and acknowledged, and each status 01 on its way back
+                        return (
+                            remote.received() - received_before >= n
+                            and remote.answered() - answered_before >= n
+                        )
+
+                    if not _wait(taken_in, timeout=max(120, n / 5)):
                         raise RuntimeError(
                             f"the receiving end did not take {n} messages in; see its worker logs"
                         )

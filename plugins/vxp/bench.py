@@ -54,11 +54,12 @@ class Destination:
 
     def received(self):
         """Packages the receiving centre has acknowledged ``done`` (imported and committed)."""
-        return sum(
-            1
-            for item in self.simulator.items("bench-ministry")
-            if item["messageType"] == "edoc" and item["state"] == "done"
-        )
+        return self.simulator.count("bench-ministry", "edoc", "done")
+
+    def answered(self):
+        """Statuses the receiving centre has sent back to the sender (01 on arrival): the round
+        trip is over when each document is stored there and its status is on its way back."""
+        return self.simulator.count("bench-hub", "status")
 
     def stop_receiving(self):
         if self.receiving is not None:

@@ -256,6 +256,7 @@ class AxisSimulator:
         self.docs = {}  # receiver docId -> item
         self.sent = {}  # sender docId -> {system, from, to, time, items: [docId], not_found: [code], ...}
         self.seen = {}  # hash-header -> until (epoch)
+        self.pruned_at = 0.0  # when spent hash-headers were last dropped from ``seen``
         self.calls = []  # (path, system id, ErrorCode or "OK")
         self.is_down = False
         self.holds = {}  # (path, system id) -> Event: such calls wait, then are dropped unapplied
@@ -421,6 +422,18 @@ class AxisSimulator:
                 for item in self.docs.values()
                 if system_id is None or item["receiver"] == system_id
             ]
+
+    def count(self, system_id=None, message_type=None, state=None):
+        """How many items (``items``' rows) are for ``system_id``'s receiving side, of
+        ``message_type``, in ``state`` (each None: any), counted without copying them."""
+        with self.lock:
+            return sum(
+                1
+                for item in self.docs.values()
+                if (system_id is None or item["receiver"] == system_id)
+                and (message_type is None or item["messageType"] == message_type)
+                and (state is None or item["state"] == state)
+            )
 
     def sent_rows(self, system_id):
         """What ``getSentEdocList`` answers to ``system_id``."""
@@ -594,10 +607,12 @@ class AxisSimulator:
         if moment is None:
             raise Refusal("TIMESTAMP_INVALID", "the timestamp is not ddMMyyyy'T'HHmmss+SSSS")
         now = self.clock()
-        self.seen = {h: until for h, until in self.seen.items() if until >= now}
+        if now - self.pruned_at >= 1:  # spent hash-headers go once a second, not at every call
+            self.seen = {h: until for h, until in self.seen.items() if until >= now}
+            self.pruned_at = now
         if abs(moment.timestamp() - now) > self.window:
             raise Refusal("TIMESTAMP_EXPIRED", "the timestamp is outside the window")
-        if digest in self.seen:
+        if self.seen.get(digest, now - 1) >= now:
             raise Refusal("REPLAY", "this request was already received")
         self.seen[digest] = max(moment.timestamp(), now) + self.window
         params = {}
