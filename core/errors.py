@@ -72,15 +72,19 @@ def iso_date(value: object, field: str) -> str:
         ) from None
 
 
-#: what every input says of text XML cannot carry (``text.xml_carries``), naming the field
+#: what every input says of text XML cannot carry (``text.xml_carries``); shown beside its field
 NOT_XML_MESSAGE = _(
-    "${name} contains a character that cannot be stored or sent (${char}): remove control "
+    "This text contains a character that cannot be stored or sent (${char}): remove control "
     "characters such as a vertical tab or a NUL, and invalid characters."
 )
 
 
 def xml_text(value: object, field: str) -> None:
-    """Refuse text that XML cannot carry (``ServiceError`` naming ``field``); other values pass.
+    """Refuse text that XML cannot carry (``ServiceError`` with ``field``); other values pass.
+
+    The sentence does not name the field: a form shows it beside the field, the API gives
+    ``field`` in the problem, an error page and an import name it apart (never an internal
+    name inside a sentence a clerk reads).
 
     Lists and dicts are looked through, so a list of places or a mapping of settings is
     checked item by item under the same field.
@@ -90,7 +94,7 @@ def xml_text(value: object, field: str) -> None:
     if isinstance(value, str):
         found = first_not_xml(value)
         if found is not None:
-            raise ServiceError(NOT_XML_MESSAGE, field=field, name=field, char=found)
+            raise ServiceError(NOT_XML_MESSAGE, field=field, char=found)
     elif isinstance(value, dict):
         for key, item in value.items():
             xml_text(key, field)

@@ -6,10 +6,15 @@ found. A key is never stored in the database: a unit's ``KeyRef`` names a PKCS#1
 a PKCS#11 token slot, and the secret that opens it (passphrase, PIN) by name, looked up
 in the settings (``lienthong.signing.secret.<name>``) or the environment
 (``LIENTHONG_SIGNING_SECRET_<NAME>``).
+
+A PKCS#12 file is opened only from the operator's key folder (``key_dir``: the setting
+``lienthong.signing.key_dir``, by default ``keys`` in the var directory); ``confined_key_path``
+is the one check, made when a key is set and again each time one is opened.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -44,6 +49,15 @@ BADGE_TITLES = {
 PKCS12 = "pkcs12"
 PKCS11 = "pkcs11"
 KEY_KINDS = (PKCS12, PKCS11)
+
+#: the operator's folder of PKCS#12 files; the default is ``KEY_DIR_NAME`` in the var directory
+KEY_DIR_SETTING = "lienthong.signing.key_dir"
+KEY_DIR_NAME = "keys"
+#: said of every refused PKCS#12 path (outside the folder, missing, unreadable): nothing to probe
+KEY_PATH_REFUSED = _(
+    "Key files must be PKCS#12 files in the operator's key folder ${dir}; ask the operator to "
+    "place the file there."
+)
 
 
 class SigningError(RuntimeError):
@@ -121,6 +135,44 @@ class KeyRef:
         if "stamp_box" in values:
             values["stamp_box"] = tuple(values["stamp_box"])
         return cls(**values)
+
+
+def key_dir(settings: Mapping[str, Any] | None) -> str:
+    """The operator's folder of PKCS#12 key files (absolute): ``lienthong.signing.key_dir``, else
+    ``keys`` in the var directory — next to a FileStorage's ``Data.fs``, ``var/`` of the working
+    directory for ZEO and RelStorage (as ``lienthong backup`` does)."""
+    configured = str((settings or {}).get(KEY_DIR_SETTING) or "").strip()
+    if configured:
+        return os.path.abspath(configured)
+    from .db import file_storage_path
+
+    data_fs = file_storage_path(str((settings or {}).get("zodbconn.uri") or ""))
+    var = os.path.dirname(os.path.abspath(data_fs)) if data_fs else os.path.abspath("var")
+    return os.path.join(var, KEY_DIR_NAME)
+
+
+def confined_key_path(path: str, settings: Mapping[str, Any] | None) -> str:
+    """The real path of the PKCS#12 file ``path``: an absolute path that resolves (symbolic links
+    and ``..`` followed) to a readable regular file inside the real ``key_dir(settings)``.
+
+    Anything else — outside the folder, missing, unreadable, a directory — is one and the same
+    ``SigningError(KEY_PATH_REFUSED)``, so that a unit admin learns nothing of other files on
+    the server. Called when a key is set and before a key file is opened: a path stored before
+    the rule, or a link changed since, is refused too.
+    """
+    folder = key_dir(settings)
+    refused = SigningError(KEY_PATH_REFUSED, dir=folder)
+    if not isinstance(path, str) or not os.path.isabs(path) or "\x00" in path:
+        raise refused
+    root = os.path.realpath(folder)
+    real = os.path.realpath(path)
+    try:
+        inside = real != root and os.path.commonpath([root, real]) == root
+    except ValueError:
+        inside = False
+    if not inside or not os.path.isfile(real) or not os.access(real, os.R_OK):
+        raise refused
+    return real
 
 
 def secret(settings: Mapping[str, Any] | None, name: str) -> str | None:

@@ -164,7 +164,7 @@ class Worker:
             if reason:
                 keys = list(dest.messages.keys())
                 for key in keys:
-                    outbound.bury(site, dest, key, reason, now)
+                    outbound.bury(site, dest, key, reason, now, outbound.NO_ADAPTER)
                 log.warning("transport: %s: %d message(s) moved to the dead letters", reason, len(keys))
                 return ("", keys, reason)
             adapter = self.adapters[unit.adapter]
@@ -274,7 +274,8 @@ class Worker:
                 if permanent or message.attempts + 1 >= self.max_attempts:
                     message.attempts += 1
                     if permanent:  # a dead letter, the operator alerted; the next message goes on
-                        outbound.set_aside(site, self.env, dest, key, reason, now)
+                        failure = outbound.failure_for(result)
+                        outbound.set_aside(site, self.env, dest, key, reason, now, failure)
                     else:
                         outbound.bury(site, dest, key, reason, now)
                     counts["dead"] = counts.get("dead", 0) + 1

@@ -2,8 +2,10 @@
 a PKCS#12 file or an object on a PKCS#11 token — and validating certificates.
 
 Every failure to open a key is a
-``SigningError`` naming the reason: file missing, wrong passphrase, token not found,
-wrong PIN, key or certificate not on the token, certificate expired or not yet valid.
+``SigningError`` naming the reason: a PKCS#12 file that is not in the operator's key folder
+(outside it, missing, unreadable: one message, ``signing.confined_key_path``), wrong
+passphrase, token not found, wrong PIN, key or certificate not on the token, certificate
+expired or not yet valid.
 """
 
 import asyncio
@@ -20,7 +22,15 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa, utils
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 
 from lienthong.core.i18n import _
-from lienthong.core.signing import PKCS11, PKCS12, SigningError, secret
+from lienthong.core.signing import (
+    KEY_PATH_REFUSED,
+    PKCS11,
+    PKCS12,
+    SigningError,
+    confined_key_path,
+    key_dir,
+    secret,
+)
 
 MODULE_SETTING = "lienthong.signing.pkcs11_module"
 DEFAULT_MODULES = (
@@ -77,18 +87,13 @@ def _open_pkcs12(key, settings):
     from pyhanko.sign import signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    if not key.path or not os.path.isfile(key.path):
-        raise SigningError(_("The PKCS#12 key file ${path} does not exist."), path=key.path or "-")
+    path = confined_key_path(key.path, settings)  # in the operator's key folder, or refused
     passphrase = _passphrase(key, settings)
-    try:
-        with open(key.path, "rb") as f:
+    try:  # the resolved path, not following a link put there since
+        with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as f:
             data = f.read()
-    except OSError as e:
-        raise SigningError(
-            _("The PKCS#12 key file ${path} cannot be read: ${error}"),
-            path=key.path,
-            error=e.strerror or str(e),
-        ) from e
+    except OSError as e:  # the same words as any other refused path
+        raise SigningError(KEY_PATH_REFUSED, dir=key_dir(settings)) from e
     try:
         private_key, cert, others = pkcs12.load_key_and_certificates(
             data, passphrase.encode("utf-8") if passphrase else None

@@ -660,6 +660,9 @@ def test_a_subject_xml_cannot_carry_is_refused_naming_the_field_nothing_is_regis
     refused = post_compose(web, subject="Về việc\u000btriển khai", status=400)
     error = refused.html.find(id="subject-error")  # beside the field, the form kept
     assert error is not None and "ký tự" in error.text  # in Vietnamese, saying what is wrong
+    # the field's internal name is not in the sentence a clerk reads (issue 16)
+    assert error.text.strip().startswith("Có ký tự không thể lưu hoặc gửi đi (U+000B)")
+    assert "subject" not in error.text
     assert refused.html.find("input", attrs={"name": "signer_name"}) is not None
     assert 'lang="vi"' in refused.text
     assert hub.tx(lambda site: len(site["documents"])) == before

@@ -13,6 +13,12 @@ SNV = "000.00.02.H49"
 STTTT = "000.00.12.H49"
 
 
+@pytest.fixture
+def web(demo_factory, pki):
+    """The demo site, its operator's key folder the one of the test PKI's PKCS#12 files."""
+    return demo_factory(**pki.key_settings)
+
+
 def pem(der):
     lines = base64.encodebytes(der).decode().replace("\n", "")
     body = "\n".join(lines[i : i + 64] for i in range(0, len(lines), 64))
@@ -186,17 +192,18 @@ def test_forms_without_csrf_are_refused(web, pki):
 def set_key_directly(web, key):
     from lienthong.core.services import audit, signatures
 
+    settings = web.app.registry.settings
     with_site(
         web.app,
         lambda site: signatures.set_key(
-            site, audit.Actor("admin"), site["directory"][SNV], key, operator=True
+            site, audit.Actor("admin"), site["directory"][SNV], key, settings, operator=True
         ),
     )
 
 
 def test_testing_the_key_shows_the_certificate(demo_factory, pki, monkeypatch):
     monkeypatch.setenv("LIENTHONG_SIGNING_SECRET_SNV_TEST", PASSPHRASE)
-    web = demo_factory(**{"lienthong.signing.fetch": "false"})
+    web = demo_factory(**{"lienthong.signing.fetch": "false"}, **pki.key_settings)
     set_key_directly(web, {"kind": "pkcs12", "path": pki.pkcs12("unit"), "secret_name": "snv-test"})
     login(web, "quantri.snv")
     page = web.get(f"/manage/units/{SNV}/signing")
@@ -207,11 +214,94 @@ def test_testing_the_key_shows_the_certificate(demo_factory, pki, monkeypatch):
 
 def test_testing_a_key_with_a_wrong_pin_says_so(demo_factory, pki, monkeypatch):
     monkeypatch.setenv("LIENTHONG_SIGNING_SECRET_SNV_TEST", "not-the-passphrase")
-    web = demo_factory(**{"lienthong.signing.fetch": "false"})
+    web = demo_factory(**{"lienthong.signing.fetch": "false"}, **pki.key_settings)
     set_key_directly(web, {"kind": "pkcs12", "path": pki.pkcs12("unit"), "secret_name": "snv-test"})
     login(web, "quantri.snv")
     page = web.get(f"/manage/units/{SNV}/signing")
     result = page.forms["test-form"].submit(status=400)
     message = result.html.select_one("#test-result .error").text
     assert message.strip()
+    assert not result.html.select_one("#test-signer")
+
+
+# -- the operator's key folder (issue 16) ----------------------------------------------------
+KEY_FOLDER_MESSAGE = (
+    "Tệp khóa phải là tệp PKCS#12 nằm trong thư mục khóa của đơn vị vận hành {dir}; "
+    "đề nghị liên hệ đơn vị vận hành để đặt tệp vào thư mục này."
+)
+
+
+def _outside_paths(pki, tmp_path):
+    """Paths a unit admin might try: each names a readable file, or none, outside the key folder."""
+    import os
+
+    outside = tmp_path / "outside.p12"
+    with open(pki.pkcs12("unit"), "rb") as f:
+        outside.write_bytes(f.read())  # a good key, only in the wrong place
+    link = os.path.join(pki.key_dir, f"escape-{tmp_path.name}.p12")
+    os.symlink(outside, link)
+    return {
+        "system file": "/etc/passwd",
+        "dot-dot": os.path.join(pki.key_dir, "..", os.path.relpath(outside, os.path.dirname(pki.key_dir))),
+        "symbolic link": link,
+        "missing inside": os.path.join(pki.key_dir, "no-such-key.p12"),
+        "the folder itself": pki.key_dir,
+    }
+
+
+def test_a_key_path_outside_the_key_folder_is_refused_in_one_message(web, pki, tmp_path):
+    """Outside the folder, through .. or a link, or no file at all: the same words beside the field
+    (nothing tells what exists on the server), the form kept, nothing stored, nothing audited."""
+    from lienthong.core.services import signatures
+
+    login(web, "quantri.snv")
+    before = len(audit_entries(web))
+    messages = set()
+    for what, path in _outside_paths(pki, tmp_path).items():
+        page = web.get(f"/manage/units/{SNV}/signing")
+        form = page.forms["key-form"]
+        form["kind"], form["path"], form["secret_name"] = "pkcs12", path, f"{SNV}-p12"
+        refused = form.submit(status=400)
+        error = refused.html.select_one("#error-path")
+        assert error is not None, what
+        messages.add(error.text.strip())
+        assert refused.forms["key-form"]["path"].value == path, what  # the form kept
+    assert messages == {KEY_FOLDER_MESSAGE.format(dir=pki.key_dir)}
+    assert with_site(web.app, lambda site: signatures.key_for(site, SNV)) is None
+    assert len(audit_entries(web)) == before
+
+
+def test_the_default_key_folder_is_keys_in_the_var_directory(demo_factory, pki):
+    """Without the setting the folder is keys/ next to the Data.fs: the PKI's files are refused."""
+    import os
+
+    from lienthong.core import signing
+
+    web = demo_factory()
+    settings = web.app.registry.settings
+    data_fs = settings["zodbconn.uri"][len("file://") :].split("?")[0]
+    assert signing.key_dir(settings) == os.path.join(os.path.dirname(data_fs), "keys")
+    login(web, "admin")
+    form = web.get(f"/manage/units/{SNV}/signing").forms["key-form"]
+    form["kind"], form["path"], form["secret_name"] = "pkcs12", pki.pkcs12("unit"), "snv-p12"
+    error = form.submit(status=400).html.select_one("#error-path").text.strip()
+    assert error == KEY_FOLDER_MESSAGE.format(dir=signing.key_dir(settings))
+
+
+def test_testing_a_stored_key_outside_the_key_folder_says_the_folder(
+    demo_factory, pki, tmp_path, monkeypatch
+):
+    """A path kept from before the rule is not opened by the key test either."""
+    from lienthong.core import signing
+    from lienthong.core.resources.trust import trust_store
+
+    monkeypatch.setenv("LIENTHONG_SIGNING_SECRET_SNV_TEST", PASSPHRASE)
+    web = demo_factory(**{"lienthong.signing.fetch": "false"}, **pki.key_settings)
+    outside = _outside_paths(pki, tmp_path)["dot-dot"]
+    key = signing.KeyRef(kind=signing.PKCS12, path=outside, secret_name="snv-test")
+    with_site(web.app, lambda site: trust_store(site).set_key(SNV, key.as_dict()))
+    login(web, "quantri.snv")
+    result = web.get(f"/manage/units/{SNV}/signing").forms["test-form"].submit(status=400)
+    message = result.html.select_one("#test-result .error").text
+    assert KEY_FOLDER_MESSAGE.format(dir=pki.key_dir) in message and "outside.p12" not in message
     assert not result.html.select_one("#test-signer")

@@ -24,7 +24,7 @@ SETTINGS = {f"lienthong.signing.secret.{SECRET}": PASSPHRASE}
 
 
 def signing_hub(demo_factory, pki, roots=True, **extra):
-    hub = Hub(demo_factory(**dict(SETTINGS, **extra)))
+    hub = Hub(demo_factory(**dict(SETTINGS, **pki.key_settings, **extra)))
     if roots:
         hub.tx(lambda site: trust_roots.add_root(site, actor("admin"), pki.root_der))
     return hub
@@ -95,7 +95,9 @@ def signed_elsewhere(pki, name, tamper=False):
 
     key = signing.KeyRef(kind=signing.PKCS12, path=pki.pkcs12(name), secret_name="outside")
     data = PadesSigner().sign(
-        signatures.tiny_pdf("LienThong"), key, {"lienthong.signing.secret.outside": PASSPHRASE}
+        signatures.tiny_pdf("LienThong"),
+        key,
+        {"lienthong.signing.secret.outside": PASSPHRASE, **pki.key_settings},
     )
     if tamper:
         assert data.count(b"LienThong") == 1
@@ -192,6 +194,46 @@ def test_a_wrong_passphrase_refuses_the_send_naming_the_document_and_stores_noth
         hub, name, "Quyết định về tổ chức bộ máy", "cannot be signed", "quyet-dinh.pdf", "passphrase"
     )
     assert error.field == "signature"
+
+
+def _store_key_as_before_the_key_folder(hub, path):
+    """A PKCS#12 path kept from before the rule: written to the trust store, as set_key did then."""
+    from lienthong.core.resources.trust import trust_store
+
+    key = signing.KeyRef(kind=signing.PKCS12, path=path, secret_name=SECRET)
+    hub.tx(lambda site: trust_store(site).set_key(SNV, key.as_dict()))
+
+
+def test_a_stored_key_path_outside_the_key_folder_is_never_opened(demo_factory, pki, tmp_path):
+    """Issue 16: a path stored before the key folder existed signs nothing, neither at issue nor
+    when the worker builds the edXML package; the refusal names the folder, never the file."""
+    from lienthong.core.services import outbound
+
+    outside = tmp_path / "outside.p12"
+    with open(pki.pkcs12("unit"), "rb") as f:
+        outside.write_bytes(f.read())  # a good key with the right passphrase, in the wrong place
+    hub = signing_hub(demo_factory, pki)
+    _store_key_as_before_the_key_folder(hub, str(outside))
+    name = compose(hub, subject="Quyết định về khóa ngoài thư mục")
+    error = _refused_and_unchanged(hub, name, "Quyết định về khóa ngoài thư mục", pki.key_dir)
+    assert error.field == "signature" and str(outside) not in error.text()
+    assert "Key files must be PKCS#12 files in the operator's key folder" in error.text()
+
+    unsigned = signing_hub(demo_factory, pki)  # what the worker does: build the package to send
+    name = send(unsigned, persons=[])
+    _store_key_as_before_the_key_folder(unsigned, str(outside))
+
+    def build(site):
+        document = site["documents"][name]
+        message = outbound.Message(
+            "document", name, document.document_id, STTTT, SNV, "edxml_push", {}, "2026-01-01T00:00:00Z"
+        )
+        return outbound.payload(site, unsigned.env, message, site["directory"][STTTT])
+
+    with pytest.raises(ServiceError) as refused:
+        unsigned.tx(build)
+    assert "cannot be signed" in refused.value.text() and pki.key_dir in refused.value.text()
+    assert str(outside) not in refused.value.text()
 
 
 def test_a_token_that_is_gone_refuses_the_send(demo_factory, pki, softhsm_token):
@@ -346,7 +388,9 @@ def test_a_fan_out_to_units_that_share_their_trust_verifies_once(demo_factory, p
         def lienthong_signers(self):
             return [counting]
 
-    web = demo_factory(**dict(SETTINGS, **{"lienthong.plugins.disabled": "signing_pades"}))
+    web = demo_factory(
+        **dict(SETTINGS, **pki.key_settings, **{"lienthong.plugins.disabled": "signing_pades"})
+    )
     settings = dict(web.app.registry.settings)
     close_app(web.app)
     hub = Hub(TestApp(make_config(settings, plugins=[Plugin()]).make_wsgi_app()))
@@ -469,7 +513,9 @@ def test_in_the_demo_a_clerk_issues_a_signed_pdf_and_the_recipient_sees_a_valid_
     )
     done = cli.run(["init", "--demo"], ini, env=env)
     assert done.returncode == 0, done.stderr
-    assert "Sở Nội vụ signs with" in done.stdout and (tmp_path / "var" / "demo-pki" / "snv.p12").exists()
+    # in the operator's key folder, by default keys/ next to the Data.fs
+    assert "Sở Nội vụ signs with" in done.stdout
+    assert (tmp_path / "var" / "keys" / "demo-pki" / "snv.p12").exists()
 
     app = make_app(base_settings(tmp_path / "var", **{"lienthong.signing.secret.demo-snv": "demo-pass"}))
     try:

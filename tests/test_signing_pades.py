@@ -15,6 +15,7 @@ import pytest
 from lienthong.core.signing import (
     EXPIRED,
     INVALID,
+    KEY_PATH_REFUSED,
     MODIFIED,
     PKCS11,
     REVOKED,
@@ -33,7 +34,11 @@ SIGNER = PadesSigner()
 
 @pytest.fixture
 def settings(pki):
-    return {"lienthong.signing.secret.p12": PASSPHRASE, "lienthong.signing.tsa_url": pki.tsa_url}
+    return {
+        "lienthong.signing.secret.p12": PASSPHRASE,
+        "lienthong.signing.tsa_url": pki.tsa_url,
+        **pki.key_settings,
+    }
 
 
 def p12(pki, name, **extra):
@@ -98,7 +103,9 @@ def test_pkcs12_signature_is_valid_timestamped_and_visible(pki, settings):
 
 
 def test_without_tsa_no_timestamp(pki):
-    signed = SIGNER.sign(sample_pdf(), p12(pki, "person"), {"lienthong.signing.secret.p12": PASSPHRASE})
+    signed = SIGNER.sign(
+        sample_pdf(), p12(pki, "person"), {"lienthong.signing.secret.p12": PASSPHRASE, **pki.key_settings}
+    )
     report = only(SIGNER.verify(signed, pki.trust(), {}))
     assert report.badge == VALID and not report.timestamped and report.signer == "Nguyễn Văn An"
 
@@ -262,20 +269,47 @@ def test_missing_module(pki):
 
 
 def test_pkcs12_problems(pki, settings, tmp_path):
+    missing = os.path.join(pki.key_dir, "none.p12")
     with pytest.raises(SigningError) as info:
-        SIGNER.sign(sample_pdf(), KeyRef(path=str(tmp_path / "none.p12"), secret_name="p12"), settings)
-    assert "does not exist" in str(info.value.message)
+        SIGNER.sign(sample_pdf(), KeyRef(path=missing, secret_name="p12"), settings)
+    assert info.value.message == KEY_PATH_REFUSED and info.value.mapping == {"dir": pki.key_dir}
     with pytest.raises(SigningError) as info:
-        SIGNER.sign(sample_pdf(), p12(pki, "unit"), {"lienthong.signing.secret.p12": "wrong"})
+        SIGNER.sign(
+            sample_pdf(), p12(pki, "unit"), {"lienthong.signing.secret.p12": "wrong", **pki.key_settings}
+        )
     assert "wrong passphrase" in str(info.value.message)
     with pytest.raises(SigningError) as info:
-        SIGNER.sign(sample_pdf(), KeyRef(path=pki.pkcs12("unit"), secret_name="unset-secret"), {})
+        SIGNER.sign(
+            sample_pdf(), KeyRef(path=pki.pkcs12("unit"), secret_name="unset-secret"), pki.key_settings
+        )
     assert info.value.mapping == {"name": "unset-secret"}
+
+
+def test_a_key_file_outside_the_key_folder_is_never_opened(pki, settings, tmp_path):
+    """Issue 16: a stored path from before the key folder (or a link put there since) is refused
+    when the key is opened, in the same words as a missing file."""
+    outside = tmp_path / "outside.p12"
+    with open(pki.pkcs12("unit"), "rb") as f:
+        outside.write_bytes(f.read())  # a good PKCS#12 file, only in the wrong place
+    link = os.path.join(pki.key_dir, "link-out.p12")
+    if not os.path.lexists(link):
+        os.symlink(outside, link)
+    escape = os.path.join(pki.key_dir, "..", os.path.relpath(outside, os.path.dirname(pki.key_dir)))
+    assert os.path.isfile(escape)
+    for path in (str(outside), link, escape):
+        with pytest.raises(SigningError) as info:
+            SIGNER.sign(sample_pdf(), KeyRef(path=path, secret_name="p12"), settings)
+        assert info.value.message == KEY_PATH_REFUSED, path
+    with pytest.raises(SigningError) as info:  # the default folder (var/keys): not this PKI's
+        SIGNER.sign(sample_pdf(), p12(pki, "unit"), {"lienthong.signing.secret.p12": PASSPHRASE})
+    assert info.value.message == KEY_PATH_REFUSED
 
 
 def test_secret_from_environment(pki, monkeypatch):
     monkeypatch.setenv("LIENTHONG_SIGNING_SECRET_SNV_P12", PASSPHRASE)
-    signed = SIGNER.sign(sample_pdf(), KeyRef(path=pki.pkcs12("unit"), secret_name="snv-p12"), {})
+    signed = SIGNER.sign(
+        sample_pdf(), KeyRef(path=pki.pkcs12("unit"), secret_name="snv-p12"), pki.key_settings
+    )
     assert only(SIGNER.verify(signed, pki.trust(), {})).badge == VALID
 
 

@@ -26,6 +26,10 @@ SIGNER = XmldsigSigner()
 SETTINGS = {"lienthong.signing.secret.p12": PASSPHRASE}
 
 
+def settings(pki):
+    return {**SETTINGS, **pki.key_settings}
+
+
 def p12(pki, name):
     return KeyRef(path=pki.pkcs12(name), secret_name="p12")
 
@@ -68,7 +72,7 @@ def test_does_not_handle_attachments():
 
 def test_signed_package_is_valid_and_still_parses(pki):
     data = package()
-    signed = SIGNER.sign(data, p12(pki, "unit"), SETTINGS)
+    signed = SIGNER.sign(data, p12(pki, "unit"), settings(pki))
     report = only(SIGNER.verify(signed, pki.trust(), {}))
     assert (report.badge, report.format, report.target) == (VALID, "xmldsig", "edxml")
     assert (report.signer, report.issuer) == ("Sở Nội vụ", "LienThong Test Issuing CA")
@@ -115,7 +119,7 @@ def test_wrong_pin(pki, softhsm_token):
 
 @pytest.mark.parametrize("where", ["subject", "attachment", "trace"])
 def test_changed_byte_in_signed_part_is_modified(pki, where):
-    signed = SIGNER.sign(package(), p12(pki, "unit"), SETTINGS)
+    signed = SIGNER.sign(package(), p12(pki, "unit"), settings(pki))
     marker = {
         "subject": b"<edXML:DocumentId>",
         "attachment": b"<ContentTransferEncoded>",
@@ -127,33 +131,33 @@ def test_changed_byte_in_signed_part_is_modified(pki, where):
 
 
 def test_changed_signature_value_or_signed_info_is_invalid(pki):
-    signed = SIGNER.sign(package(with_attachment=False), p12(pki, "unit"), SETTINGS)
+    signed = SIGNER.sign(package(with_attachment=False), p12(pki, "unit"), settings(pki))
     assert only(SIGNER.verify(flip(signed, b"<ds:SignatureValue>", 10), pki.trust(), {})).badge == INVALID
     assert only(SIGNER.verify(flip(signed, b"<ds:DigestValue>", 3), pki.trust(), {})).badge == INVALID
 
 
 def test_revoked_via_ocsp_and_crl(pki):
     for name in ("revoked", "revoked_crl"):
-        signed = SIGNER.sign(package(with_attachment=False), p12(pki, name), SETTINGS)
+        signed = SIGNER.sign(package(with_attachment=False), p12(pki, name), settings(pki))
         report = only(SIGNER.verify(signed, pki.trust(), {}))
         assert (report.badge, report.signer) == (REVOKED, pki.names[name])
 
 
 def test_self_signed_and_unknown_root_untrusted(pki):
-    signed = SIGNER.sign(package(with_attachment=False), p12(pki, "selfsigned"), SETTINGS)
+    signed = SIGNER.sign(package(with_attachment=False), p12(pki, "selfsigned"), settings(pki))
     assert only(SIGNER.verify(signed, pki.trust(), {})).badge == UNTRUSTED
-    good = SIGNER.sign(package(with_attachment=False), p12(pki, "unit"), SETTINGS)
+    good = SIGNER.sign(package(with_attachment=False), p12(pki, "unit"), settings(pki))
     assert only(SIGNER.verify(good, Trust(roots=[pki.cert_der("selfsigned")]), {})).badge == UNTRUSTED
 
 
 def test_expired_refused(pki):
     with pytest.raises(SigningError) as info:
-        SIGNER.sign(package(with_attachment=False), p12(pki, "expired"), SETTINGS)
+        SIGNER.sign(package(with_attachment=False), p12(pki, "expired"), settings(pki))
     assert "expired" in str(info.value.message)
 
 
 def test_signature_removed_or_moved_outside_coverage(pki):
-    signed = SIGNER.sign(package(with_attachment=False), p12(pki, "unit"), SETTINGS)
+    signed = SIGNER.sign(package(with_attachment=False), p12(pki, "unit"), settings(pki))
     start, end = signed.index(b"<ds:Signature"), signed.index(b"</ds:Signature>") + len(b"</ds:Signature>")
     assert SIGNER.verify(signed[:start] + signed[end:], pki.trust(), {}) == []  # unsigned
     narrowed = signed.replace(b'URI=""', b'URI="#nothing"', 1)
@@ -165,9 +169,9 @@ def test_bad_input(pki):
     doctype = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'
     assert only(SIGNER.verify(doctype, pki.trust(), {})).badge == INVALID
     with pytest.raises(SigningError):
-        SIGNER.sign(b"<x/>", p12(pki, "unit"), SETTINGS)
-    signed = SIGNER.sign(package(with_attachment=False), p12(pki, "unit"), SETTINGS)
+        SIGNER.sign(b"<x/>", p12(pki, "unit"), settings(pki))
+    signed = SIGNER.sign(package(with_attachment=False), p12(pki, "unit"), settings(pki))
     with pytest.raises(SigningError) as info:
-        SIGNER.sign(signed, p12(pki, "unit"), SETTINGS)
+        SIGNER.sign(signed, p12(pki, "unit"), settings(pki))
     assert "already signed" in str(info.value.message)
     assert SIGNER.verify(package(with_attachment=False), pki.trust(), {}) == []

@@ -201,6 +201,72 @@ def test_the_transport_page_shows_queues_and_dead_letters_to_the_system_admin(de
     assert dead is not None and "HTTP 422 from the product" in dead.text and STP in dead.text
 
 
+def test_the_last_error_says_in_vietnamese_what_happened_and_the_adapters_words_apart(demo_factory):
+    """Issue 16: "Lỗi gần nhất" is the kind of failure in Vietnamese, the adapter's English reason
+    after it as a technical detail; one mapping for the queues, the dead letters and the alert."""
+    from lienthong.core.views.manage_transport import FAILURE_TITLES
+
+    assert set(FAILURE_TITLES) == set(outbound.FAILURES) | {""}
+    hub = make_hub(demo_factory)
+    reasons = {
+        outbound.EXHAUSTED: "HTTP 503 from the product",
+        outbound.REFUSED: "HTTP 422 from the product",
+        outbound.UNBUILDABLE: "cannot build the message: the subject holds U+000B",
+        outbound.NO_ADAPTER: "no adapter named 'gone' is installed (unit x)",
+        "": "connection refused",  # a dead letter from before the kind was kept
+    }
+    keys = {}
+    for failure, reason in reasons.items():
+        issue(hub, subject=f"Công văn {failure}")
+
+        def bury(site, failure=failure, reason=reason):
+            dest = outbound.destination(site, STP)
+            key = dest.messages.minKey()
+            now = datetime.now(UTC)
+            if failure in (outbound.REFUSED, outbound.UNBUILDABLE):
+                outbound.set_aside(site, hub.env, dest, key, reason, now, failure)
+            else:
+                message = outbound.bury(site, dest, key, reason, now, failure or outbound.EXHAUSTED)
+                message.failure = failure
+            return key
+
+        keys[failure] = hub.tx(bury)
+    issue(hub, recipients=[VUNGTAU])
+
+    def fail(site):
+        dest = outbound.destination(site, VUNGTAU)
+        outbound.failed(dest, dest.messages.minKey(), "HTTP 503 from the product", datetime.now(UTC), 60)
+
+    hub.tx(fail)
+    login(hub.web, "admin")
+    page = hub.web.get("/manage/transport").html
+    expected = {
+        outbound.TRANSIENT: "Lỗi tạm thời: hệ thống sẽ tự động gửi lại",
+        outbound.EXHAUSTED: "Đã gửi không thành công quá số lần cho phép: không tự động gửi lại nữa",
+        outbound.REFUSED: "Hệ thống nơi nhận đã từ chối hẳn",
+        outbound.UNBUILDABLE: "Không thể lập gói tin từ dữ liệu đang lưu",
+        outbound.NO_ADAPTER: (
+            "Không có đường chuyển tới nơi nhận: đơn vị không còn, chưa gắn bộ kết nối hoặc bộ kết "
+            "nối chưa được cài đặt"
+        ),
+        "": "Chưa chuyển được",
+    }
+    head = page.find(id=f"queue-{VUNGTAU}").select_one(".error-text")
+    assert head.select_one(".failure").text == expected[outbound.TRANSIENT]
+    detail = head.select_one(".technical")
+    assert "Chi tiết kỹ thuật" in detail.text and detail.code.text == "HTTP 503 from the product"
+    for failure, key in keys.items():
+        cell = page.find("tr", attrs={"data-key": key}).select_one(".error-text")
+        assert cell.select_one(".failure").text == expected[failure], failure
+        assert reasons[failure] not in cell.select_one(".failure").text
+        assert cell.select_one(".technical code").text == reasons[failure]
+    alert = page.find(id="transport-alert")  # what was set aside, in the same words
+    assert [li.select_one(".failure").text for li in alert.select("li.set-aside")] == [
+        expected[outbound.REFUSED],
+        expected[outbound.UNBUILDABLE],
+    ]
+
+
 @pytest.mark.parametrize("who", [None, "vanthu.snv", "lanhdao.stttt"])
 def test_only_the_system_admin_sees_or_changes_the_transport_queue(demo_factory, who):
     hub = make_hub(demo_factory)

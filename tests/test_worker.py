@@ -222,6 +222,7 @@ def test_a_message_that_always_fails_becomes_a_dead_letter_and_the_others_flow(d
     drain(hub)
     ((key, letter),) = dead(hub)
     assert letter["document_id"] == ids[0] and "HTTP 422" in letter["last_error"] and letter["attempts"] == 1
+    assert letter["failure"] == "refused"  # what /manage/transport explains in Vietnamese
     assert receiver.document_ids() == ids[1:]
     assert queued(hub) == []
 
@@ -241,6 +242,7 @@ def test_after_max_attempts_a_failing_message_is_a_dead_letter(demo_factory, rec
     assert wait_until(lambda: (drain(hub), len(dead(hub)) == 1)[1], timeout=10)
     ((_key, letter),) = dead(hub)
     assert letter["attempts"] == 3 and "HTTP 503" in letter["last_error"] and letter["dead_at"]
+    assert letter["failure"] == "exhausted"
     assert receiver.requests == 3
 
 
@@ -252,6 +254,7 @@ def test_a_unit_whose_adapter_is_gone_gets_dead_letters_with_the_reason(demo_fac
     drain(hub)
     ((_key, letter),) = dead(hub)
     assert "no adapter named 'no_such_adapter'" in letter["last_error"]
+    assert letter["failure"] == "no_adapter"
     assert receiver.requests == 0
 
 
@@ -631,7 +634,7 @@ def test_a_payload_that_cannot_be_built_is_a_dead_letter_at_once_and_the_queue_f
     drain(hub)
     ((key, letter),) = dead(hub)
     assert letter["document_id"] == ids[0][1] and letter["attempts"] == 1 and letter["permanent"] is True
-    assert "XML" in letter["last_error"]
+    assert "XML" in letter["last_error"] and letter["failure"] == "unbuildable"
     assert receiver.document_ids() == [i[1] for i in ids[1:]]  # the others went on, in order
     assert queued(hub) == []
     # the operator is alerted: on /manage/transport and as an incident
@@ -661,3 +664,4 @@ def test_a_transient_failure_keeps_the_order_of_its_destination(demo_factory, re
     drain(hub)
     assert dead(hub) == [] and [m["document_id"] for _k, m in queued(hub)] == ids
     assert [m["attempts"] for _k, m in queued(hub)] == [1, 0]  # the head waits, the rest behind it
+    assert [m["failure"] for _k, m in queued(hub)] == ["transient", ""]

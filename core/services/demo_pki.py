@@ -2,9 +2,10 @@
 
 ``lienthong init --demo`` calls ``setup`` after the demo documents are issued: it makes a
 demo CA and a certificate for Sở Nội vụ (SNV) with ``cryptography``, writes the CA (PEM)
-and SNV's PKCS#12 file under ``lienthong.signing.demo_dir`` (default: ``demo-pki`` next to
-the database), trusts the CA for every unit and gives SNV the key. The PKCS#12 passphrase
-is the secret ``demo-snv`` (setting ``lienthong.signing.secret.demo-snv`` or the variable
+and SNV's PKCS#12 file under ``lienthong.signing.demo_dir`` (default: ``demo-pki`` in the
+operator's key folder ``signing.key_dir``, where every PKCS#12 file must be), trusts the CA
+for every unit and gives SNV the key. The PKCS#12 passphrase is the secret ``demo-snv``
+(setting ``lienthong.signing.secret.demo-snv`` or the variable
 ``LIENTHONG_SIGNING_SECRET_DEMO_SNV``); without it the demo signs nothing and says so.
 
 A clerk of SNV (``vanthu.snv``) then issues a PDF: it is signed with SNV's key, and the
@@ -15,7 +16,6 @@ import os
 from datetime import UTC, datetime, timedelta
 
 from .. import signing
-from ..db import file_storage_path
 from . import audit, signatures, trust_roots
 
 SNV = "000.00.02.H49"
@@ -27,9 +27,8 @@ SNV_NAME = "Sở Nội vụ"
 def demo_dir(settings):
     configured = (settings or {}).get("lienthong.signing.demo_dir")
     if configured:
-        return configured
-    path = file_storage_path((settings or {}).get("zodbconn.uri", "")) or ""
-    return os.path.join(os.path.dirname(os.path.abspath(path)) if path else os.getcwd(), "demo-pki")
+        return os.path.abspath(configured)
+    return os.path.join(signing.key_dir(settings), "demo-pki")
 
 
 def _name(common_name, unit=None):
@@ -138,13 +137,16 @@ def setup(site, settings):
         )
     ca_der, p12_path = make_pki(demo_dir(settings), passphrase)
     actor = audit.Actor.system("demo")
+    try:
+        signatures.set_key(
+            site,
+            actor,
+            site["directory"][SNV],
+            {"kind": signing.PKCS12, "path": p12_path, "secret_name": SECRET_NAME},
+            settings,
+            operator=True,
+        )
+    except trust_roots.SignatureError as exc:  # a demo_dir outside the key folder
+        return f"demo signatures: not set up: {exc.text()}"
     trust_roots.add_root(site, actor, ca_der)
-    signatures.set_key(
-        site,
-        actor,
-        site["directory"][SNV],
-        {"kind": signing.PKCS12, "path": p12_path, "secret_name": SECRET_NAME},
-        settings,
-        operator=True,
-    )
     return f"demo signatures: Sở Nội vụ signs with {p12_path}; {CA_NAME} is trusted by every unit"

@@ -45,12 +45,26 @@ KINDS = ("document", "status")
 #: the ``adapter`` of a dead letter set aside from a product's pull list (no queue holds it)
 PULLED = "edxml/v1"
 
+#: what went wrong with a message (``Message.failure``, set with its ``last_error``, which is the
+#: adapter's own English words): /manage/transport explains each in the operator's language
+TRANSIENT = "transient"  # it failed and is tried again after a pause
+EXHAUSTED = "exhausted"  # it failed ``max_attempts`` times: a dead letter
+REFUSED = "refused"  # the other side refused it for good (an adapter's ``PermanentError``)
+UNBUILDABLE = "unbuildable"  # its payload cannot be built from what is stored (``Unbuildable``)
+NO_ADAPTER = "no_adapter"  # its destination is gone, has no adapter or the adapter is not installed
+FAILURES = (TRANSIENT, EXHAUSTED, REFUSED, UNBUILDABLE, NO_ADAPTER)
+
+
+class Unbuildable(PermanentError):
+    """The payload of a message can never be built as things are stored (``payload``)."""
+
 
 class Message(Persistent):
     """One queued message: small, and changed alone when a delivery attempt fails."""
 
     dead_at = None
     permanent = False  # a dead letter that no retry could deliver as it is (set aside at once)
+    failure = ""  # one of FAILURES, with last_error ("" before the first failure, and on older messages)
 
     def __init__(self, kind, document, document_id, recipient, sender, adapter, extra, queued_at):
         self.kind = kind  # "document" or "status"
@@ -78,6 +92,7 @@ class Message(Persistent):
             "attempts": self.attempts,
             "next_attempt": self.next_attempt,
             "last_error": self.last_error,
+            "failure": failure_of(self),
             "dead_at": self.dead_at,
             "permanent": self.permanent,
         }
@@ -266,27 +281,27 @@ def payload(site, env, message, unit):
     """The bytes an adapter carries for the queued ``message`` to ``unit``: its document's edXML
     package, or the status message as it was when queued.
 
-    Raises ``PermanentError`` when they can never be built as things are stored: the
-    document or its delivery is gone, or the edXML codec refuses what is stored (a text
-    XML cannot carry, from before the inputs refused it). Anything else (a blob store that
+    Raises ``Unbuildable`` (a ``PermanentError``) when they can never be built as things are
+    stored: the document or its delivery is gone, or the edXML codec refuses what is stored
+    (a text XML cannot carry, from before the inputs refused it). Anything else (a blob store that
     does not answer) may pass, and is the caller's to retry.
     """
     from . import edxml_io
 
     document = site["documents"].get(message.document)
     if document is None:
-        raise PermanentError(f"document {message.document} is no longer on the hub")
+        raise Unbuildable(f"document {message.document} is no longer on the hub")
     try:
         if message.kind == "document":
             return edxml_io.export_document(site, env, document, wrap=edxml_io.wrap_for(env, unit))
         delivery = document.delivery_for(message.extra.get("delivery") or "")
         if delivery is None:
-            raise PermanentError(
+            raise Unbuildable(
                 f"document {message.document_id} has no delivery {message.extra.get('delivery')}"
             )
         return status_message(site, env, delivery, message.extra)
     except EdxmlError as exc:
-        raise PermanentError(f"cannot build the message: {exc.text()}") from None
+        raise Unbuildable(f"cannot build the message: {exc.text()}") from None
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -330,25 +345,38 @@ def backoff(attempts, base, cap, rand):
 def failed(dest, key, reason, now, delay):
     message = dest.messages[key]
     message.attempts += 1
-    message.last_error = str(reason)[:2000]
+    message.last_error, message.failure = str(reason)[:2000], TRANSIENT
     message.next_attempt = iso(now + timedelta(seconds=delay))
     return message
 
 
-def bury(site, dest, key, reason, now):
-    """Move the message ``key`` of ``dest`` to the dead letters with its last error."""
+def bury(site, dest, key, reason, now, failure=EXHAUSTED):
+    """Move the message ``key`` of ``dest`` to the dead letters with its last error (``failure``: what it was)."""
     message = dest.messages.pop(key)
-    message.last_error = str(reason)[:2000]
+    message.last_error, message.failure = str(reason)[:2000], failure
     message.dead_at = iso(now)
     dead_letters(site)[key] = message
     return message
 
 
-def set_aside(site, env, dest, key, reason, now):
+def failure_of(message):
+    """What went wrong with ``message`` (one of ``FAILURES``), or "" when nothing did or it is
+    not known (a dead letter from before the failure was kept: its ``last_error`` alone)."""
+    if message.failure:
+        return message.failure
+    return TRANSIENT if message.last_error and message.dead_at is None else ""
+
+
+def failure_for(error):
+    """The ``FAILURES`` kind of an error that makes a message a dead letter at once (``set_aside``)."""
+    return UNBUILDABLE if isinstance(error, Unbuildable) else REFUSED
+
+
+def set_aside(site, env, dest, key, reason, now, failure=REFUSED):
     """A message that can never be delivered as it is: a dead letter at once, marked
     ``permanent``, and ``MessageSetAside`` for the operator; the destination's next message
     is its head now."""
-    message = bury(site, dest, key, reason, now)
+    message = bury(site, dest, key, reason, now, failure)
     message.permanent = True
     env.notify(MessageSetAside(message, key, site))
     return message
@@ -375,7 +403,7 @@ def set_aside_pulled(site, env, delivery, reason):
         iso(now),
     )
     message.attempts = 1
-    message.last_error = str(reason)[:2000]
+    message.last_error, message.failure = str(reason)[:2000], UNBUILDABLE
     message.dead_at = iso(now)
     message.permanent = True
     key = new_key(now)

@@ -108,6 +108,7 @@ def set_key(site, actor, unit, data, settings=None, operator=False):
     The secret (PIN, passphrase) is never given here: ``secret_name`` names it in the
     settings or the environment. A unit admin (``operator`` False) may name only secrets
     that begin with the unit's code, so no unit signs with another unit's key.
+    A PKCS#12 file must be in the operator's key folder (``signing.confined_key_path``);
     PKCS#11 modules are limited to the ones the settings list.
     """
     kind = str(data.get("kind") or "").strip()
@@ -136,9 +137,10 @@ def set_key(site, actor, unit, data, settings=None, operator=False):
     if kind == signing.PKCS12:
         if not key.path or not key.path.startswith("/"):
             raise SignatureError(_("Give the full path of the PKCS#12 file on the server."), field="path")
-        allowed = (settings or {}).get("lienthong.signing.key_dir")
-        if allowed and not key.path.startswith(allowed.rstrip("/") + "/"):
-            raise SignatureError(_("Key files must be under ${dir}."), field="path", dir=allowed)
+        try:  # inside the operator's key folder, and there; one message for every refusal
+            signing.confined_key_path(key.path, settings)
+        except signing.SigningError as exc:
+            raise SignatureError(exc.message, field="path", **exc.mapping) from None
     else:
         modules = pkcs11_modules(settings)
         if key.path and key.path not in modules:

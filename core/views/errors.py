@@ -30,9 +30,11 @@ FALLBACK_BODY = (
 )
 
 
-def error_page(request, status, title, detail):
+def error_page(request, status, title, detail, field=None):
+    """The error page (or problem+json); ``field``: the form field at fault, shown as a technical
+    detail under the message, which does not name it."""
     if wants_problem_json(request):
-        return problem(request, status, title, detail)
+        return problem(request, status, title, detail, **({"field": field} if field else {}))
     try:
         user = request.identity
     except Exception:  # the database itself may be what failed
@@ -41,6 +43,7 @@ def error_page(request, status, title, detail):
         "page_title": title,
         "title": title,
         "detail": detail,
+        "field": field or "",
         "status": status,
         "user": user,
         "can_manage": False,
@@ -154,9 +157,7 @@ def service_error(exc, request):
         exc, "recorded", False
     ):  # on the record like any refused access (R12)
         record_refused_access(request, reason=exc.text(), field=exc.field)
-    if wants_problem_json(request):
-        return problem(request, exc.status, title, detail, **({"field": exc.field} if exc.field else {}))
-    return error_page(request, exc.status, title, detail)
+    return error_page(request, exc.status, title, detail, field=exc.field)
 
 
 @exception_view_config(TransientError)

@@ -29,6 +29,19 @@ LOST_SHOWN = 200
 #: what a queued message carries, as the operator reads it
 KIND_TITLES = {"document": _("document"), "status": _("status message")}
 
+#: what went wrong with a message (``outbound.failure_of``), as the operator reads it; the
+#: adapter's reason itself (English, as it came) is shown after it as a technical detail
+FAILURE_TITLES = {
+    outbound.TRANSIENT: _("Temporary failure: it will be tried again"),
+    outbound.EXHAUSTED: _("It failed too many times: no more automatic attempts"),
+    outbound.REFUSED: _("The receiving system refused it for good"),
+    outbound.UNBUILDABLE: _("The message cannot be built from what is stored"),
+    outbound.NO_ADAPTER: _(
+        "No way to the destination: the unit is gone, has no adapter, or its adapter is not installed"
+    ),
+    "": _("Not delivered"),  # a dead letter from before the kind of failure was kept
+}
+
 
 def _document_title(site, name, fallback):
     """ "15/QĐ-UBND Trích yếu…" of the document ``name``; ``fallback`` when it is gone."""
@@ -50,6 +63,19 @@ def _age(request, iso, now):
     if seconds < 172800:
         return translate(request, _("${n} h"), n=seconds // 3600)
     return translate(request, _("${n} days"), n=seconds // 86400)
+
+
+def _failure(request, message):
+    """The last error of ``message``: its kind in the viewer's language (``FAILURE_TITLES``) and
+    the adapter's own words (``last_error``); None when it has not failed."""
+    if not message.last_error:
+        return None
+    kind = outbound.failure_of(message)
+    return {
+        "kind": kind or "unknown",
+        "title": translate(request, FAILURE_TITLES.get(kind, FAILURE_TITLES[""])),
+        "detail": message.last_error,
+    }
 
 
 def _unit(site, code):
@@ -76,7 +102,7 @@ def transport_page(request):
                 "age": _age(request, row["oldest"], now),
                 "oldest": local_time(request, row["oldest"]),
                 "attempts": head.attempts,
-                "last_error": head.last_error,
+                "last_error": _failure(request, head),
                 "next_attempt": local_time(request, head.next_attempt) if head.attempts else "",
                 "lease": row["lease_owner"] if row["leased"] else "",
             }
@@ -101,7 +127,7 @@ def transport_page(request):
                 "status": message.extra.get("status", ""),
                 "attempts": message.attempts,
                 "dead_at": local_time(request, message.dead_at),
-                "last_error": message.last_error,
+                "last_error": _failure(request, message),
             }
         )
     refusals = [

@@ -343,6 +343,16 @@ class TestPKI:
                 f.write(data)
         return path
 
+    @property
+    def key_dir(self):
+        """Where ``pkcs12`` writes its files: the operator's key folder of the tests that sign."""
+        return self.directory
+
+    @property
+    def key_settings(self):
+        """The setting that lets the hub open this PKI's PKCS#12 files (``signing.key_dir``)."""
+        return {"lienthong.signing.key_dir": self.key_dir}
+
     def trust(self, **extra):
         """A ``lienthong.core.signing.Trust`` with this PKI's root."""
         from lienthong.core.signing import Trust
