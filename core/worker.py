@@ -109,13 +109,14 @@ class Worker:
             self.metrics[name].labels(adapter=adapter or "-").inc(n)
 
     # -- outbound ------------------------------------------------------------------------
-    def due(self):
-        """Codes of destinations whose head is due and that no other worker holds, shuffled.
+    def due(self, adapter=None):
+        """Codes of destinations whose head is due and that no other worker holds, shuffled
+        (``adapter``: only the destinations of the units that adapter serves).
 
-        While another worker imports what a centre (the national axis) offered, the
-        destinations of that centre's adapter wait: its import queues their statuses, and
-        draining a queue while a transaction appends to it makes one of the two conflict (the
-        import, the longer, loses and runs again). The importer drains them between its polls.
+        While another worker holds a centre's lease (the national axis), the destinations of
+        that centre's adapter are left to it: its import queues their statuses, and draining a
+        queue while a transaction appends to it makes one of the two conflict (the import, the
+        longer, loses and runs again). The holder drains them before it lets the lease go.
         """
         from .services import outbound
 
@@ -130,7 +131,8 @@ class Worker:
                 _key, head = dest.head()
                 if head is None or head.next_attempt > now or dest.leased(now, self.id):
                     continue
-                if importing and getattr(site["directory"].get(code), "adapter", None) in importing:
+                served_by = getattr(site["directory"].get(code), "adapter", None)
+                if served_by in importing or (adapter is not None and served_by != adapter):
                     continue
                 codes.append(code)
             return codes
@@ -324,10 +326,11 @@ class Worker:
         self.record(code, adapter_name, outcomes)
         return max(1, len(outcomes))
 
-    def drain_once(self, stop_event=None):
-        """One pass over the due destinations; the number of messages handled."""
+    def drain_once(self, stop_event=None, adapter=None):
+        """One pass over the due destinations (of ``adapter``'s units only, when given); the
+        number of messages handled."""
         handled = 0
-        for code in self.due():
+        for code in self.due(adapter):
             if stop_event is not None and stop_event.is_set():
                 break
             handled += self.process(code)
@@ -497,6 +500,10 @@ class Worker:
                 self.receive_all(adapter, found)
                 handled += len(found)
                 self._reconcile(name, adapter)
+                # the statuses the import queued, while the lease surely lasts
+                deadline = time.monotonic() + self.lease_seconds / 2
+                while found and time.monotonic() < deadline and self.drain_once(adapter=name):
+                    pass
             except Exception:
                 log.exception("transport: polling the centre %s failed", name)
             finally:

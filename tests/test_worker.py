@@ -618,6 +618,45 @@ def test_two_workers_never_poll_one_centre_at_once_and_the_lease_is_released(dem
         close_app(hub.app)
 
 
+def test_the_centres_destinations_wait_for_the_worker_that_holds_its_lease_and_it_drains_them(demo_factory):
+    """A worker importing from a centre queues statuses for that centre's destinations; a
+    second worker draining them at the same time would make the import conflict. So the second
+    leaves them while the lease is held, and the holder drains them before letting it go."""
+    from lienthong.core import hookspecs
+    from lienthong.core.transports import InboundMessage
+
+    from .support.app import close_app
+    from .support.exchange import hub_with_plugins
+
+    adapter = CentreAdapter()
+    delivered = []
+    adapter.deliver_batch = lambda messages, env: [delivered.append(m.recipient) for m in messages]
+
+    class Plugin:
+        @hookspecs.hookimpl
+        def lienthong_transports(self):
+            return [adapter]
+
+    hub = hub_with_plugins(demo_factory, Plugin())
+    hub.tx(lambda site: setattr(site["directory"][STP], "adapter", "test_centre"))
+    send(hub, files=False, recipients=[STP, VUNGTAU])
+    first, second = worker(hub, "w1"), worker(hub, "w2")
+    try:
+        seen_by_second = []
+        adapter.during = lambda: seen_by_second.append(second.due())
+        original = adapter.poll_centre
+        junk = InboundMessage(unit=SNV, kind="document", payload=b"not edXML", source="axis:1")
+        adapter.poll_centre = lambda env: original(env) or [junk]  # found something (refused)
+        assert first.poll_centres() == 1
+        assert STP not in seen_by_second[0]  # left to the holder while it held the lease
+        assert delivered == [STP]  # the holder drained it before letting the lease go
+        assert queued(hub) == [] or all(m["recipient"] != STP for _k, m in queued(hub))
+    finally:
+        first.close()
+        second.close()
+        close_app(hub.app)
+
+
 def test_a_payload_that_cannot_be_built_is_a_dead_letter_at_once_and_the_queue_flows(demo_factory, receiver):
     """Issue 16, item 2: a document stored before the inputs refused text XML cannot carry."""
     from .support.app import login
