@@ -77,6 +77,8 @@ def test_axis_settings_that_cannot_work_are_named(monkeypatch):
         ({"lienthong.vxp.secret.axis": "short"}, "too short"),
         ({"lienthong.vxp.poll_seconds": "often"}, "lienthong.vxp.poll_seconds"),
         ({"lienthong.vxp.verify": "/no/such/ca.pem"}, "lienthong.vxp.verify"),
+        ({"lienthong.vxp.calls_at_once": "0.5"}, "lienthong.vxp.calls_at_once"),
+        ({"lienthong.vxp.calls_at_once": "many"}, "lienthong.vxp.calls_at_once"),
     ):
         with pytest.raises(axis_config.AxisConfigError, match=named):
             axis_config.load({**good, **change})

@@ -68,6 +68,14 @@ def _number(settings, key, default):
     return number
 
 
+def _whole(settings, key, default):
+    """A whole number of at least 1 (``_number`` for counts)."""
+    number = _number(settings, key, default)
+    if number != int(number) or number < 1:
+        raise AxisConfigError(f"{PREFIX}{key} must be a whole number of at least 1, not {number:g}")
+    return int(number)
+
+
 def _verify(value):
     text = str(value if value is not None else "").strip()
     if text.lower() in ("", "1", "true", "yes", "on"):
@@ -112,5 +120,5 @@ def load(settings):
             else _number(settings, "directory_sync_seconds", DEFAULT_DIRECTORY_SYNC)
         ),
         timeout=_number(settings, "timeout", DEFAULT_TIMEOUT),
-        calls_at_once=int(_number(settings, "calls_at_once", DEFAULT_CALLS_AT_ONCE)),
+        calls_at_once=_whole(settings, "calls_at_once", DEFAULT_CALLS_AT_ONCE),
     )
