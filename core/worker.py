@@ -82,6 +82,7 @@ class Worker:
         self.next_poll = 0.0
         self.next_centre_poll = {}  # adapter name -> monotonic time of its next poll_centre
         self.centres = [n for n, a in self.adapters.items() if getattr(a, "centre_poll_seconds", None)]
+        self.held_centres = set()  # centres whose lease this worker keeps for its next poll
         self.next_report = {}  # adapter name -> monotonic time of its next reports
         plugin_jobs = self.env.plugins.hook.lienthong_scheduled_jobs(settings=settings)
         self.jobs = [ScheduledJob("housekeeping", self.housekeeping_seconds, self.chores)]
@@ -89,6 +90,8 @@ class Worker:
         self.next_job = {}  # job name -> monotonic time of its next run
 
     def close(self):
+        for name in list(self.held_centres):
+            self._drop_lease(name)
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         self.tm.abort()
@@ -386,7 +389,12 @@ class Worker:
 
     def poll_centres(self):
         """Adapters that are a network's centre for the whole hub (the national axis) poll on
-        their own schedule (``centre_poll_seconds``), once per hub and not once per unit."""
+        their own schedule (``centre_poll_seconds``), once per hub and not once per unit.
+
+        The worker that found something keeps the centre's lease for its next poll (renewed
+        each time), so that one worker with a warm cache goes on while there is work and
+        the others are not handed a cold one at each round; it lets the lease go when a poll
+        finds nothing, or when it stops (a worker that dies loses it when it runs out)."""
         handled = 0
         for name, adapter in self.adapters.items():
             seconds = getattr(adapter, "centre_poll_seconds", None)
@@ -395,6 +403,7 @@ class Worker:
             self.next_centre_poll[name] = time.monotonic() + float(seconds)
             if not self._take_lease(name):
                 continue  # another worker polls it now
+            found = []
             try:
                 found = list(adapter.poll_centre(self.env) or ())
                 self.receive_all(adapter, found)
@@ -406,8 +415,12 @@ class Worker:
                     pass
             except Exception:
                 log.exception("transport: polling the centre %s failed", name)
+                found = []
             finally:
-                self._drop_lease(name)
+                if found:
+                    self.held_centres.add(name)
+                else:
+                    self._drop_lease(name)
         return handled
 
     def run_jobs(self):
@@ -453,6 +466,7 @@ class Worker:
             return False  # another worker took it at this moment
 
     def _drop_lease(self, name):
+        self.held_centres.discard(name)
         try:
             self.write(lambda site: site["transport"].release_centre(name, self.id))
         except Exception:  # the lease runs out by itself

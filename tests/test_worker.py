@@ -621,7 +621,9 @@ def test_two_workers_never_poll_one_centre_at_once_and_the_lease_is_released(dem
 def test_the_centres_destinations_wait_for_the_worker_that_holds_its_lease_and_it_drains_them(demo_factory):
     """A worker importing from a centre queues statuses for that centre's destinations; a
     second worker draining them at the same time would make the import conflict. So the second
-    leaves them while the lease is held, and the holder drains them before letting it go."""
+    leaves them while the lease is held, and the holder drains them. The holder keeps the
+    lease while it finds work (a warm cache goes on), and lets it go when it finds nothing
+    or stops."""
     from lienthong.core import hookspecs
     from lienthong.core.transports import InboundMessage
 
@@ -641,6 +643,10 @@ def test_the_centres_destinations_wait_for_the_worker_that_holds_its_lease_and_i
     hub.tx(lambda site: setattr(site["directory"][STP], "adapter", "test_centre"))
     send(hub, files=False, recipients=[STP, VUNGTAU])
     first, second = worker(hub, "w1"), worker(hub, "w2")
+
+    def holder(site):
+        return dict(site["transport"].centre_leases or {}).get("test_centre", (None,))[0]
+
     try:
         seen_by_second = []
         adapter.during = lambda: seen_by_second.append(second.due())
@@ -649,10 +655,21 @@ def test_the_centres_destinations_wait_for_the_worker_that_holds_its_lease_and_i
         adapter.poll_centre = lambda env: original(env) or [junk]  # found something (refused)
         assert first.poll_centres() == 1
         assert STP not in seen_by_second[0]  # left to the holder while it held the lease
-        assert delivered == [STP]  # the holder drained it before letting the lease go
-        assert queued(hub) == [] or all(m["recipient"] != STP for _k, m in queued(hub))
+        assert delivered == [STP]  # the holder drained it before its next poll
+        assert all(m["recipient"] != STP for _k, m in queued(hub))
+
+        assert hub.tx(holder) == "w1"  # it found something: it keeps the lease for its next poll
+        second.next_centre_poll.clear()
+        assert second.poll_centres() == 0 and len(adapter.polls) == 1  # w2 leaves it to w1
+        adapter.poll_centre = original  # nothing more waits
+        first.next_centre_poll.clear()
+        assert first.poll_centres() == 0 and hub.tx(holder) is None  # found nothing: let go
+        first.next_centre_poll.clear()
+        adapter.poll_centre = lambda env: original(env) or [junk]
+        assert first.poll_centres() == 1 and hub.tx(holder) == "w1"
     finally:
-        first.close()
+        first.close()  # a worker that stops lets its leases go
+        assert hub.tx(holder) is None
         second.close()
         close_app(hub.app)
 
