@@ -672,3 +672,67 @@ def test_a_subject_xml_cannot_carry_is_refused_naming_the_field_nothing_is_regis
         )
     )
     assert register is None
+
+
+def test_the_outbox_tells_refused_recalled_and_undelivered_apart_with_their_reasons(hub):
+    """Issue 17: a refused, a recalled and a copy the transport set aside never read as
+    "handled"; each is counted under its own outcome and its reason is in the list."""
+    from datetime import UTC, datetime
+
+    from lienthong.core.services import deliveries, outbound
+
+    from .support.exchange import STP
+
+    def bind(site):
+        site["directory"][STP].adapter = "edxml_push"
+        site["directory"][STP].adapter_settings["url"] = "http://127.0.0.1:9/edxml"
+
+    hub.tx(bind)
+    doc_id = issue_one(hub, recipients=(STTTT, VUNGTAU, STP))
+
+    def handle(site):
+        document = site["documents"][doc_id]
+        deliveries.act(
+            site,
+            hub.env,
+            actor("vanthu.stttt"),
+            document.delivery_for(STTTT),
+            "refuse",
+            reason="Sai thẩm quyền",
+        )
+        deliveries.act(
+            site,
+            hub.env,
+            actor("vanthu.snv"),
+            document.delivery_for(VUNGTAU),
+            "recall",
+            reason="Gửi nhầm nơi",
+        )
+        deliveries.act(site, hub.env, actor("vanthu.vungtau"), document.delivery_for(VUNGTAU), "agree_recall")
+        dest = outbound.destination(site, STP)
+        key = next(k for k, m in dest.messages.items() if m.document == doc_id)
+        outbound.set_aside(site, hub.env, dest, key, "the payload cannot be built", datetime.now(UTC))
+
+    hub.tx(handle)
+    web = hub.web
+    as_user(web, "vanthu.snv")
+    page = web.get(f"/directory/{SNV}/mailbox", {"tab": "out"})
+    row = page.html.find(id=f"row-{doc_id}")
+    outcomes = {li["data-outcome"]: li.text.strip() for li in row.select(".outcomes li")}
+    assert outcomes == {
+        "refused": "1 bị từ chối",
+        "recalled": "1 đã thu hồi",
+        "undeliverable": "1 chưa chuyển được",
+    }
+    assert "outcome-bad" in row.select_one('[data-outcome="refused"]')["class"]
+    reasons = [li.text.strip() for li in row.select(".outcome-reasons li")]
+    assert "Sở Thông tin và Truyền thông: Sai thẩm quyền" in " ".join(" ".join(r.split()) for r in reasons)
+    assert any("Gửi nhầm nơi" in r for r in reasons)
+    assert any("đơn vị vận hành" in r for r in reasons)  # the copy not carried: why, in words
+    assert "đã xử lý" not in row.text
+
+    # the document page: the same outcomes beside each recipient, the reasons not folded away
+    table = web.get(f"/documents/{doc_id}").html.find(id="recipient-states")
+    stp = table.find(id=lambda i: i and i.startswith("recipient-") and STP in table.find(id=i).text)
+    assert "chưa chuyển được" in stp.text.lower() and "chờ chuyển" not in stp.text.lower()
+    assert "Sai thẩm quyền" in table.text

@@ -22,11 +22,19 @@ from ..i18n import _, translate
 from ..plugins import transport_adapters
 from ..resources import documents as docs
 from ..resources.documents import Attachment, Delivery, Document
-from ..services import attachments, deliveries, documents as ds, workflow
+from ..services import attachments, deliveries, documents as ds, outbox, workflow
 from . import signature_badges
 from .base import field_errors, local_time, page, refused
 from .compose import BUSINESS_TITLES, PRIORITY_TITLES, STEERING_TITLES
-from .mailboxes import day, doc_state_title, document_url, person_name, state_title, unit_name
+from .mailboxes import (
+    day,
+    doc_state_title,
+    document_url,
+    outcome_words,
+    person_name,
+    state_title,
+    unit_name,
+)
 
 #: types that a browser must never render inline from this site
 ACTIVE_TYPES = (
@@ -235,6 +243,19 @@ def document_page(request, document, errors=None, act_form=None, record=True):
             view = delivery_view(request, site, delivery, today)
             view["can_recall"] = any(a.name == "recall" for a in workflow.available(delivery)) and bool(
                 request.has_permission(sec.SEND, delivery)
+            )
+            outcome = outbox.outcome_of(delivery)
+            view["outcome"] = {
+                "key": outcome.key,
+                "tone": outcome.tone,
+                "title": translate(request, outcome.title),
+            }
+            if outcome.key == "undeliverable":
+                view["state"] = view["outcome"]["title"]
+            view["outcome_reason"] = (
+                (outbox.reason_of(delivery) or outcome_words(request, outcome))
+                if outcome.needs_reason
+                else ""
             )
             sent.append(view)
 

@@ -20,7 +20,7 @@ from ..resources.documents import Delivery
 from ..resources.mailbox import Mailbox
 from ..resources.site import Site
 from ..security import SystemIdentity
-from ..services import audit, deliveries, mailboxes, workflow
+from ..services import audit, deliveries, mailboxes, outbox, workflow
 from .base import hub_units, local_time, page, refused
 
 PAGE_SIZE = 20
@@ -65,6 +65,24 @@ def doc_state_title(request, state):
 def unit_name(site, code):
     unit = site["directory"].get(code or "")
     return unit.name if unit is not None else (code or "")
+
+
+def recipient_name(site, delivery):
+    """A delivery's recipient as people name it: the person's full name or the unit's name."""
+    if delivery.is_personal:
+        return person_name(site, delivery.recipient_login)
+    return unit_name(site, delivery.recipient_code)
+
+
+def outcome_words(request, outcome):
+    """What to say of a bad outcome that has no reason of its own (a copy not carried)."""
+    if outcome.key == "undeliverable":
+        return translate(request, UNDELIVERABLE)
+    return translate(request, outcome.title)
+
+
+#: said of a copy the transport could not carry (no person gave a reason)
+UNDELIVERABLE = _("its system could not be reached; the operator was alerted")
 
 
 def person_name(site, login):
@@ -152,6 +170,8 @@ def row_of(request, site, obj, today):
             "overdue": deliveries.overdue(obj, today),
             "state": state_title(request, obj.state),
             "state_code": obj.state,
+            "outcomes": [],
+            "reasons": [],
             "unread": obj.read_at is None,
             "key": obj.key,
         }
@@ -163,12 +183,23 @@ def row_of(request, site, obj, today):
         translate(request, _(" and ${count} more"), count=len(names) - 3) if len(names) > 3 else ""
     )
     state = doc_state_title(request, document.state)
+    outcomes, reasons = [], []
     if document.is_issued():
-        sent = list(document.deliveries.values())
-        done = sum(1 for d in sent if d.state not in ("", workflow.ARRIVED))
-        state = translate(
-            request, _("${state}: ${done} of ${total} handled"), state=state, done=done, total=len(sent)
-        )
+        found = outbox.summary(document, limit=3)
+        outcomes = [
+            {
+                "key": o.key,
+                "tone": o.tone,
+                "text": translate(
+                    request, _("${count} ${outcome}"), count=n, outcome=translate(request, o.title)
+                ),
+            }
+            for o, n in found.counts
+        ]
+        reasons = [
+            {"who": recipient_name(site, d), "reason": r or outcome_words(request, o)}
+            for d, o, r in found.reasons
+        ]
     return {
         "url": document_url(request, document),
         "id": document.id,
@@ -180,6 +211,8 @@ def row_of(request, site, obj, today):
         "overdue": False,
         "state": state,
         "state_code": document.state,
+        "outcomes": outcomes,
+        "reasons": reasons,
         "unread": False,
         "key": "",
     }
