@@ -250,8 +250,8 @@ def document_page(request, document, errors=None, act_form=None, record=True):
                 "tone": outcome.tone,
                 "title": translate(request, outcome.title),
             }
-            if outcome.key == "undeliverable":
-                view["state"] = view["outcome"]["title"]
+            if outcome.key == "undeliverable":  # not "queued" for ever: said, and in the refusals' colour
+                view["state"], view["state_code"] = view["outcome"]["title"], outcome.key
             view["outcome_reason"] = (
                 (outbox.reason_of(delivery) or outcome_words(request, outcome))
                 if outcome.needs_reason
