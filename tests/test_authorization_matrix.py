@@ -237,6 +237,9 @@ MATRIX = {
         UNITS,
         unit_mail,
     ),
+    ("Document:recall", "POST"): case(
+        ["/documents/{incoming}/recall", "/documents/{outgoing}/recall"], UNITS, unit_mail
+    ),
     **{
         ("Document:edit", m): case(["/documents/{draft}/edit"], UNITS, unit_drafters) for m in ("GET", "POST")
     },

@@ -736,3 +736,44 @@ def test_the_outbox_tells_refused_recalled_and_undelivered_apart_with_their_reas
     stp = table.find(id=lambda i: i and i.startswith("recipient-") and STP in table.find(id=i).text)
     assert "chưa chuyển được" in stp.text.lower() and "chờ chuyển" not in stp.text.lower()
     assert "Sai thẩm quyền" in table.text
+
+
+def test_one_recall_form_takes_it_back_from_several_recipients_and_an_agreed_copy_is_withdrawn(hub):
+    """Issue 17: a recall to several recipients is one form with one reason (all or none);
+    once a recipient agreed, its copy's files cannot be downloaded any more."""
+    doc_id = issue_one(hub, recipients=(STTTT, VUNGTAU))
+    web = hub.web
+    as_user(web, "vanthu.snv")
+    page = web.get(f"/documents/{doc_id}")
+    form = page.html.find(id="recall-form")
+    assert {box["value"] for box in form.select("input[name=recipients]")} == {STTTT, VUNGTAU}
+
+    def states(site):
+        document = site["documents"][doc_id]
+        return {code: document.delivery_for(code).state for code in (STTTT, VUNGTAU)}
+
+    before = hub.tx(states)
+    params = [("csrf_token", csrf_of(page)), ("recipients", STTTT), ("recipients", VUNGTAU), ("reason", "")]
+    refused = web.post(f"/documents/{doc_id}/recall", params, status=400)
+    assert (
+        refused.html.find(id="recall-form").select_one(".field-error").text.strip()
+    )  # why, beside the field
+    assert hub.tx(states) == before  # nothing moved
+    params[-1] = ("reason", "Gửi nhầm nơi nhận")
+    web.post(f"/documents/{doc_id}/recall", params, status=303)
+    assert hub.tx(states) == {STTTT: "13", VUNGTAU: "13"}
+    recalls = [e for e in audit_of(hub, "delivery.recall", "vanthu.snv")]
+    assert len(recalls) == 2 and all(e["details"]["reason"] == "Gửi nhầm nơi nhận" for e in recalls)
+
+    # a recipient of another document cannot be named; nor may another unit recall
+    as_user(web, "vanthu.stttt")
+    page = web.get(f"/documents/{doc_id}")
+    link = re.search(r'href="http://localhost(/documents/[^"]+/attachments/[^"]+)"', page.text).group(1)
+    assert web.get(link).status_int == 200
+    web.post(
+        f"/documents/{doc_id}/recall",
+        [("csrf_token", csrf_of(page)), ("recipients", STTTT), ("reason", "x")],
+        status=403,
+    )
+    act(web, doc_id, STTTT, "agree_recall")
+    assert web.get(link, expect_errors=True).status_int in (403, 404, 410)  # withdrawn with the recall

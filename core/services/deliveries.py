@@ -247,3 +247,14 @@ def on_message_set_aside(event):
         note="set_aside",
         transport=message.adapter or "",
     )
+
+
+def recall_many(site, env, actor, chosen, reason):
+    """The sender asks several recipients of one document for it back, with one reason: one
+    act, all or none (the caller's transaction), so a recall to ten recipients is one form.
+    The caller checked the permission on each delivery."""
+    if not chosen:
+        raise DocumentError(_("Choose the recipients to take it back from."), field="recipients")
+    if len({d.document.id for d in chosen}) != 1:
+        raise DocumentError(_("Choose the recipients to take it back from."), field="recipients")
+    return [act(site, env, actor, delivery, "recall", reason=reason) for delivery in chosen]

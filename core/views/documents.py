@@ -507,6 +507,31 @@ def act(request):
     return HTTPSeeOther(f"{document_url(request, delivery.document)}")
 
 
+@view_config(
+    context=Document, name="recall", renderer="document.pt", permission=sec.READ_MAILBOX, request_method="POST"
+)
+def recall(request):
+    """The sender takes the document back from the chosen recipients at once, with one reason."""
+    document = request.context
+    keys = request.POST.getall("recipients")
+    reason = request.POST.get("reason", "")
+    chosen = [d for d in (document.deliveries.get(k) for k in dict.fromkeys(keys)) if d is not None]
+    if len(chosen) != len(set(keys)) or any(not request.has_permission(sec.SEND, d) for d in chosen):
+        raise HTTPForbidden()
+    form = {"recall": True, "reason": reason, "recipients": keys}
+    try:
+        deliveries.recall_many(request.site, request.env, request.actor, chosen, reason)
+    except ServiceError as exc:
+        request.response.status = exc.status
+        field = exc.field if exc.field in ("reason", "recipients") else "act"
+        errors = {f"recall_{field}" if field != "act" else "act": refused(request, exc)}
+        return document_page(request, document, errors=errors, act_form=form, record=False)
+    request.session.flash(
+        translate(request, _("Asked ${count} recipient(s) to give it back."), count=len(chosen))
+    )
+    return HTTPSeeOther(f"{document_url(request, document)}#recipients")
+
+
 # -- attachments ----------------------------------------------------------------------------
 @view_config(context=Attachment, permission=sec.READ_MAILBOX, request_method="GET")
 def download(request):
