@@ -508,7 +508,11 @@ def act(request):
 
 
 @view_config(
-    context=Document, name="recall", renderer="document.pt", permission=sec.READ_MAILBOX, request_method="POST"
+    context=Document,
+    name="recall",
+    renderer="document.pt",
+    permission=sec.READ_MAILBOX,
+    request_method="POST",
 )
 def recall(request):
     """The sender takes the document back from the chosen recipients at once, with one reason."""
