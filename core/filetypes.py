@@ -193,6 +193,16 @@ class AttachmentPolicy:
         )
 
 
+_BY_MIME = {k.mime.split(";")[0]: k for k in KINDS.values()}
+
+
+def type_label(mime):
+    """What people call a file of type ``mime``: "PDF", "DOCX", "JPEG" (the kind's name); "—"
+    for a type the hub does not name."""
+    kind = _BY_MIME.get(str(mime or "").split(";")[0].strip().lower())
+    return kind.name.upper() if kind is not None and kind.name not in ("binary", "ole", "script") else "—"
+
+
 def human_size(n):
     """50 MB, 1.5 MB, 300 bytes: binary units, as the limits are set."""
     if n >= MiB:

@@ -177,6 +177,7 @@ def test_compose_issue_find_read_download_accept_assign_and_complete(hub):
     timeline = re.search(r'<details id="timeline-%s".*?</details>' % re.escape(STTTT), body, re.S).group(0)
     for who in ("Đề nghị tham mưu", "accepted and registered", "assigned", "in progress", "completed"):
         assert who in timeline, who
+    assert f"1/{year}" in timeline and f"{year}-in/" not in timeline  # the register's number, not its key
     names = hub.tx(
         lambda site: {
             login: site["users"][login].fullname
@@ -777,3 +778,17 @@ def test_one_recall_form_takes_it_back_from_several_recipients_and_an_agreed_cop
     )
     act(web, doc_id, STTTT, "agree_recall")
     assert web.get(link, expect_errors=True).status_int in (403, 404, 410)  # withdrawn with the recall
+
+
+def test_the_document_page_speaks_peoples_words_not_internal_ids(hub):
+    """Issue 17: file types and sizes as people say them, the exchange id out of the way."""
+    doc_id = issue_one(hub)
+    as_user(hub.web, "vanthu.snv")
+    page = hub.web.get(f"/documents/{doc_id}")
+    files = page.html.find(id="attachments").text
+    assert "application/pdf" not in files and not re.search(r"\d B\b", files)
+    assert re.search(r"PDF, \d+(\.\d)? (KB|bytes)", files) or "PDF, " in files
+    document_id = hub.tx(lambda site: site["documents"][doc_id].document_id)
+    facts = page.html.select_one("dl.facts").text
+    assert document_id not in facts  # only under the technical details
+    assert document_id in page.html.find(id="technical").text

@@ -145,7 +145,9 @@ def test_the_unit_admin_sets_the_units_key_and_roots(web, pki):
     assert (key.kind, key.path, key.secret_name) == ("pkcs12", pki.pkcs12("unit"), f"{SNV}-p12")
     assert stored_roots(web, SNV) and stored_roots(web) == []
     page = web.get(f"/manage/units/{SNV}/signing")
-    assert f"{SNV}-p12" in page.html.select_one("#current-key").text
+    current = page.html.select_one("#current-key").text
+    assert f"{SNV}-p12" in current and "pkcs12:" not in current  # the file named as people say it
+    assert "PKCS#12" in current and key.path.rsplit("/", 1)[-1] in current
     actions = [e["action"] for e in audit_entries(web)]
     assert "signing.key.set" in actions and "signing.root.add" in actions
     key_entry = [e for e in audit_entries(web) if e["action"] == "signing.key.set"][0]

@@ -15,7 +15,7 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
 from pyramid.response import FileIter, Response
 from pyramid.view import view_config
 
-from .. import permissions as sec
+from .. import filetypes, permissions as sec
 from ..downloads import content_disposition
 from ..errors import NotFound, ServiceError
 from ..i18n import _, translate
@@ -62,11 +62,18 @@ def timeline_rows(request, site, delivery):
                 "note": _note(request, entry),
                 "assignees": ", ".join(person_name(site, a) for a in entry.get("assignees") or ()),
                 "deadline": day(entry.get("deadline")),
-                "register": entry.get("register", ""),
+                "register": register_label(entry.get("register", "")),
                 "report": _transport_words(request, entry),
             }
         )
     return rows
+
+
+def register_label(value):
+    """A timeline's register entry (``2026-in/2``) as the register writes it: number/year (``2/2026``)."""
+    year, _sep, rest = str(value or "").partition("-")
+    _direction, _sep, number = rest.partition("/")
+    return f"{number}/{year}" if year.isdigit() and number.isdigit() else str(value or "")
 
 
 #: the notes the hub itself writes on a timeline (``services.deliveries``), by their key
@@ -338,8 +345,8 @@ def document_page(request, document, errors=None, act_form=None, record=True):
         attachments=[
             {
                 "name": a.name,
-                "size": a.size,
-                "type": a.mime_type,
+                "size": filetypes.human_size(a.size or 0),
+                "type": filetypes.type_label(a.mime_type),
                 "description": a.description,
                 "url": f"{document_url(request, document)}/attachments/{quote(a.name)}",
                 "signatures": signature_badges.for_attachment(request, mine, a.name),

@@ -21,6 +21,16 @@ from ..i18n import _, translate
 from ..services import signatures, trust_roots
 from .base import field_errors, local_time, page
 
+
+def key_words(request, key):
+    """A unit's key as its admin reads it: the file's name, or the token's and the key's labels."""
+    if key.kind == signing.PKCS11:
+        return translate(
+            request, _("the key ${key} on the token ${token}"), key=key.key_label, token=key.token_label
+        )
+    return translate(request, _("the PKCS#12 file ${file}"), file=key.path.rsplit("/", 1)[-1])
+
+
 MAX_CERTIFICATE = 64 * 1024
 
 
@@ -82,7 +92,7 @@ def _operator_page(request, errors=None):
     for code, key in signatures.unit_keys(site):
         unit = directory.get(code)
         if unit is not None:
-            keys.append({"code": code, "name": unit.name, "key": key, "label": signatures._key_label(key)})
+            keys.append({"code": code, "name": unit.name, "key": key, "label": key_words(request, key)})
     return page(
         request,
         translate(request, _("Digital signatures")),
@@ -163,7 +173,7 @@ def _unit_page(request, errors=None, form=None, posted=None, test=None):
         translate(request, _("Signing for ${name}"), name=unit.short_name),
         unit=unit,
         key=key,
-        key_label=signatures._key_label(key) if key is not None else "",
+        key_label=key_words(request, key) if key is not None else "",
         form=form or _key_form(key),
         posted=posted,
         errors=errors or {},
