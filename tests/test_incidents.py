@@ -57,3 +57,34 @@ def test_others_cannot_see_incidents(web):
     login(web, "quantri.stttt")
     web.get("/incidents", status=403)
     assert audit_entries(web)[-1]["action"] == "access.denied"
+
+
+def test_incidents_read_in_vietnamese_with_names_not_codes(web):
+    """Issue 17: kinds, descriptions, what was done and who closed it in the reader's language."""
+    from lienthong.core.resources.incidents import Incident
+
+    incident_id = report(web.app)
+    with_site(  # one written by an earlier version, as plain English text: shown as written
+        web.app,
+        lambda site: site["incidents"].add(
+            "old1",
+            Incident(
+                "undeliverable_message",
+                "/transport/dead/k",
+                "system:transport",
+                "2026-01-01T00:00:00Z",
+                description="An old English description",
+            ),
+        ),
+    )
+    login(web, "admin")
+    page = web.get("/incidents")
+    row = page.html.select_one(f"#incident-{incident_id}")
+    assert "Mật khẩu bị lộ" in row.text
+    assert "đã khóa tài khoản" in row.text and "account locked" not in row.text
+    assert "vanthu.snv" not in row.select("td")[3].text  # the reporter by name
+    web.post(f"/incidents/{incident_id}/close", {"csrf_token": csrf_of(page), "note": "Đã đặt lại mật khẩu"})
+    row = web.get("/incidents").html.select_one(f"#incident-{incident_id}")
+    assert "Đã đóng bởi" in row.text and "Đã đặt lại mật khẩu" in row.text and "closed by" not in row.text
+    old = web.get("/incidents").html.select_one("#incident-old1")
+    assert "An old English description" in old.text and "Thông điệp không thể chuyển được" in old.text

@@ -15,6 +15,10 @@ class Incident(Persistent):
     content_type = "Incident"
     __name__ = None
     __parent__ = None
+    description_msgid = None  # the description as a message to translate when shown (None: as written)
+    description_mapping = None  # its values (strings)
+    closed_by = None  # who closed it, and what they said was done
+    closed_note = ""
 
     def __init__(self, kind, subject, reported_by, time, unit_code=None, description="", actions=()):
         self.kind = kind  # e.g. "compromised_password"

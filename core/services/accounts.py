@@ -522,7 +522,7 @@ def report_compromised(site, actor, user, note=""):
         f"/users/{user.login}",
         unit_code=user.unit_code,
         description=note,
-        actions=["account locked", "sessions and tokens ended", "unit admins alerted"],
+        actions=[_("account locked"), _("sessions and tokens ended"), _("unit admins alerted")],
     )
     admins = unit_admins(site, user.unit_code) or system_admins(site)
     for admin in admins:

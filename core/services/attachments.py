@@ -151,10 +151,17 @@ def _record_damage(site, actor, attachment, exc):
             if len(incident.actions) < 100:
                 incident.actions.append(seen)
             return incident.__name__
-    description = (
-        f"Attachment {attachment.name} of document {document.notation or document.document_id} "
-        f"({document.id}), sha256 {attachment.sha256} in the {attachment.store} store: {exc}. "
-        f"Restore the file from a backup or from the sender; `lienthong blobs verify` lists all."
+    description = _(
+        "Attachment ${name} of document ${document} cannot be read from the ${store} store "
+        "(SHA-256 ${sha256}): ${error}. Restore the file from a backup or from the sender; "
+        "`lienthong blobs verify` lists all.",
+        mapping={
+            "name": attachment.name,
+            "document": document.notation or document.document_id,
+            "store": attachment.store,
+            "sha256": attachment.sha256,
+            "error": str(exc),
+        },
     )
     return incidents.open_incident(
         site,

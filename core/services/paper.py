@@ -170,8 +170,17 @@ def _refuse(site, env, actor, unit, sender, notation, day, subject):
         "paper_without_electronic",
         f"/directory/{sender.code}",
         unit_code=sender.code,
-        description=f"{notation} ({day}) from {sender.name} reached {unit.name} on paper only. {subject or ''}".strip(),
-        actions=["paper document refused", "sender notified to issue it electronically"],
+        description=_(
+            "${notation} (${day}) from ${sender} reached ${unit} on paper only. ${subject}",
+            mapping={
+                "notation": notation,
+                "day": day,
+                "sender": sender.name,
+                "unit": unit.name,
+                "subject": subject or "",
+            },
+        ),
+        actions=[_("paper document refused"), _("sender notified to issue it electronically")],
     )
     notified = []
     for user in _clerks_of(site, sender):

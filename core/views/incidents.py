@@ -9,11 +9,21 @@ from ..i18n import _, translate
 from ..resources.incidents import Incident, Incidents
 from ..services import audit, incidents
 from .base import local_time, page, refused
+from .mailboxes import person_name, unit_name
 
 KIND_TITLES = {
     "compromised_password": _("Compromised password"),
     "undeliverable_message": _("A message that cannot be delivered"),
+    "paper_without_electronic": _("A paper document without its electronic copy"),
+    "attachment_damaged": _("A damaged attachment"),
 }
+
+
+def description_of(request, incident):
+    """The incident's description in the reader's language (as written, for one recorded as text)."""
+    if incident.description_msgid:
+        return translate(request, _(incident.description_msgid), **(incident.description_mapping or {}))
+    return incident.description
 
 
 def _rows(request, site):
@@ -25,10 +35,19 @@ def _rows(request, site):
                 "when": local_time(request, incident.time),
                 "kind": translate(request, KIND_TITLES.get(incident.kind, incident.kind)),
                 "subject": incident.subject,
-                "reported_by": incident.reported_by,
+                "reported_by": person_name(site, incident.reported_by),
                 "unit_code": incident.unit_code or "",
-                "description": incident.description,
-                "actions": list(incident.actions),
+                "unit": unit_name(site, incident.unit_code) if incident.unit_code else "",
+                "description": description_of(request, incident),
+                "actions": [translate(request, _(a)) for a in incident.actions],
+                "closed": translate(
+                    request,
+                    _("Closed by ${name}: ${note}"),
+                    name=person_name(site, incident.closed_by),
+                    note=incident.closed_note,
+                )
+                if incident.closed_by
+                else "",
                 "open": incident.state == "open",
             }
         )
