@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from lienthong.core.i18n import _
 from lienthong.core.transports import Adapter, PermanentError, Setting, TransportError
 
 CONNECT_TIMEOUT = 10.0
@@ -99,12 +100,12 @@ def tls_verify(settings):
     return settings.get("ca_bundle") or True
 
 
-def tls_settings(peer="receiver", timeout=30):
+def tls_settings(timeout=30):
     """The settings every HTTP adapter has, after its own."""
     return (
-        Setting("timeout", "Timeout in seconds", default=str(int(timeout))),
-        Setting("verify", "Verify the TLS certificate (yes/no)", default="yes"),
-        Setting("ca_bundle", f"CA bundle (PEM file on the worker's host) for the {peer}'s certificate"),
+        Setting("timeout", _("Timeout in seconds"), default=str(int(timeout))),
+        Setting("verify", _("Verify the TLS certificate (yes/no)"), default="yes"),
+        Setting("ca_bundle", _("CA bundle (PEM file on the worker's host) for the other side's certificate")),
     )
 
 

@@ -262,6 +262,8 @@ def test_the_unit_form_shows_each_adapters_settings_checks_them_and_never_shows_
     for name in ("edxml_push", "hotfolder", "webhook_json"):
         assert f'id="adapter-settings-{name}"' in page.text
     assert 'name="setting.edxml_push.token" type="password"' in page.text
+    settings_box = page.html.find(id="adapter-settings-edxml_push").text
+    assert "Địa chỉ URL nhận gói tin của phần mềm" in settings_box and "Endpoint URL" not in settings_box
 
     def post(settings, status=303, adapter="edxml_push"):
         fields = [

@@ -73,7 +73,7 @@ def adapter_forms(request, unit, submitted):
                 {
                     "name": setting.name,
                     "key": key,
-                    "title": setting.title,
+                    "title": translate(request, setting.title),
                     "required": setting.required,
                     "secret": setting.secret,
                     "value": "" if setting.secret else value,
@@ -83,7 +83,8 @@ def adapter_forms(request, unit, submitted):
                 }
             )
         if fields:
-            forms.append({"name": name, "title": getattr(adapter, "title", "") or name, "fields": fields})
+            title = getattr(adapter, "title", "") or name
+            forms.append({"name": name, "title": translate(request, title), "fields": fields})
     return forms
 
 

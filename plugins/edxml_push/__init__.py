@@ -22,6 +22,7 @@ TLS certificates are verified (``verify = yes``) against the system's CAs or the
 """
 
 from lienthong.core.hookspecs import hookimpl
+from lienthong.core.i18n import _
 from lienthong.core.transports import Setting
 
 from ..http_common import HttpAdapter, tls_settings
@@ -31,9 +32,9 @@ class EdxmlPush(HttpAdapter):
     name = "edxml_push"
     title = "edXML push (HTTP POST to the product)"
     settings = (
-        Setting("url", "Endpoint URL of the product", required=True),
-        Setting("token", "Bearer token the product expects", secret=True),
-    ) + tls_settings("product", 30)
+        Setting("url", _("Endpoint URL of the product"), required=True),
+        Setting("token", _("Bearer token the product expects"), secret=True),
+    ) + tls_settings(30)
     default_timeout = 30.0
 
     def headers(self, message):

@@ -40,6 +40,7 @@ import time
 
 from lienthong.core.files import fsync_dir
 from lienthong.core.hookspecs import hookimpl
+from lienthong.core.i18n import _
 from lienthong.core.transports import Adapter, InboundMessage, PermanentError, Setting, TransportError
 
 log = logging.getLogger(__name__)
@@ -181,11 +182,11 @@ class HotFolder(Adapter):
     name = "hotfolder"
     title = "Hot folder (files in shared directories)"
     settings = (
-        Setting("out_dir", "Directory the hub writes to (the product reads it)", required=True),
-        Setting("in_dir", "Directory the hub reads from (the product writes it)", required=True),
+        Setting("out_dir", _("Directory the hub writes to (the product reads it)"), required=True),
+        Setting("in_dir", _("Directory the hub reads from (the product writes it)"), required=True),
         Setting(
             "stale_rounds",
-            "Polls a file may stay unchecked before it is rejected",
+            _("Polls a file may stay unchecked before it is rejected"),
             default=str(DEFAULT_STALE_ROUNDS),
         ),
     )

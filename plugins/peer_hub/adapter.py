@@ -14,6 +14,7 @@ import threading
 
 import requests
 
+from lienthong.core.i18n import _
 from lienthong.core.transports import Adapter, PermanentError, Setting, TransportError
 
 from . import client, config as peer_config
@@ -26,7 +27,7 @@ PATHS = {"document": ("/peer/v1/packages", "packages"), "status": ("/peer/v1/sta
 class PeerHubAdapter(Adapter):
     name = "peer_hub"
     title = "Another LienThong hub (federation)"
-    settings = (Setting("peer", "Peer hub (a name from lienthong.peer_hub.peers)", required=True),)
+    settings = (Setting("peer", _("Peer hub (a name from lienthong.peer_hub.peers)"), required=True),)
     batch_size = 50
     network = True  # units another hub hosts
 

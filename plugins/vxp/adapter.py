@@ -44,7 +44,6 @@ KINDS = (("edoc", "document"), ("status", "status"))
 #: the axis's receiveStatus of a sent package -> what the hub's timeline says
 RECEIVE_STATES = {"done": "received", "pending": "pending", "processing": "pending", "fail": "failed"}
 ROUND = 100  # items of each kind fetched in one poll
-NOT_TRIED = object()  # a batch's message left behind a failure of its document
 SENT_KEPT = 1000  # group sends remembered, so the group's other messages are not sent again
 
 
@@ -165,7 +164,7 @@ class VxpAdapter(Adapter):
         chains = OrderedDict()
         for index, message in enumerate(messages):
             chains.setdefault(message.document_id, []).append(index)
-        results = [NOT_TRIED] * len(messages)
+        results = {}  # index -> result; a message left behind a failure of its document has none
 
         def run(indexes):
             for index in indexes:
@@ -181,9 +180,10 @@ class VxpAdapter(Adapter):
 
         list(self.pool().map(run, chains.values()))
         ended = []
-        for result in results:
-            if result is NOT_TRIED:  # behind a failure of its own document
+        for index in range(len(messages)):
+            if index not in results:  # behind a failure of its own document
                 break
+            result = results[index]
             ended.append(result)
             if isinstance(result, TransportError):
                 break

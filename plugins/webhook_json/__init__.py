@@ -29,6 +29,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 
 from lienthong.core.hookspecs import hookimpl
+from lienthong.core.i18n import _
 from lienthong.core.transports import PermanentError, Setting
 
 from ..http_common import HttpAdapter, tls_settings
@@ -160,9 +161,9 @@ class WebhookJson(HttpAdapter):
     name = "webhook_json"
     title = "Webhook (signed JSON notifications)"
     settings = (
-        Setting("url", "URL that receives the notifications", required=True),
-        Setting("secret", "HMAC secret shared with the receiver", required=True, secret=True),
-    ) + tls_settings("receiver", DEFAULT_TIMEOUT)
+        Setting("url", _("URL that receives the notifications"), required=True),
+        Setting("secret", _("HMAC secret shared with the receiver"), required=True, secret=True),
+    ) + tls_settings(DEFAULT_TIMEOUT)
     default_timeout = DEFAULT_TIMEOUT
 
     def check_settings(self, values):
