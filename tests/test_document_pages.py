@@ -120,7 +120,11 @@ def test_compose_issue_find_read_download_accept_assign_and_complete(hub):
     # the recipient's clerk: the inbox lists it, unread, and search ignores accents
     as_user(web, "vanthu.stttt")
     inbox = main_of(web.get(f"/directory/{STTTT}/mailbox"))
-    assert f'id="row-{doc_id}" class="unread"' in inbox and "1/QĐ-SNV" in inbox and "Sở Nội vụ" in inbox
+    assert (
+        re.search(r'id="row-%s" class="unread\b' % doc_id, inbox)
+        and "1/QĐ-SNV" in inbox
+        and "Sở Nội vụ" in inbox
+    )
     found = main_of(web.get("/search", {"q": "quyet dinh chuyen doi so"}))
     assert f'id="row-{doc_id}"' in found
     assert f'id="row-{doc_id}"' not in main_of(web.get("/search", {"q": "khong co van ban nay"}))
@@ -129,7 +133,9 @@ def test_compose_issue_find_read_download_accept_assign_and_complete(hub):
     # opening it is audited and marks it read
     page = web.get(f"/documents/{doc_id}")
     assert [e["target"] for e in audit_of(hub, "document.view", "vanthu.stttt")] == [f"/documents/{doc_id}"]
-    assert f'id="row-{doc_id}" class="unread"' not in main_of(web.get(f"/directory/{STTTT}/mailbox"))
+    assert not re.search(
+        r'id="row-%s" class="unread\b' % doc_id, main_of(web.get(f"/directory/{STTTT}/mailbox"))
+    )
     assert f'id="row-{doc_id}"' not in main_of(web.get(f"/directory/{STTTT}/mailbox", {"unread": "1"}))
 
     # the attachment: a download with its type, the same bytes, audited
@@ -792,3 +798,29 @@ def test_the_document_page_speaks_peoples_words_not_internal_ids(hub):
     facts = page.html.select_one("dl.facts").text
     assert document_id not in facts  # only under the technical details
     assert document_id in page.html.find(id="technical").text
+
+
+def test_the_inbox_shows_urgency_files_and_the_incoming_number(hub):
+    """Issue 17: what a clerk scans the inbox for, in each row."""
+    from lienthong.core.services import deliveries
+
+    urgent = issue_one(hub, priority=2)
+    plain = issue_one(hub)
+
+    def accept(site):
+        delivery = site["documents"][urgent].delivery_for(STTTT)
+        deliveries.act(site, hub.env, actor("vanthu.stttt"), delivery, "accept")
+        return f"{delivery.register_number}/{delivery.register_year}"
+
+    number = hub.tx(accept)
+    as_user(hub.web, "vanthu.stttt")
+    page = hub.web.get(f"/directory/{STTTT}/mailbox")
+    row, other = page.html.find(id=f"row-{urgent}"), page.html.find(id=f"row-{plain}")
+    assert "urgent" in row["class"] and "Thượng khẩn" in row.select_one(".priority").text
+    assert other.select_one(".priority") is None and "urgent" not in (other.get("class") or [])
+    assert row.select_one(".incoming-number").text.strip() == number
+    assert other.select_one(".incoming-number").text.strip() == "—"
+    assert row.select_one(".files-mark")["aria-label"] == "1 tệp đính kèm"
+    assert "Số đến" in page.html.find(id="documents").select_one("thead").text
+    out = hub.web.get(f"/directory/{STTTT}/mailbox", {"tab": "out"}).html.find(id="documents")
+    assert out is None or "Số đến" not in out.select_one("thead").text  # the outbox has no incoming number

@@ -13,27 +13,13 @@ from pyramid.view import view_config
 from .. import doctypes, permissions as sec
 from ..errors import NotFound, ServiceError
 from ..i18n import _, translate
-from ..resources import documents as docs
 from ..resources.documents import Document
 from ..resources.mailbox import Mailbox
 from ..services import directory as directory_service, documents as ds
 from .base import field_errors, page
+from .labels import BUSINESS_TITLES, PRIORITY_TITLES, STEERING_TITLES
 from .mailboxes import document_url
 
-PRIORITY_TITLES = {
-    0: _("Normal"),
-    1: _("Urgent"),
-    2: _("Very urgent"),
-    3: _("Express"),
-    4: _("Express, on time"),
-}
-STEERING_TITLES = {0: _("None"), 1: _("Direction"), 2: _("Report")}
-BUSINESS_TITLES = {
-    docs.NEW: _("New document"),
-    docs.REVOKE: _("Revocation"),
-    docs.UPDATE: _("Update"),
-    docs.REPLACE: _("Replacement"),
-}
 TEXT_FIELDS = (
     "doc_type",
     "subject",

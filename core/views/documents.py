@@ -25,7 +25,7 @@ from ..resources.documents import Attachment, Delivery, Document
 from ..services import attachments, deliveries, documents as ds, outbox, workflow
 from . import signature_badges
 from .base import field_errors, local_time, page, refused
-from .compose import BUSINESS_TITLES, PRIORITY_TITLES, STEERING_TITLES
+from .labels import BUSINESS_TITLES, PRIORITY_TITLES, STEERING_TITLES
 from .mailboxes import (
     day,
     doc_state_title,

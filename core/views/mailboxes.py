@@ -22,6 +22,7 @@ from ..resources.site import Site
 from ..security import SystemIdentity
 from ..services import audit, deliveries, mailboxes, outbox, workflow
 from .base import hub_units, local_time, page, refused
+from .labels import PRIORITY_TITLES
 
 PAGE_SIZE = 20
 
@@ -155,6 +156,17 @@ def add_mail_nav(event):
         event["mail_nav"] = lambda: mail_nav(request)
 
 
+def _marks(request, document):
+    """What a clerk scans a list for: the urgency (Khẩn, Thượng khẩn, Hỏa tốc) and the files."""
+    level = int(document.meta.get("priority") or 0)
+    return {
+        "priority": translate(request, PRIORITY_TITLES[level]) if level in PRIORITY_TITLES and level else "",
+        "priority_level": level,
+        "files": len(document.attachments),
+        "files_title": translate(request, _("${count} attached file(s)"), count=len(document.attachments)),
+    }
+
+
 def row_of(request, site, obj, today):
     """A list row for a Delivery (inbox, personal mailbox) or a Document (outbox, drafts)."""
     if isinstance(obj, Delivery):
@@ -172,6 +184,8 @@ def row_of(request, site, obj, today):
             "state_code": obj.state,
             "outcomes": [],
             "reasons": [],
+            "incoming_number": f"{obj.register_number}/{obj.register_year}" if obj.register_number else "",
+            **_marks(request, document),
             "unread": obj.read_at is None,
             "key": obj.key,
         }
@@ -213,6 +227,8 @@ def row_of(request, site, obj, today):
         "state_code": document.state,
         "outcomes": outcomes,
         "reasons": reasons,
+        "incoming_number": "",
+        **_marks(request, document),
         "unread": False,
         "key": "",
     }
@@ -368,6 +384,7 @@ def mailbox_page(request):
         who_title=translate(
             request, _("Recipients") if f["tab"] in (mailboxes.OUTBOX, mailboxes.DRAFTS) else _("Sender")
         ),
+        incoming_column=f["tab"] in (mailboxes.INBOX, mailboxes.PERSONAL),
     )
 
 
@@ -396,6 +413,7 @@ def search(request):
         total=total,
         error=error,
         who_title=translate(request, _("Sender or recipients")),
+        incoming_column=False,
         rows=[row_of(request, site, obj, today) for obj in found],
         newer_url=base + urlencode({"q": q, "page": number - 1}) if number > 1 else None,
         older_url=base + urlencode({"q": q, "page": number + 1}) if number < last_page else None,
