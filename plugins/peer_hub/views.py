@@ -155,8 +155,8 @@ def _items(body, name):
         data = read_json(body)
     except NotJson:
         raise Refused("the request body is not JSON") from None
-    except ServiceError as exc:
-        raise Refused(exc.text()) from None
+    except ServiceError as exc:  # a peer is a program: the field it got wrong, then why
+        raise Refused(f"{exc.field}: {exc.text()}" if exc.field else exc.text()) from None
     items = data.get(name) if isinstance(data, dict) else None
     if not isinstance(items, list) or not items:
         raise Refused(f"the body must be an object with a non-empty list {name!r}")
