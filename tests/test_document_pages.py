@@ -824,3 +824,76 @@ def test_the_inbox_shows_urgency_files_and_the_incoming_number(hub):
     assert "Số đến" in page.html.find(id="documents").select_one("thead").text
     out = hub.web.get(f"/directory/{STTTT}/mailbox", {"tab": "out"}).html.find(id="documents")
     assert out is None or "Số đến" not in out.select_one("thead").text  # the outbox has no incoming number
+
+
+def test_the_leader_assigns_one_lead_co_operating_and_for_information_and_only_the_lead_completes(hub):
+    """Issue 17: chủ trì / phối hợp / để biết, as offices assign; the leader is not in his own list."""
+    from lienthong.core import permissions as sec
+    from lienthong.core.services import accounts
+
+    from .support.app import DEMO_PASSWORD
+
+    def add_specialists(site):
+        for who, name in (
+            ("chuyenvien2.stttt", "Lê Thị Phối Hợp"),
+            ("chuyenvien3.stttt", "Phan Văn Để Biết"),
+        ):
+            accounts.add_user(
+                site,
+                actor("admin"),
+                who,
+                name,
+                DEMO_PASSWORD,
+                unit_code=STTTT,
+                roles=(sec.SPECIALIST,),
+            )
+
+    hub.tx(add_specialists)
+    doc_id = issue_one(hub)
+    web = hub.web
+    as_user(web, "vanthu.stttt")
+    act(web, doc_id, STTTT, "accept")
+    as_user(web, "lanhdao.stttt")
+    form = web.get(f"/documents/{doc_id}").html.find(id="act-assign")
+    offered = {o["value"] for o in form.select("#lead option") if o["value"]}
+    assert "lanhdao.stttt" not in offered and {"chuyenvien.stttt", "chuyenvien2.stttt"} <= offered
+    refused = act(web, doc_id, STTTT, "assign", status=400, cooperating=["chuyenvien2.stttt"])
+    assert field_error(refused, "assignees-error")  # nobody leads: said beside the choice
+    act(
+        web,
+        doc_id,
+        STTTT,
+        "assign",
+        lead="chuyenvien.stttt",
+        cooperating=["chuyenvien2.stttt"],
+        informed=["chuyenvien3.stttt"],
+        note="Chủ trì tham mưu",
+    )
+
+    def roles(site):
+        d = site["documents"][doc_id].delivery_for(STTTT)
+        return d.lead, d.cooperating, d.informed, d.assignees, d.history[-1]
+
+    lead, cooperating, informed, assignees, last = hub.tx(roles)
+    assert (lead, cooperating, informed) == (
+        "chuyenvien.stttt",
+        ("chuyenvien2.stttt",),
+        ("chuyenvien3.stttt",),
+    )
+    assert assignees == ("chuyenvien.stttt", "chuyenvien2.stttt")  # the API's list: the lead first
+    assert last["lead"] == "chuyenvien.stttt" and last["informed"] == ["chuyenvien3.stttt"]
+    page = web.get(f"/documents/{doc_id}")
+    shown = page.html.find(id="my-assignees").text
+    assert (
+        "Võ Minh Tuấn" in shown
+        and "chủ trì" in shown
+        and "Lê Thị Phối Hợp" in shown
+        and "Phan Văn Để Biết" in shown
+    )
+
+    as_user(web, "chuyenvien2.stttt")  # co-operating: may not start or complete it
+    act(web, doc_id, STTTT, "start", status=403)
+    as_user(web, "chuyenvien.stttt")
+    act(web, doc_id, STTTT, "start")
+    act(web, doc_id, STTTT, "complete")
+    assert hub.tx(lambda site: site["documents"][doc_id].delivery_for(STTTT).state) == "06"

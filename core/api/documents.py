@@ -193,6 +193,7 @@ def act(request, body, query):
         action.name,
         reason=body.get("reason", ""),
         assignees=body.get("assignees") or (),
+        informed=body.get("informed") or (),
         deadline=body.get("deadline") or None,
         note=body.get("note", ""),
         system=is_system(request),

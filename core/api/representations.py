@@ -147,6 +147,9 @@ def delivery_json(request, delivery, today_iso, full=True, viewer=None):
         "register_number": delivery.register_number,
         "register_year": delivery.register_year,
         "assignees": list(delivery.assignees or ()),
+        "lead": delivery.lead,
+        "cooperating": list(delivery.cooperating or ()),
+        "informed": list(delivery.informed or ()),
         "completed_at": delivery.completed_at,
         "transport": delivery.transport or "",
     }

@@ -239,6 +239,9 @@ class Delivery(Persistent):
     superseded_by = None  # the id of the document that replaces it for this recipient
     remote_reference = ""  # the id its transport gave it on the other side (the national axis's DocId)
     remote_state = ""  # what that side last reported of it (``transports.TransportReport.state``)
+    lead = None  # who leads its processing (chủ trì): the first of ``assignees``
+    cooperating = ()  # who co-operate (phối hợp): the other assignees
+    informed = ()  # who are told, for information (để biết)
 
     def __init__(self, recipient_code=None, recipient_login=None, transport=""):
         self.recipient_code = recipient_code

@@ -83,7 +83,17 @@ def _history(delivery, state, env, actor, now=None, **details):
 
 # -- acting on deliveries ------------------------------------------------------------------
 def act(
-    site, env, actor, delivery, action_name, reason="", assignees=(), deadline=None, note="", system=False
+    site,
+    env,
+    actor,
+    delivery,
+    action_name,
+    reason="",
+    assignees=(),
+    deadline=None,
+    note="",
+    system=False,
+    informed=(),
 ):
     """Move ``delivery`` by ``action_name`` (``workflow.ACTIONS``); the caller checked the permission."""
     action = workflow.get_action(delivery, action_name)
@@ -96,10 +106,10 @@ def act(
     if action.name == "accept":
         _register_incoming(site, env, actor, delivery, details)
     elif action.name == "assign" and not (system and not assignees):  # a product's 04 names nobody here
-        _assign(site, env, delivery, assignees, deadline, details)
+        _assign(site, env, delivery, assignees, deadline, details, informed)
     elif action.name in ("start", "complete") and not system and not delivery.is_personal:
-        if actor.login not in delivery.assignees and (actor.on_behalf_of or "") not in delivery.assignees:
-            raise Forbidden(_("Only the specialists assigned to this document process it."), field="action")
+        if not leads(delivery, actor):
+            raise Forbidden(_("Only the specialist who leads its processing may do this."), field="action")
     elif action.name == "recall":
         delivery.resume_state = old
     new = workflow.target_state(delivery, action)
@@ -145,12 +155,19 @@ def _register_incoming(site, env, actor, delivery, details):
     details["register"] = f"{year}-in/{number}"
 
 
-def _assign(site, env, delivery, assignees, deadline, details):
-    logins = as_list(assignees)
+def _assign(site, env, delivery, assignees, deadline, details, informed=()):
+    """The leader's assignment as offices make it: ``assignees`` the one who leads (chủ trì)
+    first, then those who co-operate (phối hợp); ``informed`` those who are told, for
+    information (để biết). Clients that send ``assignees`` alone keep working: the first
+    named leads."""
+    logins = list(dict.fromkeys(as_list(assignees)))
+    informed = [login for login in dict.fromkeys(as_list(informed)) if login not in logins]
     if not logins:
-        raise DocumentError(_("Choose at least one specialist."), field="assignees")
+        raise DocumentError(_("Choose the specialist who leads."), field="assignees")
     unit = site["directory"][delivery.recipient_code]
-    for login in logins:
+    for login, field in [(login, "assignees") for login in logins] + [
+        (login, "informed") for login in informed
+    ]:
         user = site["users"].get(login)
         if (
             user is None
@@ -160,7 +177,7 @@ def _assign(site, env, delivery, assignees, deadline, details):
             and sec.LEADER not in unit.local_roles_of(sec.user_principal(login))
         ):
             raise DocumentError(
-                _("${login} is not a specialist of this unit."), field="assignees", login=login[:60]
+                _("${login} is not a specialist of this unit."), field=field, login=login[:60]
             )
     if deadline:
         deadline = iso_date(deadline, "deadline")
@@ -168,7 +185,23 @@ def _assign(site, env, delivery, assignees, deadline, details):
             raise DocumentError(_("The deadline is in the past."), field="deadline")
         delivery.due = deadline
     delivery.assignees = tuple(logins)
-    details.update(assignees=list(logins), deadline=deadline or delivery.due)
+    delivery.lead, delivery.cooperating, delivery.informed = logins[0], tuple(logins[1:]), tuple(informed)
+    details.update(
+        assignees=list(logins),
+        lead=logins[0],
+        cooperating=list(logins[1:]),
+        informed=list(informed),
+        deadline=deadline or delivery.due,
+    )
+
+
+def leads(delivery, actor):
+    """Is ``actor`` (or the one they act for) the one who leads the processing of ``delivery``?
+    An assignment made before the roles (no ``lead``): any of its assignees."""
+    who = {actor.login, actor.on_behalf_of or ""}
+    if delivery.lead:
+        return delivery.lead in who
+    return bool(who & set(delivery.assignees or ()))
 
 
 def mark_read(site, env, actor, delivery):

@@ -61,6 +61,9 @@ def timeline_rows(request, site, delivery):
                 "reason": entry.get("reason", ""),
                 "note": _note(request, entry),
                 "assignees": ", ".join(person_name(site, a) for a in entry.get("assignees") or ()),
+                "lead": person_name(site, entry["lead"]) if entry.get("lead") else "",
+                "cooperating": ", ".join(person_name(site, a) for a in entry.get("cooperating") or ()),
+                "informed": ", ".join(person_name(site, a) for a in entry.get("informed") or ()),
                 "deadline": day(entry.get("deadline")),
                 "register": register_label(entry.get("register", "")),
                 "report": _transport_words(request, entry),
@@ -190,6 +193,9 @@ def delivery_view(request, site, delivery, today):
         "overdue": deliveries.overdue(delivery, today),
         "read": local_time(request, delivery.read_at) if delivery.read_at else "",
         "assignees": ", ".join(person_name(site, a) for a in delivery.assignees),
+        "lead": person_name(site, delivery.lead) if delivery.lead else "",
+        "cooperating": ", ".join(person_name(site, a) for a in delivery.cooperating or ()),
+        "informed": ", ".join(person_name(site, a) for a in delivery.informed or ()),
         "timeline": timeline_rows(request, site, delivery),
         "act_url": f"{document_url(request, document)}/deliveries/{quote(delivery.key, safe='~')}/act",
     }
@@ -232,7 +238,11 @@ def document_page(request, document, errors=None, act_form=None, record=True):
         view = delivery_view(request, site, delivery, today)
         view["actions"] = recipient_actions(request, delivery)
         view["specialists"] = (
-            specialists_of(site, directory[delivery.recipient_code])
+            [
+                s
+                for s in specialists_of(site, directory[delivery.recipient_code])
+                if s[0] != request.actor.login  # the leader assigns others, not himself
+            ]
             if any(a["name"] == "assign" for a in view["actions"])
             else []
         )
@@ -467,8 +477,14 @@ def act(request):
         "reason": post.get("reason", ""),
         "note": post.get("note", ""),
         "deadline": post.get("deadline", ""),
-        "assignees": post.getall("assignees"),
+        "lead": post.get("lead", ""),
+        "cooperating": post.getall("cooperating"),
+        "informed": post.getall("informed"),
     }
+    # the form names who leads and who co-operates; ``assignees`` (the lead first) as the API has it
+    form["assignees"] = post.getall("assignees") or (
+        [form["lead"], *form["cooperating"]] if form["lead"] else []
+    )
     try:
         action = workflow.get_action(delivery, name)
     except ServiceError as exc:
@@ -488,13 +504,14 @@ def act(request):
             name,
             reason=form["reason"],
             assignees=form["assignees"],
+            informed=form["informed"],
             deadline=form["deadline"] or None,
             note=form["note"],
         )
     except ServiceError as exc:
         request.response.status = exc.status
         message = refused(request, exc)
-        field = exc.field if exc.field in ("reason", "assignees", "deadline") else "act"
+        field = exc.field if exc.field in ("reason", "assignees", "informed", "deadline") else "act"
         return document_page(
             request,
             delivery.document,
