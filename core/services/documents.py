@@ -451,6 +451,15 @@ def issue(site, env, actor, document, system=False, keep_number=False):
     from ..edxml import canonical_document
 
     document.meta = canonical_document(document.meta)  # what is issued is a valid edXML header
+    if number:
+        # the number came first (it is part of the notation); the entry learns the rest now
+        registers.complete_entry(
+            unit,
+            OUTGOING,
+            year,
+            number,
+            {"notation": document.notation, "promulgation_date": document.meta["promulgation_date"]},
+        )
     document.register_number, document.register_year = number, year
     document.state = docs.ISSUED
     document.issued_by, document.issued_on_behalf_of, document.issued_at = (

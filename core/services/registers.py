@@ -11,6 +11,11 @@ def take_number(unit, direction, year, entry):
     return unit["registers"].get_register(year, direction).take(entry)
 
 
+def complete_entry(unit, direction, year, number, values):
+    """Write ``values`` into entry ``number``, in the transaction that took the number."""
+    unit["registers"].get_register(year, direction).complete(number, values)
+
+
 def get_register(unit, year, direction):
     return unit["registers"].get_register(year, direction, create=False)
 
