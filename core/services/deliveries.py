@@ -134,10 +134,7 @@ def _register_incoming(site, env, actor, delivery, details):
         {
             "document": document.id,
             "time": iso(now),
-            "sender": document.sender_code,
-            "notation": document.notation,
-            "subject": document.meta["subject"],
-            "promulgation_date": document.meta.get("promulgation_date", ""),
+            **registers.incoming_columns(site, delivery),
             **actor.fields(),
         },
     )

@@ -452,13 +452,13 @@ def issue(site, env, actor, document, system=False, keep_number=False):
 
     document.meta = canonical_document(document.meta)  # what is issued is a valid edXML header
     if number:
-        # the number came first (it is part of the notation); the entry learns the rest now
+        # the number came first (it is part of the notation); the entry gets annex IV's columns now
         registers.complete_entry(
             unit,
             OUTGOING,
             year,
             number,
-            {"notation": document.notation, "promulgation_date": document.meta["promulgation_date"]},
+            registers.outgoing_columns(site, unit, document),
         )
     document.register_number, document.register_year = number, year
     document.state = docs.ISSUED

@@ -20,6 +20,7 @@ from ..i18n import _, translate
 from ..resources.registers import INCOMING, Register, Registers
 from ..services import audit, registers as registers_service
 from .base import local_time, page
+from .compose import BUSINESS_TITLES
 from .mailboxes import day, person_name, unit_name
 
 DIRECTION_TITLES = {INCOMING: _("Incoming documents"), "out": _("Outgoing documents")}
@@ -29,40 +30,95 @@ def unit_of(register):
     return register.__parent__.__parent__
 
 
-def register_rows(request, register):
-    """The register's entries as table rows, oldest first."""
+def type_and_subject(type_name, subject):
+    """Annex IV "Tên loại và trích yếu nội dung": the subject, after the type's name unless it
+    already starts with it ("Quyết định về việc …")."""
+    type_name, subject = (type_name or "").strip(), (subject or "").strip()
+    if not type_name or subject.casefold().startswith(type_name.casefold()):
+        return subject
+    return f"{type_name}: {subject}" if subject else type_name
+
+
+def _names(site, entry):
+    """The recipients' names written at issue, or (an entry of an earlier version) looked up now."""
+    if "to" in entry:
+        return list(entry["to"])
+    return [unit_name(site, c) for c in entry.get("recipients") or ()] + [
+        person_name(site, p) for p in entry.get("persons") or ()
+    ]
+
+
+def entry_values(request, register, entry):
+    """One entry's annex IV columns as text (``registers_service.COLUMNS``), key → text.
+
+    An entry of an earlier version lacks some keys: the notation, the date, the type and the
+    signer of an outgoing one are read from its document; the rest are empty.
+    """
     site = request.site
+    document = site["documents"].get(entry["document"]) if entry.get("document") else None
+    meta = document.meta if document is not None else {}
+    incoming = register.direction == INCOMING
+    fallback = not incoming and document is not None
+    type_name = entry.get("doc_type_name") or (meta.get("doc_type_name", "") if fallback else "")
+    notes = []
+    if entry.get("paper"):
+        notes.append(translate(request, _("paper document")))
+    if entry.get("business_doc_type"):
+        notes.append(translate(request, BUSINESS_TITLES.get(entry["business_doc_type"], _("Update"))))
+    values = {
+        "number": entry.get("number"),
+        "notation": entry.get("notation") or (document.notation if document is not None else ""),
+        "promulgation_date": day(
+            entry.get("promulgation_date") or (meta.get("promulgation_date") if fallback else "")
+        ),
+        "type_and_subject": type_and_subject(type_name, entry.get("subject", "")),
+        "copies": entry.get("copies", ""),
+        "receipt": "",
+        "note": "; ".join(notes),
+    }
+    if incoming:
+        values.update(
+            arrival_date=local_time(request, entry.get("arrived_at") or entry.get("time"))[:10],
+            author=entry.get("sender_name") or unit_name(site, entry.get("sender")),
+            handled_by="; ".join(entry.get("handled_by") or ()),
+            transferred=local_time(request, entry.get("transferred"))[:10],
+        )
+    else:
+        values.update(
+            signer=entry.get("signer") or (registers_service.signer_text(meta) if fallback else ""),
+            to="; ".join(_names(site, entry)),
+            file_copy=entry.get("file_copy", ""),
+            transferred=local_time(request, entry.get("time"))[:10],  # sent on the hub when issued
+        )
+    return values
+
+
+def columns(request, register):
+    """The register's columns: (key, translated header), in annex IV's order."""
+    return [(key, translate(request, title)) for key, title in registers_service.COLUMNS[register.direction]]
+
+
+def register_rows(request, register, start=None, end=None):
+    """The register's entries as table rows, oldest first: ``cells`` in the columns' order."""
+    keys = [key for key, _title in registers_service.COLUMNS[register.direction]]
     rows = []
-    for entry in register.rows():
-        if register.direction == INCOMING:
-            party = entry.get("sender_name") or unit_name(site, entry.get("sender"))
-        else:
-            party = "; ".join(
-                [unit_name(site, c) for c in entry.get("recipients") or ()]
-                + [person_name(site, p) for p in entry.get("persons") or ()]
-            )
-        notation = entry.get("notation") or ""
-        if not notation and entry.get("document"):
-            document = site["documents"].get(entry["document"])
-            notation = document.notation if document is not None else ""
+    for entry in register.rows(start, end):
+        values = entry_values(request, register, entry)
         rows.append(
             {
                 "number": entry.get("number"),
-                "date": local_time(request, entry.get("time"))[:10],
-                "notation": notation,
-                "promulgation_date": day(entry.get("promulgation_date")),
-                "party": party,
-                "subject": entry.get("subject", ""),
+                "values": values,
+                "cells": [(key, values.get(key, "")) for key in keys],
                 "paper": bool(entry.get("paper")),
                 "scan": (
                     request.resource_url(register, "scan", query={"number": entry["number"]})
                     if entry.get("scan")
                     else None
                 ),
+                "document": entry.get("document") or "",
                 "url": f"{request.application_url}/documents/{entry['document']}"
                 if entry.get("document")
                 else None,
-                "actor": person_name(site, entry.get("actor")) if entry.get("actor") else "",
             }
         )
     return rows
@@ -119,6 +175,7 @@ def register_page(request):
         unit=unit,
         register=register,
         rows=rows,
+        columns=columns(request, register),
         base=base,
         printing=printing,
         incoming=register.direction == INCOMING,
@@ -137,36 +194,8 @@ def register_csv(request):
     register = request.context
     unit = unit_of(register)
     rows = register_rows(request, register)
-    incoming = register.direction == INCOMING
-    header = [
-        translate(request, h)
-        for h in (
-            _("Number"),
-            _("Date registered"),
-            _("Number and notation"),
-            _("Date of the document"),
-            _("Sender") if incoming else _("Recipients"),
-            _("Subject"),
-            _("On paper"),
-            _("Document id"),
-        )
-    ]
-    text = csv_text(
-        header,
-        (
-            [
-                r["number"],
-                r["date"],
-                r["notation"],
-                r["promulgation_date"],
-                r["party"],
-                r["subject"],
-                translate(request, _("yes")) if r["paper"] else "",
-                r["url"].rsplit("/", 1)[1] if r["url"] else "",
-            ]
-            for r in rows
-        ),
-    )
+    header = [title for _key, title in columns(request, register)] + [translate(request, _("Document id"))]
+    text = csv_text(header, ([value for _key, value in r["cells"]] + [r["document"]] for r in rows))
     audit.record(
         request.site,
         request.actor,
