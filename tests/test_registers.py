@@ -6,7 +6,7 @@ import io
 
 from lienthong.core.services import documents as ds
 
-from .support.app import login
+from .support.app import csrf_of, login
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import SNV, STTTT, VUNGTAU, actor, basic, hub, pdf_file  # noqa: F401
 
@@ -258,3 +258,95 @@ def test_in_vietnamese_the_columns_are_annex_iv_titles(hub):
         assert header_texts(web.get(url))[:10] == titles
         assert header_texts(web.get(url, {"print": "1"}))[:10] == titles
         assert csv_rows(web.get(f"{url}/export.csv"))[0] == titles + ["Mã văn bản"]
+
+
+def test_the_print_view_is_a_book_with_a_cover_and_numbered_pages(hub):
+    """Issue 17, item 3: printed to be bound (Decree 30, art. 16.2b): a cover with the
+    governing body, the unit, the title, the year, the dates and numbers; print CSS numbers
+    the pages; ``from``/``to`` print one volume."""
+    for _ in range(3):
+        issue(hub)
+    year = hub.env.today().year
+    today = hub.env.today().strftime("%d/%m/%Y")
+    web = hub.web
+    as_user(web, "vanthu.snv", lang="vi")
+    url = f"/directory/{SNV}/registers/{year}-out"
+    book = web.get(url, {"print": "1"})
+    cover = book.html.find(id="book-cover")
+    unit, parent = hub.tx(
+        lambda site: (
+            site["directory"][SNV].name,
+            site["directory"][site["directory"][SNV].parent_code].name
+            if site["directory"][SNV].parent_code
+            else "",
+        )
+    )
+    assert cover.find(id="cover-unit").text == unit and cover.find(id="cover-parent").text == parent
+    assert cover.find(id="cover-title").text == "Sổ đăng ký văn bản đi"
+    assert f": {year}" in cover.find(id="cover-year").text
+    assert cover.find(id="cover-numbers").text.split() == "Từ số 1 đến số 3".split()
+    assert cover.find(id="cover-dates").text.split() == f"Từ ngày {today} đến ngày {today}".split()
+    assert [tr["id"] for tr in book.html.find(id="register-rows").tbody.find_all("tr")] == [
+        "entry-1",
+        "entry-2",
+        "entry-3",
+    ]
+    volume = web.get(url, {"print": "1", "from": "2", "to": "3", "volume": "2"})
+    assert [tr["id"] for tr in volume.html.find(id="register-rows").tbody.find_all("tr")] == [
+        "entry-2",
+        "entry-3",
+    ]
+    assert volume.html.find(id="cover-numbers").text.split() == "Từ số 2 đến số 3".split()
+    assert volume.html.find(id="cover-volume").text.split() == "Quyển số: 2".split()
+    css = web.get("/static/lienthong.css").text
+    assert "counter(page)" in css and "break-after: page" in css
+
+
+def test_the_xlsx_export_has_annex_iv_columns_and_no_formula(hub):
+    """Issue 17, item 3: opened with openpyxl: the header row is annex IV's, a row holds the
+    entry's values, a subject starting with "=" is text, and the export is audited."""
+    from openpyxl import load_workbook
+
+    doc_id = issue(hub)
+    accept_and_assign(hub, doc_id)
+    year = hub.env.today().year
+    today = hub.env.today().strftime("%d/%m/%Y")
+    web = hub.web
+    as_user(web, "vanthu.stttt", lang="vi")
+    form = web.get(f"/directory/{STTTT}/mailbox/paper")
+    web.post(
+        f"/directory/{STTTT}/mailbox/paper",
+        {
+            "sender": "",
+            "sender_name": "Công ty ABC",
+            "notation": "5/CV",
+            "promulgation_date": "2026-01-05",
+            "subject": '=HYPERLINK("http://x")',
+            "csrf_token": csrf_of(form),
+        },
+        status=303,
+    )
+    url = f"/directory/{STTTT}/registers/{year}-in/export.xlsx"
+    response = web.get(url)
+    assert response.content_type == XLSX and "attachment" in response.headers["Content-Disposition"]
+    assert response.headers["Content-Disposition"].endswith('.xlsx"')
+    sheet = load_workbook(io.BytesIO(response.body)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0] == ANNEX_IV_INCOMING + ["Mã văn bản"]
+    snv, specialist = hub.tx(
+        lambda site: (site["directory"][SNV].name, site["users"]["chuyenvien.stttt"].fullname)
+    )
+    assert rows[1][:8] == [today, 1, snv, "1/QĐ-SNV", today, SUBJECT_QD, specialist, today]
+    assert rows[1][8] is None and rows[1][10] == doc_id
+    paper = list(sheet.iter_rows())[2]
+    assert paper[5].value == '=HYPERLINK("http://x")' and paper[5].data_type == "s"
+    assert paper[2].value == "Công ty ABC" and paper[9].value == "văn bản giấy" and paper[3].value == "5/CV"
+    exports = hub.tx(
+        lambda site: [e for e in site["audit"].iter_entries() if e["action"] == "register.export"]
+    )
+    assert exports[-1]["actor"] == "vanthu.stttt" and exports[-1]["details"]["format"] == "xlsx"
+    as_user(web, "chuyenvien.stttt")  # a specialist reads no register
+    web.get(url, status=403)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

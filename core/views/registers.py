@@ -19,11 +19,15 @@ from ..downloads import content_disposition
 from ..i18n import _, translate
 from ..resources.registers import INCOMING, Register, Registers
 from ..services import audit, registers as registers_service
+from ..xlsxfile import xlsx_bytes
 from .base import local_time, page
 from .compose import BUSINESS_TITLES
 from .mailboxes import day, person_name, unit_name
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DIRECTION_TITLES = {INCOMING: _("Incoming documents"), "out": _("Outgoing documents")}
+#: the titles of the bound books (Decree 30, annex IV, I and VI)
+BOOK_TITLES = {INCOMING: _("Register of incoming documents"), "out": _("Register of outgoing documents")}
 
 
 def unit_of(register):
@@ -161,13 +165,43 @@ def _register_values(request):
     return unit, title, base
 
 
+def _whole(value):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def cover(request, register, unit, rows):
+    """The print view's cover page, as annex IV draws it: the governing body, the unit, the
+    register's title, the year, the dates and the numbers the book holds, its volume."""
+    site = request.site
+    parent = site["directory"].get(unit.parent_code or "")
+    times = [r["values"].get("arrival_date") or r["values"].get("transferred") for r in rows]
+    times = [t for t in times if t]
+    return {
+        "parent": parent.name if parent is not None else "",
+        "title": translate(request, BOOK_TITLES[register.direction]),
+        "year": register.year,
+        "first_date": times[0] if times else "",
+        "last_date": times[-1] if times else "",
+        "first_number": rows[0]["number"] if rows else "",
+        "last_number": rows[-1]["number"] if rows else "",
+        "volume": _whole(request.params.get("volume")) or "",
+    }
+
+
 @view_config(context=Register, renderer="register.pt", permission=sec.READ_MAILBOX, request_method="GET")
 def register_page(request):
+    """The register; ``?print=1`` is the book to bind (a cover, annex IV's columns, numbered
+    pages), of the numbers ``from``–``to`` when given (one volume, ``volume``)."""
     register = request.context
     unit, title, base = _register_values(request)
-    rows = register_rows(request, register)
-    site = request.site
     printing = request.params.get("print") == "1"
+    start, end = (_whole(request.params.get(k)) for k in ("from", "to")) if printing else (None, None)
+    rows = register_rows(request, register, start, end)
+    site = request.site
     audit.record(site, request.actor, "register.view", request.path, rows=len(rows), print=printing)
     values = page(
         request,
@@ -182,8 +216,36 @@ def register_page(request):
         printed_at=local_time(request, now_iso()),
     )
     if printing:
+        values["cover"] = cover(request, register, unit, rows)
         return render_to_response("register_print.pt", values, request=request)
     return values
+
+
+def export_table(request, register):
+    """The header and rows every export of a register writes: annex IV's columns, then the
+    document's id (to find it on the hub; an extra column, the annex lists a minimum)."""
+    rows = register_rows(request, register)
+    header = [title for _key, title in columns(request, register)] + [translate(request, _("Document id"))]
+    return header, [[value for _key, value in r["cells"]] + [r["document"]] for r in rows]
+
+
+def _export(request, body, content_type, extension, rows):
+    register = request.context
+    unit = unit_of(register)
+    audit.record(
+        request.site,
+        request.actor,
+        "register.export",
+        request.path.rsplit("/", 1)[0],
+        format=extension,
+        rows=rows,
+    )
+    response = Response(body=body, content_type=content_type)
+    response.content_disposition = (
+        f'attachment; filename="register-{unit.code}-{register.__name__}.{extension}"'
+    )
+    response.cache_control = "private, no-store"
+    return response
 
 
 @view_config(context=Register, name="export.csv", permission=sec.READ_MAILBOX, request_method="GET")
@@ -191,23 +253,19 @@ def register_csv(request):
     """The register for Excel, by the one CSV writer (``core/csvfile.py``): UTF-8 with a byte
     order mark, commas, CRLF, and no cell a spreadsheet would evaluate (subjects come from
     other units)."""
-    register = request.context
-    unit = unit_of(register)
-    rows = register_rows(request, register)
-    header = [title for _key, title in columns(request, register)] + [translate(request, _("Document id"))]
-    text = csv_text(header, ([value for _key, value in r["cells"]] + [r["document"]] for r in rows))
-    audit.record(
-        request.site,
-        request.actor,
-        "register.export",
-        request.path.rsplit("/", 1)[0],
-        format="csv",
-        rows=len(rows),
-    )
-    response = Response(body=text.encode("utf-8"), content_type="text/csv", charset="utf-8")
-    response.content_disposition = f'attachment; filename="register-{unit.code}-{register.__name__}.csv"'
-    response.cache_control = "private, no-store"
+    header, rows = export_table(request, request.context)
+    response = _export(request, csv_text(header, rows).encode("utf-8"), "text/csv", "csv", len(rows))
+    response.charset = "utf-8"
     return response
+
+
+@view_config(context=Register, name="export.xlsx", permission=sec.READ_MAILBOX, request_method="GET")
+def register_xlsx(request):
+    """The register as an Excel workbook (``core/xlsxfile.py``): one sheet, annex IV's columns,
+    text cells never formulas."""
+    header, rows = export_table(request, request.context)
+    _unit, title, _base = _register_values(request)
+    return _export(request, xlsx_bytes(title, header, rows), XLSX, "xlsx", len(rows))
 
 
 @view_config(context=Register, name="scan", permission=sec.READ_MAILBOX, request_method="GET")
