@@ -350,3 +350,100 @@ def test_the_xlsx_export_has_annex_iv_columns_and_no_formula(hub):
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# -- duplicates (issue 17, item 4; Decree 30, annex VI, III.1.h) -----------------------------
+def send_numbered(hub, number, notation="QĐ-SNV"):
+    """What a unit's eOffice product sends already numbered: the hub keeps its number."""
+
+    def run(site):
+        header = {
+            "code_number": number,
+            "code_notation": notation,
+            "promulgation_date": hub.env.today().isoformat(),
+        }
+        document = ds.compose(
+            site,
+            hub.env,
+            actor("vanthu.snv"),
+            site["directory"][SNV],
+            basic(recipients=[STTTT]),
+            [("quyet-dinh.pdf", pdf_file("lan hai"), "")],
+            origin="edxml",
+            header=header,
+        )
+        ds.issue(site, hub.env, actor("vanthu.snv"), document, system=True, keep_number=True)
+        return document.id, document.notation
+
+    return hub.tx(run)
+
+
+def accept_on_the_page(web, doc_id):
+    from .support.app import csrf_of as token
+
+    page = web.get(f"/documents/{doc_id}")
+    return web.post(
+        f"/documents/{doc_id}/deliveries/{STTTT}/act",
+        {"action": "accept", "csrf_token": token(page)},
+        status=303,
+    ).follow()
+
+
+def flashes(response):
+    return [div.get_text(strip=True) for div in response.html.find_all("div", class_="flash")]
+
+
+def test_the_same_number_notation_and_issuer_twice_warns_the_clerk_but_registers(hub):
+    first = issue(hub, recipients=[STTTT])
+    second, notation = send_numbered(hub, "1")
+    assert notation == "1/QĐ-SNV"
+    year = hub.env.today().year
+    # the sender's register: the imported number repeats its own, noted on the entry
+    out = hub.tx(lambda site: [dict(e) for e in register_of(site, SNV, year, "out").rows()])
+    assert [e.get("duplicates") for e in out] == [None, [f"1/{year}"]]
+    web = hub.web
+    as_user(web, "vanthu.stttt")
+    assert not any("Warning" in f for f in flashes(accept_on_the_page(web, first)))
+    shown = flashes(accept_on_the_page(web, second))
+    assert "Accepted and registered as incoming number 2/%d." % year in shown
+    assert any(f.startswith("Warning: this register already holds 1/%d with" % year) for f in shown), shown
+    assert hub.tx(lambda site: site["documents"][second].delivery_for(STTTT).register_number) == 2
+    register = web.get(f"/directory/{STTTT}/registers/{year}-in")
+    assert cell_texts(register, 2)[9] == f"same number and notation as 1/{year}"
+    assert cell_texts(register, 1)[9] == ""
+    # another notation of the same sender: no warning (another body: the paper test below)
+    third, _notation = send_numbered(hub, "2")
+    assert not any("Warning" in f for f in flashes(accept_on_the_page(web, third)))
+
+
+def test_a_paper_document_registered_twice_warns_on_the_outcome(hub):
+    from .support.exchange import NOT_CONNECTED
+
+    web = hub.web
+    as_user(web, "vanthu.stttt")
+    url = f"/directory/{STTTT}/mailbox/paper"
+
+    def register_paper(notation, sender=NOT_CONNECTED, sender_name=""):
+        form = web.get(url)
+        fields = {
+            "sender": sender,
+            "sender_name": sender_name,
+            "notation": notation,
+            "promulgation_date": hub.env.today().isoformat(),
+            "subject": "Thông báo lịch họp",
+            "csrf_token": csrf_of(form),
+        }
+        return web.post(url, fields, status=303).follow()
+
+    year = hub.env.today().year
+    assert register_paper("7/TB-SDL").html.find(id="outcome-duplicates") is None
+    again = register_paper("Số: 7/tb-sdl ")  # as typed from another envelope
+    warning = again.html.find(id="outcome-duplicates")
+    assert warning is not None and f"1/{year}" in warning.text
+    assert again.html.find(id="outcome-number").text == f"2/{year}"  # registered all the same
+    assert (
+        register_paper("7/TB-SDL", sender="", sender_name="Công ty ABC").html.find(id="outcome-duplicates")
+        is None
+    )
+    as_user(web, "vanthu.stttt", lang="vi")
+    assert "Cảnh báo" in register_paper("7/TB-SDL").html.find(id="outcome-duplicates").text

@@ -140,6 +140,7 @@ def _register_incoming(site, env, actor, delivery, details):
     )
     delivery.register_number, delivery.register_year = number, year
     details["register"] = f"{year}-in/{number}"
+    registers.note_duplicates(unit, INCOMING, year, number)
 
 
 def _assign(site, env, delivery, assignees, deadline, details):

@@ -460,6 +460,7 @@ def issue(site, env, actor, document, system=False, keep_number=False):
             number,
             registers.outgoing_columns(site, unit, document),
         )
+        registers.note_duplicates(unit, OUTGOING, year, number)  # a number an import brought may repeat
     document.register_number, document.register_year = number, year
     document.state = docs.ISSUED
     document.issued_by, document.issued_on_behalf_of, document.issued_at = (

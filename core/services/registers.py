@@ -137,3 +137,69 @@ def on_delivery_acted(event):
             "transferred": last.get("time", ""),
         },
     )
+
+
+# -- the same document twice (Decree 30, annex VI, III.1.h) ---------------------------------
+def notation_key(notation):
+    """A notation as compared for duplicates: no "Số:" before it, no spaces, any case."""
+    text = "".join((notation or "").split()).casefold()
+    for prefix in ("số:", "so:"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    return text
+
+
+def _same_issuer(a, b, direction):
+    if direction == OUTGOING:
+        return True  # one register, one issuing unit
+    if a.get("sender") and b.get("sender"):
+        return a["sender"] == b["sender"]
+    names = [(e.get("sender_name") or "").strip().casefold() for e in (a, b)]
+    return bool(names[0]) and names[0] == names[1]
+
+
+def _document_year(entry, register_year):
+    date = entry.get("promulgation_date") or ""
+    return date[:4] if len(date) >= 4 else str(register_year)
+
+
+def note_duplicates(unit, direction, year, number):
+    """The other entries of the registers of ``year`` and the year before with the same number
+    and notation, the same issuing body and a document of the same year: written into entry
+    ``number`` (``duplicates``) and returned, so the clerk is warned (annex VI, III.1.h asks
+    the system to tell the clerk). A warning, never a refusal: a document may truly be
+    received twice (on paper and electronically) and the clerk decides.
+
+    The registers are read entry by entry: a unit registers a few thousand documents a
+    year, and this runs once per registration.
+    """
+    register = unit["registers"].get_register(year, direction)
+    entry = register.entries[number]
+    key = notation_key(entry.get("notation"))
+    if not key:
+        return []
+    wanted_year = _document_year(entry, year)
+    found = []
+    for register_year in (year - 1, year):
+        other = get_register(unit, register_year, direction)
+        if other is None:
+            continue
+        for candidate in other.rows():
+            if register_year == year and candidate.get("number") == number:
+                continue
+            if (
+                notation_key(candidate.get("notation")) == key
+                and _document_year(candidate, register_year) == wanted_year
+                and _same_issuer(candidate, entry, direction)
+            ):
+                found.append(f"{candidate['number']}/{register_year}")
+    if found:
+        register.complete(number, {"duplicates": found})
+    return found
+
+
+def duplicates(unit, direction, year, number):
+    """What ``note_duplicates`` found for entry ``number`` (``[]`` when nothing, or no entry)."""
+    register = get_register(unit, year, direction) if number else None
+    entry = register.entries.get(number) if register is not None else None
+    return list((entry or {}).get("duplicates") or ())

@@ -16,9 +16,11 @@ from ..i18n import _, translate
 from ..resources import documents as docs
 from ..resources.documents import Document
 from ..resources.mailbox import Mailbox
+from ..resources.registers import OUTGOING
 from ..services import directory as directory_service, documents as ds
 from .base import field_errors, page
 from .mailboxes import document_url
+from .registers import flash_duplicates
 
 PRIORITY_TITLES = {
     0: _("Normal"),
@@ -281,6 +283,10 @@ def compose_post(request):
         request.response.status = exc.status
         return compose_page(request, unit, form, field_errors(request, exc))
     request.session.flash(message)
+    if document.is_issued():
+        flash_duplicates(
+            request, document.sender_code, OUTGOING, document.register_year, document.register_number
+        )
     return HTTPSeeOther(document_url(request, document))
 
 
@@ -324,4 +330,8 @@ def edit_post(request):
         request.response.status = exc.status
         return compose_page(request, unit, form, field_errors(request, exc), document=document)
     request.session.flash(message)
+    if document.is_issued():
+        flash_duplicates(
+            request, document.sender_code, OUTGOING, document.register_year, document.register_number
+        )
     return HTTPSeeOther(document_url(request, document))

@@ -17,15 +17,17 @@ from ..clock import now_iso
 from ..csvfile import csv_text
 from ..downloads import content_disposition
 from ..i18n import _, translate
+from ..resources import documents as docs
 from ..resources.registers import INCOMING, Register, Registers
 from ..services import audit, registers as registers_service
 from ..xlsxfile import xlsx_bytes
 from .base import local_time, page
-from .compose import BUSINESS_TITLES
 from .mailboxes import day, person_name, unit_name
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DIRECTION_TITLES = {INCOMING: _("Incoming documents"), "out": _("Outgoing documents")}
+#: "Ghi chú" of an entry that updates, replaces or revokes an earlier document
+BUSINESS_NOTES = {docs.REVOKE: _("Revocation"), docs.UPDATE: _("Update"), docs.REPLACE: _("Replacement")}
 #: the titles of the bound books (Decree 30, annex IV, I and VI)
 BOOK_TITLES = {INCOMING: _("Register of incoming documents"), "out": _("Register of outgoing documents")}
 
@@ -67,8 +69,14 @@ def entry_values(request, register, entry):
     notes = []
     if entry.get("paper"):
         notes.append(translate(request, _("paper document")))
+    if entry.get("duplicates"):
+        notes.append(
+            translate(
+                request, _("same number and notation as ${numbers}"), numbers=", ".join(entry["duplicates"])
+            )
+        )
     if entry.get("business_doc_type"):
-        notes.append(translate(request, BUSINESS_TITLES.get(entry["business_doc_type"], _("Update"))))
+        notes.append(translate(request, BUSINESS_NOTES.get(entry["business_doc_type"], _("Update"))))
     values = {
         "number": entry.get("number"),
         "notation": entry.get("notation") or (document.notation if document is not None else ""),
@@ -95,6 +103,30 @@ def entry_values(request, register, entry):
             transferred=local_time(request, entry.get("time"))[:10],  # sent on the hub when issued
         )
     return values
+
+
+def duplicate_warning(request, found):
+    """The clerk's warning that the registered document repeats entries ``found`` ("3/2026")."""
+    if not found:
+        return None
+    return translate(
+        request,
+        _(
+            "Warning: this register already holds ${numbers} with the same number, notation and "
+            "issuing body in the same year. Check that the document was not registered twice."
+        ),
+        numbers=", ".join(found),
+    )
+
+
+def flash_duplicates(request, unit_code, direction, year, number):
+    """After an issue or a registration: the clerk's warning, flashed, when the entry repeats others."""
+    unit = request.site["directory"].get(unit_code or "")
+    if unit is None or not number:
+        return
+    warning = duplicate_warning(request, registers_service.duplicates(unit, direction, year, number))
+    if warning:
+        request.session.flash(warning)
 
 
 def columns(request, register):
