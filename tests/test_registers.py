@@ -447,3 +447,60 @@ def test_a_paper_document_registered_twice_warns_on_the_outcome(hub):
     )
     as_user(web, "vanthu.stttt", lang="vi")
     assert "Cảnh báo" in register_paper("7/TB-SDL").html.find(id="outcome-duplicates").text
+
+
+# -- annex VI's limits (issue 17, item 4) -----------------------------------------------------
+def test_annex_vi_lengths_are_refused_at_compose_beside_the_field_and_nothing_is_stored(hub):
+    from .test_document_pages import post_compose
+
+    web = hub.web
+    as_user(web, "vanthu.snv", lang="vi")
+    before = hub.tx(lambda site: len(site["documents"]))
+    for field, value, limit in (
+        ("signer_name", " ".join(["Nguyễn"] * 8), 50),  # 55 characters
+        ("signer_position", " ".join(["Phó Giám đốc"] * 8), 100),
+        ("subject", "Về việc " + "x" * 493, 500),
+    ):
+        refused = post_compose(web, status=400, **{field: value})
+        error = refused.html.find(id=f"{field}-error")
+        assert error is not None, field
+        assert str(limit) in error.text and ("Phụ lục VI" in error.text or field == "subject"), error.text
+        assert refused.html.find(id=field).get("value") == value  # the form keeps what was typed
+    assert hub.tx(lambda site: len(site["documents"])) == before
+    # at the limits: issued
+    post_compose(web, signer_name="N" * 50, signer_position="P" * 100, subject="S" * 500)
+    assert hub.tx(lambda site: len(site["documents"])) == before + 1
+
+
+def test_annex_vi_limits_refuse_an_imported_package_naming_the_field(hub):
+    import re
+
+    from lienthong.core.errors import DocumentError
+    from lienthong.core.services import edxml_io
+
+    from .test_edxml_io import issue_full
+
+    _doc_id, package = issue_full(hub)
+    text = package.decode("utf-8")
+    for tag, value, field in (
+        ("CodeNumber", "1" * 12, "code_number"),
+        ("CodeNotation", "QĐ-" + "X" * 28, "code_notation"),
+        ("FullName", "N" * 51, "signer_name"),
+        ("PageAmount", "1000", "page_amount"),
+    ):
+        changed, count = re.subn(rf"(<(?:\w+:)?{tag}>)[^<]*(</)", rf"\g<1>{value}\g<2>", text, count=1)
+        assert count == 1, tag
+
+        def run(site, changed=changed):
+            return edxml_io.import_package(
+                site, hub.env, actor("vanthu.snv"), site["directory"][SNV], io.BytesIO(changed.encode())
+            )
+
+        before = hub.tx(lambda site: len(site["documents"]))
+        try:
+            hub.tx(run)
+        except DocumentError as exc:
+            assert exc.field == field, (tag, exc.field)
+        else:
+            raise AssertionError(f"{tag} of {len(value)} was imported")
+        assert hub.tx(lambda site: len(site["documents"])) == before
