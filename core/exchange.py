@@ -131,7 +131,7 @@ def make_plugin_subscribers(registry):
 
 def includeme(config):
     from .filetypes import AttachmentPolicy
-    from .services import amendments, deliveries, edxml_pull, incidents, indexing, outbound
+    from .services import amendments, deliveries, edxml_pull, incidents, indexing, outbound, registers
     from .workcalendar import WorkCalendar
 
     settings = config.get_settings()
@@ -151,6 +151,7 @@ def includeme(config):
     config.add_subscriber(outbound.on_delivery_queued, DeliveryQueued)  # the outbound queue (R6.5)
     config.add_subscriber(outbound.on_delivery_arrived, DeliveryArrived)
     config.add_subscriber(outbound.on_delivery_acted, DeliveryActed)
+    config.add_subscriber(registers.on_delivery_acted, DeliveryActed)  # the register's "handed to"
     config.add_subscriber(amendments.on_document_sent, DocumentSent)  # a replacement supersedes
     config.add_subscriber(incidents.on_message_set_aside, MessageSetAside)  # the operator is told (R8.4)
     config.add_subscriber(deliveries.on_message_set_aside, MessageSetAside)  # and the sender, on its timeline

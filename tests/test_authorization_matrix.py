@@ -249,7 +249,11 @@ MATRIX = {
     ("Document:issue", "POST"): case(["/documents/{draft}/issue"], UNITS, unit_clerks),
     ("Registers:", "GET"): case(["/directory/{unit}/registers"], UNITS, unit_registers),
     ("Register:", "GET"): case(
-        ["/directory/{unit}/registers/{register}", "/directory/{unit}/registers/{register}?print=1"],
+        [
+            "/directory/{unit}/registers/{register}",
+            "/directory/{unit}/registers/{register}?print=1",
+            "/directory/{unit}/registers/{register}?print=1&from=1&to=1&volume=1",
+        ],
         UNITS,
         unit_registers,
     ),
@@ -258,6 +262,9 @@ MATRIX = {
     ),
     ("Register:export.csv", "GET"): case(
         ["/directory/{unit}/registers/{register}/export.csv"], UNITS, unit_registers
+    ),
+    ("Register:export.xlsx", "GET"): case(
+        ["/directory/{unit}/registers/{register}/export.xlsx"], UNITS, unit_registers
     ),
     # one's own account
     ("profile", "GET"): case(["/profile"], rule=people),

@@ -488,7 +488,7 @@ def test_registers_page_print_and_csv(hub):
     assert exported.body.startswith(b"\xef\xbb\xbf") and exported.content_type == "text/csv"
     assert "attachment" in exported.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(exported.body.decode("utf-8-sig"))))
-    assert len(rows) == 2 and rows[1][0] == "1" and rows[1][2] == "1/QĐ-SNV" and rows[1][7] == doc_id
+    assert len(rows) == 2 and rows[1][1] == "1" and rows[1][3] == "1/QĐ-SNV" and rows[1][10] == doc_id
     assert [e["target"] for e in audit_of(hub, "register.export", "vanthu.stttt")] == [
         f"/directory/{STTTT}/registers/{year}-in"
     ]
@@ -592,7 +592,7 @@ def test_register_csv_cells_never_start_a_formula(hub):
             )
         )
     )
-    assert rows[1][5] == '\'=HYPERLINK("http://x")' and rows[1][4] == "Công ty ABC" and rows[1][6]
+    assert rows[1][5] == '\'=HYPERLINK("http://x")' and rows[1][2] == "Công ty ABC" and rows[1][9]
 
 
 def test_a_reader_downloads_the_document_as_edxml_and_it_is_audited(hub):

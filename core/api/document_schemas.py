@@ -55,8 +55,8 @@ _META_IN = {
     "subject": {"type": "string", "minLength": 1, "maxLength": ds.MAX_SUBJECT},
     "content": _text(ds.MAX_CONTENT, "Content summary."),
     "promulgation_place": _text(200),
-    "signer_name": _text(200),
-    "signer_position": _text(200),
+    "signer_name": _text(50),  # Decree 30, annex VI (core/metadata.py)
+    "signer_position": _text(100),
     "signer_competence": _text(200),
     "sphere_of_promulgation": _text(200),
     "priority": {

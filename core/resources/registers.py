@@ -66,6 +66,12 @@ class Register(Persistent):
         self.entries[number] = entry
         return number
 
+    def complete(self, number, values):
+        """Add ``values`` to entry ``number``: what its act learnt after taking the number (the
+        issue's notation and date), in the same transaction. The entry is replaced, not
+        changed in place, so that the BTree stores it."""
+        self.entries[number] = dict(self.entries[number], **values)
+
     def __len__(self):
         return self.last_number
 

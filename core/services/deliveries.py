@@ -144,15 +144,13 @@ def _register_incoming(site, env, actor, delivery, details):
         {
             "document": document.id,
             "time": iso(now),
-            "sender": document.sender_code,
-            "notation": document.notation,
-            "subject": document.meta["subject"],
-            "promulgation_date": document.meta.get("promulgation_date", ""),
+            **registers.incoming_columns(site, delivery),
             **actor.fields(),
         },
     )
     delivery.register_number, delivery.register_year = number, year
     details["register"] = f"{year}-in/{number}"
+    registers.note_duplicates(unit, INCOMING, year, number)
 
 
 def _assign(site, env, delivery, assignees, deadline, details, informed=()):

@@ -15,7 +15,7 @@ Issuing emits ``DocumentSent`` and every change of a draft ``DocumentChanged``
 
 import uuid
 
-from .. import doctypes, permissions as sec
+from .. import doctypes, metadata, permissions as sec
 from ..clock import iso
 from ..errors import Conflict, DocumentError, Forbidden, NotFound, iso_date, xml_text
 from ..events import DocumentChanged, DocumentSent
@@ -29,7 +29,7 @@ from .directory import resolve
 from .directory_external import local_units
 
 PRIORITIES = (0, 1, 2, 3, 4)  # edXML: normal, urgent, very urgent, express, express on time
-MAX_SUBJECT = 1000
+MAX_SUBJECT = 500  # Decree 30, annex VI: Subject, String 500
 MAX_CONTENT = 20000
 
 #: named groups of recipients: the kinds of units, and a unit's sub-units
@@ -120,6 +120,7 @@ def clean_meta(data, previous=None):
         )
     if not meta.get("doc_type"):
         raise DocumentError(_("Choose the type of document."), field="doc_type")
+    metadata.check(meta)  # annex VI's lengths, the kept header of an import included
     for name, default in (
         ("content", ""),
         ("priority", 0),
@@ -451,6 +452,16 @@ def issue(site, env, actor, document, system=False, keep_number=False):
     from ..edxml import canonical_document
 
     document.meta = canonical_document(document.meta)  # what is issued is a valid edXML header
+    if number:
+        # the number came first (it is part of the notation); the entry gets annex IV's columns now
+        registers.complete_entry(
+            unit,
+            OUTGOING,
+            year,
+            number,
+            registers.outgoing_columns(site, unit, document),
+        )
+        registers.note_duplicates(unit, OUTGOING, year, number)  # a number an import brought may repeat
     document.register_number, document.register_year = number, year
     document.state = docs.ISSUED
     document.issued_by, document.issued_on_behalf_of, document.issued_at = (

@@ -131,6 +131,7 @@ def _register_paper(site, env, actor, unit, sender, sender_code, sender_name, no
         "on_behalf_of": actor.on_behalf_of,
     }
     number = registers.take_number(unit, INCOMING, year, entry)
+    found = registers.note_duplicates(unit, INCOMING, year, number)
     audit.record(
         site,
         actor,
@@ -141,7 +142,12 @@ def _register_paper(site, env, actor, unit, sender, sender_code, sender_name, no
         notation=notation,
         scan=bool(scan_info),
     )
-    return {"register_number": number, "register_year": year, "entry": dict(entry, number=number)}
+    return {
+        "register_number": number,
+        "register_year": year,
+        "entry": dict(entry, number=number),
+        "duplicates": found,
+    }
 
 
 def _store_scan(site, env, scan):

@@ -15,10 +15,12 @@ from ..errors import NotFound, ServiceError
 from ..i18n import _, translate
 from ..resources.documents import Document
 from ..resources.mailbox import Mailbox
+from ..resources.registers import OUTGOING
 from ..services import directory as directory_service, documents as ds
 from .base import field_errors, page
 from .labels import BUSINESS_TITLES, PRIORITY_TITLES, STEERING_TITLES
 from .mailboxes import document_url
+from .registers import flash_duplicates
 
 TEXT_FIELDS = (
     "doc_type",
@@ -267,6 +269,10 @@ def compose_post(request):
         request.response.status = exc.status
         return compose_page(request, unit, form, field_errors(request, exc))
     request.session.flash(message)
+    if document.is_issued():
+        flash_duplicates(
+            request, document.sender_code, OUTGOING, document.register_year, document.register_number
+        )
     return HTTPSeeOther(document_url(request, document))
 
 
@@ -310,4 +316,8 @@ def edit_post(request):
         request.response.status = exc.status
         return compose_page(request, unit, form, field_errors(request, exc), document=document)
     request.session.flash(message)
+    if document.is_issued():
+        flash_duplicates(
+            request, document.sender_code, OUTGOING, document.register_year, document.register_number
+        )
     return HTTPSeeOther(document_url(request, document))

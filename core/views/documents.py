@@ -22,6 +22,7 @@ from ..i18n import _, translate
 from ..plugins import transport_adapters
 from ..resources import documents as docs
 from ..resources.documents import Attachment, Delivery, Document
+from ..resources.registers import INCOMING, OUTGOING
 from ..services import attachments, deliveries, documents as ds, outbox, workflow
 from . import signature_badges
 from .base import field_errors, local_time, page, refused
@@ -35,6 +36,7 @@ from .mailboxes import (
     state_title,
     unit_name,
 )
+from .registers import flash_duplicates
 
 #: types that a browser must never render inline from this site
 ACTIVE_TYPES = (
@@ -422,6 +424,10 @@ def _draft_action(request, move, message, **kwargs):
         request.response.status = exc.status
         return document_page(request, document, errors=field_errors(request, exc), record=False)
     request.session.flash(translate(request, message, notation=document.notation))
+    if document.is_issued():
+        flash_duplicates(
+            request, document.sender_code, OUTGOING, document.register_year, document.register_number
+        )
     return HTTPSeeOther(document_url(request, document))
 
 
@@ -528,6 +534,10 @@ def act(request):
     else:
         message = translate(request, _("Done: ${action}."), action=translate(request, action.title))
     request.session.flash(message)
+    if name == "accept":
+        flash_duplicates(
+            request, delivery.recipient_code, INCOMING, delivery.register_year, delivery.register_number
+        )
     return HTTPSeeOther(f"{document_url(request, delivery.document)}")
 
 

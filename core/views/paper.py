@@ -14,9 +14,11 @@ from .. import permissions as sec
 from ..errors import ServiceError
 from ..i18n import _, translate
 from ..resources.mailbox import Mailbox
-from ..services import paper
+from ..resources.registers import INCOMING
+from ..services import paper, registers as registers_service
 from .base import field_errors, hub_units, page
 from .mailboxes import document_url
+from .registers import duplicate_warning
 
 FIELDS = ("sender", "sender_name", "notation", "promulgation_date", "subject")
 OUTCOME_KEY = "lienthong.paper_outcome"
@@ -56,11 +58,18 @@ def _outcome(request, kind, details):
             subject=document.title,
             number=f"{delivery.register_number}/{delivery.register_year}" if delivery.register_number else "",
         )
+        if kind == paper.FOUND_AND_REGISTERED:
+            unit = request.context.__parent__
+            found = registers_service.duplicates(
+                unit, INCOMING, delivery.register_year, delivery.register_number
+            )
+            shown["duplicates"] = duplicate_warning(request, found) or ""
     elif kind == paper.PAPER_REGISTERED:
         shown.update(
             number=f"{details['register_number']}/{details['register_year']}",
             url=f"{request.application_url}/directory/{request.context.__parent__.code}/registers/"
             f"{details['register_year']}-in",
+            duplicates=duplicate_warning(request, details.get("duplicates")) or "",
         )
     else:
         sender = details["sender"]
