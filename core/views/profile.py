@@ -16,7 +16,7 @@ from ..errors import ServiceError
 from ..factories import self_factory
 from ..i18n import _, translate
 from ..security import current_session_id, is_api_request, renew_session
-from ..services import accounts
+from ..services import accounts, notices as notices_service
 from .base import field_errors, local_time, page, refused
 from .home import ROLE_TITLES
 
@@ -187,9 +187,10 @@ def notices_mark_read(request):
     """Mark one notice (``key``) or all of them read."""
     user = request.context
     key = request.POST.get("key")
-    for k, notice in user.notices.items() if user.notices is not None else ():
-        if (key is None or str(k) == key) and not notice.read:
-            notice.read = True
+    if key is None:
+        notices_service.mark_all_read(user)
+    else:
+        notices_service.mark_read(user, key, read=request.POST.get("read", "1") != "0")
     return HTTPSeeOther(request.route_url("notices"))
 
 

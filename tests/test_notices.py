@@ -1,0 +1,223 @@
+"""Notices for every event (issue 17, R7.3, R8.1): who is told of an act, in the act's transaction.
+
+The services run on a copy of the demo site; each test looks only at the notices made after
+it started (the demo's own documents leave some behind).
+"""
+
+import pytest
+import transaction
+
+from lienthong.core.i18n import site_localizer
+from lienthong.core.resources.users import MAX_NOTICES, Notice
+from lienthong.core.services import deliveries, documents as ds, notices
+
+from .support.demo import demo_factory  # noqa: F401  (fixture)
+from .support.exchange import SNV, STTTT, VUNGTAU, actor, basic, hub  # noqa: F401
+
+PEOPLE = (
+    "vanthu.snv",
+    "lanhdao.snv",
+    "chuyenvien.snv",
+    "vanthu.stttt",
+    "lanhdao.stttt",
+    "chuyenvien.stttt",
+    "vanthu.vungtau",
+)
+
+
+def marks(hub):
+    """The newest notice key of each person now, to tell later notices from earlier ones."""
+
+    def run(site):
+        return {
+            p: (site["users"][p].notices.maxKey() if len(site["users"][p].notices) else 0) for p in PEOPLE
+        }
+
+    return hub.tx(run)
+
+
+def since(hub, before):
+    """``{login: [(kind, text in Vietnamese, link)]}`` of the notices made after ``before``."""
+    localizer = site_localizer(hub.app.registry)
+
+    def run(site):
+        found = {}
+        for login, mark in before.items():
+            tree = site["users"][login].notices
+            rows = [
+                (n.kind, notices.text_of(localizer, n), n.link)
+                for k, n in tree.items(min=mark, excludemin=True)
+            ]
+            if rows:
+                found[login] = rows
+        return found
+
+    return hub.tx(run)
+
+
+def issue(hub, who="vanthu.snv", **extra):
+    def run(site):
+        doc = ds.compose(site, hub.env, actor(who), site["directory"][SNV], basic(**extra))
+        ds.issue(site, hub.env, actor(who), doc)
+        return doc.id
+
+    return hub.tx(run)
+
+
+def act(hub, doc_id, code, who, action, **kw):
+    hub.tx(
+        lambda site: deliveries.act(
+            site, hub.env, actor(who), site["documents"][doc_id].delivery_for(code), action, **kw
+        )
+    )
+
+
+def test_an_arrival_tells_the_recipient_units_clerks_in_vietnamese_and_not_the_sender(hub):
+    before = marks(hub)
+    doc_id = issue(hub, recipients=[STTTT, VUNGTAU])
+    told = since(hub, before)
+    assert set(told) == {"vanthu.stttt", "vanthu.vungtau"}  # clerks only; not the issuer, not the leaders
+    [(kind, text, link)] = told["vanthu.stttt"]
+    assert kind == notices.ARRIVED
+    assert link == f"/documents/{doc_id}/deliveries/{STTTT}"
+    assert (
+        text.startswith("Sở Nội vụ") and "đã gửi văn bản" in text and "Sở Thông tin và Truyền thông" in text
+    )
+    # rendered when shown, in the reader's language: the stored message is the English msgid
+    stored = hub.tx(lambda site: site["users"]["vanthu.stttt"].notices.values()[-1].message)
+    assert stored.startswith("${sender} sent document")
+    assert hub.tx(lambda site: site["users"]["vanthu.stttt"].unread_notices()) >= 1
+
+
+def test_a_refusal_tells_the_senders_clerks_and_the_drafter_not_the_one_who_refused(hub):
+    doc_id = issue(hub, who="chuyenvien.snv", recipients=[STTTT])  # drafted and issued by the specialist
+    before = marks(hub)
+    act(hub, doc_id, STTTT, "vanthu.stttt", "refuse", reason="Sai thể thức")
+    told = since(hub, before)
+    assert set(told) == {"vanthu.snv", "chuyenvien.snv"}
+    [(kind, text, link)] = told["vanthu.snv"]
+    assert kind == notices.REFUSED and link == f"/documents/{doc_id}"
+    assert "từ chối" in text and "Sai thể thức" in text
+
+
+def test_recall_its_answer_and_completion_reach_the_other_end(hub):
+    doc_id = issue(hub, recipients=[STTTT, VUNGTAU])
+    before = marks(hub)
+    act(hub, doc_id, STTTT, "vanthu.snv", "recall", reason="Gửi nhầm")
+    told = since(hub, before)
+    assert set(told) == {"vanthu.stttt"}  # the recipient who answers it; the sender's clerk recalled it
+    assert told["vanthu.stttt"][0][0] == notices.RECALL and "Gửi nhầm" in told["vanthu.stttt"][0][1]
+
+    before = marks(hub)
+    act(hub, doc_id, STTTT, "vanthu.stttt", "agree_recall")
+    assert {k for k, _t, _l in since(hub, before)["vanthu.snv"]} == {notices.RECALL}
+
+    act(hub, doc_id, VUNGTAU, "vanthu.vungtau", "accept")
+    act(hub, doc_id, VUNGTAU, "lanhdao.vungtau", "assign", assignees=["chuyenvien.vungtau"])
+    act(hub, doc_id, VUNGTAU, "chuyenvien.vungtau", "start")
+    before = marks(hub)
+    act(hub, doc_id, VUNGTAU, "chuyenvien.vungtau", "complete")
+    told = since(hub, before)
+    assert set(told) == {"vanthu.snv"}
+    assert told["vanthu.snv"][0][0] == notices.COMPLETED and "hoàn thành" in told["vanthu.snv"][0][1]
+
+
+def test_an_assignment_and_its_changes_tell_the_assignees(hub):
+    doc_id = issue(hub, recipients=[STTTT])
+    act(hub, doc_id, STTTT, "vanthu.stttt", "accept")
+    before = marks(hub)
+    act(hub, doc_id, STTTT, "lanhdao.stttt", "assign", assignees=["chuyenvien.stttt"])
+    told = since(hub, before)
+    assert set(told) == {"chuyenvien.stttt"} and told["chuyenvien.stttt"][0][0] == notices.ASSIGNED
+    assert told["chuyenvien.stttt"][0][2] == f"/documents/{doc_id}/deliveries/{STTTT}"
+
+    before = marks(hub)
+    act(hub, doc_id, STTTT, "lanhdao.stttt", "assign", assignees=["lanhdao.stttt"])  # the leader takes it
+    told = since(hub, before)
+    assert set(told) == {"chuyenvien.stttt"}  # told it is no longer theirs; the leader acted, so not told
+    assert "không còn" in told["chuyenvien.stttt"][0][1]
+
+
+def test_the_approval_path_tells_the_leaders_then_the_drafter(hub):
+    hub.tx(lambda site: site["directory"][SNV].policies.__setitem__("approval", True))
+    doc_id = hub.tx(
+        lambda site: ds.compose(site, hub.env, actor("chuyenvien.snv"), site["directory"][SNV], basic()).id
+    )
+    before = marks(hub)
+    hub.tx(lambda site: ds.submit(site, hub.env, actor("chuyenvien.snv"), site["documents"][doc_id]))
+    told = since(hub, before)
+    assert set(told) == {"lanhdao.snv"} and told["lanhdao.snv"][0][0] == notices.APPROVAL_REQUESTED
+    assert (
+        "Bùi Thanh Tâm" in told["lanhdao.snv"][0][1] and told["lanhdao.snv"][0][2] == f"/documents/{doc_id}"
+    )
+
+    before = marks(hub)
+    hub.tx(
+        lambda site: ds.send_back(
+            site, hub.env, actor("lanhdao.snv"), site["documents"][doc_id], "Sửa trích yếu"
+        )
+    )
+    told = since(hub, before)
+    assert set(told) == {"chuyenvien.snv"} and "Sửa trích yếu" in told["chuyenvien.snv"][0][1]
+
+    hub.tx(lambda site: ds.submit(site, hub.env, actor("chuyenvien.snv"), site["documents"][doc_id]))
+    before = marks(hub)
+    hub.tx(lambda site: ds.approve(site, hub.env, actor("lanhdao.snv"), site["documents"][doc_id]))
+    told = since(hub, before)
+    assert set(told) == {"chuyenvien.snv"} and told["chuyenvien.snv"][0][0] == notices.APPROVAL_RETURNED
+
+
+def test_a_muted_kind_is_not_kept_and_an_aborted_act_leaves_no_notice(hub):
+    def mute(site):
+        notices.set_preferences(
+            site,
+            actor("vanthu.vungtau"),
+            site["users"]["vanthu.vungtau"],
+            set(notices.KINDS) - {notices.ARRIVED},
+            False,
+        )
+
+    hub.tx(mute)
+    before = marks(hub)
+    issue(hub, recipients=[STTTT, VUNGTAU])
+    assert set(since(hub, before)) == {"vanthu.stttt"}
+
+    before = marks(hub)
+
+    def aborted(site):
+        doc = ds.compose(
+            site, hub.env, actor("vanthu.snv"), site["directory"][SNV], basic(recipients=[STTTT])
+        )
+        ds.issue(site, hub.env, actor("vanthu.snv"), doc)
+        raise RuntimeError("the request failed after the send")
+
+    with pytest.raises(RuntimeError):
+        hub.tx(aborted)
+    assert since(hub, before) == {}
+
+
+def test_a_persons_notices_are_bounded_and_the_unread_count_follows(hub):
+    def fill(site):
+        user = site["users"]["vanthu.vungtau"]
+        user.notices.clear()
+        user.unread_counter().set(0)
+        first = None
+        for n in range(MAX_NOTICES + 20):
+            key = user.add_notice(Notice(f"2026-01-01T00:00:{n % 60:02d}.{n:06d}+00:00", "x ${n}", {"n": n}))
+            first = first or key
+        return first
+
+    first = hub.tx(fill)
+
+    def check(site):
+        user = site["users"]["vanthu.vungtau"]
+        assert len(user.notices) == MAX_NOTICES and first not in user.notices
+        assert user.unread_notices() == MAX_NOTICES
+        total, rows = notices.listing(user, unread_only=True, limit=10)
+        assert total == MAX_NOTICES and len(rows) == 10
+        assert notices.mark_read(user, str(rows[0][0])) and user.unread_notices() == MAX_NOTICES - 1
+        assert notices.mark_all_read(user) == MAX_NOTICES - 1 and user.unread_notices() == 0
+        assert not notices.mark_read(user, "nope")
+
+    hub.tx(check)
+    transaction.abort()
