@@ -267,6 +267,8 @@ MATRIX = {
     ("password", "POST"): case(["/password"], rule=people),
     ("notices", "GET"): case(["/notices"], rule=people),
     ("notices", "POST"): case(["/notices"], rule=people),
+    ("notice_settings", "GET"): case(["/notices/settings"], rule=people),
+    ("notice_settings", "POST"): case(["/notices/settings"], rule=people),
     ("delegations", "GET"): case(["/delegations"], rule=people),
     ("delegations", "POST"): case(["/delegations"], rule=people),
     ("delegation_act", "POST"): case(["/delegations/{delegation}/act"], UNITS, people),

@@ -13,6 +13,7 @@ from lienthong.core.services import deliveries, documents as ds, notices
 
 from .support.demo import demo_factory  # noqa: F401  (fixture)
 from .support.exchange import SNV, STTTT, VUNGTAU, actor, basic, hub  # noqa: F401
+from .test_digest import smtp  # noqa: F401  (fixture: a real SMTP server)
 
 PEOPLE = (
     "vanthu.snv",
@@ -221,3 +222,99 @@ def test_a_persons_notices_are_bounded_and_the_unread_count_follows(hub):
 
     hub.tx(check)
     transaction.abort()
+
+
+# -- preferences and e-mail --------------------------------------------------------------
+@pytest.fixture
+def mail_hub(demo_factory, smtp):  # noqa: F811
+    from .support.exchange import Hub
+    from .test_digest import mail_settings
+
+    settings = dict(
+        mail_settings(smtp.port), **{"lienthong.public_url": "http://localhost/"}
+    )  # webtest's host
+    return Hub(demo_factory(**settings))
+
+
+def worker_of(hub):
+    from lienthong.core.db import get_database
+    from lienthong.core.worker import Worker
+
+    return Worker(get_database(hub.app.registry), hub.app.registry, worker_id="test-notices")
+
+
+def queue_sizes(hub):
+    return hub.tx(lambda site: (len(site["mail"].pending), len(site["mail"].sent)))
+
+
+def test_a_clerk_chooses_on_the_settings_page_and_gets_an_arrival_by_mail_after_commit(mail_hub, smtp):
+    from lienthong.core import notice_mail
+
+    from .support.app import csrf_of, login
+
+    web = mail_hub.web
+    login(web, "vanthu.stttt")
+    form = web.get("/notices/settings")
+    assert (
+        "Gửi kèm mỗi thông báo qua thư điện tử" in form.text and "vanthu.stttt@demo.lienthong.vn" in form.text
+    )
+    wanted = [k for k in notices.KINDS if k != notices.COMPLETED]
+    web.post("/notices/settings", {"csrf_token": csrf_of(form), "kind": wanted, "email": "1"}, status=303)
+    prefs = mail_hub.tx(lambda site: notices.preferences(site["users"]["vanthu.stttt"]))
+    assert prefs == {"muted": frozenset({notices.COMPLETED}), "email": True}
+    web.post("/notices/settings", {"kind": wanted, "email": "1"}, status=400)  # no CSRF token: refused
+
+    pending_before, _sent = queue_sizes(mail_hub)
+    doc_id = issue(mail_hub, recipients=[STTTT, VUNGTAU])
+    assert smtp.envelopes == []  # nothing is sent from inside the act's transaction
+    assert queue_sizes(mail_hub)[0] == pending_before + 1  # the clerk of STTTT only asked for mail
+
+    worker = worker_of(mail_hub)
+    try:
+        sent, failed = notice_mail.send_pending(worker)
+        assert (sent, failed) == (pending_before + 1, 0)
+        [message] = smtp.to("vanthu.stttt")
+        assert "Sở Nội vụ đã gửi văn bản" in message["Subject"]
+        body = message.get_content()
+        assert f"http://localhost/documents/{doc_id}/deliveries/{STTTT}" in body
+        assert "/notices/settings" in body
+        assert queue_sizes(mail_hub)[0] == 0
+        assert notice_mail.send_pending(worker) == (0, 0)
+        assert len(smtp.to("vanthu.stttt")) == 1  # sent once, marked sent
+    finally:
+        worker.close()
+
+
+def test_an_aborted_act_mails_nothing_and_a_server_away_keeps_the_mail(mail_hub, smtp):
+    from lienthong.core import notice_mail
+
+    def opt_in(site):
+        user = site["users"]["vanthu.stttt"]
+        notices.set_preferences(site, actor("vanthu.stttt"), user, notices.KINDS, True)
+        site["mail"].pending.clear()
+
+    mail_hub.tx(opt_in)
+
+    def aborted(site):
+        doc = ds.compose(
+            site, mail_hub.env, actor("vanthu.snv"), site["directory"][SNV], basic(recipients=[STTTT])
+        )
+        ds.issue(site, mail_hub.env, actor("vanthu.snv"), doc)
+        raise RuntimeError("the request failed after the send")
+
+    with pytest.raises(RuntimeError):
+        mail_hub.tx(aborted)
+    worker = worker_of(mail_hub)
+    try:
+        assert queue_sizes(mail_hub)[0] == 0
+        assert notice_mail.send_pending(worker) == (0, 0) and smtp.envelopes == []
+
+        issue(mail_hub, recipients=[STTTT])
+        smtp.stop()  # the mail server is away: the mail stays queued, tried again later
+        assert notice_mail.send_pending(worker) == (0, 1)
+        waiting = mail_hub.tx(
+            lambda site: [(m.attempts, bool(m.next_attempt)) for m in site["mail"].pending.values()]
+        )
+        assert waiting == [(1, True)]
+    finally:
+        worker.close()

@@ -373,6 +373,12 @@ def mail_batch(site, localizer, base_url, now, limit=50):
     return batch
 
 
+def mail_waiting(site):
+    """True when /mail holds a mail not yet sent."""
+    queue = site.get("mail")
+    return queue is not None and bool(queue.pending)
+
+
 def mark_mailed(site, results, now):
     """``results``: key -> None (sent) or the error; a failed mail waits longer each time."""
     from datetime import timedelta
