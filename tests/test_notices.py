@@ -318,3 +318,49 @@ def test_an_aborted_act_mails_nothing_and_a_server_away_keeps_the_mail(mail_hub,
         assert waiting == [(1, True)]
     finally:
         worker.close()
+
+
+# -- the pages: the top bar's count, the list, marking ----------------------------------------
+def unread_count(page):
+    import re
+
+    found = re.search(r'id="unread-count"[^>]*>(\d+)<', page.text)
+    return int(found.group(1)) if found else 0
+
+
+def test_the_top_bar_counts_unread_notices_and_the_list_marks_them_and_links_the_document(hub):
+    from .support.app import csrf_of, login
+
+    def clear(site):
+        user = site["users"]["vanthu.stttt"]
+        user.notices.clear()
+        user.unread_counter().set(0)
+
+    hub.tx(clear)
+    web = hub.web
+    login(web, "vanthu.stttt")
+    home = web.get("/")
+    assert "Đăng xuất" in home.text and 'id="notices-link"' in home.text and unread_count(home) == 0
+    first = issue(hub, recipients=[STTTT])
+    second = issue(hub, recipients=[STTTT], subject="Công văn về việc báo cáo chuyển đổi số")
+    page = web.get("/notices")
+    assert unread_count(page) == 2 and page.text.count('class="unread"') == 2
+    assert f'href="http://localhost/documents/{second}/deliveries/{STTTT}"' in page.text  # newest first
+    assert page.text.index(second) < page.text.index(first)
+    keys = hub.tx(lambda site: list(site["users"]["vanthu.stttt"].notices.keys()))
+
+    # one read: the count drops, the document opens from the link
+    web.post("/notices", {"csrf_token": csrf_of(page), "key": str(keys[0])}, status=303)
+    page = web.get("/notices")
+    assert unread_count(page) == 1 and page.text.count('class="unread"') == 1
+    assert web.get(f"/documents/{first}/deliveries/{STTTT}").follow().status_int == 200
+    only_unread = web.get("/notices?unread=1")
+    assert second in only_unread.text and first not in only_unread.text
+    # unread again, then all read
+    web.post("/notices", {"csrf_token": csrf_of(page), "key": str(keys[0]), "read": "0"}, status=303)
+    assert unread_count(web.get("/")) == 2
+    web.post("/notices", {"csrf_token": csrf_of(page)}, status=303)
+    assert unread_count(web.get("/notices")) == 0
+    # without the CSRF token nothing changes
+    web.post("/notices", {"key": str(keys[0]), "read": "0"}, status=400)
+    assert hub.tx(lambda site: site["users"]["vanthu.stttt"].unread_notices()) == 0

@@ -52,10 +52,15 @@ def notices(request):
         translate(request, _("Notices")),
         notices=notice_rows(request, rows),
         unread_only=unread_only,
-        page_number=number,
-        more=total > number * PAGE_SIZE,
+        newer_url=_page_url(request, number - 1, unread_only) if number > 1 else None,
+        older_url=_page_url(request, number + 1, unread_only) if total > number * PAGE_SIZE else None,
         total=total,
     )
+
+
+def _page_url(request, number, unread_only):
+    query = {"page": str(number), **({"unread": "1"} if unread_only else {})}
+    return request.route_url("notices", _query=query)
 
 
 @view_config(route_name="notices", permission=sec.EDIT_SELF, request_method="POST")
