@@ -364,3 +364,63 @@ def test_the_top_bar_counts_unread_notices_and_the_list_marks_them_and_links_the
     # without the CSRF token nothing changes
     web.post("/notices", {"key": str(keys[0]), "read": "0"}, status=400)
     assert hub.tx(lambda site: site["users"]["vanthu.stttt"].unread_notices()) == 0
+
+
+# -- the API ---------------------------------------------------------------------------------
+def test_the_api_pages_my_notices_filters_unread_and_marks_one_with_problems_for_errors(hub):
+    from lienthong.core.services import tokens
+    from lienthong.core.services.audit import Actor
+
+    from .test_api import assert_problem, bearer, token_for
+
+    def clear(site):
+        user = site["users"]["vanthu.stttt"]
+        user.notices.clear()
+        user.unread_counter().set(0)
+
+    hub.tx(clear)
+    web = hub.web
+    token = token_for(web, "vanthu.stttt")
+    first = issue(hub, recipients=[STTTT])
+    issue(hub, recipients=[STTTT])
+    issue(hub, recipients=[STTTT])
+
+    page = web.get("/api/v1/me/notices?limit=2", headers=bearer(token)).json
+    assert page["total"] == 3 and page["unread"] == 3 and len(page["items"]) == 2 and page["limit"] == 2
+    newest = page["items"][0]
+    assert newest["kind"] == "arrived" and newest["read"] is False and "đã gửi văn bản" in newest["text"]
+    assert (
+        newest["message"].startswith("${sender} sent document") and newest["mapping"]["sender"] == "Sở Nội vụ"
+    )
+    assert newest["url"] == "http://localhost" + newest["link"]
+    rest = web.get("/api/v1/me/notices?limit=2&offset=2", headers=bearer(token)).json["items"]
+    assert [n["link"] for n in rest] == [f"/documents/{first}/deliveries/{STTTT}"]
+    english = web.get("/api/v1/me/notices?limit=1&lang=en", headers=bearer(token)).json["items"][0]
+    assert english["text"].startswith("Sở Nội vụ sent document")
+
+    done = web.post(f"/api/v1/me/notices/{newest['id']}/read", headers=bearer(token)).json
+    assert done["read"] is True and done["id"] == newest["id"]
+    unread = web.get("/api/v1/me/notices?unread=true", headers=bearer(token)).json
+    assert unread["total"] == 2 and newest["id"] not in [n["id"] for n in unread["items"]]
+    again = web.post_json(
+        f"/api/v1/me/notices/{newest['id']}/read", {"read": False}, headers=bearer(token)
+    ).json
+    assert again["read"] is False
+    assert web.post("/api/v1/me/notices/read", headers=bearer(token)).json == {"changed": 3, "unread": 0}
+
+    # errors are problem+json
+    assert_problem(
+        web.post("/api/v1/me/notices/999/read", headers=bearer(token), status=404), 404, "notice_id"
+    )
+    assert_problem(web.post("/api/v1/me/notices/x/read", headers=bearer(token), status=404), 404, "notice_id")
+    bad = web.post_json(
+        f"/api/v1/me/notices/{newest['id']}/read", {"read": "yes"}, headers=bearer(token), status=400
+    )
+    assert_problem(bad, 400)
+    assert_problem(web.get("/api/v1/me/notices?unread=maybe", headers=bearer(token), status=400), 400)
+    assert_problem(web.get("/api/v1/me/notices", status=401), 401)
+    product = hub.tx(lambda site: tokens.create(site, Actor.system("test"), STTTT, "eOffice")[1])
+    assert_problem(web.get("/api/v1/me/notices", headers=bearer(product), status=403), 403)
+    # and in the OpenAPI document
+    paths = web.get("/api/v1/openapi.json").json["paths"]
+    assert "get" in paths["/api/v1/me/notices"] and "post" in paths["/api/v1/me/notices/{notice_id}/read"]

@@ -319,6 +319,8 @@ def mark_read(user, key, read=True):
         key = int(key)
     except (TypeError, ValueError):
         return False
+    if not 0 < key < 2**63:  # beyond an LOBTree's keys
+        return False
     return user.mark_notice_read(key, read)
 
 
