@@ -22,6 +22,16 @@ class DocumentChanged:
 
 
 @dataclass
+class DraftMoved(DocumentChanged):
+    """A draft went along its approval path: ``action`` is "submit" (to the unit's leaders),
+    "approve" or "send_back" (to its drafter), by ``actor`` with ``note``."""
+
+    action: str = ""
+    actor: object = None
+    note: str = ""
+
+
+@dataclass
 class DocumentSent:
     """A document was issued and delivered to the recipients on this hub (before commit)."""
 
@@ -60,6 +70,7 @@ class DeliveryActed(DeliveryChanged):
 
     action: str = ""
     side: str = "recipient"
+    actor: object = None  # the ``audit.Actor`` who acted (None: not said)
 
 
 @dataclass

@@ -174,6 +174,13 @@ def step_10_system_credentials(site):
     site.ensure_containers()
 
 
+def step_11_notices_and_mail_queue(site):
+    """Generation 11: /mail (notice e-mails kept until sent); every person's unread-notice counter."""
+    site.ensure_containers()
+    for user in site["users"].values():
+        user.ensure_children()
+
+
 #: ordered steps; the position + 1 is the generation each one produces
 STEPS = [
     step_1_top_level_containers,
@@ -186,6 +193,7 @@ STEPS = [
     step_8_documents_by_identifier,
     step_9_directory_index_and_plugin_state,
     step_10_system_credentials,
+    step_11_notices_and_mail_queue,
 ]
 
 

@@ -6,8 +6,8 @@ it (another calendar, another subscriber) the usual way.
 What follows a change of a document or a delivery is a subscriber of the event the
 document services emit (``core/events.py``), never a call from the services: the catalog's
 queue of changes, the outbound queue (``services/outbound.py``), the /edxml/v1 pending
-lists and status feeds (``services/edxml_pull.py``) run in the change's transaction; the
-plugins' hooks run after it commits.
+lists and status feeds (``services/edxml_pull.py``), the notices (``services/notices.py``)
+run in the change's transaction; the plugins' hooks run after it commits.
 """
 
 import logging
@@ -22,6 +22,7 @@ from .events import (
     DeliveryQueued,
     DocumentChanged,
     DocumentSent,
+    DraftMoved,
     MessageSetAside,
 )
 
@@ -131,7 +132,16 @@ def make_plugin_subscribers(registry):
 
 def includeme(config):
     from .filetypes import AttachmentPolicy
-    from .services import amendments, deliveries, edxml_pull, incidents, indexing, outbound, registers
+    from .services import (
+        amendments,
+        deliveries,
+        edxml_pull,
+        incidents,
+        indexing,
+        notices,
+        outbound,
+        registers,
+    )
     from .workcalendar import WorkCalendar
 
     settings = config.get_settings()
@@ -155,6 +165,10 @@ def includeme(config):
     config.add_subscriber(amendments.on_document_sent, DocumentSent)  # a replacement supersedes
     config.add_subscriber(incidents.on_message_set_aside, MessageSetAside)  # the operator is told (R8.4)
     config.add_subscriber(deliveries.on_message_set_aside, MessageSetAside)  # and the sender, on its timeline
+    # who is told of an act, in the act's transaction (services/notices.py; mail after commit: /mail)
+    config.add_subscriber(notices.on_delivery_arrived, DeliveryArrived)
+    config.add_subscriber(notices.on_delivery_acted, DeliveryActed)
+    config.add_subscriber(notices.on_draft_moved, DraftMoved)
     document_sent, delivery_changed = make_plugin_subscribers(registry)
     config.add_subscriber(document_sent, DocumentSent)
     config.add_subscriber(delivery_changed, DeliveryChanged)

@@ -35,7 +35,7 @@ from datetime import timedelta
 import transaction
 from ZODB.POSException import ConflictError
 
-from . import worker_inbound
+from . import notice_mail, worker_inbound
 from .clock import iso
 from .db import run_in_site
 from .jobs import ScheduledJob
@@ -72,6 +72,8 @@ class Worker:
         self._pool = None  # ``pool()``: made at the first use
         self.housekeeping_seconds = setting(settings, "lienthong.worker.housekeeping_seconds")
         self.digest_at = setting(settings, "lienthong.worker.digest_at")
+        self.notice_mail_seconds = setting(settings, "lienthong.worker.notice_mail_seconds")
+        self.next_notice_mail = 0.0  # monotonic time of the next round of notice mail (core/notice_mail.py)
         self.id = worker_id or default_id()
         self.clock = clock or self.env.now
         self.random = random.Random()
@@ -538,6 +540,7 @@ class Worker:
             try:
                 total += self.poll_centres()
                 self.run_jobs()
+                notice_mail.run_due(self)  # mails of committed notices (/mail)
             except Exception:
                 log.exception("transport: polling the centres failed")
             if time.monotonic() >= self.next_poll:

@@ -11,6 +11,7 @@ DEFAULTS = {
     "lienthong.transport.threads": 4,  # an adapter's network calls at once (acknowledging a poll's packages)
     "lienthong.transport.inbound_batch": 20,  # inbound messages imported in one transaction
     "lienthong.worker.housekeeping_seconds": 3600.0,  # how often the chores run (spent login tokens)
+    "lienthong.worker.notice_mail_seconds": 30.0,  # how often notices' mails are sent (core/notice_mail.py)
     "lienthong.worker.digest_at": "",  # HH:MM local: the daily digest; empty: cron runs it
 }
 

@@ -153,8 +153,13 @@ def by_login(report):
 
 
 def notices_of(hub, login):
+    """The overdue reminders of ``login`` (arrivals and the rest are notices of other kinds)."""
     return hub.tx(
-        lambda site: [(n.message, n.link, dict(n.mapping)) for n in site["users"][login].notices.values()]
+        lambda site: [
+            (n.message, n.link, dict(n.mapping))
+            for n in site["users"][login].notices.values()
+            if n.kind == "overdue"
+        ]
     )
 
 

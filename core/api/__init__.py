@@ -14,6 +14,7 @@ MODULES = (
     "tokens",
     "documents",
     "mailboxes",
+    "notices",
     "edxml_v1",
 )
 

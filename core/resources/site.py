@@ -13,6 +13,7 @@ from .delegations import Delegations
 from .directory import Directory
 from .folder import Folder
 from .incidents import Incidents
+from .mailqueue import MailQueue
 from .tokens import Tokens
 from .trust import TrustStore
 from .users import Users
@@ -33,6 +34,7 @@ TOP_LEVEL = {
     "delegations": Delegations,
     "trust": TrustStore,
     "credentials": SystemCredentials,
+    "mail": MailQueue,
 }
 
 

@@ -1,5 +1,7 @@
 """User accounts: /users/<login>, each with a personal mailbox and in-app notices."""
 
+import random
+
 from BTrees.Length import Length
 from BTrees.LOBTree import LOBTree
 from BTrees.OOBTree import OOBTree
@@ -8,9 +10,13 @@ from pyramid.authorization import ALL_PERMISSIONS, Allow, Deny, Everyone
 from zope.interface import implementer
 
 from .. import permissions as sec
+from ..clock import parse_iso
 from ..interfaces import IUser
 from .folder import Folder
 from .mailbox import Mailbox
+
+#: how many notices a person keeps (the oldest go first)
+MAX_NOTICES = 500
 
 
 class Users(Folder):
@@ -19,14 +25,26 @@ class Users(Folder):
 
 
 class Notice(Persistent):
-    """An in-app message to one user (an alert from the hub); ``message`` is a msgid with a mapping."""
+    """An in-app message to one user; ``message`` is a msgid kept with its mapping and translated
+    when shown, in the reader's language (``services.notices``). ``kind`` names what it is about
+    (``services.notices.KINDS``; "" for notices made before generation 11)."""
 
-    def __init__(self, time, message, mapping=None, link=""):
+    kind = ""
+
+    def __init__(self, time, message, mapping=None, link="", kind=""):
         self.time = time
         self.message = message
         self.mapping = dict(mapping or {})
         self.link = link
         self.read = False
+        self.kind = kind
+
+    def time_key(self):
+        """The notice's time in microseconds since the epoch (its key's leading part)."""
+        try:
+            return int(parse_iso(self.time).timestamp() * 1_000_000)
+        except (AttributeError, TypeError, ValueError):
+            return 0
 
 
 class LoginFailures(Persistent):
@@ -86,7 +104,9 @@ class User(Folder):
     lock_reason = ""  # why an admin (or a compromise report) locked the account
     session_epoch = 0  # bumped to end every login token of the user (sessions: ``sessions``)
     sessions = None  # OOBTree: digest of a session id -> UserSession (services.sessions), made at first login
-    notices = None
+    notices = None  # LOBTree: key (time-ordered) -> Notice, the newest ``MAX_NOTICES`` only
+    notices_unread = None  # Length: how many of them are unread (generation 11), for the top bar
+    notice_prefs = None  # dict {"muted": kinds not wanted, "email": bool}; None: every kind, no e-mail
 
     def __init__(self, login, fullname, password_hash, unit_code=None, position="", email=""):
         super().__init__()
@@ -107,6 +127,8 @@ class User(Folder):
             self.add("mailbox", box)
         if self.notices is None:
             self.notices = LOBTree()
+        if self.notices_unread is None:
+            self.notices_unread = Length(sum(1 for n in self.notices.values() if not n.read))
 
     @property
     def title(self):
@@ -171,9 +193,45 @@ class User(Folder):
                 failures.clear()
 
     def add_notice(self, notice):
-        key = (self.notices.maxKey() + 1) if len(self.notices) else 1
+        """Keep ``notice`` under a new key; the oldest beyond ``MAX_NOTICES`` go. Returns the key.
+
+        Notices stay in the user's own ``LOBTree`` (not in the ``User``'s state, which every
+        login writes): adding one writes a bucket of that tree, and the tree is bounded so a
+        person who never reads them does not grow without end. The keys are the time in
+        microseconds times 1000 plus a random part, so two transactions telling one person
+        something at the same moment insert different keys and merge instead of conflicting
+        (keys 1, 2, … of older notices sort before them).
+        """
+        key = int(notice.time_key()) * 1000 + random.randrange(1000)
+        while key in self.notices:
+            key += 1
         self.notices[key] = notice
+        if not notice.read:
+            self.unread_counter().change(1)
+        while len(self.notices) > MAX_NOTICES:
+            oldest = self.notices.pop(self.notices.minKey())
+            if not oldest.read:
+                self.unread_counter().change(-1)
         return key
 
+    def unread_counter(self):
+        if self.notices_unread is None:  # before generation 11 (evolve.step_11 makes it)
+            self.notices_unread = Length(sum(1 for n in self.notices.values() if not n.read))
+        return self.notices_unread
+
+    def mark_notice_read(self, key, read=True):
+        """Mark the notice ``key`` read (or unread again); False when there is no such notice."""
+        notice = self.notices.get(key) if self.notices is not None else None
+        if notice is None:
+            return False
+        if notice.read != read:
+            notice.read = read
+            self.unread_counter().change(-1 if read else 1)
+        return True
+
     def unread_notices(self):
-        return sum(1 for n in self.notices.values() if not n.read) if self.notices is not None else 0
+        if self.notices is None:
+            return 0
+        if self.notices_unread is None:
+            return sum(1 for n in self.notices.values() if not n.read)
+        return max(0, self.notices_unread())  # concurrent changes merge; never shown below zero

@@ -11,9 +11,9 @@ from .. import permissions as sec
 from ..clock import iso, now_iso, parse_iso, utc_now
 from ..errors import Conflict, NotFound, ServiceError
 from ..i18n import _
-from ..resources.users import Notice, User
+from ..resources.users import User
 from ..text import is_email
-from . import audit, sessions, tokens
+from . import audit, notices, sessions, tokens
 from .passwords import PasswordPolicyError, check_policy, hash_password, random_password, verify_password
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -499,9 +499,10 @@ def system_admins(site):
     return [site["users"][login] for login in logins if login in site["users"]]
 
 
-def notify(user, message, link="", **mapping):
-    """An in-app notice for ``user``; ``message`` is a msgid translated when shown."""
-    return user.add_notice(Notice(now_iso(), str(message), mapping, link))
+def notify(user, message, link="", kind=None, **mapping):
+    """An in-app notice for ``user``; ``message`` is a msgid translated when shown. ``kind``:
+    one of ``services.notices.KINDS`` the person may mute, else an alert they always get."""
+    return notices.add(user, kind or notices.ALERT, message, mapping, link)
 
 
 def report_compromised(site, actor, user, note=""):

@@ -114,6 +114,7 @@ def create(
         delegate,
         _("${name} delegated to you from ${start} to ${end}."),
         link="/delegations",
+        kind="delegation",
         name=delegator.fullname,
         start=d.start,
         end=d.end,

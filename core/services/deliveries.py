@@ -128,7 +128,7 @@ def act(
         **{k: v for k, v in details.items() if v not in (None, "", (), [])},
     )
     # subscribers (exchange.includeme): the catalog, the status queued for the end an adapter serves (R6.5)
-    env.notify(DeliveryActed(delivery, site, old, new, action=action.name, side=action.side))
+    env.notify(DeliveryActed(delivery, site, old, new, action=action.name, side=action.side, actor=actor))
     return delivery
 
 

@@ -268,6 +268,7 @@ def remind(site, env, digest, today):
             user,
             _("Document ${notation} (${subject}) is overdue: its processing deadline was ${due}."),
             link=path_of(delivery),
+            kind="overdue",
             notation=document.notation,
             subject=_short(document.title, 120),
             due=_day(delivery.due),

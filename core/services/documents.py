@@ -18,7 +18,7 @@ import uuid
 from .. import doctypes, metadata, permissions as sec
 from ..clock import iso
 from ..errors import Conflict, DocumentError, Forbidden, NotFound, iso_date, xml_text
-from ..events import DocumentChanged, DocumentSent
+from ..events import DocumentChanged, DocumentSent, DraftMoved
 from ..i18n import _
 from ..resources import documents as docs
 from ..resources.documents import Document, path_of
@@ -351,7 +351,7 @@ def _move_draft(site, env, actor, document, sources, target, action, note=""):
     document.state = target
     document.approval.append(dict(actor.fields(), action=action, time=iso(env.now()), note=note))
     audit.record(site, actor, f"document.{action}", path_of(document), note=note)
-    env.notify(DocumentChanged(document, site))
+    env.notify(DraftMoved(document, site, action=action, actor=actor, note=note))  # a DocumentChanged
 
 
 # -- issuing -------------------------------------------------------------------------------

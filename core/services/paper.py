@@ -196,6 +196,7 @@ def _refuse(site, env, actor, unit, sender, notation, day, subject):
                 "${unit} received your document ${notation} of ${date} on paper only: it is refused. "
                 "Issue it electronically through the hub."
             ),
+            kind="refused",
             unit=unit.name,
             notation=notation,
             date=day,

@@ -17,6 +17,7 @@ ROUTE_MODULES = (
     "manage_units",
     "manage_users",
     "profile",
+    "notices",
     "delegations",
     "directory_io",
     "manage_signing",

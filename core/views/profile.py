@@ -1,4 +1,4 @@
-"""My profile, my password, "my password is compromised", my notices; the must-change guard.
+"""My profile, my password, "my password is compromised"; the must-change guard (notices: ``notices.py``).
 
 Every route here acts on the logged-in user's own ``User`` (``self_factory``), so the
 User's ACL decides with ``EDIT_SELF``: nobody reaches another person's profile through
@@ -17,7 +17,7 @@ from ..factories import self_factory
 from ..i18n import _, translate
 from ..security import current_session_id, is_api_request, renew_session
 from ..services import accounts
-from .base import field_errors, local_time, page, refused
+from .base import field_errors, page, refused
 from .home import ROLE_TITLES
 
 #: paths a user who must change their password may still reach
@@ -159,40 +159,6 @@ def report_compromised(request):
     return HTTPSeeOther(request.application_url + "/login", headers=headers)
 
 
-def notice_rows(request, user):
-    rows = []
-    if user.notices is None:
-        return rows
-    for key, notice in reversed(list(user.notices.items())):
-        rows.append(
-            {
-                "key": key,
-                "when": local_time(request, notice.time),
-                "time": notice.time,
-                "text": request.localizer.translate(_(notice.message, mapping=dict(notice.mapping))),
-                "link": notice.link,
-                "read": notice.read,
-            }
-        )
-    return rows
-
-
-@view_config(route_name="notices", renderer="notices.pt", permission=sec.EDIT_SELF, request_method="GET")
-def notices(request):
-    return page(request, translate(request, _("Notices")), notices=notice_rows(request, request.context))
-
-
-@view_config(route_name="notices", permission=sec.EDIT_SELF, request_method="POST")
-def notices_mark_read(request):
-    """Mark one notice (``key``) or all of them read."""
-    user = request.context
-    key = request.POST.get("key")
-    for k, notice in user.notices.items() if user.notices is not None else ():
-        if (key is None or str(k) == key) and not notice.read:
-            notice.read = True
-    return HTTPSeeOther(request.route_url("notices"))
-
-
 # -- must change password ------------------------------------------------------
 
 
@@ -224,5 +190,4 @@ def includeme(config):
     config.add_route("profile", "/profile", factory=self_factory)
     config.add_route("report_compromised", "/profile/compromised", factory=self_factory)
     config.add_route("password", "/password", factory=self_factory)
-    config.add_route("notices", "/notices", factory=self_factory)
     config.add_subscriber(must_change_password_guard, ContextFound)
