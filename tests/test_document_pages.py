@@ -891,6 +891,8 @@ def test_the_leader_assigns_one_lead_co_operating_and_for_information_and_only_t
         and "Phan Văn Để Biết" in shown
     )
 
+    as_user(web, "chuyenvien3.stttt")  # for information: told so, in Vietnamese
+    assert "để biết" in web.get("/notices").html.find("main").text
     as_user(web, "chuyenvien2.stttt")  # co-operating: may not start or complete it
     act(web, doc_id, STTTT, "start", status=403)
     as_user(web, "chuyenvien.stttt")

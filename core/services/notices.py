@@ -245,6 +245,17 @@ def _tell_assignees(site, delivery, mapping, actor):
     else:
         assigned = _("Document ${notation} (${subject}) from ${sender} is assigned to you.")
     tell(site, added, ASSIGNED, assigned, mapping, link, actor)
+    told_before = set(before.get("informed", ()))
+    informed = [login for login in delivery.informed or () if login not in told_before]
+    tell(
+        site,
+        informed,
+        ASSIGNED,
+        _("Document ${notation} (${subject}) from ${sender} is sent to you for information."),
+        mapping,
+        link,
+        actor,
+    )
     removed = [login for login in old if login not in now]
     tell(
         site,
