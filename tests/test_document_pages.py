@@ -899,3 +899,32 @@ def test_the_leader_assigns_one_lead_co_operating_and_for_information_and_only_t
     act(web, doc_id, STTTT, "start")
     act(web, doc_id, STTTT, "complete")
     assert hub.tx(lambda site: site["documents"][doc_id].delivery_for(STTTT).state) == "06"
+
+
+def test_the_current_list_exports_as_xlsx_with_its_filters_audited(hub):
+    """Issue 17: the inbox list, as filtered, in a workbook (cells never formulas)."""
+    import io as _io
+
+    from openpyxl import load_workbook
+
+    urgent = issue_one(hub, priority=2, subject='=HYPERLINK("http://x")')
+    issue_one(hub, subject="Một văn bản khác")
+    as_user(hub.web, "vanthu.stttt")
+    page = hub.web.get(f"/directory/{STTTT}/mailbox", {"q": "hyperlink"})
+    link = page.html.find(id="export-xlsx")["href"].replace("http://localhost", "")
+    assert "export.xlsx" in link and "q=hyperlink" in link
+    exported = hub.web.get(link)
+    assert exported.content_type.startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(_io.BytesIO(exported.body)).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0] == [
+        "Số đến", "Số, ký hiệu", "Độ khẩn", "Trích yếu", "Cơ quan ban hành", "Ngày", "Hạn xử lý", "Trạng thái"
+    ]  # fmt: skip
+    assert len(values) == 2  # the filter held: one document
+    row = dict(zip(values[0], values[1]))
+    assert row["Độ khẩn"] == "Thượng khẩn" and row["Trích yếu"].startswith("=HYPERLINK")
+    assert sheet.cell(row=2, column=values[0].index("Trích yếu") + 1).data_type == "s"  # text, not a formula
+    assert audit_of(hub, "mailbox.export", "vanthu.stttt")[-1]["details"]["rows"] == 1
+    assert row["Số, ký hiệu"] == hub.tx(lambda site: site["documents"][urgent].notation)
+    as_user(hub.web, "vanthu.snv")  # another unit's clerk: not theirs to export
+    hub.web.get(f"/directory/{STTTT}/mailbox/export.xlsx", status=403)

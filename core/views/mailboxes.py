@@ -9,6 +9,8 @@ from datetime import date
 from urllib.parse import urlencode
 
 from pyramid.events import BeforeRender, subscriber
+from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.response import Response
 from pyramid.view import view_config
 
 from .. import doctypes, permissions as sec
@@ -284,6 +286,83 @@ def read_filters(request, personal):
     }
 
 
+def _listing(request, box, f, page_number, size):
+    """(total, the page's deliveries or documents) of ``box`` as the filters ``f`` select them."""
+    personal = bool(box.owner_login)
+    key = mailboxes.box_key(f["tab"], box.owner_login if personal else box.__parent__.code)
+    return mailboxes.listing(
+        request.site,
+        request.env,
+        [key],
+        state=f["state"],
+        sender=f["sender"],
+        doc_type=f["doc_type"],
+        date_from=f["date_from"],
+        date_to=f["date_to"],
+        overdue=f["overdue"],
+        unread=True if f["unread"] else None,
+        text=f["q"],
+        sort=f["sort"],
+        page=page_number,
+        size=size,
+    )
+
+
+#: the most rows an exported list holds (a wider choice: narrow the filters)
+EXPORT_ROWS = 5000
+EXPORT_PAGE = 200  # the listing's largest page
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@view_config(context=Mailbox, name="export.xlsx", permission=sec.READ_MAILBOX, request_method="GET")
+def mailbox_xlsx(request):
+    """The list as the page shows it, with its filters and sort, as an Excel workbook (every
+    page, up to ``EXPORT_ROWS``); audited as an export."""
+    from ..xlsxfile import xlsx_bytes
+
+    box = request.context
+    f = read_filters(request, bool(box.owner_login))
+    found, number = [], 1
+    try:
+        while len(found) < EXPORT_ROWS:
+            total, chunk = _listing(request, box, f, number, EXPORT_PAGE)
+            found += chunk
+            if not chunk or len(found) >= total:
+                break
+            number += 1
+    except ServiceError as exc:
+        raise HTTPBadRequest(refused(request, exc)) from None
+    found = found[:EXPORT_ROWS]
+    today = request.env.today().isoformat()
+    rows = [row_of(request, request.site, obj, today) for obj in found]
+    incoming = f["tab"] in (mailboxes.INBOX, mailboxes.PERSONAL)
+    names = (
+        ([_("Incoming number")] if incoming else [])
+        + [_("Number and notation"), _("Priority"), _("Subject")]
+        + [_("Sender") if incoming else _("Recipients"), _("Date"), _("Deadline"), _("State")]
+    )
+    header = [translate(request, n) for n in names]
+    table = [
+        ([r["incoming_number"]] if incoming else [])
+        + [r["notation"], r["priority"], r["subject"], r["who"], r["date"], r["due"], _state_text(r)]
+        for r in rows
+    ]
+    title = translate(request, TAB_TITLES.get(f["tab"], TAB_TITLES[mailboxes.INBOX]))
+    where = request.path.rsplit("/", 1)[0]
+    audit.record(request.site, request.actor, "mailbox.export", where, format="xlsx", rows=len(table))
+    response = Response(body=xlsx_bytes(title, header, table), content_type=XLSX_TYPE)
+    owner = box.__parent__
+    name = box.owner_login if box.owner_login else owner.code
+    response.content_disposition = f'attachment; filename="mailbox-{name}-{f["tab"]}.xlsx"'
+    response.cache_control = "private, no-store"
+    return response
+
+
+def _state_text(row):
+    """A row's state as one text: the state, then the recipients' outcomes (the outbox)."""
+    return "; ".join([row["state"], *(o["text"] for o in row["outcomes"])])
+
+
 @view_config(context=Mailbox, renderer="mailbox.pt", permission=sec.READ_MAILBOX, request_method="GET")
 def mailbox_page(request):
     """A unit's inbox/outbox/drafts, or a person's mailbox: filtered, sorted and paged."""
@@ -293,25 +372,9 @@ def mailbox_page(request):
     personal = bool(box.owner_login)
     audit.record(site, request.actor, "mailbox.view", request.path)
     f = read_filters(request, personal)
-    key = mailboxes.box_key(f["tab"], box.owner_login if personal else owner.code)
     error = None
     try:
-        total, found = mailboxes.listing(
-            site,
-            request.env,
-            [key],
-            state=f["state"],
-            sender=f["sender"],
-            doc_type=f["doc_type"],
-            date_from=f["date_from"],
-            date_to=f["date_to"],
-            overdue=f["overdue"],
-            unread=True if f["unread"] else None,
-            text=f["q"],
-            sort=f["sort"],
-            page=f["page"],
-            size=PAGE_SIZE,
-        )
+        total, found = _listing(request, box, f, f["page"], PAGE_SIZE)
     except ServiceError as exc:
         error, total, found = refused(request, exc), 0, []
     today = request.env.today().isoformat()
@@ -385,6 +448,7 @@ def mailbox_page(request):
             request, _("Recipients") if f["tab"] in (mailboxes.OUTBOX, mailboxes.DRAFTS) else _("Sender")
         ),
         incoming_column=f["tab"] in (mailboxes.INBOX, mailboxes.PERSONAL),
+        export_url=url_with().replace(base_url, base_url.rstrip("/") + "/export.xlsx", 1),
     )
 
 
