@@ -3,9 +3,10 @@
 ``check(meta)`` refuses a field longer than the annex allows (``LENGTHS``: characters of
 a ``String`` field) or a number with more digits than it allows (``DIGITS``: a ``Number``
 field), with a ``DocumentError`` naming the field, so a page shows the message beside it
-and the API answers problem+json with ``field``. ``documents.clean_meta`` calls it: at
-compose, at an edit and at an import of a unit's own edXML package, which all go through
-it; what arrives from other systems (``services.inbound``) is never refused for it.
+and the API answers problem+json with ``field``. ``documents.clean_meta`` calls it for what
+people type (compose, an edit, the API's JSON); an edXML package, made by a product or
+another system, is never refused for it: the field writes longer numbers than the annex
+allows, and the hub reads what the field sends.
 
 The subject's own limit (``documents.MAX_SUBJECT``, 500 as in the annex) keeps its own
 message there; the hub's own values (the unit's name, the directory's codes) are not

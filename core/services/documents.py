@@ -30,6 +30,7 @@ from .directory_external import local_units
 
 PRIORITIES = (0, 1, 2, 3, 4)  # edXML: normal, urgent, very urgent, express, express on time
 MAX_SUBJECT = 500  # Decree 30, annex VI: Subject, String 500
+MAX_IMPORTED_SUBJECT = 1000  # a package another system made: read as the field writes it
 MAX_CONTENT = 20000
 
 #: named groups of recipients: the kinds of units, and a unit's sub-units
@@ -78,8 +79,13 @@ def _as_int(value, field, allowed=None, default=0):
 
 
 # -- metadata ------------------------------------------------------------------------------
-def clean_meta(data, previous=None):
-    """The edXML header fields of ``data``, checked; raise ``DocumentError`` naming the first bad one."""
+def clean_meta(data, previous=None, typed=True):
+    """The edXML header fields of ``data``, checked; raise ``DocumentError`` naming the first bad one.
+
+    ``typed``: what a person types (compose, edit, the API's JSON) keeps annex VI's limits;
+    an edXML package another system made (``typed`` False) is read as the field writes it,
+    with the wider limits the codec accepts (the field wins: real packages carry longer
+    numbers than the annex allows)."""
     meta = dict(previous or {})
     for name in TEXT_FIELDS:
         if name in data:
@@ -110,9 +116,10 @@ def clean_meta(data, previous=None):
             xml_text(meta[name], name)
     if not meta.get("subject"):
         raise DocumentError(_("The subject is required."), field="subject")
-    if len(meta["subject"]) > MAX_SUBJECT:
+    subject_limit = MAX_SUBJECT if typed else MAX_IMPORTED_SUBJECT
+    if len(meta["subject"]) > subject_limit:
         raise DocumentError(
-            _("The subject is longer than ${max} characters."), field="subject", max=MAX_SUBJECT
+            _("The subject is longer than ${max} characters."), field="subject", max=subject_limit
         )
     if len(meta.get("content", "")) > MAX_CONTENT:
         raise DocumentError(
@@ -120,7 +127,8 @@ def clean_meta(data, previous=None):
         )
     if not meta.get("doc_type"):
         raise DocumentError(_("Choose the type of document."), field="doc_type")
-    metadata.check(meta)  # annex VI's lengths, the kept header of an import included
+    if typed:
+        metadata.check(meta)  # annex VI's lengths, for what people type
     for name, default in (
         ("content", ""),
         ("priority", 0),
@@ -210,7 +218,7 @@ def compose(site, env, actor, unit, data, files=(), origin="hub", header=None):
     ``header``: header fields an imported edXML package keeps as they are (``edxml_io.KEPT_HEADER_FIELDS``).
     """
     header = dict(header or {})
-    meta = clean_meta(data, header)
+    meta = clean_meta(data, header, typed=origin != "edxml")
     classification = str(data.get("classification") or "").strip()
     if classification not in doctypes.CLASSIFICATIONS:
         raise DocumentError(
